@@ -1,0 +1,82 @@
+"""The ``crossid`` command.
+
+Thin by design: each sub-command lives in its own module under ``cli/commands/`` with a
+``register(subparsers)`` function and an ``ORDER`` number for the help listing; it parses
+arguments and calls services. Errors a user can cause arrive as
+:class:`~crossid_desktop.errors.CrossIDError` and are printed as one sentence with a non-zero
+exit status; ``--debug`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from crossid_desktop import __version__
+from crossid_desktop.errors import CrossIDError
+
+
+def _command_modules() -> list:
+    from crossid_desktop.cli import commands
+
+    modules = [importlib.import_module(f"{commands.__name__}.{info.name}") for info in pkgutil.iter_modules(commands.__path__)]
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossid",
+        description=(
+            "CrossID Desktop: rank a gallery of face photos against a skull X-ray or an injured-face "
+            "photo. Without a command, the desktop application starts. The ranked list is an "
+            "investigative lead for an examiner to compare, never an identification."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"crossid {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="workspace folder (gallery database, indexes, cases, models); default: $CROSSID_WORKSPACE or the user data folder",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        module.register(subparsers)
+    parser.set_defaults(command_names=tuple(subparsers.choices))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``crossid`` command; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if "gui" not in args.command_names:
+            parser.print_help()
+            return 0
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
+    try:
+        return int(args.run(args) or 0)
+    except CrossIDError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"crossid: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("crossid: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug, not a user error: still one sentence unless --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"crossid: internal error ({type(error).__name__}: {error}); run again with --debug for details.",
+                file=sys.stderr,
+            )
+        return 1
