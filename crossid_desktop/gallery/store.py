@@ -1,0 +1,517 @@
+"""The gallery database: subjects, their face images, matchers and embeddings, in SQLite.
+
+The database file (``gallery.db`` in the workspace) is the source of truth; search indexes are
+derived from it (:mod:`crossid_desktop.gallery.index`). It runs in WAL mode with foreign keys
+on, and every write is one transaction: a failure half-way leaves what was stored before.
+
+**Threads.** A :class:`GalleryStore` owns one SQLite connection. Use a store from one thread
+at a time (the GUI's worker thread owns one); an internal lock makes accidental concurrent use
+safe but serialised. For work in parallel, open a second store on the same file: SQLite's WAL
+lets readers and one writer proceed together.
+
+**Other tables.** Modules that keep their own data in this database (cases, the audit log)
+call :meth:`GalleryStore.ensure_schema` with a component name and their list of migrations,
+and write with ``with store.transaction() as conn: ...``. The gallery's own schema is
+versioned with ``PRAGMA user_version`` and :data:`MIGRATIONS`.
+
+Thumbnails (the aligned canonical crop as PNG) live in their own table so that listing images
+never reads picture data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import GalleryError
+
+#: One schema step: SQL statements run in order, or a function given the connection.
+#: Every step runs inside the transaction that also records the new version.
+Migration = Union[Sequence[str], Callable[[sqlite3.Connection], None]]
+
+#: The gallery's own schema; ``PRAGMA user_version`` holds how many of these were applied.
+MIGRATIONS: tuple[Migration, ...] = (
+    (
+        """CREATE TABLE subjects (
+            subject_id TEXT PRIMARY KEY NOT NULL CHECK (length(subject_id) > 0),
+            name TEXT NOT NULL DEFAULT '',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL)""",
+        # AUTOINCREMENT: an image id is never reused, so a case or an index that names a
+        # removed image can never point at a different face later.
+        """CREATE TABLE images (
+            image_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subject_id TEXT NOT NULL REFERENCES subjects(subject_id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            view TEXT NOT NULL,
+            width INTEGER NOT NULL CHECK (width > 0),
+            height INTEGER NOT NULL CHECK (height > 0),
+            alignment TEXT NOT NULL,
+            added TEXT NOT NULL)""",
+        "CREATE INDEX images_by_subject ON images(subject_id)",
+        """CREATE TABLE thumbnails (
+            image_id INTEGER PRIMARY KEY REFERENCES images(image_id) ON DELETE CASCADE,
+            png BLOB NOT NULL)""",
+        """CREATE TABLE matchers (
+            fingerprint TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            card TEXT NOT NULL,
+            added TEXT NOT NULL)""",
+        """CREATE TABLE embeddings (
+            image_id INTEGER NOT NULL REFERENCES images(image_id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL REFERENCES matchers(fingerprint) ON DELETE CASCADE,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (image_id, fingerprint))""",
+        "CREATE INDEX embeddings_by_matcher ON embeddings(fingerprint, image_id)",
+        """CREATE TABLE schema_components (
+            component TEXT PRIMARY KEY NOT NULL,
+            version INTEGER NOT NULL)""",
+    ),
+)
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_OUR_TABLES = {"subjects", "images", "thumbnails", "matchers", "embeddings", "schema_components"}
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    """A known person in the gallery."""
+
+    subject_id: str
+    name: str
+    metadata: dict[str, Any] = field(hash=False)
+    n_images: int
+    created: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One enrolled face photo. ``path`` is where the user's file was when enrolled."""
+
+    image_id: int
+    subject_id: str
+    path: Path
+    sha256: str
+    view: str
+    width: int  # pixels of the original image
+    height: int
+    alignment: str  # how the canonical crop was made, e.g. "dlib-5pt"
+    added: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class MatcherRecord:
+    """A matcher whose embeddings the gallery holds."""
+
+    fingerprint: str
+    name: str
+    card: dict[str, Any] = field(hash=False)
+    added: str
+
+
+@dataclass(frozen=True)
+class GalleryCounts:
+    """How much the gallery holds; ``embeddings`` maps every registered fingerprint to a count."""
+
+    subjects: int
+    images: int
+    embeddings: dict[str, int] = field(hash=False)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _image(row: sqlite3.Row) -> ImageRecord:
+    return ImageRecord(
+        image_id=row["image_id"], subject_id=row["subject_id"], path=Path(row["path"]),
+        sha256=row["sha256"], view=row["view"], width=row["width"], height=row["height"],
+        alignment=row["alignment"], added=row["added"],
+    )
+
+
+_IMAGE_COLUMNS = "image_id, subject_id, path, sha256, view, width, height, alignment, added"
+
+
+class GalleryStore:
+    """The gallery database at ``db_path`` (created when missing)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._path = Path(db_path)
+        self._lock = threading.RLock()
+        self._savepoints = 0
+        if not self._path.parent.is_dir():
+            raise GalleryError(f"The folder {self._path.parent} of the gallery database does not exist.")
+        try:
+            # isolation_level=None: no implicit transactions; transaction() issues BEGIN itself.
+            self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise GalleryError(f"The gallery database {self._path} cannot be opened ({exc}).") from exc
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise GalleryError(
+                f"The gallery database {self._path} cannot be read ({exc}); it may be damaged or not a CrossID gallery."
+            ) from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- connection, transactions and schema -------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The store's connection, for reading other modules' tables; write via :meth:`transaction`."""
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> GalleryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``with store.transaction() as conn:``: everything inside commits together or not at all.
+
+        Nested use makes a savepoint, so a store method called inside a caller's transaction
+        joins it. An exception inside rolls back and propagates unchanged.
+        """
+        with self._lock:
+            if self._conn.in_transaction:
+                self._savepoints += 1
+                name = f"sp{self._savepoints}"
+                self._conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self._conn.execute(f"RELEASE {name}")
+                finally:
+                    self._savepoints -= 1
+                return
+            with self._guard("start a change to"):
+                self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            with self._guard("save a change to"):
+                try:
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn SQLite's operational failures (locked, damaged, disk full) into GalleryError."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise GalleryError(f"Could not {action} the gallery database {self._path} ({exc}).") from exc
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise GalleryError(
+                f"The gallery database {self._path} was written by a newer version of CrossID Desktop; update the application."
+            )
+        if version == 0:
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - {"sqlite_sequence"}:
+                raise GalleryError(f"The database {self._path} is not a CrossID gallery (it holds other tables).")
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as conn:
+                _apply(conn, migration)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    def ensure_schema(self, component: str, migrations: Sequence[Migration]) -> None:
+        """Apply the not yet applied ``migrations`` of another module (e.g. ``"cases"``).
+
+        The component's version (how many of its migrations ran) is kept in the table
+        ``schema_components``; a database with more than ``len(migrations)`` is refused.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT version FROM schema_components WHERE component = ?", (component,)).fetchone()
+            version = row[0] if row else 0
+            if version > len(migrations):
+                raise GalleryError(
+                    f"The {component} data in {self._path} was written by a newer version of CrossID Desktop; update the application."
+                )
+            for migration in migrations[version:]:
+                _apply(conn, migration)
+            conn.execute(
+                "INSERT INTO schema_components (component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                (component, len(migrations)),
+            )
+
+    # -- subjects ----------------------------------------------------------------------------
+
+    def upsert_subject(self, subject_id: str, *, name: str = "", metadata: Mapping[str, Any] | None = None) -> None:
+        """Add a subject, or update the name and metadata of an existing one."""
+        _check_subject_id(subject_id)
+        meta = json.dumps(dict(metadata or {}), sort_keys=True, ensure_ascii=False, default=str)
+        with self._guard("write"), self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO subjects (subject_id, name, metadata, created) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, metadata = excluded.metadata",
+                (subject_id, name, meta, _now()),
+            )
+
+    def subjects(self) -> list[SubjectRecord]:
+        """Every subject, ordered by subject id."""
+        return [self._subject(r) for r in self._query(_SUBJECTS_SQL + " GROUP BY s.subject_id ORDER BY s.subject_id")]
+
+    def subject(self, subject_id: str) -> SubjectRecord:
+        rows = self._query(_SUBJECTS_SQL + " WHERE s.subject_id = ? GROUP BY s.subject_id", (subject_id,))
+        if not rows:
+            raise GalleryError(f"The gallery has no subject {subject_id!r}.")
+        return self._subject(rows[0])
+
+    def remove_subject(self, subject_id: str) -> int:
+        """Remove a subject with its images, thumbnails and embeddings; returns how many images went."""
+        with self._guard("write"), self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone() is None:
+                raise GalleryError(f"The gallery has no subject {subject_id!r}.")
+            n = conn.execute("SELECT COUNT(*) FROM images WHERE subject_id = ?", (subject_id,)).fetchone()[0]
+            conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,))
+        return int(n)
+
+    @staticmethod
+    def _subject(row: sqlite3.Row) -> SubjectRecord:
+        return SubjectRecord(row["subject_id"], row["name"], json.loads(row["metadata"]), row["n"], row["created"])
+
+    # -- images ------------------------------------------------------------------------------
+
+    def add_image(
+        self, subject_id: str, *, path: Path, sha256: str, view: str, width: int, height: int,
+        thumbnail_png: bytes, alignment: str,
+    ) -> ImageRecord | None:
+        """Enrol one face photo of an existing subject.
+
+        ``thumbnail_png`` is the aligned canonical crop (256 px) as PNG bytes. Returns None,
+        changing nothing, when an image with this SHA-256 is already enrolled (under any
+        subject): re-importing a folder is a no-op.
+        """
+        sha256 = sha256.lower()
+        if not _SHA256.match(sha256):
+            raise ValueError(f"not a hex SHA-256: {sha256!r}")
+        if not bytes(thumbnail_png[:8]) == _PNG_SIGNATURE:
+            raise ValueError("thumbnail_png must be PNG-encoded bytes")
+        with self._guard("write"), self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone() is None:
+                raise GalleryError(f"The gallery has no subject {subject_id!r}; add the subject before its images.")
+            cur = conn.execute(
+                "INSERT INTO images (subject_id, path, sha256, view, width, height, alignment, added) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING",
+                (subject_id, str(path), sha256, view, int(width), int(height), alignment, _now()),
+            )
+            if cur.rowcount == 0:
+                return None
+            image_id = cur.lastrowid
+            conn.execute("INSERT INTO thumbnails (image_id, png) VALUES (?, ?)", (image_id, bytes(thumbnail_png)))
+        return self.image(int(image_id))
+
+    def remove_image(self, image_id: int) -> None:
+        """Remove one image with its thumbnail and embeddings (its subject stays)."""
+        with self._guard("write"), self.transaction() as conn:
+            if conn.execute("DELETE FROM images WHERE image_id = ?", (int(image_id),)).rowcount == 0:
+                raise GalleryError(f"The gallery has no image number {image_id}.")
+
+    def images(self, subject_id: str | None = None) -> list[ImageRecord]:
+        """Images of one subject, or of all, ordered by image id."""
+        if subject_id is None:
+            rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images ORDER BY image_id")
+        else:
+            rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE subject_id = ? ORDER BY image_id", (subject_id,))
+        return [_image(r) for r in rows]
+
+    def image(self, image_id: int) -> ImageRecord:
+        rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE image_id = ?", (int(image_id),))
+        if not rows:
+            raise GalleryError(f"The gallery has no image number {image_id}.")
+        return _image(rows[0])
+
+    def image_by_sha256(self, sha256: str) -> ImageRecord | None:
+        rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE sha256 = ?", (sha256.lower(),))
+        return _image(rows[0]) if rows else None
+
+    def thumbnail(self, image_id: int) -> bytes:
+        """The aligned canonical crop of an image, PNG-encoded."""
+        rows = self._query("SELECT png FROM thumbnails WHERE image_id = ?", (int(image_id),))
+        if not rows:
+            raise GalleryError(f"The gallery has no image number {image_id}.")
+        return bytes(rows[0][0])
+
+    # -- matchers and embeddings -------------------------------------------------------------
+
+    def register_matcher(self, fingerprint: str, *, name: str, card: Mapping[str, Any]) -> None:
+        """Record a matcher (idempotent; the name and card of a known fingerprint are updated)."""
+        text = json.dumps(dict(card), sort_keys=True, ensure_ascii=False, default=str)
+        with self._guard("write"), self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO matchers (fingerprint, name, card, added) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(fingerprint) DO UPDATE SET name = excluded.name, card = excluded.card",
+                (fingerprint, name, text, _now()),
+            )
+
+    def matchers(self) -> list[MatcherRecord]:
+        rows = self._query("SELECT fingerprint, name, card, added FROM matchers ORDER BY added, fingerprint")
+        return [MatcherRecord(r["fingerprint"], r["name"], json.loads(r["card"]), r["added"]) for r in rows]
+
+    def put_embeddings(self, fingerprint: str, image_ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
+        """Store ``vectors`` ((n, d) float32) of ``image_ids`` for a registered matcher, in one transaction.
+
+        An existing vector of the same image and matcher is replaced. All vectors of one
+        matcher have the same length ``d``.
+        """
+        ids = [int(i) for i in image_ids]
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vecs.ndim != 2 or vecs.shape[0] != len(ids) or vecs.shape[1] == 0:
+            raise ValueError(f"vectors of shape {vecs.shape} do not fit {len(ids)} image ids")
+        if not np.isfinite(vecs).all():
+            raise ValueError("embeddings must be finite")
+        with self._guard("write"), self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM matchers WHERE fingerprint = ?", (fingerprint,)).fetchone() is None:
+                raise GalleryError(f"The matcher {fingerprint[:12]} is not registered in the gallery.")
+            row = conn.execute("SELECT length(vector) FROM embeddings WHERE fingerprint = ? LIMIT 1", (fingerprint,)).fetchone()
+            if row is not None and row[0] != 4 * vecs.shape[1]:
+                raise GalleryError(
+                    f"The matcher {fingerprint[:12]} has {row[0] // 4}-d embeddings in the gallery, not {vecs.shape[1]}-d."
+                )
+            for image_id, vector in zip(ids, vecs):
+                try:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO embeddings (image_id, fingerprint, vector) VALUES (?, ?, ?)",
+                        (image_id, fingerprint, vector.tobytes()),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise GalleryError(f"The gallery has no image number {image_id}.") from exc
+
+    def embeddings(
+        self, fingerprint: str, image_ids: Sequence[int] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Image ids ``(n,)`` int64, ascending, and their vectors ``(n, d)`` float32 for a matcher.
+
+        With ``image_ids``, only those (ids without an embedding are left out). None stored
+        gives shapes ``(0,)`` and ``(0, 0)``.
+        """
+        if image_ids is None:
+            rows = self._query(
+                "SELECT image_id, vector FROM embeddings WHERE fingerprint = ? ORDER BY image_id", (fingerprint,)
+            )
+        else:
+            wanted = sorted({int(i) for i in image_ids})
+            rows = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows += self._query(
+                    f"SELECT image_id, vector FROM embeddings WHERE fingerprint = ? AND image_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY image_id",
+                    (fingerprint, *chunk),
+                )
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, vectors.copy()
+
+    def embedding_ids(self, fingerprint: str) -> NDArray[np.int64]:
+        """Ids ``(n,)`` int64, ascending, of the images that have an embedding for a matcher."""
+        rows = self._query("SELECT image_id FROM embeddings WHERE fingerprint = ? ORDER BY image_id", (fingerprint,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def images_without_embeddings(self, fingerprint: str) -> list[ImageRecord]:
+        """Images that still need embedding by a matcher, ordered by image id."""
+        rows = self._query(
+            f"SELECT {_IMAGE_COLUMNS} FROM images i WHERE NOT EXISTS (SELECT 1 FROM embeddings e "
+            "WHERE e.image_id = i.image_id AND e.fingerprint = ?) ORDER BY image_id",
+            (fingerprint,),
+        )
+        return [_image(r) for r in rows]
+
+    # -- summaries ---------------------------------------------------------------------------
+
+    def counts(self) -> GalleryCounts:
+        subjects = self._query("SELECT COUNT(*) FROM subjects")[0][0]
+        images = self._query("SELECT COUNT(*) FROM images")[0][0]
+        rows = self._query(
+            "SELECT m.fingerprint, (SELECT COUNT(*) FROM embeddings e WHERE e.fingerprint = m.fingerprint) FROM matchers m"
+        )
+        return GalleryCounts(int(subjects), int(images), {r[0]: int(r[1]) for r in rows})
+
+    def gallery_digest(self) -> str:
+        """Hex SHA-256 identifying the gallery's content, recorded by a case.
+
+        It hashes the UTF-8 text ``subject_id + "\\t" + sha256 + "\\n"`` of every image, in
+        order of (subject_id, sha256): it changes when an image is added, removed or moved to
+        another subject, and not with the order of enrolment, paths or names.
+        """
+        digest = hashlib.sha256()
+        for row in self._query("SELECT subject_id, sha256 FROM images ORDER BY subject_id, sha256"):
+            digest.update(f"{row[0]}\t{row[1]}\n".encode())
+        return digest.hexdigest()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._guard("read"):
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+
+_SUBJECTS_SQL = (
+    "SELECT s.subject_id, s.name, s.metadata, s.created, COUNT(i.image_id) AS n "
+    "FROM subjects s LEFT JOIN images i ON i.subject_id = s.subject_id"
+)
+
+
+def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(conn)
+    else:
+        for statement in migration:
+            conn.execute(statement)
+
+
+def _check_subject_id(subject_id: str) -> None:
+    if not subject_id or subject_id != subject_id.strip() or any(ord(c) < 32 for c in subject_id):
+        raise GalleryError(
+            f"The subject id {subject_id!r} is not usable: it must be non-empty, without control characters "
+            "or surrounding spaces."
+        )
