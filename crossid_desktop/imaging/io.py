@@ -1,0 +1,454 @@
+"""Reading and writing images: photos (JPEG, PNG, TIFF, BMP, PGM, GIF) and X-rays (DICOM).
+
+Every image enters the application through :func:`load_image`. It reads the file once, hashes
+those bytes (the SHA-256 that the gallery and the case audit log record) and decodes the same
+bytes from memory, so the hash always describes the pixels that were used. The format is told
+from the file's content, never from its suffix. Anything that is not a complete, decodable
+image of a sane size is refused with :class:`~crossid_desktop.errors.InvalidImageError`; a
+truncated photo is never half-decoded.
+
+Returned pixels follow the project's convention: colour is RGB ``uint8`` ``(H, W, 3)``;
+greyscale stays ``(H, W)`` ``uint8`` or ``uint16``. DICOM greyscale is brought to display
+values (modality LUT, then VOI LUT or window, MONOCHROME1 inverted so bone is bright) and
+spread over the full ``uint16`` range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import types
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from crossid_desktop.errors import InvalidImageError
+
+#: Images with more pixels than this are refused before decoding (decompression bombs).
+MAX_PIXELS: int = 100_000_000
+
+#: Luminance weights (ITU-R BT.601, as Pillow and OpenCV use) for colour -> grey.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+#: DICOM tags copied into :attr:`ImageMeta.dicom` when present.
+_DICOM_TAGS = (
+    "Modality", "BodyPartExamined", "ViewPosition", "PatientOrientation", "AcquisitionDate",
+    "StudyDate", "StudyDescription", "SeriesDescription", "Manufacturer", "ManufacturerModelName",
+    "PhotometricInterpretation", "BitsStored", "NumberOfFrames", "PixelSpacing",
+    "ImagerPixelSpacing", "RescaleSlope", "RescaleIntercept", "VOILUTFunction",
+)
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What is known about a loaded image besides its pixels.
+
+    ``channels`` and ``bit_depth`` describe the returned pixels (after conversion), not the
+    file. ``exif_orientation`` is the EXIF orientation tag (1-8) that was found and applied.
+    ``dicom`` holds DICOM tags as strings (multi-valued tags joined by a backslash, as in
+    DICOM itself), only those present; ``WindowCenter``/``WindowWidth`` are the values applied
+    and ``VOI`` says which display mapping was used (``"lut"``, ``"window"`` or ``"min-max"``).
+    """
+
+    format: str
+    width: int
+    height: int
+    channels: int
+    bit_depth: int
+    exif_orientation: int | None = None
+    dicom: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """An image as read from disk.
+
+    ``pixels`` is RGB ``uint8`` ``(H, W, 3)`` or greyscale ``(H, W)`` ``uint8``/``uint16``, and
+    read-only (copy it before changing it). ``sha256`` is the hex digest of the file's bytes.
+    """
+
+    pixels: NDArray[Any]
+    sha256: str
+    path: Path | None
+    meta: ImageMeta
+
+    @property
+    def is_greyscale(self) -> bool:
+        return self.pixels.ndim == 2
+
+    def grey_float(self) -> NDArray[np.float32]:
+        """Greyscale ``(H, W)`` ``float32`` in [0, 1]; colour becomes BT.601 luminance."""
+        scale = 65535.0 if self.pixels.dtype == np.uint16 else 255.0
+        if self.is_greyscale:
+            return self.pixels.astype(np.float32) / np.float32(scale)
+        return (self.pixels.astype(np.float32) @ _LUMA) / np.float32(scale)
+
+    def rgb_uint8(self) -> NDArray[np.uint8]:
+        """Colour ``(H, W, 3)`` ``uint8``; 16-bit grey is rounded down to 8 bits (x / 257).
+
+        An image that is already RGB ``uint8`` returns its own read-only pixels.
+        """
+        if not self.is_greyscale:
+            return self.pixels
+        grey = self.pixels
+        if grey.dtype == np.uint16:
+            grey = np.round(grey / 257.0).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InvalidImageError(_unreadable(Path(path), error)) from error
+    return digest.hexdigest()
+
+
+def load_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Read, hash and decode one image file; see the module docstring for what is refused."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidImageError(_unreadable(path, error)) from error
+    if not data:
+        raise InvalidImageError(f"The file {path} is empty.")
+    sha256 = hashlib.sha256(data).hexdigest()
+    kind = _sniff(data)
+    if kind == "DICOM":
+        pixels, meta = _decode_dicom(data, path, max_pixels, has_preamble=True)
+    elif kind is not None:
+        pixels, meta = _decode_pillow(data, path, kind, max_pixels)
+    else:
+        pixels, meta = _decode_dicom(data, path, max_pixels, has_preamble=False)
+    pixels = np.ascontiguousarray(pixels)
+    pixels.flags.writeable = False
+    return LoadedImage(pixels=pixels, sha256=sha256, path=path, meta=meta)
+
+
+def save_image(path: str | Path, pixels: NDArray[Any], *, dtype: DTypeLike | None = None) -> None:
+    """Write ``pixels`` to ``path`` atomically (a temporary file in the same folder, then renamed).
+
+    The format follows the suffix: ``.png``, ``.jpg``/``.jpeg`` (quality 95) or ``.tif``/``.tiff``.
+    ``pixels`` is RGB ``(H, W, 3)`` or greyscale ``(H, W)``, as ``uint8``, ``uint16`` or float in
+    [0, 1]. Floats become ``uint8`` unless ``dtype=np.uint16`` is asked for (PNG and TIFF only);
+    ``uint16`` is kept in PNG and TIFF and reduced to 8 bits for JPEG.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+    if suffix not in formats:
+        raise InvalidImageError(f"Cannot save {path}: the suffix must be .png, .jpg, .jpeg, .tif or .tiff.")
+    fmt = formats[suffix]
+    array = _to_storable(np.asarray(pixels), dtype, sixteen_bit_ok=fmt != "JPEG")
+    encoded = _encode(array, fmt)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(encoded)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except OSError as error:
+        Path(temp_name).unlink(missing_ok=True)
+        raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _unreadable(path: Path, error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return f"The image file {path} does not exist."
+    if isinstance(error, IsADirectoryError) or path.is_dir():
+        return f"{path} is a folder, not an image file."
+    if isinstance(error, PermissionError):
+        return f"The image file {path} cannot be read: permission denied."
+    return f"The image file {path} cannot be read: {error.strerror or error}."
+
+
+def _sniff(data: bytes) -> str | None:
+    """Tell the format from the first bytes; ``None`` when no photo format matches."""
+    if data[128:132] == b"DICM":
+        return "DICOM"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if data.startswith(b"BM"):
+        return "BMP"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:2] in (b"P2", b"P5") and data[2:3].isspace():
+        return "PGM"
+    if data[:2] in (b"P3", b"P6") and data[2:3].isspace():
+        return "PPM"
+    return None
+
+
+def _decode_pillow(data: bytes, path: Path, kind: str, max_pixels: int) -> tuple[NDArray[Any], ImageMeta]:
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # someone switched it on: we never half-decode
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InvalidImageError(
+                f"The image {path} has {width}x{height} pixels, more than the limit of {max_pixels:,}."
+            )
+        image.load()  # decodes the first frame; raises on truncated or corrupt data
+        orientation = _exif_orientation(image)
+        if orientation is not None and orientation != 1:
+            image = ImageOps.exif_transpose(image)
+        pixels = _pillow_to_array(image)
+    except InvalidImageError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise InvalidImageError(f"The image {path} declares more pixels than can be opened safely (a possible decompression bomb).") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise InvalidImageError(f"The {kind} file {path} is truncated or corrupt and cannot be decoded.") from error
+    height, width = pixels.shape[:2]
+    meta = ImageMeta(
+        format=kind,
+        width=width,
+        height=height,
+        channels=1 if pixels.ndim == 2 else 3,
+        bit_depth=16 if pixels.dtype == np.uint16 else 8,
+        exif_orientation=orientation,
+    )
+    return pixels, meta
+
+
+def _exif_orientation(image: Any) -> int | None:
+    try:
+        value = image.getexif().get(0x0112)
+    except Exception:  # a broken EXIF block must not make the photo unreadable
+        return None
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def _pillow_to_array(image: Any) -> NDArray[Any]:
+    """A decoded Pillow image as RGB ``uint8``, grey ``uint8`` or grey ``uint16``."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        flattened = Image.alpha_composite(background, image.convert("RGBA"))
+        return np.asarray(flattened.convert("L" if mode in ("LA", "La") else "RGB"))
+    if mode in ("L", "RGB"):
+        return np.asarray(image)
+    if mode == "1":
+        return np.asarray(image.convert("L"))
+    if mode.startswith("I;16"):
+        return np.asarray(image).astype(np.uint16)
+    if mode in ("I", "F"):
+        values = np.asarray(image)
+        if mode == "I" and values.min() >= 0 and values.max() <= 65535:
+            return values.astype(np.uint16)
+        return _stretch_to_uint16(values.astype(np.float64))
+    return np.asarray(image.convert("RGB"))  # CMYK, YCbCr, LAB, HSV
+
+
+def _stretch_to_uint16(values: NDArray[np.float64]) -> NDArray[np.uint16]:
+    """Min-max rescale to the full ``uint16`` range (a flat image becomes 0)."""
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint16)
+    scaled = (np.nan_to_num(values, nan=low, posinf=high, neginf=low) - low) / (high - low)
+    return np.round(np.clip(scaled, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: bool) -> tuple[NDArray[Any], ImageMeta]:
+    import pydicom
+
+    not_an_image = f"The file {path} is not an image in a supported format (JPEG, PNG, TIFF, BMP, PGM, GIF or DICOM)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble)
+            has_pixels = any(key in ds for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
+            rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    except Exception as error:  # pydicom raises many kinds on garbage
+        if not has_preamble:
+            raise InvalidImageError(not_an_image) from error
+        raise InvalidImageError(f"The DICOM file {path} is corrupt and cannot be read.") from error
+    if not has_pixels or rows <= 0 or columns <= 0:
+        if not has_preamble:
+            raise InvalidImageError(not_an_image)
+        raise InvalidImageError(f"The DICOM file {path} holds no pixel data (no image).")
+    if rows * columns > max_pixels:
+        raise InvalidImageError(f"The image {path} has {columns}x{rows} pixels, more than the limit of {max_pixels:,}.")
+    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):  # raw data set without a header
+        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+        ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
+        implicit = bool(getattr(ds, "original_encoding", (True,))[0])
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            array = np.asarray(ds.pixel_array)
+            if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+                array = array[0]
+            photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+            tags = {name: _dicom_str(ds.get(name)) for name in _DICOM_TAGS if ds.get(name) not in (None, "")}
+            if photometric.startswith("MONOCHROME"):
+                pixels = _dicom_grey(array, ds, photometric, tags)
+            else:
+                pixels = _dicom_colour(array, ds, photometric)
+    except InvalidImageError:
+        raise
+    except Exception as error:
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        name = getattr(syntax, "name", syntax) or "unknown"
+        raise InvalidImageError(
+            f"The pixel data of the DICOM file {path} cannot be decoded (transfer syntax: {name})."
+        ) from error
+    meta = ImageMeta(
+        format="DICOM",
+        width=pixels.shape[1],
+        height=pixels.shape[0],
+        channels=1 if pixels.ndim == 2 else 3,
+        bit_depth=16 if pixels.dtype == np.uint16 else 8,
+        dicom=types.MappingProxyType(tags),
+    )
+    return pixels, meta
+
+
+def _dicom_str(value: Any) -> str:
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(_dicom_str(item) for item in value)
+    if isinstance(value, float):  # DS values: "2000", not "2000.0"
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _dicom_grey(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, str]) -> NDArray[np.uint16]:
+    """Stored values -> display values in [0, 65535]: modality LUT, VOI LUT or window, MONOCHROME1 inverted."""
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    if array.ndim != 2:
+        raise ValueError(f"unexpected greyscale pixel array shape {array.shape}")
+    values = apply_modality_lut(array, ds)
+    lut = ds.get("VOILUTSequence")
+    has_lut = bool(lut) and lut[0].get("LUTDescriptor") is not None and lut[0].get("LUTData") is not None
+    has_window = ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None
+    if has_lut:
+        if np.issubdtype(values.dtype, np.floating) and np.all(np.mod(values, 1) == 0):
+            values = values.astype(np.int64)
+        levels = 2 ** int(lut[0].LUTDescriptor[2]) - 1
+        display = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float64) / levels
+        tags["VOI"] = "lut"
+    elif has_window:
+        windowed = apply_voi_lut(values, ds, prefer_lut=False)
+        with np.errstate(over="ignore"):  # the probe values are far outside any window
+            low, high = apply_voi_lut(np.array([-1e12, 1e12]), ds, prefer_lut=False)
+        display = (windowed - low) / (high - low) if high != low else np.zeros_like(windowed)
+        tags["VOI"] = "window"
+        tags["WindowCenter"] = _dicom_str(_first(ds.WindowCenter))
+        tags["WindowWidth"] = _dicom_str(_first(ds.WindowWidth))
+    else:
+        stretched = _stretch_to_uint16(values.astype(np.float64))
+        display = stretched.astype(np.float64) / 65535.0
+        tags["VOI"] = "min-max"
+    display = np.clip(display, 0.0, 1.0)
+    if photometric == "MONOCHROME1":  # low values are white: invert so bone is bright
+        display = 1.0 - display
+    return np.round(display * 65535.0).astype(np.uint16)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else value
+
+
+def _dicom_colour(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.uint8]:
+    """Colour DICOM -> RGB ``uint8`` (pydicom 3 already turns YBR into RGB)."""
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        array = apply_color_lut(array, ds)
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    else:
+        bits = int(ds.get("BitsStored", 8) or 8)
+        if photometric.startswith("YBR") and int(__import__("pydicom").__version__.split(".")[0]) < 3:
+            from pydicom.pixel_data_handlers.util import convert_color_space
+
+            array = convert_color_space(array, photometric, "RGB")
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"unexpected colour pixel array shape {array.shape}")
+    if bits > 8:
+        array = np.round(array.astype(np.float64) * (255.0 / (2**bits - 1)))
+    return np.clip(array, 0, 255).astype(np.uint8)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _to_storable(array: NDArray[Any], dtype: DTypeLike | None, *, sixteen_bit_ok: bool) -> NDArray[Any]:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
+        raise ValueError(f"Expected (H, W) or (H, W, 3) pixels, got shape {array.shape}.")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    want16 = dtype is not None and np.dtype(dtype) == np.uint16
+    if dtype is not None and np.dtype(dtype) not in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        raise ValueError(f"dtype must be uint8 or uint16, got {np.dtype(dtype)}.")
+    if np.issubdtype(array.dtype, np.floating):
+        top = 65535.0 if want16 and sixteen_bit_ok else 255.0
+        scaled = np.round(np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * top)
+        return scaled.astype(np.uint16 if top > 255 else np.uint8)
+    if array.dtype == np.uint16 and not (sixteen_bit_ok and (dtype is None or want16)):
+        return np.round(array / 257.0).astype(np.uint8)
+    if array.dtype == np.uint8 and want16 and sixteen_bit_ok:
+        return array.astype(np.uint16) * 257
+    if array.dtype in (np.uint8, np.uint16):
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    raise ValueError(f"Cannot save pixels of type {array.dtype}; use uint8, uint16 or float in [0, 1].")
+
+
+def _encode(array: NDArray[Any], fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    if array.dtype == np.uint16 and array.ndim == 3:  # Pillow cannot write 16-bit colour
+        import cv2
+
+        ok, encoded = cv2.imencode(".png" if fmt == "PNG" else ".tiff", array[:, :, ::-1].copy())
+        if not ok:
+            raise ValueError("OpenCV could not encode the 16-bit colour image.")
+        return encoded.tobytes()
+    from PIL import Image
+
+    if array.dtype == np.uint16:
+        image = Image.fromarray(np.ascontiguousarray(array.astype("<u2", copy=False)))
+    else:
+        image = Image.fromarray(np.ascontiguousarray(array))
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
