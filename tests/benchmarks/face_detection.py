@@ -1,0 +1,167 @@
+"""Face detection and alignment on real photos: detection rate, alignment methods, time per
+photo and where the eyes land in the aligned crop.
+
+Data: ``../shared/data/faces/lfw_dev/<Name>/*.jpg`` (LFW, colour 250x250) and
+``../shared/data/faces/yale/subjectNN/<condition>.png`` (Yale A, greyscale 320x243). Skips with
+a message when absent.
+
+Two eye-position figures, both as a fraction of the canonical eye distance:
+
+- *fit*: the landmarks used for the alignment, mapped into the crop, against the template. For
+  ``dlib-5pt`` this is only the residual of the five-point least-squares fit (the face's own
+  shape against the template), not an independent check.
+- *re-detected*: the aligned crop is searched again from scratch and the eye centres found
+  there are compared with the template, plus the roll (degrees) of the line through them. This
+  is the independent measure of where the eyes really land.
+
+Run: ``.venv/bin/python tests/benchmarks/face_detection.py [--per-person N] [--calibrate]``.
+Timings are wall-clock on whatever machine runs it; on a shared CPU they are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from crossid_desktop.errors import NoFaceFoundError
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE, CANONICAL
+from crossid_desktop.imaging.faces import align_face, detect_faces
+
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces"
+
+
+def load(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L") if image.mode in ("L", "P", "1") else image.convert("RGB"))
+
+
+def photos(per_person: int) -> list[tuple[str, str, Path]]:
+    """(data set, group, path): LFW grouped as "lfw", Yale by condition (the file stem)."""
+    found: list[tuple[str, str, Path]] = []
+    for person in sorted((FACES / "lfw_dev").glob("*")):
+        found += [("lfw", "lfw", p) for p in sorted(person.glob("*.jpg"))[:per_person]]
+    for subject in sorted((FACES / "yale").glob("subject*")):
+        found += [("yale", p.stem, p) for p in sorted(subject.glob("*.png"))[:per_person]]
+    return found
+
+
+def eye_errors(eyes: np.ndarray, size: int) -> tuple[float, float, float]:
+    """(right-eye error, left-eye error, roll in degrees) of (2, 2) eye centres in a crop."""
+    template = np.asarray(CANONICAL.points(size)[:2])
+    distance = CANONICAL.eye_distance * size
+    errors = np.linalg.norm(eyes - template, axis=1) / distance
+    roll = math.degrees(math.atan2(eyes[1, 1] - eyes[0, 1], eyes[1, 0] - eyes[0, 0]))
+    return float(errors[0]), float(errors[1]), roll
+
+
+def summarise(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    array = np.asarray(values)
+    return f"mean {array.mean():.3f}  median {np.median(array):.3f}  p95 {np.percentile(array, 95):.3f}  max {array.max():.3f}  (n={len(array)})"
+
+
+def calibrate(per_person: int) -> None:
+    """Where OpenCV's frontal Haar box lands in crops aligned with dlib landmarks (LFW)."""
+    import cv2
+
+    from crossid_desktop.imaging import face_detect
+
+    placements = []
+    for dataset, _, path in photos(per_person):
+        if dataset != "lfw":
+            continue
+        rgb = load(path)
+        faces = detect_faces(rgb)
+        if not faces or faces[0].landmarks is None:
+            continue
+        aligned = align_face(rgb, detection=faces[0])
+        grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        boxes = face_detect._haar(face_detect._HAAR_FRONTAL, grey, 30)
+        if not boxes:
+            continue
+        box = max(boxes, key=lambda b: (b[0][2] - b[0][0]) * (b[0][3] - b[0][1]))[0]
+        corners = np.array([[box[0], box[1]], [box[2], box[3]]]) @ aligned.transform[:, :2].T + aligned.transform[:, 2]
+        centre = corners.mean(axis=0) / ALIGNED_SIZE
+        side = math.dist(corners[0], corners[1]) / math.sqrt(2) / ALIGNED_SIZE
+        placements.append((centre[0], centre[1], side))
+    array = np.asarray(placements)
+    print(f"Haar frontal box in the canonical crop over {len(array)} LFW photos:")
+    print(f"  centre x {array[:, 0].mean():.3f} +- {array[:, 0].std():.3f}, centre y {array[:, 1].mean():.3f} +- {array[:, 1].std():.3f}, side {array[:, 2].mean():.3f} +- {array[:, 2].std():.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-person", type=int, default=20, help="photos per person at most (default 20)")
+    parser.add_argument("--calibrate", action="store_true", help="print where Haar frontal boxes land in dlib-aligned crops")
+    args = parser.parse_args()
+    if not (FACES / "lfw_dev").is_dir() and not (FACES / "yale").is_dir():
+        print(f"skipped: no face data under {FACES}")
+        return 0
+    if args.calibrate:
+        calibrate(args.per_person)
+        return 0
+
+    items = photos(args.per_person)
+    detect_faces(load(items[0][2]))  # load the models before timing
+    found: dict[str, list[bool]] = defaultdict(list)
+    by_condition: dict[str, list[bool]] = defaultdict(list)
+    methods: dict[str, Counter[str]] = defaultdict(Counter)
+    fit_errors: dict[str, list[float]] = defaultdict(list)
+    redetected_errors: dict[str, list[float]] = defaultdict(list)
+    rolls: dict[str, list[float]] = defaultdict(list)
+    redetected: dict[str, list[bool]] = defaultdict(list)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for dataset, group, path in items:
+        rgb = load(path)
+        start = time.perf_counter()
+        try:
+            aligned = align_face(rgb)
+        except NoFaceFoundError:
+            aligned = None
+        seconds[dataset].append(time.perf_counter() - start)
+        found[dataset].append(aligned is not None)
+        if dataset == "yale":
+            by_condition[group].append(aligned is not None)
+        if aligned is None:
+            methods[dataset]["none"] += 1
+            continue
+        methods[dataset][aligned.method] += 1
+        if aligned.landmarks is not None:
+            right, left, _ = eye_errors(aligned.landmarks[:2].astype(np.float64), ALIGNED_SIZE)
+            fit_errors[f"{dataset} {aligned.method}"] += [right, left]
+        again = [d for d in detect_faces(aligned.image) if d.landmarks is not None]
+        redetected[dataset].append(bool(again))
+        if again:
+            right, left, roll = eye_errors(again[0].landmarks[:2].astype(np.float64), ALIGNED_SIZE)
+            redetected_errors[f"{dataset} {aligned.method}"] += [right, left]
+            rolls[f"{dataset} {aligned.method}"].append(abs(roll))
+
+    print(f"Face detection and alignment, crop {ALIGNED_SIZE} px, data under {FACES}")
+    for dataset in found:
+        rate = np.mean(found[dataset])
+        print(f"\n[{dataset}] {len(found[dataset])} photos: detection rate {rate:.3f}, mean time per photo {1000 * np.mean(seconds[dataset]):.1f} ms (detect + align)")
+        print(f"  methods: {dict(methods[dataset])}")
+        print(f"  aligned crops where dlib finds landmarks again: {np.mean(redetected[dataset]):.3f}")
+    if by_condition:
+        print("\n[yale] detection rate per condition:")
+        for condition, hits in sorted(by_condition.items()):
+            print(f"  {condition:<12} {np.mean(hits):.3f} ({sum(hits)}/{len(hits)})")
+    print("\nEye error (distance from the template eye / canonical eye distance), each eye counted:")
+    for key in sorted(set(fit_errors) | set(redetected_errors)):
+        print(f"  {key:<16} fit:         {summarise(fit_errors.get(key, []))}")
+        print(f"  {key:<16} re-detected: {summarise(redetected_errors.get(key, []))}")
+        print(f"  {key:<16} |roll| deg:  {summarise(rolls.get(key, []))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
