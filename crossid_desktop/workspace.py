@@ -1,0 +1,125 @@
+"""The workspace: one folder holding everything CrossID Desktop keeps.
+
+::
+
+    <root>/
+      crossid-workspace.json   marker: format and version of the workspace
+      gallery.db               SQLite: subjects, images, thumbnails, embeddings, cases, audit log
+      indexes/                 search indexes, derived from gallery.db and rebuilt when stale
+      cases/                   files attached to cases
+      reports/                 exported PDF reports
+      models/                  trained matchers
+
+The user's own photos and X-rays stay where they are; the workspace records their paths and
+SHA-256 only. A folder that already holds other files is never adopted as a workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crossid_desktop.errors import GalleryError
+
+if TYPE_CHECKING:
+    from crossid_desktop.gallery.store import GalleryStore
+
+#: Version of the folder layout; a workspace with a higher one was made by a newer release.
+WORKSPACE_FORMAT_VERSION = 1
+MARKER_NAME = "crossid-workspace.json"
+_MARKER_FORMAT = "crossid-desktop-workspace"
+_SUBFOLDERS = ("indexes", "cases", "reports", "models")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An opened workspace folder (absolute ``root``). Create with :meth:`open`."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | None = None, *, create: bool = True) -> Workspace:
+        """Open the workspace at ``root`` (default: :func:`crossid_desktop.paths.default_workspace_dir`).
+
+        With ``create``, a missing or empty folder becomes a new workspace. A folder holding
+        other files is refused, unless it holds a ``gallery.db`` (a workspace whose marker
+        was lost), which is adopted. Raises :class:`GalleryError` with the reason.
+        """
+        if root is None:
+            from crossid_desktop.paths import default_workspace_dir
+
+            root = default_workspace_dir()
+        root = Path(root).expanduser().absolute()
+        marker = root / MARKER_NAME
+        if root.exists() and not root.is_dir():
+            raise GalleryError(f"The workspace {root} is a file, not a folder.")
+        try:
+            if marker.exists():
+                _check_marker(marker)
+            elif not root.exists() or not any(root.iterdir()) or (root / "gallery.db").is_file():
+                if not create:
+                    raise GalleryError(f"There is no CrossID workspace at {root}.")
+                root.mkdir(parents=True, exist_ok=True)
+                _write_marker(marker)
+            else:
+                raise GalleryError(
+                    f"The folder {root} holds other files and is not a CrossID workspace; choose a new or empty folder."
+                )
+            for name in _SUBFOLDERS:
+                (root / name).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise GalleryError(f"The workspace {root} cannot be used ({exc.strerror or exc}).") from exc
+        return cls(root)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "gallery.db"
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.root / "indexes"
+
+    @property
+    def cases_dir(self) -> Path:
+        return self.root / "cases"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def store(self) -> GalleryStore:
+        """A new :class:`GalleryStore` on the workspace's database; close it when done (or use ``with``)."""
+        from crossid_desktop.gallery.store import GalleryStore
+
+        return GalleryStore(self.db_path)
+
+
+def _check_marker(marker: Path) -> None:
+    try:
+        content = json.loads(marker.read_text(encoding="utf-8"))
+        version = int(content["version"]) if content.get("format") == _MARKER_FORMAT else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        version = None
+    if version is None:
+        raise GalleryError(f"The workspace marker {marker} is damaged; it should describe a CrossID workspace.")
+    if version > WORKSPACE_FORMAT_VERSION:
+        raise GalleryError(f"The workspace {marker.parent} was made by a newer version of CrossID Desktop; update the application.")
+
+
+def _write_marker(marker: Path) -> None:
+    content = {
+        "format": _MARKER_FORMAT,
+        "version": WORKSPACE_FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, marker)
