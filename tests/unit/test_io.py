@@ -393,3 +393,39 @@ def test_save_replaces_existing_file_and_refuses_unknown_suffix(tmp_path: Path) 
     np.testing.assert_array_equal(load_image(path).pixels, np.full((3, 3), 9, np.uint8))
     with pytest.raises(InvalidImageError, match="suffix"):
         save_image(tmp_path / "x.webp", np.zeros((2, 2), np.uint8))
+
+
+def test_colour_dicom_becomes_rgb_uint8(tmp_path: Path) -> None:
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rgb = _pattern_rgb(6, 5)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(tmp_path / "c.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    ds.save_as(tmp_path / "c.dcm", enforce_file_format=True)
+    loaded = load_image(tmp_path / "c.dcm")
+    assert loaded.meta.format == "DICOM" and loaded.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(loaded.pixels, rgb)
+
+
+def test_dicom_voi_lut_sequence(tmp_path: Path) -> None:
+    from pydicom.dataset import Dataset
+
+    stored = _stored_ramp()
+    item = Dataset()
+    # 4096 entries starting at stored value 0, 12-bit output: entry i = 4095 - i (an inverting LUT)
+    item.add_new(0x00283002, "US", [4096, 0, 12])  # LUT Descriptor
+    item.add_new(0x00283006, "US", [4095 - i for i in range(4096)])  # LUT Data
+    path = _write_dicom(tmp_path / "lut.dcm", stored, VOILUTSequence=[item])
+    loaded = load_image(path)
+    assert loaded.meta.dicom["VOI"] == "lut"
+    expected = (4095 - stored.astype(float)) / 4095.0
+    np.testing.assert_allclose(loaded.pixels / 65535.0, expected, atol=1 / 65535)
