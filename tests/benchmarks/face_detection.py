@@ -14,7 +14,9 @@ Two eye-position figures, both as a fraction of the canonical eye distance:
   there are compared with the template, plus the roll (degrees) of the line through them. This
   is the independent measure of where the eyes really land.
 
-Run: ``.venv/bin/python tests/benchmarks/face_detection.py [--per-person N] [--calibrate]``.
+Run: ``.venv/bin/python tests/benchmarks/face_detection.py [--per-person N]``; ``--calibrate``
+prints where Haar frontal boxes land in the canonical crop (the constant in ``faces.py``) and
+``--contact-sheet docs/faces/contact_sheet.png`` draws detections and aligned crops.
 Timings are wall-clock on whatever machine runs it; on a shared CPU they are noisy.
 """
 
@@ -98,13 +100,87 @@ def calibrate(per_person: int) -> None:
     print(f"  centre x {array[:, 0].mean():.3f} +- {array[:, 0].std():.3f}, centre y {array[:, 1].mean():.3f} +- {array[:, 1].std():.3f}, side {array[:, 2].mean():.3f} +- {array[:, 2].std():.3f}")
 
 
+#: (photo, in-plane rotation in degrees applied before detection, to show tilted photos)
+SHEET_PHOTOS = (
+    ("lfw_dev/Adrien_Brody/Adrien_Brody_0005.jpg", 0.0),
+    ("lfw_dev/Angelina_Jolie/Angelina_Jolie_0012.jpg", 0.0),
+    ("lfw_dev/Naomi_Watts/Naomi_Watts_0012.jpg", 0.0),
+    ("lfw_dev/Spencer_Abraham/Spencer_Abraham_0002.jpg", 0.0),
+    ("lfw_dev/Muhammad_Ali/Muhammad_Ali_0008.jpg", 0.0),
+    ("lfw_dev/Jackie_Chan/Jackie_Chan_0001.jpg", 25.0),
+    ("yale/subject01/normal.png", 0.0),
+    ("yale/subject02/leftlight.png", 0.0),
+    ("yale/subject07/rightlight.png", 0.0),
+    ("yale/subject05/centerlight.png", 0.0),
+    ("yale/subject11/glasses.png", 0.0),
+    ("yale/subject09/surprised.png", -20.0),
+)
+
+
+def contact_sheet(out: Path, cell: int = 176) -> None:
+    """Originals with the detection box and landmarks (top of each pair: red the subject's
+    right eye, blue the left eye, yellow the nose tip, magenta and cyan the mouth corners) over
+    their aligned crops with the template eye positions as green crosses on the template's eye
+    line (bottom)."""
+    import cv2
+    from PIL import Image
+
+    columns = 6
+    pairs = []
+    for relative, degrees in SHEET_PHOTOS:
+        path = FACES / relative
+        if not path.exists():
+            continue
+        rgb = load(path)
+        rgb = rgb if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
+        if degrees:
+            height, width = rgb.shape[:2]
+            rotation = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+            rgb = cv2.warpAffine(rgb, rotation, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        aligned = align_face(rgb, allow_centre_crop=True)
+        photo = rgb.copy()
+        scale = cell / max(photo.shape[:2])
+        photo = cv2.resize(photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        if aligned.detection is not None:
+            x0, y0, x1, y1 = (round(v * scale) for v in aligned.detection.box)
+            cv2.rectangle(photo, (x0, y0), (x1, y1), (255, 200, 0), 1)
+            if aligned.detection.landmarks is not None:
+                colours = [(255, 0, 0), (0, 120, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255)]
+                for (x, y), colour in zip(aligned.detection.landmarks * scale, colours):
+                    cv2.circle(photo, (round(x), round(y)), 3, (0, 0, 0), -1)
+                    cv2.circle(photo, (round(x), round(y)), 2, colour, -1)
+        top = np.full((cell, cell, 3), 40, dtype=np.uint8)
+        oy, ox = (cell - photo.shape[0]) // 2, (cell - photo.shape[1]) // 2
+        top[oy : oy + photo.shape[0], ox : ox + photo.shape[1]] = photo
+        if degrees:
+            cv2.putText(top, f"rotated {degrees:+.0f} deg", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
+        crop = cv2.resize(aligned.image, (cell, cell), interpolation=cv2.INTER_AREA)
+        template = np.asarray(CANONICAL.points(cell)[:2])
+        cv2.line(crop, (0, round(template[:, 1].mean())), (cell - 1, round(template[:, 1].mean())), (0, 160, 0), 1)
+        for x, y in template:
+            cv2.drawMarker(crop, (round(x), round(y)), (0, 255, 0), cv2.MARKER_CROSS, 12, 1)
+        label = f"{aligned.method} / {aligned.detection.detector if aligned.detection else '-'}"
+        crop[cell - 18 :] = (crop[cell - 18 :] * 0.3).astype(np.uint8)
+        cv2.putText(crop, label, (4, cell - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+        pairs.append(np.vstack([top, crop]))
+    rows = [np.hstack(pairs[i : i + columns] + [np.zeros_like(pairs[0])] * (columns - len(pairs[i : i + columns]))) for i in range(0, len(pairs), columns)]
+    sheet = np.vstack([np.pad(row, ((0, 6), (0, 0), (0, 0)), constant_values=255) for row in rows])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(out, optimize=True)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KB, {len(pairs)} photos)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-person", type=int, default=20, help="photos per person at most (default 20)")
     parser.add_argument("--calibrate", action="store_true", help="print where Haar frontal boxes land in dlib-aligned crops")
+    parser.add_argument("--contact-sheet", type=Path, metavar="PNG", help="write a contact sheet of detections and aligned crops")
     args = parser.parse_args()
     if not (FACES / "lfw_dev").is_dir() and not (FACES / "yale").is_dir():
         print(f"skipped: no face data under {FACES}")
+        return 0
+    if args.contact_sheet:
+        contact_sheet(args.contact_sheet)
         return 0
     if args.calibrate:
         calibrate(args.per_person)
