@@ -1,0 +1,469 @@
+"""The individual injury effects that ``imaging/injuries.py`` draws onto an aligned face crop.
+
+Each effect takes the face as ``(S, S, 3) float32`` RGB in [0, 1], a :class:`Spot` (where and
+how large, in pixels), a severity in (0, 1] and a numpy ``Generator``, and returns the new
+image and its footprint: ``(S, S) float32`` in [0, 1], how strongly each pixel was changed.
+
+Skin effects (bruise, redness, blood films) are applied as optical densities,
+``out = skin * exp(-density)``, so that the skin's own texture and shading show through as
+they do under real skin or a thin film of blood. Opaque materials (scab, eschar, gauze, tape)
+are lit by the face's own low-frequency shading. Wet surfaces get a specular highlight from a
+height map. Everything is vectorised numpy / OpenCV; lengths are scaled by ``S / 256``.
+
+This module imports OpenCV at the top: only ``injuries.simulate_injury`` imports it, lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.float32]  # (S, S, 3) RGB in [0, 1]
+Matte = NDArray[np.float32]  # (S, S) in [0, 1]
+
+_LIGHT = np.array([-0.35, -0.6, 0.72], np.float32)  # towards the light: up and to the image left
+_LIGHT /= np.linalg.norm(_LIGHT)
+_HALF = _LIGHT + np.array([0.0, 0.0, 1.0], np.float32)
+_HALF /= np.linalg.norm(_HALF)
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where one injury goes, in pixels of an ``size`` x ``size`` crop."""
+
+    region: str
+    size: int
+    box: tuple[float, float, float, float]  # the region's box: x0, y0, x1, y1
+    center: tuple[float, float]
+    radii: tuple[float, float]  # semi-axes of the injury's ellipse, along and across ``angle``
+    angle: float  # radians, image coordinates (y down)
+    eye: tuple[float, float] | None  # the eye centre when the region is an eye
+    eye_distance: float
+
+    @property
+    def scale(self) -> float:
+        """Pixels per pixel of a 256 px crop."""
+        return self.size / 256.0
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _grid(size: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    return xx, yy
+
+
+def _ellipse_distance(size: int, center: tuple[float, float], radii: tuple[float, float], angle: float) -> Matte:
+    """Normalised elliptical distance: 1 on the ellipse, 0 at its centre."""
+    xx, yy = _grid(size)
+    dx, dy = xx - center[0], yy - center[1]
+    c, s = np.cos(angle), np.sin(angle)
+    u, v = (dx * c + dy * s) / radii[0], (-dx * s + dy * c) / radii[1]
+    return np.sqrt(u * u + v * v).astype(np.float32)
+
+
+def smooth_noise(rng: np.random.Generator, size: int, cell: float, octaves: int = 1) -> Matte:
+    """Band-limited noise of unit standard deviation with features about ``cell`` px wide."""
+    out = np.zeros((size, size), np.float32)
+    amp = 1.0
+    for o in range(octaves):
+        c = max(cell / 2**o, 1.0)
+        n = int(size / c) + 4
+        grid = rng.standard_normal((n, n)).astype(np.float32)
+        side = int(np.ceil(n * c))
+        out += amp * cv2.resize(grid, (side, side), interpolation=cv2.INTER_CUBIC)[:size, :size]
+        amp *= 0.5
+    return out / (out.std() + 1e-6)
+
+
+def _smoothstep(e0: float, e1: float, x: NDArray[np.float32]) -> Matte:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def _blur(m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    return cv2.GaussianBlur(m, (0, 0), max(sigma, 0.3))
+
+
+def _box_matte(spot: Spot, margin: float) -> Matte:
+    """1 inside the region's box, falling to 0 over ``margin`` px outside it."""
+    xx, yy = _grid(spot.size)
+    x0, y0, x1, y1 = spot.box
+    d = np.maximum.reduce([x0 - xx, xx - x1, y0 - yy, yy - y1])
+    return 1.0 - _smoothstep(0.0, margin, d)
+
+
+def blob(spot: Spot, rng: np.random.Generator, *, roughness: float = 0.3, feather: float = 0.2,
+         radii: tuple[float, float] | None = None, center: tuple[float, float] | None = None) -> Matte:
+    """An irregular soft-edged patch: the spot's ellipse with a noise-modulated edge, feathered
+    over ``feather`` (a fraction of the radius) and softly clipped to the region's box."""
+    r = radii or spot.radii
+    d = _ellipse_distance(spot.size, center or spot.center, r, spot.angle)
+    n = smooth_noise(rng, spot.size, cell=0.7 * min(r), octaves=2)
+    field = 1.0 - d + 0.3 * roughness * n
+    return _smoothstep(0.0, feather, field) * _box_matte(spot, 3.0 * spot.scale)
+
+
+def poly_matte(size: int, polygons: list[NDArray[np.float64]]) -> Matte:
+    """Anti-aliased filled polygons (each ``(n, 2)`` x, y in px, sub-pixel precise)."""
+    canvas = np.zeros((size, size), np.uint8)
+    pts = [np.round(p * 16).astype(np.int32) for p in polygons]
+    cv2.fillPoly(canvas, pts, 255, lineType=cv2.LINE_AA, shift=4)
+    return canvas.astype(np.float32) / 255.0
+
+
+def shading(height: NDArray[np.float32], shininess: float = 30.0) -> tuple[Matte, Matte]:
+    """Relative diffuse shading (1 on a flat surface) and a specular term of a height map (px)."""
+    gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    norm = np.sqrt(gx * gx + gy * gy + 1.0)
+    nl = (-gx * _LIGHT[0] - gy * _LIGHT[1] + _LIGHT[2]) / norm
+    nh = (-gx * _HALF[0] - gy * _HALF[1] + _HALF[2]) / norm
+    diffuse = np.clip(nl / _LIGHT[2], 0.0, 2.0)
+    flat = _HALF[2] ** shininess
+    spec = np.clip(np.clip(nh, 0.0, 1.0) ** shininess - flat, 0.0, 1.0) / (1.0 - flat)
+    return diffuse.astype(np.float32), spec.astype(np.float32)
+
+
+def face_light(img: Image, spot: Spot) -> Matte:
+    """The face's low-frequency brightness around the spot relative to its median in the box,
+    to light opaque materials laid onto the face."""
+    lum = img @ np.array([0.3, 0.59, 0.11], np.float32)
+    x0, y0, x1, y1 = (int(round(v)) for v in spot.box)
+    ref = float(np.median(lum[max(y0, 0):max(y1, y0 + 1), max(x0, 0):max(x1, x0 + 1)])) + 1e-3
+    return np.clip(_blur(lum, 10 * spot.scale) / ref, 0.55, 1.25)
+
+
+def absorb(img: Image, density: Matte, coeffs: tuple[float, float, float]) -> Image:
+    """Beer-Lambert tint: ``img * exp(-density * coeffs)`` per channel."""
+    return img * np.exp(-density[..., None] * np.asarray(coeffs, np.float32))
+
+
+def over(img: Image, colour: Image | tuple[float, float, float], alpha: Matte) -> Image:
+    """Alpha-composite ``colour`` (an image or one RGB colour) over ``img``."""
+    a = alpha[..., None]
+    return img * (1.0 - a) + np.asarray(colour, np.float32) * a
+
+
+def _eye_opening(spot: Spot, squeeze: float = 1.0) -> Matte:
+    """A soft ellipse over the eye opening (the sclera and iris), for eye regions."""
+    if spot.eye is None:
+        return np.zeros((spot.size, spot.size), np.float32)
+    e = spot.eye_distance
+    d = _ellipse_distance(spot.size, spot.eye, (0.2 * e, 0.085 * e * squeeze), 0.0)
+    return 1.0 - _smoothstep(0.6, 1.1, d)
+
+
+def _polyline(points: NDArray[np.float64], half_width: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A ribbon polygon of varying half-width around a polyline ``(n, 2)``."""
+    t = np.gradient(points, axis=0)
+    t /= np.linalg.norm(t, axis=1, keepdims=True) + 1e-9
+    nrm = np.stack([-t[:, 1], t[:, 0]], axis=1) * half_width[:, None]
+    return np.concatenate([points + nrm, (points - nrm)[::-1]])
+
+
+def _drips(spot: Spot, rng: np.random.Generator, starts: NDArray[np.float64], width: float, length: float,
+           count: int) -> Matte:
+    """Streaks of liquid running down (gravity) from ``starts`` ``(k, 2)``: ``count`` of them,
+    each a wobbling ribbon that narrows and ends in a bead."""
+    s = spot.scale
+    polys: list[NDArray[np.float64]] = []
+    beads = np.zeros((spot.size, spot.size), np.uint8)
+    n_max = len(starts)
+    lengths = length * rng.uniform(0.15, 1.0, n_max) ** 1.5
+    widths = width * rng.uniform(0.6, 1.3, n_max)
+    wobble = rng.normal(0.0, 0.35 * s, (n_max, 16)).cumsum(axis=1)
+    for i in range(min(count, n_max)):
+        u = np.linspace(0.0, 1.0, 16)
+        pts = np.stack([starts[i, 0] + wobble[i] - wobble[i, 0], starts[i, 1] + u * lengths[i]], axis=1)
+        hw = widths[i] * (1.0 - 0.35 * u) * (1.0 + 0.2 * np.sin(u * 9 + i)) * np.minimum(1.0, 0.4 + 6 * u)
+        polys.append(_polyline(pts, hw))
+        end = np.round(pts[-1] * 16).astype(np.int32)
+        cv2.circle(beads, (int(end[0]), int(end[1])), int(round(widths[i] * 1.15 * 16)), 255, -1, cv2.LINE_AA, 4)
+    if not polys:
+        return np.zeros((spot.size, spot.size), np.float32)
+    return np.maximum(poly_matte(spot.size, polys), beads.astype(np.float32) / 255.0)
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """A haematoma under the skin: haemoglobin (red-purple to blue-purple) when fresh, turning
+    green-yellow (biliverdin, bilirubin) from the rim inwards and brown as it ages. Diffuse,
+    darkest in the middle, blotchy at a large scale; multiplied into the skin."""
+    s, size = spot.scale, spot.size
+    age = float(rng.uniform(0.0, 1.0)) ** 1.5
+    blue = float(rng.uniform(0.0, 1.0))
+    d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
+    d = d * (1.0 + 0.22 * smooth_noise(rng, size, 0.8 * min(spot.radii)))
+    profile = np.clip((np.exp(-2.3 * d * d) - 0.04) / 0.96, 0.0, 1.0) * _box_matte(spot, 3.0 * s)
+    blotch = 1.0 + 0.22 * smooth_noise(rng, size, 0.3 * min(spot.radii)) + 0.05 * smooth_noise(rng, size, 2.0 * s)
+    if spot.eye is not None:  # a black eye: darkest in the lid folds, the eyeball spared
+        profile = profile * (1.0 - 0.8 * _eye_opening(spot, 1.3))
+    core = profile * profile
+    rim = profile - core
+    fresh = (1 - blue) * np.array([0.3, 1.0, 0.62]) + blue * np.array([0.7, 0.95, 0.42])
+    c_core = (1 - age) * fresh + age * np.array([0.45, 0.7, 0.8])  # hemosiderin brown
+    c_rim = (1 - age) * fresh + age * np.array([0.3, 0.1, 0.7])  # green-yellow
+    strength = (0.45 + 0.75 * severity) * blotch
+    density = strength[..., None] * (core[..., None] * c_core + rim[..., None] * c_rim)
+    return (img * np.exp(-density)).astype(np.float32), np.clip(profile * 6.0, 0.0, 1.0)
+
+
+def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """Oedema: the skin bulges (a radial magnification warped with ``cv2.remap``), reddens and
+    catches the light; around an eye the puffy lids close over it."""
+    s, size = spot.scale, spot.size
+    cx, cy = spot.center
+    sigma = 0.55 * float(np.mean(spot.radii))
+    xx, yy = _grid(size)
+    dx, dy = xx - cx, yy - cy
+    g = np.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)).astype(np.float32)
+    k = 0.25 + 0.3 * severity
+    map_x, map_y = xx - k * g * dx, yy - k * g * dy
+    if spot.eye is not None:  # the lids swell over the eye: squeeze the opening vertically
+        ex, ey = spot.eye
+        e = spot.eye_distance
+        edx, edy = xx - ex, yy - ey
+        ge = np.exp(-(edx * edx) / (2 * (0.25 * e) ** 2) - (edy * edy) / (2 * (0.11 * e) ** 2))
+        map_y = map_y + (1.3 * severity) * ge * edy
+    warped = cv2.remap(img, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REFLECT)
+    shift = np.hypot(map_x - xx, map_y - yy)
+    height = (0.35 * sigma * (0.4 + severity)) * g
+    diffuse, spec = shading(height, shininess=12.0)
+    redness = _blur(g * (0.6 + 0.4 * (1 + 0.5 * smooth_noise(rng, size, 6 * s))), 2 * s)
+    out = absorb(warped, redness * (0.35 + 0.5 * severity), (0.04, 0.42, 0.3) if spot.eye is None else (0.25, 0.6, 0.3))
+    out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.8) + 0.12 * spec[..., None] * g[..., None]
+    if spot.eye is not None:  # the shadowed slit between the puffy lids
+        out = out * (1.0 - 0.45 * severity * _eye_opening(spot, max(0.25, 1.0 - severity))[..., None])
+    footprint = np.maximum(np.clip(shift / 0.4, 0.0, 1.0), np.clip(redness * 4.0, 0.0, 1.0))
+    return out.astype(np.float32), footprint.astype(np.float32)
+
+
+def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """A cut: a thin curved gaping wound with swollen red edges and fresh blood running down."""
+    s, size = spot.scale, spot.size
+    a = spot.radii[0]
+    t = np.linspace(-0.5, 0.5, 48)
+    length = 2 * a * (0.6 + 0.4 * severity)
+    bend = rng.uniform(-0.22, 0.22) * length
+    wig = rng.normal(0.0, 0.3 * s, t.size).cumsum()
+    wig -= np.linspace(wig[0], wig[-1], t.size)
+    along, across = t * length, bend * (1 - 4 * t * t) + wig
+    c, sn = np.cos(spot.angle), np.sin(spot.angle)
+    pts = np.stack([spot.center[0] + along * c - across * sn, spot.center[1] + along * sn + across * c], axis=1)
+    taper = np.sqrt(np.clip(1 - (2 * t) ** 2, 0, 1))
+    hw = ((0.5 + 0.9 * severity) * s * taper * (1 + 0.25 * np.sin(t * rng.uniform(8, 14)))) + 0.25 * s
+    wound = poly_matte(size, [_polyline(pts, hw)])
+    gap = poly_matte(size, [_polyline(pts, 0.45 * hw)])
+    edge = _blur(wound, 2.2 * s)
+    flare = _blur(wound, 5.0 * s)
+    out = absorb(img, np.clip(flare * 3.0, 0, 1) * (0.3 + 0.4 * severity), (0.03, 0.45, 0.35))
+    height = 1.2 * s * np.clip(edge * 2.0, 0, 1) - 1.0 * s * wound
+    diffuse, _ = shading(height, 10.0)
+    out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.35)
+    out = over(out, (0.55, 0.08, 0.08), wound * 0.8)
+    out = over(out, (0.2, 0.01, 0.02), gap * 0.85)
+    n_max = 4
+    idx = rng.choice(np.arange(10, 38), n_max, replace=False)
+    drips = _drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.5 + 0.5 * severity) * s,
+                   length=(0.3 + 0.9 * severity) * (spot.box[3] - spot.box[1]),
+                   count=int(round(0.6 + 3.0 * severity)))
+    blood = np.maximum(drips, wound)
+    out = _wet_blood(out, blood, s, 0.6 + 0.4 * severity)
+    return out, np.maximum.reduce([np.clip(flare * 3.0, 0, 1), blood, np.clip(edge * 2, 0, 1)])
+
+
+def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
+    """Fresh blood: a translucent red film where thin, an opaque dark red body where thick,
+    with a glossy highlight along its lit edge."""
+    thick = _blur(blood, 0.5 * s)
+    out = absorb(img, thick * thickness * 1.3, (0.3, 2.8, 2.5))
+    out = over(out, (0.42, 0.02, 0.03), np.clip(thick * 1.4 - 0.5, 0, 1) * 0.5 * thickness)
+    _, spec = shading(_blur(blood, 0.9 * s) * 2.2 * s, shininess=40.0)
+    return out + (0.7 * spec * np.clip(thick * 2.0, 0, 1))[..., None]
+
+
+def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """A graze: raw red skin, fine scratch lines along the scrape, pinpoint bleeding and a
+    partial dark scab."""
+    s, size = spot.scale, spot.size
+    matte = blob(spot, rng, roughness=1.4, feather=0.12)
+    frag = smooth_noise(rng, size, 3.0 * s, octaves=2)
+    matte = matte * _smoothstep(-1.3, -0.2, frag + 2.0 * (matte - 1.0))
+    # scratches: white noise smeared along the scrape direction
+    white = rng.standard_normal((size, size)).astype(np.float32)
+    klen = int(round(15 * s)) | 1
+    kernel = np.zeros((klen, klen), np.float32)
+    c, sn = np.cos(spot.angle), np.sin(spot.angle)
+    h = klen // 2
+    cv2.line(kernel, (int(round(h - h * c)), int(round(h - h * sn))), (int(round(h + h * c)), int(round(h + h * sn))), 1.0, 1)
+    streak = cv2.filter2D(white, -1, kernel / kernel.sum())
+    streak /= streak.std() + 1e-6
+    raw = matte * (0.75 + 0.25 * severity)
+    out = over(img, img * np.array([1.0, 0.55, 0.52], np.float32) + np.array([0.08, 0.0, 0.0], np.float32),
+               raw * 0.7)
+    out = absorb(out, raw * np.clip(0.55 + 0.35 * streak, 0, 2), (0.08, 0.55, 0.45))
+    lines = _smoothstep(1.0, 2.2, streak) * matte
+    out = absorb(out, lines * (0.6 + 0.6 * severity), (0.5, 1.6, 1.4))
+    light_lines = _smoothstep(1.3, 2.4, -streak) * matte
+    out = over(out, (0.93, 0.8, 0.75), light_lines * 0.35)
+    dots = (rng.random((size, size)) < 0.02 * severity).astype(np.float32) * matte
+    out = absorb(out, _blur(dots, 0.5 * s) * 2.5, (0.7, 2.5, 2.2))
+    scab_n = smooth_noise(rng, size, 5.0 * s, octaves=2)
+    scab = _smoothstep(0.9 - 0.8 * severity, 1.4 - 0.8 * severity, scab_n) * _smoothstep(0.5, 0.9, matte)
+    crust = 0.85 + 0.25 * smooth_noise(rng, size, 1.5 * s)
+    scab_col = np.array([0.36, 0.14, 0.09], np.float32) * (crust * face_light(img, spot))[..., None]
+    out = over(out, scab_col, scab * 0.85)
+    _, spec = shading(raw * 1.5 * s + 0.3 * s * streak * matte, 20.0)
+    out = out + (0.12 * spec * raw * (1 - scab))[..., None]
+    return out, matte
+
+
+def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """A burn: red-pink erythema; from moderate severity blisters and peeled raw patches with
+    glossy highlights; when severe a dark leathery eschar in the centre."""
+    s, size = spot.scale, spot.size
+    light = face_light(img, spot)
+    matte = blob(spot, rng, roughness=1.0, feather=0.35)
+    out = absorb(img, matte * (0.35 + 0.45 * severity), (0.0, 0.5, 0.45))
+    out = over(out, np.array([0.95, 0.6, 0.58], np.float32) * light[..., None], matte * 0.2)
+    inner = _smoothstep(0.55, 0.9, matte)
+    peel_n = smooth_noise(rng, size, 4.5 * s, octaves=2)
+    peel = _smoothstep(1.4 - 1.6 * severity, 1.6 - 1.6 * severity, peel_n) * inner * (severity > 0.3)
+    curl = np.clip(_blur(peel, 1.0 * s) - peel, 0, 1) * 2.5  # white curled skin at peel edges
+    out = over(out, np.array([0.92, 0.5, 0.48], np.float32) * light[..., None], peel * 0.75)
+    out = over(out, np.array([0.95, 0.9, 0.84], np.float32) * light[..., None], np.clip(curl, 0, 0.8))
+    # blisters: translucent yellowish domes
+    n_bl = int(round(6 * max(0.0, severity - 0.25)))
+    ang = rng.uniform(0, 2 * np.pi, 6)
+    rad = np.sqrt(rng.uniform(0, 0.55, 6))
+    size_b = rng.uniform(0.1, 0.22, 6) * min(spot.radii)
+    dome = np.zeros((size, size), np.float32)
+    for i in range(n_bl):
+        cx = spot.center[0] + rad[i] * spot.radii[0] * np.cos(ang[i])
+        cy = spot.center[1] + rad[i] * spot.radii[1] * np.sin(ang[i])
+        d = _ellipse_distance(size, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
+        dome = np.maximum(dome, np.sqrt(np.clip(1 - d * d, 0, 1)))
+    dome = dome * inner
+    out = over(out, np.array([0.96, 0.88, 0.72], np.float32) * light[..., None], np.clip(dome * 2, 0, 1) * 0.45)
+    diffuse, spec = shading(dome * 2.5 * s + peel * 0.8 * s, 40.0)
+    out = out * (1 + (diffuse[..., None] - 1) * 0.6) + (0.7 * spec * np.maximum(dome > 0.02, peel * 0.6))[..., None]
+    if severity > 0.7:  # full-thickness: dry leathery eschar, cracked
+        esc = _smoothstep(0.1, 0.4, smooth_noise(rng, size, 6 * s) + 3.0 * (severity - 0.7) + 1.5 * (matte - 1)) * inner
+        crack = _smoothstep(0.25, 0.0, np.abs(smooth_noise(rng, size, 2.5 * s)))
+        col = np.array([0.2, 0.13, 0.1], np.float32) * (light * (1.0 - 0.5 * crack))[..., None]
+        out = over(out, col, esc * 0.92)
+    return out, matte
+
+
+def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """Dried blood: dark brown-red crusted streaks running down from a source, spots and a
+    faint smear, matte, darker at the edges where it dried first."""
+    s, size = spot.scale, spot.size
+    k = 5
+    starts = np.stack([spot.center[0] + rng.uniform(-0.7, 0.7, k) * spot.radii[0],
+                       spot.center[1] + rng.uniform(-0.8, 0.1, k) * spot.radii[1]], axis=1)
+    streaks = _drips(spot, rng, starts, width=(0.8 + 0.8 * severity) * s,
+                     length=(0.4 + 0.6 * severity) * (spot.box[3] - spot.box[1]), count=int(round(1 + 4 * severity)))
+    n_spots = int(round(4 + 14 * severity))
+    centres = rng.normal(0.0, 0.45, (20, 2)) * np.array(spot.radii) + np.array(spot.center)
+    radii = rng.uniform(0.4, 1.8, 20) * s
+    spots_c = np.zeros((size, size), np.uint8)
+    for (x, y), r in zip(centres[:n_spots], radii[:n_spots]):
+        cv2.circle(spots_c, (int(x * 16), int(y * 16)), int(r * 16), 255, -1, cv2.LINE_AA, 4)
+    smear = blob(spot, rng, roughness=1.6, feather=0.3, radii=(0.55 * spot.radii[0], 0.4 * spot.radii[1]))
+    crust = np.maximum(streaks, spots_c.astype(np.float32) / 255.0)
+    crust = crust * _smoothstep(-1.5, -0.8, smooth_noise(rng, size, 2.0 * s))  # broken, flaked
+    ring = np.clip(crust - cv2.erode(crust, np.ones((3, 3), np.uint8)), 0, 1)
+    texture = 1.0 + 0.3 * smooth_noise(rng, size, 1.2 * s)
+    density = crust * (1.0 + 0.6 * severity) * texture + ring * 0.6 + smear * (0.25 + 0.25 * severity)
+    out = absorb(img, density, (0.95, 2.0, 2.1))
+    footprint = np.maximum(crust, np.clip(smear * 3, 0, 1))
+    return out, footprint
+
+
+def _pad_coords(spot: Spot, center: tuple[float, float], angle: float) -> tuple[Matte, Matte]:
+    xx, yy = _grid(spot.size)
+    dx, dy = xx - center[0], yy - center[1]
+    c, sn = np.cos(angle), np.sin(angle)
+    return dx * c + dy * sn, -dx * sn + dy * c
+
+
+def _rounded(u: Matte, v: Matte, a: float, b: float, power: float, s: float) -> Matte:
+    """An anti-aliased superellipse ``|u/a|^p + |v/b|^p <= 1`` (a rounded rectangle for p ~ 6)."""
+    f = (np.abs(u / a) ** power + np.abs(v / b) ** power) ** (1.0 / power)
+    return 1.0 - _smoothstep(1.0 - 0.7 * s / min(a, b), 1.0 + 0.7 * s / min(a, b), f)
+
+
+def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
+    """A dressing over the region: a gauze pad held by tape, an adhesive plaster, or over an eye
+    an oval eye pad or a black eye patch; woven texture, lit by the face, with a drop shadow
+    and, on severe wounds, blood seeping through the gauze."""
+    s, size = spot.scale, spot.size
+    light = face_light(img, spot)
+    x0, y0, x1, y1 = spot.box
+    w, h = (x1 - x0) / 2, (y1 - y0) / 2
+    pick = float(rng.uniform())
+    style = ("eye_patch" if pick < 0.25 else "eye_pad") if spot.eye is not None else (
+        "plaster" if pick < (0.8 if spot.region in ("nose", "mouth") else 0.4) else "gauze")
+    angle = float(rng.normal(0.0, 0.12)) + (np.pi / 2 if style == "plaster" and spot.region == "nose" and pick < 0.5 else 0.0)
+    center = (spot.center[0] + rng.uniform(-0.05, 0.05) * w, spot.center[1] + rng.uniform(-0.05, 0.05) * h)
+    u, v = _pad_coords(spot, center, angle)
+    fray = 0.35 * s * smooth_noise(rng, size, 2.0 * s)
+    fibres = smooth_noise(rng, size, 1.0 * s)
+    puff = smooth_noise(rng, size, 8.0 * s, octaves=2)
+    along = w if abs(np.sin(angle)) < 0.5 else h
+    across = h if abs(np.sin(angle)) < 0.5 else w
+    if style == "plaster":
+        strip = _rounded(u, v, 0.97 * along, rng.uniform(0.42, 0.55) * across, 2.4, s)
+        pad = _rounded(u, v, 0.36 * along, 0.75 * rng.uniform(0.42, 0.55) * across, 6.0, s) * strip
+        holes = (np.cos(2 * np.pi * u / (3.2 * s)) * np.cos(2 * np.pi * v / (3.2 * s)) > 0.93) * (1 - pad)
+        matte = strip
+        colour = np.array([0.86, 0.7, 0.58], np.float32) * (1 - 0.12 * holes)[..., None]
+        colour = colour * (1 - pad[..., None]) + np.array([0.95, 0.93, 0.9], np.float32) * pad[..., None]
+        height = 1.0 * s * _blur(strip, 1.2 * s) + 1.5 * s * _blur(pad, 1.5 * s)
+        tex = 0.02 * fibres + 0.03 * pad * np.cos(2 * np.pi * v / (2.5 * s))
+    elif style == "eye_patch":
+        matte = _rounded(u, v + 0.02 * h, 0.92 * w, 0.95 * h, 2.0, s)
+        colour = np.array([0.07, 0.07, 0.08], np.float32)
+        ex = x0 + 2 * w if spot.region == "left_eye" else x0
+        strap_pts = np.array([[center[0], center[1] - 0.6 * h], [ex, y0 - 0.2 * h]])
+        matte = np.maximum(matte, poly_matte(size, [_polyline(strap_pts, np.full(2, 1.6 * s))]))
+        height = 3.0 * s * _blur(matte, 3.0 * s)
+        tex = 0.03 * fibres
+    else:  # gauze pad (oval over an eye) held by two tape strips
+        oval = style == "eye_pad"
+        a, b = (0.95 * w, 0.98 * h) if oval else (rng.uniform(0.62, 0.82) * along, rng.uniform(0.7, 0.9) * across)
+        pad = _rounded(u + fray, v + fray, a, b, 2.0 if oval else 6.0, s)
+        weave = 0.5 * (np.cos(2 * np.pi * u / (2.6 * s)) + np.cos(2 * np.pi * v / (2.6 * s)))
+        tape_w = (0.3 if oval else 0.22) * b
+        tilt = 0.5 if oval else 0.0
+        tapes = np.zeros((size, size), np.float32)
+        for side in (-1, 1):
+            tu, tv = u * np.cos(tilt * side) + v * np.sin(tilt * side), -u * np.sin(tilt * side) + v * np.cos(tilt * side)
+            off = side * (0.55 * a if oval else 0.78 * a)
+            tapes = np.maximum(tapes, _rounded(tu - off, tv, tape_w, 1.25 * b, 12.0, s))
+        matte = np.maximum(pad, tapes)
+        colour = np.array([0.95, 0.94, 0.91], np.float32) * (1 - 0.035 * tapes)[..., None]
+        height = 2.0 * s * _blur(pad, 3.0 * s) * (1 + 0.3 * puff) + 0.6 * s * tapes
+        tex = (0.05 * weave + 0.03 * fibres + 0.025 * puff) * pad * (1 - 0.8 * tapes) + 0.015 * fibres * tapes
+        if severity > 0.5 and pick > 0.35:  # blood seeping through
+            seep = blob(spot, rng, roughness=1.5, feather=0.5, center=center,
+                        radii=(0.45 * a * severity, 0.4 * b * severity)) * pad * (1 - tapes)
+            seep = seep * (1.0 + 0.3 * fibres)
+            ring = np.clip(_blur(seep, 1.5 * s) - seep, 0, 1) * 4
+            colour = colour * np.exp(-(seep * 1.2 + ring)[..., None] * np.array([0.35, 1.6, 1.5], np.float32))
+    diffuse, spec = shading(height, 25.0)
+    lit = colour * (light * diffuse)[..., None] + tex[..., None] * light[..., None]
+    lit = lit + (0.05 if style == "eye_patch" else 0.03) * spec[..., None]
+    shadow = _blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), (size, size)), 2.0 * s)
+    out = img * (1.0 - 0.4 * (shadow * (1 - matte)))[..., None]
+    out = over(out, lit.astype(np.float32), matte)
+    return out, np.maximum(matte, np.clip(shadow * 3, 0, 1))
