@@ -38,11 +38,10 @@ MAX_PIXELS: int = 100_000_000
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 #: DICOM tags copied into :attr:`ImageMeta.dicom` when present.
-_DICOM_TAGS = (
-    "Modality", "BodyPartExamined", "ViewPosition", "PatientOrientation", "AcquisitionDate",
-    "StudyDate", "StudyDescription", "SeriesDescription", "Manufacturer", "ManufacturerModelName",
-    "PhotometricInterpretation", "BitsStored", "NumberOfFrames", "PixelSpacing",
-    "ImagerPixelSpacing", "RescaleSlope", "RescaleIntercept", "VOILUTFunction",
+_DICOM_TAGS = tuple(
+    "Modality BodyPartExamined ViewPosition PatientOrientation AcquisitionDate StudyDate StudyDescription "
+    "SeriesDescription Manufacturer ManufacturerModelName PhotometricInterpretation BitsStored NumberOfFrames "
+    "PixelSpacing ImagerPixelSpacing RescaleSlope RescaleIntercept VOILUTFunction".split()
 )
 
 
@@ -229,16 +228,13 @@ def _decode_pillow(data: bytes, path: Path, kind: str, max_pixels: int) -> tuple
         raise InvalidImageError(f"The image {path} declares more pixels than can be opened safely (a possible decompression bomb).") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise InvalidImageError(f"The {kind} file {path} is truncated or corrupt and cannot be decoded.") from error
+    return pixels, _meta(kind, pixels, exif_orientation=orientation)
+
+
+def _meta(kind: str, pixels: NDArray[Any], **extra: Any) -> ImageMeta:
     height, width = pixels.shape[:2]
-    meta = ImageMeta(
-        format=kind,
-        width=width,
-        height=height,
-        channels=1 if pixels.ndim == 2 else 3,
-        bit_depth=16 if pixels.dtype == np.uint16 else 8,
-        exif_orientation=orientation,
-    )
-    return pixels, meta
+    channels, bit_depth = (1 if pixels.ndim == 2 else 3), (16 if pixels.dtype == np.uint16 else 8)
+    return ImageMeta(format=kind, width=width, height=height, channels=channels, bit_depth=bit_depth, **extra)
 
 
 def _exif_orientation(image: Any) -> int | None:
@@ -309,7 +305,7 @@ def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: boo
         from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
         ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
-        implicit = bool(getattr(ds, "original_encoding", (True,))[0])
+        implicit = bool(getattr(ds, "original_encoding", (getattr(ds, "is_implicit_VR", True),))[0])
         ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
     try:
         with warnings.catch_warnings():
@@ -331,15 +327,16 @@ def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: boo
         raise InvalidImageError(
             f"The pixel data of the DICOM file {path} cannot be decoded (transfer syntax: {name})."
         ) from error
-    meta = ImageMeta(
-        format="DICOM",
-        width=pixels.shape[1],
-        height=pixels.shape[0],
-        channels=1 if pixels.ndim == 2 else 3,
-        bit_depth=16 if pixels.dtype == np.uint16 else 8,
-        dicom=types.MappingProxyType(tags),
-    )
-    return pixels, meta
+    return pixels, _meta("DICOM", pixels, dicom=types.MappingProxyType(tags))
+
+
+def _pydicom_processing() -> Any:
+    """pydicom's LUT functions: ``pydicom.pixels`` (3.x) or ``pixel_data_handlers.util`` (2.x)."""
+    try:
+        import pydicom.pixels as processing
+    except ImportError:
+        import pydicom.pixel_data_handlers.util as processing
+    return processing
 
 
 def _dicom_str(value: Any) -> str:
@@ -352,8 +349,8 @@ def _dicom_str(value: Any) -> str:
 
 def _dicom_grey(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, str]) -> NDArray[np.uint16]:
     """Stored values -> display values in [0, 65535]: modality LUT, VOI LUT or window, MONOCHROME1 inverted."""
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
-
+    processing = _pydicom_processing()
+    apply_modality_lut, apply_voi_lut = processing.apply_modality_lut, processing.apply_voi_lut
     if array.ndim != 2:
         raise ValueError(f"unexpected greyscale pixel array shape {array.shape}")
     values = apply_modality_lut(array, ds)
@@ -372,8 +369,8 @@ def _dicom_grey(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, 
             low, high = apply_voi_lut(np.array([-1e12, 1e12]), ds, prefer_lut=False)
         display = (windowed - low) / (high - low) if high != low else np.zeros_like(windowed)
         tags["VOI"] = "window"
-        tags["WindowCenter"] = _dicom_str(_first(ds.WindowCenter))
-        tags["WindowWidth"] = _dicom_str(_first(ds.WindowWidth))
+        tags["WindowCenter"] = _dicom_str(ds.WindowCenter).split("\\")[0]  # the first is applied
+        tags["WindowWidth"] = _dicom_str(ds.WindowWidth).split("\\")[0]
     else:
         stretched = _stretch_to_uint16(values.astype(np.float64))
         display = stretched.astype(np.float64) / 65535.0
@@ -384,23 +381,16 @@ def _dicom_grey(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, 
     return np.round(display * 65535.0).astype(np.uint16)
 
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else value
-
-
 def _dicom_colour(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.uint8]:
     """Colour DICOM -> RGB ``uint8`` (pydicom 3 already turns YBR into RGB)."""
+    processing = _pydicom_processing()
     if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
-
-        array = apply_color_lut(array, ds)
+        array = processing.apply_color_lut(array, ds)
         bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
     else:
         bits = int(ds.get("BitsStored", 8) or 8)
-        if photometric.startswith("YBR") and int(__import__("pydicom").__version__.split(".")[0]) < 3:
-            from pydicom.pixel_data_handlers.util import convert_color_space
-
-            array = convert_color_space(array, photometric, "RGB")
+        if photometric.startswith("YBR") and processing.__name__.endswith("util"):  # pydicom < 3
+            array = processing.convert_color_space(array, photometric, "RGB")
     if array.ndim != 3 or array.shape[2] != 3:
         raise ValueError(f"unexpected colour pixel array shape {array.shape}")
     if bits > 8:
@@ -416,22 +406,21 @@ def _to_storable(array: NDArray[Any], dtype: DTypeLike | None, *, sixteen_bit_ok
         raise ValueError(f"Expected (H, W) or (H, W, 3) pixels, got shape {array.shape}.")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    want16 = dtype is not None and np.dtype(dtype) == np.uint16
     if dtype is not None and np.dtype(dtype) not in (np.dtype(np.uint8), np.dtype(np.uint16)):
         raise ValueError(f"dtype must be uint8 or uint16, got {np.dtype(dtype)}.")
-    if np.issubdtype(array.dtype, np.floating):
-        top = 65535.0 if want16 and sixteen_bit_ok else 255.0
-        scaled = np.round(np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * top)
-        return scaled.astype(np.uint16 if top > 255 else np.uint8)
-    if array.dtype == np.uint16 and not (sixteen_bit_ok and (dtype is None or want16)):
-        return np.round(array / 257.0).astype(np.uint8)
-    if array.dtype == np.uint8 and want16 and sixteen_bit_ok:
-        return array.astype(np.uint16) * 257
-    if array.dtype in (np.uint8, np.uint16):
-        return array
     if array.dtype == np.bool_:
-        return array.astype(np.uint8) * 255
-    raise ValueError(f"Cannot save pixels of type {array.dtype}; use uint8, uint16 or float in [0, 1].")
+        array = array.astype(np.uint8) * 255
+    if not (np.issubdtype(array.dtype, np.floating) or array.dtype in (np.uint8, np.uint16)):
+        raise ValueError(f"Cannot save pixels of type {array.dtype}; use uint8, uint16 or float in [0, 1].")
+    # the stored depth: asked for, else that of the input (floats: 8 bits); JPEG holds 8 bits only
+    target = np.dtype(dtype) if dtype is not None else (array.dtype if array.dtype == np.uint16 else np.dtype(np.uint8))
+    target = target if sixteen_bit_ok else np.dtype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * (65535.0 if target == np.uint16 else 255.0)
+        return np.round(array).astype(target)
+    if array.dtype == target:
+        return array
+    return array.astype(np.uint16) * 257 if target == np.uint16 else np.round(array / 257.0).astype(np.uint8)
 
 
 def _encode(array: NDArray[Any], fmt: str) -> bytes:
@@ -445,10 +434,7 @@ def _encode(array: NDArray[Any], fmt: str) -> bytes:
         return encoded.tobytes()
     from PIL import Image
 
-    if array.dtype == np.uint16:
-        image = Image.fromarray(np.ascontiguousarray(array.astype("<u2", copy=False)))
-    else:
-        image = Image.fromarray(np.ascontiguousarray(array))
+    image = Image.fromarray(np.ascontiguousarray(array.astype("<u2", copy=False) if array.dtype == np.uint16 else array))
     options = {"quality": 95} if fmt == "JPEG" else {}
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()

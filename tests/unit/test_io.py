@@ -429,3 +429,15 @@ def test_dicom_voi_lut_sequence(tmp_path: Path) -> None:
     assert loaded.meta.dicom["VOI"] == "lut"
     expected = (4095 - stored.astype(float)) / 4095.0
     np.testing.assert_allclose(loaded.pixels / 65535.0, expected, atol=1 / 65535)
+
+
+def test_save_sixteen_bit_colour_png(tmp_path: Path) -> None:
+    import cv2
+
+    rgb16 = np.zeros((3, 4, 3), np.uint16)
+    rgb16[..., 0] = 60000  # red
+    rgb16[0, 0] = (1, 2, 3)
+    save_image(tmp_path / "c16.png", rgb16)
+    reread = cv2.imread(str(tmp_path / "c16.png"), cv2.IMREAD_UNCHANGED)  # BGR, read independently
+    assert reread.dtype == np.uint16
+    np.testing.assert_array_equal(reread[..., ::-1], rgb16)
