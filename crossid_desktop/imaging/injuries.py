@@ -120,7 +120,9 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
     mask = footprint >= _MASK_LEVEL
     out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
     m = blend_margin(size)
-    near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * m + 1, 2 * m + 1)))
+    offsets = np.arange(-m, m + 1)
+    disc = (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= m * m).astype(np.uint8)
+    near = cv2.dilate(mask.astype(np.uint8), disc)
     out[near == 0] = face[near == 0]  # the faint tails of blurs beyond the margin
     return InjuryResult(out, mask, tuple(k.value for k in kinds), tuple(r.value for r in regions), severity)
 

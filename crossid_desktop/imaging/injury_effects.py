@@ -89,12 +89,12 @@ def _blur(m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
     return cv2.GaussianBlur(m, (0, 0), max(sigma, 0.3))
 
 
-def _box_matte(spot: Spot, margin: float) -> Matte:
-    """1 inside the region's box, falling to 0 over ``margin`` px outside it."""
+def _box_matte(spot: Spot, margin: float, inset: float = 0.0) -> Matte:
+    """1 inside the region's box (less ``inset`` px), falling to 0 ``margin`` px outside it."""
     xx, yy = _grid(spot.size)
     x0, y0, x1, y1 = spot.box
     d = np.maximum.reduce([x0 - xx, xx - x1, y0 - yy, yy - y1])
-    return 1.0 - _smoothstep(0.0, margin, d)
+    return 1.0 - _smoothstep(-inset, margin, d)
 
 
 def blob(spot: Spot, rng: np.random.Generator, *, roughness: float = 0.3, feather: float = 0.2,
@@ -223,7 +223,9 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     sigma = 0.55 * float(np.mean(spot.radii))
     xx, yy = _grid(size)
     dx, dy = xx - cx, yy - cy
-    g = np.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)).astype(np.float32)
+    d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
+    window = _box_matte(spot, 2.0 * s, inset=0.3 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1]))
+    g = (np.exp(-0.5 * (d / 0.55) ** 2) * window).astype(np.float32)
     k = 0.25 + 0.3 * severity
     map_x, map_y = xx - k * g * dx, yy - k * g * dy
     if spot.eye is not None:  # the lids swell over the eye: squeeze the opening vertically
@@ -231,7 +233,7 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
         e = spot.eye_distance
         edx, edy = xx - ex, yy - ey
         ge = np.exp(-(edx * edx) / (2 * (0.25 * e) ** 2) - (edy * edy) / (2 * (0.11 * e) ** 2))
-        map_y = map_y + (1.3 * severity) * ge * edy
+        map_y = map_y + (1.3 * severity) * ge * window * edy
     warped = cv2.remap(img, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REFLECT)
     shift = np.hypot(map_x - xx, map_y - yy)
