@@ -261,19 +261,11 @@ def detect_faces(rgb: NDArray[Any]) -> list[FaceDetection]:
         if found:
             return detections(found, "dlib-hog-rotated", matrix)
 
-    grey = cv2.equalizeHist(_grey(work))
-    min_side = max(24, round(0.12 * min(grey.shape)))
-    frontal = _haar(_HAAR_FRONTAL, grey, min_side)
-    if frontal:
-        boxes = [FaceDetection(_clip_box(box / scale, width, height), score, None, "frontal", "haar-frontal") for box, score in frontal]
-        return sorted(boxes, key=lambda d: d.area, reverse=True)
-
-    return _profiles(grey, scale, width, height, min_side)
+    return detect_frontal_haar(rgb) or detect_profiles(rgb)
 
 
-def detect_profiles(rgb: NDArray[Any]) -> list[FaceDetection]:
-    """Faces in profile only (OpenCV's profile cascade on the photo and its mirror image),
-    largest first; :func:`detect_faces` falls back on this when no frontal face is found."""
+def _haar_input(rgb: NDArray[Any]) -> tuple[NDArray[np.uint8], float, int, int, int]:
+    """(equalised grey copy at most MAX_DETECT_SIDE, its scale, width, height, smallest face side)."""
     import cv2
 
     rgb = as_rgb(rgb)
@@ -281,7 +273,22 @@ def detect_profiles(rgb: NDArray[Any]) -> list[FaceDetection]:
     scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
     work = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     grey = cv2.equalizeHist(_grey(work))
-    return _profiles(grey, scale, width, height, max(24, round(0.12 * min(grey.shape))))
+    return grey, scale, width, height, max(24, round(0.12 * min(grey.shape)))
+
+
+def detect_frontal_haar(rgb: NDArray[Any]) -> list[FaceDetection]:
+    """Frontal faces by OpenCV's Haar cascade only (no landmarks), largest first;
+    :func:`detect_faces` falls back on this when dlib finds no face."""
+    grey, scale, width, height, min_side = _haar_input(rgb)
+    boxes = [FaceDetection(_clip_box(box / scale, width, height), score, None, "frontal", "haar-frontal") for box, score in _haar(_HAAR_FRONTAL, grey, min_side)]
+    return sorted(boxes, key=lambda d: d.area, reverse=True)
+
+
+def detect_profiles(rgb: NDArray[Any]) -> list[FaceDetection]:
+    """Faces in profile only (OpenCV's profile cascade on the photo and its mirror image),
+    largest first; :func:`detect_faces` falls back on this when no frontal face is found."""
+    grey, scale, width, height, min_side = _haar_input(rgb)
+    return _profiles(grey, scale, width, height, min_side)
 
 
 def _profiles(grey: NDArray[np.uint8], scale: float, width: int, height: int, min_side: int) -> list[FaceDetection]:

@@ -73,9 +73,7 @@ def summarise(values: list[float]) -> str:
 
 def calibrate(per_person: int) -> None:
     """Where OpenCV's frontal Haar box lands in crops aligned with dlib landmarks (LFW)."""
-    import cv2
-
-    from crossid_desktop.imaging import face_detect
+    from crossid_desktop.imaging.face_detect import detect_frontal_haar
 
     placements = []
     for dataset, _, path in photos(per_person):
@@ -86,11 +84,10 @@ def calibrate(per_person: int) -> None:
         if not faces or faces[0].landmarks is None:
             continue
         aligned = align_face(rgb, detection=faces[0])
-        grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-        boxes = face_detect._haar(face_detect._HAAR_FRONTAL, grey, 30)
+        boxes = detect_frontal_haar(rgb)
         if not boxes:
             continue
-        box = max(boxes, key=lambda b: (b[0][2] - b[0][0]) * (b[0][3] - b[0][1]))[0]
+        box = boxes[0].box
         corners = np.array([[box[0], box[1]], [box[2], box[3]]]) @ aligned.transform[:, :2].T + aligned.transform[:, 2]
         centre = corners.mean(axis=0) / ALIGNED_SIZE
         side = math.dist(corners[0], corners[1]) / math.sqrt(2) / ALIGNED_SIZE
