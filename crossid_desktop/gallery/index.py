@@ -58,7 +58,7 @@ class HnswParams:
 
     M: int = 32  # graph links per node (layer 0 has 2M)
     ef_construction: int = 200
-    ef: int = 200  # search breadth; raised to k when k is larger
+    ef: int = 300  # search breadth; raised to k when k is larger
     random_seed: int = 100
     num_threads: int = 1  # for building and searching; 1 builds deterministically
 
