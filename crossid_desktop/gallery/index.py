@@ -295,12 +295,13 @@ class GalleryIndex:
         return len(missing), len(removed)
 
     def search(
-        self, queries: NDArray[np.float32], k: int, *, exact: bool = False
+        self, queries: NDArray[np.float32], k: int, *, exact: bool = False, ef: int | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The k nearest faces of each query: image ids and Euclidean distances, (m, min(k, count)).
 
         ``queries`` (m, d) or (d,) float32. ``exact=True``, or a gallery under
-        :data:`EXACT_BELOW` faces, compares against every face.
+        :data:`EXACT_BELOW` faces, compares against every face. ``ef`` overrides the search
+        breadth of :class:`HnswParams` for this call (larger: slower, higher recall).
         """
         q = np.asarray(queries, dtype=np.float32)
         q = q[None, :] if q.ndim == 1 else q
@@ -317,7 +318,7 @@ class GalleryIndex:
         k = min(k, len(self._live))
         if exact or len(self._live) < EXACT_BELOW:
             return self._exact(q, k)
-        self._hnsw.set_ef(max(self._params.ef, k))
+        self._hnsw.set_ef(max(ef or self._params.ef, k))
         try:
             labels, squared = self._hnsw.knn_query(q, k=k, num_threads=self._params.num_threads)
         except RuntimeError:  # the graph could not reach k live faces (many deletions): be exact
