@@ -154,7 +154,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return dict(state)
 
 
-_LEGACY_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+_LEGACY_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
 
 
 def load_backbone_state(model: nn.Module, spec: BackboneSpec, state: Mapping[str, torch.Tensor], *, source: str) -> None:
@@ -171,7 +171,9 @@ def load_backbone_state(model: nn.Module, spec: BackboneSpec, state: Mapping[str
             key = match.group(1) + match.group(2)
         cleaned[key] = value
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(cleaned))
+    # files saved before BatchNorm counted batches lack num_batches_tracked; load_state_dict
+    # fills it in for a state dict without version metadata
+    missing = sorted(k for k in set(expected) - set(cleaned) if not k.endswith("num_batches_tracked"))
     unexpected = sorted(set(cleaned) - set(expected))
     wrong_shape = sorted(k for k in set(expected) & set(cleaned) if tuple(expected[k].shape) != tuple(cleaned[k].shape))
     if missing or unexpected or wrong_shape:

@@ -100,7 +100,7 @@ class CrossDomainNet(nn.Module):
                 parameter.requires_grad_(False)
             for parameter in self.gallery.head.parameters():
                 parameter.requires_grad_(gallery_head_trainable)
-            self.gallery.backbone.eval()
+        self.train(True)
 
     @classmethod
     def from_config(cls, config: NetworkConfig | Mapping[str, Any]) -> CrossDomainNet:
@@ -129,9 +129,7 @@ class CrossDomainNet(nn.Module):
         """Set train/eval mode, keeping a frozen gallery backbone (and frozen head) in eval mode."""
         super().train(mode)
         if self.config.freeze_gallery:
-            self.gallery.backbone.eval()
-            if not self.config.gallery_head_trainable:
-                self.gallery.head.eval()
+            (self.gallery.backbone if self.config.gallery_head_trainable else self.gallery).eval()
         return self
 
     def embed_query(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,209 @@
+"""dlib's pretrained face-recognition ResNet as a matcher: the "existing face recognition
+model" baseline of the injured-face publication, for injured-face queries and face galleries.
+
+For each canonical aligned crop (RGB uint8, :mod:`crossid_desktop.imaging.canonical`) dlib's
+5-point shape predictor finds the landmarks inside a fixed box covering the face
+(:func:`face_box`), ``dlib.get_face_chip(size=150, padding=0.25)`` cuts dlib's own 150 px chip,
+and the ResNet computes a 128-d descriptor.
+
+**Distances.** Without a head the raw descriptors are used, not L2-normalised: this is the
+space in which dlib documents its same-person threshold (Euclidean distance 0.6), and the
+descriptors have norms of about 1.3 to 1.6, so normalising would shrink every distance by
+that factor and crowd the confidences ``exp(-d^2)`` near 1. In the raw space dlib's
+threshold 0.6 is a confidence of 0.70; on LFW same-person pairs average about 0.45
+(c = 0.82) and different people about 0.82 (c = 0.51). With a trained
+:class:`~crossid_desktop.matching.embedding_head.EmbeddingHead` the embeddings are the head's
+L2-normalised outputs (distances in [0, 2], like the torch matchers).
+
+dlib's models are loaded once per process, behind a lock, and every call into the network is
+serialised by that lock (a dlib network keeps per-call state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import MatcherMismatchError, ModelError
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE, CANONICAL
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.batching import encode_in_batches
+from crossid_desktop.matching.model_card import ModelCard
+
+if TYPE_CHECKING:
+    from crossid_desktop.imaging.io import LoadedImage
+    from crossid_desktop.progress import ProgressCallback
+
+DESCRIPTOR_DIM = 128
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+#: dlib's face-detector box relative to the eye midpoint, in eye distances: centre offset
+#: (x, y) and side. Measured as the median over 117 LFW faces (HOG detector + 5-point
+#: landmarks; spread about 0.08 for the offsets, 0.26 for the side); x set to 0 for symmetry.
+_BOX_FROM_EYES = (0.0, 0.48, 2.59)
+
+_LOCK = threading.Lock()
+_MODELS: dict[str, Any] = {}
+
+
+def _dlib_files() -> tuple[Path, Path]:
+    try:
+        import face_recognition_models
+    except ImportError as error:
+        raise ModelError("dlib's face models (package face-recognition-models) are not installed; reinstall CrossID Desktop.") from error
+    return Path(face_recognition_models.face_recognition_model_location()), Path(face_recognition_models.pose_predictor_five_point_model_location())
+
+
+def _load_models() -> dict[str, Any]:
+    """dlib's shape predictor and recognition network, and the SHA-256 of both files; loaded
+    once per process. Call with :data:`_LOCK` held."""
+    if not _MODELS:
+        import dlib
+
+        recognition, predictor = _dlib_files()
+        for path in (recognition, predictor):
+            if not path.is_file():
+                raise ModelError(f"dlib's model file {path} is missing; reinstall the package face-recognition-models.")
+        digest = hashlib.sha256()
+        for path in (recognition, predictor):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        _MODELS.update(
+            shape_predictor=dlib.shape_predictor(str(predictor)),
+            recognition=dlib.face_recognition_model_v1(str(recognition)),
+            sha256=digest.hexdigest(),
+        )
+    return _MODELS
+
+
+def face_box(size: int) -> tuple[int, int, int, int]:
+    """The box ``(left, top, right, bottom)`` in pixels where dlib's face detector would put the
+    face of a ``size`` x ``size`` canonical crop (it may reach past the bottom edge)."""
+    mid_x = (CANONICAL.right_eye[0] + CANONICAL.left_eye[0]) / 2
+    mid_y = (CANONICAL.right_eye[1] + CANONICAL.left_eye[1]) / 2
+    eye = CANONICAL.eye_distance
+    dx, dy, side = _BOX_FROM_EYES
+    cx, cy, half = (mid_x + dx * eye) * size, (mid_y + dy * eye) * size, side * eye * size / 2
+    return round(cx - half), round(cy - half), round(cx + half), round(cy + half)
+
+
+def _default_card() -> ModelCard:
+    crop = {"face_alignment": "canonical-5-point", "aligned_size": ALIGNED_SIZE, "dlib_chip": {"size": CHIP_SIZE, "padding": CHIP_PADDING, "landmarks": "dlib 5-point in the canonical face box", "box_from_eyes": list(_BOX_FROM_EYES)}}
+    return ModelCard(
+        name="dlib-face-resnet",
+        task="injured",
+        backbone="dlib-resnet-128",
+        embedding_dim=DESCRIPTOR_DIM,
+        network={"kind": "dlib", "normalised": False},
+        preprocessing={"query": {"modalities": ["injured_face"], **crop}, "gallery": dict(crop)},
+        training={"data": "dlib's pretrained face-recognition ResNet (dlib_face_recognition_resnet_model_v1), no further training"},
+    )
+
+
+class DlibFaceMatcher:
+    """Injured-face queries and gallery faces embedded with dlib's face descriptor, optionally
+    followed by a trained :class:`~crossid_desktop.matching.embedding_head.EmbeddingHead`
+    (``head`` = path of its checkpoint). ``batch_size`` faces go through dlib at once."""
+
+    query_modalities = frozenset({QueryModality.INJURED_FACE})
+
+    def __init__(self, *, head: str | Path | None = None, batch_size: int = 32) -> None:
+        from crossid_desktop.matching.checkpoint import fingerprint
+
+        self.batch_size = batch_size
+        with _LOCK:
+            self._models = _load_models()
+        self._head: Any = None
+        if head is None:
+            self._card = _default_card()
+            head_fingerprint = fingerprint({}, self._card)
+        else:
+            from crossid_desktop.matching.embedding_head import load_head
+
+            self._head, self._card, state = load_head(head)
+            head_fingerprint = fingerprint(state, self._card)
+        self.name: str = self._card.name
+        self.embedding_dim: int = int(self._card.embedding_dim)
+        self.fingerprint: str = hashlib.sha256(f"crossid-dlib-v1|{self._models['sha256']}|{head_fingerprint}".encode()).hexdigest()
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        return self._card.calibration
+
+    def model_card(self) -> dict[str, Any]:
+        return self._card.to_dict()
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[np.uint8]:
+        """The query aligned to the canonical face crop, ``(256, 256, 3)`` RGB uint8."""
+        from crossid_desktop.matching.preprocess import prepare_face
+
+        self._check_modality(modality)
+        return prepare_face(image, ALIGNED_SIZE)
+
+    def face_chips(self, faces: Sequence[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
+        """dlib's 150 x 150 chips of canonical crops (RGB uint8, any square size)."""
+        import dlib
+
+        chips = []
+        for face in faces:
+            face = np.ascontiguousarray(face, dtype=np.uint8)
+            if face.ndim != 3 or face.shape[2] != 3:
+                raise ValueError(f"faces must be RGB (H, W, 3) uint8 crops, got shape {face.shape}")
+            box = dlib.rectangle(*face_box(face.shape[0]))
+            with _LOCK:
+                shape = self._models["shape_predictor"](face, box)
+            chips.append(dlib.get_face_chip(face, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+        return chips
+
+    def descriptors(self, faces: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        """dlib's raw 128-d descriptors of canonical crops: ``(n, 128)`` float32."""
+        if not faces:
+            return np.empty((0, DESCRIPTOR_DIM), dtype=np.float32)
+        chips = self.face_chips(faces)
+        with _LOCK:
+            vectors = self._models["recognition"].compute_face_descriptor(chips)
+        return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32).reshape(len(chips), DESCRIPTOR_DIM)
+
+    def _embed(self, faces: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        raw = self.descriptors(faces)
+        if self._head is None:
+            return raw
+        import torch
+
+        with torch.inference_mode():
+            return self._head(torch.from_numpy(raw)).numpy().astype(np.float32)
+
+    def encode_gallery(
+        self,
+        faces: Sequence[NDArray[np.uint8]],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> NDArray[np.float32]:
+        """Embed canonical aligned face crops: ``(n, embedding_dim)`` float32."""
+        return encode_in_batches(faces, self._embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding gallery faces", progress=progress, cancel=cancel)
+
+    def encode_query(
+        self,
+        images: Sequence[LoadedImage],
+        modality: QueryModality,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> NDArray[np.float32]:
+        """Align injured-face photos to the canonical crop and embed them: ``(n, embedding_dim)``."""
+        self._check_modality(modality)
+
+        def embed(batch: Sequence[LoadedImage]) -> NDArray[np.float32]:
+            return self._embed([self.preprocess_query(image, modality) for image in batch])
+
+        return encode_in_batches(images, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding query images", progress=progress, cancel=cancel)
+
+    def _check_modality(self, modality: QueryModality) -> None:
+        if QueryModality(modality) not in self.query_modalities:
+            raise MatcherMismatchError(f"The matcher {self.name!r} embeds injured-face photos, not {QueryModality(modality).value} queries.")

@@ -1,0 +1,142 @@
+"""Turning query and gallery images into network input, following a model card's recipe.
+
+The same functions serve training and search, so a model always sees its inputs prepared the
+way it was trained on them:
+
+* skull X-ray queries: grey float in [0, 1] -> soft-tissue suppression
+  (:func:`crossid_desktop.imaging.xray.suppress_soft_tissue`) -> network batch;
+* injured-face queries: aligned to the canonical face crop
+  (:func:`crossid_desktop.imaging.faces.align_face`, centre crop when no face is found) ->
+  network batch;
+* gallery faces: already canonical crops -> network batch.
+
+:func:`to_network_batch` fits each image into a square without distortion (letterbox: the
+longer side scaled to the input size, the shorter one centred and padded with black, which is
+air on an X-ray), **repeats a greyscale image on the three colour channels** so that the
+ImageNet-pretrained first convolution applies unchanged, and normalises with the backbone's
+mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import ModelError
+
+if TYPE_CHECKING:
+    from crossid_desktop.imaging.io import LoadedImage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InputRecipe:
+    """How images become network input: square side ``input_size`` (px) and per-channel
+    ``mean``/``std`` applied to RGB values in [0, 1]; ``aligned_size`` is the side of the
+    canonical face crop faces are aligned to."""
+
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    aligned_size: int = 256
+    soft_tissue: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_card(cls, entry: Mapping[str, Any]) -> InputRecipe:
+        """Read the ``preprocessing.query`` or ``preprocessing.gallery`` entry of a model card."""
+        try:
+            return cls(
+                input_size=int(entry["input_size"]),
+                mean=tuple(float(m) for m in entry["mean"]),  # type: ignore[arg-type]
+                std=tuple(float(s) for s in entry["std"]),  # type: ignore[arg-type]
+                aligned_size=int(entry.get("aligned_size", 256)),
+                soft_tissue=dict(entry["soft_tissue"]) if entry.get("soft_tissue") is not None else None,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError(f"The model card's preprocessing entry {dict(entry)} is incomplete ({type(error).__name__}: {error}).") from error
+
+
+def fit_square(image: NDArray[Any], size: int) -> NDArray[Any]:
+    """Scale ``image`` (``(H, W)`` or ``(H, W, 3)``) so its longer side is ``size`` px and pad the
+    shorter side symmetrically with zeros: ``(size, size[, 3])``, same dtype."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if (new_w, new_h) != (width, height):
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        image = cv2.resize(np.ascontiguousarray(image), (new_w, new_h), interpolation=interpolation)
+    if new_w == new_h == size:
+        return image
+    out = np.zeros((size, size) + image.shape[2:], dtype=image.dtype)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = image
+    return out
+
+
+def to_network_batch(images: Sequence[NDArray[Any]], recipe: InputRecipe) -> NDArray[np.float32]:
+    """Stack images into a normalised batch ``(N, 3, S, S)`` float32.
+
+    Each image is RGB ``uint8`` ``(H, W, 3)``, greyscale ``uint8`` ``(H, W)``, or float in
+    [0, 1] (grey or RGB). Greyscale is repeated on the three channels.
+    """
+    size = recipe.input_size
+    batch = np.empty((len(images), 3, size, size), dtype=np.float32)
+    mean = np.asarray(recipe.mean, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(recipe.std, dtype=np.float32).reshape(3, 1, 1)
+    for i, image in enumerate(images):
+        image = np.asarray(image)
+        if image.dtype == np.uint8:
+            values = fit_square(image, size).astype(np.float32) / np.float32(255.0)
+        elif np.issubdtype(image.dtype, np.floating):
+            values = np.clip(fit_square(image.astype(np.float32), size), 0.0, 1.0)
+        else:
+            raise ValueError(f"images must be uint8 or float in [0, 1], got {image.dtype}")
+        if values.ndim == 2:
+            values = np.repeat(values[None, :, :], 3, axis=0)
+        elif values.ndim == 3 and values.shape[2] == 3:
+            values = values.transpose(2, 0, 1)
+        else:
+            raise ValueError(f"images must be (H, W) or (H, W, 3), got shape {image.shape}")
+        batch[i] = (values - mean) / std
+    return batch
+
+
+def soft_tissue_params(settings: Mapping[str, Any] | None) -> Any:
+    """The ``SoftTissueParams`` recorded in a model card (``to_dict()`` output; the extra
+    ``algorithm`` entry is checked against the installed algorithm and otherwise ignored)."""
+    from crossid_desktop.imaging import xray
+
+    settings = dict(settings or {})
+    recorded = settings.pop("algorithm", None)
+    current = getattr(xray, "ALGORITHM_VERSION", None)
+    if recorded is not None and current is not None and recorded != current:
+        log.warning("The model was trained with soft-tissue suppression %s; this installation runs %s.", recorded, current)
+    known = {f.name for f in fields(xray.SoftTissueParams)}
+    try:
+        return xray.SoftTissueParams(**{k: v for k, v in settings.items() if k in known})
+    except (TypeError, ValueError) as error:
+        raise ModelError(f"The model card's soft-tissue parameters {settings} are not valid: {error}") from error
+
+
+def prepare_xray(image: LoadedImage | NDArray[Any], settings: Mapping[str, Any] | None) -> NDArray[np.float32]:
+    """A skull X-ray with its soft tissue suppressed: ``(H, W)`` float32 in [0, 1]."""
+    from crossid_desktop.imaging.xray import suppress_soft_tissue
+
+    grey = image.grey_float() if hasattr(image, "grey_float") else np.asarray(image)
+    return suppress_soft_tissue(grey, soft_tissue_params(settings))
+
+
+def prepare_face(image: LoadedImage | NDArray[Any], aligned_size: int) -> NDArray[np.uint8]:
+    """A face photo aligned to the canonical crop: ``(aligned_size, aligned_size, 3)`` RGB uint8
+    (the central square when no face is detected)."""
+    from crossid_desktop.imaging.faces import align_face
+
+    rgb = image.rgb_uint8() if hasattr(image, "rgb_uint8") else np.asarray(image)
+    return align_face(rgb, size=aligned_size, allow_centre_crop=True).image
