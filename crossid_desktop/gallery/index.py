@@ -149,7 +149,7 @@ def _file_problem(graph: Path, meta_path: Path, fingerprint: str, db_ids: NDArra
             header = _HEADER.unpack(f.read(_HEADER.size))
     except (OSError, ValueError, struct.error):
         return "the index files are unreadable", {}
-    if not isinstance(meta, dict) or meta.get("format_version") != INDEX_FORMAT_VERSION:
+    if not isinstance(meta, dict) or meta.get("format_version") != INDEX_FORMAT_VERSION or meta.get("space") != "l2":
         return "the index was written in another format version", {}
     if meta.get("fingerprint") != fingerprint:
         return "the index belongs to another matcher", {}
@@ -162,6 +162,8 @@ def _file_problem(graph: Path, meta_path: Path, fingerprint: str, db_ids: NDArra
         or elements != meta.get("elements")
         or m_links != params.get("M")
         or not isinstance(dim, int)
+        or not isinstance(meta.get("capacity"), int)
+        or meta["capacity"] < elements
         or per_element != max_m0 * 4 + 4 + dim * 4 + 8
     ):
         return "the index file does not match its description (truncated, replaced or another dimension)", {}
