@@ -259,7 +259,8 @@ def semi_hard_triplets(
         raise ValueError("anchor_labels must be (A,) and gallery_labels (G,), one label per embedding.")
     if anchor_emb.device != gallery_emb.device:
         raise ValueError(f"anchor_emb is on {anchor_emb.device} but gallery_emb is on {gallery_emb.device}.")
-    gallery_labels = gallery_labels.to(anchor_labels.device)
+    anchor_labels = anchor_labels.to(anchor_emb.device)
+    gallery_labels = gallery_labels.to(anchor_emb.device)
     distances = torch.cdist(anchor_emb, gallery_emb.to(anchor_emb.dtype))  # (A, G)
     same = anchor_labels[:, None] == gallery_labels[None, :]
     anchor_idx, positive_idx = torch.nonzero(same, as_tuple=True)  # row-major: by anchor
