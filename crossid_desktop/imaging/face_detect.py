@@ -5,7 +5,8 @@ The order of attempts, cheapest and most precise first:
 
 1. dlib's HOG frontal detector (handles roughly +-30 degrees of yaw and in-plane roll), on a
    copy no larger than :data:`MAX_DETECT_SIDE` pixels, upsampled once when small (it misses
-   faces under about 80 px). Each face gets five landmarks from dlib's 68-point shape predictor.
+   faces under about 80 px). Each face gets five landmarks from dlib's 68-point shape predictor,
+   located again on an upright copy when the face is tilted.
 2. The same on copies rotated by +-:data:`ROLL_RETRY_DEGREES`, for strongly tilted photos.
 3. OpenCV's frontal Haar cascade (no landmarks; :mod:`crossid_desktop.imaging.faces` looks for
    the eyes inside the box).
@@ -36,6 +37,9 @@ MAX_DETECT_SIDE = 1000
 UPSAMPLE_BELOW_SIDE = 640
 #: in-plane rotations (degrees) tried when the upright photo yields no face
 ROLL_RETRY_DEGREES = (30.0, -30.0)
+#: landmarks of a face whose eye line is tilted more than this (degrees) are located again on
+#: a copy turned upright
+RELANDMARK_ROLL_DEGREES = 10.0
 
 # dlib 68-point indices (iBUG 300-W): 36-41 the eye on the image left (subject's right eye),
 # 42-47 the eye on the image right (subject's left eye), 30 the nose tip, 48 and 54 the mouth
@@ -58,7 +62,8 @@ class FaceDetection:
     left, as in :mod:`crossid_desktop.imaging.canonical`), or None when the detector gives
     none. ``pose`` is ``"frontal"``, ``"profile_left"`` (the subject looks towards the image's
     left) or ``"profile_right"``. ``detector`` names what found it: ``"dlib-hog"``,
-    ``"dlib-hog-rotated"``, ``"haar-frontal"`` or ``"haar-profile"``.
+    ``"dlib-hog-rotated"`` (found on a rotated copy; its box is the upright bounding box of the
+    rotated one), ``"haar-frontal"`` or ``"haar-profile"``.
     """
 
     box: tuple[int, int, int, int]
@@ -156,6 +161,17 @@ def as_rgb(image: NDArray[Any]) -> NDArray[np.uint8]:
     return np.ascontiguousarray(np.clip(array, 0, 255).astype(np.uint8))
 
 
+def _work_copy(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
+    """The photo shrunk so its longer side is at most :data:`MAX_DETECT_SIDE`, and the scale."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
+    if scale == 1.0:
+        return rgb, scale
+    return cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA), scale
+
+
 def _grey(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     import cv2
 
@@ -182,17 +198,41 @@ def _clip_box(box: NDArray[np.float64], width: int, height: int) -> tuple[int, i
 # ------------------------------------------------------------------------------- detectors
 
 
-def _dlib_faces(rgb: NDArray[np.uint8]) -> list[tuple[NDArray[np.float64], float, NDArray[np.float32]]]:
-    """dlib HOG faces in ``rgb``: ``(box x0 y0 x1 y1, score, (5, 2) landmarks)`` in its pixels."""
+def _landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.float32]:
+    """Five landmarks from dlib's 68-point predictor for the face in ``box`` (x0 y0 x1 y1)."""
     import dlib
 
+    rect = dlib.rectangle(*(round(float(v)) for v in (box[0], box[1], box[2] - 1, box[3] - 1)))
+    return _five_points(_PREDICTOR.call(lambda predictor: predictor(rgb, rect)))
+
+
+def _levelled_landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.float32]:
+    """Landmarks for the face in ``box``; on a tilted face (eye line more than
+    :data:`RELANDMARK_ROLL_DEGREES` off level) the predictor runs again on a copy turned to
+    level the eyes, since it was trained on roughly upright faces and drifts on tilted ones."""
+    import cv2
+
+    marks = _landmarks(rgb, box)
+    dx, dy = marks[1] - marks[0]
+    roll = float(np.degrees(np.arctan2(dy, dx)))
+    if abs(roll) < RELANDMARK_ROLL_DEGREES:
+        return marks
+    centre = (float(box[0] + box[2]) / 2.0, float(box[1] + box[3]) / 2.0)
+    matrix = cv2.getRotationMatrix2D(centre, roll, 1.0)  # turns the eye line level
+    height, width = rgb.shape[:2]
+    upright = cv2.warpAffine(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    levelled = _landmarks(upright, box)  # the box is centred on the rotation centre: it still fits
+    return _invert_points(matrix, levelled.astype(np.float64)).astype(np.float32)
+
+
+def _dlib_faces(rgb: NDArray[np.uint8]) -> list[tuple[NDArray[np.float64], float, NDArray[np.float32]]]:
+    """dlib HOG faces in ``rgb``: ``(box x0 y0 x1 y1, score, (5, 2) landmarks)`` in its pixels."""
     upsample = 1 if max(rgb.shape[:2]) < UPSAMPLE_BELOW_SIDE else 0
     rects, scores, _ = _HOG.call(lambda hog: hog.run(rgb, upsample, 0.0))
     found = []
     for rect, score in zip(rects, scores):
         box = np.array([rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1], dtype=np.float64)
-        shape = _PREDICTOR.call(lambda predictor, r=rect: predictor(rgb, dlib.rectangle(r.left(), r.top(), r.right(), r.bottom())))
-        found.append((box, float(score), _five_points(shape)))
+        found.append((box, float(score), _levelled_landmarks(rgb, box)))
     return found
 
 
@@ -236,8 +276,7 @@ def detect_faces(rgb: NDArray[Any]) -> list[FaceDetection]:
 
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
-    scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
-    work = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    work, scale = _work_copy(rgb)
 
     def detections(found: list, detector: str, matrix: NDArray[np.float64] | None = None) -> list[FaceDetection]:
         result = []
@@ -270,8 +309,7 @@ def _haar_input(rgb: NDArray[Any]) -> tuple[NDArray[np.uint8], float, int, int, 
 
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
-    scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
-    work = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    work, scale = _work_copy(rgb)
     grey = cv2.equalizeHist(_grey(work))
     return grey, scale, width, height, max(24, round(0.12 * min(grey.shape)))
 
@@ -302,16 +340,18 @@ def _profiles(grey: NDArray[np.uint8], scale: float, width: int, height: int, mi
     return sorted(profiles, key=lambda d: d.area, reverse=True)
 
 
-def detect_eyes(rgb: NDArray[np.uint8], box: tuple[int, int, int, int]) -> NDArray[np.float32] | None:
-    """Eye centres inside a frontal face ``box`` with OpenCV's eye cascade.
+def detect_eyes(rgb: NDArray[Any], box: tuple[int, int, int, int]) -> NDArray[np.float32] | None:
+    """Eye centres inside a frontal face ``box`` (x0, y0, x1, y1 pixels) with OpenCV's eye cascade.
 
     Returns ``(2, 2)`` float32 ``[subject's right eye (image left), subject's left eye]`` in the
-    photo's pixels, or None unless exactly one plausible pair is found: one eye in each upper
-    quarter of the box, about level, 25-65 % of the box width apart.
+    photo's pixels, or None unless exactly one plausible pair is found: one eye in each half of
+    the box's upper 60 %, about level, 25-65 % of the box width apart.
     """
     import cv2
 
-    x0, y0, x1, y1 = box
+    rgb = as_rgb(rgb)
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(width, box[2]), min(height, box[3])
     side = x1 - x0
     if side < 24 or y1 - y0 < 24:
         return None

@@ -51,8 +51,8 @@ class AlignedFace:
     ``image`` is the ``(size, size, 3)`` RGB ``uint8`` crop. ``method`` says how it was
     aligned (see the module docstring). ``detection`` is the face it came from, None for a
     centre crop. ``transform`` is the (2, 3) float64 affine from photo pixels (x, y) to crop
-    pixels. ``landmarks`` is ``(5, 2)`` float32 in crop pixels when the detection had them
-    (``"haar-eyes"`` gives the two eyes and NaN for the other three), else None.
+    pixels. ``landmarks`` is ``(5, 2)`` float32 in crop pixels (canonical order) when the
+    detection had all five (``"dlib-5pt"``), else None.
     """
 
     image: NDArray[np.uint8]
@@ -175,10 +175,8 @@ def align_face(
     if detection.pose == "frontal":
         eyes = detect_eyes(rgb, detection.box)
         if eyes is not None:
-            matrix = similarity_transform(eyes, template[:2])
-            marks = np.full((5, 2), np.nan, dtype=np.float32)
-            marks[:2] = _apply(matrix, eyes)
-            return AlignedFace(_warp(rgb, matrix, size), "haar-eyes", detection, matrix, marks)
+            matrix = similarity_transform(eyes, template[:2])  # exact: the eyes land on the template
+            return AlignedFace(_warp(rgb, matrix, size), "haar-eyes", detection, matrix, None)
         matrix = _box_transform(detection.box, HAAR_FRONTAL_BOX, size)
         return AlignedFace(_warp(rgb, matrix, size), "haar-box", detection, matrix, None)
 

@@ -181,7 +181,7 @@ def test_alignment_checked_by_an_independent_eye_detector() -> None:
     _assert_eyes_on_template(eyes.astype(np.float64), ALIGNED_SIZE, tolerance=0.1)
 
 
-@pytest.mark.parametrize("degrees", [20.0, -20.0])
+@pytest.mark.parametrize("degrees", [20.0, -20.0, 45.0, -55.0])
 def test_rotated_photo_is_levelled(degrees: float) -> None:
     aligned = align_face(_rotate(_load(LFW_PHOTO), degrees), size=160)
     assert aligned.image.shape == (160, 160, 3)
