@@ -49,6 +49,15 @@ def _gauss(u: Image, v: Image, cx: float, cy: float, sx: float, sy: float) -> Im
     return np.exp(-(((u - cx) / sx) ** 2 + ((v - cy) / sy) ** 2)).astype(np.float32)
 
 
+def _window(frame: Frame, cx: float, cy: float, rx: float, ry: float) -> tuple[slice, slice]:
+    """The pixel box (rows, columns) covering the mm box ``cx +- rx``, ``cy +- ry``."""
+    corners = frame.px([(cx - rx, cy - ry), (cx + rx, cy - ry), (cx - rx, cy + ry), (cx + rx, cy + ry)])
+    n = frame.size
+    x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int), 0, n)
+    x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 1, 0, n)
+    return slice(y0, y1), slice(x0, x1)
+
+
 def _soft(distance_mm: Image, px_per_mm: float) -> Image:
     """Anti-aliased coverage from a signed distance (mm, positive inside)."""
     return np.clip(distance_mm * px_per_mm + 0.5, 0.0, 1.0).astype(np.float32)
@@ -106,17 +115,16 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     hairline = g.brow_y - (14.0 if style == "fringe" else 26.0) + 0.0004 * u**2 * (0 if style == "fringe" else 1)
     # hair behind the head, with a contact shadow next to the face
     if style != "bald":
-        back = g.head_half_width + 5.0 - au
+        outline = frontal_outline(subject, g)
+        volume = outline.at(v + 7.0) * 1.04 + 5.0
+        back = np.where(v < g.eye_y - 6.0, volume - au, -1.0)
         if style == "long":
-            back = np.where(v > g.eye_y, g.cheek_half_width + 16.0 - au, back)
-            back = np.where(v > g.chin_y - 10, -1.0, back)
-        else:
-            back = np.where(v > g.eye_y - 8, -1.0, back)
+            back = np.where((v >= g.eye_y - 6.0) & (v < g.chin_y + 5.0), g.cheek_half_width + 14.0 - au, back)
         if style == "bun":
-            back = np.maximum(back, 22.0 - np.hypot(u, v - g.vertex_y + 4.0))
-        shadow = 1.0 - 0.55 * np.exp(-np.clip(au - half, 0.0, None) / 3.0)
-        _blend(canvas, hair, _soft(np.minimum(back, v - g.vertex_y + 8.0 if style != "bun" else back), s))
-        canvas *= np.where(back > 0, shadow, 1.0)[..., None]
+            back = np.maximum(back, 20.0 - np.hypot(u, v - g.vertex_y + 2.0))
+        _blend(canvas, hair, _soft(back, s))
+        shadow = 1.0 - 0.6 * np.exp(-np.clip(au - half, 0.0, None) / 2.5)
+        canvas *= np.where(back > 0, shadow, 1.0).astype(np.float32)[..., None]
     # ears behind the cheeks
     ear_y = (g.brow_y + g.nose_y) / 2 + 4.0
     for side in (-1.0, 1.0):
@@ -130,13 +138,16 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     nose_width = 4.0 + nose_run**2 * g.nose_half_width * 0.55
     nose = g.nose_projection * 0.6 * nose_run * np.exp(-((u / nose_width) ** 2)) * (v < g.nose_y)
     height += nose
-    for side in (-1.0, 1.0):
-        height += 3.0 * _gauss(u, v, side * g.nose_half_width * 0.75, g.nose_y - 4.0, 4.5, 4.0)
-        height -= 7.0 * _gauss(u, v, side * g.eye_dx, g.eye_y, 15.0, 10.0)
-        height += 5.0 * _gauss(u, v, side * (g.eye_dx + 8.0), g.cheek_y + 6.0, 14.0, 12.0)
-    height += 4.0 * _gauss(u, v, 0.0, g.brow_y + 4.0, 45.0, 5.0)
-    height += 4.0 * _gauss(u, v, 0.0, g.mouth_y, g.mouth_half_width * 1.1, 7.0)
-    height += 5.0 * _gauss(u, v, 0.0, g.chin_y - 12.0, g.chin_half_width * 0.8, 9.0)
+    bumps = [(3.0, g.nose_half_width * 0.75, g.nose_y - 4.0, 4.5, 4.0), (-7.0, g.eye_dx, g.eye_y, 15.0, 10.0),
+             (5.0, g.eye_dx + 8.0, g.cheek_y + 6.0, 14.0, 12.0)]
+    for amplitude, bx, by, sx, sy in bumps:
+        for side in (-1.0, 1.0):
+            w = _window(frame, side * bx, by, 2.5 * sx, 2.5 * sy)
+            height[w] += amplitude * _gauss(u[w], v[w], side * bx, by, sx, sy)
+    for amplitude, by, sx, sy in ((4.0, g.brow_y + 4.0, 45.0, 5.0), (4.0, g.mouth_y, g.mouth_half_width * 1.1, 7.0),
+                                  (5.0, g.chin_y - 12.0, g.chin_half_width * 0.8, 9.0)):
+        w = _window(frame, 0.0, by, 2.5 * sx, 2.5 * sy)
+        height[w] += amplitude * _gauss(u[w], v[w], 0.0, by, sx, sy)
     light = nuisance.light
     shade = _shade(height, light, s)
     face_alpha = _soft(inside, s)
@@ -144,26 +155,34 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     # lips, nostrils, eyes, eyebrows
     smile = nuisance.smile
     mouth_w = g.mouth_half_width * (1.0 + 0.08 * smile)
-    curve = -2.5 * smile * (u / mouth_w) ** 2
+    w = _window(frame, 0.0, g.mouth_y, mouth_w + 3.0, 12.0)
+    mu, mv, mouth_canvas = u[w], v[w], canvas[w]
+    curve = -2.5 * smile * (mu / mouth_w) ** 2
     lip = np.asarray(a.skin, np.float32) * (1 - a.lip_tint) + np.asarray((170, 60, 70), np.float32) * a.lip_tint
-    taper = np.sqrt(np.clip(1.0 - (u / mouth_w) ** 2, 0.0, 1.0))
-    upper = np.minimum(g.mouth_y + curve - v, v - (g.mouth_y + curve - 5.0 * taper + 1.5 * _gauss(u, v, 0, 0, 3.0, 1e9)))
-    lower = np.minimum(v - (g.mouth_y + curve), g.mouth_y + curve + 7.0 * taper - v)
-    _blend(canvas, lip * shade[..., None].mean(), _soft(np.maximum(upper, lower), s) * (taper > 0))
-    _blend(canvas, (60, 25, 30), _soft(0.6 - np.abs(v - g.mouth_y - curve), s) * (taper > 0.05))
+    taper = np.sqrt(np.clip(1.0 - (mu / mouth_w) ** 2, 0.0, 1.0))
+    bow = g.mouth_y + curve - 5.0 * taper + 1.5 * np.exp(-((mu / 3.0) ** 2))
+    upper = np.minimum(g.mouth_y + curve - mv, mv - bow)
+    lower = np.minimum(mv - (g.mouth_y + curve), g.mouth_y + curve + 7.0 * taper - mv)
+    _blend(mouth_canvas, lip * float(shade[w].mean()), _soft(np.maximum(upper, lower), s) * (taper > 0))
+    _blend(mouth_canvas, (60, 25, 30), _soft(0.6 - np.abs(mv - g.mouth_y - curve), s) * (taper > 0.05))
     for side in (-1.0, 1.0):
-        nostril = 1.0 - (((u - side * g.nose_half_width * 0.42) / 3.2) ** 2 + ((v - g.nose_y + 1.5) / 1.6) ** 2)
-        _blend(canvas, skin * 0.35, _soft(nostril * 1.5, s))
-        _paint_eye(canvas, u, v, side * g.eye_dx, g.eye_y, subject, s)
+        nx = side * g.nose_half_width * 0.42
+        w = _window(frame, nx, g.nose_y - 1.5, 5.0, 4.0)
+        nostril = 1.0 - (((u[w] - nx) / 3.2) ** 2 + ((v[w] - g.nose_y + 1.5) / 1.6) ** 2)
+        _blend(canvas[w], skin * 0.35, _soft(nostril * 1.5, s))
+        w = _window(frame, side * g.eye_dx, g.eye_y, 0.36 * subject.skull.orbit_width + 2.0, 8.0)
+        _paint_eye(canvas[w], u[w], v[w], side * g.eye_dx, g.eye_y, subject, s)
         bx = side * (g.eye_dx + 3.0)
         bw = subject.skull.orbit_width * 0.62
-        arch = g.brow_y - 3.0 * nuisance.brow_raise - 4.0 * (1.0 - ((u - bx) / bw) ** 2)
-        thick = a.eyebrow_thickness * (0.5 + 0.5 * np.clip(1.0 - side * (u - bx) / bw, 0.0, 1.5))
-        brow = np.minimum(thick / 2 - np.abs(v - arch), bw - np.abs(u - bx))
-        _blend(canvas, hair * 0.7, 0.85 * _soft(brow, s))
+        w = _window(frame, bx, g.brow_y, bw + 2.0, 14.0)
+        bu, bv = u[w], v[w]
+        arch = g.brow_y - 3.0 * nuisance.brow_raise - 4.0 * (1.0 - ((bu - bx) / bw) ** 2)
+        thick = a.eyebrow_thickness * (0.5 + 0.5 * np.clip(1.0 - side * (bu - bx) / bw, 0.0, 1.5))
+        brow = np.minimum(thick / 2 - np.abs(bv - arch), bw - np.abs(bu - bx))
+        _blend(canvas[w], hair * 0.7, 0.85 * _soft(brow, s))
     # hair in front: hairline over the forehead, side locks for long hair
     if style != "bald":
-        front = np.minimum(hairline - v, g.head_half_width + 6.0 - au)
+        front = np.minimum(hairline - v, frontal_outline(subject, g).at(v + 7.0) * 1.04 + 5.0 - au)
         _blend(canvas, hair * (0.8 + 0.2 * shade[..., None]), _soft(front, s))
     image = _finish(canvas, nuisance)
     pts = frame.px([(-g.eye_dx, g.eye_y), (g.eye_dx, g.eye_y), (0.0, g.nose_y - 7.0),
@@ -206,8 +225,8 @@ def render_face_side(subject: Subject, nuisance: Nuisance, size: int) -> NDArray
     canvas = _background(size, nuisance)
     mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(mask, [np.round(frame.px(profile_polygon(subject, g)) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    depth = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3) / s
-    height = 30.0 * np.sqrt(np.clip(depth / 40.0, 0.0, 1.0)).astype(np.float32)
+    sigma = 14.0 * s
+    height = 40.0 * cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
     (cz, cy), _, _ = mandible_profile(subject.skull)
     skin = np.asarray(a.skin, np.float32)
     shade = _shade(height, (nuisance.light[2] * 0.3, nuisance.light[1], 0.9), s)
@@ -233,12 +252,19 @@ def render_face_side(subject: Subject, nuisance: Nuisance, size: int) -> NDArray
     _blend(canvas, skin * 0.4, _soft(nostril * 2.0, s))
     # hair over the vault
     if a.hair_style != "bald":
-        reach = {"long": 70.0, "bun": 20.0, "short": 10.0, "fringe": 10.0}[a.hair_style]
-        line = np.where(z > eye_z - 25.0, g.brow_y - (14.0 if a.hair_style == "fringe" else 26.0), np.where(z > ear_z + 6.0, ear_y - 30.0, reach))
-        region = np.minimum(line - v, (mask > 0) * 100.0 - 50.0 + 3.0)
+        top = g.brow_y - (14.0 if a.hair_style == "fringe" else 26.0)
+        nape = {"long": g.chin_y + 30.0, "bun": ear_y + 12.0}.get(a.hair_style, ear_y + 2.0)
+        line = np.interp(z, [ear_z - 300.0, ear_z - 16.0, ear_z + 10.0, eye_z - 20.0, eye_z, 300.0],
+                         [nape, nape, ear_y - 22.0, top + 6.0, top, top]).astype(np.float32)
+        region = np.minimum(line - v, np.where(mask > 127, 50.0, -50.0).astype(np.float32))
+        if a.hair_style == "long":
+            occiput = float(frame.px(profile_polygon(subject, g))[:, 0].min())
+            back_z = cv2.invertAffineTransform(frame.matrix)[0, 0] * occiput
+            band = np.minimum(np.minimum(ear_z - 14.0 - z, z - (ear_z - 80.0)), g.chin_y + 30.0 - v)
+            region = np.maximum(region, np.minimum(band, v - g.eye_y + 40.0)) if back_z is not None else region
         _blend(canvas, np.asarray(a.hair, np.float32) * (0.75 + 0.25 * shade[..., None]), _soft(region, s))
         if a.hair_style == "bun":
-            bun = 16.0 - np.hypot(z - ear_z + 60.0, v - g.vertex_y - 30.0)
+            bun = 16.0 - np.hypot(z - ear_z + 62.0, v - g.vertex_y - 28.0)
             _blend(canvas, np.asarray(a.hair, np.float32) * 0.85, _soft(bun, s))
     return _finish(canvas, nuisance)
 

@@ -60,9 +60,14 @@ class Layer:
         self.values = np.zeros((frame.size, frame.size), np.float32)
         self._scratch = np.zeros((frame.size, frame.size), np.uint8)
 
-    def _commit(self, value: float) -> None:
-        mask = self._scratch
-        self.values[mask > 0] += value
+    def _commit(self, value: float, points_px: NDArray[np.float64], margin: float) -> None:
+        """Add ``value`` where the scratch mask was drawn, looking only at the drawn bounding box."""
+        n = self.frame.size
+        x0, y0 = np.floor(points_px.min(axis=0) - margin - 1).astype(int)
+        x1, y1 = np.ceil(points_px.max(axis=0) + margin + 2).astype(int)
+        box = (slice(max(y0, 0), min(y1, n)), slice(max(x0, 0), min(x1, n)))
+        mask = self._scratch[box]
+        self.values[box][mask > 0] += value
         mask[:] = 0
 
     def _fixed(self, points: NDArray[np.float64] | list[tuple[float, float]]) -> NDArray[np.int32]:
@@ -72,8 +77,9 @@ class Layer:
         """Add ``value`` inside the polygon with ``points`` in mm (corners rounded ``smooth`` times)."""
         if smooth:
             points = chaikin(np.asarray(points, np.float64), smooth, closed=True)
-        cv2.fillPoly(self._scratch, [self._fixed(points)], 255, cv2.LINE_8, _SHIFT)
-        self._commit(value)
+        fixed = self._fixed(points)
+        cv2.fillPoly(self._scratch, [fixed], 255, cv2.LINE_8, _SHIFT)
+        self._commit(value, fixed / _ONE, 0.0)
 
     def polyline(self, points: NDArray[np.float64] | list[tuple[float, float]], value: float, width_mm: float,
                  closed: bool = False, smooth: int = 0) -> None:
@@ -81,8 +87,9 @@ class Layer:
         if smooth:
             points = chaikin(np.asarray(points, np.float64), smooth, closed=closed)
         width = max(1, int(round(width_mm * self.frame.px_per_mm)))
-        cv2.polylines(self._scratch, [self._fixed(points)], closed, 255, width, cv2.LINE_8, _SHIFT)
-        self._commit(value)
+        fixed = self._fixed(points)
+        cv2.polylines(self._scratch, [fixed], closed, 255, width, cv2.LINE_8, _SHIFT)
+        self._commit(value, fixed / _ONE, width)
 
     def ellipse(self, centre: tuple[float, float], axes: tuple[float, float], value: float, angle: float = 0.0,
                 width_mm: float = 0.0, arc: tuple[float, float] = (0.0, 360.0)) -> None:
@@ -94,7 +101,7 @@ class Layer:
         thickness = -1 if width_mm <= 0 else max(1, int(round(width_mm * s)))
         cv2.ellipse(self._scratch, (int(c[0]), int(c[1])), ax, angle + rotation, arc[0], arc[1], 255, thickness,
                     cv2.LINE_8, _SHIFT)
-        self._commit(value)
+        self._commit(value, c[None, :] / _ONE, max(ax) / _ONE + max(thickness, 0))
 
 
 def ellipse_points(centre: tuple[float, float], axes: tuple[float, float], start: float = 0.0, stop: float = 360.0,

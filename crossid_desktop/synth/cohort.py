@@ -1,0 +1,235 @@
+"""Write a synthetic cohort: paired skull X-rays and face photos of simulated people.
+
+Layouts (ARCHITECTURE.md, "Data sets on disk")::
+
+    OUT/s2f/<subject_id>/xray_front.png, xray_side.png, xray_front_clean.png,
+                         xray_side_clean.png, face_front.png, face_side.png, face_front_2.png, ...
+    OUT/s2f/subjects.csv                     subject_id,name,sex,age
+    OUT/if/<subject_id>/normal/face_front*.png
+    OUT/if/<subject_id>/injured/injured_01_<kinds>_<regions>.png
+    OUT/if/subjects.csv
+    OUT/params.json                          every parameter, nuisance, landmark and injury
+
+The output is deterministic for a seed: the same seed gives the same bytes in every file
+(fixed PNG compression, no timestamps, JSON with sorted keys). Each person is drawn from
+their own random streams, so the first people of a larger cohort equal a smaller cohort's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.progress import ProgressCallback, check_cancel
+
+#: bumped whenever the same seed would give different images
+GENERATOR_VERSION = "1.0"
+_PNG_COMPRESSION = 1
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    """What to generate: ``n_subjects`` people from ``seed``, images ``image_size`` pixels square,
+    ``extra_gallery_photos`` frontal photos beyond ``face_front``, ``injured_per_subject``
+    injured frontal photos per person."""
+
+    n_subjects: int
+    seed: int
+    image_size: int = 256
+    extra_gallery_photos: int = 2
+    injured_per_subject: int = 3
+
+
+@dataclass(frozen=True)
+class CohortManifest:
+    """Where the cohort was written and how much of it there is."""
+
+    root: Path
+    s2f_root: Path
+    if_root: Path
+    params_path: Path
+    subject_ids: tuple[str, ...]
+    n_files: int
+    injuries_available: bool
+
+
+def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCallback | None = None,
+                    cancel: threading.Event | None = None) -> CohortManifest:
+    """Render and write the cohort described by ``config`` under ``out_dir`` (created if needed).
+
+    Raises :class:`DatasetError` when ``out_dir`` cannot be used, :class:`Cancelled` when
+    ``cancel`` is set between two people.
+    """
+    _check_config(config)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DatasetError(f"The output path {out_dir} exists and is not a folder.")
+    s2f_root, if_root = out_dir / "s2f", out_dir / "if"
+    try:
+        s2f_root.mkdir(parents=True, exist_ok=True)
+        if_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(f"The output folder {out_dir} cannot be created ({error.strerror}).") from error
+    injure = _injury_function()
+    records: list[dict[str, Any]] = []
+    rows: list[tuple[str, str, str, int]] = []
+    n_files = 0
+    for index in range(config.n_subjects):
+        check_cancel(cancel, "Generating the synthetic cohort")
+        record, files = render_subject(config, index, injure)
+        for relative, data in files.items():
+            _write_atomic(out_dir / relative, data)
+        n_files += len(files)
+        records.append(record)
+        rows.append((record["subject_id"], record["name"], record["sex"], record["age"]))
+        if progress is not None:
+            progress(index + 1, config.n_subjects, record["subject_id"])
+    table = _csv_bytes(rows)
+    _write_atomic(s2f_root / "subjects.csv", table)
+    _write_atomic(if_root / "subjects.csv", table)
+    params = {
+        "generator": "crossid_desktop.synth",
+        "generator_version": GENERATOR_VERSION,
+        "seed": config.seed,
+        "n_subjects": config.n_subjects,
+        "image_size": config.image_size,
+        "extra_gallery_photos": config.extra_gallery_photos,
+        "injured_per_subject": config.injured_per_subject if injure is not None else 0,
+        "units": "lengths in mm (head frame: nasion origin, x to the subject's left, y down, z forwards); "
+                 "landmarks in pixels (x, y); angles in degrees",
+        "subjects": records,
+    }
+    params_path = out_dir / "params.json"
+    _write_atomic(params_path, json.dumps(params, indent=1, sort_keys=True).encode("utf-8"))
+    return CohortManifest(out_dir, s2f_root, if_root, params_path, tuple(r[0] for r in rows), n_files + 3, injure is not None)
+
+
+def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Render person ``index``: their parameter record and ``{relative path: PNG bytes}``."""
+    from crossid_desktop.synth.face import render_face_front, render_face_side
+    from crossid_desktop.synth.params import draw_nuisance, draw_subject
+    from crossid_desktop.synth.skull import render_xray_front, render_xray_side
+
+    size = config.image_size
+    subject = draw_subject(config.seed, index)
+    sid = subject.subject_id
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, index, 0x1A6E]))
+    files: dict[str, bytes] = {}
+    images: dict[str, Any] = {}
+
+    def xray_nuisance() -> Any:
+        return draw_nuisance(rng, max_angle=3.0, max_shift=0.015, max_scale=0.02)
+
+    for view, render in (("front", render_xray_front), ("side", render_xray_side)):
+        nuisance = xray_nuisance()
+        hazy, clean = render(subject, nuisance, size)
+        files[f"s2f/{sid}/xray_{view}.png"] = _png(hazy)
+        files[f"s2f/{sid}/xray_{view}_clean.png"] = _png(clean)
+        images[f"xray_{view}"] = {"nuisance": nuisance.to_json()}
+        images[f"xray_{view}_clean"] = {"nuisance": nuisance.to_json(), "same_exposure_as": f"xray_{view}"}
+    gallery_names = ["face_front"] + [f"face_front_{k}" for k in range(2, config.extra_gallery_photos + 2)]
+    for name in gallery_names:
+        nuisance = draw_nuisance(rng)
+        photo, marks = render_face_front(subject, nuisance, size)
+        data = _png(photo)
+        files[f"s2f/{sid}/{name}.png"] = data
+        files[f"if/{sid}/normal/{name}.png"] = data
+        images[name] = {"nuisance": nuisance.to_json(), "landmarks": _landmarks_json(marks)}
+    nuisance = draw_nuisance(rng)
+    files[f"s2f/{sid}/face_side.png"] = _png(render_face_side(subject, nuisance, size))
+    images["face_side"] = {"nuisance": nuisance.to_json()}
+    injuries: list[dict[str, Any]] = []
+    if injure is not None and config.injured_per_subject > 0:
+        # one unseen frontal photo (not in the gallery) carries the person's injuries
+        nuisance = draw_nuisance(rng)
+        photo, marks = render_face_front(subject, nuisance, size)
+        images["injured_base"] = {"nuisance": nuisance.to_json(), "landmarks": _landmarks_json(marks)}
+        for k in range(1, config.injured_per_subject + 1):
+            injury_seed = int(rng.integers(0, 2**31 - 1))
+            severity = round(float(rng.uniform(0.35, 0.9)), 3)
+            result = injure(photo, seed=injury_seed, severity=severity)
+            name = f"injured_{k:02d}_{'-'.join(result.kinds)}_{'-'.join(result.regions)}"
+            files[f"if/{sid}/injured/{name}.png"] = _png(result.image)
+            injuries.append({"file": f"{name}.png", "kinds": list(result.kinds), "regions": list(result.regions),
+                             "severity": severity, "injury_seed": injury_seed, "base": "injured_base",
+                             "injured_fraction": round(float(result.mask.mean()), 4)})
+    record = subject.to_json()
+    record["face_geometry"] = _geometry_json(subject)
+    record["images"] = images
+    record["injuries"] = injuries
+    return record, files
+
+
+def _geometry_json(subject: Any) -> dict[str, float]:
+    from dataclasses import asdict
+
+    from crossid_desktop.synth.params import face_geometry
+
+    return {key: round(float(value), 3) for key, value in asdict(face_geometry(subject)).items()}
+
+
+def _landmarks_json(marks: Any) -> dict[str, list[float]]:
+    from dataclasses import asdict
+
+    return {key: list(value) for key, value in asdict(marks).items()}
+
+
+def _injury_function() -> Any | None:
+    """The injury simulation, or None where it is not installed."""
+    try:
+        from crossid_desktop.imaging.injuries import simulate_injury
+    except ImportError:
+        return None
+    return simulate_injury
+
+
+def _check_config(config: CohortConfig) -> None:
+    if config.n_subjects < 1:
+        raise DatasetError(f"A cohort needs at least one subject, not {config.n_subjects}.")
+    if config.n_subjects > 9999:
+        raise DatasetError(f"A cohort holds at most 9999 subjects (ids S0001-S9999), not {config.n_subjects}.")
+    if not 64 <= config.image_size <= 2048:
+        raise DatasetError(f"The image size must be between 64 and 2048 pixels, not {config.image_size}.")
+    if config.extra_gallery_photos < 0 or config.injured_per_subject < 0:
+        raise DatasetError("The numbers of extra gallery photos and injured photos cannot be negative.")
+
+
+def _png(image: NDArray[np.uint8]) -> bytes:
+    """PNG bytes (RGB input for colour images) with a fixed compression level."""
+    import cv2
+
+    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    options = [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    ok, encoded = cv2.imencode(".png", pixels, options)
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 array
+        raise DatasetError("An image of the synthetic cohort could not be encoded as PNG.")
+    return encoded.tobytes()
+
+
+def _csv_bytes(rows: list[tuple[str, str, str, int]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["subject_id", "name", "sex", "age"])
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise DatasetError(f"The file {path} cannot be written ({error.strerror}).") from error
