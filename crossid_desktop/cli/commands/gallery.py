@@ -1,0 +1,125 @@
+"""``crossid enroll`` and ``crossid gallery list|remove|rebuild-index``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ORDER = 40
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    enroll = subparsers.add_parser("enroll", help="enrol face photos into the gallery (a folder ROOT/<subject_id>/* or a CSV manifest)")
+    enroll.add_argument("source", type=Path, help="gallery folder, or a CSV manifest with columns path,subject_id,name,view")
+    enroll.add_argument("--centre-crop", action="store_true", help="enrol a centred crop of photos in which no face is found")
+    enroll.set_defaults(run=run_enroll)
+
+    gallery = subparsers.add_parser("gallery", help="list the gallery, remove subjects, rebuild indexes")
+    actions = gallery.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="subjects and their photo counts, and the index of each matcher")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=run_list)
+    remove = actions.add_parser("remove", help="remove subjects (their photos and embeddings) from the gallery")
+    remove.add_argument("subject_ids", nargs="+")
+    remove.set_defaults(run=run_remove)
+    rebuild = actions.add_parser("rebuild-index", help="re-embed what is missing and rebuild every matcher's index from the database")
+    rebuild.set_defaults(run=run_rebuild)
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    from crossid_desktop.cli.progressbar import TextProgress
+    from crossid_desktop.gallery.enrol import enrol
+    from crossid_desktop.matching.selection import MatcherCache
+    from crossid_desktop.workspace import Workspace
+
+    workspace = Workspace.open(args.workspace)
+    matchers = MatcherCache().configured(workspace.root)
+    with TextProgress("enrolling") as bar:
+        report = enrol(workspace, args.source, matchers=matchers, allow_centre_crop=args.centre_crop, progress=bar)
+    print(f"added {report.added} photos of {len(report.subjects)} subjects; skipped {report.skipped_duplicates} already enrolled; {len(report.failures)} failed")
+    for name, count in report.embedded.items():
+        print(f"  embedded {count} photos with {name}")
+    for failure in report.failures:
+        print(f"  failed: {failure.path}: {failure.reason}")
+    return 1 if report.failures and not report.added else 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.workspace import Workspace
+
+    workspace = Workspace.open(args.workspace)
+    store = workspace.store()
+    try:
+        subjects = store.subjects()
+        indexes = [(m, _index_status(workspace, store, m.fingerprint)) for m in store.matchers()]
+    finally:
+        store.close()
+    if args.json:
+        import json
+        from dataclasses import asdict
+
+        print(json.dumps({
+            "subjects": [asdict(s) for s in subjects],
+            "indexes": [{"matcher": m.name, "fingerprint": m.fingerprint, **asdict(s)} for m, s in indexes],
+        }, indent=2, default=str))
+        return 0
+    print(f"{len(subjects)} subjects, {sum(s.n_images for s in subjects)} photos in {workspace.root}")
+    for subject in subjects:
+        print(f"  {subject.subject_id:<16} {subject.n_images:>3} photos  {subject.name}")
+    for matcher, status in indexes:
+        state = "up to date" if status.matches_db else f"stale: {status.reason}"
+        print(f"index {matcher.name} ({matcher.fingerprint[:12]}): {status.count} vectors, {state}")
+    return 0
+
+
+def _index_status(workspace, store, fingerprint: str):
+    """The index's state without repairing it (listing never rewrites files)."""
+    from crossid_desktop.errors import GalleryError
+    from crossid_desktop.gallery.index import GalleryIndex, IndexStatus
+
+    try:
+        return GalleryIndex.open(workspace.indexes_dir, store, fingerprint, rebuild="never").status()
+    except GalleryError as error:
+        return IndexStatus(exists=True, count=0, matches_db=False, reason=str(error))
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.workspace import Workspace
+
+    workspace = Workspace.open(args.workspace)
+    store = workspace.store()
+    try:
+        for subject_id in args.subject_ids:
+            image_ids = [record.image_id for record in store.images(subject_id)]
+            removed = store.remove_subject(subject_id)
+            for matcher in store.matchers():
+                index = GalleryIndex.open(workspace.indexes_dir, store, matcher.fingerprint)
+                index.remove(image_ids)
+                index.save()
+            print(f"removed {subject_id} ({removed} photos)")
+    finally:
+        store.close()
+    return 0
+
+
+def run_rebuild(args: argparse.Namespace) -> int:
+    from crossid_desktop.cli.progressbar import TextProgress
+    from crossid_desktop.gallery.enrol import sync_embeddings
+    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.matching.selection import MatcherCache
+    from crossid_desktop.workspace import Workspace
+
+    workspace = Workspace.open(args.workspace)
+    store = workspace.store()
+    try:
+        with TextProgress("rebuilding") as bar:
+            for matcher in MatcherCache().configured(workspace.root):
+                sync_embeddings(workspace, store, matcher, progress=bar)
+            for record in store.matchers():
+                index = GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="always", progress=bar)
+                print(f"index {record.name}: {index.count} vectors")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,60 @@
+"""``crossid search QUERY...``: rank the gallery against a skull X-ray or an injured face."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ORDER = 50
+
+MODALITIES = {"xray": None, "xray-front": "xray_front", "xray-side": "xray_side", "injured": "injured_face"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("search", help="rank the gallery against a skull X-ray (front and/or side) or an injured-face photo")
+    parser.add_argument("queries", type=Path, nargs="+", metavar="QUERY", help="query image(s); a frontal and a lateral X-ray of one skull are fused")
+    parser.add_argument("--modality", choices=sorted(MODALITIES), default=None, help="what the query shows (default: guessed)")
+    parser.add_argument("--top-k", type=int, default=10, help="number of candidates (default 10)")
+    parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
+    parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _modality(args: argparse.Namespace, n_queries: int):
+    from crossid_desktop.matching.base import QueryModality
+
+    if args.modality is None:
+        return None
+    if args.modality == "xray":
+        return None if n_queries > 1 else QueryModality.XRAY_FRONT
+    return QueryModality(MODALITIES[args.modality])
+
+
+def run(args: argparse.Namespace) -> int:
+    from crossid_desktop.errors import CrossIDError
+    from crossid_desktop.search import SearchService
+    from crossid_desktop.workspace import Workspace
+
+    if args.top_k < 1:
+        raise CrossIDError("--top-k must be at least 1.")
+    service = SearchService(Workspace.open(args.workspace))
+    result = service.search(args.queries, modality=_modality(args, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    if args.json:
+        import json
+
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    for query in result.queries:
+        print(f"query {query.path}  sha256 {query.sha256}  ({query.modality.replace('_', ' ')})")
+    print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
+    calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
+    header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
+    print(header)
+    for c in result.candidates:
+        line = f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:>9.1f}% {c.distance:>8.4f}"
+        if c.likelihood_ratio is not None:
+            line += f"  {c.likelihood_ratio:<9.3g} {c.verbal_scale}"
+        print(line)
+    print("This list is an investigative lead for an examiner to compare, not an identification.")
+    return 0

@@ -1,0 +1,156 @@
+"""Enrolment: face photos in, subjects, aligned crops and embeddings out.
+
+Each photo is hashed (a file already enrolled is skipped), loaded, aligned to the canonical
+crop, and stored with its crop as a PNG thumbnail. Embeddings are then computed from the
+stored crops for every matcher of the workspace, so that a gallery can be re-embedded with a
+new matcher without the original files. The user's files are only read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import CrossIDError
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+
+if TYPE_CHECKING:
+    from crossid_desktop.gallery.store import GalleryStore
+    from crossid_desktop.matching.base import Matcher
+    from crossid_desktop.workspace import Workspace
+
+#: embeddings are computed and written in chunks of this many images
+EMBED_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class EnrolmentFailure:
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class EnrolmentReport:
+    """What an enrolment did: counts, and every file that failed with its reason."""
+
+    added: int
+    skipped_duplicates: int
+    failures: tuple[EnrolmentFailure, ...]
+    subjects: tuple[str, ...] = field(default=())
+    embedded: dict[str, int] = field(default_factory=dict)  # matcher name -> images embedded
+
+
+def encode_png(rgb: NDArray[np.uint8]) -> bytes:
+    import cv2
+
+    ok, buffer = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise CrossIDError("A face crop could not be encoded as PNG.")
+    return buffer.tobytes()
+
+
+def decode_png(data: bytes) -> NDArray[np.uint8]:
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise CrossIDError("A stored face crop is corrupt; remove the subject and enrol the photo again.")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def enrol(
+    workspace: Workspace,
+    source: Path,
+    *,
+    matchers: Sequence[Matcher],
+    allow_centre_crop: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> EnrolmentReport:
+    """Enrol a gallery folder (``ROOT/<subject_id>/*``) or a CSV manifest.
+
+    A photo without a detectable face is a failure unless ``allow_centre_crop`` (then its
+    centred crop is enrolled and the alignment method says so). One bad file never stops the
+    enrolment; what was stored before a cancel stays stored.
+    """
+    from crossid_desktop.imaging.canonical import ALIGNED_SIZE
+    from crossid_desktop.imaging.faces import align_face
+    from crossid_desktop.imaging.io import load_image, sha256_of_file
+    from crossid_desktop.training.datasets import read_gallery_source
+
+    progress = progress or no_progress
+    entries = read_gallery_source(Path(source))
+    added = skipped = 0
+    failures: list[EnrolmentFailure] = []
+    subjects: dict[str, None] = {}
+    store = workspace.store()
+    try:
+        for done, entry in enumerate(entries):
+            check_cancel(cancel, "The enrolment")
+            progress(done, len(entries), entry.path.name)
+            try:
+                if store.image_by_sha256(sha256_of_file(entry.path)) is not None:
+                    skipped += 1
+                    continue
+                image = load_image(entry.path)
+                aligned = align_face(image.rgb_uint8(), size=ALIGNED_SIZE, allow_centre_crop=allow_centre_crop)
+            except CrossIDError as error:
+                failures.append(EnrolmentFailure(entry.path, str(error)))
+                continue
+            store.upsert_subject(entry.subject_id, name=entry.name)
+            record = store.add_image(
+                entry.subject_id,
+                path=entry.path.resolve(),
+                sha256=image.sha256,
+                view=entry.view,
+                width=image.meta.width,
+                height=image.meta.height,
+                thumbnail_png=encode_png(aligned.image),
+                alignment=aligned.method,
+            )
+            if record is None:  # the same bytes appeared twice in this source
+                skipped += 1
+                continue
+            added += 1
+            subjects[entry.subject_id] = None
+        progress(len(entries), len(entries), "photos stored")
+        embedded = {matcher.name: sync_embeddings(workspace, store, matcher, progress=progress, cancel=cancel) for matcher in matchers}
+    finally:
+        store.close()
+    return EnrolmentReport(added, skipped, tuple(failures), tuple(subjects), embedded)
+
+
+def sync_embeddings(
+    workspace: Workspace,
+    store: GalleryStore,
+    matcher: Matcher,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Embed every stored face crop that has no embedding for ``matcher`` yet, store the
+    vectors and add them to the matcher's index; returns how many were embedded."""
+    from crossid_desktop.gallery.index import GalleryIndex
+
+    progress = progress or no_progress
+    store.register_matcher(matcher.fingerprint, name=matcher.name, card=matcher.model_card())
+    missing = store.images_without_embeddings(matcher.fingerprint)
+    index = GalleryIndex.open(workspace.indexes_dir, store, matcher.fingerprint, progress=progress, cancel=cancel)
+    for start in range(0, len(missing), EMBED_CHUNK):
+        check_cancel(cancel, "The enrolment")
+        chunk = missing[start : start + EMBED_CHUNK]
+        progress(start, len(missing), f"embedding with {matcher.name}")
+        crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
+        vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
+        ids = [record.image_id for record in chunk]
+        store.put_embeddings(matcher.fingerprint, ids, vectors)
+        index.add(ids, vectors)
+        index.save()
+    progress(len(missing), len(missing), f"embedded with {matcher.name}")
+    return len(missing)

@@ -1,0 +1,112 @@
+"""Which matcher a workspace uses for which query, and loading it once.
+
+A workspace has two roles: ``xray`` (skull X-ray queries, front or side) and ``injured``
+(injured-face queries). Each role names a matcher *spec*: ``"dlib"`` (the pretrained face
+matcher), ``"bundled:<name>"`` (a model shipped in ``resources/models/<name>.pt``), or the path
+of a checkpoint. The choice is kept in ``matchers.json`` in the workspace, written atomically;
+a workspace without it uses the bundled demo models when they are present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crossid_desktop.errors import MatcherMismatchError, ModelError
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.paths import resource_path
+
+if TYPE_CHECKING:
+    from crossid_desktop.matching.base import Matcher
+
+ROLES = ("xray", "injured")
+CONFIG_NAME = "matchers.json"
+#: bundled model per role, tried in order when the workspace names none
+BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("bundled:injured", "dlib")}
+
+
+def role_of(modality: QueryModality) -> str:
+    """The workspace role that serves a query modality."""
+    return "xray" if modality.is_xray else "injured"
+
+
+def resolve_spec(spec: str) -> str | Path:
+    """``"dlib"`` stays as it is; ``bundled:<name>`` and paths become checkpoint paths."""
+    if spec == "dlib":
+        return spec
+    if spec.startswith("bundled:"):
+        return resource_path("models", spec.removeprefix("bundled:") + ".pt")
+    return Path(spec).expanduser()
+
+
+def _spec_available(spec: str) -> bool:
+    target = resolve_spec(spec)
+    return target == "dlib" or Path(target).is_file()
+
+
+def read_config(workspace_root: Path) -> dict[str, str]:
+    """The matcher spec of every role: the workspace's choice, else the bundled default."""
+    config: dict[str, str] = {}
+    path = Path(workspace_root) / CONFIG_NAME
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelError(f"The matcher settings {path} cannot be read ({error}); delete the file to use the defaults.") from error
+        config.update({role: str(stored[role]) for role in ROLES if stored.get(role)})
+    for role in ROLES:
+        if role not in config:
+            available = [spec for spec in BUNDLED_DEFAULTS[role] if _spec_available(spec)]
+            if available:
+                config[role] = available[0]
+    return config
+
+
+def write_config(workspace_root: Path, role: str, spec: str) -> None:
+    """Choose the matcher of a role for this workspace."""
+    if role not in ROLES:
+        raise MatcherMismatchError(f"Unknown matcher role {role!r}; the roles are {', '.join(ROLES)}.")
+    if not _spec_available(spec):
+        raise ModelError(f"The model {resolve_spec(spec)} does not exist.")
+    path = Path(workspace_root) / CONFIG_NAME
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    stored[role] = spec
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matchers-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(stored, handle, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+class MatcherCache:
+    """Loads each matcher once and keeps it (the GUI's worker thread owns one of these)."""
+
+    def __init__(self, *, device: str | None = None) -> None:
+        self._device = device
+        self._loaded: dict[str, Matcher] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec: str) -> Matcher:
+        with self._lock:
+            if spec not in self._loaded:
+                from crossid_desktop.matching.matchers import load_matcher
+
+                self._loaded[spec] = load_matcher(resolve_spec(spec), device=self._device)
+            return self._loaded[spec]
+
+    def for_role(self, workspace_root: Path, role: str) -> Matcher:
+        config = read_config(workspace_root)
+        if role not in config:
+            raise ModelError(
+                f"No {role} matcher is configured and no bundled one was found; put a checkpoint in "
+                f"{resource_path('models')} or choose one with 'crossid matcher set {role} PATH'."
+            )
+        return self.get(config[role])
+
+    def configured(self, workspace_root: Path) -> list[Matcher]:
+        """Every matcher the workspace uses, each once (enrolment embeds the gallery with all)."""
+        specs = dict.fromkeys(read_config(workspace_root).values())
+        return [self.get(spec) for spec in specs]
