@@ -203,7 +203,12 @@ def _place(fx: object, layout: CanonicalLayout, region: FaceRegion, kind: Injury
         ra, rb = frac * w * grow, 0.25 * h
     elif kind is InjuryKind.ABRASION:
         angle = float((draw[1] - 0.5) * np.pi)
-        ra, rb = frac * max(w, h) * grow, 0.55 * frac * min(w, h) * grow
+        ra, rb = frac * max(w, h) * grow, 0.8 * frac * min(w, h) * grow
+    elif kind is InjuryKind.BRUISE and eye is not None:
+        ra, rb = 1.05 * w, 1.2 * h
+    elif kind in (InjuryKind.BRUISE, InjuryKind.SWELLING):  # round-ish, as wide as the box allows
+        rb = frac * min(w, h) * grow
+        ra = min(frac * w * grow, 1.4 * rb)
     else:
         ra, rb = frac * w * grow, frac * h * grow
     # shrink the rotated ellipse until it fits, then slide it within the room left

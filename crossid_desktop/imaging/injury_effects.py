@@ -201,16 +201,17 @@ def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) ->
     blue = float(rng.uniform(0.0, 1.0))
     d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
     d = d * (1.0 + 0.22 * smooth_noise(rng, size, 0.8 * min(spot.radii)))
-    profile = np.clip((np.exp(-2.3 * d * d) - 0.04) / 0.96, 0.0, 1.0) * _box_matte(spot, 3.0 * s)
-    blotch = 1.0 + 0.22 * smooth_noise(rng, size, 0.3 * min(spot.radii)) + 0.05 * smooth_noise(rng, size, 2.0 * s)
+    inset = 0.15 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
+    profile = np.clip((np.exp(-1.4 * d * d) - 0.1) / 0.9, 0.0, 1.0) * _box_matte(spot, 3.0 * s, inset)
+    blotch = 1.0 + 0.15 * smooth_noise(rng, size, 0.5 * max(spot.radii)) + 0.04 * smooth_noise(rng, size, 2.0 * s)
     if spot.eye is not None:  # a black eye: darkest in the lid folds, the eyeball spared
         profile = profile * (1.0 - 0.8 * _eye_opening(spot, 1.3))
     core = profile * profile
     rim = profile - core
-    fresh = (1 - blue) * np.array([0.3, 1.0, 0.62]) + blue * np.array([0.7, 0.95, 0.42])
+    fresh = (1 - blue) * np.array([0.5, 0.95, 0.62]) + blue * np.array([0.85, 0.9, 0.45])
     c_core = (1 - age) * fresh + age * np.array([0.45, 0.7, 0.8])  # hemosiderin brown
     c_rim = (1 - age) * fresh + age * np.array([0.3, 0.1, 0.7])  # green-yellow
-    strength = (0.45 + 0.75 * severity) * blotch
+    strength = (0.45 + 0.75 * severity) * blotch * (1.3 if spot.eye is not None else 1.0)
     density = strength[..., None] * (core[..., None] * c_core + rim[..., None] * c_rim)
     return (img * np.exp(-density)).astype(np.float32), np.clip(profile * 6.0, 0.0, 1.0)
 
@@ -239,9 +240,10 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     shift = np.hypot(map_x - xx, map_y - yy)
     height = (0.35 * sigma * (0.4 + severity)) * g
     diffuse, spec = shading(height, shininess=12.0)
-    redness = _blur(g * (0.6 + 0.4 * (1 + 0.5 * smooth_noise(rng, size, 6 * s))), 2 * s)
-    out = absorb(warped, redness * (0.35 + 0.5 * severity), (0.04, 0.42, 0.3) if spot.eye is None else (0.25, 0.6, 0.3))
-    out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.8) + 0.12 * spec[..., None] * g[..., None]
+    redness = _blur(g * (0.8 + 0.2 * smooth_noise(rng, size, 6 * s)), 3 * s)
+    tint = (0.06, 0.32, 0.22) if spot.eye is None else (0.3, 0.55, 0.3)
+    out = absorb(warped, redness * (0.2 + 0.35 * severity), tint)
+    out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.8) + 0.04 * spec[..., None] * g[..., None]
     if spot.eye is not None:  # the shadowed slit between the puffy lids
         out = out * (1.0 - 0.45 * severity * _eye_opening(spot, max(0.25, 1.0 - severity))[..., None])
     footprint = np.maximum(np.clip(shift / 0.4, 0.0, 1.0), np.clip(redness * 4.0, 0.0, 1.0))
@@ -274,12 +276,17 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     out = over(out, (0.2, 0.01, 0.02), gap * 0.85)
     n_max = 4
     idx = rng.choice(np.arange(10, 38), n_max, replace=False)
-    drips = _drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.5 + 0.5 * severity) * s,
+    drips = _drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.7 + 0.6 * severity) * s,
                    length=(0.3 + 0.9 * severity) * (spot.box[3] - spot.box[1]),
                    count=int(round(0.6 + 3.0 * severity)))
+    down = cv2.warpAffine(wound, np.float32([[1, 0, 0], [0, 1, 3.0 * s]]), (size, size))
+    smear = np.clip(cv2.GaussianBlur(down, (0, 0), sigmaX=1.5 * s, sigmaY=(2.0 + 3.0 * severity) * s) * 2.5, 0, 1)
+    smear = smear * np.clip(0.7 + 0.4 * smooth_noise(rng, size, 4.0 * s), 0, 1)
     blood = np.maximum(drips, wound)
+    out = absorb(out, smear * 0.5 * severity, (0.3, 2.0, 1.8))
     out = _wet_blood(out, blood, s, 0.6 + 0.4 * severity)
-    return out, np.maximum.reduce([np.clip(flare * 3.0, 0, 1), blood, np.clip(edge * 2, 0, 1)])
+    out = img + _blur(out - img, 0.4 * s)
+    return out, np.maximum.reduce([np.clip(flare * 3.0, 0, 1), blood, np.clip(edge * 2, 0, 1), np.clip(smear * 2, 0, 1)])
 
 
 def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
@@ -293,12 +300,12 @@ def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
 
 
 def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
-    """A graze: raw red skin, fine scratch lines along the scrape, pinpoint bleeding and a
-    partial dark scab."""
+    """A graze: raw red skin in a pink halo, fine scratch lines along the scrape, pinpoint
+    bleeding and a partial dark scab."""
     s, size = spot.scale, spot.size
-    matte = blob(spot, rng, roughness=1.4, feather=0.12)
+    matte = blob(spot, rng, roughness=1.2, feather=0.4)
     frag = smooth_noise(rng, size, 3.0 * s, octaves=2)
-    matte = matte * _smoothstep(-1.3, -0.2, frag + 2.0 * (matte - 1.0))
+    matte = matte * _smoothstep(-2.5, -1.0, frag + 3.0 * (matte - 1.0))  # ragged only at the rim
     # scratches: white noise smeared along the scrape direction
     white = rng.standard_normal((size, size)).astype(np.float32)
     klen = int(round(15 * s)) | 1
@@ -308,87 +315,93 @@ def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     cv2.line(kernel, (int(round(h - h * c)), int(round(h - h * sn))), (int(round(h + h * c)), int(round(h + h * sn))), 1.0, 1)
     streak = cv2.filter2D(white, -1, kernel / kernel.sum())
     streak /= streak.std() + 1e-6
-    raw = matte * (0.75 + 0.25 * severity)
-    out = over(img, img * np.array([1.0, 0.55, 0.52], np.float32) + np.array([0.08, 0.0, 0.0], np.float32),
-               raw * 0.7)
-    out = absorb(out, raw * np.clip(0.55 + 0.35 * streak, 0, 2), (0.08, 0.55, 0.45))
-    lines = _smoothstep(1.0, 2.2, streak) * matte
-    out = absorb(out, lines * (0.6 + 0.6 * severity), (0.5, 1.6, 1.4))
-    light_lines = _smoothstep(1.3, 2.4, -streak) * matte
-    out = over(out, (0.93, 0.8, 0.75), light_lines * 0.35)
-    dots = (rng.random((size, size)) < 0.02 * severity).astype(np.float32) * matte
-    out = absorb(out, _blur(dots, 0.5 * s) * 2.5, (0.7, 2.5, 2.2))
-    scab_n = smooth_noise(rng, size, 5.0 * s, octaves=2)
-    scab = _smoothstep(0.9 - 0.8 * severity, 1.4 - 0.8 * severity, scab_n) * _smoothstep(0.5, 0.9, matte)
-    crust = 0.85 + 0.25 * smooth_noise(rng, size, 1.5 * s)
-    scab_col = np.array([0.36, 0.14, 0.09], np.float32) * (crust * face_light(img, spot))[..., None]
-    out = over(out, scab_col, scab * 0.85)
+    raw = matte * (0.7 + 0.3 * severity)
+    halo = np.clip(_blur(matte, 3.0 * s) * 1.5, 0, 1)
+    out = absorb(img, halo * (0.25 + 0.25 * severity), (0.02, 0.45, 0.38))
+    out = over(out, img * np.array([1.02, 0.6, 0.56], np.float32), raw * (0.55 + 0.1 * streak).clip(0, 1))
+    out = absorb(out, raw * np.clip(0.35 + 0.2 * streak + 0.15 * smooth_noise(rng, size, 3 * s), 0, 2), (0.05, 0.5, 0.42))
+    lines = _smoothstep(1.6, 2.8, streak) * matte
+    out = absorb(out, lines * (0.3 + 0.4 * severity), (0.4, 1.4, 1.2))
+    out = over(out, (0.95, 0.85, 0.8), _smoothstep(1.8, 3.0, -streak) * matte * 0.2)
+    dots = (rng.random((size, size)) < 0.006 * severity).astype(np.float32) * matte
+    out = absorb(out, _blur(dots, 0.6 * s) * 2.0, (0.7, 2.5, 2.2))
+    scab_n = smooth_noise(rng, size, 7.0 * s, octaves=2)
+    scab = _smoothstep(1.2 - 0.8 * severity, 1.9 - 0.8 * severity, scab_n) * _smoothstep(0.5, 0.9, matte)
+    crust = 0.85 + 0.2 * smooth_noise(rng, size, 1.5 * s)
+    scab_col = np.array([0.42, 0.18, 0.1], np.float32) * (crust * face_light(img, spot))[..., None]
+    out = over(out, scab_col, scab * 0.75)
     _, spec = shading(raw * 1.5 * s + 0.3 * s * streak * matte, 20.0)
-    out = out + (0.12 * spec * raw * (1 - scab))[..., None]
-    return out, matte
+    out = out + (0.1 * spec * raw * (1 - scab))[..., None]
+    out = img + _blur(out - img, 0.5 * s)  # as soft as the camera's own picture
+    return out, np.maximum(matte, halo)
 
 
 def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
-    """A burn: red-pink erythema; from moderate severity blisters and peeled raw patches with
-    glossy highlights; when severe a dark leathery eschar in the centre."""
+    """A burn: red-pink erythema; from moderate severity a moist glossy raw area fringed with
+    pale peeled skin, and blisters; when severe a dark leathery cracked eschar in the centre."""
     s, size = spot.scale, spot.size
-    light = face_light(img, spot)
-    matte = blob(spot, rng, roughness=1.0, feather=0.35)
-    out = absorb(img, matte * (0.35 + 0.45 * severity), (0.0, 0.5, 0.45))
-    out = over(out, np.array([0.95, 0.6, 0.58], np.float32) * light[..., None], matte * 0.2)
-    inner = _smoothstep(0.55, 0.9, matte)
-    peel_n = smooth_noise(rng, size, 4.5 * s, octaves=2)
-    peel = _smoothstep(1.4 - 1.6 * severity, 1.6 - 1.6 * severity, peel_n) * inner * (severity > 0.3)
-    curl = np.clip(_blur(peel, 1.0 * s) - peel, 0, 1) * 2.5  # white curled skin at peel edges
-    out = over(out, np.array([0.92, 0.5, 0.48], np.float32) * light[..., None], peel * 0.75)
-    out = over(out, np.array([0.95, 0.9, 0.84], np.float32) * light[..., None], np.clip(curl, 0, 0.8))
-    # blisters: translucent yellowish domes
-    n_bl = int(round(6 * max(0.0, severity - 0.25)))
-    ang = rng.uniform(0, 2 * np.pi, 6)
-    rad = np.sqrt(rng.uniform(0, 0.55, 6))
-    size_b = rng.uniform(0.1, 0.22, 6) * min(spot.radii)
+    light = face_light(img, spot)[..., None]
+    matte = blob(spot, rng, roughness=0.8, feather=0.45)
+    big = smooth_noise(rng, size, 0.6 * min(spot.radii))
+    out = absorb(img, matte * (0.5 + 0.5 * severity) * (1 + 0.2 * big), (0.0, 0.6, 0.5))
+    t = 1.3 - 1.2 * severity
+    field = big + 3.0 * (matte - 1.0)
+    raw = _smoothstep(t, t + 0.6, field) * (severity > 0.3)
+    edge = _smoothstep(t, t + 0.08, field) * (severity > 0.3)
+    fringe = np.clip(_blur(edge, 0.8 * s) - edge, 0, 1) * 2.0 * _smoothstep(-0.5, 0.5, smooth_noise(rng, size, 2.5 * s))
+    out = absorb(out, raw * 0.35, (0.0, 0.5, 0.45))
+    out = over(out, np.array([0.88, 0.42, 0.38], np.float32) * light, raw * 0.35)
+    out = over(out, np.array([0.93, 0.88, 0.82], np.float32) * light, np.clip(fringe, 0, 0.35))
+    n_bl = int(round(5 * max(0.0, severity - 0.3)))
+    ang = rng.uniform(0, 2 * np.pi, 4)
+    rad = np.sqrt(rng.uniform(0.1, 0.6, 4))
+    size_b = rng.uniform(0.2, 0.35, 4) * min(spot.radii)
     dome = np.zeros((size, size), np.float32)
-    for i in range(n_bl):
+    for i in range(min(n_bl, 4)):
         cx = spot.center[0] + rad[i] * spot.radii[0] * np.cos(ang[i])
         cy = spot.center[1] + rad[i] * spot.radii[1] * np.sin(ang[i])
         d = _ellipse_distance(size, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
         dome = np.maximum(dome, np.sqrt(np.clip(1 - d * d, 0, 1)))
-    dome = dome * inner
-    out = over(out, np.array([0.96, 0.88, 0.72], np.float32) * light[..., None], np.clip(dome * 2, 0, 1) * 0.45)
-    diffuse, spec = shading(dome * 2.5 * s + peel * 0.8 * s, 40.0)
-    out = out * (1 + (diffuse[..., None] - 1) * 0.6) + (0.7 * spec * np.maximum(dome > 0.02, peel * 0.6))[..., None]
-    if severity > 0.7:  # full-thickness: dry leathery eschar, cracked
-        esc = _smoothstep(0.1, 0.4, smooth_noise(rng, size, 6 * s) + 3.0 * (severity - 0.7) + 1.5 * (matte - 1)) * inner
-        crack = _smoothstep(0.25, 0.0, np.abs(smooth_noise(rng, size, 2.5 * s)))
-        col = np.array([0.2, 0.13, 0.1], np.float32) * (light * (1.0 - 0.5 * crack))[..., None]
-        out = over(out, col, esc * 0.92)
+    dome = dome * _smoothstep(0.5, 0.8, matte)
+    out = over(out, np.array([0.96, 0.9, 0.76], np.float32) * light, np.clip(dome * 3, 0, 1) * 0.35)
+    diffuse, spec = shading(dome * 1.5 * s + raw * 0.6 * s, 25.0)
+    gloss = np.maximum(np.clip(dome * 3, 0, 1), raw * 0.7)
+    out = out * (1 + (diffuse[..., None] - 1) * 0.5) + (0.35 * spec * gloss)[..., None]
+    if severity > 0.7:  # full thickness: one dry leathery patch in the middle, cracked
+        d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
+        reach = 0.2 + 1.2 * (severity - 0.7)
+        esc = _smoothstep(0.0, 0.12, reach - d + 0.12 * big) * _smoothstep(0.5, 0.8, matte)
+        tone = _smoothstep(-0.8, 0.8, smooth_noise(rng, size, 3 * s))[..., None]
+        crack = _smoothstep(0.2, 0.0, np.abs(smooth_noise(rng, size, 2.5 * s)))[..., None]
+        col = (np.array([0.2, 0.12, 0.09], np.float32) * (1 - tone) + np.array([0.38, 0.32, 0.28], np.float32) * tone)
+        out = over(out, col * light * (1.0 - 0.55 * crack), esc * 0.9)
+    out = img + _blur(out - img, 0.4 * s)
     return out, matte
 
 
 def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
-    """Dried blood: dark brown-red crusted streaks running down from a source, spots and a
-    faint smear, matte, darker at the edges where it dried first."""
+    """Dried blood: a dark brown-red crusted smear with streaks that ran down from it and a few
+    spots; matte, darker at the edges where it dried first."""
     s, size = spot.scale, spot.size
-    k = 5
-    starts = np.stack([spot.center[0] + rng.uniform(-0.7, 0.7, k) * spot.radii[0],
-                       spot.center[1] + rng.uniform(-0.8, 0.1, k) * spot.radii[1]], axis=1)
-    streaks = _drips(spot, rng, starts, width=(0.8 + 0.8 * severity) * s,
-                     length=(0.4 + 0.6 * severity) * (spot.box[3] - spot.box[1]), count=int(round(1 + 4 * severity)))
-    n_spots = int(round(4 + 14 * severity))
-    centres = rng.normal(0.0, 0.45, (20, 2)) * np.array(spot.radii) + np.array(spot.center)
-    radii = rng.uniform(0.4, 1.8, 20) * s
+    smear = blob(spot, rng, roughness=1.4, feather=0.5, radii=(0.6 * spot.radii[0], 0.45 * spot.radii[1]),
+                 center=(spot.center[0], spot.center[1] - 0.3 * spot.radii[1]))
+    k = 4
+    starts = np.stack([spot.center[0] + rng.uniform(-0.45, 0.45, k) * spot.radii[0],
+                       spot.center[1] + rng.uniform(-0.5, 0.0, k) * spot.radii[1]], axis=1)
+    streaks = _drips(spot, rng, starts, width=(0.6 + 0.6 * severity) * s,
+                     length=(0.5 + 0.6 * severity) * (spot.box[3] - spot.box[1]), count=int(round(1 + 3 * severity)))
+    n_spots = int(round(1 + 5 * severity))
+    centres = rng.normal(0.0, 0.5, (6, 2)) * np.array(spot.radii) + np.array(spot.center)
+    radii = rng.uniform(0.5, 1.5, 6) * s
     spots_c = np.zeros((size, size), np.uint8)
     for (x, y), r in zip(centres[:n_spots], radii[:n_spots]):
         cv2.circle(spots_c, (int(x * 16), int(y * 16)), int(r * 16), 255, -1, cv2.LINE_AA, 4)
-    smear = blob(spot, rng, roughness=1.6, feather=0.3, radii=(0.55 * spot.radii[0], 0.4 * spot.radii[1]))
-    crust = np.maximum(streaks, spots_c.astype(np.float32) / 255.0)
-    crust = crust * _smoothstep(-1.5, -0.8, smooth_noise(rng, size, 2.0 * s))  # broken, flaked
-    ring = np.clip(crust - cv2.erode(crust, np.ones((3, 3), np.uint8)), 0, 1)
-    texture = 1.0 + 0.3 * smooth_noise(rng, size, 1.2 * s)
-    density = crust * (1.0 + 0.6 * severity) * texture + ring * 0.6 + smear * (0.25 + 0.25 * severity)
-    out = absorb(img, density, (0.95, 2.0, 2.1))
-    footprint = np.maximum(crust, np.clip(smear * 3, 0, 1))
-    return out, footprint
+    crust = np.maximum(np.maximum(streaks, spots_c.astype(np.float32) / 255.0), _smoothstep(0.45, 0.75, smear))
+    ring = np.clip(crust - _blur(crust, 1.0 * s), 0, 1) * 1.5
+    texture = 1.0 + 0.18 * smooth_noise(rng, size, 1.5 * s) + 0.12 * smooth_noise(rng, size, 5 * s)
+    density = crust * (0.75 + 0.35 * severity) * texture + ring * 0.4 + smear * 0.35
+    out = absorb(img, _blur(density, 0.5 * s), (0.8, 1.8, 1.9))
+    return out, np.maximum(crust, np.clip(smear * 3, 0, 1))
 
 
 def _pad_coords(spot: Spot, center: tuple[float, float], angle: float) -> tuple[Matte, Matte]:
@@ -421,14 +434,15 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
     fray = 0.35 * s * smooth_noise(rng, size, 2.0 * s)
     fibres = smooth_noise(rng, size, 1.0 * s)
     puff = smooth_noise(rng, size, 8.0 * s, octaves=2)
-    along = w if abs(np.sin(angle)) < 0.5 else h
+    along = max(w if abs(np.sin(angle)) < 0.5 else h, 0.3 * spot.eye_distance)
     across = h if abs(np.sin(angle)) < 0.5 else w
     if style == "plaster":
-        strip = _rounded(u, v, 0.97 * along, rng.uniform(0.42, 0.55) * across, 2.4, s)
-        pad = _rounded(u, v, 0.36 * along, 0.75 * rng.uniform(0.42, 0.55) * across, 6.0, s) * strip
+        half_w = min(rng.uniform(0.42, 0.55) * across, 0.3 * along) if spot.region != 'mouth' else 0.3 * along
+        strip = _rounded(u, v, 0.97 * along, half_w, 2.4, s)
+        pad = _rounded(u, v, 0.36 * along, 0.75 * half_w, 6.0, s) * strip
         holes = (np.cos(2 * np.pi * u / (3.2 * s)) * np.cos(2 * np.pi * v / (3.2 * s)) > 0.93) * (1 - pad)
         matte = strip
-        colour = np.array([0.86, 0.7, 0.58], np.float32) * (1 - 0.12 * holes)[..., None]
+        colour = np.array([0.93, 0.83, 0.73], np.float32) * (1 - 0.1 * holes)[..., None]
         colour = colour * (1 - pad[..., None]) + np.array([0.95, 0.93, 0.9], np.float32) * pad[..., None]
         height = 1.0 * s * _blur(strip, 1.2 * s) + 1.5 * s * _blur(pad, 1.5 * s)
         tex = 0.02 * fibres + 0.03 * pad * np.cos(2 * np.pi * v / (2.5 * s))
@@ -446,26 +460,29 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         pad = _rounded(u + fray, v + fray, a, b, 2.0 if oval else 6.0, s)
         weave = 0.5 * (np.cos(2 * np.pi * u / (2.6 * s)) + np.cos(2 * np.pi * v / (2.6 * s)))
         tape_w = (0.3 if oval else 0.22) * b
-        tilt = 0.5 if oval else 0.0
+        tilt = (0.6 if spot.region == "left_eye" else -0.6) if oval else 0.0  # parallel strips, brow to cheek
         tapes = np.zeros((size, size), np.float32)
+        tu, tv = u * np.cos(tilt) + v * np.sin(tilt), -u * np.sin(tilt) + v * np.cos(tilt)
         for side in (-1, 1):
-            tu, tv = u * np.cos(tilt * side) + v * np.sin(tilt * side), -u * np.sin(tilt * side) + v * np.cos(tilt * side)
-            off = side * (0.55 * a if oval else 0.78 * a)
-            tapes = np.maximum(tapes, _rounded(tu - off, tv, tape_w, 1.25 * b, 12.0, s))
+            off = side * (0.4 * a if oval else 0.78 * a)
+            tapes = np.maximum(tapes, _rounded(tu - off, tv, tape_w, (1.15 if oval else 1.25) * b, 12.0, s))
+        tapes = tapes * 0.9  # thin tape: the skin shows through a little
         matte = np.maximum(pad, tapes)
-        colour = np.array([0.95, 0.94, 0.91], np.float32) * (1 - 0.035 * tapes)[..., None]
-        height = 2.0 * s * _blur(pad, 3.0 * s) * (1 + 0.3 * puff) + 0.6 * s * tapes
-        tex = (0.05 * weave + 0.03 * fibres + 0.025 * puff) * pad * (1 - 0.8 * tapes) + 0.015 * fibres * tapes
+        colour = (np.array([0.95, 0.94, 0.91], np.float32) * (1 - tapes)[..., None]
+                  + np.array([0.93, 0.91, 0.86], np.float32) * tapes[..., None])
+        height = 2.0 * s * _blur(pad, 3.0 * s) * (1 + 0.1 * puff) + 0.6 * s * tapes
+        tex = (0.045 * weave + 0.025 * fibres + 0.012 * puff) * pad * (1 - 0.8 * tapes) + 0.012 * fibres * tapes
         if severity > 0.5 and pick > 0.35:  # blood seeping through
-            seep = blob(spot, rng, roughness=1.5, feather=0.5, center=center,
-                        radii=(0.45 * a * severity, 0.4 * b * severity)) * pad * (1 - tapes)
-            seep = seep * (1.0 + 0.3 * fibres)
-            ring = np.clip(_blur(seep, 1.5 * s) - seep, 0, 1) * 4
-            colour = colour * np.exp(-(seep * 1.2 + ring)[..., None] * np.array([0.35, 1.6, 1.5], np.float32))
+            d = _ellipse_distance(size, center, (0.45 * a * severity, 0.4 * b * severity), angle)
+            d = d * (1.0 + 0.3 * smooth_noise(rng, size, 0.3 * a))
+            seep = _blur(np.clip(1.3 * np.exp(-1.5 * d * d) - 0.15, 0, 1), 1.2 * s) * pad * (1 - tapes) * (1.0 + 0.15 * fibres)
+            ring = np.clip(seep - _blur(seep, 2.0 * s), 0, 1) * 2
+            colour = colour * np.exp(-(seep * 0.9 + ring)[..., None] * np.array([0.45, 1.4, 1.35], np.float32))
     diffuse, spec = shading(height, 25.0)
     lit = colour * (light * diffuse)[..., None] + tex[..., None] * light[..., None]
     lit = lit + (0.05 if style == "eye_patch" else 0.03) * spec[..., None]
     shadow = _blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), (size, size)), 2.0 * s)
     out = img * (1.0 - 0.4 * (shadow * (1 - matte)))[..., None]
     out = over(out, lit.astype(np.float32), matte)
+    out = img + _blur(out - img, 0.45 * s)
     return out, np.maximum(matte, np.clip(shadow * 3, 0, 1))

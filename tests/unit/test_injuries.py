@@ -136,7 +136,7 @@ def test_bandage_brightens_toward_white(face: NDArray[np.uint8]) -> None:
         r = simulate_injury(face, seed=seed, severity=0.4, kind=InjuryKind.BANDAGE, region=FaceRegion.RIGHT_CHEEK)
         before = face[r.mask].astype(float)
         after = r.image[r.mask].astype(float)
-        assert after.mean() > before.mean() + 20
+        assert after.mean() > before.mean() + 10
         # whiter: the spread between the channels shrinks (skin is orange, gauze is grey-white)
         assert (after.max(axis=1) - after.min(axis=1)).mean() < (before.max(axis=1) - before.min(axis=1)).mean()
 
