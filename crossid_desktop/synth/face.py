@@ -93,6 +93,14 @@ def _background(size: int, nuisance: Nuisance) -> Image:
     return np.broadcast_to(top * (1 - t) + bottom * t, (size, size, 3)).copy()
 
 
+def _hair_texture(size: int, seed: int, vertical: bool) -> Image:
+    """Multiplicative strand texture around 1 (``(size, size)`` float32), strands along one axis."""
+    rng = np.random.default_rng(seed + 1)
+    import_shape = (6, max(8, size // 3)) if vertical else (max(8, size // 3), 6)
+    coarse = rng.normal(1.0, 0.13, import_shape).astype(np.float32)
+    return cv2.resize(coarse, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
 def _finish(canvas: Image, nuisance: Nuisance) -> NDArray[np.uint8]:
     rng = np.random.default_rng(nuisance.noise_seed)
     canvas = cv2.GaussianBlur(canvas, (0, 0), 0.6)
@@ -112,17 +120,23 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     hair = np.asarray(a.hair, np.float32)
     skin = np.asarray(a.skin, np.float32)
     style = a.hair_style
-    hairline = g.brow_y - (14.0 if style == "fringe" else 26.0) + 0.0004 * u**2 * (0 if style == "fringe" else 1)
+    if style == "fringe":
+        hairline = np.minimum(g.brow_y - 12.0 - 0.8 * np.abs(np.sin(u * 0.35)) + 0.004 * u**2, g.eye_y - 4.0)
+    else:
+        hairline = np.minimum(g.brow_y - 26.0 + 0.008 * u**2, g.eye_y - 4.0)
+    texture = _hair_texture(size, nuisance.noise_seed, vertical=True)
     # hair behind the head, with a contact shadow next to the face
     if style != "bald":
-        outline = frontal_outline(subject, g)
-        volume = outline.at(v + 7.0) * 1.04 + 5.0
+        widest = g.vertex_y + 0.4 * (g.eye_y - g.vertex_y)
+        reach = (v - widest) / (widest - g.vertex_y + 7.0)
+        volume = (g.head_half_width + 6.0) * np.sqrt(np.clip(1.0 - np.where(v < widest, reach, 0.0) ** 2, 0.0, 1.0))
         back = np.where(v < g.eye_y - 6.0, volume - au, -1.0)
         if style == "long":
-            back = np.where((v >= g.eye_y - 6.0) & (v < g.chin_y + 5.0), g.cheek_half_width + 14.0 - au, back)
+            fall = (g.cheek_half_width + 13.0) * np.sqrt(np.clip(1.0 - ((v - g.eye_y + 6.0) / (g.chin_y + 12.0 - g.eye_y)) ** 2, 0.0, 1.0))
+            back = np.where(v >= g.eye_y - 6.0, np.maximum(fall, volume) - au, back)
         if style == "bun":
             back = np.maximum(back, 20.0 - np.hypot(u, v - g.vertex_y + 2.0))
-        _blend(canvas, hair, _soft(back, s))
+        _blend(canvas, hair[None, None, :] * texture[..., None], _soft(back, s))
         shadow = 1.0 - 0.6 * np.exp(-np.clip(au - half, 0.0, None) / 2.5)
         canvas *= np.where(back > 0, shadow, 1.0).astype(np.float32)[..., None]
     # ears behind the cheeks
@@ -182,8 +196,8 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
         _blend(canvas[w], hair * 0.7, 0.85 * _soft(brow, s))
     # hair in front: hairline over the forehead, side locks for long hair
     if style != "bald":
-        front = np.minimum(hairline - v, frontal_outline(subject, g).at(v + 7.0) * 1.04 + 5.0 - au)
-        _blend(canvas, hair * (0.8 + 0.2 * shade[..., None]), _soft(front, s))
+        front = np.minimum(hairline - v, volume - au)
+        _blend(canvas, hair[None, None, :] * (texture * (0.8 + 0.2 * shade))[..., None], _soft(front, s))
     image = _finish(canvas, nuisance)
     pts = frame.px([(-g.eye_dx, g.eye_y), (g.eye_dx, g.eye_y), (0.0, g.nose_y - 7.0),
                     (-mouth_w, g.mouth_y - 2.5 * smile), (mouth_w, g.mouth_y - 2.5 * smile)])
@@ -232,40 +246,45 @@ def render_face_side(subject: Subject, nuisance: Nuisance, size: int) -> NDArray
     shade = _shade(height, (nuisance.light[2] * 0.3, nuisance.light[1], 0.9), s)
     _blend(canvas, skin[None, None, :] * shade[..., None], mask.astype(np.float32) / 255.0)
     alpha = mask.astype(np.float32) / 255.0
-    # ear, eye, eyebrow, lips, nostril
     ear_z, ear_y = cz - 12.0, (g.brow_y + g.nose_y) / 2 + 4.0
-    ear = 1.0 - (((z - ear_z) / 11.0) ** 2 + ((v - ear_y) / 27.0) ** 2)
-    _blend(canvas, skin * 0.78, _soft(ear * 5.0, s) * alpha)
-    _blend(canvas, skin * 0.55, _soft(2.0 - np.abs(np.hypot((z - ear_z) / 1.3, v - ear_y) - 12.0), s) * (z < ear_z + 4) * alpha)
     eye_z = t.nasion - 12.0
-    eye = 1.0 - (((z - eye_z) / 5.0) ** 2 + ((v - g.eye_y) / 4.0) ** 2)
-    _blend(canvas, (230, 226, 220), _soft(eye * 3.0, s))
-    _blend(canvas, np.asarray(a.eye, np.float32), _soft(eye * 3.0, s) * (z > eye_z + 1.0))
-    brow = np.minimum(a.eyebrow_thickness / 2 - np.abs(v - g.brow_y - 0.05 * (z - eye_z) ** 2 / 4), 12.0 - np.abs(z - eye_z + 1.0))
-    _blend(canvas, np.asarray(a.hair, np.float32) * 0.7, 0.85 * _soft(brow, s))
-    lips = _soft(np.minimum(7.0 - np.abs(v - g.mouth_y), np.asarray(4.0 - (np.max(z) - z) * 0.0, np.float32)), s)
-    lip_colour = skin * (1 - a.lip_tint) + np.asarray((170, 60, 70), np.float32) * a.lip_tint
-    front = _frontmost(mask, frame, g.mouth_y)
-    _blend(canvas, lip_colour * 0.9, lips * alpha * (z > front - 9.0))
-    _blend(canvas, (60, 25, 30), _soft(0.6 - np.abs(v - g.mouth_y), s) * (z > front - 12.0) * alpha)
-    nostril = 1.0 - (((z - g.nose_projection * 0.55) / 4.0) ** 2 + ((v - g.nose_y + 2.0) / 1.8) ** 2)
-    _blend(canvas, skin * 0.4, _soft(nostril * 2.0, s))
-    # hair over the vault
+    hair = np.asarray(a.hair, np.float32)
+    # hair over the vault (and down the back for long hair)
     if a.hair_style != "bald":
-        top = g.brow_y - (14.0 if a.hair_style == "fringe" else 26.0)
+        top = g.brow_y - (12.0 if a.hair_style == "fringe" else 24.0)
         nape = {"long": g.chin_y + 30.0, "bun": ear_y + 12.0}.get(a.hair_style, ear_y + 2.0)
         line = np.interp(z, [ear_z - 300.0, ear_z - 16.0, ear_z + 10.0, eye_z - 20.0, eye_z, 300.0],
                          [nape, nape, ear_y - 22.0, top + 6.0, top, top]).astype(np.float32)
-        region = np.minimum(line - v, np.where(mask > 127, 50.0, -50.0).astype(np.float32))
+        grow = max(3, int(round(6.0 * s)) | 1)
+        volume = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+        region = np.minimum(line - v, np.where(volume > 127, 3.0, -3.0).astype(np.float32))
+        occiput_z = 2.0 + t.glabella - subject.skull.cranial_length - 2.0 * t.scalp
         if a.hair_style == "long":
-            occiput = float(frame.px(profile_polygon(subject, g))[:, 0].min())
-            back_z = cv2.invertAffineTransform(frame.matrix)[0, 0] * occiput
-            band = np.minimum(np.minimum(ear_z - 14.0 - z, z - (ear_z - 80.0)), g.chin_y + 30.0 - v)
-            region = np.maximum(region, np.minimum(band, v - g.eye_y + 40.0)) if back_z is not None else region
-        _blend(canvas, np.asarray(a.hair, np.float32) * (0.75 + 0.25 * shade[..., None]), _soft(region, s))
+            band = np.minimum(np.minimum(ear_z - 14.0 - z, z - occiput_z + 6.0), np.minimum(g.chin_y + 30.0 - v, v - g.eye_y + 20.0))
+            region = np.maximum(region, band)
         if a.hair_style == "bun":
-            bun = 16.0 - np.hypot(z - ear_z + 62.0, v - g.vertex_y - 28.0)
-            _blend(canvas, np.asarray(a.hair, np.float32) * 0.85, _soft(bun, s))
+            region = np.maximum(region, 16.0 - np.hypot(z - occiput_z - 30.0, v - g.vertex_y - 18.0))
+        texture = _hair_texture(size, nuisance.noise_seed, vertical=False)
+        _blend(canvas, hair[None, None, :] * (texture * (0.75 + 0.25 * shade))[..., None], _soft(region, s))
+    # ear, eye, eyebrow, lips, nostril
+    if a.hair_style != "long":
+        ear = 1.0 - (((z - ear_z) / 11.0) ** 2 + ((v - ear_y) / 27.0) ** 2)
+        _blend(canvas, skin * 0.8, _soft(ear * 5.0, s))
+        helix = 2.0 - np.abs(np.hypot((z - ear_z) / 1.3, v - ear_y) - 12.0)
+        _blend(canvas, skin * 0.55, _soft(helix, s) * (z < ear_z + 4) * (ear > 0))
+    eye = 1.0 - (((z - eye_z) / 5.0) ** 2 + ((v - g.eye_y) / 4.0) ** 2)
+    _blend(canvas, (230, 226, 220), _soft(eye * 3.0, s))
+    _blend(canvas, np.asarray(a.eye, np.float32), _soft(eye * 3.0, s) * (z > eye_z + 1.0))
+    arch = g.brow_y + 2.0 - 3.0 * nuisance.brow_raise + 0.0125 * (z - eye_z) ** 2
+    brow = np.minimum(a.eyebrow_thickness / 2 - np.abs(v - arch), 12.0 - np.abs(z - eye_z + 1.0))
+    _blend(canvas, hair * 0.7, 0.85 * _soft(brow, s))
+    lip_colour = skin * (1 - a.lip_tint) + np.asarray((170, 60, 70), np.float32) * a.lip_tint
+    front = _frontmost(mask, frame, g.mouth_y)
+    lips = _soft(np.minimum(6.5 - np.abs(v - g.mouth_y), z - (front - 8.0)), s)
+    _blend(canvas, lip_colour * 0.9, lips * alpha)
+    _blend(canvas, (60, 25, 30), _soft(0.6 - np.abs(v - g.mouth_y), s) * (z > front - 12.0) * alpha)
+    nostril = 1.0 - (((z - g.nose_projection * 0.55) / 4.0) ** 2 + ((v - g.nose_y + 2.0) / 1.8) ** 2)
+    _blend(canvas, skin * 0.4, _soft(nostril * 2.0, s))
     return _finish(canvas, nuisance)
 
 
