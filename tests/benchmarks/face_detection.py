@@ -151,6 +151,9 @@ def contact_sheet(out: Path, cell: int = 176) -> None:
         top = np.full((cell, cell, 3), 40, dtype=np.uint8)
         oy, ox = (cell - photo.shape[0]) // 2, (cell - photo.shape[1]) // 2
         top[oy : oy + photo.shape[0], ox : ox + photo.shape[1]] = photo
+        caption = Path(relative).stem if relative.startswith("lfw") else f"{Path(relative).parent.name} {Path(relative).stem}"
+        top[cell - 18 :] = (top[cell - 18 :] * 0.3).astype(np.uint8)
+        cv2.putText(top, caption, (4, cell - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (255, 255, 0), 1, cv2.LINE_AA)
         if degrees:
             cv2.putText(top, f"rotated {degrees:+.0f} deg", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
         crop = cv2.resize(aligned.image, (cell, cell), interpolation=cv2.INTER_AREA)
