@@ -125,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated gallery sizes")
     parser.add_argument("--dims", default="128,512", help="comma-separated embedding lengths")
-    parser.add_argument("--ef", default=f"100,{HnswParams().ef},800", help="comma-separated search breadths")
+    parser.add_argument("--ef", default=",".join(str(e) for e in sorted({100, 300, HnswParams().ef})), help="comma-separated search breadths")
     parser.add_argument("--M", type=int, default=HnswParams().M)
     parser.add_argument("--ef-construction", type=int, default=HnswParams().ef_construction)
     parser.add_argument("--build-threads", type=int, default=os.cpu_count() or 1)
