@@ -81,15 +81,17 @@ def _frontal_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
     u, v = frame.grid()
     top = g.vertex_y + subject.tissue.scalp
     centre_y = -35.0
-    layer.values += shell_path(u, v, (0.0, centre_y), (s.cranial_width / 2, centre_y - top), 6.5)
+    # the vault; its walls run down to the mastoids and fade into the skull base below the orbits
+    vault = shell_path(u, v, (0.0, centre_y), (s.cranial_width / 2, centre_y - top), 6.5, lower_axis=80.0)
+    layer.values += vault * np.clip((40.0 - v) / 40.0, 0.0, 1.0)
     ex, ey, ow, oh = g.eye_dx, g.eye_y, s.orbit_width / 2, s.orbit_height / 2
     zy = g.cheek_y
     (_, _), (_, gonion_y), (_, menton_y) = mandible_profile(s)
     prosthion = s.nasal_height + 16.0
     # mastoids and petrous ridges
     for side in (-1, 1):
-        layer.ellipse((side * (s.cranial_width / 2 - 14), 28.0), (9.0, 14.0), 14.0)
-        layer.polyline([(side * 12.0, ey + 2), (side * (s.cranial_width / 2 - 12), ey + 18)], 10.0, 5.0)
+        layer.ellipse((side * (s.cranial_width / 2 - 24), 30.0), (8.0, 13.0), 14.0)
+        layer.polyline([(side * 14.0, ey + oh + 6), (side * (s.cranial_width / 2 - 14), ey + oh + 14)], 10.0, 5.0)
     # facial skeleton mass (maxilla, zygomas, nasal bones)
     face = [(-ex - ow - 2, ey - oh), (-s.bizygomatic_width / 2, zy), (-s.bizygomatic_width / 2 + 9, zy + 9),
             (-s.maxilla_width / 2, s.nasal_height - 6), (-s.maxilla_width / 2 + 14, prosthion),
@@ -101,7 +103,7 @@ def _frontal_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
         layer.polyline([(side * (ex + ow), ey - oh), (side * (ex + ow + 3), ey + oh * 0.6),
                         (side * (s.bizygomatic_width / 2 - 1.5), zy), (side * (s.bizygomatic_width / 2 - 8), zy + 8)], 18.0, 4.5)
         # orbit: lucent with a bright rim
-        layer.ellipse((side * ex, ey), (ow, oh), -14.0)
+        layer.ellipse((side * ex, ey), (ow, oh), -24.0)
         layer.ellipse((side * ex, ey), (ow, oh), 12.0, width_mm=2.2)
         # maxillary sinus
         layer.ellipse((side * (s.nasal_width / 2 + 13), ey + oh + 14), (11.0, 12.0), -9.0)
