@@ -68,7 +68,7 @@ def _expose(bone: NDArray[np.float32], tissue: NDArray[np.float32], nuisance: Nu
     for attenuation in (_BONE_MU * bone + _TISSUE_MU * tissue, _BONE_MU * bone):
         signal = 1.0 - np.exp(-attenuation)
         signal = nuisance.contrast * np.power(signal, nuisance.gamma) + 0.03
-        signal = signal + fine + mottle * (signal > 0.04)
+        signal = signal + fine + mottle
         images.append(np.clip(signal * 255.0 + 0.5, 0, 255).astype(np.uint8))
     return images[0], images[1]
 
