@@ -63,7 +63,7 @@ _MAX_SOFT_CEILING = 0.085
 #: at ``strength = 1``: knee of the shrinkage of sub-ceiling detail, normalised intensity
 _MAX_KNEE = 0.09
 #: at ``strength = 1``: steepness of the concave tone curve that brightens bone
-_MAX_LIFT = 5.7
+_MAX_LIFT = 7.1
 
 
 def _check_range(name: str, value: float | None, low: float = 0.0, high: float = 1.0) -> None:
@@ -101,7 +101,7 @@ class SoftTissueParams:
         knee: sub-ceiling detail (normalised intensity) below which it fades as soft-tissue
             texture or noise, in [0, 0.5]; default ``0.09 x strength``.
         lift: steepness of the concave tone curve (dimensionless, 0 = none), in [0, 20];
-            default ``5.7 x strength``.
+            default ``7.1 x strength``.
     """
 
     strength: float = 0.7
