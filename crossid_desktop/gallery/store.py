@@ -1,21 +1,19 @@
 """The gallery database: subjects, their face images, matchers and embeddings, in SQLite.
 
-The database file (``gallery.db`` in the workspace) is the source of truth; search indexes are
-derived from it (:mod:`crossid_desktop.gallery.index`). It runs in WAL mode with foreign keys
-on, and every write is one transaction: a failure half-way leaves what was stored before.
+``gallery.db`` is the source of truth; search indexes are derived from it. It runs in WAL mode
+with foreign keys on, and every write is one transaction: a failure half-way leaves what was
+stored before. Thumbnails (the aligned crops, PNG) have their own table, so that listing images
+never reads picture data.
 
 **Threads.** A :class:`GalleryStore` owns one SQLite connection. Use a store from one thread
 at a time (the GUI's worker thread owns one); an internal lock makes accidental concurrent use
-safe but serialised. For work in parallel, open a second store on the same file: SQLite's WAL
-lets readers and one writer proceed together.
+safe but serialised. For parallel work, open a second store on the same file (WAL lets readers
+and one writer proceed together).
 
-**Other tables.** Modules that keep their own data in this database (cases, the audit log)
-call :meth:`GalleryStore.ensure_schema` with a component name and their list of migrations,
-and write with ``with store.transaction() as conn: ...``. The gallery's own schema is
-versioned with ``PRAGMA user_version`` and :data:`MIGRATIONS`.
-
-Thumbnails (the aligned canonical crop as PNG) live in their own table so that listing images
-never reads picture data.
+**Other tables.** Modules keeping their own data here (cases, the audit log) call
+:meth:`GalleryStore.ensure_schema` with a component name and their migrations, and write with
+``with store.transaction() as conn: ...``. The gallery's own schema is versioned with
+``PRAGMA user_version`` and :data:`MIGRATIONS`.
 """
 
 from __future__ import annotations
@@ -44,47 +42,30 @@ Migration = Union[Sequence[str], Callable[[sqlite3.Connection], None]]
 #: The gallery's own schema; ``PRAGMA user_version`` holds how many of these were applied.
 MIGRATIONS: tuple[Migration, ...] = (
     (
-        """CREATE TABLE subjects (
-            subject_id TEXT PRIMARY KEY NOT NULL CHECK (length(subject_id) > 0),
-            name TEXT NOT NULL DEFAULT '',
-            metadata TEXT NOT NULL DEFAULT '{}',
-            created TEXT NOT NULL)""",
+        """CREATE TABLE subjects (subject_id TEXT PRIMARY KEY NOT NULL CHECK (length(subject_id) > 0),
+            name TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL)""",
         # AUTOINCREMENT: an image id is never reused, so a case or an index that names a
         # removed image can never point at a different face later.
-        """CREATE TABLE images (
-            image_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        """CREATE TABLE images (image_id INTEGER PRIMARY KEY AUTOINCREMENT,
             subject_id TEXT NOT NULL REFERENCES subjects(subject_id) ON DELETE CASCADE,
-            path TEXT NOT NULL,
-            sha256 TEXT NOT NULL UNIQUE,
-            view TEXT NOT NULL,
-            width INTEGER NOT NULL CHECK (width > 0),
-            height INTEGER NOT NULL CHECK (height > 0),
-            alignment TEXT NOT NULL,
-            added TEXT NOT NULL)""",
+            path TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE, view TEXT NOT NULL,
+            width INTEGER NOT NULL CHECK (width > 0), height INTEGER NOT NULL CHECK (height > 0),
+            alignment TEXT NOT NULL, added TEXT NOT NULL)""",
         "CREATE INDEX images_by_subject ON images(subject_id)",
-        """CREATE TABLE thumbnails (
-            image_id INTEGER PRIMARY KEY REFERENCES images(image_id) ON DELETE CASCADE,
+        """CREATE TABLE thumbnails (image_id INTEGER PRIMARY KEY REFERENCES images(image_id) ON DELETE CASCADE,
             png BLOB NOT NULL)""",
-        """CREATE TABLE matchers (
-            fingerprint TEXT PRIMARY KEY NOT NULL,
-            name TEXT NOT NULL,
-            card TEXT NOT NULL,
-            added TEXT NOT NULL)""",
-        """CREATE TABLE embeddings (
-            image_id INTEGER NOT NULL REFERENCES images(image_id) ON DELETE CASCADE,
+        """CREATE TABLE matchers (fingerprint TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+            card TEXT NOT NULL, added TEXT NOT NULL)""",
+        """CREATE TABLE embeddings (image_id INTEGER NOT NULL REFERENCES images(image_id) ON DELETE CASCADE,
             fingerprint TEXT NOT NULL REFERENCES matchers(fingerprint) ON DELETE CASCADE,
-            vector BLOB NOT NULL,
-            PRIMARY KEY (image_id, fingerprint))""",
+            vector BLOB NOT NULL, PRIMARY KEY (image_id, fingerprint))""",
         "CREATE INDEX embeddings_by_matcher ON embeddings(fingerprint, image_id)",
-        """CREATE TABLE schema_components (
-            component TEXT PRIMARY KEY NOT NULL,
-            version INTEGER NOT NULL)""",
+        "CREATE TABLE schema_components (component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)",
     ),
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_OUR_TABLES = {"subjects", "images", "thumbnails", "matchers", "embeddings", "schema_components"}
 
 
 @dataclass(frozen=True)
@@ -132,19 +113,15 @@ class GalleryCounts:
     embeddings: dict[str, int] = field(hash=False)
 
 
+_IMAGE_COLUMNS = "image_id, subject_id, path, sha256, view, width, height, alignment, added"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _image(row: sqlite3.Row) -> ImageRecord:
-    return ImageRecord(
-        image_id=row["image_id"], subject_id=row["subject_id"], path=Path(row["path"]),
-        sha256=row["sha256"], view=row["view"], width=row["width"], height=row["height"],
-        alignment=row["alignment"], added=row["added"],
-    )
-
-
-_IMAGE_COLUMNS = "image_id, subject_id, path, sha256, view, width, height, alignment, added"
+    return ImageRecord(**{**dict(zip(row.keys(), row)), "path": Path(row["path"])})
 
 
 class GalleryStore:
@@ -176,12 +153,6 @@ class GalleryStore:
             self._conn.close()
             raise
 
-    # -- connection, transactions and schema -------------------------------------------------
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
     @property
     def connection(self) -> sqlite3.Connection:
         """The store's connection, for reading other modules' tables; write via :meth:`transaction`."""
@@ -205,36 +176,23 @@ class GalleryStore:
         joins it. An exception inside rolls back and propagates unchanged.
         """
         with self._lock:
-            if self._conn.in_transaction:
-                self._savepoints += 1
-                name = f"sp{self._savepoints}"
-                self._conn.execute(f"SAVEPOINT {name}")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute(f"ROLLBACK TO {name}")
-                    self._conn.execute(f"RELEASE {name}")
-                    raise
-                else:
-                    self._conn.execute(f"RELEASE {name}")
-                finally:
-                    self._savepoints -= 1
-                return
+            nested = self._conn.in_transaction
+            name = f"sp{self._savepoints + 1}"
             with self._guard("start a change to"):
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(f"SAVEPOINT {name}" if nested else "BEGIN IMMEDIATE")
+            self._savepoints += nested
             try:
                 yield self._conn
+                with self._guard("save a change to"):
+                    self._conn.execute(f"RELEASE {name}" if nested else "COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    self._conn.execute(f"ROLLBACK TO {name}" if nested else "ROLLBACK")
+                    if nested:
+                        self._conn.execute(f"RELEASE {name}")
                 raise
-            with self._guard("save a change to"):
-                try:
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
+            finally:
+                self._savepoints -= nested
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -250,9 +208,7 @@ class GalleryStore:
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise GalleryError(
-                f"The gallery database {self._path} was written by a newer version of CrossID Desktop; update the application."
-            )
+            raise GalleryError(f"The gallery database {self._path} is from a newer CrossID Desktop; update the application.")
         if version == 0:
             tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables - {"sqlite_sequence"}:
@@ -272,9 +228,7 @@ class GalleryStore:
             row = conn.execute("SELECT version FROM schema_components WHERE component = ?", (component,)).fetchone()
             version = row[0] if row else 0
             if version > len(migrations):
-                raise GalleryError(
-                    f"The {component} data in {self._path} was written by a newer version of CrossID Desktop; update the application."
-                )
+                raise GalleryError(f"The {component} data in {self._path} is from a newer CrossID Desktop; update the application.")
             for migration in migrations[version:]:
                 _apply(conn, migration)
             conn.execute(
@@ -282,8 +236,6 @@ class GalleryStore:
                 "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                 (component, len(migrations)),
             )
-
-    # -- subjects ----------------------------------------------------------------------------
 
     def upsert_subject(self, subject_id: str, *, name: str = "", metadata: Mapping[str, Any] | None = None) -> None:
         """Add a subject, or update the name and metadata of an existing one."""
@@ -301,16 +253,12 @@ class GalleryStore:
         return [self._subject(r) for r in self._query(_SUBJECTS_SQL + " GROUP BY s.subject_id ORDER BY s.subject_id")]
 
     def subject(self, subject_id: str) -> SubjectRecord:
-        rows = self._query(_SUBJECTS_SQL + " WHERE s.subject_id = ? GROUP BY s.subject_id", (subject_id,))
-        if not rows:
-            raise GalleryError(f"The gallery has no subject {subject_id!r}.")
-        return self._subject(rows[0])
+        return self._subject(self._one(_SUBJECTS_SQL + " WHERE s.subject_id = ? GROUP BY s.subject_id", subject_id))
 
     def remove_subject(self, subject_id: str) -> int:
         """Remove a subject with its images, thumbnails and embeddings; returns how many images went."""
         with self._guard("write"), self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone() is None:
-                raise GalleryError(f"The gallery has no subject {subject_id!r}.")
+            self._one("SELECT 1 FROM subjects WHERE subject_id = ?", subject_id)
             n = conn.execute("SELECT COUNT(*) FROM images WHERE subject_id = ?", (subject_id,)).fetchone()[0]
             conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,))
         return int(n)
@@ -318,8 +266,6 @@ class GalleryStore:
     @staticmethod
     def _subject(row: sqlite3.Row) -> SubjectRecord:
         return SubjectRecord(row["subject_id"], row["name"], json.loads(row["metadata"]), row["n"], row["created"])
-
-    # -- images ------------------------------------------------------------------------------
 
     def add_image(
         self, subject_id: str, *, path: Path, sha256: str, view: str, width: int, height: int,
@@ -358,17 +304,11 @@ class GalleryStore:
 
     def images(self, subject_id: str | None = None) -> list[ImageRecord]:
         """Images of one subject, or of all, ordered by image id."""
-        if subject_id is None:
-            rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images ORDER BY image_id")
-        else:
-            rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE subject_id = ? ORDER BY image_id", (subject_id,))
-        return [_image(r) for r in rows]
+        where, params = ("", ()) if subject_id is None else ("WHERE subject_id = ?", (subject_id,))
+        return [_image(r) for r in self._query(f"SELECT {_IMAGE_COLUMNS} FROM images {where} ORDER BY image_id", params)]
 
     def image(self, image_id: int) -> ImageRecord:
-        rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE image_id = ?", (int(image_id),))
-        if not rows:
-            raise GalleryError(f"The gallery has no image number {image_id}.")
-        return _image(rows[0])
+        return _image(self._one(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE image_id = ?", int(image_id)))
 
     def image_by_sha256(self, sha256: str) -> ImageRecord | None:
         rows = self._query(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE sha256 = ?", (sha256.lower(),))
@@ -376,12 +316,7 @@ class GalleryStore:
 
     def thumbnail(self, image_id: int) -> bytes:
         """The aligned canonical crop of an image, PNG-encoded."""
-        rows = self._query("SELECT png FROM thumbnails WHERE image_id = ?", (int(image_id),))
-        if not rows:
-            raise GalleryError(f"The gallery has no image number {image_id}.")
-        return bytes(rows[0][0])
-
-    # -- matchers and embeddings -------------------------------------------------------------
+        return bytes(self._one("SELECT png FROM thumbnails WHERE image_id = ?", int(image_id))[0])
 
     def register_matcher(self, fingerprint: str, *, name: str, card: Mapping[str, Any]) -> None:
         """Record a matcher (idempotent; the name and card of a known fingerprint are updated)."""
@@ -414,15 +349,10 @@ class GalleryStore:
                 raise GalleryError(f"The matcher {fingerprint[:12]} is not registered in the gallery.")
             row = conn.execute("SELECT length(vector) FROM embeddings WHERE fingerprint = ? LIMIT 1", (fingerprint,)).fetchone()
             if row is not None and row[0] != 4 * vecs.shape[1]:
-                raise GalleryError(
-                    f"The matcher {fingerprint[:12]} has {row[0] // 4}-d embeddings in the gallery, not {vecs.shape[1]}-d."
-                )
+                raise GalleryError(f"The matcher {fingerprint[:12]} has {row[0] // 4}-d embeddings, not {vecs.shape[1]}-d.")
             for image_id, vector in zip(ids, vecs):
                 try:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO embeddings (image_id, fingerprint, vector) VALUES (?, ?, ?)",
-                        (image_id, fingerprint, vector.tobytes()),
-                    )
+                    conn.execute(_PUT_EMBEDDING, (image_id, fingerprint, vector.tobytes()))
                 except sqlite3.IntegrityError as exc:
                     raise GalleryError(f"The gallery has no image number {image_id}.") from exc
 
@@ -434,20 +364,14 @@ class GalleryStore:
         With ``image_ids``, only those (ids without an embedding are left out). None stored
         gives shapes ``(0,)`` and ``(0, 0)``.
         """
+        sql = "SELECT image_id, vector FROM embeddings WHERE fingerprint = ?"
         if image_ids is None:
-            rows = self._query(
-                "SELECT image_id, vector FROM embeddings WHERE fingerprint = ? ORDER BY image_id", (fingerprint,)
-            )
+            rows = self._query(sql + " ORDER BY image_id", (fingerprint,))
         else:
-            wanted = sorted({int(i) for i in image_ids})
-            rows = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                rows += self._query(
-                    f"SELECT image_id, vector FROM embeddings WHERE fingerprint = ? AND image_id IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY image_id",
-                    (fingerprint, *chunk),
-                )
+            wanted, rows = sorted({int(i) for i in image_ids}), []
+            for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+                marks = ",".join("?" * len(chunk))
+                rows += self._query(f"{sql} AND image_id IN ({marks}) ORDER BY image_id", (fingerprint, *chunk))
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -468,14 +392,9 @@ class GalleryStore:
         )
         return [_image(r) for r in rows]
 
-    # -- summaries ---------------------------------------------------------------------------
-
     def counts(self) -> GalleryCounts:
-        subjects = self._query("SELECT COUNT(*) FROM subjects")[0][0]
-        images = self._query("SELECT COUNT(*) FROM images")[0][0]
-        rows = self._query(
-            "SELECT m.fingerprint, (SELECT COUNT(*) FROM embeddings e WHERE e.fingerprint = m.fingerprint) FROM matchers m"
-        )
+        subjects, images = self._query("SELECT (SELECT COUNT(*) FROM subjects), (SELECT COUNT(*) FROM images)")[0]
+        rows = self._query("SELECT fingerprint, (SELECT COUNT(*) FROM embeddings e WHERE e.fingerprint = m.fingerprint) FROM matchers m")
         return GalleryCounts(int(subjects), int(images), {r[0]: int(r[1]) for r in rows})
 
     def gallery_digest(self) -> str:
@@ -494,7 +413,16 @@ class GalleryStore:
         with self._guard("read"):
             return self._conn.execute(sql, tuple(params)).fetchall()
 
+    def _one(self, sql: str, key: str | int) -> sqlite3.Row:
+        """The row of the subject or image ``key``; GalleryError when there is none."""
+        rows = self._query(sql, (key,))
+        if not rows:
+            what = f"image number {key}" if isinstance(key, int) else f"subject {key!r}"
+            raise GalleryError(f"The gallery has no {what}.")
+        return rows[0]
 
+
+_PUT_EMBEDDING = "INSERT OR REPLACE INTO embeddings (image_id, fingerprint, vector) VALUES (?, ?, ?)"
 _SUBJECTS_SQL = (
     "SELECT s.subject_id, s.name, s.metadata, s.created, COUNT(i.image_id) AS n "
     "FROM subjects s LEFT JOIN images i ON i.subject_id = s.subject_id"
@@ -511,7 +439,4 @@ def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
 
 def _check_subject_id(subject_id: str) -> None:
     if not subject_id or subject_id != subject_id.strip() or any(ord(c) < 32 for c in subject_id):
-        raise GalleryError(
-            f"The subject id {subject_id!r} is not usable: it must be non-empty, without control characters "
-            "or surrounding spaces."
-        )
+        raise GalleryError(f"The subject id {subject_id!r} must be non-empty, without control characters or outer spaces.")

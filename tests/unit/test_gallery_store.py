@@ -222,7 +222,7 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(GalleryError, match="newer version"):
+    with pytest.raises(GalleryError, match="newer CrossID Desktop"):
         GalleryStore(path)
 
 
@@ -238,7 +238,7 @@ def test_other_modules_add_their_tables(tmp_path: Path) -> None:
     with GalleryStore(path) as store:
         store.ensure_schema("cases", steps)
         assert [tuple(r) for r in store.connection.execute("SELECT * FROM cases")] == [("c1", "")]
-        with pytest.raises(GalleryError, match="newer version"):
+        with pytest.raises(GalleryError, match="newer CrossID Desktop"):
             store.ensure_schema("cases", steps[:1])
 
 
