@@ -15,7 +15,7 @@ by a small blend margin (:func:`blend_margin`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -114,8 +114,18 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
     rngs = [np.random.default_rng(child) for child in seq.spawn(1 + len(regions))[1:]]
     for i in sorted(range(len(regions)), key=lambda j: _LAYER[kinds[j]]):
         spot = _place(fx, layout, regions[i], kinds[i], size, severity, rngs[i])
-        img, fp = effects[kinds[i]](img, spot, severity, rngs[i])
-        footprint = np.maximum(footprint, fp)
+        # work in a window around the region: wide enough for blurs, blood running down and tape
+        x0, y0, x1, y1 = spot.box
+        pad = 0.5 * max(x1 - x0, y1 - y0) + 10 * spot.scale
+        wx0, wy0 = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+        wx1, wy1 = min(size, int(np.ceil(x1 + pad))), min(size, int(np.ceil(y1 + pad + 1.5 * (y1 - y0))))
+        local = replace(spot, shape=(wy1 - wy0, wx1 - wx0), box=(x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0),
+                        center=(spot.center[0] - wx0, spot.center[1] - wy0),
+                        eye=None if spot.eye is None else (spot.eye[0] - wx0, spot.eye[1] - wy0))
+        window = img[wy0:wy1, wx0:wx1]
+        changed, fp = effects[kinds[i]](np.ascontiguousarray(window), local, severity, rngs[i])
+        img[wy0:wy1, wx0:wx1] = changed
+        footprint[wy0:wy1, wx0:wx1] = np.maximum(footprint[wy0:wy1, wx0:wx1], fp)
 
     mask = footprint >= _MASK_LEVEL
     out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
@@ -214,7 +224,8 @@ def _place(fx: object, layout: CanonicalLayout, region: FaceRegion, kind: Injury
     # shrink the rotated ellipse until it fits, then slide it within the room left
     c, s = abs(np.cos(angle)), abs(np.sin(angle))
     ex, ey = np.hypot(ra * c, rb * s), np.hypot(ra * s, rb * c)
-    shrink = min(1.0, 0.97 * w / ex, 0.97 * h / ey)
+    room = 0.97 if kind in (InjuryKind.BANDAGE, InjuryKind.LACERATION) else 0.85  # rough edges need room
+    shrink = min(1.0, room * w / ex, room * h / ey)
     ra, rb, ex, ey = ra * shrink, rb * shrink, ex * shrink, ey * shrink
     cx = (x0 + x1) / 2 + (draw[2] - 0.5) * 2 * max(0.0, w - ex)
     cy = (y0 + y1) / 2 + (draw[3] - 0.5) * 2 * max(0.0, h - ey)
@@ -222,5 +233,5 @@ def _place(fx: object, layout: CanonicalLayout, region: FaceRegion, kind: Injury
         cx, cy = eye[0], eye[1] + (0.1 * h if kind is InjuryKind.BRUISE else 0.0)
     elif eye is not None and kind is InjuryKind.LACERATION:  # the classic split eyebrow
         cx, cy = eye[0] + (draw[2] - 0.5) * 0.3 * w, y0 + 0.3 * h
-    return fx.Spot(region=region.value, size=size, box=(x0, y0, x1, y1), center=(float(cx), float(cy)),  # type: ignore[attr-defined]
+    return fx.Spot(region=region.value, size=size, shape=(size, size), box=(x0, y0, x1, y1), center=(float(cx), float(cy)),  # type: ignore[attr-defined]
                    radii=(float(ra), float(rb)), angle=angle, eye=eye, eye_distance=layout.eye_distance * size)

@@ -16,6 +16,7 @@ This module imports OpenCV at the top: only ``injuries.simulate_injury`` imports
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -32,10 +33,12 @@ _HALF /= np.linalg.norm(_HALF)
 
 @dataclass(frozen=True)
 class Spot:
-    """Where one injury goes, in pixels of an ``size`` x ``size`` crop."""
+    """Where one injury goes: pixel coordinates in a working window of ``shape`` (rows,
+    columns) cut from a ``size`` x ``size`` face crop."""
 
     region: str
     size: int
+    shape: tuple[int, int]
     box: tuple[float, float, float, float]  # the region's box: x0, y0, x1, y1
     center: tuple[float, float]
     radii: tuple[float, float]  # semi-axes of the injury's ellipse, along and across ``angle``
@@ -52,30 +55,34 @@ class Spot:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _grid(size: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+@lru_cache(maxsize=8)
+def _grid(shape: tuple[int, int]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    xx.flags.writeable = False
+    yy.flags.writeable = False
     return xx, yy
 
 
-def _ellipse_distance(size: int, center: tuple[float, float], radii: tuple[float, float], angle: float) -> Matte:
+def _ellipse_distance(shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float], angle: float) -> Matte:
     """Normalised elliptical distance: 1 on the ellipse, 0 at its centre."""
-    xx, yy = _grid(size)
+    xx, yy = _grid(shape)
     dx, dy = xx - center[0], yy - center[1]
     c, s = np.cos(angle), np.sin(angle)
     u, v = (dx * c + dy * s) / radii[0], (-dx * s + dy * c) / radii[1]
     return np.sqrt(u * u + v * v).astype(np.float32)
 
 
-def smooth_noise(rng: np.random.Generator, size: int, cell: float, octaves: int = 1) -> Matte:
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float, octaves: int = 1) -> Matte:
     """Band-limited noise of unit standard deviation with features about ``cell`` px wide."""
-    out = np.zeros((size, size), np.float32)
+    h, w = shape
+    out = np.zeros(shape, np.float32)
     amp = 1.0
     for o in range(octaves):
         c = max(cell / 2**o, 1.0)
-        n = int(size / c) + 4
-        grid = rng.standard_normal((n, n)).astype(np.float32)
-        side = int(np.ceil(n * c))
-        out += amp * cv2.resize(grid, (side, side), interpolation=cv2.INTER_CUBIC)[:size, :size]
+        nh, nw = int(h / c) + 4, int(w / c) + 4
+        grid = rng.standard_normal((nh, nw)).astype(np.float32)
+        big = cv2.resize(grid, (int(np.ceil(nw * c)), int(np.ceil(nh * c))), interpolation=cv2.INTER_CUBIC)
+        out += amp * big[:h, :w]
         amp *= 0.5
     return out / (out.std() + 1e-6)
 
@@ -91,7 +98,7 @@ def _blur(m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
 
 def _box_matte(spot: Spot, margin: float, inset: float = 0.0) -> Matte:
     """1 inside the region's box (less ``inset`` px), falling to 0 ``margin`` px outside it."""
-    xx, yy = _grid(spot.size)
+    xx, yy = _grid(spot.shape)
     x0, y0, x1, y1 = spot.box
     d = np.maximum.reduce([x0 - xx, xx - x1, y0 - yy, yy - y1])
     return 1.0 - _smoothstep(-inset, margin, d)
@@ -102,15 +109,16 @@ def blob(spot: Spot, rng: np.random.Generator, *, roughness: float = 0.3, feathe
     """An irregular soft-edged patch: the spot's ellipse with a noise-modulated edge, feathered
     over ``feather`` (a fraction of the radius) and softly clipped to the region's box."""
     r = radii or spot.radii
-    d = _ellipse_distance(spot.size, center or spot.center, r, spot.angle)
-    n = smooth_noise(rng, spot.size, cell=0.7 * min(r), octaves=2)
-    field = 1.0 - d + 0.3 * roughness * n
-    return _smoothstep(0.0, feather, field) * _box_matte(spot, 3.0 * spot.scale)
+    d = _ellipse_distance(spot.shape, center or spot.center, r, spot.angle)
+    n = smooth_noise(rng, spot.shape, cell=0.7 * min(r), octaves=2)
+    field = 1.0 - d + 0.3 * roughness * np.clip(n, -1.5, 1.5)
+    inset = 0.12 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
+    return _smoothstep(0.0, feather, field) * _box_matte(spot, 3.0 * spot.scale, inset)
 
 
-def poly_matte(size: int, polygons: list[NDArray[np.float64]]) -> Matte:
+def poly_matte(shape: tuple[int, int], polygons: list[NDArray[np.float64]]) -> Matte:
     """Anti-aliased filled polygons (each ``(n, 2)`` x, y in px, sub-pixel precise)."""
-    canvas = np.zeros((size, size), np.uint8)
+    canvas = np.zeros(shape, np.uint8)
     pts = [np.round(p * 16).astype(np.int32) for p in polygons]
     cv2.fillPoly(canvas, pts, 255, lineType=cv2.LINE_AA, shift=4)
     return canvas.astype(np.float32) / 255.0
@@ -152,9 +160,9 @@ def over(img: Image, colour: Image | tuple[float, float, float], alpha: Matte) -
 def _eye_opening(spot: Spot, squeeze: float = 1.0) -> Matte:
     """A soft ellipse over the eye opening (the sclera and iris), for eye regions."""
     if spot.eye is None:
-        return np.zeros((spot.size, spot.size), np.float32)
+        return np.zeros(spot.shape, np.float32)
     e = spot.eye_distance
-    d = _ellipse_distance(spot.size, spot.eye, (0.2 * e, 0.085 * e * squeeze), 0.0)
+    d = _ellipse_distance(spot.shape, spot.eye, (0.2 * e, 0.085 * e * squeeze), 0.0)
     return 1.0 - _smoothstep(0.6, 1.1, d)
 
 
@@ -172,7 +180,7 @@ def _drips(spot: Spot, rng: np.random.Generator, starts: NDArray[np.float64], wi
     each a wobbling ribbon that narrows and ends in a bead."""
     s = spot.scale
     polys: list[NDArray[np.float64]] = []
-    beads = np.zeros((spot.size, spot.size), np.uint8)
+    beads = np.zeros(spot.shape, np.uint8)
     n_max = len(starts)
     lengths = length * rng.uniform(0.15, 1.0, n_max) ** 1.5
     widths = width * rng.uniform(0.6, 1.3, n_max)
@@ -185,8 +193,8 @@ def _drips(spot: Spot, rng: np.random.Generator, starts: NDArray[np.float64], wi
         end = np.round(pts[-1] * 16).astype(np.int32)
         cv2.circle(beads, (int(end[0]), int(end[1])), int(round(widths[i] * 1.15 * 16)), 255, -1, cv2.LINE_AA, 4)
     if not polys:
-        return np.zeros((spot.size, spot.size), np.float32)
-    return np.maximum(poly_matte(spot.size, polys), beads.astype(np.float32) / 255.0)
+        return np.zeros(spot.shape, np.float32)
+    return np.maximum(poly_matte(spot.shape, polys), beads.astype(np.float32) / 255.0)
 
 
 # ----------------------------------------------------------------------------- effects
@@ -196,22 +204,22 @@ def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) ->
     """A haematoma under the skin: haemoglobin (red-purple to blue-purple) when fresh, turning
     green-yellow (biliverdin, bilirubin) from the rim inwards and brown as it ages. Diffuse,
     darkest in the middle, blotchy at a large scale; multiplied into the skin."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     age = float(rng.uniform(0.0, 1.0)) ** 1.5
     blue = float(rng.uniform(0.0, 1.0))
-    d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
-    d = d * (1.0 + 0.22 * smooth_noise(rng, size, 0.8 * min(spot.radii)))
-    inset = 0.15 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
-    profile = np.clip((np.exp(-1.4 * d * d) - 0.1) / 0.9, 0.0, 1.0) * _box_matte(spot, 3.0 * s, inset)
-    blotch = 1.0 + 0.15 * smooth_noise(rng, size, 0.5 * max(spot.radii)) + 0.04 * smooth_noise(rng, size, 2.0 * s)
+    d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
+    d = d * (1.0 + 0.22 * smooth_noise(rng, shape, 0.8 * min(spot.radii)))
+    inset = (0.12 if spot.eye is not None else 0.15) * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
+    profile = np.clip((np.exp(-1.4 * d * d) - 0.1) / 0.9, 0.0, 1.0) * _box_matte(spot, 6.0 * s, inset)
+    blotch = 1.0 + 0.15 * smooth_noise(rng, shape, 0.5 * max(spot.radii)) + 0.04 * smooth_noise(rng, shape, 2.0 * s)
     if spot.eye is not None:  # a black eye: darkest in the lid folds, the eyeball spared
-        profile = profile * (1.0 - 0.8 * _eye_opening(spot, 1.3))
+        profile = profile * (1.0 - 0.75 * _eye_opening(spot, 1.1))
     core = profile * profile
     rim = profile - core
     fresh = (1 - blue) * np.array([0.5, 0.95, 0.62]) + blue * np.array([0.85, 0.9, 0.45])
     c_core = (1 - age) * fresh + age * np.array([0.45, 0.7, 0.8])  # hemosiderin brown
     c_rim = (1 - age) * fresh + age * np.array([0.3, 0.1, 0.7])  # green-yellow
-    strength = (0.45 + 0.75 * severity) * blotch * (1.3 if spot.eye is not None else 1.0)
+    strength = (0.45 + 0.75 * severity) * blotch * (1.7 if spot.eye is not None else 1.0)
     density = strength[..., None] * (core[..., None] * c_core + rim[..., None] * c_rim)
     return (img * np.exp(-density)).astype(np.float32), np.clip(profile * 6.0, 0.0, 1.0)
 
@@ -219,15 +227,15 @@ def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) ->
 def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
     """Oedema: the skin bulges (a radial magnification warped with ``cv2.remap``), reddens and
     catches the light; around an eye the puffy lids close over it."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     cx, cy = spot.center
     sigma = 0.55 * float(np.mean(spot.radii))
-    xx, yy = _grid(size)
+    xx, yy = _grid(shape)
     dx, dy = xx - cx, yy - cy
-    d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
+    d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
     window = _box_matte(spot, 2.0 * s, inset=0.3 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1]))
     g = (np.exp(-0.5 * (d / 0.55) ** 2) * window).astype(np.float32)
-    k = 0.25 + 0.3 * severity
+    k = 0.3 + 0.4 * severity
     map_x, map_y = xx - k * g * dx, yy - k * g * dy
     if spot.eye is not None:  # the lids swell over the eye: squeeze the opening vertically
         ex, ey = spot.eye
@@ -240,7 +248,7 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     shift = np.hypot(map_x - xx, map_y - yy)
     height = (0.35 * sigma * (0.4 + severity)) * g
     diffuse, spec = shading(height, shininess=12.0)
-    redness = _blur(g * (0.8 + 0.2 * smooth_noise(rng, size, 6 * s)), 3 * s)
+    redness = _blur(g * (0.8 + 0.2 * smooth_noise(rng, shape, 6 * s)), 3 * s)
     tint = (0.06, 0.32, 0.22) if spot.eye is None else (0.3, 0.55, 0.3)
     out = absorb(warped, redness * (0.2 + 0.35 * severity), tint)
     out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.8) + 0.04 * spec[..., None] * g[..., None]
@@ -252,7 +260,7 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
 
 def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
     """A cut: a thin curved gaping wound with swollen red edges and fresh blood running down."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     a = spot.radii[0]
     t = np.linspace(-0.5, 0.5, 48)
     length = 2 * a * (0.6 + 0.4 * severity)
@@ -264,8 +272,8 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     pts = np.stack([spot.center[0] + along * c - across * sn, spot.center[1] + along * sn + across * c], axis=1)
     taper = np.sqrt(np.clip(1 - (2 * t) ** 2, 0, 1))
     hw = ((0.5 + 0.9 * severity) * s * taper * (1 + 0.25 * np.sin(t * rng.uniform(8, 14)))) + 0.25 * s
-    wound = poly_matte(size, [_polyline(pts, hw)])
-    gap = poly_matte(size, [_polyline(pts, 0.45 * hw)])
+    wound = poly_matte(shape, [_polyline(pts, hw)])
+    gap = poly_matte(shape, [_polyline(pts, 0.45 * hw)])
     edge = _blur(wound, 2.2 * s)
     flare = _blur(wound, 5.0 * s)
     out = absorb(img, np.clip(flare * 3.0, 0, 1) * (0.3 + 0.4 * severity), (0.03, 0.45, 0.35))
@@ -279,9 +287,9 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     drips = _drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.7 + 0.6 * severity) * s,
                    length=(0.3 + 0.9 * severity) * (spot.box[3] - spot.box[1]),
                    count=int(round(0.6 + 3.0 * severity)))
-    down = cv2.warpAffine(wound, np.float32([[1, 0, 0], [0, 1, 3.0 * s]]), (size, size))
+    down = cv2.warpAffine(wound, np.float32([[1, 0, 0], [0, 1, 3.0 * s]]), shape[::-1])
     smear = np.clip(cv2.GaussianBlur(down, (0, 0), sigmaX=1.5 * s, sigmaY=(2.0 + 3.0 * severity) * s) * 2.5, 0, 1)
-    smear = smear * np.clip(0.7 + 0.4 * smooth_noise(rng, size, 4.0 * s), 0, 1)
+    smear = smear * np.clip(0.7 + 0.4 * smooth_noise(rng, shape, 4.0 * s), 0, 1)
     blood = np.maximum(drips, wound)
     out = absorb(out, smear * 0.5 * severity, (0.3, 2.0, 1.8))
     out = _wet_blood(out, blood, s, 0.6 + 0.4 * severity)
@@ -302,12 +310,12 @@ def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
 def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
     """A graze: raw red skin in a pink halo, fine scratch lines along the scrape, pinpoint
     bleeding and a partial dark scab."""
-    s, size = spot.scale, spot.size
-    matte = blob(spot, rng, roughness=1.2, feather=0.4)
-    frag = smooth_noise(rng, size, 3.0 * s, octaves=2)
+    s, shape = spot.scale, spot.shape
+    matte = blob(spot, rng, roughness=0.8, feather=0.4)
+    frag = smooth_noise(rng, shape, 3.0 * s, octaves=2)
     matte = matte * _smoothstep(-2.5, -1.0, frag + 3.0 * (matte - 1.0))  # ragged only at the rim
     # scratches: white noise smeared along the scrape direction
-    white = rng.standard_normal((size, size)).astype(np.float32)
+    white = rng.standard_normal(shape).astype(np.float32)
     klen = int(round(15 * s)) | 1
     kernel = np.zeros((klen, klen), np.float32)
     c, sn = np.cos(spot.angle), np.sin(spot.angle)
@@ -319,15 +327,15 @@ def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     halo = np.clip(_blur(matte, 3.0 * s) * 1.5, 0, 1)
     out = absorb(img, halo * (0.25 + 0.25 * severity), (0.02, 0.45, 0.38))
     out = over(out, img * np.array([1.02, 0.6, 0.56], np.float32), raw * (0.55 + 0.1 * streak).clip(0, 1))
-    out = absorb(out, raw * np.clip(0.35 + 0.2 * streak + 0.15 * smooth_noise(rng, size, 3 * s), 0, 2), (0.05, 0.5, 0.42))
+    out = absorb(out, raw * np.clip(0.35 + 0.2 * streak + 0.15 * smooth_noise(rng, shape, 3 * s), 0, 2), (0.05, 0.5, 0.42))
     lines = _smoothstep(1.6, 2.8, streak) * matte
     out = absorb(out, lines * (0.3 + 0.4 * severity), (0.4, 1.4, 1.2))
     out = over(out, (0.95, 0.85, 0.8), _smoothstep(1.8, 3.0, -streak) * matte * 0.2)
-    dots = (rng.random((size, size)) < 0.006 * severity).astype(np.float32) * matte
+    dots = (rng.random(shape) < 0.006 * severity).astype(np.float32) * matte
     out = absorb(out, _blur(dots, 0.6 * s) * 2.0, (0.7, 2.5, 2.2))
-    scab_n = smooth_noise(rng, size, 7.0 * s, octaves=2)
+    scab_n = smooth_noise(rng, shape, 7.0 * s, octaves=2)
     scab = _smoothstep(1.2 - 0.8 * severity, 1.9 - 0.8 * severity, scab_n) * _smoothstep(0.5, 0.9, matte)
-    crust = 0.85 + 0.2 * smooth_noise(rng, size, 1.5 * s)
+    crust = 0.85 + 0.2 * smooth_noise(rng, shape, 1.5 * s)
     scab_col = np.array([0.42, 0.18, 0.1], np.float32) * (crust * face_light(img, spot))[..., None]
     out = over(out, scab_col, scab * 0.75)
     _, spec = shading(raw * 1.5 * s + 0.3 * s * streak * matte, 20.0)
@@ -339,40 +347,43 @@ def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
 def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
     """A burn: red-pink erythema; from moderate severity a moist glossy raw area fringed with
     pale peeled skin, and blisters; when severe a dark leathery cracked eschar in the centre."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     light = face_light(img, spot)[..., None]
     matte = blob(spot, rng, roughness=0.8, feather=0.45)
-    big = smooth_noise(rng, size, 0.6 * min(spot.radii))
+    big = smooth_noise(rng, shape, 0.6 * min(spot.radii))
     out = absorb(img, matte * (0.5 + 0.5 * severity) * (1 + 0.2 * big), (0.0, 0.6, 0.5))
     t = 1.3 - 1.2 * severity
     field = big + 3.0 * (matte - 1.0)
     raw = _smoothstep(t, t + 0.6, field) * (severity > 0.3)
     edge = _smoothstep(t, t + 0.08, field) * (severity > 0.3)
-    fringe = np.clip(_blur(edge, 0.8 * s) - edge, 0, 1) * 2.0 * _smoothstep(-0.5, 0.5, smooth_noise(rng, size, 2.5 * s))
+    fringe = np.clip(_blur(edge, 0.8 * s) - edge, 0, 1) * 2.0 * _smoothstep(-0.5, 0.5, smooth_noise(rng, shape, 2.5 * s))
     out = absorb(out, raw * 0.35, (0.0, 0.5, 0.45))
-    out = over(out, np.array([0.88, 0.42, 0.38], np.float32) * light, raw * 0.35)
+    out = over(out, np.array([0.88, 0.42, 0.38], np.float32) * light, raw * 0.2)
     out = over(out, np.array([0.93, 0.88, 0.82], np.float32) * light, np.clip(fringe, 0, 0.35))
-    n_bl = int(round(5 * max(0.0, severity - 0.3)))
+    n_bl = int(round(4 * max(0.0, severity - 0.3)))
     ang = rng.uniform(0, 2 * np.pi, 4)
     rad = np.sqrt(rng.uniform(0.1, 0.6, 4))
     size_b = rng.uniform(0.2, 0.35, 4) * min(spot.radii)
-    dome = np.zeros((size, size), np.float32)
+    dome = np.zeros(shape, np.float32)
     for i in range(min(n_bl, 4)):
         cx = spot.center[0] + rad[i] * spot.radii[0] * np.cos(ang[i])
         cy = spot.center[1] + rad[i] * spot.radii[1] * np.sin(ang[i])
-        d = _ellipse_distance(size, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
+        d = _ellipse_distance(shape, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
         dome = np.maximum(dome, np.sqrt(np.clip(1 - d * d, 0, 1)))
     dome = dome * _smoothstep(0.5, 0.8, matte)
-    out = over(out, np.array([0.96, 0.9, 0.76], np.float32) * light, np.clip(dome * 3, 0, 1) * 0.35)
-    diffuse, spec = shading(dome * 1.5 * s + raw * 0.6 * s, 25.0)
-    gloss = np.maximum(np.clip(dome * 3, 0, 1), raw * 0.7)
-    out = out * (1 + (diffuse[..., None] - 1) * 0.5) + (0.35 * spec * gloss)[..., None]
-    if severity > 0.7:  # full thickness: one dry leathery patch in the middle, cracked
-        d = _ellipse_distance(size, spot.center, spot.radii, spot.angle)
-        reach = 0.2 + 1.2 * (severity - 0.7)
+    cover = np.clip(dome * 3, 0, 1)
+    rim = np.clip(cover - _blur(cover, 0.8 * s), 0, 1)
+    out = over(out, np.array([0.93, 0.85, 0.72], np.float32) * light, cover * 0.22)
+    out = absorb(out, rim * 0.4, (0.1, 0.5, 0.5))
+    diffuse, spec = shading(dome * 1.0 * s + raw * 0.6 * s, 25.0)
+    gloss = np.maximum(cover, raw * 0.7)
+    out = out * (1 + (diffuse[..., None] - 1) * 0.4) + (0.22 * spec * gloss)[..., None]
+    if severity > 0.8:  # full thickness: one dry leathery patch in the middle, cracked
+        d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
+        reach = 0.2 + 1.8 * (severity - 0.8)
         esc = _smoothstep(0.0, 0.12, reach - d + 0.12 * big) * _smoothstep(0.5, 0.8, matte)
-        tone = _smoothstep(-0.8, 0.8, smooth_noise(rng, size, 3 * s))[..., None]
-        crack = _smoothstep(0.2, 0.0, np.abs(smooth_noise(rng, size, 2.5 * s)))[..., None]
+        tone = _smoothstep(-0.8, 0.8, smooth_noise(rng, shape, 3 * s))[..., None]
+        crack = _smoothstep(0.2, 0.0, np.abs(smooth_noise(rng, shape, 2.5 * s)))[..., None]
         col = (np.array([0.2, 0.12, 0.09], np.float32) * (1 - tone) + np.array([0.38, 0.32, 0.28], np.float32) * tone)
         out = over(out, col * light * (1.0 - 0.55 * crack), esc * 0.9)
     out = img + _blur(out - img, 0.4 * s)
@@ -382,7 +393,7 @@ def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> t
 def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
     """Dried blood: a dark brown-red crusted smear with streaks that ran down from it and a few
     spots; matte, darker at the edges where it dried first."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     smear = blob(spot, rng, roughness=1.4, feather=0.5, radii=(0.6 * spot.radii[0], 0.45 * spot.radii[1]),
                  center=(spot.center[0], spot.center[1] - 0.3 * spot.radii[1]))
     k = 4
@@ -393,19 +404,19 @@ def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generato
     n_spots = int(round(1 + 5 * severity))
     centres = rng.normal(0.0, 0.5, (6, 2)) * np.array(spot.radii) + np.array(spot.center)
     radii = rng.uniform(0.5, 1.5, 6) * s
-    spots_c = np.zeros((size, size), np.uint8)
+    spots_c = np.zeros(shape, np.uint8)
     for (x, y), r in zip(centres[:n_spots], radii[:n_spots]):
         cv2.circle(spots_c, (int(x * 16), int(y * 16)), int(r * 16), 255, -1, cv2.LINE_AA, 4)
     crust = np.maximum(np.maximum(streaks, spots_c.astype(np.float32) / 255.0), _smoothstep(0.45, 0.75, smear))
     ring = np.clip(crust - _blur(crust, 1.0 * s), 0, 1) * 1.5
-    texture = 1.0 + 0.18 * smooth_noise(rng, size, 1.5 * s) + 0.12 * smooth_noise(rng, size, 5 * s)
+    texture = 1.0 + 0.18 * smooth_noise(rng, shape, 1.5 * s) + 0.12 * smooth_noise(rng, shape, 5 * s)
     density = crust * (0.75 + 0.35 * severity) * texture + ring * 0.4 + smear * 0.35
     out = absorb(img, _blur(density, 0.5 * s), (0.8, 1.8, 1.9))
     return out, np.maximum(crust, np.clip(smear * 3, 0, 1))
 
 
 def _pad_coords(spot: Spot, center: tuple[float, float], angle: float) -> tuple[Matte, Matte]:
-    xx, yy = _grid(spot.size)
+    xx, yy = _grid(spot.shape)
     dx, dy = xx - center[0], yy - center[1]
     c, sn = np.cos(angle), np.sin(angle)
     return dx * c + dy * sn, -dx * sn + dy * c
@@ -421,7 +432,7 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
     """A dressing over the region: a gauze pad held by tape, an adhesive plaster, or over an eye
     an oval eye pad or a black eye patch; woven texture, lit by the face, with a drop shadow
     and, on severe wounds, blood seeping through the gauze."""
-    s, size = spot.scale, spot.size
+    s, shape = spot.scale, spot.shape
     light = face_light(img, spot)
     x0, y0, x1, y1 = spot.box
     w, h = (x1 - x0) / 2, (y1 - y0) / 2
@@ -431,9 +442,9 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
     angle = float(rng.normal(0.0, 0.12)) + (np.pi / 2 if style == "plaster" and spot.region == "nose" and pick < 0.5 else 0.0)
     center = (spot.center[0] + rng.uniform(-0.05, 0.05) * w, spot.center[1] + rng.uniform(-0.05, 0.05) * h)
     u, v = _pad_coords(spot, center, angle)
-    fray = 0.35 * s * smooth_noise(rng, size, 2.0 * s)
-    fibres = smooth_noise(rng, size, 1.0 * s)
-    puff = smooth_noise(rng, size, 8.0 * s, octaves=2)
+    fray = 0.35 * s * smooth_noise(rng, shape, 2.0 * s)
+    fibres = smooth_noise(rng, shape, 1.0 * s)
+    puff = smooth_noise(rng, shape, 8.0 * s, octaves=2)
     along = max(w if abs(np.sin(angle)) < 0.5 else h, 0.3 * spot.eye_distance)
     across = h if abs(np.sin(angle)) < 0.5 else w
     if style == "plaster":
@@ -451,7 +462,7 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         colour = np.array([0.07, 0.07, 0.08], np.float32)
         ex = x0 + 2 * w if spot.region == "left_eye" else x0
         strap_pts = np.array([[center[0], center[1] - 0.6 * h], [ex, y0 - 0.2 * h]])
-        matte = np.maximum(matte, poly_matte(size, [_polyline(strap_pts, np.full(2, 1.6 * s))]))
+        matte = np.maximum(matte, poly_matte(shape, [_polyline(strap_pts, np.full(2, 1.6 * s))]))
         height = 3.0 * s * _blur(matte, 3.0 * s)
         tex = 0.03 * fibres
     else:  # gauze pad (oval over an eye) held by two tape strips
@@ -461,7 +472,7 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         weave = 0.5 * (np.cos(2 * np.pi * u / (2.6 * s)) + np.cos(2 * np.pi * v / (2.6 * s)))
         tape_w = (0.3 if oval else 0.22) * b
         tilt = (0.6 if spot.region == "left_eye" else -0.6) if oval else 0.0  # parallel strips, brow to cheek
-        tapes = np.zeros((size, size), np.float32)
+        tapes = np.zeros(shape, np.float32)
         tu, tv = u * np.cos(tilt) + v * np.sin(tilt), -u * np.sin(tilt) + v * np.cos(tilt)
         for side in (-1, 1):
             off = side * (0.4 * a if oval else 0.78 * a)
@@ -473,15 +484,15 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         height = 2.0 * s * _blur(pad, 3.0 * s) * (1 + 0.1 * puff) + 0.6 * s * tapes
         tex = (0.045 * weave + 0.025 * fibres + 0.012 * puff) * pad * (1 - 0.8 * tapes) + 0.012 * fibres * tapes
         if severity > 0.5 and pick > 0.35:  # blood seeping through
-            d = _ellipse_distance(size, center, (0.45 * a * severity, 0.4 * b * severity), angle)
-            d = d * (1.0 + 0.3 * smooth_noise(rng, size, 0.3 * a))
+            d = _ellipse_distance(shape, center, (0.45 * a * severity, 0.4 * b * severity), angle)
+            d = d * (1.0 + 0.3 * smooth_noise(rng, shape, 0.3 * a))
             seep = _blur(np.clip(1.3 * np.exp(-1.5 * d * d) - 0.15, 0, 1), 1.2 * s) * pad * (1 - tapes) * (1.0 + 0.15 * fibres)
             ring = np.clip(seep - _blur(seep, 2.0 * s), 0, 1) * 2
             colour = colour * np.exp(-(seep * 0.9 + ring)[..., None] * np.array([0.45, 1.4, 1.35], np.float32))
     diffuse, spec = shading(height, 25.0)
     lit = colour * (light * diffuse)[..., None] + tex[..., None] * light[..., None]
     lit = lit + (0.05 if style == "eye_patch" else 0.03) * spec[..., None]
-    shadow = _blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), (size, size)), 2.0 * s)
+    shadow = _blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), shape[::-1]), 2.0 * s)
     out = img * (1.0 - 0.4 * (shadow * (1 - matte)))[..., None]
     out = over(out, lit.astype(np.float32), matte)
     out = img + _blur(out - img, 0.45 * s)
