@@ -8,7 +8,8 @@ The method depends on what detection gives (:mod:`crossid_desktop.imaging.face_d
   similarity transform (rotation, uniform scale, translation) whose rotation levels the eyes
   exactly and whose scale and shift fit all five points by least squares
   (:func:`eye_levelled_transform`). Eyes end up level and near the template's positions, off
-  by the face's own proportions and its turn.
+  by the face's own proportions and its turn. (The name is the five-point fit's; the 68-point
+  predictor only locates those five points.)
 - ``"haar-eyes"``: a Haar frontal box in which the eye cascade found one pair of eyes; the two
   eye centres fix the similarity transform exactly.
 - ``"haar-box"``: a Haar frontal box without eyes; the box is mapped to where such boxes fall
