@@ -34,3 +34,14 @@ def contact_sheet(root: Path, subject_ids: Sequence[str], *, tile: int = 160, ga
             tiles.append(cv2.copyMakeBorder(image, gap // 2, gap - gap // 2, gap // 2, gap - gap // 2, cv2.BORDER_CONSTANT, value=(255, 255, 255)))
         rows.append(np.hstack(tiles))
     return cv2.cvtColor(np.vstack(rows), cv2.COLOR_BGR2RGB)
+
+
+def write_contact_sheet(root: Path, subject_ids: Sequence[str], path: Path, *, tile: int = 160) -> Path:
+    """Write :func:`contact_sheet` as a 256-colour PNG (small enough for documentation)."""
+    from PIL import Image
+
+    sheet = contact_sheet(root, subject_ids, tile=tile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    palette = Image.fromarray(sheet).quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+    palette.save(path, optimize=True)
+    return path

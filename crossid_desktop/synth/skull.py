@@ -17,16 +17,18 @@ from crossid_desktop.synth.outline import frontal_outline, profile_polygon
 from crossid_desktop.synth.params import Nuisance, Subject, face_geometry, mandible_profile
 from crossid_desktop.synth.raster import Frame, Layer, ellipse_points, shell_path
 
-#: field of view of a radiograph, mm across the image side
+#: field of view of a frontal radiograph, mm across the image side
 FIELD_OF_VIEW_MM = 260.0
+#: field of view of a lateral radiograph (cephalogram framing: face and skull base, occiput cut)
+LATERAL_FIELD_OF_VIEW_MM = 225.0
 _BONE_MU = 0.045  # attenuation per mm of bone path
 _TISSUE_MU = 0.0055  # attenuation per mm of soft-tissue path
 
 
-def xray_frame(size: int, nuisance: Nuisance, anchor_mm: tuple[float, float]) -> Frame:
-    """The frame of one radiograph: ``anchor_mm`` near the image centre, with the pose nuisance."""
+def xray_frame(size: int, nuisance: Nuisance, anchor_mm: tuple[float, float], field_mm: float = FIELD_OF_VIEW_MM) -> Frame:
+    """The frame of one radiograph: ``anchor_mm`` near the image centre, ``field_mm`` across, with the pose nuisance."""
     centre = (size / 2 + nuisance.shift[0] * size, size / 2 + nuisance.shift[1] * size)
-    return Frame.make(size, size / FIELD_OF_VIEW_MM * nuisance.scale, anchor_mm, centre, nuisance.angle)
+    return Frame.make(size, size / field_mm * nuisance.scale, anchor_mm, centre, nuisance.angle)
 
 
 def render_xray_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
@@ -43,13 +45,19 @@ def render_xray_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
 
 def render_xray_side(subject: Subject, nuisance: Nuisance, size: int) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """The lateral radiograph (facing right), with and without soft tissue: two ``(size, size)`` uint8."""
-    frame = xray_frame(size, nuisance, (-70.0, 18.0))
+    frame = xray_frame(size, nuisance, (-52.0, 30.0), LATERAL_FIELD_OF_VIEW_MM)
     bone = _lateral_bone(subject, frame)
     mask = np.zeros((size, size), np.uint8)
     points = np.round(frame.px(profile_polygon(subject)) * 16).astype(np.int32)
     cv2.fillPoly(mask, [points], 255, cv2.LINE_8, 4)
     depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3) / frame.px_per_mm
     tissue = np.where(mask > 0, 30.0 + 60.0 * np.sqrt(np.clip(depth / 25.0, 0.0, 1.0)), 0.0).astype(np.float32)
+    # the pharyngeal airway: less tissue along a band from behind the palate down the neck
+    airway = Layer(frame)
+    (_, _), (gz, gy), _ = mandible_profile(subject.skull)
+    ans_y = subject.skull.nasal_height
+    airway.polyline([(-50.0, ans_y - 6.0), (-58.0, ans_y + 8.0), (gz - 7.0, gy), (gz - 9.0, 200.0)], 1.0, 8.0, smooth=2)
+    tissue = np.maximum(tissue - 45.0 * cv2.GaussianBlur(airway.values, (0, 0), 1.5), 0.0)
     return _expose(bone, tissue, nuisance)
 
 
@@ -173,7 +181,7 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
     rhinion = (0.5 * g.nose_projection - t.rhinion - 2.0, 0.45 * s.nasal_height)
     maxilla = [(0.0, 2.0), rhinion, (2.0, ans_y - 6), (4.0, ans_y), (incisor_z + 1, prosthion_y),
                (incisor_z - 8, prosthion_y + 4), (-45.0, prosthion_y + 1), (-50.0, ans_y + 2), (-52.0, ey + 12), (-24.0, ey + oh)]
-    layer.polygon(maxilla, 17.0, smooth=2)
+    layer.polygon(maxilla, 13.0, smooth=2)
     layer.ellipse((-26.0, ey + oh + 14), (16.0, 11.0), -10.0)
     layer.ellipse((-30.0, ey + oh + 2), (12.0, 7.0), 12.0, angle=-10.0)
     layer.polyline([(4.0, ans_y), (-50.0, ans_y + 2)], 14.0, 3.0)
@@ -182,8 +190,8 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
     pog = (mz + 6.0 + s.chin_projection, my - 9.0)
     mandible = [(cz, cy), (cz + 4, cy - 3), (cz + 9, cy + 6), (cz + 20, cy + 10), (cz + 28, cy - 4), (cz + 33, cy + 16),
                 (-42.0, prosthion_y + 26), (incisor_z - 2, prosthion_y + 20), pog, (mz, my), (gz + 10, gy + 8), (gz, gy)]
-    layer.polygon(mandible, 16.0, smooth=2)
-    layer.polyline([(cz - 2, cy + 4), (gz, gy - 6), (gz + 6, gy + 5), (mz, my), pog, (incisor_z - 3, prosthion_y + 22)], 16.0, 3.6, smooth=3)
+    layer.polygon(mandible, 11.0, smooth=2)
+    layer.polyline([(cz - 2, cy + 4), (gz, gy - 6), (gz + 6, gy + 5), (mz, my), pog, (incisor_z - 3, prosthion_y + 22)], 20.0, 4.2, smooth=3)
     layer.ellipse(((mz + pog[0]) / 2 + 1, my - 10), (5.5, 9.0), 12.0, angle=-15.0)
     # teeth along the occlusal plane, incisors proclined at the front
     occlusal_y = prosthion_y + 10
@@ -194,7 +202,7 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
         layer.polygon([(z0, occlusal_y - 9), (z0 - 7.5, occlusal_y - 9), (z0 - 7.5, occlusal_y - 0.7), (z0, occlusal_y - 0.7)], 30.0)
         layer.polygon([(z0, occlusal_y + 0.7), (z0 - 7.5, occlusal_y + 0.7), (z0 - 7.0, occlusal_y + 10), (z0 - 0.5, occlusal_y + 10)], 30.0)
     # cervical vertebrae behind the ramus: atlas arch, dens, bodies with spinous processes
-    spine_z = gz - 28.0
+    spine_z = gz - 22.0
     layer.ellipse((spine_z + 12, 36.0), (4.5, 3.5), 20.0)
     for k in range(5):
         y0 = 44.0 + 17.0 * k if k else 30.0
@@ -202,6 +210,6 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
         body = [(spine_z + 8, y0), (spine_z - 8, y0 + 1), (spine_z - 8, y0 + h), (spine_z + 8, y0 + h + 1)]
         layer.polygon(body, 12.0)
         layer.polyline(body, 12.0, 1.6, closed=True)
-        layer.polygon([(spine_z - 9, y0 + 3), (spine_z - 26, y0 + h * 0.5 + 6), (spine_z - 27, y0 + h * 0.5 + 10), (spine_z - 9, y0 + h - 2)], 7.0, smooth=1)
+        layer.polygon([(spine_z - 9, y0 + 3), (spine_z - 22, y0 + h * 0.5 + 5), (spine_z - 23, y0 + h * 0.5 + 8), (spine_z - 9, y0 + h - 2)], 5.0, smooth=2)
     layer.ellipse((mz - 22.0, my + 14.0), (6.0, 2.5), 14.0, angle=-10.0)  # hyoid
     return layer.values

@@ -43,12 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if not manifest.injuries_available:
         print("  (the injury simulation is not installed: no injured photos were written)")
     if args.contact_sheet is not None:
-        import cv2
+        from crossid_desktop.synth.sheet import write_contact_sheet
 
-        from crossid_desktop.synth.sheet import contact_sheet
-
-        sheet = contact_sheet(manifest.root, manifest.subject_ids[:6])
-        args.contact_sheet.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.contact_sheet), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        write_contact_sheet(manifest.root, manifest.subject_ids[:6], args.contact_sheet)
         print(f"  contact sheet:               {args.contact_sheet}")
     return 0
