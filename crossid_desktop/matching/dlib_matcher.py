@@ -92,7 +92,9 @@ def face_box(size: int) -> tuple[int, int, int, int]:
     return round(cx - half), round(cy - half), round(cx + half), round(cy + half)
 
 
-def _default_card() -> ModelCard:
+def default_card() -> ModelCard:
+    """The model card of the plain dlib matcher (no head); its preprocessing entry is the one a
+    trained head's card carries too."""
     crop = {"face_alignment": "canonical-5-point", "aligned_size": ALIGNED_SIZE, "dlib_chip": {"size": CHIP_SIZE, "padding": CHIP_PADDING, "landmarks": "dlib 5-point in the canonical face box", "box_from_eyes": list(_BOX_FROM_EYES)}}
     return ModelCard(
         name="dlib-face-resnet",
@@ -103,6 +105,10 @@ def _default_card() -> ModelCard:
         preprocessing={"query": {"modalities": ["injured_face"], **crop}, "gallery": dict(crop)},
         training={"data": "dlib's pretrained face-recognition ResNet (dlib_face_recognition_resnet_model_v1), no further training"},
     )
+
+
+#: the former private name, kept for callers that import it
+_default_card = default_card
 
 
 class DlibFaceMatcher:
@@ -120,7 +126,7 @@ class DlibFaceMatcher:
             self._models = _load_models()
         self._head: Any = None
         if head is None:
-            self._card = _default_card()
+            self._card = default_card()
             head_fingerprint = fingerprint({}, self._card)
         else:
             from crossid_desktop.matching.embedding_head import load_head
