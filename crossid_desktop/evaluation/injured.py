@@ -237,7 +237,7 @@ def evaluate_injured(
         faces = load_aligned_faces([p for _, p in faces_list], what="Aligning extra gallery faces", progress=progress, cancel=cancel)
         extra, extra_labels = encode_faces(matcher, faces, progress=progress, cancel=cancel), tuple(label for label, _ in faces_list)
     splits = injured_splits(data.subject_ids, n_splits=n_splits, test_fraction=test_fraction)
-    max_rank = max(1, min(20, min(len(t) for t in splits)))
+    max_rank = 20  # cmc() holds the last value beyond the gallery size
     rows, arrays = [], []
     lrs_g, lrs_i = [], []
     for seed, test in enumerate(splits):
