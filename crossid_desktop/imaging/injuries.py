@@ -5,7 +5,8 @@ forehead, both eyes, both cheeks, nose and mouth. :func:`simulate_injury` draws 
 two to three, "multiple") into such regions of a face crop in the canonical layout
 (``imaging/canonical.py``): a bruise, swelling, laceration, abrasion, burn, dried blood or a
 bandage, shaped irregularly inside the region's box, at a random position, size and rotation
-drawn from the seed. The effects themselves live in ``imaging/injury_effects.py``.
+drawn from the seed. The effects live in ``imaging/injury_effects.py``, their drawing
+primitives in ``imaging/injury_rendering.py``.
 
 The result is deterministic for a seed, leaves the image untouched at severity 0, and returns
 a mask of the injured pixels: every pixel the simulation changed lies inside that mask grown
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 from crossid_desktop.imaging.canonical import CANONICAL, CanonicalLayout, FaceRegion
 
 if TYPE_CHECKING:
-    from crossid_desktop.imaging.injury_effects import Spot
+    from crossid_desktop.imaging.injury_rendering import Spot
 
 #: the smallest crop side accepted, in pixels
 MIN_SIZE = 64

@@ -1,203 +1,49 @@
 """The individual injury effects that ``imaging/injuries.py`` draws onto an aligned face crop.
 
-Each effect takes the face as ``(S, S, 3) float32`` RGB in [0, 1], a :class:`Spot` (where and
-how large, in pixels), a severity in (0, 1] and a numpy ``Generator``, and returns the new
-image and its footprint: ``(S, S) float32`` in [0, 1], how strongly each pixel was changed.
+Each effect takes the face (or a window of it) as ``(h, w, 3) float32`` RGB in [0, 1], a
+:class:`Spot` (where and how large, in pixels of that window), a severity in (0, 1] and a
+numpy ``Generator``, and returns the new image and its footprint: ``(h, w) float32`` in
+[0, 1], how strongly each pixel was changed.
 
 Skin effects (bruise, redness, blood films) are applied as optical densities,
 ``out = skin * exp(-density)``, so that the skin's own texture and shading show through as
 they do under real skin or a thin film of blood. Opaque materials (scab, eschar, gauze, tape)
 are lit by the face's own low-frequency shading. Wet surfaces get a specular highlight from a
-height map. Everything is vectorised numpy / OpenCV; lengths are scaled by ``S / 256``.
+height map. Everything is vectorised numpy / OpenCV; lengths are scaled by ``size / 256``.
+The drawing primitives live in ``imaging/injury_rendering.py``.
 
 This module imports OpenCV at the top: only ``injuries.simulate_injury`` imports it, lazily.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
-Image = NDArray[np.float32]  # (S, S, 3) RGB in [0, 1]
-Matte = NDArray[np.float32]  # (S, S) in [0, 1]
+from crossid_desktop.imaging.injury_rendering import (
+    Image,
+    Matte,
+    Spot,
+    absorb,
+    blob,
+    blur,
+    box_matte,
+    drips,
+    ellipse_distance,
+    eye_opening,
+    face_light,
+    grid,
+    over,
+    pad_coords,
+    poly_matte,
+    polyline,
+    rounded,
+    shading,
+    smooth_noise,
+    smoothstep,
+)
 
-_LIGHT = np.array([-0.35, -0.6, 0.72], np.float32)  # towards the light: up and to the image left
-_LIGHT /= np.linalg.norm(_LIGHT)
-_HALF = _LIGHT + np.array([0.0, 0.0, 1.0], np.float32)
-_HALF /= np.linalg.norm(_HALF)
-
-
-@dataclass(frozen=True)
-class Spot:
-    """Where one injury goes: pixel coordinates in a working window of ``shape`` (rows,
-    columns) cut from a ``size`` x ``size`` face crop."""
-
-    region: str
-    size: int
-    shape: tuple[int, int]
-    box: tuple[float, float, float, float]  # the region's box: x0, y0, x1, y1
-    center: tuple[float, float]
-    radii: tuple[float, float]  # semi-axes of the injury's ellipse, along and across ``angle``
-    angle: float  # radians, image coordinates (y down)
-    eye: tuple[float, float] | None  # the eye centre when the region is an eye
-    eye_distance: float
-
-    @property
-    def scale(self) -> float:
-        """Pixels per pixel of a 256 px crop."""
-        return self.size / 256.0
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-@lru_cache(maxsize=8)
-def _grid(shape: tuple[int, int]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
-    xx.flags.writeable = False
-    yy.flags.writeable = False
-    return xx, yy
-
-
-def _ellipse_distance(shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float], angle: float) -> Matte:
-    """Normalised elliptical distance: 1 on the ellipse, 0 at its centre."""
-    xx, yy = _grid(shape)
-    dx, dy = xx - center[0], yy - center[1]
-    c, s = np.cos(angle), np.sin(angle)
-    u, v = (dx * c + dy * s) / radii[0], (-dx * s + dy * c) / radii[1]
-    return np.sqrt(u * u + v * v).astype(np.float32)
-
-
-def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float, octaves: int = 1) -> Matte:
-    """Band-limited noise of unit standard deviation with features about ``cell`` px wide."""
-    h, w = shape
-    out = np.zeros(shape, np.float32)
-    amp = 1.0
-    for o in range(octaves):
-        c = max(cell / 2**o, 1.0)
-        nh, nw = int(h / c) + 4, int(w / c) + 4
-        grid = rng.standard_normal((nh, nw)).astype(np.float32)
-        big = cv2.resize(grid, (int(np.ceil(nw * c)), int(np.ceil(nh * c))), interpolation=cv2.INTER_CUBIC)
-        out += amp * big[:h, :w]
-        amp *= 0.5
-    return out / (out.std() + 1e-6)
-
-
-def _smoothstep(e0: float, e1: float, x: NDArray[np.float32]) -> Matte:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-
-
-def _blur(m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    return cv2.GaussianBlur(m, (0, 0), max(sigma, 0.3))
-
-
-def _box_matte(spot: Spot, margin: float, inset: float = 0.0) -> Matte:
-    """1 inside the region's box (less ``inset`` px), falling to 0 ``margin`` px outside it."""
-    xx, yy = _grid(spot.shape)
-    x0, y0, x1, y1 = spot.box
-    d = np.maximum.reduce([x0 - xx, xx - x1, y0 - yy, yy - y1])
-    return 1.0 - _smoothstep(-inset, margin, d)
-
-
-def blob(spot: Spot, rng: np.random.Generator, *, roughness: float = 0.3, feather: float = 0.2,
-         radii: tuple[float, float] | None = None, center: tuple[float, float] | None = None) -> Matte:
-    """An irregular soft-edged patch: the spot's ellipse with a noise-modulated edge, feathered
-    over ``feather`` (a fraction of the radius) and softly clipped to the region's box."""
-    r = radii or spot.radii
-    d = _ellipse_distance(spot.shape, center or spot.center, r, spot.angle)
-    n = smooth_noise(rng, spot.shape, cell=0.7 * min(r), octaves=2)
-    field = 1.0 - d + 0.3 * roughness * np.clip(n, -1.5, 1.5)
-    inset = 0.12 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
-    return _smoothstep(0.0, feather, field) * _box_matte(spot, 3.0 * spot.scale, inset)
-
-
-def poly_matte(shape: tuple[int, int], polygons: list[NDArray[np.float64]]) -> Matte:
-    """Anti-aliased filled polygons (each ``(n, 2)`` x, y in px, sub-pixel precise)."""
-    canvas = np.zeros(shape, np.uint8)
-    pts = [np.round(p * 16).astype(np.int32) for p in polygons]
-    cv2.fillPoly(canvas, pts, 255, lineType=cv2.LINE_AA, shift=4)
-    return canvas.astype(np.float32) / 255.0
-
-
-def shading(height: NDArray[np.float32], shininess: float = 30.0) -> tuple[Matte, Matte]:
-    """Relative diffuse shading (1 on a flat surface) and a specular term of a height map (px)."""
-    gx = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    norm = np.sqrt(gx * gx + gy * gy + 1.0)
-    nl = (-gx * _LIGHT[0] - gy * _LIGHT[1] + _LIGHT[2]) / norm
-    nh = (-gx * _HALF[0] - gy * _HALF[1] + _HALF[2]) / norm
-    diffuse = np.clip(nl / _LIGHT[2], 0.0, 2.0)
-    flat = _HALF[2] ** shininess
-    spec = np.clip(np.clip(nh, 0.0, 1.0) ** shininess - flat, 0.0, 1.0) / (1.0 - flat)
-    return diffuse.astype(np.float32), spec.astype(np.float32)
-
-
-def face_light(img: Image, spot: Spot) -> Matte:
-    """The face's low-frequency brightness around the spot relative to its median in the box,
-    to light opaque materials laid onto the face."""
-    lum = img @ np.array([0.3, 0.59, 0.11], np.float32)
-    x0, y0, x1, y1 = (int(round(v)) for v in spot.box)
-    ref = float(np.median(lum[max(y0, 0):max(y1, y0 + 1), max(x0, 0):max(x1, x0 + 1)])) + 1e-3
-    return np.clip(_blur(lum, 10 * spot.scale) / ref, 0.55, 1.25)
-
-
-def absorb(img: Image, density: Matte, coeffs: tuple[float, float, float]) -> Image:
-    """Beer-Lambert tint: ``img * exp(-density * coeffs)`` per channel."""
-    return img * np.exp(-density[..., None] * np.asarray(coeffs, np.float32))
-
-
-def over(img: Image, colour: Image | tuple[float, float, float], alpha: Matte) -> Image:
-    """Alpha-composite ``colour`` (an image or one RGB colour) over ``img``."""
-    a = alpha[..., None]
-    return img * (1.0 - a) + np.asarray(colour, np.float32) * a
-
-
-def _eye_opening(spot: Spot, squeeze: float = 1.0) -> Matte:
-    """A soft ellipse over the eye opening (the sclera and iris), for eye regions."""
-    if spot.eye is None:
-        return np.zeros(spot.shape, np.float32)
-    e = spot.eye_distance
-    d = _ellipse_distance(spot.shape, spot.eye, (0.2 * e, 0.085 * e * squeeze), 0.0)
-    return 1.0 - _smoothstep(0.6, 1.1, d)
-
-
-def _polyline(points: NDArray[np.float64], half_width: NDArray[np.float64]) -> NDArray[np.float64]:
-    """A ribbon polygon of varying half-width around a polyline ``(n, 2)``."""
-    t = np.gradient(points, axis=0)
-    t /= np.linalg.norm(t, axis=1, keepdims=True) + 1e-9
-    nrm = np.stack([-t[:, 1], t[:, 0]], axis=1) * half_width[:, None]
-    return np.concatenate([points + nrm, (points - nrm)[::-1]])
-
-
-def _drips(spot: Spot, rng: np.random.Generator, starts: NDArray[np.float64], width: float, length: float,
-           count: int) -> Matte:
-    """Streaks of liquid running down (gravity) from ``starts`` ``(k, 2)``: ``count`` of them,
-    each a wobbling ribbon that narrows and ends in a bead."""
-    s = spot.scale
-    polys: list[NDArray[np.float64]] = []
-    beads = np.zeros(spot.shape, np.uint8)
-    n_max = len(starts)
-    lengths = length * rng.uniform(0.15, 1.0, n_max) ** 1.5
-    widths = width * rng.uniform(0.6, 1.3, n_max)
-    wobble = rng.normal(0.0, 0.35 * s, (n_max, 16)).cumsum(axis=1)
-    for i in range(min(count, n_max)):
-        u = np.linspace(0.0, 1.0, 16)
-        pts = np.stack([starts[i, 0] + wobble[i] - wobble[i, 0], starts[i, 1] + u * lengths[i]], axis=1)
-        hw = widths[i] * (1.0 - 0.35 * u) * (1.0 + 0.2 * np.sin(u * 9 + i)) * np.minimum(1.0, 0.4 + 6 * u)
-        polys.append(_polyline(pts, hw))
-        end = np.round(pts[-1] * 16).astype(np.int32)
-        cv2.circle(beads, (int(end[0]), int(end[1])), int(round(widths[i] * 1.15 * 16)), 255, -1, cv2.LINE_AA, 4)
-    if not polys:
-        return np.zeros(spot.shape, np.float32)
-    return np.maximum(poly_matte(spot.shape, polys), beads.astype(np.float32) / 255.0)
-
-
-# ----------------------------------------------------------------------------- effects
+__all__ = ["Spot", "abrasion", "bandage", "bruise", "burn", "dried_blood", "laceration", "swelling"]
 
 
 def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
@@ -207,13 +53,13 @@ def bruise(img: Image, spot: Spot, severity: float, rng: np.random.Generator) ->
     s, shape = spot.scale, spot.shape
     age = float(rng.uniform(0.0, 1.0)) ** 1.5
     blue = float(rng.uniform(0.0, 1.0))
-    d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
+    d = ellipse_distance(shape, spot.center, spot.radii, spot.angle)
     d = d * (1.0 + 0.22 * smooth_noise(rng, shape, 0.8 * min(spot.radii)))
     inset = (0.12 if spot.eye is not None else 0.15) * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1])
-    profile = np.clip((np.exp(-1.4 * d * d) - 0.1) / 0.9, 0.0, 1.0) * _box_matte(spot, 6.0 * s, inset)
+    profile = np.clip((np.exp(-1.4 * d * d) - 0.1) / 0.9, 0.0, 1.0) * box_matte(spot, 6.0 * s, inset)
     blotch = 1.0 + 0.15 * smooth_noise(rng, shape, 0.5 * max(spot.radii)) + 0.04 * smooth_noise(rng, shape, 2.0 * s)
     if spot.eye is not None:  # a black eye: darkest in the lid folds, the eyeball spared
-        profile = profile * (1.0 - 0.75 * _eye_opening(spot, 1.1))
+        profile = profile * (1.0 - 0.75 * eye_opening(spot, 1.1))
     core = profile * profile
     rim = profile - core
     fresh = (1 - blue) * np.array([0.5, 0.95, 0.62]) + blue * np.array([0.85, 0.9, 0.45])
@@ -230,10 +76,10 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     s, shape = spot.scale, spot.shape
     cx, cy = spot.center
     sigma = 0.55 * float(np.mean(spot.radii))
-    xx, yy = _grid(shape)
+    xx, yy = grid(shape)
     dx, dy = xx - cx, yy - cy
-    d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
-    window = _box_matte(spot, 2.0 * s, inset=0.3 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1]))
+    d = ellipse_distance(shape, spot.center, spot.radii, spot.angle)
+    window = box_matte(spot, 2.0 * s, inset=0.3 * min(spot.box[2] - spot.box[0], spot.box[3] - spot.box[1]))
     g = (np.exp(-0.5 * (d / 0.55) ** 2) * window).astype(np.float32)
     k = 0.3 + 0.4 * severity
     map_x, map_y = xx - k * g * dx, yy - k * g * dy
@@ -248,12 +94,12 @@ def swelling(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     shift = np.hypot(map_x - xx, map_y - yy)
     height = (0.35 * sigma * (0.4 + severity)) * g
     diffuse, spec = shading(height, shininess=12.0)
-    redness = _blur(g * (0.8 + 0.2 * smooth_noise(rng, shape, 6 * s)), 3 * s)
+    redness = blur(g * (0.8 + 0.2 * smooth_noise(rng, shape, 6 * s)), 3 * s)
     tint = (0.06, 0.32, 0.22) if spot.eye is None else (0.3, 0.55, 0.3)
     out = absorb(warped, redness * (0.2 + 0.35 * severity), tint)
     out = out * (1.0 + (diffuse[..., None] - 1.0) * 0.8) + 0.04 * spec[..., None] * g[..., None]
     if spot.eye is not None:  # the shadowed slit between the puffy lids
-        out = out * (1.0 - 0.45 * severity * _eye_opening(spot, max(0.25, 1.0 - severity))[..., None])
+        out = out * (1.0 - 0.45 * severity * eye_opening(spot, max(0.25, 1.0 - severity))[..., None])
     footprint = np.maximum(np.clip(shift / 0.4, 0.0, 1.0), np.clip(redness * 4.0, 0.0, 1.0))
     return out.astype(np.float32), footprint.astype(np.float32)
 
@@ -272,10 +118,10 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     pts = np.stack([spot.center[0] + along * c - across * sn, spot.center[1] + along * sn + across * c], axis=1)
     taper = np.sqrt(np.clip(1 - (2 * t) ** 2, 0, 1))
     hw = ((0.5 + 0.9 * severity) * s * taper * (1 + 0.25 * np.sin(t * rng.uniform(8, 14)))) + 0.25 * s
-    wound = poly_matte(shape, [_polyline(pts, hw)])
-    gap = poly_matte(shape, [_polyline(pts, 0.45 * hw)])
-    edge = _blur(wound, 2.2 * s)
-    flare = _blur(wound, 5.0 * s)
+    wound = poly_matte(shape, [polyline(pts, hw)])
+    gap = poly_matte(shape, [polyline(pts, 0.45 * hw)])
+    edge = blur(wound, 2.2 * s)
+    flare = blur(wound, 5.0 * s)
     out = absorb(img, np.clip(flare * 3.0, 0, 1) * (0.3 + 0.4 * severity), (0.03, 0.45, 0.35))
     height = 1.2 * s * np.clip(edge * 2.0, 0, 1) - 1.0 * s * wound
     diffuse, _ = shading(height, 10.0)
@@ -284,26 +130,26 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     out = over(out, (0.2, 0.01, 0.02), gap * 0.85)
     n_max = 4
     idx = rng.choice(np.arange(10, 38), n_max, replace=False)
-    drips = _drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.7 + 0.6 * severity) * s,
+    runs = drips(spot, rng, pts[idx] + np.array([0.0, 0.5 * s]), width=(0.7 + 0.6 * severity) * s,
                    length=(0.3 + 0.9 * severity) * (spot.box[3] - spot.box[1]),
                    count=int(round(0.6 + 3.0 * severity)))
     down = cv2.warpAffine(wound, np.float32([[1, 0, 0], [0, 1, 3.0 * s]]), shape[::-1])
     smear = np.clip(cv2.GaussianBlur(down, (0, 0), sigmaX=1.5 * s, sigmaY=(2.0 + 3.0 * severity) * s) * 2.5, 0, 1)
     smear = smear * np.clip(0.7 + 0.4 * smooth_noise(rng, shape, 4.0 * s), 0, 1)
-    blood = np.maximum(drips, wound)
+    blood = np.maximum(runs, wound)
     out = absorb(out, smear * 0.5 * severity, (0.3, 2.0, 1.8))
     out = _wet_blood(out, blood, s, 0.6 + 0.4 * severity)
-    out = img + _blur(out - img, 0.4 * s)
+    out = img + blur(out - img, 0.4 * s)
     return out, np.maximum.reduce([np.clip(flare * 3.0, 0, 1), blood, np.clip(edge * 2, 0, 1), np.clip(smear * 2, 0, 1)])
 
 
 def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
     """Fresh blood: a translucent red film where thin, an opaque dark red body where thick,
     with a glossy highlight along its lit edge."""
-    thick = _blur(blood, 0.5 * s)
+    thick = blur(blood, 0.5 * s)
     out = absorb(img, thick * thickness * 1.3, (0.3, 2.8, 2.5))
     out = over(out, (0.42, 0.02, 0.03), np.clip(thick * 1.4 - 0.5, 0, 1) * 0.5 * thickness)
-    _, spec = shading(_blur(blood, 0.9 * s) * 2.2 * s, shininess=40.0)
+    _, spec = shading(blur(blood, 0.9 * s) * 2.2 * s, shininess=40.0)
     return out + (0.7 * spec * np.clip(thick * 2.0, 0, 1))[..., None]
 
 
@@ -313,7 +159,7 @@ def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     s, shape = spot.scale, spot.shape
     matte = blob(spot, rng, roughness=0.8, feather=0.4)
     frag = smooth_noise(rng, shape, 3.0 * s, octaves=2)
-    matte = matte * _smoothstep(-2.5, -1.0, frag + 3.0 * (matte - 1.0))  # ragged only at the rim
+    matte = matte * smoothstep(-2.5, -1.0, frag + 3.0 * (matte - 1.0))  # ragged only at the rim
     # scratches: white noise smeared along the scrape direction
     white = rng.standard_normal(shape).astype(np.float32)
     klen = int(round(15 * s)) | 1
@@ -324,23 +170,23 @@ def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) 
     streak = cv2.filter2D(white, -1, kernel / kernel.sum())
     streak /= streak.std() + 1e-6
     raw = matte * (0.7 + 0.3 * severity)
-    halo = np.clip(_blur(matte, 3.0 * s) * 1.5, 0, 1)
+    halo = np.clip(blur(matte, 3.0 * s) * 1.5, 0, 1)
     out = absorb(img, halo * (0.25 + 0.25 * severity), (0.02, 0.45, 0.38))
     out = over(out, img * np.array([1.02, 0.6, 0.56], np.float32), raw * (0.55 + 0.1 * streak).clip(0, 1))
     out = absorb(out, raw * np.clip(0.35 + 0.2 * streak + 0.15 * smooth_noise(rng, shape, 3 * s), 0, 2), (0.05, 0.5, 0.42))
-    lines = _smoothstep(1.6, 2.8, streak) * matte
+    lines = smoothstep(1.6, 2.8, streak) * matte
     out = absorb(out, lines * (0.3 + 0.4 * severity), (0.4, 1.4, 1.2))
-    out = over(out, (0.95, 0.85, 0.8), _smoothstep(1.8, 3.0, -streak) * matte * 0.2)
+    out = over(out, (0.95, 0.85, 0.8), smoothstep(1.8, 3.0, -streak) * matte * 0.2)
     dots = (rng.random(shape) < 0.006 * severity).astype(np.float32) * matte
-    out = absorb(out, _blur(dots, 0.6 * s) * 2.0, (0.7, 2.5, 2.2))
+    out = absorb(out, blur(dots, 0.6 * s) * 2.0, (0.7, 2.5, 2.2))
     scab_n = smooth_noise(rng, shape, 7.0 * s, octaves=2)
-    scab = _smoothstep(1.2 - 0.8 * severity, 1.9 - 0.8 * severity, scab_n) * _smoothstep(0.5, 0.9, matte)
+    scab = smoothstep(1.2 - 0.8 * severity, 1.9 - 0.8 * severity, scab_n) * smoothstep(0.5, 0.9, matte)
     crust = 0.85 + 0.2 * smooth_noise(rng, shape, 1.5 * s)
     scab_col = np.array([0.42, 0.18, 0.1], np.float32) * (crust * face_light(img, spot))[..., None]
     out = over(out, scab_col, scab * 0.75)
     _, spec = shading(raw * 1.5 * s + 0.3 * s * streak * matte, 20.0)
     out = out + (0.1 * spec * raw * (1 - scab))[..., None]
-    out = img + _blur(out - img, 0.5 * s)  # as soft as the camera's own picture
+    out = img + blur(out - img, 0.5 * s)  # as soft as the camera's own picture
     return out, np.maximum(matte, halo)
 
 
@@ -351,15 +197,16 @@ def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> t
     light = face_light(img, spot)[..., None]
     matte = blob(spot, rng, roughness=0.8, feather=0.45)
     big = smooth_noise(rng, shape, 0.6 * min(spot.radii))
-    out = absorb(img, matte * (0.5 + 0.5 * severity) * (1 + 0.2 * big), (0.0, 0.6, 0.5))
+    mottle = np.clip(0.75 + 0.3 * big + 0.1 * smooth_noise(rng, shape, 2.0 * s), 0.3, 1.5)
+    out = absorb(img, matte * (0.5 + 0.5 * severity) * mottle, (0.0, 0.6, 0.5))
     t = 1.3 - 1.2 * severity
     field = big + 3.0 * (matte - 1.0)
-    raw = _smoothstep(t, t + 0.6, field) * (severity > 0.3)
-    edge = _smoothstep(t, t + 0.08, field) * (severity > 0.3)
-    fringe = np.clip(_blur(edge, 0.8 * s) - edge, 0, 1) * 2.0 * _smoothstep(-0.5, 0.5, smooth_noise(rng, shape, 2.5 * s))
+    raw = smoothstep(t, t + 0.6, field) * (severity > 0.3)
+    edge = smoothstep(t, t + 0.08, field) * (severity > 0.3)
+    fringe = np.clip(blur(edge, 0.8 * s) - edge, 0, 1) * 2.0 * smoothstep(-0.5, 0.5, smooth_noise(rng, shape, 2.5 * s))
     out = absorb(out, raw * 0.35, (0.0, 0.5, 0.45))
     out = over(out, np.array([0.88, 0.42, 0.38], np.float32) * light, raw * 0.2)
-    out = over(out, np.array([0.93, 0.88, 0.82], np.float32) * light, np.clip(fringe, 0, 0.35))
+    out = over(out, np.array([0.93, 0.88, 0.82], np.float32) * light, np.clip(fringe, 0, 0.2))
     n_bl = int(round(4 * max(0.0, severity - 0.3)))
     ang = rng.uniform(0, 2 * np.pi, 4)
     rad = np.sqrt(rng.uniform(0.1, 0.6, 4))
@@ -368,25 +215,25 @@ def burn(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> t
     for i in range(min(n_bl, 4)):
         cx = spot.center[0] + rad[i] * spot.radii[0] * np.cos(ang[i])
         cy = spot.center[1] + rad[i] * spot.radii[1] * np.sin(ang[i])
-        d = _ellipse_distance(shape, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
+        d = ellipse_distance(shape, (cx, cy), (size_b[i], size_b[i] * 0.8), float(ang[i]))
         dome = np.maximum(dome, np.sqrt(np.clip(1 - d * d, 0, 1)))
-    dome = dome * _smoothstep(0.5, 0.8, matte)
+    dome = dome * smoothstep(0.5, 0.8, matte)
     cover = np.clip(dome * 3, 0, 1)
-    rim = np.clip(cover - _blur(cover, 0.8 * s), 0, 1)
+    rim = np.clip(cover - blur(cover, 0.8 * s), 0, 1)
     out = over(out, np.array([0.93, 0.85, 0.72], np.float32) * light, cover * 0.22)
     out = absorb(out, rim * 0.4, (0.1, 0.5, 0.5))
     diffuse, spec = shading(dome * 1.0 * s + raw * 0.6 * s, 25.0)
     gloss = np.maximum(cover, raw * 0.7)
     out = out * (1 + (diffuse[..., None] - 1) * 0.4) + (0.22 * spec * gloss)[..., None]
     if severity > 0.8:  # full thickness: one dry leathery patch in the middle, cracked
-        d = _ellipse_distance(shape, spot.center, spot.radii, spot.angle)
+        d = ellipse_distance(shape, spot.center, spot.radii, spot.angle)
         reach = 0.2 + 1.8 * (severity - 0.8)
-        esc = _smoothstep(0.0, 0.12, reach - d + 0.12 * big) * _smoothstep(0.5, 0.8, matte)
-        tone = _smoothstep(-0.8, 0.8, smooth_noise(rng, shape, 3 * s))[..., None]
-        crack = _smoothstep(0.2, 0.0, np.abs(smooth_noise(rng, shape, 2.5 * s)))[..., None]
+        esc = smoothstep(0.0, 0.12, reach - d + 0.12 * big) * smoothstep(0.5, 0.8, matte)
+        tone = smoothstep(-0.8, 0.8, smooth_noise(rng, shape, 3 * s))[..., None]
+        crack = smoothstep(0.2, 0.0, np.abs(smooth_noise(rng, shape, 2.5 * s)))[..., None]
         col = (np.array([0.2, 0.12, 0.09], np.float32) * (1 - tone) + np.array([0.38, 0.32, 0.28], np.float32) * tone)
         out = over(out, col * light * (1.0 - 0.55 * crack), esc * 0.9)
-    out = img + _blur(out - img, 0.4 * s)
+    out = img + blur(out - img, 0.4 * s)
     return out, matte
 
 
@@ -399,7 +246,7 @@ def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generato
     k = 4
     starts = np.stack([spot.center[0] + rng.uniform(-0.45, 0.45, k) * spot.radii[0],
                        spot.center[1] + rng.uniform(-0.5, 0.0, k) * spot.radii[1]], axis=1)
-    streaks = _drips(spot, rng, starts, width=(0.6 + 0.6 * severity) * s,
+    streaks = drips(spot, rng, starts, width=(0.6 + 0.6 * severity) * s,
                      length=(0.5 + 0.6 * severity) * (spot.box[3] - spot.box[1]), count=int(round(1 + 3 * severity)))
     n_spots = int(round(1 + 5 * severity))
     centres = rng.normal(0.0, 0.5, (6, 2)) * np.array(spot.radii) + np.array(spot.center)
@@ -407,25 +254,12 @@ def dried_blood(img: Image, spot: Spot, severity: float, rng: np.random.Generato
     spots_c = np.zeros(shape, np.uint8)
     for (x, y), r in zip(centres[:n_spots], radii[:n_spots]):
         cv2.circle(spots_c, (int(x * 16), int(y * 16)), int(r * 16), 255, -1, cv2.LINE_AA, 4)
-    crust = np.maximum(np.maximum(streaks, spots_c.astype(np.float32) / 255.0), _smoothstep(0.45, 0.75, smear))
-    ring = np.clip(crust - _blur(crust, 1.0 * s), 0, 1) * 1.5
+    crust = np.maximum(np.maximum(streaks, spots_c.astype(np.float32) / 255.0), smoothstep(0.45, 0.75, smear))
+    ring = np.clip(crust - blur(crust, 1.0 * s), 0, 1) * 1.5
     texture = 1.0 + 0.18 * smooth_noise(rng, shape, 1.5 * s) + 0.12 * smooth_noise(rng, shape, 5 * s)
     density = crust * (0.75 + 0.35 * severity) * texture + ring * 0.4 + smear * 0.35
-    out = absorb(img, _blur(density, 0.5 * s), (0.8, 1.8, 1.9))
+    out = absorb(img, blur(density, 0.5 * s), (0.8, 1.8, 1.9))
     return out, np.maximum(crust, np.clip(smear * 3, 0, 1))
-
-
-def _pad_coords(spot: Spot, center: tuple[float, float], angle: float) -> tuple[Matte, Matte]:
-    xx, yy = _grid(spot.shape)
-    dx, dy = xx - center[0], yy - center[1]
-    c, sn = np.cos(angle), np.sin(angle)
-    return dx * c + dy * sn, -dx * sn + dy * c
-
-
-def _rounded(u: Matte, v: Matte, a: float, b: float, power: float, s: float) -> Matte:
-    """An anti-aliased superellipse ``|u/a|^p + |v/b|^p <= 1`` (a rounded rectangle for p ~ 6)."""
-    f = (np.abs(u / a) ** power + np.abs(v / b) ** power) ** (1.0 / power)
-    return 1.0 - _smoothstep(1.0 - 0.7 * s / min(a, b), 1.0 + 0.7 * s / min(a, b), f)
 
 
 def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:
@@ -441,7 +275,7 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         "plaster" if pick < (0.8 if spot.region in ("nose", "mouth") else 0.4) else "gauze")
     angle = float(rng.normal(0.0, 0.12)) + (np.pi / 2 if style == "plaster" and spot.region == "nose" and pick < 0.5 else 0.0)
     center = (spot.center[0] + rng.uniform(-0.05, 0.05) * w, spot.center[1] + rng.uniform(-0.05, 0.05) * h)
-    u, v = _pad_coords(spot, center, angle)
+    u, v = pad_coords(spot, center, angle)
     fray = 0.35 * s * smooth_noise(rng, shape, 2.0 * s)
     fibres = smooth_noise(rng, shape, 1.0 * s)
     puff = smooth_noise(rng, shape, 8.0 * s, octaves=2)
@@ -449,26 +283,26 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
     across = h if abs(np.sin(angle)) < 0.5 else w
     if style == "plaster":
         half_w = min(rng.uniform(0.42, 0.55) * across, 0.3 * along) if spot.region != 'mouth' else 0.3 * along
-        strip = _rounded(u, v, 0.97 * along, half_w, 2.4, s)
-        pad = _rounded(u, v, 0.36 * along, 0.75 * half_w, 6.0, s) * strip
+        strip = rounded(u, v, 0.97 * along, half_w, 2.4, s)
+        pad = rounded(u, v, 0.36 * along, 0.75 * half_w, 6.0, s) * strip
         holes = (np.cos(2 * np.pi * u / (3.2 * s)) * np.cos(2 * np.pi * v / (3.2 * s)) > 0.93) * (1 - pad)
         matte = strip
         colour = np.array([0.93, 0.83, 0.73], np.float32) * (1 - 0.1 * holes)[..., None]
         colour = colour * (1 - pad[..., None]) + np.array([0.95, 0.93, 0.9], np.float32) * pad[..., None]
-        height = 1.0 * s * _blur(strip, 1.2 * s) + 1.5 * s * _blur(pad, 1.5 * s)
+        height = 1.0 * s * blur(strip, 1.2 * s) + 1.5 * s * blur(pad, 1.5 * s)
         tex = 0.02 * fibres + 0.03 * pad * np.cos(2 * np.pi * v / (2.5 * s))
     elif style == "eye_patch":
-        matte = _rounded(u, v + 0.02 * h, 0.92 * w, 0.95 * h, 2.0, s)
+        matte = rounded(u, v + 0.02 * h, 0.92 * w, 0.95 * h, 2.0, s)
         colour = np.array([0.07, 0.07, 0.08], np.float32)
         ex = x0 + 2 * w if spot.region == "left_eye" else x0
         strap_pts = np.array([[center[0], center[1] - 0.6 * h], [ex, y0 - 0.2 * h]])
-        matte = np.maximum(matte, poly_matte(shape, [_polyline(strap_pts, np.full(2, 1.6 * s))]))
-        height = 3.0 * s * _blur(matte, 3.0 * s)
+        matte = np.maximum(matte, poly_matte(shape, [polyline(strap_pts, np.full(2, 1.6 * s))]))
+        height = 3.0 * s * blur(matte, 3.0 * s)
         tex = 0.03 * fibres
     else:  # gauze pad (oval over an eye) held by two tape strips
         oval = style == "eye_pad"
         a, b = (0.95 * w, 0.98 * h) if oval else (rng.uniform(0.62, 0.82) * along, rng.uniform(0.7, 0.9) * across)
-        pad = _rounded(u + fray, v + fray, a, b, 2.0 if oval else 6.0, s)
+        pad = rounded(u + fray, v + fray, a, b, 2.0 if oval else 6.0, s)
         weave = 0.5 * (np.cos(2 * np.pi * u / (2.6 * s)) + np.cos(2 * np.pi * v / (2.6 * s)))
         tape_w = (0.3 if oval else 0.22) * b
         tilt = (0.6 if spot.region == "left_eye" else -0.6) if oval else 0.0  # parallel strips, brow to cheek
@@ -476,24 +310,24 @@ def bandage(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -
         tu, tv = u * np.cos(tilt) + v * np.sin(tilt), -u * np.sin(tilt) + v * np.cos(tilt)
         for side in (-1, 1):
             off = side * (0.4 * a if oval else 0.78 * a)
-            tapes = np.maximum(tapes, _rounded(tu - off, tv, tape_w, (1.15 if oval else 1.25) * b, 12.0, s))
+            tapes = np.maximum(tapes, rounded(tu - off, tv, tape_w, (1.15 if oval else 1.25) * b, 12.0, s))
         tapes = tapes * 0.9  # thin tape: the skin shows through a little
         matte = np.maximum(pad, tapes)
         colour = (np.array([0.95, 0.94, 0.91], np.float32) * (1 - tapes)[..., None]
                   + np.array([0.93, 0.91, 0.86], np.float32) * tapes[..., None])
-        height = 2.0 * s * _blur(pad, 3.0 * s) * (1 + 0.1 * puff) + 0.6 * s * tapes
+        height = 2.0 * s * blur(pad, 3.0 * s) * (1 + 0.1 * puff) + 0.6 * s * tapes
         tex = (0.045 * weave + 0.025 * fibres + 0.012 * puff) * pad * (1 - 0.8 * tapes) + 0.012 * fibres * tapes
         if severity > 0.5 and pick > 0.35:  # blood seeping through
-            d = _ellipse_distance(shape, center, (0.45 * a * severity, 0.4 * b * severity), angle)
+            d = ellipse_distance(shape, center, (0.45 * a * severity, 0.4 * b * severity), angle)
             d = d * (1.0 + 0.3 * smooth_noise(rng, shape, 0.3 * a))
-            seep = _blur(np.clip(1.3 * np.exp(-1.5 * d * d) - 0.15, 0, 1), 1.2 * s) * pad * (1 - tapes) * (1.0 + 0.15 * fibres)
-            ring = np.clip(seep - _blur(seep, 2.0 * s), 0, 1) * 2
+            seep = blur(np.clip(1.3 * np.exp(-1.5 * d * d) - 0.15, 0, 1), 1.2 * s) * pad * (1 - tapes) * (1.0 + 0.15 * fibres)
+            ring = np.clip(seep - blur(seep, 2.0 * s), 0, 1) * 2
             colour = colour * np.exp(-(seep * 0.9 + ring)[..., None] * np.array([0.45, 1.4, 1.35], np.float32))
     diffuse, spec = shading(height, 25.0)
     lit = colour * (light * diffuse)[..., None] + tex[..., None] * light[..., None]
     lit = lit + (0.05 if style == "eye_patch" else 0.03) * spec[..., None]
-    shadow = _blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), shape[::-1]), 2.0 * s)
+    shadow = blur(cv2.warpAffine(matte, np.float32([[1, 0, 1.3 * s], [0, 1, 2.0 * s]]), shape[::-1]), 2.0 * s)
     out = img * (1.0 - 0.4 * (shadow * (1 - matte)))[..., None]
     out = over(out, lit.astype(np.float32), matte)
-    out = img + _blur(out - img, 0.45 * s)
+    out = img + blur(out - img, 0.45 * s)
     return out, np.maximum(matte, np.clip(shadow * 3, 0, 1))
