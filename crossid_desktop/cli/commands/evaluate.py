@@ -68,7 +68,7 @@ def _skull2face(args: argparse.Namespace, matcher, progress):
 
 def run(args: argparse.Namespace) -> int:
     from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.errors import CrossIDError
+    from crossid_desktop.errors import CrossIDError, DatasetError
     from crossid_desktop.evaluation.report import main_table, write_outputs
     from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_k < 1:
         raise CrossIDError("--max-k must be at least 1.")
     if not args.data.is_dir():
-        raise CrossIDError(f"The data set folder {args.data} does not exist or is not a folder.")
+        raise DatasetError(f"The data set folder {args.data} does not exist or is not a folder.")
     matcher = load_matcher(args.model)
     protocol = args.protocol or ("skull2face" if matcher.model_card().get("task") == "skull2face" else "injured")
     out = args.out or Path(f"evaluation-{protocol}")
