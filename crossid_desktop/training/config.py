@@ -47,8 +47,11 @@ class TrainConfig:
       ``"dlib"`` (injured task only: a small head trained on dlib's fixed 128-d descriptors).
       ``weights``: None (random), ``"imagenet"`` or a state-dict path. ``input_size``: square
       network input in pixels, None for the backbone's own.
-    * ``freeze_gallery``: the skull-to-face face branch stays fixed (the publication); the
-      injured task uses one shared, trainable branch for probes and gallery.
+    * ``freeze_gallery``: the skull-to-face face branch stays fixed (True, the publication) or
+      trains too (False); None (the default) freezes it only when it starts from pretrained
+      weights: a frozen *random* network maps every face to nearly the same point, which no
+      training of the skull branch can repair. The injured task uses one shared, trainable
+      branch for probes and gallery.
     * ``loss``: ``"triplet"``, ``"contrastive"`` or ``"scl"`` (injured task); ``margin`` for the
       first two (None: :data:`DEFAULT_MARGINS`), ``m1``/``m2`` for SCL (squared distances).
     * ``sampling`` (skull-to-face): ``"batch-all"`` (each step takes ``subjects_per_batch``
@@ -68,7 +71,7 @@ class TrainConfig:
     weights: str | None = None
     input_size: int | None = None
     embedding_dim: int = 128
-    freeze_gallery: bool = True
+    freeze_gallery: bool | None = None
     loss: str = "triplet"
     margin: float | None = None
     m1: float = DEFAULT_M1
@@ -112,6 +115,8 @@ class TrainConfig:
             spec = backbone_spec(self.backbone)
             if self.input_size is not None and not spec.min_input_size <= self.input_size:
                 bad(f"the backbone {self.backbone!r} needs an input of at least {spec.min_input_size} px, not {self.input_size}.")
+        if self.task == "injured" and self.split == "triplet":
+            bad("the triplet-level split is the skull-to-face protocol; the injured task splits by subject.")
         if self.task == "skull2face" and self.split == "triplet" and self.sampling != "triplets":
             bad("the triplet-level split trains on its list of triplets; use sampling 'triplets'.")
         for name in ("embedding_dim", "subjects_per_batch", "batch_size", "epochs"):
@@ -134,6 +139,15 @@ class TrainConfig:
     def effective_margin(self) -> float:
         """The triplet or contrastive margin in use."""
         return float(self.margin) if self.margin is not None else DEFAULT_MARGINS.get(self.loss, DEFAULT_MARGINS["triplet"])
+
+    @property
+    def gallery_frozen(self) -> bool:
+        """Whether the skull-to-face face branch stays fixed (see ``freeze_gallery``)."""
+        if self.task != "skull2face":
+            return False
+        if self.freeze_gallery is None:
+            return self.weights not in (None, "none")
+        return bool(self.freeze_gallery)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
