@@ -114,7 +114,8 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     frame = frontal_frame(subject, nuisance, size)
     s = frame.px_per_mm
     u, v = frame.grid()
-    half = frontal_outline(subject, g).at(v)
+    outline = frontal_outline(subject, g)
+    half = outline.at(v)
     au = np.abs(u)
     canvas = _background(size, nuisance)
     hair = np.asarray(a.hair, np.float32)
@@ -164,8 +165,19 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
         height[w] += amplitude * _gauss(u[w], v[w], 0.0, by, sx, sy)
     light = nuisance.light
     shade = _shade(height, light, s)
+    # cast shadows the height field cannot give: under the nose, and on the neck under the jaw
+    w = _window(frame, 0.0, g.nose_y + 3.0, 2.5 * g.nose_half_width, 10.0)
+    shade[w] *= 1.0 - 0.1 * _gauss(u[w], v[w], 0.0, g.nose_y + 2.0, 0.6 * g.nose_half_width, 2.5)
+    face_only = np.interp(v, outline.y, outline.half_width, left=0.0, right=0.0)
+    under_jaw = (au > face_only - 1.0) & (v > g.jaw_y) & (v < g.chin_y + 25.0)
+    shade *= np.where(under_jaw, 0.72 + 0.28 * np.clip((v - g.chin_y) / 25.0, 0.0, 1.0), 1.0).astype(np.float32)
     face_alpha = _soft(inside, s)
-    _blend(canvas, skin[None, None, :] * shade[..., None], face_alpha)
+    colour = skin[None, None, :] * shade[..., None]
+    for side in (-1.0, 1.0):  # a little colour on the cheeks
+        w = _window(frame, side * (g.eye_dx + 6.0), g.cheek_y + 10.0, 30.0, 30.0)
+        blush = 0.07 * _gauss(u[w], v[w], side * (g.eye_dx + 6.0), g.cheek_y + 10.0, 12.0, 10.0)
+        colour[w] += blush[..., None] * (np.asarray((215.0, 95.0, 95.0), np.float32) - colour[w])
+    _blend(canvas, colour, face_alpha)
     # lips, nostrils, eyes, eyebrows
     smile = nuisance.smile
     mouth_w = g.mouth_half_width * (1.0 + 0.08 * smile)

@@ -263,7 +263,9 @@ def draw_subject(seed: int, index: int) -> Subject:
 
 
 def _jitter(colour: tuple[int, int, int], rng: np.random.Generator, amount: int) -> tuple[int, int, int]:
-    values = np.clip(np.asarray(colour) + rng.integers(-amount, amount + 1, size=3), 0, 255)
+    """Vary a colour's brightness by up to ``amount`` percent, and each channel by a few levels."""
+    brightness = 1.0 + rng.uniform(-amount, amount) / 100.0
+    values = np.clip(np.asarray(colour) * brightness + rng.integers(-3, 4, size=3), 0, 255).round()
     return (int(values[0]), int(values[1]), int(values[2]))
 
 
