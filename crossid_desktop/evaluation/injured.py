@@ -118,8 +118,7 @@ def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = N
 @dataclass(frozen=True)
 class InjuredEmbeddings:
     """``first_normal`` ``(S, d)``: the gallery photo of each of ``subject_ids``; ``probes``
-    ``(P, d)`` with ``probe_labels`` ``(P,)``; ``probe_faces``: a few injured crops (simulated
-    sets only) for a picture."""
+    ``(P, d)`` with ``probe_labels`` ``(P,)`` (float32, the matcher's embedding space)."""
 
     subject_ids: tuple[str, ...]
     first_normal: NDArray[np.float32]
@@ -230,13 +229,15 @@ def evaluate_injured(
     measures Cllr on its test pairs.
     """
     data = read_injured_set(data_dir, simulate_injuries=simulate_injuries, severity=severity)
+    splits = injured_splits(data.subject_ids, n_splits=n_splits, test_fraction=test_fraction)
+    if min(len(t) for t in splits) < 2:
+        raise DatasetError(f"The injured-face protocol needs at least two test subjects per split; {data.root} gives {min(len(t) for t in splits)} of {len(data.subject_ids)} people.")
     emb = InjuredEmbeddings.compute(matcher, data, progress=progress, cancel=cancel)
     extra, extra_labels = None, ()
     if extra_gallery is not None:
         faces_list = read_extra_faces(extra_gallery, one_per_subject=True)
         faces = load_aligned_faces([p for _, p in faces_list], what="Aligning extra gallery faces", progress=progress, cancel=cancel)
         extra, extra_labels = encode_faces(matcher, faces, progress=progress, cancel=cancel), tuple(label for label, _ in faces_list)
-    splits = injured_splits(data.subject_ids, n_splits=n_splits, test_fraction=test_fraction)
     max_rank = 20  # cmc() holds the last value beyond the gallery size
     rows, arrays = [], []
     lrs_g, lrs_i = [], []

@@ -242,20 +242,22 @@ def test_injured_splits_galleries_and_probes(tmp_path: Path) -> None:
 
 def test_simulated_injuries_are_deterministic_and_leave_out_single_photos(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
-    for s in range(4):
+    for s in range(7):
         for j in range(3):
             write_flat(tmp_path / "g" / f"G{s}" / f"{j}.png", rng.integers(0, 256, 3), size=64)
     write_flat(tmp_path / "g" / "Lonely" / "0.png", (1, 2, 3), size=64)
     data = read_injured_set(tmp_path / "g", simulate_injuries=True)
-    assert data.left_out == ("Lonely",) and data.subject_ids == ("G0", "G1", "G2", "G3")
+    assert data.left_out == ("Lonely",) and data.subject_ids == tuple(f"G{s}" for s in range(7))
     assert all(len(data.normal[s]) == 1 and len(data.injured[s]) == 2 for s in data.subject_ids)
     matcher = ColourMatcher([QueryModality.INJURED_FACE])
     first = evaluate_injured(matcher, tmp_path / "g", simulate_injuries=True)
     again = evaluate_injured(ColourMatcher([QueryModality.INJURED_FACE]), tmp_path / "g", simulate_injuries=True)
     np.testing.assert_array_equal(first.genuine_distances, again.genuine_distances)
-    assert first.metrics["data"]["simulated_injuries"] and first.metrics["n_probes_total"] == 8
+    assert first.metrics["data"]["simulated_injuries"] and first.metrics["n_probes_total"] == 14
     with pytest.raises(DatasetError):
         read_injured_set(tmp_path / "g", simulate_injuries=False)
+    with pytest.raises(DatasetError):  # a 10 % split of seven people holds one: no impostor pair
+        evaluate_injured(matcher, tmp_path / "g", simulate_injuries=True, test_fraction=0.1)
 
 
 def test_calibration_uses_validation_subjects_only(s2f: tuple[Path, dict[str, Any]]) -> None:
