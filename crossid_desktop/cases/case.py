@@ -1,0 +1,356 @@
+"""Cases: an examiner's file on one unknown person, kept in the workspace database.
+
+A case records who works on it, every search made for it (exactly as returned), the
+examiner's marks and notes on candidates, general notes and, once known, the identity. Every
+change and every result (searches, exported reports) is appended to the case's hash-chained
+audit log (:mod:`crossid_desktop.cases.audit`) in the same transaction as the change, so the
+stored case and its log cannot drift apart. :meth:`CaseService.verify` recomputes the chain
+and replays it against the stored case.
+
+Cases are never deleted by the application: they are evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from crossid_desktop.cases import audit
+from crossid_desktop.cases.records import (
+    MARKS, Case, CandidateMark, CaseSummary, KnownIdentity, RecordedSearch, card_summary, result_from_json, result_to_json,
+)
+from crossid_desktop.errors import CaseError
+
+if TYPE_CHECKING:
+    from crossid_desktop.gallery.store import GalleryStore
+    from crossid_desktop.search import SearchResult
+    from crossid_desktop.workspace import Workspace
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE cases (case_number TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL DEFAULT '',
+            examiner TEXT NOT NULL DEFAULT '', agency TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, updated TEXT NOT NULL,
+            notes TEXT NOT NULL DEFAULT '', known_identity TEXT, audit_seq INTEGER NOT NULL DEFAULT 0, audit_head TEXT NOT NULL)""",
+        """CREATE TABLE case_searches (search_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_number TEXT NOT NULL REFERENCES cases(case_number), performed TEXT NOT NULL, actor TEXT NOT NULL,
+            result TEXT NOT NULL, matcher_card TEXT NOT NULL, environment TEXT NOT NULL)""",
+        "CREATE INDEX case_searches_by_case ON case_searches(case_number, search_id)",
+        """CREATE TABLE case_marks (case_number TEXT NOT NULL REFERENCES cases(case_number), subject_id TEXT NOT NULL,
+            mark TEXT NOT NULL, note TEXT NOT NULL, updated TEXT NOT NULL, actor TEXT NOT NULL,
+            PRIMARY KEY (case_number, subject_id))""",
+    ),
+)
+
+#: case numbers: letters, digits and . _ / -, starting with a letter or digit, at most 64
+CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+GENERATED_PREFIX = "CID"
+MAX_TEXT = 100_000  # characters of a note
+MAX_FIELD = 500  # characters of a title, name, examiner or agency
+
+
+def default_actor() -> str:
+    """The operating-system user, used when no examiner name is given."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "unknown"
+    except (OSError, KeyError, ImportError):
+        return "unknown"
+
+
+def _text(value: str | None, what: str, limit: int = MAX_FIELD) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        raise CaseError(f"The {what} is {len(text)} characters long; at most {limit} are allowed.")
+    if "\x00" in text:
+        raise CaseError(f"The {what} contains a NUL character, which cannot be stored.")
+    return text
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class CaseService:
+    """Creates, reads and changes the cases of one workspace.
+
+    Each call opens the workspace database and closes it again, unless a ``store`` is given
+    (the GUI's worker passes the one it owns). Every change is one transaction together with
+    its audit entry.
+    """
+
+    def __init__(self, workspace: Workspace, *, store: GalleryStore | None = None) -> None:
+        self.workspace = workspace
+        self._shared_store = store
+
+    @contextmanager
+    def _store(self) -> Iterator[GalleryStore]:
+        store = self._shared_store or self.workspace.store()
+        try:
+            store.ensure_schema("audit", audit.MIGRATIONS)
+            store.ensure_schema("cases", MIGRATIONS)
+            yield store
+        finally:
+            if store is not self._shared_store:
+                store.close()
+
+    @contextmanager
+    def _change(self, case_number: str, *, actor: str | None, action: str) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
+        """A transaction on an existing case: yields (conn, details); appends the audit entry
+        with the details the caller filled in and moves the case's head, all or nothing."""
+        with self._store() as store, store.transaction() as conn:
+            row = conn.execute("SELECT audit_seq, audit_head FROM cases WHERE case_number = ?", (case_number,)).fetchone()
+            if row is None:
+                raise CaseError(f"There is no case {case_number!r} in the workspace {self.workspace.root}.")
+            details: dict[str, Any] = {}
+            yield conn, details
+            entry = audit.append(conn, case_number, actor=actor or default_actor(), action=action, details=details, head=(int(row[0]), str(row[1])))
+            conn.execute(
+                "UPDATE cases SET audit_seq = ?, audit_head = ?, updated = ? WHERE case_number = ?",
+                (entry.seq, entry.hash, entry.timestamp, case_number),
+            )
+
+    # ------------------------------------------------------------------ creating and reading
+
+    def create_case(
+        self, *, case_number: str | None = None, title: str = "", examiner: str = "", agency: str = "", actor: str | None = None
+    ) -> Case:
+        """Open a new case; without ``case_number`` one is generated (``CID-<year>-<nnnn>``)."""
+        values = {"title": _text(title, "title"), "examiner": _text(examiner, "examiner name"), "agency": _text(agency, "agency")}
+        actor = actor or examiner or default_actor()
+        with self._store() as store, store.transaction() as conn:
+            if case_number is None:
+                case_number = _next_case_number(conn)
+            elif not CASE_NUMBER.match(case_number):
+                raise CaseError(
+                    f"The case number {case_number!r} is not valid; use up to 64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit."
+                )
+            elif conn.execute("SELECT 1 FROM cases WHERE case_number = ?", (case_number,)).fetchone():
+                raise CaseError(f"The case {case_number} already exists.")
+            now = audit.now_utc()
+            conn.execute(
+                "INSERT INTO cases (case_number, title, examiner, agency, created, updated, audit_seq, audit_head) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                (case_number, values["title"], values["examiner"], values["agency"], now, now, audit.GENESIS_HASH),
+            )
+            entry = audit.append(conn, case_number, actor=actor, action="case_created", details=values, head=(0, audit.GENESIS_HASH))
+            conn.execute("UPDATE cases SET audit_seq = ?, audit_head = ?, updated = ? WHERE case_number = ?", (entry.seq, entry.hash, entry.timestamp, case_number))
+        return self.get(case_number)
+
+    def exists(self, case_number: str) -> bool:
+        with self._store() as store:
+            return store.connection.execute("SELECT 1 FROM cases WHERE case_number = ?", (case_number,)).fetchone() is not None
+
+    def get(self, case_number: str) -> Case:
+        """The case with its searches and marks; :class:`CaseError` when there is none."""
+        with self._store() as store:
+            conn = store.connection
+            row = conn.execute("SELECT * FROM cases WHERE case_number = ?", (case_number,)).fetchone()
+            if row is None:
+                raise CaseError(f"There is no case {case_number!r} in the workspace {self.workspace.root}.")
+            searches = tuple(
+                RecordedSearch(r["search_id"], r["performed"], r["actor"], result_from_json(r["result"]), json.loads(r["matcher_card"]), json.loads(r["environment"]))
+                for r in conn.execute("SELECT * FROM case_searches WHERE case_number = ? ORDER BY search_id", (case_number,))
+            )
+            marks = {
+                r["subject_id"]: CandidateMark(r["subject_id"], r["mark"], r["note"], r["updated"], r["actor"])
+                for r in conn.execute("SELECT * FROM case_marks WHERE case_number = ? ORDER BY subject_id", (case_number,))
+            }
+        known = json.loads(row["known_identity"]) if row["known_identity"] else None
+        return Case(
+            row["case_number"], row["title"], row["examiner"], row["agency"], row["created"], row["updated"], row["notes"],
+            KnownIdentity(**known) if known else None, searches, marks, int(row["audit_seq"]), row["audit_head"],
+        )
+
+    def list(self) -> list[CaseSummary]:
+        """Every case, the most recently changed first."""
+        with self._store() as store:
+            rows = store.connection.execute(
+                "SELECT c.case_number, c.title, c.examiner, c.created, c.updated, "
+                "(SELECT COUNT(*) FROM case_searches s WHERE s.case_number = c.case_number) AS n FROM cases c ORDER BY c.updated DESC, c.case_number"
+            ).fetchall()
+        return [CaseSummary(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
+
+    def audit_log(self, case_number: str) -> list[audit.AuditEntry]:
+        with self._store() as store:
+            self._require(store, case_number)
+            return audit.read_entries(store.connection, case_number)
+
+    # ------------------------------------------------------------------ changes
+
+    def update(self, case_number: str, *, title: str | None = None, examiner: str | None = None, agency: str | None = None, actor: str | None = None) -> Case:
+        """Change the title, examiner or agency (the fields given)."""
+        changes = {k: _text(v, k) for k, v in (("title", title), ("examiner", examiner), ("agency", agency)) if v is not None}
+        if changes:
+            with self._change(case_number, actor=actor, action="case_updated") as (conn, details):
+                for key, value in changes.items():
+                    conn.execute(f"UPDATE cases SET {key} = ? WHERE case_number = ?", (value, case_number))
+                details.update(changes)
+        return self.get(case_number)
+
+    def record_search(
+        self, case_number: str, result: SearchResult, *, actor: str | None = None,
+        matcher_card: Mapping[str, Any] | None = None, environment: Mapping[str, Any] | None = None,
+    ) -> RecordedSearch:
+        """Keep a search result in the case. The matcher's model card is taken from the gallery
+        (where enrolment registered it) unless given; the environment (software versions,
+        compute device) is collected now unless given."""
+        if environment is None:
+            from crossid_desktop.cli.commands.info import collect_info
+
+            environment = collect_info(str(self.workspace.root))
+        text = result_to_json(result)
+        with self._store() as store:
+            if matcher_card is None:
+                matcher_card = next((m.card for m in store.matchers() if m.fingerprint == result.matcher_fingerprint), {})
+        summary = card_summary(matcher_card)
+        actor = actor or default_actor()
+        with self._change(case_number, actor=actor, action="search_recorded") as (conn, details):
+            performed = audit.now_utc()
+            cursor = conn.execute(
+                "INSERT INTO case_searches (case_number, performed, actor, result, matcher_card, environment) VALUES (?, ?, ?, ?, ?, ?)",
+                (case_number, performed, actor, text, json.dumps(summary, ensure_ascii=False, default=str), json.dumps(dict(environment), ensure_ascii=False, default=str)),
+            )
+            search_id = int(cursor.lastrowid)
+            details.update(
+                search_id=search_id,
+                result_sha256=_sha256(text),
+                queries=[{"path": q.path, "sha256": q.sha256, "modality": q.modality} for q in result.queries],
+                matcher={"name": result.matcher_name, "fingerprint": result.matcher_fingerprint},
+                gallery={"subjects": result.gallery_subjects, "images": result.gallery_images, "digest": result.gallery_digest},
+                candidates=[[c.subject_id, round(c.distance, 6)] for c in result.candidates],
+            )
+        return RecordedSearch(search_id, performed, actor, result, summary, dict(environment))
+
+    def mark(self, case_number: str, subject_id: str, mark: str, note: str = "", *, actor: str | None = None) -> CandidateMark:
+        """Mark a candidate of the case's searches as ``of_interest`` or ``excluded`` (``none``
+        clears the mark), with the examiner's note on that candidate."""
+        if mark not in MARKS:
+            raise CaseError(f"The mark {mark!r} is not one of {', '.join(MARKS)}.")
+        note = _text(note, "note", MAX_TEXT)
+        actor = actor or default_actor()
+        with self._change(case_number, actor=actor, action="candidate_marked") as (conn, details):
+            found = any(
+                subject_id in {c.subject_id for c in result_from_json(r[0]).candidates}
+                for r in conn.execute("SELECT result FROM case_searches WHERE case_number = ?", (case_number,))
+            )
+            if not found:
+                raise CaseError(f"The subject {subject_id!r} is not among the candidates of case {case_number}.")
+            now = audit.now_utc()
+            conn.execute(
+                "INSERT INTO case_marks (case_number, subject_id, mark, note, updated, actor) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(case_number, subject_id) DO UPDATE SET mark = excluded.mark, note = excluded.note, updated = excluded.updated, actor = excluded.actor",
+                (case_number, subject_id, mark, note, now, actor),
+            )
+            details.update(subject_id=subject_id, mark=mark, note=note)
+        return CandidateMark(subject_id, mark, note, now, actor)
+
+    def set_notes(self, case_number: str, notes: str, *, actor: str | None = None) -> None:
+        """Replace the case's general notes."""
+        notes = _text(notes, "notes", MAX_TEXT)
+        with self._change(case_number, actor=actor, action="notes_set") as (conn, details):
+            conn.execute("UPDATE cases SET notes = ? WHERE case_number = ?", (notes, case_number))
+            details["notes"] = notes
+
+    def set_known_identity(self, case_number: str, subject_id: str | None, *, name: str = "", note: str = "", actor: str | None = None) -> None:
+        """Record the established identity (a gallery subject and/or a name, and how it was
+        established); ``subject_id=None`` with no name clears it."""
+        subject_id = _text(subject_id, "subject id") or None
+        name, note = _text(name, "name"), _text(note, "note", MAX_TEXT)
+        with self._change(case_number, actor=actor, action="known_identity_set") as (conn, details):
+            value = None if subject_id is None and not name else {"subject_id": subject_id, "name": name, "note": note, "recorded": audit.now_utc()}
+            conn.execute("UPDATE cases SET known_identity = ? WHERE case_number = ?", (json.dumps(value, ensure_ascii=False) if value else None, case_number))
+            details.update(value or {"cleared": True})
+
+    def record_export(self, case_number: str, *, path: str, sha256: str, pages: int, actor: str | None = None) -> audit.AuditEntry:
+        """Log an exported report (its path, SHA-256 and page count)."""
+        with self._change(case_number, actor=actor, action="report_exported") as (conn, details):
+            details.update(path=path, sha256=sha256, pages=pages)
+        return self.audit_log(case_number)[-1]
+
+    # ------------------------------------------------------------------ verification
+
+    def verify(self, case_number: str) -> audit.VerifyResult:
+        """Recompute the audit chain, then check the stored case against what the log says."""
+        with self._store() as store:
+            conn = store.connection
+            row = self._require(store, case_number)
+            entries = audit.read_entries(conn, case_number)
+            result = audit.verify_chain(entries, head=(int(row["audit_seq"]), row["audit_head"]))
+            if not result.ok:
+                return result
+            stored_results = {int(r[0]): r[1] for r in conn.execute("SELECT search_id, result FROM case_searches WHERE case_number = ?", (case_number,))}
+            marks = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT subject_id, mark, note FROM case_marks WHERE case_number = ?", (case_number,))}
+        return _replay(entries, row, stored_results, marks, result)
+
+    @staticmethod
+    def _require(store: GalleryStore, case_number: str) -> sqlite3.Row:
+        row = store.connection.execute("SELECT * FROM cases WHERE case_number = ?", (case_number,)).fetchone()
+        if row is None:
+            raise CaseError(f"There is no case {case_number!r} in the workspace.")
+        return row
+
+
+def _replay(entries: list[audit.AuditEntry], row: sqlite3.Row, results: dict[int, str], marks: dict[str, tuple[str, str]], chained: audit.VerifyResult) -> audit.VerifyResult:
+    """Compare the stored case with the state the (intact) log describes."""
+    last: dict[str, int] = {}
+    state: dict[str, Any] = {"title": "", "examiner": "", "agency": "", "notes": "", "known_identity": None}
+    logged_results: dict[int, tuple[str, int]] = {}
+    logged_marks: dict[str, tuple[tuple[str, str], int]] = {}
+    for entry in entries:
+        d = entry.details_dict()
+        if entry.action in ("case_created", "case_updated"):
+            for key in ("title", "examiner", "agency"):
+                if key in d:
+                    state[key], last[key] = d[key], entry.seq
+        elif entry.action == "notes_set":
+            state["notes"], last["notes"] = d.get("notes", ""), entry.seq
+        elif entry.action == "known_identity_set":
+            state["known_identity"] = None if d.get("cleared") else (d.get("subject_id"), d.get("name"), d.get("note"))
+            last["known_identity"] = entry.seq
+        elif entry.action == "search_recorded":
+            logged_results[int(d.get("search_id", -1))] = (d.get("result_sha256", ""), entry.seq)
+        elif entry.action == "candidate_marked":
+            logged_marks[d.get("subject_id", "")] = ((d.get("mark", ""), d.get("note", "")), entry.seq)
+    known = json.loads(row["known_identity"]) if row["known_identity"] else None
+    stored = {key: row[key] for key in ("title", "examiner", "agency", "notes")}
+    stored["known_identity"] = (known.get("subject_id"), known.get("name"), known.get("note")) if known else None
+    for key, value in stored.items():
+        if value != state[key]:
+            seq = last.get(key, 1)
+            return audit.VerifyResult(False, len(entries), seq, f"the case's {key.replace('_', ' ')} differs from what entry {seq} recorded (changed outside the application)", chained.head_hash)
+    for search_id, text in sorted(results.items()):
+        if search_id not in logged_results:
+            return audit.VerifyResult(False, len(entries), len(entries), f"search {search_id} is stored but was never logged", chained.head_hash)
+        digest, seq = logged_results[search_id]
+        if _sha256(text) != digest:
+            return audit.VerifyResult(False, len(entries), seq, f"the stored result of search {search_id} differs from the one entry {seq} recorded", chained.head_hash)
+    missing = sorted(set(logged_results) - set(results))
+    if missing:
+        seq = logged_results[missing[0]][1]
+        return audit.VerifyResult(False, len(entries), seq, f"the result of search {missing[0]} logged by entry {seq} is missing", chained.head_hash)
+    for subject, value in marks.items():
+        logged = logged_marks.get(subject)
+        if logged is None or logged[0] != value:
+            seq = logged[1] if logged else len(entries)
+            return audit.VerifyResult(False, len(entries), seq, f"the mark on {subject} differs from what the audit log recorded", chained.head_hash)
+    for subject in sorted(set(logged_marks) - set(marks)):
+        seq = logged_marks[subject][1]
+        return audit.VerifyResult(False, len(entries), seq, f"the mark on {subject} logged by entry {seq} is missing", chained.head_hash)
+    return chained
+
+
+def _next_case_number(conn: sqlite3.Connection) -> str:
+    year = datetime.now(timezone.utc).year
+    prefix = f"{GENERATED_PREFIX}-{year}-"
+    numbers = [0]
+    for (number,) in conn.execute("SELECT case_number FROM cases WHERE substr(case_number, 1, ?) = ?", (len(prefix), prefix)):
+        tail = number[len(prefix):]
+        if tail.isdigit():
+            numbers.append(int(tail))
+    return f"{prefix}{max(numbers) + 1:04d}"
