@@ -110,3 +110,27 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     result = run_cli("--debug", "preprocess", "xray", str(source), str(tmp_path / "o.png"))
     assert result.returncode != 0
     assert "Traceback" in result.stderr
+
+
+def test_preprocess_face_without_a_face(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+
+    source = tmp_path / "wall.png"
+    cv2.imwrite(str(source), np.full((120, 100, 3), 128, np.uint8))
+    out = tmp_path / "crop.png"
+    assert main(["preprocess", "face", str(source), str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "wall.png" in err and "--centre-crop" in err and not out.exists()
+    assert main(["preprocess", "face", str(source), str(out), "--centre-crop", "--size", "128"]) == 0
+    assert "centred crop" in capsys.readouterr().out
+    assert cv2.imread(str(out)).shape == (128, 128, 3)
+
+
+def test_preprocess_face_aligns_a_real_photo(tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+
+    photo = sorted((shared_data / "faces" / "lfw_dev").glob("*/*.jpg"))[0]
+    out = tmp_path / "aligned.png"
+    assert main(["preprocess", "face", str(photo), str(out)]) == 0
+    assert "face found" in capsys.readouterr().out
+    assert cv2.imread(str(out)).shape == (256, 256, 3)

@@ -48,8 +48,13 @@ def run_face(args: argparse.Namespace) -> int:
     from crossid_desktop.imaging.faces import align_face
     from crossid_desktop.imaging.io import load_image, save_image
 
+    from crossid_desktop.errors import NoFaceFoundError
+
     image = load_image(args.input)
-    aligned = align_face(image.rgb_uint8(), size=args.size or ALIGNED_SIZE, allow_centre_crop=args.centre_crop)
+    try:
+        aligned = align_face(image.rgb_uint8(), size=args.size or ALIGNED_SIZE, allow_centre_crop=args.centre_crop)
+    except NoFaceFoundError as error:
+        raise NoFaceFoundError(f"{args.input}: {error} Use --centre-crop to write a centred crop instead.") from error
     save_image(args.output, aligned.image)
     found = "no face found, centred crop" if aligned.detection is None else f"face found by {aligned.detection.detector}"
     print(f"{args.input} (sha256 {image.sha256[:16]}...) -> {args.output}: {found}, aligned by {aligned.method}")
