@@ -1,0 +1,143 @@
+"""The embedded demo: a workspace built on first run from a synthetic cohort and the bundled
+demo models, and queries whose true identity is known.
+
+The cohort's seed differs from the seeds the demo models were trained on, so the demo's people
+are new to the models. Everything is deterministic: every new user sees the same demo.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+
+DEMO_SEED = 20261123
+DEMO_SUBJECTS = 80
+DEMO_IMAGE_SIZE = 256
+DEMO_FORMAT = 1
+#: the demo's skull X-ray and injured-face queries: people of the demo cohort (0-based index)
+XRAY_QUERY_SUBJECT = 17
+INJURED_QUERY_SUBJECT = 42
+
+
+@dataclass(frozen=True)
+class DemoQuery:
+    """A demo query with the identity the examiner is meant to find (shown with a green frame)."""
+
+    label: str
+    paths: tuple[str, ...]
+    modality: str  # a QueryModality value, or "xray" for a frontal + lateral pair
+    true_subject_id: str
+
+    def query_modality(self) -> QueryModality | None:
+        """The modality to search with; None lets the search pair a frontal and a lateral view."""
+        return None if self.modality == "xray" else QueryModality(self.modality)
+
+
+@dataclass(frozen=True)
+class Demo:
+    root: Path
+    queries: tuple[DemoQuery, ...]
+
+    def workspace(self):
+        from crossid_desktop.workspace import Workspace
+
+        return Workspace.open(self.root / "workspace")
+
+
+def default_demo_dir() -> Path:
+    """Beside the user's workspace: ``<user data>/demo``."""
+    from crossid_desktop.paths import default_workspace_dir
+
+    return default_workspace_dir().parent / "demo"
+
+
+def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> Demo:
+    """Open the demo, building it the first time (a few tens of seconds on a CPU)."""
+    root = Path(root) if root is not None else default_demo_dir()
+    marker = root / "demo.json"
+    if marker.is_file():
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+            if data.get("format") == DEMO_FORMAT and data.get("seed") == DEMO_SEED:
+                return Demo(root, tuple(DemoQuery(q["label"], tuple(q["paths"]), q["modality"], q["true_subject_id"]) for q in data["queries"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # an unfinished or older demo: build it again
+    return _build(root, progress or no_progress, cancel)
+
+
+def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | None) -> Demo:
+    from crossid_desktop.gallery.enrol import enrol
+    from crossid_desktop.matching.selection import MatcherCache, resolve_spec, write_config
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+    from crossid_desktop.workspace import Workspace
+
+    skull_model = resolve_spec("bundled:skull2face")
+    if not Path(skull_model).is_file():
+        raise ModelError(f"The demo model {skull_model} is missing; reinstall CrossID Desktop or train it (see docs/RESULTS.md).")
+    if root.exists():
+        shutil.rmtree(root)
+    cohort_dir = root / "cohort"
+
+    def cohort_progress(done: int, total: int, message: str = "") -> None:
+        progress(done, total * 2, f"simulating people: {message}")
+
+    cohort = generate_cohort(cohort_dir, CohortConfig(DEMO_SUBJECTS, DEMO_SEED, DEMO_IMAGE_SIZE), progress=cohort_progress, cancel=cancel)
+    check_cancel(cancel, "Building the demo")
+    workspace = Workspace.open(root / "workspace")
+    write_config(workspace.root, "xray", "bundled:skull2face")
+    injured_spec = "bundled:injured" if Path(resolve_spec("bundled:injured")).is_file() else "dlib"
+    write_config(workspace.root, "injured", injured_spec)
+    manifest = _gallery_manifest(cohort.s2f_root)
+
+    def enrol_progress(done: int, total: int, message: str = "") -> None:
+        progress(DEMO_SUBJECTS + done * DEMO_SUBJECTS // max(total, 1), DEMO_SUBJECTS * 2, f"enrolling the gallery: {message}")
+
+    cache = MatcherCache()
+    enrol(workspace, manifest, matchers=cache.configured(workspace.root), allow_centre_crop=True, progress=enrol_progress, cancel=cancel)
+    xray_subject = cohort.subject_ids[XRAY_QUERY_SUBJECT]
+    injured_subject = cohort.subject_ids[INJURED_QUERY_SUBJECT]
+    injured_photo = sorted((cohort.if_root / injured_subject / "injured").iterdir())[0]
+    queries = (
+        DemoQuery("Skull X-ray, frontal and lateral", (str(_one(cohort.s2f_root / xray_subject, "xray_front")), str(_one(cohort.s2f_root / xray_subject, "xray_side"))), "xray", xray_subject),
+        DemoQuery("Skull X-ray, lateral", (str(_one(cohort.s2f_root / xray_subject, "xray_side")),), QueryModality.XRAY_SIDE.value, xray_subject),
+        DemoQuery("Injured face", (str(injured_photo),), QueryModality.INJURED_FACE.value, injured_subject),
+    )
+    data = {"format": DEMO_FORMAT, "seed": DEMO_SEED, "subjects": DEMO_SUBJECTS, "queries": [asdict(q) for q in queries]}
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".demo-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, root / "demo.json")  # written last: its presence means the demo is complete
+    progress(1, 1, "demo ready")
+    return Demo(root, queries)
+
+
+def _one(folder: Path, stem: str) -> Path:
+    return next(p for p in sorted(folder.iterdir()) if p.stem == stem)
+
+
+def _gallery_manifest(s2f_root: Path) -> Path:
+    """A CSV manifest of every face photo of the cohort (the X-rays stay out of the gallery)."""
+    names = {}
+    with open(s2f_root / "subjects.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            names[row["subject_id"]] = row.get("name", "")
+    manifest = s2f_root.parent / "gallery.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "subject_id", "name", "view"])
+        for subject in sorted(names):
+            for photo in sorted((s2f_root / subject).iterdir()):
+                if photo.stem.startswith("face_"):
+                    view = "side" if photo.stem.startswith("face_side") else "front"
+                    writer.writerow([str(photo.relative_to(manifest.parent)), subject, names[subject], view])
+    return manifest
