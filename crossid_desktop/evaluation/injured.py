@@ -264,7 +264,8 @@ def evaluate_injured(
     if data.simulated:
         notes.append(f"Probes are real photos with simulated injuries (severity {severity}); {len(data.left_out)} people with a single photo were left out.")
     if calibrate:
-        notes.append("Calibration: fitted per split on the non-test subjects' pairs, Cllr measured on the test pairs.")
+        notes.append("Calibration: fitted per split on the non-test subjects' pairs, Cllr measured on the test pairs "
+                     "(for a model trained on this very data set the non-test subjects include its training subjects: evaluate on a fresh cohort).")
         summary["cllr"], summary["cllr_min"] = summary.pop("cllr"), summary.pop("cllr_min")
     genuine = np.concatenate([a["genuine"] for a in arrays])
     impostor = np.concatenate([a["impostor"] for a in arrays])

@@ -69,6 +69,14 @@ def _data_sentence(result: EvaluationResult) -> str:
             "paired data is the project's **synthetic cohort** and the figures are not directly comparable.")
 
 
+def _counts_sentence(m: Mapping[str, Any]) -> str:
+    if m["protocol"] == "injured":
+        return (f"{m['data']['n_subjects']} people; per split {m['n_test_subjects']} test people, "
+                f"gallery {m['gallery_size']} photos (one each), {m['n_queries']:.1f} injured probes on average. Distances are Euclidean "
+                "in the matcher's own embedding space, so inter-class distances of different matchers are on different scales.")
+    return f"{m['n_test_subjects']} test people: {m['n_queries']} X-ray queries; gallery {m['gallery_size']} face photos."
+
+
 def main_table(result: EvaluationResult) -> str:
     """The protocol's main table in Markdown, ours beside the published rows."""
     m = result.metrics
@@ -182,7 +190,7 @@ def write_outputs(result: EvaluationResult, out_dir: str | Path, *, tsne: bool =
     md = [f"# Evaluation: {title}", "",
           f"Model: {metrics['model']['name']} (fingerprint {str(metrics['model']['fingerprint'])[:16]}...).", "",
           _data_sentence(result), "",
-          f"Queries: {metrics['n_queries']}; gallery: {metrics['gallery_size']} photos.", "", "## Identification", "", main_table(result), "",
+          _counts_sentence(metrics), "", "## Identification", "", main_table(result), "",
           "## Verification", "", _verification_table(result), ""]
     if "cllr" in metrics:
         md += ["## Calibration (likelihood ratios)", "",
