@@ -140,8 +140,8 @@ def _frontal_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
     for k in range(-7, 8):
         x = arch * np.sin(k / 7.5 * 1.35)
         w = 4.2 if abs(k) < 3 else 3.4
-        layer.polygon([(x - w, occlusal - 11), (x + w, occlusal - 11), (x + w * 0.8, occlusal - 0.5), (x - w * 0.8, occlusal - 0.5)], 20.0)
-        layer.polygon([(x - w * 0.9, occlusal + 0.5), (x + w * 0.9, occlusal + 0.5), (x + w * 0.7, occlusal + 10), (x - w * 0.7, occlusal + 10)], 20.0)
+        _tooth(layer, (x * 1.03, occlusal - 21.0), (x, occlusal - 0.5), 2 * w)
+        _tooth(layer, (x * 1.02, occlusal + 19.0), (x, occlusal + 0.5), 1.8 * w)
     # cervical spine seen through the face
     for k in range(4):
         y0 = menton_y - 18 + 17 * k
@@ -193,14 +193,15 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
     layer.polygon(mandible, 11.0, smooth=2)
     layer.polyline([(cz - 2, cy + 4), (gz, gy - 6), (gz + 6, gy + 5), (mz, my), pog, (incisor_z - 3, prosthion_y + 22)], 20.0, 4.2, smooth=3)
     layer.ellipse(((mz + pog[0]) / 2 + 1, my - 10), (5.5, 9.0), 12.0, angle=-15.0)
-    # teeth along the occlusal plane, incisors proclined at the front
+    # teeth along the occlusal plane: incisors proclined at the front, premolars and molars behind
     occlusal_y = prosthion_y + 10
-    layer.polygon([(incisor_z + 1, prosthion_y - 6), (incisor_z + 5, prosthion_y - 8), (incisor_z + 4.5, occlusal_y + 1), (incisor_z + 1.0, occlusal_y + 1)], 32.0)
-    layer.polygon([(incisor_z - 3, occlusal_y - 1), (incisor_z + 1.5, occlusal_y - 1), (incisor_z - 1, prosthion_y + 24), (incisor_z - 5, prosthion_y + 23)], 32.0)
+    _tooth(layer, (incisor_z - 5.0, prosthion_y - 12.0), (incisor_z + 3.5, occlusal_y + 1.0), 7.0)
+    _tooth(layer, (incisor_z - 7.0, prosthion_y + 31.0), (incisor_z + 0.5, occlusal_y - 1.5), 6.0)
     for k in range(5):
-        z0 = incisor_z - 9 - 8.5 * k
-        layer.polygon([(z0, occlusal_y - 9), (z0 - 7.5, occlusal_y - 9), (z0 - 7.5, occlusal_y - 0.7), (z0, occlusal_y - 0.7)], 30.0)
-        layer.polygon([(z0, occlusal_y + 0.7), (z0 - 7.5, occlusal_y + 0.7), (z0 - 7.0, occlusal_y + 10), (z0 - 0.5, occlusal_y + 10)], 30.0)
+        z = incisor_z - 12.0 - 8.6 * k
+        width = 7.0 if k < 2 else 9.0
+        _tooth(layer, (z - 1.0, occlusal_y - 20.0), (z, occlusal_y - 0.6), width)
+        _tooth(layer, (z - 1.5, occlusal_y + 21.0), (z, occlusal_y + 0.6), width)
     # cervical vertebrae behind the ramus: atlas arch, dens, bodies with spinous processes
     spine_z = gz - 22.0
     layer.ellipse((spine_z + 12, 36.0), (4.5, 3.5), 20.0)
@@ -213,3 +214,21 @@ def _lateral_bone(subject: Subject, frame: Frame) -> NDArray[np.float32]:
         layer.polygon([(spine_z - 9, y0 + 3), (spine_z - 22, y0 + h * 0.5 + 5), (spine_z - 23, y0 + h * 0.5 + 8), (spine_z - 9, y0 + h - 2)], 5.0, smooth=2)
     layer.ellipse((mz - 22.0, my + 14.0), (6.0, 2.5), 14.0, angle=-10.0)  # hyoid
     return layer.values
+
+
+def _tooth(layer: Layer, apex: tuple[float, float], tip: tuple[float, float], width: float) -> None:
+    """A tooth from root apex to crown tip (mm): a tapered root and a brighter enamel crown."""
+    a, t = np.asarray(apex), np.asarray(tip)
+    d = t - a
+    n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-6)
+    half = width / 2
+
+    def at(f: float, w: float, side: float) -> tuple[float, float]:
+        p = a + f * d + side * w * n
+        return (float(p[0]), float(p[1]))
+
+    root = [at(0.0, 0.15 * half, 1), at(0.6, 0.8 * half, 1), at(0.6, 0.8 * half, -1), at(0.0, 0.15 * half, -1)]
+    crown = [at(0.55, 0.85 * half, 1), at(0.85, half, 1), at(1.0, 0.6 * half, 1), at(1.0, 0.6 * half, -1),
+             at(0.85, half, -1), at(0.55, 0.85 * half, -1)]
+    layer.polygon(root, 14.0, smooth=1)
+    layer.polygon(crown, 26.0, smooth=1)
