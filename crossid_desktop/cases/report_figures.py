@@ -1,0 +1,152 @@
+"""Pictures in the case report: the query as searched and as preprocessed, face thumbnails,
+and the chart of candidate scores.
+
+The preprocessed query is recomputed from the original file with the parameters the case
+recorded, after checking that the file still has the recorded SHA-256; a file that moved or
+changed is named in the report instead of being shown.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import CrossIDError
+from crossid_desktop.search import Candidate, QueryInfo
+
+#: longest side (px) of a picture embedded in a report; the file's hash identifies the original
+MAX_EMBEDDED_PX = 640
+#: JPEG quality of the display copies embedded in a report (visually lossless)
+JPEG_QUALITY = 92
+
+
+@dataclass(frozen=True)
+class QueryPictures:
+    """The query as loaded (RGB or grey uint8) and as prepared for the matcher, or why not."""
+
+    original: NDArray[np.uint8] | None
+    preprocessed: NDArray[np.uint8] | None
+    preprocessed_caption: str
+    problem: str = ""
+
+
+def to_uint8(image: NDArray[Any]) -> NDArray[np.uint8]:
+    """Display copy: uint16 -> uint8 (x / 257), float in [0, 1] -> uint8, shape kept."""
+    array = np.asarray(image)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return np.round(array / 257.0).astype(np.uint8)
+    return np.round(np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def display_bytes(image: NDArray[Any], max_px: int = MAX_EMBEDDED_PX, *, quality: int = JPEG_QUALITY) -> bytes:
+    """JPEG display copy of ``image``, downscaled so its longer side is at most ``max_px``."""
+    from PIL import Image as PILImage
+
+    picture = PILImage.fromarray(to_uint8(image))
+    if max(picture.size) > max_px:
+        scale = max_px / max(picture.size)
+        picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))), PILImage.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def as_jpeg(encoded: bytes, *, quality: int = JPEG_QUALITY) -> bytes:
+    """A stored picture (e.g. a PNG thumbnail) re-encoded as a JPEG display copy."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(encoded)) as picture:
+        buffer = io.BytesIO()
+        picture.convert("RGB" if picture.mode not in ("L", "RGB") else picture.mode).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def flowable(png: bytes, max_width: float, max_height: float):
+    """A reportlab Image of encoded picture bytes (PNG or JPEG), fitted inside ``max_width`` x ``max_height`` points."""
+    from PIL import Image as PILImage
+    from reportlab.platypus import Image
+
+    with PILImage.open(io.BytesIO(png)) as picture:
+        width, height = picture.size
+    scale = min(max_width / width, max_height / height)
+    return Image(io.BytesIO(png), width=width * scale, height=height * scale)
+
+
+def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryPictures:
+    """Load a recorded query again, check its hash and redo its preprocessing."""
+    from crossid_desktop.imaging.io import load_image
+    from crossid_desktop.matching.preprocess import prepare_face, prepare_xray
+
+    if not query.path:
+        return QueryPictures(None, None, "", "The query was searched from memory; no file path was recorded.")
+    try:
+        image = load_image(query.path)
+    except CrossIDError as error:
+        return QueryPictures(None, None, "", f"The query file cannot be shown: {error}")
+    if image.sha256 != query.sha256:
+        return QueryPictures(None, None, "", f"The file now at {query.path} is not the one searched (its SHA-256 is {image.sha256}); it is not shown.")
+    recipe = dict(preprocessing.get("query", {})) if isinstance(preprocessing, Mapping) else {}
+    try:
+        if query.modality.startswith("xray"):
+            if "soft_tissue" not in recipe:
+                return QueryPictures(to_uint8(image.pixels), None, "", "The matcher recorded no soft-tissue parameters; no preprocessed image is shown.")
+            prepared = to_uint8(prepare_xray(image, recipe["soft_tissue"]))
+            caption = "soft tissue suppressed: " + ", ".join(f"{k} {_number(v)}" for k, v in sorted(recipe["soft_tissue"].items()))
+        else:
+            size = int(recipe.get("aligned_size", 256))
+            prepared = prepare_face(image, size)
+            caption = f"aligned to the canonical face crop ({size} x {size} px)"
+    except CrossIDError as error:
+        return QueryPictures(to_uint8(image.pixels), None, "", f"The preprocessing could not be repeated: {error}")
+    return QueryPictures(to_uint8(image.pixels), prepared, caption)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: float = 13.0):
+    """A horizontal bar chart of the candidates' confidence (%), rank 1 on top."""
+    from reportlab.graphics.charts.barcharts import HorizontalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.lib import colors
+
+    from crossid_desktop.cases.fonts import SANS, register_fonts
+
+    register_fonts()
+    shown = list(candidates)[:30]
+    height = max(60.0, bar_height * len(shown) + 45.0)
+    drawing = Drawing(width, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 110, 30
+    chart.width, chart.height = width - 140, height - 45
+    chart.data = [[round(c.confidence * 100.0, 2) for c in reversed(shown)]]
+    chart.categoryAxis.categoryNames = [_label(c) for c in reversed(shown)]
+    chart.categoryAxis.labels.fontName = SANS
+    chart.categoryAxis.labels.fontSize = 7
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 10
+    chart.valueAxis.labels.fontName = SANS
+    chart.valueAxis.labels.fontSize = 7
+    chart.bars[0].fillColor = colors.HexColor("#4a6fa5")
+    chart.bars[0].strokeColor = None
+    chart.barLabelFormat = "%.1f"
+    chart.barLabels.fontName = SANS
+    chart.barLabels.fontSize = 6
+    chart.barLabels.boxAnchor = "w"
+    chart.barLabels.dx = 3
+    drawing.add(chart)
+    drawing.add(String(chart.x + chart.width / 2, 8, "confidence exp(-d²), %", fontName=SANS, fontSize=7, textAnchor="middle"))
+    return drawing
+
+
+def _label(candidate: Candidate) -> str:
+    subject = candidate.subject_id if len(candidate.subject_id) <= 16 else candidate.subject_id[:15] + "…"
+    return f"{candidate.rank}. {subject}"
