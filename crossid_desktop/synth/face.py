@@ -96,8 +96,8 @@ def _background(size: int, nuisance: Nuisance) -> Image:
 def _hair_texture(size: int, seed: int, vertical: bool) -> Image:
     """Multiplicative strand texture around 1 (``(size, size)`` float32), strands along one axis."""
     rng = np.random.default_rng(seed + 1)
-    import_shape = (6, max(8, size // 3)) if vertical else (max(8, size // 3), 6)
-    coarse = rng.normal(1.0, 0.13, import_shape).astype(np.float32)
+    shape = (6, max(8, size // 3)) if vertical else (max(8, size // 3), 6)
+    coarse = rng.normal(1.0, 0.13, shape).astype(np.float32)
     return cv2.resize(coarse, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -143,7 +143,7 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
     # ears behind the cheeks
     ear_y = (g.brow_y + g.nose_y) / 2 + 4.0
     for side in (-1.0, 1.0):
-        ear_x = side * (np.interp(ear_y, [g.eye_y, g.cheek_y], [half_at(subject, g.eye_y), g.cheek_half_width]) + a.ear_protrusion - 8.0)
+        ear_x = side * (float(outline.at(np.asarray([ear_y], np.float32))[0]) + a.ear_protrusion - 8.0)
         ear = 1.0 - (((u - ear_x) / 10.0) ** 2 + ((v - ear_y) / 28.0) ** 2)
         _blend(canvas, skin * 0.8, _soft(ear * 8.0, s))
     # the face: a height field, shaded
@@ -215,11 +215,6 @@ def render_face_front(subject: Subject, nuisance: Nuisance, size: int) -> tuple[
                     (-mouth_w, g.mouth_y - 2.5 * smile), (mouth_w, g.mouth_y - 2.5 * smile)])
     marks = [(round(float(x), 2), round(float(y), 2)) for x, y in pts]
     return image, FaceLandmarks(*marks)
-
-
-def half_at(subject: Subject, y: float) -> float:
-    """Half-width (mm) of the frontal head outline at height ``y``."""
-    return float(frontal_outline(subject).at(np.asarray([y], np.float32))[0])
 
 
 def _paint_eye(canvas: Image, u: Image, v: Image, cx: float, cy: float, subject: Subject, s: float) -> None:
