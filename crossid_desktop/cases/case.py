@@ -199,7 +199,13 @@ class CaseService:
     ) -> RecordedSearch:
         """Keep a search result in the case. The matcher's model card is taken from the gallery
         (where enrolment registered it) unless given; the environment (software versions,
-        compute device) is collected now unless given."""
+        compute device) is collected now unless given. A relative query path is recorded as
+        absolute (against the current folder) so that the report can find the file later."""
+        from dataclasses import replace
+        from pathlib import Path
+
+        queries = tuple(replace(q, path=str(Path(q.path).absolute())) if q.path and not Path(q.path).is_absolute() else q for q in result.queries)
+        result = replace(result, queries=queries)
         if environment is None:
             from crossid_desktop.cli.commands.info import collect_info
 

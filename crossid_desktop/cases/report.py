@@ -74,6 +74,11 @@ def export_report(
     return out
 
 
+def report_file_name(case_number: str) -> str:
+    """A file name for a case's report: ``<case number>.pdf`` with ``/`` made ``_``."""
+    return case_number.replace("/", "_") + ".pdf"
+
+
 def _thumbnails(workspace: Workspace, image_ids: Sequence[int]) -> dict[int, bytes | None]:
     from crossid_desktop.cases.report_figures import as_jpeg
     from crossid_desktop.errors import GalleryError

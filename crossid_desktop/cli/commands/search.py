@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
+    parser.add_argument("--case", default=None, metavar="CASE", help="with --report: the case to record in (opened when new; default: a new generated number)")
+    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --report: the examiner's name (logged and printed in the report)")
     parser.set_defaults(run=run)
 
 
@@ -38,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise CrossIDError("--top-k must be at least 1.")
+    if args.report is not None and (args.report.suffix.lower() != ".pdf" or not args.report.expanduser().absolute().parent.is_dir()):
+        raise CrossIDError(f"The report file {args.report} should end in .pdf and be in an existing folder.")
     service = SearchService(Workspace.open(args.workspace))
     result = service.search(args.queries, modality=_modality(args, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    if args.report is not None:
+        _record_and_report(args, service.workspace, result)
     if args.json:
         import json
 
@@ -58,3 +65,20 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     return 0
+
+
+def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
+    """Open or reuse the case, record the search in it and write its report."""
+    import sys
+
+    from crossid_desktop.cases.case import CaseService
+    from crossid_desktop.cases.report import export_report
+
+    cases = CaseService(workspace)
+    if args.case is None or not cases.exists(args.case):
+        case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
+    else:
+        case_number = args.case
+    cases.record_search(case_number, result, actor=args.examiner)
+    path = export_report(workspace, case_number, args.report, actor=args.examiner)
+    print(f"case {case_number}: report written to {path}", file=sys.stderr if args.json else sys.stdout)
