@@ -75,7 +75,7 @@ def styles() -> dict[str, Any]:
     }
 
 
-def _table(rows: list[list[Any]], widths: list[float], *, header: bool = False, zebra: bool = False, grid: bool = True):
+def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = False, zebra: bool = False, grid: bool = True):
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
@@ -98,10 +98,11 @@ def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, key_wi
     from reportlab.platypus import Paragraph
 
     rows = [[Paragraph(f"<b>{markup(k)}</b>", s["cell"]), Paragraph(markup(v), s["cell"])] for k, v in pairs]
-    return _table(rows, [key_width, width - key_width])
+    return data_table(rows, [key_width, width - key_width])
 
 
-def _p(text: str, style: Any):
+def para(text: str, style: Any):
+    """A paragraph of ready markup (pass user text through :func:`markup` first)."""
     from reportlab.platypus import Paragraph
 
     return Paragraph(text, style)
@@ -135,13 +136,13 @@ def title_block(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     ]
     if known is not None:
         pairs.append(("Known identity", " ".join(x for x in (known.subject_id or "", known.name, f"({known.note})" if known.note else "") if x)))
-    return [_p(f"Case report {markup(case.case_number)}", s["title"]), _pairs(pairs, s, c.width), _p(markup(LEAD_STATEMENT), s["lead"])]
+    return [para(f"Case report {markup(case.case_number)}", s["title"]), _pairs(pairs, s, c.width), para(markup(LEAD_STATEMENT), s["lead"])]
 
 
 def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [_p("1. Summary", s["h2"])]
+    out: list[Any] = [para("1. Summary", s["h2"])]
     if c.search is None:
-        return out + [_p("No search has been recorded in this case.", s["body"])]
+        return out + [para("No search has been recorded in this case.", s["body"])]
     r = c.search.result
     queries = "; ".join(f"{markup(q.path or 'an image in memory')} (SHA-256 {q.sha256[:16]}…, {q.modality.replace('_', ' ')})" for q in r.queries)
     top = ", ".join(f"{markup(x.subject_id)} ({x.confidence * 100:.1f}%)" for x in r.candidates[:3])
@@ -154,31 +155,31 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     text += f" The examiner marked {len(marked)} candidate(s) as of interest{': ' + ', '.join(markup(m) for m in marked) if marked else ''}."
     status = "intact" if c.verification.ok else f"BROKEN at entry {c.verification.first_broken_seq}"
     text += f" The case's audit log has {c.verification.entries} entries and verifies as {status}."
-    return out + [_p(text, s["body"])]
+    return out + [para(text, s["body"])]
 
 
 def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
-    out: list[Any] = [_p("2. Query", s["h2"])]
+    out: list[Any] = [para("2. Query", s["h2"])]
     for n, (q, pictures) in enumerate(zip(c.search.result.queries, c.queries), start=1):
         if len(c.search.result.queries) > 1:
-            out.append(_p(f"Query {n}", s["h3"]))
+            out.append(para(f"Query {n}", s["h3"]))
         meta = {k: v for k, v in q.meta.items() if k != "dicom"}
         pairs = [("File", q.path or "-"), ("SHA-256", q.sha256), ("Modality", q.modality.replace("_", " "))]
         pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
         pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
         out.append(_pairs(pairs, s, c.width))
         if pictures.problem:
-            out.append(_p(markup(pictures.problem), s["body"]))
+            out.append(para(markup(pictures.problem), s["body"]))
         cells, captions = [], []
         half = (c.width - 20) / 2
         if pictures.original is not None:
             cells.append(flowable(display_bytes(pictures.original), half, 210))
-            captions.append(_p("original (as searched)", s["caption"]))
+            captions.append(para("original (as searched)", s["caption"]))
         if pictures.preprocessed is not None:
             cells.append(flowable(display_bytes(pictures.preprocessed), half, 210))
-            captions.append(_p(markup(f"preprocessed: {pictures.preprocessed_caption}"), s["caption"]))
+            captions.append(para(markup(f"preprocessed: {pictures.preprocessed_caption}"), s["caption"]))
         if cells:
             from reportlab.platypus import Table
 
@@ -204,13 +205,13 @@ def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         ("Ranking", f"by {r.rank_by} (a subject's best photo); distance = Euclidean distance of L2-normalised embeddings"),
         ("Search time", f"{r.timings_ms.get('total', 0):.0f} ms"), ("Compute device", device),
     ]
-    out: list[Any] = [_p("3. Method", s["h2"]), _pairs(pairs, s, c.width)]
+    out: list[Any] = [para("3. Method", s["h2"]), _pairs(pairs, s, c.width)]
     for heading, data in (("Training data", card.get("training")), ("Validation metrics", card.get("metrics")), ("Preprocessing", r.preprocessing)):
         rows = _flatten(data or {})
-        out.append(_p(heading, s["h3"]))
-        out.append(_grid(rows, s, c.width) if rows else _p("not recorded in the model card", s["body"]))
+        out.append(para(heading, s["h3"]))
+        out.append(_grid(rows, s, c.width) if rows else para("not recorded in the model card", s["body"]))
     software = {k: v for k, v in env.items() if k not in ("workspace",) and v is not None}
-    out += [_p("Software and platform", s["h3"]), _grid([(k, str(v)) for k, v in software.items()], s, c.width)]
+    out += [para("Software and platform", s["h3"]), _grid([(k, str(v)) for k, v in software.items()], s, c.width)]
     return out
 
 
@@ -223,7 +224,7 @@ def _grid(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float):
         cells.append(["", ""])
     rows = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
     key = width * 0.2
-    return _table(rows, [key, width / 2 - key] * 2)
+    return data_table(rows, [key, width / 2 - key] * 2)
 
 
 def _num(value: Any) -> str:
@@ -238,21 +239,21 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     head = ["Face", "Rank", "Subject", "Name", "Confidence", *(["LR", "Verbal scale"] if calibrated else []), "Distance", "Mark"]
     widths = [46, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
     widths[3] += c.width - sum(widths)
-    rows: list[list[Any]] = [[_p(f"<b>{h}</b>", s["small"]) for h in head]]
+    rows: list[list[Any]] = [[para(f"<b>{h}</b>", s["small"]) for h in head]]
     for x in candidates:
         png = c.thumbnails.get(x.image_id)
-        face = flowable(png, 40, 40) if png else _p("not in gallery", s["small"])
+        face = flowable(png, 40, 40) if png else para("not in gallery", s["small"])
         mark = c.case.mark_of(x.subject_id)
-        cells = [face, _p(str(x.rank), s["cell"]), _p(markup(x.subject_id), s["cell"]), _p(markup(x.name or "-"), s["cell"]), _p(f"{x.confidence * 100:.1f}%", s["cell"])]
+        cells = [face, para(str(x.rank), s["cell"]), para(markup(x.subject_id), s["cell"]), para(markup(x.name or "-"), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
-            cells += [_p(_lr(x), s["cell"]), _p(markup(x.verbal_scale or "-"), s["small"])]
-        cells += [_p(f"{x.distance:.4f}", s["cell"]), _p(markup(MARK_LABELS.get(mark.mark, "") if mark else ""), s["small"])]
+            cells += [para(_lr(x), s["cell"]), para(markup(x.verbal_scale or "-"), s["small"])]
+        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(MARK_LABELS.get(mark.mark, "") if mark else ""), s["small"])]
         rows.append(cells)
     return [
-        _p("4. Candidates", s["h2"]),
-        _p(f"{len(candidates)} candidates, most similar first. Confidence = exp(-d²) of the distance d.", s["intro"]),
-        _table(rows, widths, header=True, zebra=True),
-        _p("Scores", s["h3"]),
+        para("4. Candidates", s["h2"]),
+        para(f"{len(candidates)} candidates, most similar first. Confidence = exp(-d²) of the distance d.", s["intro"]),
+        data_table(rows, widths, header=True, zebra=True),
+        para("Scores", s["h3"]),
         score_chart(candidates, width=c.width),
     ]
 
@@ -267,7 +268,7 @@ def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     marked = c.case.of_interest()
     if c.search is None or not marked:
         return []
-    heading = [_p("5. Candidates of interest: side-by-side", s["h2"])]
+    heading = [para("5. Candidates of interest: side-by-side", s["h2"])]
     out: list[Any] = []
     by_subject = {x.subject_id: x for x in c.search.result.candidates}
     query = next((q for q in c.queries if q.preprocessed is not None), None)
@@ -276,55 +277,55 @@ def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         x = by_subject.get(subject)
         if x is None:
             continue
-        left = flowable(display_bytes(query.preprocessed), side, 190) if query is not None else _p("query not available", s["body"])
+        left = flowable(display_bytes(query.preprocessed), side, 190) if query is not None else para("query not available", s["body"])
         png = c.thumbnails.get(x.image_id)
-        right = flowable(png, side, 190) if png else _p("photo no longer in the gallery", s["body"])
-        figure = Table([[left, right], [_p("query (preprocessed)", s["caption"]), _p(markup(f"rank {x.rank}: {x.subject_id} {x.name}"), s["caption"])]], colWidths=[side + 15] * 2)
+        right = flowable(png, side, 190) if png else para("photo no longer in the gallery", s["body"])
+        figure = Table([[left, right], [para("query (preprocessed)", s["caption"]), para(markup(f"rank {x.rank}: {x.subject_id} {x.name}"), s["caption"])]], colWidths=[side + 15] * 2)
         mark = c.case.marks.get(subject)
         info = f"Rank {x.rank}, confidence {x.confidence * 100:.1f}%, distance {x.distance:.4f}"
         if x.likelihood_ratio is not None:
             info += f", LR {_lr(x)} ({markup(x.verbal_scale or '')})"
-        block = [*heading, _p(markup(f"{x.subject_id} {x.name}"), s["h3"]), figure, _p(info, s["body"])]
+        block = [*heading, para(markup(f"{x.subject_id} {x.name}"), s["h3"]), figure, para(info, s["body"])]
         heading = []  # the section heading stays with its first figure
         if mark and mark.note:
-            block.append(_p(f"<b>Examiner's note:</b> {markup(mark.note)}", s["body"]))
+            block.append(para(f"<b>Examiner's note:</b> {markup(mark.note)}", s["body"]))
         out.append(KeepTogether(block))
     return out
 
 
 def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [_p("6. Examiner's notes", s["h2"]), _p(markup(c.case.notes) if c.case.notes else "No general notes.", s["body"])]
+    out: list[Any] = [para("6. Examiner's notes", s["h2"]), para(markup(c.case.notes) if c.case.notes else "No general notes.", s["body"])]
     noted = [m for m in c.case.marks.values() if m.mark != "none" or m.note]
     if noted:
-        rows = [[_p(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
-        rows += [[_p(markup(m.subject_id), s["cell"]), _p(markup(MARK_LABELS.get(m.mark, m.mark)), s["cell"]), _p(markup(m.note or "-"), s["cell"]),
-                  _p(markup(f"{m.actor}, {_date(m.updated)}"), s["small"])] for m in noted]
-        out.append(_table(rows, [70, 60, c.width - 220, 90], header=True))
+        rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
+        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(MARK_LABELS.get(m.mark, m.mark)), s["cell"]), para(markup(m.note or "-"), s["cell"]),
+                  para(markup(f"{m.actor}, {_date(m.updated)}"), s["small"])] for m in noted]
+        out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out
 
 
 def limitations_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     from reportlab.platypus import ListFlowable, ListItem
 
-    items = ListFlowable([ListItem(_p(markup(t), s["body"]), leftIndent=10) for t in LIMITATIONS], bulletType="bullet", start="•", leftIndent=10)
-    return [_p("7. Limitations", s["h2"]), items, _p(markup(LEAD_STATEMENT), s["lead"])]
+    items = ListFlowable([ListItem(para(markup(t), s["body"]), leftIndent=10) for t in LIMITATIONS], bulletType="bullet", start="•", leftIndent=10)
+    return [para("7. Limitations", s["h2"]), items, para(markup(LEAD_STATEMENT), s["lead"])]
 
 
 def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     v = c.verification
     status = f"intact: {v.entries} entries recomputed" if v.ok else f"BROKEN at entry {v.first_broken_seq}: {v.reason}"
-    rows = [[_p(f"<b>{h}</b>", s["small"]) for h in ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")]]
+    rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")]]
     for e in c.entries:
         rows.append([
-            _p(str(e.seq), s["small"]), _p(e.timestamp.replace("T", " ")[:19], s["small"]), _p(markup(e.actor, max_chars=60), s["small"]),
-            _p(markup(e.action.replace("_", " ")), s["small"]), _p(markup(_details(e), max_chars=400), s["small"]),
-            _p(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
+            para(str(e.seq), s["small"]), para(e.timestamp.replace("T", " ")[:19], s["small"]), para(markup(e.actor, max_chars=60), s["small"]),
+            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(_details(e), max_chars=400), s["small"]),
+            para(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
         ])
     return [
-        _p("8. Audit trail", s["h2"]),
-        _p(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it. "
+        para("8. Audit trail", s["h2"]),
+        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it. "
            f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}", s["body"]),
-        _table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
+        data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
     ]
 
 
@@ -343,8 +344,8 @@ def signature_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     from reportlab.platypus import KeepTogether, Spacer
 
     line = "_" * 34
-    rows = [[_p(f"<b>{role}</b>", s["cell"]), _p(f"Name: {markup(name) if name else '_' * 20}", s["cell"]), _p(f"Signature: {line}", s["cell"]), _p("Date: ____________", s["cell"])]
+    rows = [[para(f"<b>{role}</b>", s["cell"]), para(f"Name: {markup(name) if name else '_' * 20}", s["cell"]), para(f"Signature: {line}", s["cell"]), para("Date: ____________", s["cell"])]
             for role, name in (("Examiner", c.case.examiner), ("Reviewer", ""))]
-    table = _table(rows, [55, 150, c.width - 305, 100], grid=False)
+    table = data_table(rows, [55, 150, c.width - 305, 100], grid=False)
     table.setStyle([("TOPPADDING", (0, 0), (-1, -1), 14)])
-    return [KeepTogether([_p("9. Sign-off", s["h2"]), _p("I have compared the candidates above and reviewed this report.", s["body"]), Spacer(1, 6), table])]
+    return [KeepTogether([para("9. Sign-off", s["h2"]), para("I have compared the candidates above and reviewed this report.", s["body"]), Spacer(1, 6), table])]
