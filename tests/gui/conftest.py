@@ -70,8 +70,20 @@ def save_untrained_matcher(path: Path, task: str) -> Path:
     return path
 
 
+def write_photo(path: Path, seed: int) -> None:
+    """A smooth random colour picture, 160 px: untrained networks embed these far apart."""
+    import cv2
+    import numpy as np
+
+    small = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC))
+
+
 class TinyWorkspace:
-    """A synthetic cohort of 12 people: their face photos enrolled, their X-rays as queries."""
+    """A gallery of 24 people: 12 of a synthetic cohort (their X-rays are the X-ray queries) and
+    12 with smooth random pictures as photos (an enrolled one, queried as an injured face, must
+    rank its owner first: an untrained network tells the cohort's faces apart too little)."""
 
     def __init__(self, root: Path) -> None:
         from crossid_desktop.gallery.enrol import enrol
@@ -90,15 +102,22 @@ class TinyWorkspace:
             for subject in self.cohort.subject_ids:
                 for photo in sorted((self.cohort.s2f_root / subject).glob("face_*.png")):
                     writer.writerow([str(photo), subject, f"Person {subject}", "side" if "side" in photo.stem else "front"])
+            for index in range(12):
+                for photo in range(2):
+                    path = root / "photos" / f"P{index:03d}_{photo}.png"
+                    write_photo(path, seed=index * 10 + photo)
+                    writer.writerow([str(path), f"P{index:03d}", f"Pat {index:03d}", "front"])
         enrol(self.workspace, manifest, matchers=MatcherCache().configured(self.workspace.root), allow_centre_crop=True)
 
     @property
     def root(self) -> Path:
         return self.workspace.root
 
-    def face(self, subject: str) -> Path:
-        """An enrolled photo of ``subject`` (as an injured-face query it must rank first)."""
-        return self.cohort.s2f_root / subject / "face_front.png"
+    photo_subjects = tuple(f"P{index:03d}" for index in range(12))
+
+    def photo(self, subject: str) -> Path:
+        """An enrolled photo of ``subject`` (one of :attr:`photo_subjects`)."""
+        return self.workspace.root.parent / "photos" / f"{subject}_1.png"
 
     def xrays(self, subject: str) -> list[Path]:
         return [self.cohort.s2f_root / subject / "xray_front.png", self.cohort.s2f_root / subject / "xray_side.png"]

@@ -1,0 +1,81 @@
+"""``crossid-desktop``: start the desktop application (also ``crossid gui``).
+
+``--demo`` opens the demo workspace (built in the worker on first run), loads the demo skull
+X-ray pair and searches it at once; without it the user's workspace (``--workspace DIR``) opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def demo_job(root: Path | None):
+    """The job that builds (first run) or opens the demo and makes its workspace the current one."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[Any, Any]:
+        from crossid_desktop.demo import build_demo
+
+        demo = build_demo(root, progress=progress, cancel=cancel)
+        workspace = demo.workspace()
+        context.open_workspace(workspace)
+        with workspace.store() as store:
+            counts = store.counts()
+        return demo, counts
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from crossid_desktop import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="crossid-desktop",
+        description="CrossID Desktop: rank a gallery of face photos against a skull X-ray or an injured-face photo. "
+        "The ranked list is an investigative lead for an examiner to compare, never an identification.",
+    )
+    parser.add_argument("--version", action="version", version=f"crossid-desktop {__version__}")
+    add_gui_arguments(parser)
+    parser.add_argument("--workspace", type=Path, default=None, help="workspace folder (default: $CROSSID_WORKSPACE or the user data folder)")
+    return parser
+
+
+def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``crossid-desktop`` and ``crossid gui`` share."""
+    parser.add_argument("--demo", action="store_true", help="open the demo gallery and search a demo skull X-ray at once")
+    parser.add_argument("--demo-dir", type=Path, default=None, help="where the demo lives (default: beside the user workspace)")
+    parser.add_argument("query", nargs="*", help="query image(s) to open: one image, or a frontal and a lateral X-ray")
+
+
+def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None = None, query: Sequence[str] = ()) -> int:
+    """Create the application and the window, and run the event loop; returns the exit status."""
+    from PySide6.QtWidgets import QApplication
+
+    from crossid_desktop.gui.main_window import MainWindow
+    from crossid_desktop.gui.settings import APPLICATION, ORGANISATION
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    window = MainWindow(workspace=workspace)
+    window.show()
+    if demo:
+        window.start_demo(demo_dir)
+    elif query:
+        window.load_query(list(query))
+    return int(app.exec())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_app(workspace=args.workspace, demo=args.demo, demo_dir=args.demo_dir, query=args.query)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

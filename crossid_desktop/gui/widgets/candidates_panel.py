@@ -1,0 +1,269 @@
+"""The candidates panel: the ranked gallery subjects of the last search, as cards in rank order.
+
+The search runs in the worker (:func:`search_job`), which also reads the candidates' aligned
+face thumbnails and, when the query's true identity is known, that person's rank even when it
+lies beyond the top-k. The examiner's marks live in :class:`CaseMarks`, a plain object the
+window owns (the case panel and the report read it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
+
+from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.gui.images import png_to_qimage
+from crossid_desktop.gui.widgets.candidate_card import CandidateCard, Mark
+from crossid_desktop.matching.base import QueryModality
+
+COLUMNS = 2
+
+
+@dataclass(frozen=True)
+class CandidateMark:
+    mark: Mark
+    note: str = ""
+
+
+class CaseMarks:
+    """The examiner's marks: subject id -> (mark, note). Plain Python; the window signals changes."""
+
+    def __init__(self) -> None:
+        self._marks: dict[str, CandidateMark] = {}
+
+    def set(self, subject_id: str, mark: Mark | str, note: str = "") -> bool:
+        """Record a mark (``Mark.NONE`` with no note forgets the subject); True when it changed."""
+        new = CandidateMark(Mark(mark), note.strip())
+        old = self._marks.get(subject_id, CandidateMark(Mark.NONE))
+        if new == old:
+            return False
+        if new.mark is Mark.NONE and not new.note:
+            self._marks.pop(subject_id, None)
+        else:
+            self._marks[subject_id] = new
+        return True
+
+    def get(self, subject_id: str) -> CandidateMark:
+        return self._marks.get(subject_id, CandidateMark(Mark.NONE))
+
+    def items(self) -> dict[str, CandidateMark]:
+        return dict(self._marks)
+
+    def clear(self) -> None:
+        self._marks.clear()
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A search result with what the panel shows beside it."""
+
+    result: Any  # crossid_desktop.search.SearchResult
+    thumbnails: dict[int, QImage] = field(default_factory=dict)
+    true_subject_id: str | None = None
+    true_rank: int | None = None  # over the whole gallery
+    true_in_gallery: bool = False
+    query_images: tuple[Any, ...] = ()
+    modality: QueryModality | None = None
+
+
+def search_arguments(queries: Sequence[Any]) -> tuple[list[Any], QueryModality | None]:
+    """The images and the ``modality`` argument of :meth:`SearchService.search` for the opened
+    query images (each with ``image``, ``modality`` and ``guessed``): one image with its
+    modality, or a frontal + lateral pair (frontal first) that the service pairs itself."""
+    if len(queries) == 1:
+        return [queries[0].image], queries[0].modality
+    modalities = [q.modality for q in queries]
+    if len(queries) != 2 or set(modalities) != {QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE}:
+        raise MatcherMismatchError("Several images are searched together only as one frontal and one lateral skull X-ray; correct their modality or open one image.")
+    pair = sorted(queries, key=lambda q: q.modality != QueryModality.XRAY_FRONT)
+    guesses = [q.guessed for q in pair]
+    if guesses[0] != guesses[1] and guesses != [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE]:
+        raise MatcherMismatchError("The two X-rays' views were corrected against what the images suggest; search each view on its own.")
+    return [q.image for q in pair], None
+
+
+def locate(service: Any, images: Sequence[Any], modality: QueryModality | None, subject_id: str, result: Any, cancel: threading.Event | None) -> tuple[int | None, bool]:
+    """(rank over the whole gallery, is in the gallery) of ``subject_id`` for this query."""
+    rank = result.rank_of(subject_id)
+    if rank is not None:
+        return rank, True
+    with service.workspace.store() as store:
+        known = any(s.subject_id == subject_id for s in store.subjects())
+    if not known:
+        return None, False
+    full = service.search(list(images), modality=modality, top_k=max(result.gallery_subjects, 1), cancel=cancel)
+    return full.rank_of(subject_id), True
+
+
+def search_job(queries: Sequence[Any], *, top_k: int, true_subject_id: str | None = None):
+    """The job: search, read the thumbnails, place the true identity when it is known."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> SearchOutcome:
+        images, modality = search_arguments(queries)
+        service = context.search
+        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        with service.workspace.store() as store:
+            thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
+        rank, in_gallery = (None, False)
+        if true_subject_id:
+            rank, in_gallery = locate(service, images, modality, true_subject_id, result, cancel)
+        return SearchOutcome(result, thumbnails, true_subject_id or None, rank, in_gallery, tuple(images), modality)
+
+    return run
+
+
+def locate_job(outcome: SearchOutcome, subject_id: str):
+    """The job that places a newly typed known identity in the last search's ranking."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> SearchOutcome:
+        rank, in_gallery = locate(context.search, outcome.query_images, outcome.modality, subject_id, outcome.result, cancel)
+        return SearchOutcome(outcome.result, outcome.thumbnails, subject_id, rank, in_gallery, outcome.query_images, outcome.modality)
+
+    return run
+
+
+class CandidatesPanel(QWidget):
+    """Cards of the last search in rank order, the top-k choice and the known identity."""
+
+    searchRequested = Signal()
+    markChanged = Signal(str, str, str)  # subject_id, mark, note
+    compareRequested = Signal(int)  # rank
+    resultShown = Signal()
+
+    def __init__(self, worker: Any, marks: CaseMarks, *, top_k: int = 10, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("candidatesPanel")
+        self._worker = worker
+        self._marks = marks
+        self._outcome: SearchOutcome | None = None
+        self._locate_job: int | None = None
+        self._cards: list[CandidateCard] = []
+
+        self.top_k_spin = QSpinBox(objectName="topKSpin", minimum=1, maximum=100, value=top_k)
+        self.top_k_spin.setToolTip("How many candidates to list")
+        self.identity_edit = QLineEdit(objectName="knownIdentityEdit", placeholderText="subject id, when known")
+        self.identity_edit.setToolTip("The query's true identity, when known (e.g. a test case): its card gets a green frame")
+        self.identity_edit.editingFinished.connect(self._identity_edited)
+        self.search_button = QPushButton("Search", objectName="runSearchButton")
+        self.search_button.clicked.connect(self.searchRequested)
+        self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)
+        self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
+        self.rank_label.setVisible(False)
+        self._grid_host = QWidget(objectName="cardsHost")
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setSpacing(8)
+        scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
+        scroll.setWidget(self._grid_host)
+
+        header = QHBoxLayout()
+        form = QFormLayout()
+        form.addRow("Candidates", self.top_k_spin)
+        form.addRow("Known identity", self.identity_edit)
+        header.addLayout(form, 1)
+        header.addWidget(self.search_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.rank_label)
+        layout.addWidget(scroll, 1)
+        worker.jobFinished.connect(self._job_finished)
+
+    # -- public ---------------------------------------------------------------------------------
+    def top_k(self) -> int:
+        return self.top_k_spin.value()
+
+    def known_identity(self) -> str | None:
+        return self.identity_edit.text().strip() or None
+
+    def set_known_identity(self, subject_id: str | None) -> None:
+        self.identity_edit.setText(subject_id or "")
+
+    def outcome(self) -> SearchOutcome | None:
+        return self._outcome
+
+    def cards(self) -> list[CandidateCard]:
+        """The cards in rank order."""
+        return list(self._cards)
+
+    def show_outcome(self, outcome: SearchOutcome) -> None:
+        """Replace the cards with those of ``outcome``."""
+        self._outcome = outcome
+        self._remove_cards()
+        self._cards = []
+        result = outcome.result
+        for index, candidate in enumerate(result.candidates):
+            saved = self._marks.get(candidate.subject_id)
+            card = CandidateCard(
+                candidate,
+                outcome.thumbnails.get(candidate.image_id),
+                true_identity=candidate.subject_id == outcome.true_subject_id,
+                mark=saved.mark,
+                note=saved.note,
+            )
+            card.markChanged.connect(self.markChanged)
+            card.compareRequested.connect(self.compareRequested)
+            self._grid.addWidget(card, index // COLUMNS, index % COLUMNS)
+            card.show()
+            self._cards.append(card)
+        self._grid.setRowStretch(self._grid.rowCount(), 1)
+        seconds = result.timings_ms.get("total", 0.0) / 1000.0
+        self.summary_label.setText(
+            f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
+            f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
+        )
+        self._show_true_rank(outcome)
+        self.resultShown.emit()
+
+    def clear(self) -> None:
+        """No result: no cards (a new query was opened)."""
+        self._remove_cards()
+        self._cards, self._outcome = [], None
+        self.summary_label.setText("No search yet.")
+        self.rank_label.setVisible(False)
+
+    def _remove_cards(self) -> None:
+        for card in self._cards:
+            self._grid.removeWidget(card)
+            card.hide()
+            card.setParent(None)  # gone from findChild at once, freed by Qt later
+            card.deleteLater()
+
+    # -- slots ----------------------------------------------------------------------------------
+    def _identity_edited(self) -> None:
+        outcome, subject = self._outcome, self.known_identity()
+        if outcome is None or subject == outcome.true_subject_id:
+            return
+        rank = outcome.result.rank_of(subject) if subject else None
+        if subject is None or rank is not None:  # nothing to look up
+            self.show_outcome(SearchOutcome(outcome.result, outcome.thumbnails, subject, rank, rank is not None, outcome.query_images, outcome.modality))
+            return
+        self._locate_job = self._worker.submit("locate", locate_job(outcome, subject), supersede_kind=True)
+
+    def _job_finished(self, job_id: int, result: object) -> None:
+        if job_id == self._locate_job and isinstance(result, SearchOutcome):
+            self._locate_job = None
+            if self._outcome is not None and result.result is self._outcome.result:
+                self.show_outcome(result)
+
+    def _show_true_rank(self, outcome: SearchOutcome) -> None:
+        subject = outcome.true_subject_id
+        if not subject:
+            self.rank_label.setVisible(False)
+            return
+        shown = outcome.result.rank_of(subject)
+        if shown is not None:
+            text = f"The known identity {subject} is at rank {shown} (green frame)."
+        elif not outcome.true_in_gallery:
+            text = f"The known identity {subject} is not in the gallery."
+        elif outcome.true_rank is not None:
+            text = f"The known identity {subject} is at rank {outcome.true_rank} of {outcome.result.gallery_subjects}, beyond the top {len(outcome.result.candidates)}."
+        else:
+            text = f"The known identity {subject} has no embedding for this matcher."
+        self.rank_label.setText(text)
+        self.rank_label.setVisible(True)

@@ -1,0 +1,94 @@
+"""Search from the window: cards in rank order, the green frame on the known identity, the
+rank of a known identity beyond the top-k, and the examiner's marks."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossid_desktop.gui.widgets.candidate_card import CandidateCard, Mark
+from crossid_desktop.matching.base import QueryModality
+
+TIMEOUT = 60_000
+
+
+def search(qtbot, window, paths, *, modalities=None, true_subject_id=None):
+    with qtbot.waitSignal(window.searchFinished, timeout=TIMEOUT) as blocker:
+        window.load_query([str(p) for p in paths], modalities=modalities, true_subject_id=true_subject_id, search=True)
+    return blocker.args[0]
+
+
+def cards(window) -> list[CandidateCard]:
+    found = [window.findChild(CandidateCard, f"candidateCard_{rank}") for rank in range(1, 101)]
+    return [card for card in found if card is not None and not card.isHidden()]
+
+
+def test_an_enrolled_photo_ranks_its_subject_first_with_a_green_frame(qtbot, window, tiny) -> None:
+    subject = tiny.photo_subjects[4]
+    search(qtbot, window, [tiny.photo(subject)], modalities=[QueryModality.INJURED_FACE], true_subject_id=subject)
+    shown = cards(window)
+    assert [card.objectName() for card in shown] == [f"candidateCard_{rank}" for rank in range(1, 11)]
+    assert shown[0].candidate.subject_id == subject and shown[0].property("isTrueIdentity") is True
+    assert shown[0].candidate.confidence == pytest.approx(1.0, abs=1e-3)  # the identical photo: distance 0
+    assert [card.property("isTrueIdentity") for card in shown[1:]] == [False] * 9
+    assert len({card.candidate.subject_id for card in shown}) == 10  # people, not photos
+    confidences = [card.candidate.confidence for card in shown]
+    assert confidences == sorted(confidences, reverse=True)
+    label = window.findChild(type(window.candidates.rank_label), "trueRankLabel")
+    assert label.isVisibleTo(window) and "rank 1" in label.text()
+    assert "24 people" in window.status.gallery_label.text() and "untrained-injured" in window.status.matcher_label.text()
+
+
+def test_an_xray_pair_lists_the_chosen_number_of_cards_in_rank_order(qtbot, window, tiny) -> None:
+    window.candidates.top_k_spin.setValue(5)
+    outcome = search(qtbot, window, tiny.xrays(tiny.cohort.subject_ids[0]))
+    assert [q.modality for q in outcome.result.queries] == ["xray_front", "xray_side"]
+    shown = cards(window)
+    assert [card.candidate.rank for card in shown] == [1, 2, 3, 4, 5]
+    assert [card.candidate.subject_id for card in shown] == [c.subject_id for c in outcome.result.candidates]
+    assert window.settings.top_k == 5  # remembered
+
+
+def test_a_known_identity_beyond_the_top_k_or_absent_is_said_so(qtbot, window, tiny) -> None:
+    from crossid_desktop.search import SearchService
+
+    window.candidates.top_k_spin.setValue(3)
+    query = tiny.xrays(tiny.cohort.subject_ids[1])
+    reference = SearchService(tiny.workspace).search([str(p) for p in query], top_k=24)  # the whole ranking
+    beyond = reference.candidates[7]
+    search(qtbot, window, query, true_subject_id=beyond.subject_id)
+    assert not any(card.property("isTrueIdentity") for card in cards(window))
+    assert f"rank {beyond.rank} of 24" in window.candidates.rank_label.text()
+    # typed by the examiner after the search: someone who is not in the gallery
+    with qtbot.waitSignal(window.candidates.resultShown, timeout=TIMEOUT):
+        window.candidates.identity_edit.setText("NOBODY")
+        window.candidates.identity_edit.editingFinished.emit()
+    assert "not in the gallery" in window.candidates.rank_label.text()
+    # and one of the top three: its card turns green
+    top = reference.candidates[0].subject_id
+    window.candidates.identity_edit.setText(top)
+    window.candidates.identity_edit.editingFinished.emit()
+    assert cards(window)[0].property("isTrueIdentity") is True
+
+
+def test_marks_and_notes_reach_the_case_marks(qtbot, window, tiny) -> None:
+    search(qtbot, window, [tiny.photo(tiny.photo_subjects[2])], modalities=[QueryModality.INJURED_FACE])
+    second = cards(window)[1]
+    with qtbot.waitSignal(window.marksChanged, timeout=TIMEOUT):
+        second.note_edit.setText("same ear shape")
+        qtbot.mouseClick(second.interest_button, qtbot_button())
+    mark = window.marks.get(second.candidate.subject_id)
+    assert mark.mark is Mark.INTEREST and mark.note == "same ear shape"
+    with qtbot.waitSignal(window.marksChanged, timeout=TIMEOUT):
+        qtbot.mouseClick(second.exclude_button, qtbot_button())
+    assert window.marks.get(second.candidate.subject_id).mark is Mark.EXCLUDED
+    assert not second.interest_button.isChecked()
+    # the mark survives a new search that lists the same person
+    search(qtbot, window, [tiny.photo(tiny.photo_subjects[2])], modalities=[QueryModality.INJURED_FACE])
+    again = next(card for card in cards(window) if card.candidate.subject_id == second.candidate.subject_id)
+    assert again.exclude_button.isChecked() and again.note_edit.text() == "same ear shape"
+
+
+def qtbot_button():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
