@@ -16,7 +16,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from crossid_desktop.errors import ModelError
+from crossid_desktop.errors import CrossIDError, ModelError
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
@@ -24,9 +24,15 @@ DEMO_SEED = 20261123
 DEMO_SUBJECTS = 80
 DEMO_IMAGE_SIZE = 256
 DEMO_FORMAT = 1
+#: written first into a demo folder: only a folder carrying it is ever cleared for a rebuild
+OWNER_MARKER = ".crossid-demo"
 #: the demo's skull X-ray and injured-face queries: people of the demo cohort (0-based index)
 XRAY_QUERY_SUBJECT = 17
 INJURED_QUERY_SUBJECT = 42
+
+
+class DemoFolderError(CrossIDError):
+    """A demo folder that holds someone else's files."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,15 @@ def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | Non
     from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
     from crossid_desktop.workspace import Workspace
 
+    if root.exists() and any(root.iterdir()):
+        if not (root / OWNER_MARKER).is_file():
+            raise DemoFolderError(f"The folder {root} is not empty and was not made by the demo; choose an empty or new folder for the demo.")
+        shutil.rmtree(root)  # an unfinished or older demo of ours
     skull_model = resolve_spec("bundled:skull2face")
     if not Path(skull_model).is_file():
         raise ModelError(f"The demo model {skull_model} is missing; reinstall CrossID Desktop or train it (see docs/RESULTS.md).")
-    if root.exists():
-        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / OWNER_MARKER).write_text("This folder holds the CrossID Desktop demo and may be rebuilt by it.\n", encoding="utf-8")
     cohort_dir = root / "cohort"
 
     def cohort_progress(done: int, total: int, message: str = "") -> None:

@@ -40,9 +40,9 @@ class Candidate:
     rank: int
     subject_id: str
     name: str
-    image_id: int  # the subject's best-matching photo
+    image_id: int  # the subject's photo nearest to the (first) query
     image_path: str
-    distance: float  # Euclidean distance in the matcher's embedding space (fused over queries)
+    distance: float  # Euclidean distance to that photo; with several queries, the mean over queries of each one's nearest photo
     confidence: float  # exp(-distance^2), the publication's score
     likelihood_ratio: float | None = None  # when the matcher carries a calibration
     verbal_scale: str | None = None
@@ -82,6 +82,16 @@ class SearchResult:
         return next((c.rank for c in self.candidates if c.subject_id == subject_id), None)
 
 
+def left_right_symmetry(image: LoadedImage) -> float:
+    """Correlation in [-1, 1] between an image and its mirror: a frontal skull is symmetric,
+    a lateral one is not."""
+    grey = image.grey_float()
+    small = grey[:: max(1, grey.shape[0] // 128), :: max(1, grey.shape[1] // 128)]
+    a = small - small.mean()
+    b = a[:, ::-1]
+    return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
+
+
 def guess_modality(image: LoadedImage) -> QueryModality:
     """A first guess the user can correct: colour photos are injured faces; greyscale images
     and DICOMs are X-rays, frontal when left-right symmetric, else lateral."""
@@ -96,12 +106,7 @@ def guess_modality(image: LoadedImage) -> QueryModality:
         colourful = np.abs(channels[..., 0] - channels[..., 1]).mean() + np.abs(channels[..., 1] - channels[..., 2]).mean()
         if colourful > 6.0:
             return QueryModality.INJURED_FACE
-    grey = image.grey_float()
-    small = grey[:: max(1, grey.shape[0] // 128), :: max(1, grey.shape[1] // 128)]
-    mirrored = small[:, ::-1]
-    a, b = small - small.mean(), mirrored - mirrored.mean()
-    symmetry = float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
-    return QueryModality.XRAY_FRONT if symmetry > 0.6 else QueryModality.XRAY_SIDE
+    return QueryModality.XRAY_FRONT if left_right_symmetry(image) > 0.6 else QueryModality.XRAY_SIDE
 
 
 class SearchService:
@@ -148,7 +153,9 @@ class SearchService:
         images = [q if isinstance(q, LoadedImage) else load_image(q) for q in queries]
         modalities = [modality or guess_modality(image) for image in images]
         if modality is None and len(images) == 2 and modalities[0] == modalities[1] and modalities[0].is_xray:
-            modalities = [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE]  # a pair: one of each view
+            # a pair of one skull: the more symmetric image is the frontal view, whatever the order
+            front_first = left_right_symmetry(images[0]) >= left_right_symmetry(images[1])
+            modalities = [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
         if len({m.is_xray for m in modalities}) > 1:
             raise MatcherMismatchError("X-ray and face-photo queries cannot be searched together; search them one at a time.")
         timings["load"] = _ms(start)
@@ -211,13 +218,15 @@ class SearchService:
             for column, image_id in enumerate(candidate_ids):
                 per_subject.setdefault(images[image_id].subject_id, []).append(column)
             for subject, columns in per_subject.items():
-                per_query_best = distances[:, columns].min(axis=1)  # best photo per query
+                per_query_best = distances[:, columns].min(axis=1)  # each view's best photo
                 fused = float(per_query_best.mean())
-                photo = candidate_ids[columns[int(np.argmin(distances[:, columns].mean(axis=0)))]]
+                photo = candidate_ids[columns[int(np.argmin(distances[0, columns]))]]  # the first query's best photo
                 best[subject] = (fused, photo)
             ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:top_k]
             chosen = [(photo, distance) for _, (distance, photo) in ordered]
-        calibration = _calibration(matcher)
+        # The calibration models the distance of ONE query to ONE photo; a fused distance over
+        # several queries is another statistic, so it gets no likelihood ratio.
+        calibration = _calibration(matcher) if len(vectors) == 1 else None
         subjects = {record.subject_id: record for record in store.subjects()}
         result = []
         for rank, (image_id, distance) in enumerate(chosen, start=1):

@@ -100,20 +100,20 @@ def enrol(
                     continue
                 image = load_image(entry.path)
                 aligned = align_face(image.rgb_uint8(), size=ALIGNED_SIZE, allow_centre_crop=allow_centre_crop)
+                store.ensure_subject(entry.subject_id, name=entry.name)
+                record = store.add_image(
+                    entry.subject_id,
+                    path=entry.path.resolve(),
+                    sha256=image.sha256,
+                    view=entry.view,
+                    width=image.meta.width,
+                    height=image.meta.height,
+                    thumbnail_png=encode_png(aligned.image),
+                    alignment=aligned.method,
+                )
             except CrossIDError as error:
                 failures.append(EnrolmentFailure(entry.path, str(error)))
                 continue
-            store.upsert_subject(entry.subject_id, name=entry.name)
-            record = store.add_image(
-                entry.subject_id,
-                path=entry.path.resolve(),
-                sha256=image.sha256,
-                view=entry.view,
-                width=image.meta.width,
-                height=image.meta.height,
-                thumbnail_png=encode_png(aligned.image),
-                alignment=aligned.method,
-            )
             if record is None:  # the same bytes appeared twice in this source
                 skipped += 1
                 continue
@@ -142,15 +142,18 @@ def sync_embeddings(
     store.register_matcher(matcher.fingerprint, name=matcher.name, card=matcher.model_card())
     missing = store.images_without_embeddings(matcher.fingerprint)
     index = GalleryIndex.open(workspace.indexes_dir, store, matcher.fingerprint, progress=progress, cancel=cancel)
-    for start in range(0, len(missing), EMBED_CHUNK):
-        check_cancel(cancel, "The enrolment")
-        chunk = missing[start : start + EMBED_CHUNK]
-        progress(start, len(missing), f"embedding with {matcher.name}")
-        crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
-        vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
-        ids = [record.image_id for record in chunk]
-        store.put_embeddings(matcher.fingerprint, ids, vectors)
-        index.add(ids, vectors)
-        index.save()
+    try:
+        for start in range(0, len(missing), EMBED_CHUNK):
+            check_cancel(cancel, "The enrolment")
+            chunk = missing[start : start + EMBED_CHUNK]
+            progress(start, len(missing), f"embedding with {matcher.name}")
+            crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
+            vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
+            ids = [record.image_id for record in chunk]
+            store.put_embeddings(matcher.fingerprint, ids, vectors)
+            index.add(ids, vectors)
+    finally:
+        if missing:
+            index.save()  # once, also after a cancel: what was embedded stays searchable
     progress(len(missing), len(missing), f"embedded with {matcher.name}")
     return len(missing)

@@ -248,6 +248,19 @@ class GalleryStore:
                 (subject_id, name, meta, _now()),
             )
 
+    def ensure_subject(self, subject_id: str, *, name: str = "") -> None:
+        """Add a subject if it is new; an existing one keeps its metadata, and its name unless
+        ``name`` is a real name (not empty, not the id itself). Enrolment uses this, so that a
+        folder without names never wipes the names of an earlier import."""
+        _check_subject_id(subject_id)
+        with self._guard("write"), self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO subjects (subject_id, name, metadata, created) VALUES (?, ?, '{}', ?) "
+                "ON CONFLICT(subject_id) DO UPDATE SET name = CASE WHEN excluded.name IN ('', subject_id) "
+                "THEN subjects.name ELSE excluded.name END",
+                (subject_id, name, _now()),
+            )
+
     def subjects(self) -> list[SubjectRecord]:
         """Every subject, ordered by subject id."""
         return [self._subject(r) for r in self._query(_SUBJECTS_SQL + " GROUP BY s.subject_id ORDER BY s.subject_id")]

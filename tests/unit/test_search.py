@@ -208,3 +208,96 @@ def test_dlib_matcher_finds_real_people(tmp_path: Path, shared_data: Path) -> No
     service = SearchService(ws, matchers=cache)
     hits = sum(service.search([probe], modality=QueryModality.INJURED_FACE, top_k=5).candidates[0].subject_id == name for name, probe in probes)
     assert hits / len(probes) >= 0.9  # measured 25/25 on this subset
+
+
+@pytest.fixture
+def xray_workspace(tmp_path: Path) -> tuple[Workspace, Path]:
+    """A tiny synthetic cohort: faces enrolled, X-rays kept as queries, an untrained skull matcher."""
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    cohort = generate_cohort(tmp_path / "cohort", CohortConfig(n_subjects=6, seed=5, image_size=96, extra_gallery_photos=1, injured_per_subject=0))
+    gallery = tmp_path / "faces"
+    for subject in cohort.subject_ids:
+        for photo in (cohort.s2f_root / subject).glob("face_*.png"):
+            (gallery / subject).mkdir(parents=True, exist_ok=True)
+            (gallery / subject / photo.name).write_bytes(photo.read_bytes())
+    ws = Workspace.open(tmp_path / "ws")
+    write_config(ws.root, "xray", str(save_untrained_matcher(tmp_path / "skull.pt", "skull2face")))
+    write_config(ws.root, "injured", str(save_untrained_matcher(tmp_path / "injured.pt", "injured")))
+    enrol(ws, gallery, matchers=MatcherCache().configured(ws.root), allow_centre_crop=True)
+    return ws, cohort.s2f_root
+
+
+def test_frontal_and_lateral_pair_is_fused_whatever_the_order(xray_workspace: tuple[Workspace, Path]) -> None:
+    workspace, s2f = xray_workspace
+    front, side = s2f / "S0003" / "xray_front.png", s2f / "S0003" / "xray_side.png"
+    cache = MatcherCache()
+    service = SearchService(workspace, matchers=cache)
+    one = service.search([front, side], top_k=6, exact=True)
+    other = service.search([side, front], top_k=6, exact=True)
+    assert [q.modality for q in one.queries] == ["xray_front", "xray_side"]
+    assert [q.modality for q in other.queries] == ["xray_side", "xray_front"]
+    assert [c.subject_id for c in one.candidates] == [c.subject_id for c in other.candidates]
+    assert [c.distance for c in one.candidates] == pytest.approx([c.distance for c in other.candidates], abs=1e-6)
+    # fused distance = mean over the two views of each view's nearest photo (plain loop)
+    from crossid_desktop.imaging.io import load_image
+
+    matcher = cache.for_role(workspace.root, "xray")
+    q_front = matcher.encode_query([load_image(front)], QueryModality.XRAY_FRONT)[0].astype(np.float64)
+    q_side = matcher.encode_query([load_image(side)], QueryModality.XRAY_SIDE)[0].astype(np.float64)
+    store = workspace.store()
+    ids, vectors = store.embeddings(matcher.fingerprint)
+    subject_of = {r.image_id: r.subject_id for r in store.images()}
+    store.close()
+    best: dict[str, list[float]] = {}
+    for image_id, vector in zip(ids, vectors):
+        d = [float(np.linalg.norm(q - vector)) for q in (q_front, q_side)]
+        current = best.setdefault(subject_of[int(image_id)], [np.inf, np.inf])
+        best[subject_of[int(image_id)]] = [min(current[0], d[0]), min(current[1], d[1])]
+    expected = sorted(((s, (a + b) / 2) for s, (a, b) in best.items()), key=lambda kv: kv[1])
+    assert [c.subject_id for c in one.candidates] == [s for s, _ in expected]
+    assert [c.distance for c in one.candidates] == pytest.approx([d for _, d in expected], abs=1e-5)
+    assert all(c.likelihood_ratio is None for c in one.candidates)  # no LR for a fused statistic
+
+
+def test_calibrated_matcher_shows_likelihood_ratios(workspace: Workspace, gallery_folder: Path, tmp_path: Path) -> None:
+    from crossid_desktop.evaluation.calibrate import write_calibration
+    from crossid_desktop.evaluation.calibration import fit_calibration, score_from_distance, verbal_scale
+
+    rng = np.random.default_rng(0)
+    calibration = fit_calibration(score_from_distance(rng.normal(0.3, 0.1, 200)), score_from_distance(rng.normal(0.9, 0.15, 2000)))
+    write_calibration(tmp_path / "injured.pt", calibration)
+    cache = MatcherCache()
+    enrol(workspace, gallery_folder, matchers=cache.configured(workspace.root), allow_centre_crop=True)
+    result = SearchService(workspace, matchers=cache).search([gallery_folder / "P002" / "photo_0.png"], modality=QueryModality.INJURED_FACE, top_k=6)
+    lrs = [c.likelihood_ratio for c in result.candidates]
+    assert all(lr is not None and lr > 0 for lr in lrs)
+    assert lrs == sorted(lrs, reverse=True)  # nearer faces, larger likelihood ratios
+    for c in result.candidates:  # independent: the calibration applied to the shown distance
+        assert c.likelihood_ratio == pytest.approx(float(calibration.likelihood_ratio(score_from_distance(np.array([c.distance])))[0]), rel=1e-9)
+        assert c.verbal_scale == verbal_scale(c.likelihood_ratio)
+
+
+def test_reenrolment_without_names_keeps_names(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "named"
+    write_photo(folder / "a.png", 1)
+    with open(folder / "manifest.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "subject_id", "name", "view"], ["a.png", "X1", "Ana Núñez", "front"]])
+    enrol(workspace, folder / "manifest.csv", matchers=[], allow_centre_crop=True)
+    write_photo(tmp_path / "plain" / "X1" / "b.png", 2)
+    report = enrol(workspace, tmp_path / "plain", matchers=[], allow_centre_crop=True)
+    assert report.added == 1
+    store = workspace.store()
+    assert store.subject("X1").name == "Ana Núñez" and store.subject("X1").n_images == 2
+    store.close()
+
+
+def test_demo_never_clears_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from crossid_desktop.demo import DemoFolderError, build_demo
+
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "letter.txt").write_text("keep me")
+    with pytest.raises(DemoFolderError, match="not made by the demo"):
+        build_demo(folder)
+    assert (folder / "letter.txt").read_text() == "keep me"

@@ -92,13 +92,17 @@ def run_remove(args: argparse.Namespace) -> int:
     store = workspace.store()
     try:
         for subject_id in args.subject_ids:
+            store.subject(subject_id)  # an unknown id stops here, before anything changes
+        # open every index while it still matches the database, so removal is incremental
+        indexes = [GalleryIndex.open(workspace.indexes_dir, store, m.fingerprint) for m in store.matchers()]
+        for subject_id in args.subject_ids:
             image_ids = [record.image_id for record in store.images(subject_id)]
             removed = store.remove_subject(subject_id)
-            for matcher in store.matchers():
-                index = GalleryIndex.open(workspace.indexes_dir, store, matcher.fingerprint)
+            for index in indexes:
                 index.remove(image_ids)
-                index.save()
             print(f"removed {subject_id} ({removed} photos)")
+        for index in indexes:
+            index.save()
     finally:
         store.close()
     return 0
