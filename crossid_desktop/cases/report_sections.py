@@ -324,7 +324,7 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     return [
         para("8. Audit trail", s["h2"]),
         para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it. "
-           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}", s["body"]),
+           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}", s["intro"]),
         data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
     ]
 
