@@ -8,6 +8,8 @@ centres from the bone of the clean frontal X-ray.
 
 from __future__ import annotations
 
+import importlib
+
 import csv
 import hashlib
 import json
@@ -98,7 +100,7 @@ def test_params_json_records_parameters_landmarks_and_injuries(cohort: Path) -> 
 
 
 def test_dataset_readers_accept_the_cohort(cohort: Path) -> None:
-    datasets = pytest.importorskip("crossid_desktop.training.datasets")
+    datasets = importlib.import_module("crossid_desktop.training.datasets")
     s2f = datasets.read_s2f(cohort / "s2f")
     assert [s.subject_id for s in s2f.subjects] == ["S0001", "S0002", "S0003", "S0004"]
     assert all(s.xray_front_clean is not None and len(s.faces["front"]) == 3 for s in s2f.subjects)

@@ -3,6 +3,8 @@ the dlib-head path, and preprocessing identical to the matchers' at search time.
 
 from __future__ import annotations
 
+import importlib
+
 import csv
 import json
 from pathlib import Path
@@ -183,7 +185,7 @@ def test_refuses_an_existing_run_and_bad_settings(run_a, cohort: Path) -> None:
 
 
 def test_dlib_head_on_injured_faces(cohort: Path, tmp_path: Path) -> None:
-    pytest.importorskip("dlib")
+    importlib.import_module("dlib")
     from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
     from crossid_desktop.matching.matchers import load_matcher
 
