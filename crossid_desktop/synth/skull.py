@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from crossid_desktop.synth.outline import frontal_outline, profile_polygon
 from crossid_desktop.synth.params import Nuisance, Subject, face_geometry, mandible_profile
-from crossid_desktop.synth.raster import Frame, Layer, ellipse_points, shell_path
+from crossid_desktop.synth.raster import Frame, Layer, shell_path
 
 #: field of view of a frontal radiograph, mm across the image side
 FIELD_OF_VIEW_MM = 260.0

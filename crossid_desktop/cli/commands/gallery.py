@@ -45,7 +45,6 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.index import GalleryIndex
     from crossid_desktop.workspace import Workspace
 
     workspace = Workspace.open(args.workspace)
