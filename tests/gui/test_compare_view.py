@@ -13,6 +13,7 @@ from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsPixmapItem, QSlider, QTabWidget, QWidget  # noqa: E402
 
 from crossid_desktop.gui.images import from_qimage  # noqa: E402
+from crossid_desktop.matching.base import QueryModality  # noqa: E402
 from crossid_desktop.gui.widgets.compare_view import ComparePair, CompareView  # noqa: E402
 from crossid_desktop.gui.widgets.image_view import ImageView  # noqa: E402
 from crossid_desktop.gui.worker import Worker  # noqa: E402
@@ -115,9 +116,9 @@ def test_xray_overlay_places_the_skull_by_proportions(view: CompareView) -> None
 
 
 def test_compare_opens_from_a_candidate_card(qtbot, window, tiny) -> None:
-    subject = tiny.cohort.subject_ids[3]
+    subject = tiny.photo_subjects[3]
     with qtbot.waitSignal(window.searchFinished, timeout=60_000):
-        window.load_query([str(tiny.face(subject))], search=True)
+        window.load_query([str(tiny.photo(subject))], modalities=[QueryModality.INJURED_FACE], search=True)
     card = window.candidates.cards()[0]
     views: list[QWidget] = []
     with qtbot.waitSignal(window.worker.jobFinished, timeout=30_000):

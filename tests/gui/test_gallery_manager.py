@@ -67,7 +67,7 @@ def enrolled(tmp_path: Path, enrolled_template: Path) -> Workspace:
 
 def _open_manager(qtbot, workspace: Workspace):
     worker = Worker(lambda: JobContext(workspace.root))
-    dialog = GalleryManager(worker)
+    dialog = GalleryManager(worker=worker)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.refreshed, timeout=20_000):
         pass  # the first read, submitted by the constructor

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from crossid_desktop.errors import Cancelled, GalleryError
@@ -163,13 +162,16 @@ class GalleryManager(QDialog):
 
     _KINDS = {"gallery-import": "Importing", "gallery-remove": "Removing", "gallery-rebuild": "Rebuilding indexes"}
 
-    def __init__(self, worker: Worker, parent: QWidget | None = None, *, settings: Settings | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, window: Any = None, *, worker: Worker | None = None, settings: Settings | None = None) -> None:
+        """Opened from the main window (``GalleryManager(window)``: its ``worker``, ``settings``
+        and status bar), or with a worker alone."""
+        super().__init__(window)
         self.setObjectName("galleryManager")
         self.setWindowTitle("Gallery")
-        self.resize(760, 560)
-        self._worker = worker
-        self._settings = settings
+        self.resize(780, 600)
+        self._window = window
+        self._worker = worker if worker is not None else window.worker
+        self._settings = settings if settings is not None else getattr(window, "settings", None)
         self._jobs: dict[int, str] = {}  # job id -> kind, for this dialog's jobs only
         self._active: int | None = None  # the job the progress bar follows
 
@@ -399,6 +401,9 @@ class GalleryManager(QDialog):
             self.index_table.setRowCount(1)
             self.index_table.setItem(0, 0, QTableWidgetItem("no matcher has embedded the gallery yet"))
         self.index_table.resizeRowsToContents()
+        status = getattr(self._window, "status", None)
+        if hasattr(status, "show_gallery"):
+            status.show_gallery(n, self.model.total_photos())
         self.refreshed.emit()
 
     def index_states(self) -> list[tuple[str, str]]:
