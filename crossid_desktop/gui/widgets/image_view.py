@@ -65,6 +65,10 @@ class ImageView(QGraphicsView):
         self._overlays = overlays
         self.set_view(zoom, *centre)
 
+    def image(self) -> QImage:
+        """The shown image (a null QImage when none)."""
+        return self._pixmap.pixmap().toImage()
+
     def has_image(self) -> bool:
         return not self._pixmap.pixmap().isNull()
 
