@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
     """The application window. ``marksChanged`` fires when the examiner marks a candidate."""
 
     marksChanged = Signal()
-    searchFinished = Signal(object)  # SearchOutcome
+    searchFinished = Signal(object)  # SearchOutcome, once its cards are shown
 
     def __init__(self, *, workspace: Path | None = None, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,11 +96,12 @@ class MainWindow(QMainWindow):
         self.query_panel.openRequested.connect(self.open_query_dialog)
         self.query_panel.queryChanged.connect(self._query_changed)
         self.query_panel.queryLoaded.connect(self._query_loaded)
-        self.query_panel.strength_slider.valueChanged.connect(self._remember_strength)
+        self.query_panel.strength_slider.valueChanged.connect(lambda value: setattr(self.settings, "strength_percent", value))
         self.candidates.searchRequested.connect(self.run_search)
-        self.candidates.top_k_spin.valueChanged.connect(self._remember_top_k)
+        self.candidates.top_k_spin.valueChanged.connect(lambda value: setattr(self.settings, "top_k", value))
         self.candidates.markChanged.connect(self._mark_changed)
         self.candidates.compareRequested.connect(self._candidate_chosen)
+        self.candidates.resultShown.connect(lambda: self.searchFinished.emit(self.candidates.outcome()))
 
         self.resize(1500, 900)
         geometry, state = self.settings.window_state()
@@ -231,7 +232,6 @@ class MainWindow(QMainWindow):
             self.candidates.show_outcome(result)
             self.status.show_search(result.result)
             self.facts.show_facts(self.query_panel.images(), result.result)
-            self.searchFinished.emit(result)
         elif job_id == self._startup_job:
             self._info, counts = result  # type: ignore[misc]
             self.status.show_device(self._info)
@@ -270,12 +270,6 @@ class MainWindow(QMainWindow):
         self.selected_rank = rank
         if self.actions_.compare is not None:
             self.open_compare()
-
-    def _remember_strength(self, value: int) -> None:
-        self.settings.strength_percent = value
-
-    def _remember_top_k(self, value: int) -> None:
-        self.settings.top_k = value
 
     def _apply_settings(self) -> None:
         self.candidates.top_k_spin.setValue(self.settings.top_k)

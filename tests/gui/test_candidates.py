@@ -59,7 +59,7 @@ def test_a_known_identity_beyond_the_top_k_or_absent_is_said_so(qtbot, window, t
     assert not any(card.property("isTrueIdentity") for card in cards(window))
     assert f"rank {beyond.rank} of 24" in window.candidates.rank_label.text()
     # typed by the examiner after the search: someone who is not in the gallery
-    with qtbot.waitSignal(window.candidates.resultShown, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.candidates.identityShown, timeout=TIMEOUT):
         window.candidates.identity_edit.setText("NOBODY")
         window.candidates.identity_edit.editingFinished.emit()
     assert "not in the gallery" in window.candidates.rank_label.text()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QL
 
 THUMBNAIL_PX = 104
 
+#: set once on the cards' parent: a style sheet per card costs a parse and polish each
 CARD_STYLE = """
 CandidateCard { border: 1px solid palette(mid); border-radius: 6px; background: palette(base); }
 CandidateCard[isTrueIdentity="true"] { border: 3px solid #2e9d3a; }
@@ -53,8 +54,7 @@ class CandidateCard(QFrame):
         self.candidate = candidate
         self.setObjectName(f"candidateCard_{candidate.rank}")
         self.setProperty("isTrueIdentity", bool(true_identity))
-        self.setProperty("mark", mark.value)
-        self.setStyleSheet(CARD_STYLE)
+        self.setProperty("mark", mark.value)  # the parent's style sheet (CARD_STYLE) selects on these
 
         face = QLabel(objectName="thumbnail")
         face.setFixedSize(THUMBNAIL_PX, THUMBNAIL_PX)

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
 from crossid_desktop.errors import MatcherMismatchError
 from crossid_desktop.gui.images import png_to_qimage
-from crossid_desktop.gui.widgets.candidate_card import CandidateCard, Mark
+from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard, Mark
 from crossid_desktop.matching.base import QueryModality
 
 COLUMNS = 2
@@ -134,7 +134,8 @@ class CandidatesPanel(QWidget):
     searchRequested = Signal()
     markChanged = Signal(str, str, str)  # subject_id, mark, note
     compareRequested = Signal(int)  # rank
-    resultShown = Signal()
+    resultShown = Signal()  # every card of a new result is built
+    identityShown = Signal()  # the known identity's frame and rank were updated
 
     def __init__(self, worker: Any, marks: CaseMarks, *, top_k: int = 10, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,11 +156,12 @@ class CandidatesPanel(QWidget):
         self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)
         self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
         self.rank_label.setVisible(False)
-        self._grid_host = QWidget(objectName="cardsHost")
-        self._grid = QGridLayout(self._grid_host)
-        self._grid.setSpacing(8)
-        scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
-        scroll.setWidget(self._grid_host)
+        self._scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
+        self._new_host()
+        # cards are built a few per event-loop turn, so a long list never stalls the window
+        self._build_timer = QTimer(self, singleShot=True, interval=0)
+        self._build_timer.timeout.connect(self._build_some)
+        self._to_build: list[Any] = []
 
         header = QHBoxLayout()
         form = QFormLayout()
@@ -171,7 +173,7 @@ class CandidatesPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.rank_label)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self._scroll, 1)
         worker.jobFinished.connect(self._job_finished)
 
     # -- public ---------------------------------------------------------------------------------
@@ -192,12 +194,40 @@ class CandidatesPanel(QWidget):
         return list(self._cards)
 
     def show_outcome(self, outcome: SearchOutcome) -> None:
-        """Replace the cards with those of ``outcome``."""
+        """Replace the cards with those of ``outcome``; ``resultShown`` fires once all are built."""
         self._outcome = outcome
-        self._remove_cards()
-        self._cards = []
+        self._new_host()
+        self._to_build = list(outcome.result.candidates)
         result = outcome.result
-        for index, candidate in enumerate(result.candidates):
+        seconds = result.timings_ms.get("total", 0.0) / 1000.0
+        self.summary_label.setText(
+            f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
+            f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
+        )
+        self._show_true_rank(outcome)
+        self._build_some()
+
+    def clear(self) -> None:
+        """No result: no cards (a new query was opened)."""
+        self._outcome, self._to_build = None, []
+        self._build_timer.stop()
+        self._new_host()
+        self.summary_label.setText("No search yet.")
+        self.rank_label.setVisible(False)
+
+    def _new_host(self) -> None:
+        host = QWidget(objectName="cardsHost")
+        host.setStyleSheet(CARD_STYLE)
+        self._grid = QGridLayout(host)
+        self._grid.setSpacing(8)
+        self._cards = []
+        self._scroll.setWidget(host)  # deletes the previous host and its cards
+
+    def _build_some(self, count: int = 2) -> None:
+        outcome = self._outcome
+        if outcome is None:
+            return
+        for candidate in self._to_build[:count]:
             saved = self._marks.get(candidate.subject_id)
             card = CandidateCard(
                 candidate,
@@ -208,31 +238,24 @@ class CandidatesPanel(QWidget):
             )
             card.markChanged.connect(self.markChanged)
             card.compareRequested.connect(self.compareRequested)
+            index = len(self._cards)
             self._grid.addWidget(card, index // COLUMNS, index % COLUMNS)
             card.show()
             self._cards.append(card)
-        self._grid.setRowStretch(self._grid.rowCount(), 1)
-        seconds = result.timings_ms.get("total", 0.0) / 1000.0
-        self.summary_label.setText(
-            f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
-            f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
-        )
-        self._show_true_rank(outcome)
-        self.resultShown.emit()
+        del self._to_build[:count]
+        if self._to_build:
+            self._build_timer.start()
+        else:
+            self._grid.setRowStretch(self._grid.rowCount(), 1)
+            self.resultShown.emit()
 
-    def clear(self) -> None:
-        """No result: no cards (a new query was opened)."""
-        self._remove_cards()
-        self._cards, self._outcome = [], None
-        self.summary_label.setText("No search yet.")
-        self.rank_label.setVisible(False)
-
-    def _remove_cards(self) -> None:
+    def _show_identity(self, outcome: SearchOutcome) -> None:
+        """The same result with another known identity: frames and label change in place."""
+        self._outcome = outcome
         for card in self._cards:
-            self._grid.removeWidget(card)
-            card.hide()
-            card.setParent(None)  # gone from findChild at once, freed by Qt later
-            card.deleteLater()
+            card.set_true_identity(card.candidate.subject_id == outcome.true_subject_id)
+        self._show_true_rank(outcome)
+        self.identityShown.emit()
 
     # -- slots ----------------------------------------------------------------------------------
     def _identity_edited(self) -> None:
@@ -241,7 +264,7 @@ class CandidatesPanel(QWidget):
             return
         rank = outcome.result.rank_of(subject) if subject else None
         if subject is None or rank is not None:  # nothing to look up
-            self.show_outcome(SearchOutcome(outcome.result, outcome.thumbnails, subject, rank, rank is not None, outcome.query_images, outcome.modality))
+            self._show_identity(SearchOutcome(outcome.result, outcome.thumbnails, subject, rank, rank is not None, outcome.query_images, outcome.modality))
             return
         self._locate_job = self._worker.submit("locate", locate_job(outcome, subject), supersede_kind=True)
 
@@ -249,7 +272,7 @@ class CandidatesPanel(QWidget):
         if job_id == self._locate_job and isinstance(result, SearchOutcome):
             self._locate_job = None
             if self._outcome is not None and result.result is self._outcome.result:
-                self.show_outcome(result)
+                self._show_identity(result)
 
     def _show_true_rank(self, outcome: SearchOutcome) -> None:
         subject = outcome.true_subject_id
