@@ -102,9 +102,11 @@ def test_overlay_opacity_blends_as_computed(qtbot, view: CompareView) -> None:
 
 
 def test_xray_overlay_places_the_skull_by_proportions(view: CompareView) -> None:
-    """A bone block 40 px broad over a 100 px crop: scaled to 70 px, centred, its bottom at the chin."""
+    """A skull block 40 px broad over a 100 px crop: scaled to 70 px, centred, its bottom (not the
+    neck's) at the chin."""
     xray = np.zeros((200, 120), np.float32)
-    xray[50:150, 40:80] = 1.0  # "bone": columns 40-79, rows 50-149
+    xray[50:150, 40:80] = 1.0  # "skull": columns 40-79, rows 50-149
+    xray[150:200, 56:64] = 1.0  # "neck": narrow, not part of the skull's placement
     face = np.zeros((SIDE, SIDE, 3), np.uint8)
     view.show_pair(ComparePair(xray, face, True, "x-ray", "face"))
     view.findChild(QSlider, "overlayOpacity").setValue(100)

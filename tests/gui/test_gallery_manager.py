@@ -164,3 +164,16 @@ def test_missing_index_is_stale_then_rebuilt(qtbot, full_manager: GalleryManager
         manager.findChild(QPushButton, "rebuildIndexButton").click()
     assert manager.index_states() == [("untrained-injured", "up to date")]
     assert list(workspace.indexes_dir.glob("*.hnsw"))
+
+
+def test_opens_from_the_window(qtbot, window) -> None:
+    """The Import gallery action opens the manager on the window's worker and workspace."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QApplication
+
+    window.findChild(QAction, "importGalleryAction").trigger()
+    [dialog] = [w for w in QApplication.topLevelWidgets() if isinstance(w, GalleryManager) and w.isVisible()]
+    qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=20_000)
+    assert dialog.model.rowCount() == 24  # the tiny workspace's people
+    assert "24 subjects" in dialog.summary.text()
+    dialog.close()

@@ -35,6 +35,9 @@ SKULL_BREADTH = 0.70
 CHIN_LEVEL = 0.98
 #: grey level (after soft-tissue suppression, in [0, 1]) above which a pixel counts as bone
 BONE_LEVEL = 0.12
+#: rows holding at least this share of the broadest row's bone belong to the skull (the neck's
+#: vertebrae below the mandible hold far less)
+SKULL_ROW_SHARE = 0.45
 
 REGISTRATION_TIP = (
     "The skull is placed by rough proportions only. Automatic registration of an X-ray to a "
@@ -56,8 +59,9 @@ class Placement:
 
 def initial_fit(query: NDArray[Any], face_side: int, *, is_xray: bool) -> tuple[float, float, float]:
     """The automatic placement ``(s, tx, ty)`` mapping query pixels to face-crop pixels
-    (``x' = s x + tx``). A face query fills the crop; an X-ray's bone bounding box is scaled to
-    :data:`SKULL_BREADTH` of the crop, centred, its lowest bone at :data:`CHIN_LEVEL`."""
+    (``x' = s x + tx``). A face query fills the crop; an X-ray's skull (its rows broad in bone,
+    so not the neck) is scaled to :data:`SKULL_BREADTH` of the crop, centred, its lowest row at
+    :data:`CHIN_LEVEL`."""
     height, width = query.shape[:2]
     if not is_xray:
         s = face_side / max(height, width)
@@ -65,12 +69,15 @@ def initial_fit(query: NDArray[Any], face_side: int, *, is_xray: bool) -> tuple[
     grey = query.astype(np.float32) if query.dtype.kind == "f" else query.astype(np.float32) / 255.0
     if grey.ndim == 3:
         grey = grey.mean(axis=2)
-    rows, cols = np.nonzero(grey > BONE_LEVEL)
-    if len(rows) < 16:
+    bone = grey > BONE_LEVEL
+    per_row = bone.sum(axis=1)
+    # the skull's rows are broad; the cervical spine below the mandible is narrow
+    skull_rows = np.nonzero(per_row >= SKULL_ROW_SHARE * per_row.max())[0] if per_row.max() >= 4 else np.zeros(0, np.int64)
+    if len(skull_rows) < 4:
         x0, x1, y1 = 0, width, height
     else:
-        x0, x1 = np.percentile(cols, [1, 99])
-        y1 = np.percentile(rows, 99)
+        cols = np.nonzero(bone[skull_rows].any(axis=0))[0]
+        x0, x1, y1 = float(cols.min()), float(cols.max() + 1), float(skull_rows.max() + 1)
     s = SKULL_BREADTH * face_side / max(1.0, float(x1 - x0))
     return s, face_side / 2.0 - s * (x0 + x1) / 2.0, CHIN_LEVEL * face_side - s * float(y1)
 

@@ -177,9 +177,9 @@ class GalleryManager(QDialog):
 
         self.model = GalleryTableModel(self)
         self._build()
-        worker.jobProgress.connect(self._on_progress)
-        worker.jobFinished.connect(self._on_finished)
-        worker.jobFailed.connect(self._on_failed)
+        self._worker.jobProgress.connect(self._on_progress)
+        self._worker.jobFinished.connect(self._on_finished)
+        self._worker.jobFailed.connect(self._on_failed)
         self._update_buttons()
         self.refresh()
 
