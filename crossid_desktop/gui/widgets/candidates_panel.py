@@ -148,9 +148,11 @@ class CandidatesPanel(QWidget):
 
         self.top_k_spin = QSpinBox(objectName="topKSpin", minimum=1, maximum=100, value=top_k)
         self.top_k_spin.setToolTip("How many candidates to list")
+        self.top_k_spin.setMaximumWidth(90)
         self.identity_edit = QLineEdit(objectName="knownIdentityEdit", placeholderText="subject id, when known")
         self.identity_edit.setToolTip("The query's true identity, when known (e.g. a test case): its card gets a green frame")
         self.identity_edit.editingFinished.connect(self._identity_edited)
+        self.identity_edit.setMaximumWidth(260)
         self.search_button = QPushButton("Search", objectName="runSearchButton")
         self.search_button.clicked.connect(self.searchRequested)
         self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)

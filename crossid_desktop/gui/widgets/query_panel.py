@@ -145,7 +145,7 @@ class QueryPanel(QWidget):
         form = self._form = QFormLayout()
         form.addRow("Image", self.image_combo)
         form.addRow("Modality", self.modality_combo)
-        strength = QHBoxLayout()
+        strength = self._strength_row = QHBoxLayout()
         strength.addWidget(self.strength_slider, 1)
         strength.addWidget(self.strength_label)
         form.addRow("Soft tissue", strength)
@@ -254,6 +254,7 @@ class QueryPanel(QWidget):
         self.modality_combo.setEnabled(has)
         xray = has and self._images[self.current_index()].modality.is_xray
         self.strength_slider.setEnabled(xray)
+        self._form.setRowVisible(self._strength_row, xray or not has)  # no soft tissue on a photo
         self.strength_slider.setToolTip(
             "Soft-tissue suppression strength of the preview. The search uses the matcher's own setting (see the query facts)."
         )
