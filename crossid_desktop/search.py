@@ -92,6 +92,15 @@ def left_right_symmetry(image: LoadedImage) -> float:
     return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
 
 
+def pair_views(images: Sequence[LoadedImage]) -> list[QueryModality]:
+    """The views of a frontal and a lateral X-ray of one skull, in the images' order: the more
+    left-right symmetric image is the frontal one, whatever order the files came in."""
+    if len(images) != 2:
+        raise ValueError("pair_views takes exactly two images")
+    front_first = left_right_symmetry(images[0]) >= left_right_symmetry(images[1])
+    return [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
+
+
 def guess_modality(image: LoadedImage) -> QueryModality:
     """A first guess the user can correct: colour photos are injured faces; greyscale images
     and DICOMs are X-rays, frontal when left-right symmetric, else lateral."""
@@ -132,14 +141,18 @@ class SearchService:
         self,
         queries: Sequence[str | Path | LoadedImage],
         *,
-        modality: QueryModality | None = None,
+        modality: QueryModality | Sequence[QueryModality] | None = None,
         top_k: int = 10,
         rank_by: str = "subject",
         exact: bool = False,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> SearchResult:
-        """Rank the gallery against one query, or a frontal and a lateral X-ray together."""
+        """Rank the gallery against one query, or a frontal and a lateral X-ray together.
+
+        ``modality``: one for every query, one per query (the examiner's corrections), or None
+        to guess (two X-rays are then taken as one frontal and one lateral view).
+        """
         from crossid_desktop.gallery.index import GalleryIndex
         from crossid_desktop.imaging.io import LoadedImage, load_image
 
@@ -151,11 +164,16 @@ class SearchService:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         images = [q if isinstance(q, LoadedImage) else load_image(q) for q in queries]
-        modalities = [modality or guess_modality(image) for image in images]
-        if modality is None and len(images) == 2 and modalities[0] == modalities[1] and modalities[0].is_xray:
-            # a pair of one skull: the more symmetric image is the frontal view, whatever the order
-            front_first = left_right_symmetry(images[0]) >= left_right_symmetry(images[1])
-            modalities = [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
+        if modality is None:
+            modalities = [guess_modality(image) for image in images]
+            if len(images) == 2 and modalities[0] == modalities[1] and modalities[0].is_xray:
+                modalities = pair_views(images)
+        elif isinstance(modality, QueryModality):
+            modalities = [modality] * len(images)
+        else:
+            modalities = [QueryModality(m) for m in modality]
+            if len(modalities) != len(images):
+                raise ValueError(f"{len(modalities)} modalities for {len(images)} query images")
         if len({m.is_xray for m in modalities}) > 1:
             raise MatcherMismatchError("X-ray and face-photo queries cannot be searched together; search them one at a time.")
         timings["load"] = _ms(start)

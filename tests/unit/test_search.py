@@ -258,6 +258,9 @@ def test_frontal_and_lateral_pair_is_fused_whatever_the_order(xray_workspace: tu
     assert [c.subject_id for c in one.candidates] == [s for s, _ in expected]
     assert [c.distance for c in one.candidates] == pytest.approx([d for _, d in expected], abs=1e-5)
     assert all(c.likelihood_ratio is None for c in one.candidates)  # no LR for a fused statistic
+    # the examiner's per-image views win over the guess
+    corrected = service.search([front, side], modality=[QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT], top_k=6, exact=True)
+    assert [q.modality for q in corrected.queries] == ["xray_side", "xray_front"]
 
 
 def test_calibrated_matcher_shows_likelihood_ratios(workspace: Workspace, gallery_folder: Path, tmp_path: Path) -> None:

@@ -69,26 +69,20 @@ class SearchOutcome:
     true_rank: int | None = None  # over the whole gallery
     true_in_gallery: bool = False
     query_images: tuple[Any, ...] = ()
-    modality: QueryModality | None = None
+    modality: QueryModality | tuple[QueryModality, ...] | list[QueryModality] | None = None  # per query image
 
 
-def search_arguments(queries: Sequence[Any]) -> tuple[list[Any], QueryModality | None]:
-    """The images and the ``modality`` argument of :meth:`SearchService.search` for the opened
-    query images (each with ``image``, ``modality`` and ``guessed``): one image with its
-    modality, or a frontal + lateral pair (frontal first) that the service pairs itself."""
-    if len(queries) == 1:
-        return [queries[0].image], queries[0].modality
+def search_arguments(queries: Sequence[Any]) -> tuple[list[Any], list[QueryModality]]:
+    """The images and the per-image modalities for :meth:`SearchService.search` of the opened
+    query images (each with ``image`` and ``modality`` as the examiner left it): one image, or
+    one frontal and one lateral skull X-ray searched together."""
     modalities = [q.modality for q in queries]
-    if len(queries) != 2 or set(modalities) != {QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE}:
+    if len(queries) > 1 and (len(queries) != 2 or set(modalities) != {QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE}):
         raise MatcherMismatchError("Several images are searched together only as one frontal and one lateral skull X-ray; correct their modality or open one image.")
-    pair = sorted(queries, key=lambda q: q.modality != QueryModality.XRAY_FRONT)
-    guesses = [q.guessed for q in pair]
-    if guesses[0] != guesses[1] and guesses != [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE]:
-        raise MatcherMismatchError("The two X-rays' views were corrected against what the images suggest; search each view on its own.")
-    return [q.image for q in pair], None
+    return [q.image for q in queries], modalities
 
 
-def locate(service: Any, images: Sequence[Any], modality: QueryModality | None, subject_id: str, result: Any, cancel: threading.Event | None) -> tuple[int | None, bool]:
+def locate(service: Any, images: Sequence[Any], modality: Sequence[QueryModality] | QueryModality | None, subject_id: str, result: Any, cancel: threading.Event | None) -> tuple[int | None, bool]:
     """(rank over the whole gallery, is in the gallery) of ``subject_id`` for this query."""
     rank = result.rank_of(subject_id)
     if rank is not None:

@@ -63,7 +63,7 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     def run(context: Any, progress: Any, cancel: threading.Event) -> list[QueryImage]:
         from crossid_desktop.imaging.io import load_image
         from crossid_desktop.progress import check_cancel
-        from crossid_desktop.search import guess_modality
+        from crossid_desktop.search import guess_modality, pair_views
 
         result = []
         for done, path in enumerate(paths):
@@ -75,7 +75,8 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
             chosen = modalities[done] if modalities else guess
             result.append(QueryImage(image, chosen, guess, to_qimage(pixels)))
         if not modalities and len(result) == 2 and all(q.modality.is_xray for q in result) and result[0].modality == result[1].modality:
-            result = [replace(result[0], modality=QueryModality.XRAY_FRONT), replace(result[1], modality=QueryModality.XRAY_SIDE)]
+            views = pair_views([q.image for q in result])  # the same pairing the search service makes
+            result = [replace(q, modality=view) for q, view in zip(result, views)]
         progress(len(paths), len(paths), "opened")
         return result
 
