@@ -39,6 +39,12 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_untrained_matcher(tmp_path_factory.mktemp("models") / "injured.pt", "injured")
 
 
+def _configure(root: Path, checkpoint: Path) -> None:
+    """Only the untrained matcher: no role falls back to a bundled model."""
+    write_config(root, "injured", str(checkpoint))
+    write_config(root, "xray", str(checkpoint))
+
+
 @pytest.fixture(scope="module")
 def enrolled_template(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path, gallery_folder: Path) -> Path:
     """A workspace with the gallery enrolled through the service, copied by the tests that
@@ -47,7 +53,7 @@ def enrolled_template(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path
     from crossid_desktop.matching.selection import MatcherCache
 
     ws = Workspace.open(tmp_path_factory.mktemp("template") / "ws")
-    write_config(ws.root, "injured", str(checkpoint))
+    _configure(ws.root, checkpoint)
     enrol(ws, gallery_folder, matchers=MatcherCache().configured(ws.root), allow_centre_crop=True)
     return ws.root
 
@@ -55,7 +61,7 @@ def enrolled_template(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path
 @pytest.fixture
 def workspace(tmp_path: Path, checkpoint: Path) -> Workspace:
     ws = Workspace.open(tmp_path / "ws")
-    write_config(ws.root, "injured", str(checkpoint))
+    _configure(ws.root, checkpoint)
     return ws
 
 
