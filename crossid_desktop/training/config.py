@@ -59,6 +59,11 @@ class TrainConfig:
       mined negative per anchor-positive pair) or ``"triplets"`` (the published triplet list in
       shuffled batches of ``batch_size``; forced by ``split="triplet"``).
       ``max_steps_per_epoch`` caps the steps of an epoch (None: a full pass).
+      ``average_active``: the triplet loss of a batch-all step is the mean over its *active*
+      triplets (loss > 0, pytorch-metric-learning's ``AvgNonZeroReducer``) rather than over
+      all of them; the mean over all is diluted by the many easy triplets of a batch of many
+      people and lets a network trained from scratch settle at the margin (every embedding
+      alike).
     * ``split``: ``"subject"`` (people disjoint, the default) or ``"triplet"`` (the
       publication's 70:30 split of triplets; people appear on both sides).
     * ``amp``: mixed precision on CUDA (ignored elsewhere). ``patience``: stop after this many
@@ -92,6 +97,7 @@ class TrainConfig:
     patience: int | None = 5
     soft_tissue_strength: float = 0.7
     impostors_per_genuine: int = 1
+    average_active: bool = True
 
     def __post_init__(self) -> None:
         def bad(message: str) -> None:

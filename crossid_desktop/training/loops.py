@@ -261,8 +261,9 @@ def epoch_steps(config: TrainConfig, side: Side, rng: np.random.Generator, *, fi
 
 
 def step_loss(step: Step, q: torch.Tensor, g: torch.Tensor, loss_fn: torch.nn.Module, config: TrainConfig) -> torch.Tensor:
-    """The loss of a step from its query and gallery embeddings."""
-    from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss
+    """The loss of a step from its query and gallery embeddings (triplet steps of batch-all
+    sampling averaged over their active triplets when ``config.average_active``)."""
+    from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss, TripletLoss
 
     if step.kind == "sets":
         n, a, partner = (torch.from_numpy(v).to(q.device) for v in (step.i0, step.i1, step.i2))  # type: ignore[arg-type]
@@ -278,6 +279,9 @@ def step_loss(step: Step, q: torch.Tensor, g: torch.Tensor, loss_fn: torch.nn.Mo
         a, p, n = mine_semi_hard(q, labels[:nq].to(q.device), g, labels[nq:].to(q.device), config.effective_margin)
     else:
         a, p, n = (torch.from_numpy(v).to(q.device) for v in (step.i0, step.i1, step.i2))  # type: ignore[arg-type]
+    if config.average_active and config.task == "skull2face" and config.sampling == "batch-all" and isinstance(loss_fn, TripletLoss):
+        per_triplet = torch.relu(torch.linalg.vector_norm(q[a] - g[p], dim=1) - torch.linalg.vector_norm(q[a] - g[n], dim=1) + loss_fn.margin)
+        return per_triplet.sum() / (per_triplet > 0).sum().clamp(min=1)
     if isinstance(loss_fn, ContrastiveLoss):
         x1 = torch.cat([q[a], q[a]])
         x2 = torch.cat([g[p], g[n]])

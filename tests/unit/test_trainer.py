@@ -42,7 +42,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def config(cohort: Path, **changes: object) -> TrainConfig:
     base = dict(task="skull2face", data=str(cohort / "s2f"), backbone="mobilenet_v3_small", input_size=SIZE, embedding_dim=16,
-                subjects_per_batch=2, lr=3e-3, epochs=3, augment=False, seed=7, device="cpu", patience=None)
+                subjects_per_batch=2, lr=3e-3, epochs=3, augment=False, seed=7, device="cpu", patience=None,
+                average_active=False)
     base.update(changes)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -198,3 +199,20 @@ def test_dlib_head_on_injured_faces(cohort: Path, tmp_path: Path) -> None:
     embedding = matcher.encode_gallery([crop])
     assert embedding.shape == (1, 128)
     assert abs(float(np.linalg.norm(embedding)) - 1.0) < 1e-4  # the head's L2-normalised output
+
+
+def test_batch_all_loss_averages_over_active_triplets_only() -> None:
+    """With ``average_active`` the batch-all triplet loss is the sum of the hinges over the
+    number of triplets with a positive hinge (hand-worked on 1-d embeddings)."""
+    from crossid_desktop.training.loops import Step, make_loss, step_loss
+
+    q = torch.tensor([[0.0], [1.0]])
+    g = torch.tensor([[0.1], [0.9]])
+    # triplets (a, p, n): (0, 0, 1): 0.1 - 0.9 + 0.2 < 0; (1, 1, 0): 0.1 - 0.9 + 0.2 < 0;
+    # (0, 1, 0): 0.9 - 0.1 + 0.2 = 1.0; (1, 0, 1): 0.9 - 0.1 + 0.2 = 1.0
+    step = Step("triplets", np.arange(2), np.arange(2), np.array([0, 1, 0, 1]), np.array([0, 1, 1, 0]), np.array([1, 0, 0, 1]))
+    cfg = TrainConfig(task="skull2face", data="x", backbone="mobilenet_v3_small", margin=0.2)
+    active = float(step_loss(step, q, g, make_loss(cfg), cfg))
+    every = float(step_loss(step, q, g, make_loss(cfg), cfg.with_changes(average_active=False)))
+    assert active == pytest.approx(1.0, abs=1e-6)
+    assert every == pytest.approx(0.5, abs=1e-6)

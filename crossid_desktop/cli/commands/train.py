@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-steps", type=int, help="at most this many steps per epoch")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--mean-over-all-triplets", action="store_true", help="batch-all: average the triplet loss over every triplet, not only the active ones (loss > 0)")
     parser.add_argument("--no-augment", action="store_true", help="switch off rotation, flip, affine and colour changes")
     parser.add_argument("--split", choices=("subject", "triplet"), default="subject", help="subject: people disjoint (default); triplet: the publication's 70:30 split of triplets, identities leak")
     parser.add_argument("--val-fraction", type=float, default=0.3)
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 amp=not args.no_amp,
                 patience=args.patience or None,
                 soft_tissue_strength=args.soft_tissue,
+                average_active=not args.mean_over_all_triplets,
             )
             result = train(config, args.out, command=command, progress=progress)
     for record in result.history:
