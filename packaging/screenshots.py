@@ -97,6 +97,15 @@ def _main_window() -> Any:
     return next(w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow")
 
 
+def _save_palette(image: Any, path: Path) -> None:
+    """Write a QImage as a 256-colour PNG (Pillow's median cut with dithering)."""
+    from PIL import Image
+
+    from crossid_desktop.gui.images import from_qimage
+
+    Image.fromarray(from_qimage(image)).quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
 class Tour:
     """The demo, step by step, with a screenshot after each step."""
 
@@ -134,20 +143,20 @@ class Tour:
         loop.exec()
 
     def shoot(self, widget: Any, name: str) -> Path:
-        """Save a PNG of ``widget`` under :data:`MAX_BYTES`, scaling it down if need be."""
+        """Save a PNG of ``widget`` under :data:`MAX_BYTES`: full colour when it fits, else a
+        256-colour palette at full size, else the palette image scaled down."""
         from PySide6.QtCore import Qt
 
         self.settle()
         image = widget.grab().toImage()
         path = self.out / name
+        image.save(str(path), "PNG", 0)  # quality 0: the strongest compression
         scale = 1.0
-        while True:
+        while path.stat().st_size > MAX_BYTES and scale > 0.5:
             shown = image if scale == 1.0 else image.scaledToWidth(int(image.width() * scale), Qt.TransformationMode.SmoothTransformation)
-            shown.save(str(path), "PNG", 0)  # quality 0: the strongest compression
-            if path.stat().st_size <= MAX_BYTES or scale < 0.5:
-                break
+            _save_palette(shown, path)
             scale *= 0.9
-        print(f"{path} ({shown.width()}x{shown.height()}, {path.stat().st_size // 1000} KB)")
+        print(f"{path} ({path.stat().st_size // 1000} KB)")
         return path
 
     # -- the steps --------------------------------------------------------------------------------
@@ -204,7 +213,7 @@ class Tour:
         window = self.window
         panel = window.case_panel
         window.case_tabs.setCurrentWidget(panel)
-        panel.number_edit.setText("2026-0117")
+        panel.number_edit.clear()  # a number is generated: a kept demo may hold earlier cases
         panel.title_edit.setText("Skeletal remains, river bank")
         panel.examiner_edit.setText("Dr R. Okafor")
         panel.agency_edit.setText("Regional Identification Unit")
