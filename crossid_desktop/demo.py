@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from crossid_desktop.errors import CrossIDError, ModelError
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
 DEMO_SEED = 20261123
@@ -123,10 +122,7 @@ def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | Non
         DemoQuery("Injured face", (str(injured_photo),), QueryModality.INJURED_FACE.value, injured_subject),
     )
     data = {"format": DEMO_FORMAT, "seed": DEMO_SEED, "subjects": DEMO_SUBJECTS, "queries": [asdict(q) for q in queries]}
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".demo-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(tmp, root / "demo.json")  # written last: its presence means the demo is complete
+    write_text_atomic(root / "demo.json", json.dumps(data, indent=2))  # written last: its presence means the demo is complete
     progress(1, 1, "demo ready")
     return Demo(root, queries)
 

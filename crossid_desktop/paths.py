@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -30,6 +33,36 @@ def resources_dir() -> Path:
 def resource_path(*parts: str) -> Path:
     """Path of a bundled resource, e.g. ``resource_path("models", "skull2face.pt")``."""
     return resources_dir().joinpath(*parts)
+
+
+@contextmanager
+def atomic_path(target: str | Path, *, mode: int = 0o644) -> Iterator[Path]:
+    """A temporary file beside ``target`` to write; when the block ends without an error it is
+    renamed over ``target`` (``os.replace``), otherwise removed. Readers never see a half-written
+    file and a failure leaves the old one. Every file the project replaces is written this way."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, mode)  # mkstemp makes 0600; these are ordinary documents
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: str | Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(data)
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    """Replace ``target`` with UTF-8 ``text`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 def default_workspace_dir() -> Path:

@@ -17,13 +17,13 @@ SHA-256 only. A folder that already holds other files is never adopted as a work
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import GalleryError
+from crossid_desktop.paths import write_text_atomic
 
 if TYPE_CHECKING:
     from crossid_desktop.gallery.store import GalleryStore
@@ -120,6 +120,4 @@ def _write_marker(marker: Path) -> None:
         "version": WORKSPACE_FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    write_text_atomic(marker, json.dumps(content, indent=1) + "\n")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -189,10 +188,10 @@ def _write_state(path: Path, state: dict[str, BatchItem]) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from crossid_desktop.paths import write_text_atomic
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as error:
         raise CaseError(f"The file {path} cannot be written ({error.strerror or error}).") from error
 

@@ -12,7 +12,6 @@ numbers them when the document is saved).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -132,21 +131,19 @@ def build_atomically(story: list[Any], out: Path, *, header_left: str, header_ri
     from crossid_desktop.cases.fonts import SANS, register_fonts
 
     register_fonts()
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    from crossid_desktop.paths import atomic_path
+
     counter: dict[str, int] = {}
     canvas_class = _numbered_canvas(header_left, header_right, footer, counter)
-    doc = SimpleDocTemplate(
-        str(tmp), pagesize=A4, leftMargin=MARGIN_MM * mm, rightMargin=MARGIN_MM * mm, topMargin=(MARGIN_MM + 6) * mm,
-        bottomMargin=(MARGIN_MM + 2) * mm, creator="CrossID Desktop", producer="CrossID Desktop (reportlab)", initialFontName=SANS, **metadata,
-    )
     try:
-        doc.build(story, canvasmaker=canvas_class)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            doc = SimpleDocTemplate(
+                str(tmp), pagesize=A4, leftMargin=MARGIN_MM * mm, rightMargin=MARGIN_MM * mm, topMargin=(MARGIN_MM + 6) * mm,
+                bottomMargin=(MARGIN_MM + 2) * mm, creator="CrossID Desktop", producer="CrossID Desktop (reportlab)", initialFontName=SANS, **metadata,
+            )
+            doc.build(story, canvasmaker=canvas_class)
     except OSError as error:
         raise CaseError(f"The report {out} cannot be written ({error.strerror or error}).") from error
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return counter.get("pages", 0)
 
 

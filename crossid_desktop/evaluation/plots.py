@@ -10,8 +10,6 @@ half-written PNG. Each function returns the path it wrote.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -216,15 +214,9 @@ def _finish(fig: Figure, ax: Axes, title: str, path: str | Path, *, legend: bool
 def _save(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (temporary file in the same folder, then
     rename)."""
+    from crossid_desktop.paths import atomic_path
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    os.chmod(temporary, 0o644)  # mkstemp creates 0600; a figure is an ordinary document
-    try:
+    with atomic_path(target) as temporary:
         fig.savefig(temporary, format="png")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
     return target

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -118,12 +116,9 @@ def _verification_table(result: EvaluationResult) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.chmod(name, 0o644)
-    os.replace(name, path)
+    from crossid_desktop.paths import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 def _json_safe(value: Any) -> Any:

@@ -15,8 +15,6 @@ and ``seed``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -132,15 +130,9 @@ def plot_tsne_3d(
     ax.set_zlabel("t-SNE 3")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize="small")
+    from crossid_desktop.paths import atomic_path
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    os.chmod(temporary, 0o644)
-    try:
+    with atomic_path(target) as temporary:
         fig.savefig(temporary, format="png")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
     return target

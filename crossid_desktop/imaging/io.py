@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import types
 import warnings
 from collections.abc import Mapping
@@ -152,20 +151,14 @@ def save_image(path: str | Path, pixels: NDArray[Any], *, dtype: DTypeLike | Non
     fmt = formats[suffix]
     array = _to_storable(np.asarray(pixels), dtype, sixteen_bit_ok=fmt != "JPEG")
     encoded = _encode(array, fmt)
-    folder = path.parent if str(path.parent) else Path(".")
+    from crossid_desktop.paths import atomic_path
+
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
             handle.write(encoded)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
     except OSError as error:
-        Path(temp_name).unlink(missing_ok=True)
         raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -76,15 +74,10 @@ def fingerprint(state_dict: Mapping[str, torch.Tensor], card: ModelCard) -> str:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from crossid_desktop.paths import atomic_path
+
+    with atomic_path(path) as temporary:
+        write(temporary)
 
 
 def _as_stored(state_dict: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:

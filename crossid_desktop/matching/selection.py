@@ -10,15 +10,13 @@ a workspace without it uses the bundled demo models when they are present.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.paths import resource_path
+from crossid_desktop.paths import resource_path, write_text_atomic
 
 if TYPE_CHECKING:
     from crossid_desktop.matching.base import Matcher
@@ -75,10 +73,7 @@ def write_config(workspace_root: Path, role: str, spec: str) -> None:
     path = Path(workspace_root) / CONFIG_NAME
     stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     stored[role] = spec
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matchers-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(stored, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(stored, indent=2, sort_keys=True))
 
 
 class MatcherCache:

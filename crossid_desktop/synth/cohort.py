@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import DatasetError
+from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
 #: bumped whenever the same seed would give different images
@@ -227,9 +227,6 @@ def _csv_bytes(rows: list[tuple[str, str, str, int]]) -> bytes:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        write_bytes_atomic(path, data)
     except OSError as error:
         raise DatasetError(f"The file {path} cannot be written ({error.strerror}).") from error
