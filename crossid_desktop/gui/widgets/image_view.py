@@ -61,7 +61,11 @@ class ImageView(QGraphicsView):
         zoom, centre = self._zoom, self.relative_centre()
         overlays = self._overlays
         self._overlays = []
-        self.set_image(image)
+        self._applying = True  # the interim fit must not pull linked views back to fit
+        try:
+            self.set_image(image)
+        finally:
+            self._applying = False
         self._overlays = overlays
         self.set_view(zoom, *centre)
 
