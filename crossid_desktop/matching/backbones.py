@@ -1,9 +1,11 @@
-"""Registry of torchvision backbones used as feature extractors.
+"""Registry of the backbones used as feature extractors.
 
-Every entry is a torchvision classification model whose final class layer (``head``) is
-replaced by :class:`torch.nn.Identity`, so the model maps a normalised image batch
-``(N, 3, S, S)`` float32 to features ``(N, feature_dim)``. The nine backbones compared by the
-skull-to-face publication are here, plus small ones for CPU-only machines.
+Every entry maps a normalised image batch ``(N, 3, S, S)`` float32 to features
+``(N, feature_dim)``: a torchvision classification model whose final class layer (``head``) is
+replaced by :class:`torch.nn.Identity`, or (``builder`` ``"module:Class"``, no ``head``, no
+ImageNet ``weights``) a network of this project, e.g. the compact CNN of
+:mod:`crossid_desktop.matching.compact`. The nine backbones compared by the skull-to-face
+publication are here, plus small ones for CPU-only machines.
 
 Weights come from one of three places (:func:`build_backbone`):
 
@@ -43,7 +45,8 @@ class BackboneSpec:
     """One registry entry.
 
     ``head`` is the dotted path of the final class layer inside the torchvision model (removed
-    to get features); ``min_input_size`` is the smallest square input the architecture accepts
+    to get features; empty for a ``"module:Class"`` builder, whose ``weights`` is empty too: no
+    ImageNet weights); ``min_input_size`` is the smallest square input the architecture accepts
     (ViT needs exactly ``input_size``).
     """
 
@@ -91,6 +94,8 @@ BACKBONES: dict[str, BackboneSpec] = {
         # small CPU backbones
         _spec("resnet18_112", "resnet18", 512, "ResNet18_Weights.IMAGENET1K_V1", "fc", input_size=112),
         _spec("mobilenet_v3_small", "mobilenet_v3_small", 1024, "MobileNet_V3_Small_Weights.IMAGENET1K_V1", "classifier.3"),
+        # trained from scratch: this project's network ("module:Class"), no ImageNet weights, no class layer
+        _spec("compact64", "crossid_desktop.matching.compact:CompactCNN", 64, "", "", input_size=64),
     )
 }
 
@@ -113,14 +118,22 @@ def build_backbone(name: str, *, weights: None | str | Path = None) -> tuple[nn.
     the torch hub cache, downloaded only when absent) or the path of a saved state dict (of the
     torchvision model, head included or not, or of the feature extractor).
     """
-    import torchvision
-
     spec = backbone_spec(name)
-    model = getattr(torchvision.models, spec.builder)(weights=None)
-    _replace_module(model, spec.head)
+    if ":" in spec.builder:  # a network of this project, "module:Class", built with its feature size
+        import importlib
+
+        module_name, _, class_name = spec.builder.partition(":")
+        model = getattr(importlib.import_module(module_name), class_name)(feature_dim=spec.feature_dim)
+    else:
+        import torchvision
+
+        model = getattr(torchvision.models, spec.builder)(weights=None)
+        _replace_module(model, spec.head)
     if weights is None:
         return model, spec
     if isinstance(weights, str) and weights == "imagenet":
+        if not spec.weights:
+            raise ModelError(f"The backbone {spec.name!r} has no ImageNet weights; train it from random weights (no --weights) or give the path of a saved state dict.")
         state, source = load_imagenet_state_dict(spec), spec.weights_file
     else:
         path = Path(weights)
@@ -164,7 +177,7 @@ def load_backbone_state(model: nn.Module, spec: BackboneSpec, state: Mapping[str
     cleaned: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         key = key.removeprefix("module.")
-        if key == spec.head or key.startswith(spec.head + "."):
+        if spec.head and (key == spec.head or key.startswith(spec.head + ".")):
             continue
         match = _LEGACY_DENSENET_KEY.match(key)
         if match:

@@ -18,18 +18,23 @@ torch.set_num_threads(2)
 
 def test_publication_backbones_are_the_nine_of_the_paper() -> None:
     assert PUBLICATION_BACKBONES == ("vgg16", "resnet18", "resnet50", "resnet101", "densenet201", "efficientnet_b0", "mobilenet_v2", "convnext_tiny", "vit_b_16")
-    assert {"resnet18_112", "mobilenet_v3_small"} <= set(BACKBONES)
+    assert {"resnet18_112", "mobilenet_v3_small", "compact64"} <= set(BACKBONES)
 
 
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_every_backbone_builds_and_gives_features(name: str) -> None:
     model, spec = build_backbone(name)
     assert spec.name == name
-    # the final class layer is gone: the torchvision model without weights has one more Linear
-    full = getattr(torchvision.models, spec.builder)(weights=None)
-    full_head = full.get_submodule(spec.head)
-    assert isinstance(full_head, torch.nn.Linear) and full_head.in_features == spec.feature_dim
-    assert isinstance(model.get_submodule(spec.head), torch.nn.Identity)
+    if spec.head:
+        # the final class layer is gone: the torchvision model without weights has one more Linear
+        full = getattr(torchvision.models, spec.builder)(weights=None)
+        full_head = full.get_submodule(spec.head)
+        assert isinstance(full_head, torch.nn.Linear) and full_head.in_features == spec.feature_dim
+        assert isinstance(model.get_submodule(spec.head), torch.nn.Identity)
+    else:
+        # this project's network: its last layer gives the features itself
+        last = list(model.modules())[-1]
+        assert isinstance(last, torch.nn.BatchNorm1d) and last.num_features == spec.feature_dim
     # forward at batch 1 and the smallest input the architecture takes (features do not
     # depend on the input size thanks to global pooling)
     size = spec.min_input_size if name != "resnet18_112" else spec.input_size
@@ -38,6 +43,26 @@ def test_every_backbone_builds_and_gives_features(name: str) -> None:
         out = model(torch.randn(1, 3, size, size))
     assert out.shape == (1, spec.feature_dim)
     assert torch.isfinite(out).all()
+
+
+def test_compact_backbone_keeps_position_and_has_no_imagenet_weights(tmp_path: Path) -> None:
+    model, spec = build_backbone("compact64")
+    assert (spec.input_size, spec.feature_dim) == (64, 64)
+    # 4x4x64 map flattened into the projection (no global pooling): 1024 inputs
+    assert model.project[1].in_features == 4 * 4 * 64
+    model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        # a pooled network would be blind to swapping the image's halves; this one is not
+        swapped = torch.cat([x[..., 32:], x[..., :32]], dim=-1)
+        assert not torch.allclose(model(x), model(swapped), atol=1e-4)
+    with pytest.raises(ModelError, match="'compact64' has no ImageNet weights"):
+        build_backbone("compact64", weights="imagenet")
+    path = tmp_path / "compact.pt"
+    torch.save(model.state_dict(), path)
+    loaded, _ = build_backbone("compact64", weights=path)
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, model.state_dict()[key]), key
 
 
 def test_unknown_backbone_is_a_model_error() -> None:
