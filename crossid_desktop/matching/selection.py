@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
-#: bundled model per role, tried in order when the workspace names none
-BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("bundled:injured", "dlib")}
+#: model per role when the workspace names none. Injured faces default to dlib's pretrained
+#: network: the bundled SCL head was trained on synthetic faces and lowers Rank-1 on real
+#: photos (docs/RESULTS.md); the demo workspace chooses it explicitly for its synthetic gallery.
+BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("dlib",)}
 
 
 def role_of(modality: QueryModality) -> str:

@@ -304,3 +304,13 @@ def test_demo_never_clears_a_folder_it_did_not_make(tmp_path: Path) -> None:
     with pytest.raises(DemoFolderError, match="not made by the demo"):
         build_demo(folder)
     assert (folder / "letter.txt").read_text() == "keep me"
+
+
+def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
+    from crossid_desktop.matching.selection import read_config
+    from crossid_desktop.paths import resource_path
+
+    config = read_config(Workspace.open(tmp_path / "fresh").root)
+    # real photos: dlib's pretrained network (the bundled head was trained on synthetic faces)
+    assert config["injured"] == "dlib"
+    assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
