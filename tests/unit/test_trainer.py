@@ -19,7 +19,7 @@ from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.training.config import TrainConfig
 from crossid_desktop.training.trainer import LOG_COLUMNS, resume, train
 
-SIZE = 32  # network input (px): small enough for a busy CPU
+SIZE = 64  # network input (px): the compact backbone's own, cheap on a busy CPU
 
 
 @pytest.fixture(autouse=True)
@@ -41,9 +41,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def config(cohort: Path, **changes: object) -> TrainConfig:
-    base = dict(task="skull2face", data=str(cohort / "s2f"), backbone="mobilenet_v3_small", input_size=SIZE, embedding_dim=16,
-                subjects_per_batch=2, lr=3e-3, epochs=3, augment=False, seed=7, device="cpu", patience=None,
-                average_active=False)
+    base = dict(task="skull2face", data=str(cohort / "s2f"), backbone="compact64", input_size=SIZE, embedding_dim=16,
+                subjects_per_batch=2, lr=3e-3, epochs=3, augment=False, seed=7, device="cpu", patience=None)
     base.update(changes)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -71,7 +70,7 @@ def test_run_folder_holds_config_log_checkpoints_and_curves(run_a, cohort: Path)
     for name in ("best.pt", "best.json", "last.pt", "last.json", "last_state.pt", "curves.png"):
         assert (run_dir / name).is_file(), name
     card = json.loads((run_dir / "best.json").read_text())
-    assert card["task"] == "skull2face" and card["backbone"] == "mobilenet_v3_small"
+    assert card["task"] == "skull2face" and card["backbone"] == "compact64"
     assert card["training"]["config"]["seed"] == 7
     assert card["training"]["data"]["n_subjects"] == 8
     assert card["training"]["data"]["synthetic_cohort"]["seed"] == 3
@@ -96,7 +95,7 @@ def test_training_lowers_the_loss_on_training_triplets(run_a, cohort: Path) -> N
     result, _ = run_a
     trained, card = load_checkpoint(result.run_dir / "last.pt")
     torch.manual_seed(7)
-    initial = CrossDomainNet("mobilenet_v3_small", embedding_dim=16, freeze_gallery=False)
+    initial = CrossDomainNet("compact64", embedding_dim=16, freeze_gallery=False)
     val_ids = set(card.training["data"]["val_subjects"])
     subjects = [s for s in read_s2f(cohort / "s2f").subjects if s.subject_id not in val_ids]
     xrays = [(s.subject_id, load_image(p)) for s in subjects for p in (s.xray_front, s.xray_side)]
@@ -118,7 +117,8 @@ def test_training_lowers_the_loss_on_training_triplets(run_a, cohort: Path) -> N
         assert count == 8 * 6 * 5
         return total / count
 
-    assert mean_hinge(trained) < mean_hinge(initial) - 0.02
+    # the untrained network sits at the collapsed start (every hinge = margin 0.4); training leaves it
+    assert mean_hinge(trained) < mean_hinge(initial) - 0.05
 
 
 def test_checkpoint_loads_and_embeds_like_the_in_memory_model(run_a) -> None:
