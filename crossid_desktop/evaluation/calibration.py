@@ -40,6 +40,7 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.evaluation.verification import check_scores
 from crossid_desktop.errors import ModelError
 
 __all__ = [
@@ -162,8 +163,8 @@ def fit_calibration(
     :func:`score_from_distance`). ``l2`` is the logistic slope penalty (objective: summed
     log-loss + ``l2 * a^2 / 2``, i.e. scikit-learn's ``C = 1 / l2``).
     """
-    genuine = _check_scores(genuine_scores, "genuine_scores")
-    impostor = _check_scores(impostor_scores, "impostor_scores")
+    genuine = check_scores(genuine_scores, "genuine_scores")
+    impostor = check_scores(impostor_scores, "impostor_scores")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}.")
     if score_name not in SCORE_NAMES:
@@ -243,8 +244,8 @@ def cllr(lrs_genuine: ArrayLike, lrs_impostor: ArrayLike) -> float:
 
 def cllr_min(genuine_scores: ArrayLike, impostor_scores: ArrayLike) -> float:
     """Cllr of the PAV calibration of the scores (unclipped): the discrimination loss alone."""
-    genuine = _check_scores(genuine_scores, "genuine_scores")
-    impostor = _check_scores(impostor_scores, "impostor_scores")
+    genuine = check_scores(genuine_scores, "genuine_scores")
+    impostor = check_scores(impostor_scores, "impostor_scores")
     scores = np.concatenate([genuine, impostor])
     knots, posterior = pav(scores, np.concatenate([np.ones(genuine.size), np.zeros(impostor.size)]))
     ln_lr = _ln_odds(posterior)[np.searchsorted(knots, scores)] - math.log(genuine.size / impostor.size)
@@ -379,11 +380,3 @@ def _cllr_ln(ln_genuine: NDArray[np.float64], ln_impostor: NDArray[np.float64]) 
     impostor_cost = np.logaddexp(0.0, ln_impostor).mean() / math.log(2.0)
     return float(0.5 * (genuine_cost + impostor_cost))
 
-
-def _check_scores(scores: ArrayLike, name: str) -> NDArray[np.float64]:
-    array = np.asarray(scores, dtype=np.float64)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} holds NaN or infinite values.")
-    return array

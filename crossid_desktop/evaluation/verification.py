@@ -86,8 +86,8 @@ class ScoreHistograms:
 
 def roc_curve(genuine_scores: ArrayLike, impostor_scores: ArrayLike) -> RocCurve:
     """The ROC: FAR and GAR at every distinct score used as threshold (accept ``score >= t``)."""
-    genuine = np.sort(_check_scores(genuine_scores, "genuine_scores"))
-    impostor = np.sort(_check_scores(impostor_scores, "impostor_scores"))
+    genuine = np.sort(check_scores(genuine_scores, "genuine_scores"))
+    impostor = np.sort(check_scores(impostor_scores, "impostor_scores"))
     distinct = np.unique(np.concatenate([genuine, impostor]))[::-1]
     thresholds = np.concatenate([[np.inf], distinct])
     gar = (genuine.size - np.searchsorted(genuine, thresholds, side="left")) / genuine.size
@@ -136,8 +136,8 @@ def eer(genuine_scores: ArrayLike, impostor_scores: ArrayLike) -> float:
 
 def score_distributions(genuine_scores: ArrayLike, impostor_scores: ArrayLike, bins: int = 30) -> ScoreHistograms:
     """Histograms of genuine and impostor scores over ``bins`` equal bins spanning both."""
-    genuine = _check_scores(genuine_scores, "genuine_scores")
-    impostor = _check_scores(impostor_scores, "impostor_scores")
+    genuine = check_scores(genuine_scores, "genuine_scores")
+    impostor = check_scores(impostor_scores, "impostor_scores")
     if int(bins) != bins or bins < 1:
         raise ValueError(f"bins must be a positive integer; got {bins}.")
     low = float(min(genuine.min(), impostor.min()))
@@ -188,7 +188,8 @@ def mean_interclass_distance(embeddings: ArrayLike, labels: ArrayLike, *, method
     return total / count  # each unordered pair counted twice in both sums
 
 
-def _check_scores(scores: ArrayLike, name: str) -> NDArray[np.float64]:
+def check_scores(scores: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``scores`` as a float64 1-D array; ValueError when empty, not 1-D, or not finite."""
     array = np.asarray(scores, dtype=np.float64)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array; got shape {array.shape}.")
