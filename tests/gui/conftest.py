@@ -17,6 +17,8 @@ from crossid_desktop.gui import errors as gui_errors  # noqa: E402
 from crossid_desktop.gui.settings import Settings  # noqa: E402
 from crossid_desktop.gui.worker import running_threads  # noqa: E402
 
+from builders import save_untrained_matcher, write_photo  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path) -> Path:
@@ -52,32 +54,6 @@ def error_dialogs(monkeypatch: pytest.MonkeyPatch) -> list:
     shown: list = []
     monkeypatch.setattr(gui_errors, "present", shown.append)
     return shown
-
-
-def save_untrained_matcher(path: Path, task: str) -> Path:
-    """A real checkpoint of an untrained mobilenet_v3_small at 64 px (fast, deterministic)."""
-    import torch
-
-    from crossid_desktop.matching.backbones import IMAGENET_MEAN, IMAGENET_STD
-    from crossid_desktop.matching.checkpoint import save_checkpoint
-    from crossid_desktop.matching.model_card import ModelCard, preprocessing_recipe
-    from crossid_desktop.matching.networks import CrossDomainNet
-
-    torch.manual_seed(0)
-    model = CrossDomainNet("mobilenet_v3_small", embedding_dim=32, shared=(task == "injured"))
-    recipe = preprocessing_recipe(task, input_size=64, mean=IMAGENET_MEAN, std=IMAGENET_STD, soft_tissue={"strength": 0.7})
-    save_checkpoint(path, model, ModelCard(name=f"untrained-{task}", task=task, backbone="mobilenet_v3_small", embedding_dim=32, network={}, preprocessing=recipe))
-    return path
-
-
-def write_photo(path: Path, seed: int) -> None:
-    """A smooth random colour picture, 160 px: untrained networks embed these far apart."""
-    import cv2
-    import numpy as np
-
-    small = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC))
 
 
 class TinyWorkspace:

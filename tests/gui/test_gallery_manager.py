@@ -4,7 +4,6 @@ through the real worker thread and the real services on a tiny workspace."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,7 @@ from crossid_desktop.gui.worker import JobContext, Worker  # noqa: E402
 from crossid_desktop.matching.selection import write_config  # noqa: E402
 from crossid_desktop.workspace import Workspace  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from test_search import save_untrained_matcher, write_photo  # noqa: E402
+from builders import save_untrained_matcher, write_photo  # noqa: E402
 
 SUBJECTS, PHOTOS = 6, 2
 

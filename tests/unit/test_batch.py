@@ -20,7 +20,7 @@ from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search import SearchService
 from crossid_desktop.workspace import Workspace
 
-from test_search import save_untrained_matcher, write_photo  # noqa: E402  (tests/unit is on sys.path)
+from builders import save_untrained_matcher, write_photo
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from crossid_desktop.evaluation.calibration import verbal_scale
 from crossid_desktop.search import Candidate, QueryInfo, SearchResult
 from crossid_desktop.workspace import Workspace
 
-from test_search import write_photo  # noqa: E402  (tests/unit is on sys.path)
+from builders import write_photo
 
 NAMES = {"P000": "Antonín Dvořák", "P001": "Łukasz <b>Bold</b> & Co", "P002": "Ñúñez </i>", "P003": "प्रिया Sharma", "P004": "Ἀλέξανδρος Иванов"}
 NOTE = "Ear shape <para>similar</para> & chin </i> unbalanced; " + "X" * 180  # a 180-character word must wrap

@@ -20,38 +20,7 @@ from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search import SearchService, guess_modality
 from crossid_desktop.workspace import Workspace
 
-
-def save_untrained_matcher(path: Path, task: str, *, embedding_dim: int = 32, input_size: int = 64) -> Path:
-    """A real checkpoint of an untrained network: deterministic, distinct embeddings per image."""
-    import torch
-
-    from crossid_desktop.matching.backbones import IMAGENET_MEAN, IMAGENET_STD
-    from crossid_desktop.matching.checkpoint import save_checkpoint
-    from crossid_desktop.matching.model_card import ModelCard, preprocessing_recipe
-    from crossid_desktop.matching.networks import CrossDomainNet
-
-    torch.manual_seed(0)
-    model = CrossDomainNet("mobilenet_v3_small", embedding_dim=embedding_dim, shared=(task == "injured"))
-    card = ModelCard(
-        name=f"untrained-{task}",
-        task=task,
-        backbone="mobilenet_v3_small",
-        embedding_dim=embedding_dim,
-        network={},
-        preprocessing=preprocessing_recipe(task, input_size=input_size, mean=IMAGENET_MEAN, std=IMAGENET_STD, soft_tissue={"strength": 0.7}),
-    )
-    save_checkpoint(path, model, card)
-    return path
-
-
-def write_photo(path: Path, seed: int) -> None:
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    image = cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
+from builders import save_untrained_matcher, write_photo
 
 
 @pytest.fixture
