@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
             lr = f"  LR {c.likelihood_ratio:.3g} ({c.verbal_scale})" if c.likelihood_ratio is not None else ""
             print(f"   {c.rank:>2}. {c.subject_id}  {c.name:<28} confidence {c.confidence * 100:5.1f}%  distance {c.distance:.3f}{lr}{mark}")
         if result.rank_of(query.true_subject_id) is None:
-            print(f"   the true identity {query.true_subject_id} is not in the top {args.top_k}")
+            whole = service.search(list(query.paths), modality=query.query_modality(), top_k=result.gallery_subjects)
+            rank = whole.rank_of(query.true_subject_id)
+            where = f"at rank {rank} of {result.gallery_subjects}" if rank is not None else "not in the gallery"
+            print(f"   the true identity {query.true_subject_id} is not in the top {args.top_k}: it is {where}")
     print("\nThese lists are investigative leads for an examiner to compare, not identifications.")
     return 0
