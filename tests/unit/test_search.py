@@ -283,3 +283,20 @@ def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
     # real photos: dlib's pretrained network (the bundled head was trained on synthetic faces)
     assert config["injured"] == "dlib"
     assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
+
+
+def test_gallery_list_reports_a_missing_index_and_rebuild_repairs_it(workspace: Workspace, gallery_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workspace", str(workspace.root)]
+    assert main([*ws, "enroll", str(gallery_folder), "--centre-crop"]) == 0
+    for path in workspace.indexes_dir.iterdir():
+        path.unlink()
+    capsys.readouterr()
+    assert main([*ws, "gallery", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert len(listing["indexes"]) == 2
+    assert all(not i["matches_db"] and not i["exists"] for i in listing["indexes"])
+    assert not any(workspace.indexes_dir.iterdir())  # listing repairs nothing
+    assert main([*ws, "gallery", "rebuild-index"]) == 0
+    assert "24 vectors" in capsys.readouterr().out
+    assert main([*ws, "gallery", "list", "--json"]) == 0
+    assert all(i["matches_db"] and i["exists"] and i["count"] == 24 for i in json.loads(capsys.readouterr().out)["indexes"])

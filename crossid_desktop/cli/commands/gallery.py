@@ -45,13 +45,14 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from crossid_desktop.gallery.maintenance import index_status
     from crossid_desktop.workspace import Workspace
 
     workspace = Workspace.open(args.workspace)
     store = workspace.store()
     try:
         subjects = store.subjects()
-        indexes = [(m, _index_status(workspace, store, m.fingerprint)) for m in store.matchers()]
+        indexes = [(m, index_status(workspace, store, m.fingerprint)) for m in store.matchers()]
     finally:
         store.close()
     if args.json:
@@ -72,57 +73,25 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _index_status(workspace, store, fingerprint: str):
-    """The index's state without repairing it (listing never rewrites files)."""
-    from crossid_desktop.errors import GalleryError
-    from crossid_desktop.gallery.index import GalleryIndex, IndexStatus
-
-    try:
-        return GalleryIndex.open(workspace.indexes_dir, store, fingerprint, rebuild="never").status()
-    except GalleryError as error:
-        return IndexStatus(exists=True, count=0, matches_db=False, reason=str(error))
-
-
 def run_remove(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.gallery.maintenance import remove_subjects
     from crossid_desktop.workspace import Workspace
 
-    workspace = Workspace.open(args.workspace)
-    store = workspace.store()
-    try:
-        for subject_id in args.subject_ids:
-            store.subject(subject_id)  # an unknown id stops here, before anything changes
-        # open every index while it still matches the database, so removal is incremental
-        indexes = [GalleryIndex.open(workspace.indexes_dir, store, m.fingerprint) for m in store.matchers()]
-        for subject_id in args.subject_ids:
-            image_ids = [record.image_id for record in store.images(subject_id)]
-            removed = store.remove_subject(subject_id)
-            for index in indexes:
-                index.remove(image_ids)
-            print(f"removed {subject_id} ({removed} photos)")
-        for index in indexes:
-            index.save()
-    finally:
-        store.close()
+    removed = remove_subjects(Workspace.open(args.workspace), args.subject_ids)
+    for subject_id, photos in removed.items():
+        print(f"removed {subject_id} ({photos} photos)")
     return 0
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
     from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.gallery.enrol import sync_embeddings
-    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.gallery.maintenance import rebuild_indexes
     from crossid_desktop.matching.selection import MatcherCache
     from crossid_desktop.workspace import Workspace
 
     workspace = Workspace.open(args.workspace)
-    store = workspace.store()
-    try:
-        with TextProgress("rebuilding") as bar:
-            for matcher in MatcherCache().configured(workspace.root):
-                sync_embeddings(workspace, store, matcher, progress=bar)
-            for record in store.matchers():
-                index = GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="always", progress=bar)
-                print(f"index {record.name}: {index.count} vectors")
-    finally:
-        store.close()
+    with TextProgress("rebuilding") as bar:
+        counts = rebuild_indexes(workspace, MatcherCache().configured(workspace.root), progress=bar)
+    for name, count in counts.items():
+        print(f"index {name}: {count} vectors")
     return 0

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from crossid_desktop.errors import Cancelled, GalleryError
+from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.gallery_model import GalleryTableModel
 
@@ -70,19 +70,16 @@ class GallerySnapshot:
 
 def read_gallery(context: Any, progress: ProgressCallback, cancel: threading.Event) -> GallerySnapshot:
     """Subjects and index states, without repairing anything (like ``crossid gallery list``)."""
-    from crossid_desktop.gallery.index import GalleryIndex, IndexStatus
+    from crossid_desktop.gallery.maintenance import index_status
 
     workspace = context.workspace
     with workspace.store() as store:
         subjects = tuple(store.subjects())
         counts = store.counts()
-        states = []
-        for record in store.matchers():
-            try:
-                status = GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="never").status()
-            except GalleryError as error:
-                status = IndexStatus(exists=False, count=0, matches_db=False, reason=str(error))
-            states.append(MatcherIndexState(record.name, record.fingerprint, counts.embeddings.get(record.fingerprint, 0), status))
+        states = [
+            MatcherIndexState(record.name, record.fingerprint, counts.embeddings.get(record.fingerprint, 0), index_status(workspace, store, record.fingerprint))
+            for record in store.matchers()
+        ]
     return GallerySnapshot(str(workspace.root), subjects, tuple(states))
 
 
@@ -103,39 +100,18 @@ def remove_job(subject_ids: Sequence[str]):
     ids = tuple(subject_ids)
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
-        from crossid_desktop.gallery.index import GalleryIndex
+        from crossid_desktop.gallery.maintenance import remove_subjects
 
-        workspace = context.workspace
-        removed = 0
-        with workspace.store() as store:
-            for done, subject_id in enumerate(ids):
-                progress(done, len(ids), f"removing {subject_id}")
-                image_ids = [record.image_id for record in store.images(subject_id)]
-                removed += store.remove_subject(subject_id)
-                for matcher in store.matchers():
-                    index = GalleryIndex.open(workspace.indexes_dir, store, matcher.fingerprint)
-                    index.remove(image_ids)
-                    index.save()
-            progress(len(ids), len(ids), "removed")
-        return removed
+        return sum(remove_subjects(context.workspace, ids, progress=progress, cancel=cancel).values())
 
     return run
 
 
 def rebuild_job(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
     """Embed what is missing and rebuild every matcher's index (``crossid gallery rebuild-index``)."""
-    from crossid_desktop.gallery.enrol import sync_embeddings
-    from crossid_desktop.gallery.index import GalleryIndex
+    from crossid_desktop.gallery.maintenance import rebuild_indexes
 
-    workspace = context.workspace
-    with workspace.store() as store:
-        for matcher in context.matchers.configured(workspace.root):
-            sync_embeddings(workspace, store, matcher, progress=progress, cancel=cancel)
-        rebuilt = 0
-        for record in store.matchers():
-            GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="always", progress=progress, cancel=cancel)
-            rebuilt += 1
-    return rebuilt
+    return len(rebuild_indexes(context.workspace, context.matchers.configured(context.workspace.root), progress=progress, cancel=cancel))
 
 
 def describe_import(report: EnrolmentReport) -> str:

@@ -1,0 +1,83 @@
+"""Gallery upkeep shared by ``crossid gallery`` and the GUI's gallery manager: the state of
+each matcher's index (without repairing it), removal of subjects, and rebuilding indexes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from crossid_desktop.errors import GalleryError
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+
+if TYPE_CHECKING:
+    from crossid_desktop.gallery.index import IndexStatus
+    from crossid_desktop.gallery.store import GalleryStore
+    from crossid_desktop.matching.base import Matcher
+    from crossid_desktop.workspace import Workspace
+
+
+def index_status(workspace: Workspace, store: GalleryStore, fingerprint: str) -> IndexStatus:
+    """How a matcher's index stands against the database; never rewrites a file."""
+    from crossid_desktop.gallery.index import GalleryIndex, IndexStatus, _files
+
+    try:
+        return GalleryIndex.open(workspace.indexes_dir, store, fingerprint, rebuild="never").status()
+    except GalleryError as error:
+        exists = any(path.exists() for path in _files(workspace.indexes_dir, fingerprint))
+        return IndexStatus(exists=exists, count=0, matches_db=False, reason=str(error))
+
+
+def remove_subjects(
+    workspace: Workspace,
+    subject_ids: Sequence[str],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, int]:
+    """Remove subjects with their photos and embeddings, and their faces from every index;
+    returns the photos removed per subject. An unknown id stops it before anything changes."""
+    from crossid_desktop.gallery.index import GalleryIndex
+
+    progress = progress or no_progress
+    removed: dict[str, int] = {}
+    with workspace.store() as store:
+        for subject_id in subject_ids:
+            store.subject(subject_id)
+        # opened while they still match the database, so that removal is incremental
+        indexes = [GalleryIndex.open(workspace.indexes_dir, store, m.fingerprint) for m in store.matchers()]
+        try:
+            for done, subject_id in enumerate(subject_ids):
+                check_cancel(cancel, "Removing subjects")
+                progress(done, len(subject_ids), f"removing {subject_id}")
+                image_ids = [record.image_id for record in store.images(subject_id)]
+                removed[subject_id] = store.remove_subject(subject_id)
+                for index in indexes:
+                    index.remove(image_ids)
+        finally:
+            for index in indexes:
+                index.save()
+        progress(len(subject_ids), len(subject_ids), "removed")
+    return removed
+
+
+def rebuild_indexes(
+    workspace: Workspace,
+    matchers: Sequence[Matcher],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, int]:
+    """Embed what ``matchers`` lack, then rebuild every registered matcher's index from the
+    database; returns the vectors of each rebuilt index by matcher name."""
+    from crossid_desktop.gallery.enrol import sync_embeddings
+    from crossid_desktop.gallery.index import GalleryIndex
+
+    counts: dict[str, int] = {}
+    with workspace.store() as store:
+        for matcher in matchers:
+            sync_embeddings(workspace, store, matcher, progress=progress, cancel=cancel)
+        for record in store.matchers():
+            index = GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="always", progress=progress, cancel=cancel)
+            counts[record.name] = index.count
+    return counts
