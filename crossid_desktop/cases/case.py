@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from crossid_desktop.about import collect_info
 from crossid_desktop.cases import audit
 from crossid_desktop.cases.records import (
     MARKS, Case, CandidateMark, CaseSummary, KnownIdentity, RecordedSearch, card_summary, result_from_json, result_to_json,
@@ -207,8 +208,6 @@ class CaseService:
         queries = tuple(replace(q, path=str(Path(q.path).absolute())) if q.path and not Path(q.path).is_absolute() else q for q in result.queries)
         result = replace(result, queries=queries)
         if environment is None:
-            from crossid_desktop.cli.commands.info import collect_info
-
             environment = collect_info(str(self.workspace.root))
         text = result_to_json(result)
         with self._store() as store:

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget, QWidget
 
+from crossid_desktop.about import collect_info
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.actions import build_actions, feature_available, fill_demo, fill_recent
@@ -34,8 +35,6 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.pgm *.gif *.dcm 
 
 
 def _startup_facts(context: Any, progress: Any, cancel: Any) -> tuple[dict[str, Any], Any]:
-    from crossid_desktop.cli.commands.info import collect_info
-
     with context.workspace.store() as store:
         counts = store.counts()
     return collect_info(str(context.workspace.root)), counts
