@@ -49,12 +49,13 @@ def _distribution_version(name: str) -> str | None:
 
 
 def runtime_versions() -> dict[str, str | None]:
-    """Version of each runtime piece (None when it is not installed), Python and Qt included."""
+    """Version of each runtime piece (None when it is not installed or fails to import),
+    Python and Qt included."""
     found: dict[str, str | None] = {"crossid_desktop": __version__, "python": platform.python_version()}
     for name, module_name, attribute, distribution in RUNTIME_PIECES:
         try:
             module = import_module(module_name)
-        except ImportError:
+        except Exception:  # missing, or a native part that fails to load: reported as absent
             found[name] = None
             continue
         value = getattr(module, attribute, None)

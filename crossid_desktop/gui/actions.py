@@ -22,6 +22,7 @@ FEATURE_MODULES = {
     "gallery_manager": "crossid_desktop.gui.widgets.gallery_manager",
     "case_panel": "crossid_desktop.gui.widgets.case_panel",
     "report": "crossid_desktop.cases.report",
+    "selftest": "crossid_desktop.gui.widgets.selftest_dialog",
 }
 
 
@@ -48,6 +49,7 @@ class WindowActions:
     compare: QAction | None = None
     import_gallery: QAction | None = None
     export_report: QAction | None = None
+    selftest: QAction | None = None
     toolbar: QToolBar | None = None
     extra: dict[str, QAction] = field(default_factory=dict)
 
@@ -80,6 +82,8 @@ def build_actions(window: Any) -> WindowActions:
         acts.compare = _action(window, "&Compare…", window.open_compare, ["Ctrl+M"], name="compareAction", tip="Compare the query with the selected candidate")
     if feature_available("gallery_manager"):
         acts.import_gallery = _action(window, "&Import gallery…", window.open_gallery_manager, ["Ctrl+I"], name="importGalleryAction", tip="Enrol face photos into the gallery")
+    if feature_available("selftest"):
+        acts.selftest = _action(window, "&Self-test…", window.open_selftest, name="selfTestAction", tip="Check this installation and write the record (PDF and JSON)")
     if feature_available("report"):
         acts.export_report = _action(window, "&Export report…", window.export_report, ["Ctrl+E"], name="exportReportAction", tip="Export the case report (PDF)")
 
@@ -102,6 +106,8 @@ def build_actions(window: Any) -> WindowActions:
     bar.addMenu(acts.demo_menu)
     acts.demo_menu.menuAction().setVisible(False)  # shown once the demo is open
     help_menu = bar.addMenu("&Help")
+    if acts.selftest is not None:
+        help_menu.addAction(acts.selftest)
     help_menu.addAction(acts.about)
 
     toolbar = QToolBar("Main", window)

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,20 @@ def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="open the demo gallery and search a demo skull X-ray at once")
     parser.add_argument("--demo-dir", type=Path, default=None, help="where the demo lives (default: beside the user workspace)")
     parser.add_argument("query", nargs="*", help="query image(s) to open: one image, or a frontal and a lateral X-ray")
+    parser.add_argument(
+        "--exit-when-shown", action="store_true",
+        help="open the window, print the moment it was shown (seconds since the epoch) and quit: checks that an installation starts, and times it",
+    )
 
 
-def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None = None, query: Sequence[str] = ()) -> int:
+def run_app(
+    *, workspace: Path | None, demo: bool = False, demo_dir: Path | None = None, query: Sequence[str] = (), exit_when_shown: bool = False
+) -> int:
     """Create the application and the window, and run the event loop; returns the exit status."""
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from crossid_desktop.gui.icon import ICON_NAME, application_icon
     from crossid_desktop.gui.main_window import MainWindow
     from crossid_desktop.gui.settings import APPLICATION, ORGANISATION
 
@@ -63,8 +72,12 @@ def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName(ICON_NAME)  # the desktop entry crossid-desktop.desktop (Wayland, task bars)
+    app.setWindowIcon(application_icon())
     window = MainWindow(workspace=workspace)
     window.show()
+    if exit_when_shown:  # the zero timer fires once the show and first paint events are handled
+        QTimer.singleShot(0, lambda: _report_shown_and_close(window))
     if demo:
         window.start_demo(demo_dir)
     elif query:
@@ -72,9 +85,19 @@ def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None
     return int(app.exec())
 
 
+def _report_shown_and_close(window: Any) -> None:
+    """Print when the window was shown, then close it once its startup job is done (a worker
+    stopped in the middle of importing torch would outlive the window)."""
+    print(f"window shown {time.time():.3f}", flush=True)
+    if window.worker.pending_kinds():
+        window.worker.busyChanged.connect(lambda busy: None if busy else window.close())
+    else:
+        window.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_app(workspace=args.workspace, demo=args.demo, demo_dir=args.demo_dir, query=args.query)
+    return run_app(workspace=args.workspace, demo=args.demo, demo_dir=args.demo_dir, query=args.query, exit_when_shown=args.exit_when_shown)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from crossid_desktop.about import collect_info
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.actions import build_actions, feature_available, fill_demo, fill_recent
+from crossid_desktop.gui.icon import application_icon
 from crossid_desktop.gui.settings import Settings, SettingsDialog
 from crossid_desktop.gui.widgets.candidates_panel import CandidatesPanel, CaseMarks, SearchOutcome, search_job
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
@@ -50,6 +52,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("CrossID Desktop")
+        self.setWindowIcon(application_icon())
         self.setAcceptDrops(True)
         self.settings = settings or Settings()
         self.workspace_root = workspace
@@ -197,6 +200,18 @@ class MainWindow(QMainWindow):
 
     def open_gallery_manager(self) -> None:
         self._open_window("gallery_manager", "GalleryManager")
+
+    def open_selftest(self, *, parts: Sequence[str] | None = None) -> Any:
+        """Help > Self-test: the dialog, its run started at once (``parts``: all by default)."""
+        if not feature_available("selftest"):
+            return None
+        from crossid_desktop.gui.widgets.selftest_dialog import SelfTestDialog
+
+        dialog = SelfTestDialog(self.worker, parent=self, **({"parts": parts} if parts else {}))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def export_report(self) -> None:
         if self.case_panel is not None and hasattr(self.case_panel, "export_report"):

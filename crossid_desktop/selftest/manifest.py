@@ -13,15 +13,20 @@ Two kinds of manifest, one file name (``manifest.json`` in the resources folder)
   by a wheel; lists the project's resources and dlib's model files, whose bytes do not depend
   on the Python environment. Written by ``python packaging/write_manifest.py`` whenever a
   resource changes; the test suite fails while it is stale.
-- ``bundle``: written by the bundle build (``packaging/crossid-desktop.spec``) over every group
-  as collected, with the versions of the runtime pieces and the DICOM transfer syntaxes the
-  build can decode, which a bundle must reproduce exactly.
+- ``bundle``: written by the bundle build (``packaging/crossid-desktop.spec``) over the built
+  folder: every data group as collected, plus ``program``, every other file of the folder (the
+  executables, which hold the Python code, and the native libraries); with the versions of
+  the runtime pieces and the DICOM transfer syntaxes the build can decode, which a bundle must
+  reproduce exactly.
+
+Symbolic links are not listed (their targets are, where they lie inside the installation).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,6 +66,14 @@ def _reportlab_fonts() -> Path:
     return Path(reportlab.__file__).parent / "fonts"
 
 
+def _program() -> Path:
+    """The bundle's folder (the parent of PyInstaller's ``_internal``; ``Contents`` of a macOS app)."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root is None:
+        raise ManifestError("The program files are listed only in the application bundle's manifest.")
+    return Path(frozen_root).parent
+
+
 @dataclass(frozen=True)
 class FileGroup:
     """Files an installation relies on: every file under ``root()`` matching ``patterns``."""
@@ -72,10 +85,14 @@ class FileGroup:
     #: file names never listed (the manifest itself; caches Python may write)
     ignored: tuple[str, ...] = (MANIFEST_NAME,)
 
-    def files(self, root: Path) -> list[Path]:
-        """The group's files under ``root``, sorted by their POSIX path inside it."""
-        found = {p for pattern in self.patterns for p in root.glob(pattern) if p.is_file()}
+    def files(self, root: Path, *, outside: Iterable[Path] = ()) -> list[Path]:
+        """The group's files under ``root`` but not under any folder of ``outside``, sorted by
+        their POSIX path inside ``root``; symbolic links are left out."""
+        found = {p for pattern in self.patterns for p in root.glob(pattern) if p.is_file() and not p.is_symlink()}
         kept = [p for p in found if p.name not in self.ignored and "__pycache__" not in p.relative_to(root).parts]
+        excluded = [Path(o).resolve() for o in outside]
+        if excluded:
+            kept = [p for p in kept if not any(p.resolve().is_relative_to(folder) for folder in excluded)]
         return sorted(kept, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -86,10 +103,13 @@ GROUPS: dict[str, FileGroup] = {
         FileGroup("dlib-models", "dlib's face landmark and face recognition models", _dlib_models, ("*.dat",)),
         FileGroup("opencv-cascades", "OpenCV's Haar cascades (face and eye detection fallback)", _opencv_cascades, ("*.xml",)),
         FileGroup("reportlab-fonts", "reportlab's fonts", _reportlab_fonts),
+        FileGroup("program", "the bundle's executables and libraries", _program),
     )
 }
+#: groups of data files; ``program`` holds every other file of the bundle
+DATA_GROUPS = ("resources", "dlib-models", "opencv-cascades", "reportlab-fonts")
 PACKAGE_GROUPS = ("resources", "dlib-models")
-BUNDLE_GROUPS = tuple(GROUPS)
+BUNDLE_GROUPS = (*DATA_GROUPS, "program")
 
 
 @dataclass(frozen=True)
@@ -177,10 +197,19 @@ def group_root(name: str, roots: Mapping[str, Path] | None = None) -> Path:
         raise ManifestError(f"The files of {GROUPS[name].description} cannot be found ({error}).") from error
 
 
+def group_files(name: str, roots: Mapping[str, Path] | None = None) -> tuple[Path, list[Path]]:
+    """A group's folder and its files (``program``: those of no data group)."""
+    root = group_root(name, roots)
+    if not root.is_dir():
+        return root, []
+    outside = [group_root(other, roots) for other in DATA_GROUPS] if name == "program" else []
+    return root, GROUPS[name].files(root, outside=outside)
+
+
 def digest_group(name: str, roots: Mapping[str, Path] | None = None) -> dict[str, FileDigest]:
     """Every file of a group with its size and SHA-256."""
-    root = group_root(name, roots)
-    return {p.relative_to(root).as_posix(): FileDigest(file_sha256(p), p.stat().st_size) for p in GROUPS[name].files(root)}
+    root, files = group_files(name, roots)
+    return {p.relative_to(root).as_posix(): FileDigest(file_sha256(p), p.stat().st_size) for p in files}
 
 
 def build_manifest(kind: str, groups: Sequence[str], *, runtime: Mapping[str, Any] | None = None, roots: Mapping[str, Path] | None = None) -> Manifest:
@@ -212,8 +241,8 @@ def verify(manifest: Manifest, *, roots: Mapping[str, Path] | None = None, group
     checked, problems = 0, []
     for name in groups if groups is not None else manifest.groups:
         listed = manifest.groups.get(name, {})
-        root = group_root(name, roots)
-        present = {p.relative_to(root).as_posix(): p for p in GROUPS[name].files(root)} if root.is_dir() else {}
+        root, files = group_files(name, roots)
+        present = {p.relative_to(root).as_posix(): p for p in files}
         for relative, expected in listed.items():
             path = present.get(relative)
             if path is None:

@@ -120,10 +120,10 @@ class OperationalChecks:
             "true_rank": true_rank,
             "expected_true_rank": search.true_rank,
         }
+        self.results[search.name] = result  # the case is recorded from it even when it departs
         problems = compare(search, result, true_rank)
         if problems:
             raise CheckFailed("; ".join(problems) + ".", details)
-        self.results[search.name] = result
         ranked = ", ".join(f"{c.subject_id} ({result.candidates[i].confidence:.3f})" for i, c in enumerate(search.top))
         return f"top {len(search.top)} as expected: {ranked}; the true identity at rank {true_rank}.", details
 
