@@ -66,18 +66,20 @@ def run_selftest(
     started = _now()
     checks = []
     if INSTALLATION in parts:
-        progress(0, 2, "checking the installation")
+        progress(0, 1, "checking the installation files")
         checks += InstallationChecks(manifest_file=manifest_file, roots=roots).run()
     check_cancel(cancel, "The self-test")
     if OPERATION in parts:
-        progress(1, 2, "running the reference searches")
+        def operation_progress(done: int, total: int, message: str = "") -> None:  # after the installation step
+            progress(1 + done, 2 + total, message)
+
         with tempfile.TemporaryDirectory(prefix="crossid-selftest-") as work:
-            checks += OperationalChecks(Path(work), reference_dir=reference_dir, device=device, progress=progress, cancel=cancel).run()
+            checks += OperationalChecks(Path(work), reference_dir=reference_dir, device=device, progress=operation_progress, cancel=cancel).run()
     check_cancel(cancel, "The self-test")
     record = SelfTestRecord(
         started=started, finished=_now(), software=__version__, installation=installation_kind(), executable=sys.executable,
         machine=machine(), compute=compute_device(), versions=runtime_versions(), parts=tuple(p for p in PARTS if p in parts), checks=tuple(checks),
     )
     json_path, pdf_path = write_record(record, Path(out_dir) if out_dir is not None else default_record_dir())
-    progress(2, 2, "self-test done")
+    progress(1, 1, "self-test done")
     return SelfTestOutcome(record, json_path, pdf_path)
