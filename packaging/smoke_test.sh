@@ -9,6 +9,7 @@ bundle=$(cd "$1" && pwd)
 home=$(mktemp -d "${TMPDIR:-/tmp}/crossid-smoke.XXXXXX")
 trap 'rm -rf "$home"' EXIT
 record=${2:-$home/selftest}
+mkdir -p "$record" && record=$(cd "$record" && pwd)  # the commands run from /
 run() { (cd / && env -i HOME="$home" PATH=/usr/bin:/bin "$@"); }
 
 echo "== crossid --version"

@@ -101,7 +101,7 @@ class InstallationChecks:
         changed = [f"{name} is {versions.get(name)} but the build recorded {value}" for name, value in recorded.items() if versions.get(name) != value]
         if changed:
             raise CheckFailed("; ".join(changed) + ".", details)
-        compared = f", each the version the build recorded" if recorded else " (versions recorded, not compared: a Python environment keeps its own)"
+        compared = ", each the version the build recorded" if recorded else " (versions recorded, not compared: a Python environment keeps its own)"
         return f"{len(versions)} pieces import{compared}.", details
 
     def check_dicom(self) -> tuple[str, dict[str, Any]]:

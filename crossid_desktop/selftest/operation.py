@@ -158,7 +158,7 @@ class OperationalChecks:
         details = {"entries": verified.entries, "head": verified.head_hash, "tampered_detected": not broken.ok, "tampered_reason": broken.reason}
         if broken.ok:
             raise CheckFailed("notes changed in the database behind the application's back were not detected by the audit check.", details)
-        return f"the audit log of {verified.entries} entries verifies, and an edit behind its back is detected ({broken.reason}).", details
+        return f"the audit log of {verified.entries} entries verifies; notes altered behind its back are detected: {broken.reason}.", details
 
     def _tampered_copy(self, workspace: Workspace) -> Workspace:
         """A copy of the workspace database whose case notes were changed with plain SQL."""
@@ -179,12 +179,15 @@ class OperationalChecks:
         from crossid_desktop.cases.report import export_report
 
         workspace = self._workspace()
+        first = self.results.get(self._reference().searches[0].name)
+        if first is None:
+            raise CheckFailed("there is no recorded case to report (see the check 'Case record').")
         path = export_report(workspace, CASE_NUMBER, self.work_dir / "selftest-case-report.pdf", actor=ACTOR)
         logged = CaseService(workspace).audit_log(CASE_NUMBER)[-1]
         facts = logged.details_dict()
         pages, text = read_pdf(path)
         digest = file_sha256(path)
-        leading = self.results[self._reference().searches[0].name].candidates[0].subject_id
+        leading = first.candidates[0].subject_id
         details = {"path": str(path), "pages": pages, "sha256": digest, "logged": facts}
         missing = [w for w in (CASE_NUMBER, leading, "not an identification") if w not in " ".join(text.split())]
         if logged.action != "report_exported" or facts.get("sha256") != digest or facts.get("pages") != pages:
