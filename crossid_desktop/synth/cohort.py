@@ -1,7 +1,6 @@
 """Write a synthetic cohort: paired skull X-rays and face photos of simulated people.
 
 Layouts (ARCHITECTURE.md, "Data sets on disk")::
-
     OUT/s2f/<subject_id>/xray_front.png, xray_side.png, xray_front_clean.png,
                          xray_side_clean.png, face_front.png, face_side.png, face_front_2.png, ...
     OUT/s2f/subjects.csv                     subject_id,name,sex,age
@@ -21,7 +20,7 @@ import csv
 import io
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,10 @@ from numpy.typing import NDArray
 from crossid_desktop.errors import DatasetError
 from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
+from crossid_desktop.synth.face import render_face_front, render_face_side
+from crossid_desktop.synth.injuries.simulate import simulate_injury
+from crossid_desktop.synth.params import draw_nuisance, draw_subject, face_geometry
+from crossid_desktop.synth.skull import render_xray_front, render_xray_side
 
 #: bumped whenever the same seed would give different images
 GENERATOR_VERSION = "1.0"
@@ -80,7 +83,7 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
         if_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatasetError(f"The output folder {out_dir} cannot be created ({error.strerror}).") from error
-    injure = _injury_function()
+    injure = simulate_injury
     records: list[dict[str, Any]] = []
     rows: list[tuple[str, str, str, int]] = []
     n_files = 0
@@ -116,9 +119,6 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
 
 def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Render person ``index``: their parameter record and ``{relative path: PNG bytes}``."""
-    from crossid_desktop.synth.face import render_face_front, render_face_side
-    from crossid_desktop.synth.params import draw_nuisance, draw_subject
-    from crossid_desktop.synth.skull import render_xray_front, render_xray_side
 
     size = config.image_size
     subject = draw_subject(config.seed, index)
@@ -171,26 +171,11 @@ def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tupl
 
 
 def _geometry_json(subject: Any) -> dict[str, float]:
-    from dataclasses import asdict
-
-    from crossid_desktop.synth.params import face_geometry
-
     return {key: round(float(value), 3) for key, value in asdict(face_geometry(subject)).items()}
 
 
 def _landmarks_json(marks: Any) -> dict[str, list[float]]:
-    from dataclasses import asdict
-
     return {key: list(value) for key, value in asdict(marks).items()}
-
-
-def _injury_function() -> Any | None:
-    """The injury simulation, or None where it is not installed."""
-    try:
-        from crossid_desktop.imaging.injuries import simulate_injury
-    except ImportError:
-        return None
-    return simulate_injury
 
 
 def _check_config(config: CohortConfig) -> None:
@@ -206,7 +191,7 @@ def _check_config(config: CohortConfig) -> None:
 
 def _png(image: NDArray[np.uint8]) -> bytes:
     """PNG bytes (RGB input for colour images) with a fixed compression level."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     options = [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
