@@ -1,10 +1,11 @@
 """The generator's version names its images: the same version must give the same bytes.
 
-The digests below were taken with generator 1.1 (numpy and OpenCV as pinned by the project).
+The digests below were taken with generator 1.2 (numpy and OpenCV as pinned by the project).
 If a change to the renderers alters an image, bump ``GENERATOR_VERSION`` in
 ``crossid_desktop/synth/cohort.py`` and record the new digests here. The frontal photos of 1.1
-are those of 1.0, byte for byte (their renderer was only split into smaller functions): their
-digests equal the ones generator 1.0 gave.
+and 1.2 are those of 1.0, byte for byte (their renderer was only split into smaller functions):
+their digests equal the ones generator 1.0 gave. (1.1 differed from 1.2 in the frontal X-ray's
+orbital rim and zygomatic arch and the lateral X-ray's incisor roots.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from crossid_desktop.synth.skull import render_xray_front, render_xray_side
 #: generator 1.0's frontal photos of these people (computed with the 1.0 renderer)
 FACE_FRONT_1_0 = {"S0/face_front": "8d99e7a20a598630", "S1/face_front": "7c071dd8f76a2a51"}
 DIGESTS = {
-    "1.1": {
+    "1.2": {
         **FACE_FRONT_1_0,
         "S0/face_side": "96f42cabc32ab25b", "S0/xray_front": "9c42081bffbefdb7", "S0/xray_side": "609fa57223584be0",
         "S1/face_side": "dc44f5e6f34a7c17", "S1/xray_front": "1fe5f34716ed888b", "S1/xray_side": "5cc01ba3dde8a0db",
