@@ -17,13 +17,14 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from crossid_desktop import __version__
+from crossid_desktop.paths import default_workspace_dir
 
 #: (name shown, module, attribute holding its version, distribution to ask when it has none)
 RUNTIME_PIECES: tuple[tuple[str, str, str, str], ...] = (
     ("torch", "torch", "__version__", "torch"),
     ("torchvision", "torchvision", "__version__", "torchvision"),
     ("numpy", "numpy", "__version__", "numpy"),
-    ("opencv", "cv2", "__version__", "opencv-python"),
+    ("opencv", "cv2", "__version__", "opencv-python-headless"),
     ("dlib", "dlib", "__version__", "dlib-bin"),
     ("hnswlib", "hnswlib", "__version__", "hnswlib"),
     ("pydicom", "pydicom", "__version__", "pydicom"),
@@ -110,8 +111,6 @@ def _processor_name() -> str:
 def collect_info(workspace: str | None = None) -> dict[str, Any]:
     """Facts a report or a bug report needs: software versions, the compute device, the
     installation and the workspace."""
-    from crossid_desktop.paths import default_workspace_dir
-
     info: dict[str, Any] = {**runtime_versions(), "platform": platform.platform(), "installation": installation_kind()}
     info.update(compute_device())
     info["workspace"] = str(workspace or default_workspace_dir())

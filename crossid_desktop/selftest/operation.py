@@ -22,14 +22,14 @@ from crossid_desktop.cases.case import CaseService
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-from crossid_desktop.search import SearchService
+from crossid_desktop.search.service import SearchService
 from crossid_desktop.selftest.checks import OPERATION, CheckFailed, CheckResult, run_check
 from crossid_desktop.selftest.manifest import file_sha256
 from crossid_desktop.selftest.reference import ReferenceSearch, ReferenceSet, ReferenceSetError, compare, read_reference
 from crossid_desktop.workspace import Workspace
 
 if TYPE_CHECKING:
-    from crossid_desktop.search import SearchResult
+    from crossid_desktop.search.service import SearchResult
 
 CASE_NUMBER = "SELFTEST-1"
 ACTOR = "CrossID self-test"

@@ -23,7 +23,7 @@ from crossid_desktop.errors import CrossIDError
 from crossid_desktop.paths import resource_path
 
 if TYPE_CHECKING:
-    from crossid_desktop.search import SearchResult
+    from crossid_desktop.search.service import SearchResult
 
 FORMAT = "crossid-selftest-reference"
 FORMAT_VERSION = 1

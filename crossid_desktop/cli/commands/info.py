@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from crossid_desktop.about import collect_info
 
@@ -18,8 +19,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     info = collect_info(str(args.workspace) if args.workspace else None)
     if args.json:
-        import json
-
         print(json.dumps(info, indent=2))
         return 0
     device = info.get("cuda_device") or ("Apple MPS" if info.get("mps_available") else "CPU")

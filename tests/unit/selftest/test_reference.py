@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crossid_desktop.search import Candidate, SearchResult
+from crossid_desktop.search.service import Candidate, SearchResult
 from crossid_desktop.selftest.reference import (
     ExpectedCandidate, ReferenceSearch, ReferenceSetError, compare, expected_top, read_reference, reference_folder,
 )
