@@ -40,7 +40,7 @@ package: $(STAMP)
 	$(BIN)/python packaging/write_manifest.py --check
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/crossid-desktop.spec
 	packaging/smoke_test.sh $(BUNDLE) dist/selftest-record
-	@if [ "$$(uname)" = Linux ]; then tar -C dist -czf $(TARBALL) CrossID-Desktop && ls -l $(TARBALL); fi
+	@if [ "$$(uname)" = Linux ]; then tar -C dist -I "$$(command -v pigz || echo gzip)" -cf $(TARBALL) CrossID-Desktop && ls -l $(TARBALL); fi
 
 clean-venv:
 	rm -rf $(VENV)
