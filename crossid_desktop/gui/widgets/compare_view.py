@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt, Signal
@@ -101,8 +102,6 @@ def superimpose(face: NDArray[np.uint8], query: NDArray[Any], *, opacity: float,
     the face's. ``face`` is the square aligned crop (RGB uint8); ``query`` is greyscale
     (``(H, W)`` float in [0, 1] or uint8) or RGB uint8. Of an X-ray only the skull's box (with a
     margin of a tenth of its breadth) covers the face."""
-    import cv2  # OpenCV loads on first use
-
     side = face.shape[0]
     s, tx, ty = initial_fit(query, side, is_xray=is_xray)
     box = skull_box(_grey(query)) if is_xray else None
