@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
-    parser.add_argument("--case", default=None, metavar="CASE", help="with --report: the case to record in (opened when new; default: a new generated number)")
-    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --report: the examiner's name (logged and printed in the report)")
+    parser.add_argument("--case", default=None, metavar="CASE", help="record the search in this case (opened when new); with --report and no --case, a new case is numbered")
+    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --case or --report: the examiner's name (logged and printed in the report)")
     parser.set_defaults(run=run)
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise CrossIDError(f"The report file {args.report} should end in .pdf and be in an existing folder.")
     service = SearchService(Workspace.open(args.workspace))
     result = service.search(args.queries, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
-    if args.report is not None:
+    if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -58,14 +58,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
-    """Open or reuse the case, record the search in it and write its report."""
-
-
+    """Open or reuse the case, record the search in it and, with ``--report``, write its report."""
     cases = CaseService(workspace)
     if args.case is None or not cases.exists(args.case):
         case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
     else:
         case_number = args.case
     cases.record_search(case_number, result, actor=args.examiner)
+    where = sys.stderr if args.json else sys.stdout
+    if args.report is None:
+        print(f"case {case_number}: search recorded", file=where)
+        return
     path = export_report(workspace, case_number, args.report, actor=args.examiner)
-    print(f"case {case_number}: report written to {path}", file=sys.stderr if args.json else sys.stdout)
+    print(f"case {case_number}: search recorded, report written to {path}", file=where)
