@@ -41,3 +41,50 @@ def write_photo(path: Path, seed: int) -> None:
     small = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC))
+
+
+#: Digital X-Ray Image Storage - For Presentation, the SOP class of a skull radiograph.
+DX_IMAGE = "1.2.840.10008.5.1.4.1.1.1.1"
+
+
+def write_dicom(
+    path: Path,
+    stored=None,
+    *,
+    sop_class: str = DX_IMAGE,
+    syntax: str = "1.2.840.10008.1.2.1",
+    patient: tuple[str, str, str] = ("Doe^Jane", "PID-0001", "19700101"),
+    **tags: object,
+) -> Path:
+    """A DICOM file written by pydicom: ``stored`` is ``(H, W)`` or ``(frames, H, W)`` uint16
+    (12 bits stored), or None for an object without pixel data; ``syntax`` other than
+    Explicit VR Little Endian is encoded by pydicom (RLE, JPEG 2000, ...). ``tags`` are set
+    as given (e.g. ``StudyInstanceUID``, ``ViewPosition``); ``patient`` is name, ID, birth date."""
+    import numpy as np
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = patient
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality = "DX"
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    if stored is not None:
+        stored = np.asarray(stored, dtype=np.uint16)
+        ds.Rows, ds.Columns = stored.shape[-2:]
+        if stored.ndim == 3:
+            ds.NumberOfFrames = stored.shape[0]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, tags.get("PhotometricInterpretation", "MONOCHROME2")
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.PixelData = stored.astype("<u2").tobytes()
+        if syntax != ExplicitVRLittleEndian:
+            ds.compress(syntax)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
