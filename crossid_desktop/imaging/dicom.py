@@ -170,7 +170,24 @@ def read_dataset(data: bytes, path: Path, *, has_preamble: bool, stop_before_pix
         if not has_preamble:
             raise InvalidImageError(not_an_image) from error
         raise InvalidImageError(f"The DICOM file {path} is truncated or corrupt: its data elements cannot be read.") from error
+    try:
+        _check_complete(ds, path)
+    except InvalidImageError as error:
+        if has_preamble:
+            raise
+        raise InvalidImageError(not_an_image) from error  # garbage read as a bare data set
     return ds
+
+
+def _check_complete(ds: Any, path: Path) -> None:
+    """pydicom stops quietly at the end of a file: a file cut short is refused here."""
+    if len(ds) == 0:
+        raise InvalidImageError(f"The DICOM file {path} is truncated or corrupt: it holds no data elements after its file header.")
+    last = ds.get_item(max(ds.keys()))
+    length, value = getattr(last, "length", None), getattr(last, "value", None)
+    if isinstance(value, bytes) and length is not None and length != 0xFFFFFFFF and len(value) < length:
+        what = "pixel data" if last.tag == 0x7FE00010 else f"element {last.tag}"
+        raise InvalidImageError(f"The DICOM file {path} is truncated: its {what} holds {len(value):,} of the {length:,} bytes its header promises.")
 
 
 def why_no_image(ds: Any) -> str:
@@ -183,7 +200,7 @@ def why_no_image(ds: Any) -> str:
     name = UID(sop_class).name if sop_class else ""
     named = bool(name) and name != sop_class
     if named and "Image Storage" in name:
-        return f"holds no pixel data, although it is {_article(name)} {name} object"
+        return f"holds no pixel data, although it is {_article(name)} {name} object (stripped of its pixels, or cut short)"
     kind = next((what for prefix, what in NON_IMAGE_KINDS if sop_class.startswith(prefix)), None)
     if kind is None:
         return f"holds no image: it is {_article(name)} {name} object" if named else "holds no image (its kind of object is not stated)"

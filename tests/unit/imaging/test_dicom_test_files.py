@@ -40,7 +40,6 @@ REFUSED: dict[str, str] = {
     "ExplVR_BigEndNoMeta.dcm": "radiotherapy object (RT Ion Plan Storage)",
     "ExplVR_LitEndNoMeta.dcm": "radiotherapy object (RT Ion Plan Storage)",
     "rtplan.dcm": "radiotherapy object (RT Plan Storage)",
-    "rtplan_truncated.dcm": "radiotherapy object (RT Plan Storage)",
     "rtstruct.dcm": "radiotherapy object (RT Structure Set Storage)",
     "reportsi.dcm": "structured report",
     "reportsi_with_empty_number_tags.dcm": "structured report",
@@ -61,6 +60,7 @@ REFUSED: dict[str, str] = {
     "no_meta_group_length.dcm": "holds no pixel data, although it is an RT Image Storage object",
     # truly corrupt
     "MR_truncated.dcm": "is truncated: its pixel data holds 8,130 of the 8,192 bytes",
+    "rtplan_truncated.dcm": "is truncated: its element (300A,00B0) holds 711 of the 976 bytes",  # an RT plan, cut
     "badVR.dcm": "Number of Frames ('1A') is not a whole number",
     # pydicom's README: "4 of the encoded pixel data bytes replaced with the Sequence Delimiter"
     "JPEG2000-embedded-sequence-delimiter.dcm": "(JPEG 2000 Image Compression) is truncated or corrupt",
