@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,14 +101,57 @@ def pair_views(images: Sequence[LoadedImage]) -> list[QueryModality]:
     return [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
 
 
+#: ViewPosition values (DICOM's defined terms and common vendor spellings) and their views
+FRONTAL_VIEW_POSITIONS = frozenset({"PA", "AP"})
+LATERAL_VIEW_POSITIONS = frozenset({"LL", "RL", "LAT", "LATERAL", "LLAT", "RLAT"})
+
+
+@dataclass(frozen=True)
+class DicomViewGuess:
+    """What a DICOM header says the query is, and which tag says so (``basis``, for the screen)."""
+
+    modality: QueryModality
+    basis: str
+
+
+def guess_from_dicom(tags: Mapping[str, str]) -> DicomViewGuess | None:
+    """The modality and view a DICOM header states, or ``None`` when it states none.
+
+    In order: Modality ``XC`` (a photograph: an injured face here); ViewPosition (PA, AP:
+    frontal; LL, RL, LAT: lateral); the View Code Sequence's meaning; Patient Orientation
+    (columns running head-foot, rows left-right: frontal; rows anterior-posterior:
+    lateral); Image Laterality L or R on a skull or head (one side
+    imaged: lateral). ``tags`` are ``ImageMeta.dicom`` or ``DicomImage.tags``.
+    """
+    if tags.get("Modality", "").strip().upper() == "XC":
+        return DicomViewGuess(QueryModality.INJURED_FACE, "Modality XC (a photograph)")
+    view = tags.get("ViewPosition", "").strip().upper()
+    if view in FRONTAL_VIEW_POSITIONS or view in LATERAL_VIEW_POSITIONS:
+        return DicomViewGuess(QueryModality.XRAY_FRONT if view in FRONTAL_VIEW_POSITIONS else QueryModality.XRAY_SIDE, f"ViewPosition {view}")
+    meaning = tags.get("ViewCodeMeaning", "").strip().lower()
+    if "lateral" in meaning:
+        return DicomViewGuess(QueryModality.XRAY_SIDE, f"view code {meaning!r}")
+    if any(word in meaning.replace("-", "") for word in ("posteroanterior", "anteroposterior", "frontal")):
+        return DicomViewGuess(QueryModality.XRAY_FRONT, f"view code {meaning!r}")
+    directions = tags.get("PatientOrientation", "").strip().upper().split("\\")
+    if len(directions) == 2 and directions[0] and directions[1][:1] in {"H", "F"}:  # columns run head-foot
+        if set(directions[0]) <= {"L", "R"}:
+            return DicomViewGuess(QueryModality.XRAY_FRONT, f"PatientOrientation {directions[0]}\\{directions[1]}")
+        if set(directions[0]) <= {"A", "P"}:
+            return DicomViewGuess(QueryModality.XRAY_SIDE, f"PatientOrientation {directions[0]}\\{directions[1]}")
+    laterality = tags.get("ImageLaterality", "").strip().upper()
+    if laterality in {"L", "R"} and tags.get("BodyPartExamined", "").strip().upper() in {"SKULL", "HEAD"}:
+        return DicomViewGuess(QueryModality.XRAY_SIDE, f"ImageLaterality {laterality} on a skull (one side imaged)")
+    return None
+
+
 def guess_modality(image: LoadedImage) -> QueryModality:
-    """A first guess the user can correct: colour photos are injured faces; greyscale images
-    and DICOMs are X-rays, frontal when left-right symmetric, else lateral."""
-    view = str(image.meta.dicom.get("ViewPosition", "")).upper() if image.meta.dicom else ""
-    if view in {"LAT", "LL", "RL"}:
-        return QueryModality.XRAY_SIDE
-    if view in {"PA", "AP"}:
-        return QueryModality.XRAY_FRONT
+    """A first guess the user can correct: what a DICOM header states (:func:`guess_from_dicom`);
+    otherwise colour photos are injured faces, and greyscale images and DICOMs are X-rays,
+    frontal when left-right symmetric, else lateral."""
+    stated = guess_from_dicom(image.meta.dicom) if image.meta.dicom else None
+    if stated is not None:
+        return stated.modality
     pixels = image.pixels
     if not image.meta.dicom and pixels.ndim == 3:
         channels = pixels.astype(np.int16)
@@ -272,8 +315,18 @@ def _calibration(matcher: Matcher):
 
 
 def _meta_dict(image: LoadedImage) -> dict[str, Any]:
+    """What a query's record keeps of its metadata: the DICOM frame searched, the pixel spacing
+    (from the file or the examiner's ruler) and the patient's identifiers when the file names
+    them (the report prints these only when the examiner asks)."""
     meta = image.meta
-    return {"format": meta.format, "width": meta.width, "height": meta.height, "bit_depth": meta.bit_depth, "dicom": dict(meta.dicom)}
+    out: dict[str, Any] = {"format": meta.format, "width": meta.width, "height": meta.height, "bit_depth": meta.bit_depth, "dicom": dict(meta.dicom)}
+    if meta.frames > 1:
+        out.update(frame=meta.frame, frames=meta.frames)
+    if meta.spacing is not None:
+        out["pixel_spacing"] = meta.spacing.to_dict()
+    if meta.patient is not None:
+        out["patient"] = meta.patient.to_dict()
+    return out
 
 
 def _ms(start: float) -> float:

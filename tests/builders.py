@@ -88,3 +88,52 @@ def write_dicom(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def skull_ramp(height: int = 48, width: int = 64):
+    """A stored 12-bit image, bright on the left, dark on the right, ``(height, width)`` uint16."""
+    import numpy as np
+
+    return np.tile(np.linspace(4000, 100, width), (height, 1)).astype(np.uint16)
+
+
+#: the study attributes pydicom's FileSet needs for a DICOMDIR record
+DICOM_STUDY = {"StudyDate": "20240102", "StudyTime": "101010", "StudyID": "1", "AccessionNumber": "", "StudyDescription": "Skull"}
+
+
+def write_dicom_sources(folder: Path) -> dict[str, Path]:
+    """Two patients: one with a frontal, a lateral and a 3-frame series and a report; one with
+    a single image."""
+    import numpy as np
+    from pydicom import uid
+    from pydicom.dataset import Dataset
+
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "18748-4", "LN", "Diagnostic imaging report"
+    a = ("Doe^Jane", "PID-A", "19700101")
+    sources = {
+        "front": write_dicom(folder / "front.dcm", skull_ramp(), patient=a, StudyInstanceUID="1.2.826.1.1", SeriesInstanceUID="1.2.826.1.1.1",
+                             SeriesNumber=1, InstanceNumber=1, ViewPosition="PA", BodyPartExamined="SKULL", **DICOM_STUDY),
+        "side": write_dicom(folder / "side.dcm", skull_ramp()[:, ::-1], patient=a, StudyInstanceUID="1.2.826.1.1", SeriesInstanceUID="1.2.826.1.1.2",
+                            SeriesNumber=2, InstanceNumber=1, ViewPosition="LL", BodyPartExamined="SKULL", **DICOM_STUDY),
+        "multi": write_dicom(folder / "multi.dcm", np.stack([skull_ramp()] * 3), patient=a, StudyInstanceUID="1.2.826.1.1",
+                             SeriesInstanceUID="1.2.826.1.1.3", SeriesNumber=3, InstanceNumber=1, **DICOM_STUDY),
+        "report": write_dicom(folder / "report.dcm", sop_class=uid.BasicTextSRStorage, patient=a, Modality="SR", StudyInstanceUID="1.2.826.1.1",
+                              SeriesInstanceUID="1.2.826.1.1.4", SeriesNumber=4, InstanceNumber=1, CompletionFlag="COMPLETE",
+                              VerificationFlag="UNVERIFIED", ContentDate="20240102", ContentTime="101010", ConceptNameCodeSequence=[code], **DICOM_STUDY),
+        "other": write_dicom(folder / "other.dcm", skull_ramp(), patient=("Roe^Richard", "PID-B", "19800202"), StudyInstanceUID="1.2.826.2.1",
+                             SeriesInstanceUID="1.2.826.2.1.1", SeriesNumber=1, InstanceNumber=1, **DICOM_STUDY),
+    }
+    return sources
+
+
+def write_dicom_disc(tmp_path: Path) -> Path:
+    """pydicom's FileSet writes the sources as a disc: ``tmp_path/disc/DICOMDIR`` and PT*/ST*/SE*."""
+    from pydicom.fileset import FileSet
+
+    sources = write_dicom_sources(tmp_path / "sources")
+    fileset = FileSet()
+    for path in sources.values():
+        fileset.add(path)
+    fileset.write(tmp_path / "disc")
+    return tmp_path / "disc"

@@ -154,16 +154,21 @@ def decode_dicom(data: bytes, path: Path, *, max_pixels: int, has_preamble: bool
     return DicomFrame(pixels, types.MappingProxyType(tags), frames, frame, spacing_from_dicom(ds), patient_identity(ds))
 
 
-def read_dataset(data: bytes, path: Path, *, has_preamble: bool, stop_before_pixels: bool = False) -> Any:
-    """Parse the data set (a pydicom ``Dataset``); refuse garbage with one sentence."""
+def read_dataset(data: bytes | Path, path: Path, *, has_preamble: bool) -> Any:
+    """Parse the data set (a pydicom ``Dataset``); refuse garbage with one sentence.
+
+    ``data`` is the file's bytes, or its path to read the header only: values over 4 KiB
+    (the pixel data) are then not loaded, only noted.
+    """
     import pydicom
 
     prepare_pydicom()
     not_an_image = f"The file {path} is not an image in a supported format (JPEG, PNG, TIFF, BMP, PGM, GIF or DICOM)."
+    source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble, stop_before_pixels=stop_before_pixels)
+            ds = pydicom.dcmread(source, force=not has_preamble, defer_size=None if isinstance(data, bytes) else 4096)
             if not has_preamble and len(ds) == 0:
                 raise ValueError("no data elements")
     except Exception as error:  # pydicom raises many kinds on garbage
@@ -240,7 +245,7 @@ def patient_identity(ds: Any) -> PatientIdentity | None:
     try:
         name = ds.get("PatientName")
         formatted = name.formatted("%(family_name)s, %(given_name)s %(middle_name)s").strip(" ,") if name else ""
-        identity = PatientIdentity(formatted or str(name or ""), str(ds.get("PatientID", "") or ""), _iso_date(ds.get("PatientBirthDate")))
+        identity = PatientIdentity(formatted or str(name or ""), str(ds.get("PatientID", "") or ""), iso_date(ds.get("PatientBirthDate")))
     except Exception:  # a malformed name or date: give what is readable rather than fail the image
         identity = PatientIdentity("", str(ds.get("PatientID", "") or ""), "")
     return identity if any(identity.to_dict().values()) else None
@@ -410,7 +415,7 @@ def _colour(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.uint8]
     return np.clip(array, 0, 255).astype(np.uint8)
 
 
-def _iso_date(value: Any) -> str:
+def iso_date(value: Any) -> str:
     text = str(value or "").strip()
     if len(text) == 8 and text.isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
