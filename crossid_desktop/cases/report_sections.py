@@ -342,7 +342,7 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     for e in c.entries:
         rows.append([
             para(str(e.seq), s["small"]), para(e.timestamp.replace("T", " ")[:19], s["small"]), para(markup(e.actor, max_chars=60), s["small"]),
-            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(_details(e), max_chars=400), s["small"]),
+            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(entry_details(e), max_chars=400), s["small"]),
             para(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
         ])
     return [
@@ -353,7 +353,8 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _details(entry: AuditEntry) -> str:
+def entry_details(entry: AuditEntry) -> str:
+    """One audit entry's details in words, for the audit trail table."""
     d = entry.details_dict()
     if entry.action == "search_recorded":
         queries = ", ".join(q.get("sha256", "")[:12] for q in d.get("queries", []))
