@@ -3,8 +3,10 @@
 Case number, title, examiner, agency, the known identity and general notes, the candidates the
 examiner marked (with their notes), and "Export report…". Every change goes through
 :class:`~crossid_desktop.cases.CaseService` in the worker, so that the case's audit log records
-it; while a case is open, every search that finishes is recorded in it and every mark set on a
-card is stored with its note. The known identity typed here is the one the candidates panel
+it; while a case is open, every search that finishes is recorded in it, every mark set on a
+card is stored with its note, and every ruler calibration of a query is logged (one made
+before the case is opened is logged when it is). The report prints the patient's identifiers
+a DICOM query names only when "Print the patient's identifiers" is ticked. The known identity typed here is the one the candidates panel
 frames in green (the two fields mirror each other).
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -44,12 +47,19 @@ def _service(context: Any):
     return CaseService(context.workspace)
 
 
-def create_job(number: str | None, fields: dict[str, str], search: Any, marks: dict[str, tuple[str, str]], actor: str | None):
-    """Open a new case, record the last search in it and the marks already set on its candidates."""
+def create_job(
+    number: str | None, fields: dict[str, str], search: Any, marks: dict[str, tuple[str, str]], actor: str | None, calibrations: tuple[Any, ...] = ()
+):
+    """Open a new case, log the ruler calibrations made so far, record the last search in it
+    and the marks already set on its candidates."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
         service = _service(context)
         case = service.create_case(case_number=number or None, actor=actor, **fields)
+        for sha256, calibration in calibrations:
+            service.record_calibration(
+                case.case_number, query_sha256=sha256, points=calibration.points, known_mm=calibration.known_mm, spacing=calibration.spacing, actor=actor
+            )
         if search is not None:
             service.record_search(case.case_number, search, actor=actor)
             shown = {c.subject_id for c in search.candidates}
@@ -77,6 +87,11 @@ def change_job(number: str, change: str, actor: str | None, **values: Any):
             service.record_search(number, values["result"], actor=actor)
         elif change == "mark":
             service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
+        elif change == "record_calibration":
+            calibration = values["calibration"]
+            service.record_calibration(
+                number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm, spacing=calibration.spacing, actor=actor
+            )
         else:
             raise ValueError(f"unknown case change {change!r}")
         return service.get(number)
@@ -84,11 +99,11 @@ def change_job(number: str, change: str, actor: str | None, **values: Any):
     return run
 
 
-def export_job(number: str, path: Path, actor: str | None):
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False):
     def run(context: Any, progress: Any, cancel: threading.Event) -> Path:
         from crossid_desktop.cases.report import export_report
 
-        return export_report(context.workspace, number, path, actor=actor, progress=progress, cancel=cancel)
+        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
 
     return run
 
@@ -114,6 +129,7 @@ class CasePanel(QWidget):
         self._jobs: set[int] = set()
         self._export_job: int | None = None
         self._recorded_marks: dict[str, tuple[str, str]] = {}
+        self._pending_calibrations: list[tuple[str, Any]] = []  # (query SHA-256, RulerCalibration) before a case exists
         self.last_report: Path | None = None
         self._build()
         self._worker.jobFinished.connect(self._job_finished)
@@ -141,6 +157,8 @@ class CasePanel(QWidget):
         self.marks_list.setWordWrap(True)
         self.export_button = QPushButton("Export report…", objectName="exportReportButton")
         self.export_button.clicked.connect(lambda: self.export_report())
+        self.patient_check = QCheckBox("Print the patient's identifiers", objectName="reportPatientIdentifiersCheck")
+        self.patient_check.setToolTip("Print the name, ID and birth date a DICOM query names (they are recorded with the case either way)")
         self.progress = QProgressBar(objectName="caseExportProgress")
         self.progress.setVisible(False)
         self.report_label = QLabel(objectName="caseReportLabel", wordWrap=True, openExternalLinks=False)
@@ -169,6 +187,7 @@ class CasePanel(QWidget):
         layout.addWidget(self.marks_list, 2)
         export_row = QHBoxLayout()
         export_row.addWidget(self.progress, 1)
+        export_row.addWidget(self.patient_check)
         export_row.addWidget(self.export_button)
         layout.addLayout(export_row)
         layout.addWidget(self.report_label)
@@ -190,7 +209,19 @@ class CasePanel(QWidget):
         outcome = self._window.outcome()
         marks = {s: (SERVICE_MARKS[m.mark.value], m.note) for s, m in self._window.marks.items().items()}
         self._recorded_marks = dict(marks)
-        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor()))
+        calibrations, self._pending_calibrations = tuple(self._pending_calibrations), []
+        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor(), calibrations))
+
+    def record_calibration(self, index: int, calibration: Any) -> int | None:
+        """Log the examiner's ruler calibration of query image ``index`` (kept until a case is open)."""
+        images = self._window.query_images()
+        if not 0 <= index < len(images):
+            return None
+        sha256 = images[index].image.sha256
+        if self._case is None:
+            self._pending_calibrations.append((sha256, calibration))
+            return None
+        return self._change("record_calibration", sha256=sha256, calibration=calibration)
 
     def commit_notes(self) -> int | None:
         """Store the notes if they changed."""
@@ -214,7 +245,7 @@ class CasePanel(QWidget):
         self.commit_notes()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor()))
+        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor(), self.patient_check.isChecked()))
         self._update_state()
         return self._export_job
 
