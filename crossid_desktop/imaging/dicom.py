@@ -112,7 +112,7 @@ def prepare_pydicom() -> None:
     with _plugin_lock:
         if _plugins_registered:
             return
-        import pydicom.config
+        import pydicom.config  # pydicom loads only when a DICOM is read
         from pydicom import uid
         from pydicom.pixels import get_decoder
 
@@ -142,7 +142,7 @@ def decode_dicom(data: bytes, path: Path, *, max_pixels: int, has_preamble: bool
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from pydicom.pixels import pixel_array
+            from pydicom.pixels import pixel_array  # pydicom loads only when a DICOM is read
 
             array = np.asarray(pixel_array(ds, index=frame))
             photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
@@ -161,7 +161,7 @@ def read_dataset(data: bytes | Path, path: Path, *, has_preamble: bool) -> Any:
     ``data`` is the file's bytes, or its path to read the header only: values over 4 KiB
     (the pixel data) are then not loaded, only noted.
     """
-    import pydicom
+    import pydicom  # pydicom loads only when a DICOM is read
 
     prepare_pydicom()
     not_an_image = f"The file {path} is not an image in a supported format (JPEG, PNG, TIFF, BMP, PGM, GIF or DICOM)."
@@ -199,7 +199,7 @@ def _check_complete(ds: Any, path: Path) -> None:
 def why_no_image(ds: Any) -> str:
     """Why a DICOM object without pixels shows nothing, as the end of a sentence:
     "holds no image: it is a structured report (a document of findings) (Basic Text SR Storage)"."""
-    from pydicom.uid import UID
+    from pydicom.uid import UID  # pydicom loads only when a DICOM is read
 
     meta = getattr(ds, "file_meta", None)
     sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta is not None else "") or "")
@@ -287,7 +287,7 @@ def _transfer_syntax(ds: Any) -> str:
     meta = getattr(ds, "file_meta", None)
     if meta is not None and "TransferSyntaxUID" in meta:
         return str(meta.TransferSyntaxUID)
-    import pydicom
+    import pydicom  # pydicom loads only when a DICOM is read
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
     implicit = bool(getattr(ds, "original_encoding", (True,))[0])
@@ -297,21 +297,21 @@ def _transfer_syntax(ds: Any) -> str:
 
 
 def _syntax_name(syntax: str) -> str:
-    from pydicom.uid import UID
+    from pydicom.uid import UID  # pydicom loads only when a DICOM is read
 
     name = UID(syntax).name
     return name if name != syntax else f"transfer syntax {syntax}"
 
 
 def _is_native(syntax: str) -> bool:
-    from pydicom.uid import UID
+    from pydicom.uid import UID  # pydicom loads only when a DICOM is read
 
     return not UID(syntax).is_compressed if UID(syntax).is_transfer_syntax else False
 
 
 def _check_decoder(syntax: str, path: Path) -> None:
     """Refuse a syntax that is unknown, has no decoder, or whose decoder is not installed."""
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels import get_decoder  # pydicom loads only when a DICOM is read
     from pydicom.uid import UID
 
     uid = UID(syntax)

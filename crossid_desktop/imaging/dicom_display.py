@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 def grey_display(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, str]) -> NDArray[np.uint16]:
     """Stored values -> display values in [0, 65535]: modality LUT, VOI LUT or window, MONOCHROME1 inverted."""
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut  # pydicom loads only when a DICOM is read
 
     if array.ndim != 2:
         raise ValueError(f"unexpected greyscale pixel array shape {array.shape}")
@@ -59,7 +59,7 @@ def _min_max(values: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def colour_display(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.uint8]:
     """Colour DICOM -> RGB ``uint8`` (pydicom has already turned YBR into RGB)."""
-    from pydicom.pixels import apply_color_lut
+    from pydicom.pixels import apply_color_lut  # pydicom loads only when a DICOM is read
 
     if photometric == "PALETTE COLOR":
         array = apply_color_lut(array, ds)

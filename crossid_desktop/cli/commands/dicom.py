@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.errors import CrossIDError, InvalidImageError
+from crossid_desktop.imaging.dicom_media import DicomImage, DicomMedia, open_media, thumbnail
+from crossid_desktop.imaging.writing import save_image
+from crossid_desktop.search.query import guess_from_dicom
 
 ORDER = 25
 
@@ -23,10 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.errors import CrossIDError
-    from crossid_desktop.imaging.dicom_media import open_media
-
     if args.thumbnails is not None and not args.thumbnails.expanduser().is_dir():
         raise CrossIDError(f"The folder {args.thumbnails} for the thumbnails does not exist.")
     with TextProgress("reading") as bar:
@@ -34,19 +37,15 @@ def run_list(args: argparse.Namespace) -> int:
     thumbnails = _write_thumbnails(media, args.thumbnails.expanduser()) if args.thumbnails is not None else {}
     listing = media_listing(media, thumbnails)
     if args.json:
-        import json
-
         print(json.dumps(listing, indent=2, ensure_ascii=False))
         return 0
     _print_listing(listing, every_image=args.images)
     return 0
 
 
-def media_listing(media: Any, thumbnails: dict[int, str] | None = None) -> dict[str, Any]:
+def media_listing(media: DicomMedia, thumbnails: dict[int, str] | None = None) -> dict[str, Any]:
     """The listing as plain data (``--json``); series are numbered from 1 across the media.
     The patient's identifiers are included: this goes to the examiner's screen."""
-    from crossid_desktop.search import guess_from_dicom
-
     thumbnails = thumbnails or {}
     patients, number = [], 0
     for patient in media.patients:
@@ -72,9 +71,7 @@ def media_listing(media: Any, thumbnails: dict[int, str] | None = None) -> dict[
     }
 
 
-def _image(image: Any) -> dict[str, Any]:
-    from crossid_desktop.search import guess_from_dicom
-
+def _image(image: DicomImage) -> dict[str, Any]:
     guess = guess_from_dicom(image.tags) if image.has_pixels else None
     return {
         "path": str(image.path), "instance_number": image.instance_number, "frames": image.frames, "rows": image.rows, "columns": image.columns,
@@ -84,12 +81,8 @@ def _image(image: Any) -> dict[str, Any]:
     }
 
 
-def _write_thumbnails(media: Any, folder: Path) -> dict[int, str]:
+def _write_thumbnails(media: DicomMedia, folder: Path) -> dict[int, str]:
     """One PNG per series, named by its number in the listing (never by anything of the patient)."""
-    from crossid_desktop.errors import InvalidImageError
-    from crossid_desktop.imaging.dicom_media import thumbnail
-    from crossid_desktop.imaging.io import save_image
-
     written = {}
     for number, (_, _, series) in enumerate(media.series(), start=1):
         first = series.first_image()

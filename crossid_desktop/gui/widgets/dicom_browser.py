@@ -35,11 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossid_desktop.errors import Cancelled
+from crossid_desktop.errors import Cancelled, InvalidImageError
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.images import to_qimage
+from crossid_desktop.imaging.dicom_media import open_media, thumbnail
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.search import guess_from_dicom
+from crossid_desktop.progress import check_cancel
+from crossid_desktop.search.query import guess_from_dicom
 
 THUMBNAIL_PX = 96
 SERIES_ROLE = Qt.ItemDataRole.UserRole
@@ -59,8 +61,6 @@ def list_media_job(path: str):
     """The job that lists a DICOMDIR or folder (headers only)."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        from crossid_desktop.imaging.dicom_media import open_media
-
         return open_media(path, progress=progress, cancel=cancel)
 
     return run
@@ -71,10 +71,6 @@ def thumbnails_job(series: list[Any]):
     whose image cannot be decoded gets none (opening it says why)."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> dict[int, QImage]:
-        from crossid_desktop.errors import InvalidImageError
-        from crossid_desktop.imaging.dicom_media import thumbnail
-        from crossid_desktop.progress import check_cancel
-
         pictures = {}
         for index, entry in enumerate(series):
             check_cancel(cancel, "The thumbnails")

@@ -11,7 +11,7 @@ from builders import write_dicom
 
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.search import guess_from_dicom, guess_modality
+from crossid_desktop.search.query import guess_from_dicom, guess_modality
 
 FRONT, SIDE, FACE = QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE, QueryModality.INJURED_FACE
 
