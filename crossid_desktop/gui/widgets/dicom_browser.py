@@ -3,7 +3,7 @@ studies > series with thumbnails, from which the examiner picks the frontal and 
 view (and the frame of a multi-frame image).
 
 The listing (:func:`~crossid_desktop.imaging.dicom_media.open_media`) and the thumbnails are
-read in the worker; the dialog shows them as they arrive. The views are pre-filled from the
+read in the worker (:func:`~crossid_desktop.gui.jobs.list_media_job`, ``thumbnails_job``); the dialog shows them as they arrive. The views are pre-filled from the
 headers (:func:`~crossid_desktop.search.guess_from_dicom`: ViewPosition, view code, Patient
 Orientation, Image Laterality); the examiner can change them. Files a DICOMDIR references
 that are missing, and files that cannot be read, are listed under the tree.
@@ -11,7 +11,6 @@ that are missing, and files that cannot be read, are listed under the tree.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,15 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossid_desktop.errors import Cancelled, InvalidImageError
+from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
-from crossid_desktop.gui.images import to_qimage
-from crossid_desktop.imaging.dicom_media import open_media, thumbnail
+from crossid_desktop.gui.jobs import DICOM_THUMBNAIL_PX, list_media_job, thumbnails_job
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.progress import check_cancel
 from crossid_desktop.search.query import guess_from_dicom
 
-THUMBNAIL_PX = 96
 SERIES_ROLE = Qt.ItemDataRole.UserRole
 VIEW_LABELS = {QueryModality.XRAY_FRONT: "frontal", QueryModality.XRAY_SIDE: "lateral", QueryModality.INJURED_FACE: "photo"}
 
@@ -55,36 +51,6 @@ class DicomChoice:
     path: str
     frame: int
     modality: QueryModality
-
-
-def list_media_job(path: str):
-    """The job that lists a DICOMDIR or folder (headers only)."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        return open_media(path, progress=progress, cancel=cancel)
-
-    return run
-
-
-def thumbnails_job(series: list[Any]):
-    """The job that makes one thumbnail per series (its first image): {index: QImage}; a series
-    whose image cannot be decoded gets none (opening it says why)."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> dict[int, QImage]:
-        pictures = {}
-        for index, entry in enumerate(series):
-            check_cancel(cancel, "The thumbnails")
-            progress(index, len(series), "thumbnails")
-            first = entry.first_image()
-            if first is None:
-                continue
-            try:
-                pictures[index] = to_qimage(thumbnail(first, size=THUMBNAIL_PX))
-            except InvalidImageError:
-                continue
-        return pictures
-
-    return run
 
 
 class DicomBrowser(QDialog):
@@ -118,7 +84,7 @@ class DicomBrowser(QDialog):
     def _build(self) -> None:
         self.tree = QTreeWidget(objectName="dicomTree")
         self.tree.setHeaderLabels(["Patient / study / series", "Modality", "Body part", "View", "Date", "Images", "Pre-filled as"])
-        self.tree.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
+        self.tree.setIconSize(QSize(DICOM_THUMBNAIL_PX, DICOM_THUMBNAIL_PX))
         self.tree.currentItemChanged.connect(self._series_selected)
         self.images_list = QListWidget(objectName="dicomImages")
         self.images_list.currentRowChanged.connect(self._image_selected)
