@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
-    parser.add_argument("--case", default=None, metavar="CASE", help="with --report: the case to record in (opened when new; default: a new generated number)")
-    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --report: the examiner's name (logged and printed in the report)")
+    parser.add_argument("--case", default=None, metavar="CASE", help="record the search in this case (opened when new); with --report and no --case, a new case is numbered")
+    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --case or --report: the examiner's name (logged and printed in the report)")
     parser.add_argument("--frame", type=int, default=1, metavar="N", help="the frame of a multi-frame DICOM query to search (1-based, default 1)")
     parser.add_argument(
         "--patient-identifiers", action="store_true",
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     service = SearchService(Workspace.open(args.workspace))
     images = [load_image(path, frame=args.frame - 1) for path in args.queries]
     result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
-    if args.report is not None:
+    if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -78,12 +78,16 @@ def _print_dicom_lines(query) -> None:
 
 
 def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
-    """Open or reuse the case, record the search in it and write its report."""
+    """Open or reuse the case, record the search in it and, with ``--report``, write its report."""
     cases = CaseService(workspace)
     if args.case is None or not cases.exists(args.case):
         case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
     else:
         case_number = args.case
     cases.record_search(case_number, result, actor=args.examiner)
+    where = sys.stderr if args.json else sys.stdout
+    if args.report is None:
+        print(f"case {case_number}: search recorded", file=where)
+        return
     path = export_report(workspace, case_number, args.report, actor=args.examiner, patient_identifiers=args.patient_identifiers)
-    print(f"case {case_number}: report written to {path}", file=sys.stderr if args.json else sys.stdout)
+    print(f"case {case_number}: search recorded, report written to {path}", file=where)

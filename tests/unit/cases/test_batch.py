@@ -21,6 +21,8 @@ from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
 
+pytestmark = pytest.mark.slow  # end to end: real cohorts, models, cases or reports
+
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path, MatcherCache]:
