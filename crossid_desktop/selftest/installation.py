@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crossid_desktop.about import installation_kind, runtime_versions
+from crossid_desktop.imaging.dicom import prepare_pydicom
 from crossid_desktop.selftest.checks import INSTALLATION, CheckFailed, CheckResult, run_check
 from crossid_desktop.selftest.manifest import Manifest, file_sha256, manifest_path, read_manifest, verify
 
@@ -27,9 +28,10 @@ NAMED_PROBLEMS = 3
 def dicom_syntaxes() -> dict[str, list[str]]:
     """Each transfer syntax pydicom can decode here -> the plugins that can decode it
     (empty for the uncompressed syntaxes pydicom reads itself)."""
-    import pydicom.pixels.decoders as decoders  # pydicom >= 3
+    import pydicom.pixels.decoders as decoders  # pydicom >= 3; heavy, only when asked
     from pydicom.pixels.decoders.base import Decoder
 
+    prepare_pydicom()  # the project's own plugins take part
     found: dict[str, list[str]] = {}
     for name in dir(decoders):
         decoder = getattr(decoders, name)

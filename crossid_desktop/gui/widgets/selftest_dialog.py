@@ -1,6 +1,6 @@
 """Help > Self-test: qualifies the installation from the window.
 
-The dialog runs :func:`crossid_desktop.selftest.run_selftest` as a job of the window's worker
+The dialog runs the self-test (:func:`crossid_desktop.gui.jobs.selftest_job`) in the window's worker
 (so the window stays responsive and the job can be stopped), lists every check with its outcome
 as the record has it, and opens the PDF record. ``selfTestFinished`` carries the
 :class:`~crossid_desktop.selftest.SelfTestOutcome`.
@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui.errors import user_message
+from crossid_desktop.gui.jobs import selftest_job
 from crossid_desktop.gui.worker import Worker
-from crossid_desktop.selftest import PARTS, SelfTestOutcome, default_record_dir, run_selftest
+from crossid_desktop.selftest import PARTS, SelfTestOutcome, default_record_dir
 
 INTRO = (
     "The self-test checks every bundled model, font and resource file against the installation's manifest "
@@ -31,15 +32,6 @@ INTRO = (
     "and JSON) names this machine, the software version and the outcome of every check."
 )
 PASS_COLOUR, FAIL_COLOUR = QColor("#1d6b2f"), QColor("#b03030")
-
-
-def selftest_job(out_dir: Path, parts: Sequence[str]):
-    """The worker job: run the self-test and return its outcome."""
-
-    def run(context: Any, progress: Any, cancel: Any) -> SelfTestOutcome:
-        return run_selftest(out_dir, parts=parts, progress=progress, cancel=cancel)
-
-    return run
 
 
 class SelfTestDialog(QDialog):
