@@ -23,7 +23,7 @@ import re
 import struct
 import threading
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -89,6 +89,7 @@ class GalleryIndex(GalleryIndexBase):
         self._live = np.zeros(0, bool)  # by image id: whether search may return it
         self._count = 0
         self._tag = ""
+        self._adopt_stored_params = False  # search with the parameters the index was built with
 
     @classmethod
     def open(
@@ -106,6 +107,7 @@ class GalleryIndex(GalleryIndexBase):
         it cannot. ``rebuild="always"`` rebuilds regardless; ``"never"`` raises
         :class:`GalleryError` naming the repair command instead of changing anything."""
         index = cls(indexes_dir, store, fingerprint, params or HnswParams())
+        index._adopt_stored_params = params is None
         index._open(rebuild, progress, cancel)
         return index
 
@@ -263,6 +265,8 @@ class GalleryIndex(GalleryIndexBase):
             hnsw.load_index(str(graph), max_elements=meta["capacity"])
         except (RuntimeError, MemoryError, ValueError):
             return "the index file is damaged"
+        if self._adopt_stored_params:
+            self._params = stored_params(meta, self._params)
         hnsw.set_num_threads(self._params.num_threads)
         live_ids = matrix.ids()
         if len(np.unique(live_ids)) != len(live_ids) or (len(live_ids) and live_ids.min() < 0):
@@ -289,6 +293,16 @@ class GalleryIndex(GalleryIndexBase):
 
     def _save_after_catch_up(self) -> int:
         return max(1000, self._count // 100)  # replaying a few changes is cheaper than rewriting the files
+
+
+def stored_params(meta: dict[str, Any], default: HnswParams) -> HnswParams:
+    """The parameters an index's meta records (this machine's thread count)."""
+    stored = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+    known = {k: stored[k] for k in ("M", "ef_construction", "ef", "random_seed", "basis") if k in stored}
+    try:
+        return replace(default, **known)
+    except TypeError:
+        return default
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

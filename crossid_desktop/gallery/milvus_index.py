@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from crossid_desktop.errors import GalleryError
 from crossid_desktop.gallery.exact import exact_search64
-from crossid_desktop.gallery.index import HnswParams
+from crossid_desktop.gallery.index import HnswParams, stored_params
 from crossid_desktop.gallery.index_base import EXACT_BELOW, FETCH_CHUNK, GalleryIndexBase, Rebuild, sorted_hits
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.progress import ProgressCallback, check_cancel
@@ -46,6 +46,7 @@ class MilvusGalleryIndex(GalleryIndexBase):
         self._collection = f"crossid_{store.gallery_id}_{fingerprint[:16]}"
         self._count = 0
         self._dim = 0
+        self._adopt_stored_params = False  # search with the parameters the collection was built with
 
     @classmethod
     def open(
@@ -62,6 +63,7 @@ class MilvusGalleryIndex(GalleryIndexBase):
         """Connect, catch up with the database and check; rebuild the collection when it cannot
         serve (``rebuild`` as for :meth:`GalleryIndex.open`)."""
         index = cls(uri, store, fingerprint, params or HnswParams())
+        index._adopt_stored_params = params is None
         index._open(rebuild, progress, cancel)
         return index
 
@@ -181,6 +183,8 @@ class MilvusGalleryIndex(GalleryIndexBase):
             meta = {}
         if meta.get("fingerprint") != self._fingerprint or not isinstance(meta.get("generation"), int) or not isinstance(meta.get("dim"), int):
             return "the collection on the server has no description of what it holds"
+        if self._adopt_stored_params:
+            self._params = stored_params(meta, self._params)
         self._call("load", self.client.load_collection, self._collection)
         counted = self._call("read", self.client.query, self._collection, filter="", output_fields=["count(*)"])
         self._count, self._dim, self._generation = int(counted[0]["count(*)"]), int(meta["dim"]), int(meta["generation"])

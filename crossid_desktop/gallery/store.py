@@ -144,6 +144,16 @@ class GalleryStore(EmbeddingTables):
         rows = self._query_ids(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE subject_id IN ({{marks}})", sorted(set(subject_ids)))
         return sorted((_image(r) for r in rows), key=lambda record: record.image_id)
 
+    def subjects_of_images(self, image_ids: Iterable[int]) -> dict[int, str]:
+        """The subject of each of these images, by image id (unknown ids are left out)."""
+        wanted = sorted({int(i) for i in image_ids})
+        return {r[0]: r[1] for r in self._query_ids("SELECT image_id, subject_id FROM images WHERE image_id IN ({marks})", wanted)}
+
+    def images_of_subjects_ids(self, subject_ids: Iterable[str]) -> dict[int, str]:
+        """Every image of these subjects: subject by image id, in ascending image id."""
+        rows = self._query_ids("SELECT image_id, subject_id FROM images WHERE subject_id IN ({marks})", sorted(set(subject_ids)))
+        return dict(sorted((r[0], r[1]) for r in rows))
+
     def subject_names(self, subject_ids: Iterable[str]) -> dict[str, str]:
         """The names of these subjects by id (unknown ids are left out)."""
         rows = self._query_ids("SELECT subject_id, name FROM subjects WHERE subject_id IN ({marks})", sorted(set(subject_ids)))

@@ -28,7 +28,6 @@ from numpy.typing import NDArray
 from crossid_desktop.errors import GalleryError, MatcherMismatchError
 from crossid_desktop.gallery.backends import open_index
 from crossid_desktop.gallery.index_base import GalleryIndexBase
-from crossid_desktop.gallery.schema import ImageRecord
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
@@ -124,16 +123,23 @@ class SearchService:
             self._store = GalleryStore(self.workspace.db_path)
         return self._store
 
-    def index_for(self, matcher: Matcher, *, cancel: threading.Event | None = None) -> GalleryIndexBase:
-        """The matcher's index, up to date with the database: kept open between searches and
+    def index_for(self, fingerprint: str, *, cancel: threading.Event | None = None) -> GalleryIndexBase:
+        """A matcher's index, up to date with the database: kept open between searches and
         caught up before each (one row lookup when nothing changed)."""
-        index = self._indexes.get(matcher.fingerprint)
+        index = self._indexes.get(fingerprint)
         if index is not None and index.catch_up(cancel):
             return index
         if index is not None:
             index.close()
-        self._indexes[matcher.fingerprint] = index = open_index(self.workspace, self.store, matcher.fingerprint, cancel=cancel)
+        self._indexes[fingerprint] = index = open_index(self.workspace, self.store, fingerprint, cancel=cancel)
         return index
+
+    def rank_vectors(
+        self, fingerprint: str, vectors: NDArray[np.float32], *, top_k: int = 10, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None
+    ) -> tuple[Candidate, ...]:
+        """The whole ranking step of a search for already encoded queries ``(m, d)``: the index
+        brought up to date, the shortlist, the exact ranking of its photos and their records."""
+        return self.rank(self.index_for(fingerprint), vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=calibration)
 
     def matcher_for(self, modality: QueryModality) -> Matcher:
         matcher = self.matchers.for_role(self.workspace.root, role_of(modality))
@@ -179,7 +185,7 @@ class SearchService:
         if counts.images == 0:
             raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
         t = time.perf_counter()
-        index = self.index_for(matcher, cancel=cancel)
+        index = self.index_for(matcher.fingerprint, cancel=cancel)
         if index.count == 0:
             raise MatcherMismatchError(
                 f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
@@ -233,13 +239,14 @@ class SearchService:
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
-        images = store.images_by_id(int(i) for i in np.unique(ids))
+        subject_of = store.subjects_of_images(int(i) for i in np.unique(ids))
         if rank_by == "subject":  # every photo of a shortlisted subject takes part
-            images = {r.image_id: r for r in store.images_of_subjects(r.subject_id for r in images.values())}
-        stored_ids, gallery = store.embeddings(index.fingerprint, sorted(images))
+            subject_of = store.images_of_subjects_ids(subject_of.values())
+        stored_ids, gallery = store.embeddings(index.fingerprint, sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
-        chosen = _choose(candidate_ids, distances, images, top_k=top_k, rank_by=rank_by)
+        chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
+        images = store.images_by_id(image_id for image_id, _ in chosen)
         # The calibration models the distance of ONE query to ONE photo; a fused distance over
         # several queries is another statistic, so it gets no likelihood ratio.
         calibration = calibration if len(vectors) == 1 else None
@@ -258,25 +265,23 @@ class SearchService:
 
 
 def _choose(
-    candidate_ids: list[int], distances: NDArray[np.float64], images: dict[int, ImageRecord], *, top_k: int, rank_by: str
+    candidate_ids: list[int], subjects: list[str], distances: NDArray[np.float64], *, top_k: int, rank_by: str
 ) -> list[tuple[int, float]]:
     """The top photos (``rank_by="image"``: mean distance over queries) or subjects (each
-    query's best photo of the subject, averaged; shown with the first query's best photo)."""
+    query's best photo of the subject, averaged; shown with the first query's best photo), as
+    ``(image_id, distance)``; ties by subject id (subjects) or position (photos)."""
     if rank_by == "image":
         fused = distances.mean(axis=0)
         order = np.argsort(fused, kind="stable")[:top_k]
         return [(candidate_ids[j], float(fused[j])) for j in order]
-    best: dict[str, tuple[float, int]] = {}
-    per_subject: dict[str, list[int]] = {}
-    for column, image_id in enumerate(candidate_ids):
-        per_subject.setdefault(images[image_id].subject_id, []).append(column)
-    for subject, columns in per_subject.items():
-        per_query_best = distances[:, columns].min(axis=1)  # each view's best photo
-        fused = float(per_query_best.mean())
-        photo = candidate_ids[columns[int(np.argmin(distances[0, columns]))]]  # the first query's best photo
-        best[subject] = (fused, photo)
-    ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:top_k]
-    return [(photo, distance) for _, (distance, photo) in ordered]
+    names, group = np.unique(np.asarray(subjects, dtype=object), return_inverse=True)  # names ascending
+    columns = np.argsort(group, kind="stable")  # each subject's photos together, in candidate order
+    starts = np.flatnonzero(np.r_[True, np.diff(group[columns]) != 0])
+    fused = np.minimum.reduceat(distances[:, columns], starts, axis=1).mean(axis=0)  # each view's best photo, averaged
+    first = np.lexsort((distances[0, columns], group[columns]))  # by subject, then the first query's distance
+    best_photo = columns[first[np.searchsorted(group[columns][first], np.arange(len(names)))]]
+    ranked = np.lexsort((np.arange(len(names)), fused))[:top_k]  # by distance, ties by subject id
+    return [(candidate_ids[int(best_photo[g])], float(fused[g])) for g in ranked]
 
 
 def _calibration(matcher: Matcher) -> Calibration | None:
