@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import GalleryError
+from crossid_desktop.gallery.faults import fault_point
 from crossid_desktop.gallery.index_base import EXACT_BELOW, FETCH_CHUNK, GalleryIndexBase, IndexStatus, Rebuild, sorted_hits
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gallery.vectors import VectorMatrix
@@ -194,7 +195,9 @@ class GalleryIndex(GalleryIndexBase):
             tag = uuid.uuid4().hex[:12]
             graph, vectors, ids = (self._dir / f"{self._fingerprint}.{tag}{suffix}" for suffix in _SUFFIXES)
             self._hnsw.save_index(str(graph))
+            fault_point("index graph written")
             rows = self._matrix.write(vectors, ids)
+            fault_point("index vectors written")
             meta = self._meta(graph, rows, tag)
             on_disk = _read_meta(self._meta_path)
             if on_disk.get("generation", -1) > self._generation and on_disk.get("format_version") == INDEX_FORMAT_VERSION:
@@ -203,6 +206,7 @@ class GalleryIndex(GalleryIndexBase):
             tmp_meta = self._meta_path.with_name(f"{self._meta_path.name}.{os.getpid()}.tmp")
             tmp_meta.write_text(json.dumps(meta, indent=1), encoding="utf-8")
             os.replace(tmp_meta, self._meta_path)
+            fault_point("index meta replaced")
             self._tag = tag
             self._remove_files(keep=tag)
         except OSError as exc:

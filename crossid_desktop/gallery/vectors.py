@@ -103,7 +103,7 @@ class VectorMatrix:
         offset = 0
         for vectors, ids in ((self._base, self._base_ids), self._extra_joined()):
             for start in range(0, len(vectors), size):
-                alive = ~self._dead[offset + start : offset + start + size]
+                alive = ~self._dead[offset + start : offset + min(start + size, len(vectors))]
                 yield ids[start : start + size][alive], np.asarray(vectors[start : start + size])[alive]
             offset += len(vectors)
 
