@@ -13,7 +13,8 @@ from typing import Any
 
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
-from crossid_desktop.cases.records import MARK_LABELS, Case, RecordedSearch
+from crossid_desktop.cases.marks import Mark
+from crossid_desktop.cases.records import Case, RecordedSearch
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
 from crossid_desktop.search.service import Candidate
 
@@ -247,7 +248,7 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         cells = [face, para(str(x.rank), s["cell"]), para(markup(x.subject_id), s["cell"]), para(markup(x.name or "-"), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
             cells += [para(_lr(x), s["cell"]), para(markup(x.verbal_scale or "-"), s["small"])]
-        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(MARK_LABELS.get(mark.mark, "") if mark else ""), s["small"])]
+        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
         rows.append(cells)
     return [
         para("4. Candidates", s["h2"]),
@@ -295,10 +296,10 @@ def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
 
 def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     out: list[Any] = [para("6. Examiner's notes", s["h2"]), para(markup(c.case.notes) if c.case.notes else "No general notes.", s["body"])]
-    noted = [m for m in c.case.marks.values() if m.mark != "none" or m.note]
+    noted = [m for m in c.case.marks.values() if m.mark is not Mark.NONE or m.note]
     if noted:
         rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
-        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(MARK_LABELS.get(m.mark, m.mark)), s["cell"]), para(markup(m.note or "-"), s["cell"]),
+        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(m.mark.label), s["cell"]), para(markup(m.note or "-"), s["cell"]),
                   para(markup(f"{m.actor}, {_date(m.updated)}"), s["small"])] for m in noted]
         out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out

@@ -10,7 +10,6 @@ frames in green (the two fields mirror each other).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,65 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossid_desktop.cases import CaseService
-from crossid_desktop.cases.report import export_report, report_file_name
+from crossid_desktop.cases.marks import ExaminerMark
+from crossid_desktop.cases.report import report_file_name
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
-
-#: the cards' marks (candidate_card.Mark values) as the case service names them
-SERVICE_MARKS = {"interest": "of_interest", "excluded": "excluded", "": "none"}
-MARK_LABELS = {"of_interest": "of interest", "excluded": "excluded", "none": "note only"}
-
-
-def _service(context: Any):
-    return CaseService(context.workspace)
-
-
-def create_job(number: str | None, fields: dict[str, str], search: Any, marks: dict[str, tuple[str, str]], actor: str | None):
-    """Open a new case, record the last search in it and the marks already set on its candidates."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        service = _service(context)
-        case = service.create_case(case_number=number or None, actor=actor, **fields)
-        if search is not None:
-            service.record_search(case.case_number, search, actor=actor)
-            shown = {c.subject_id for c in search.candidates}
-            for subject_id, (mark, note) in marks.items():
-                if subject_id in shown:
-                    service.mark(case.case_number, subject_id, mark, note, actor=actor)
-        return service.get(case.case_number)
-
-    return run
-
-
-def change_job(number: str, change: str, actor: str | None, **values: Any):
-    """One change through the case service: ``change`` is ``update``, ``set_notes``,
-    ``set_known_identity``, ``record_search`` or ``mark``; returns the case as stored."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        service = _service(context)
-        if change == "update":
-            service.update(number, actor=actor, **values)
-        elif change == "set_notes":
-            service.set_notes(number, values["notes"], actor=actor)
-        elif change == "set_known_identity":
-            service.set_known_identity(number, values["subject_id"], actor=actor)
-        elif change == "record_search":
-            service.record_search(number, values["result"], actor=actor)
-        elif change == "mark":
-            service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
-        else:
-            raise ValueError(f"unknown case change {change!r}")
-        return service.get(number)
-
-    return run
-
-
-def export_job(number: str, path: Path, actor: str | None):
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, progress=progress, cancel=cancel)
-
-    return run
+from crossid_desktop.gui.jobs import change_job, create_job, export_job
 
 
 class CasePanel(QWidget):
@@ -111,7 +56,7 @@ class CasePanel(QWidget):
         self._case: Any = None
         self._jobs: set[int] = set()
         self._export_job: int | None = None
-        self._recorded_marks: dict[str, tuple[str, str]] = {}
+        self._recorded_marks: dict[str, ExaminerMark] = {}
         self.last_report: Path | None = None
         self._build()
         self._worker.jobFinished.connect(self._job_finished)
@@ -186,7 +131,7 @@ class CasePanel(QWidget):
         """Create the case from the fields; the last search and the marks go into it."""
         fields = {"title": self.title_edit.text().strip(), "examiner": self.examiner_edit.text().strip(), "agency": self.agency_edit.text().strip()}
         outcome = self._window.outcome()
-        marks = {s: (SERVICE_MARKS[m.mark.value], m.note) for s, m in self._window.marks.items().items()}
+        marks = self._window.marks.items()
         self._recorded_marks = dict(marks)
         return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor()))
 
@@ -248,14 +193,14 @@ class CasePanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _marks_changed(self) -> None:
-        marks = {s: (SERVICE_MARKS[m.mark.value], m.note) for s, m in self._window.marks.items().items()}
+        marks = self._window.marks.items()
         self._show_marks()
         if self._case is None:
             return
         for subject_id in sorted(set(marks) | set(self._recorded_marks)):
-            value = marks.get(subject_id, ("none", ""))
-            if self._recorded_marks.get(subject_id, ("none", "")) != value:
-                self._change("mark", subject_id=subject_id, mark=value[0], note=value[1])
+            value = marks.get(subject_id, ExaminerMark())
+            if self._recorded_marks.get(subject_id, ExaminerMark()) != value:
+                self._change("mark", subject_id=subject_id, mark=value.mark, note=value.note)
         self._recorded_marks = marks
 
     def _search_finished(self, outcome: Any) -> None:
@@ -312,7 +257,7 @@ class CasePanel(QWidget):
     def _show_marks(self) -> None:
         self.marks_list.clear()
         for subject_id, mark in sorted(self._window.marks.items().items()):
-            label = MARK_LABELS[SERVICE_MARKS[mark.mark.value]]
+            label = mark.mark.label or "note only"
             self.marks_list.addItem(f"{subject_id} ({label})" + (f": {mark.note}" if mark.note else ""))
 
     def _update_state(self) -> None:

@@ -2,105 +2,35 @@
 
 Opening reads the files in the worker (any format :func:`~crossid_desktop.imaging.io.load_image`
 reads, DICOM included) and guesses each image's modality and view
-(:func:`~crossid_desktop.search.query.guess_modality`); the examiner can correct it. The original and
-the preprocessed image are shown side by side, zoom and pan linked. For X-rays the preview is
-the soft-tissue suppression at the slider's strength; for photos it is the aligned face crop,
-and the detected faces are drawn on the original. Previews are computed in the worker: a newer
-request supersedes the older one, and a result that is not the latest request is dropped.
+(:func:`~crossid_desktop.search.query.initial_modalities`); the examiner can correct it. The
+original and the preprocessed image are shown side by side, zoom and pan linked. The preview is
+the query as the matcher prepares it (:func:`~crossid_desktop.matching.preprocess.prepare_query`):
+for X-rays the soft-tissue suppression at the slider's strength; for photos the aligned face
+crop, with the detected faces drawn on the original. Previews are computed in the worker
+(:mod:`crossid_desktop.gui.jobs`): a newer request supersedes the older one, and a result that
+is not the latest request is dropped.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from crossid_desktop.gui.images import to_qimage
+from crossid_desktop.gui.job_results import Preview, QueryImage
+from crossid_desktop.gui.jobs import load_query_job, preview_job
 from crossid_desktop.gui.widgets.image_view import ImageView
-from crossid_desktop.imaging.faces import align_face, centre_crop, detect_faces
-from crossid_desktop.imaging.io import load_image
-from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.progress import check_cancel
-from crossid_desktop.search.query import guess_modality, pair_views
 
 MODALITY_LABELS = {
     QueryModality.XRAY_FRONT: "X-ray, frontal",
     QueryModality.XRAY_SIDE: "X-ray, lateral",
     QueryModality.INJURED_FACE: "Injured face",
 }
-
-
-@dataclass(frozen=True)
-class QueryImage:
-    """One opened query image: the loaded file, its modality (as corrected) and the guess."""
-
-    image: Any  # crossid_desktop.imaging.io.LoadedImage
-    modality: QueryModality
-    guessed: QueryModality
-    original: QImage
-
-    @property
-    def path(self) -> str:
-        return str(self.image.path) if self.image.path else ""
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A preview computed in the worker: the preprocessed image and, for photos, the faces."""
-
-    processed: QImage
-    boxes: tuple[tuple[float, float, float, float], ...] = ()
-    landmarks: tuple[tuple[tuple[float, float], ...], ...] = ()
-    note: str = ""
-
-
-def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None):
-    """The job that reads and hashes the files and guesses their modality (``modalities``,
-    when given, are the known ones, e.g. of a demo query)."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> list[QueryImage]:
-        result = []
-        for done, path in enumerate(paths):
-            check_cancel(cancel, "Opening the query")
-            progress(done, len(paths), f"reading {Path(path).name}")
-            image = load_image(path)
-            guess = guess_modality(image)
-            pixels = image.pixels if image.pixels.ndim == 3 else image.grey_float()
-            chosen = modalities[done] if modalities else guess
-            result.append(QueryImage(image, chosen, guess, to_qimage(pixels)))
-        if not modalities and len(result) == 2 and all(q.modality.is_xray for q in result) and result[0].modality == result[1].modality:
-            views = pair_views([q.image for q in result])  # the same pairing the search service makes
-            result = [replace(q, modality=view) for q, view in zip(result, views)]
-        progress(len(paths), len(paths), "opened")
-        return result
-
-    return run
-
-
-def preview_job(image: Any, modality: QueryModality, strength: float):
-    """The job that computes the preview of one query image."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Preview:
-        if modality.is_xray:
-            processed = suppress_soft_tissue(image.grey_float(), SoftTissueParams(strength=strength))
-            return Preview(to_qimage(processed), note=f"Soft tissue suppressed at strength {strength:.2f}.")
-
-        rgb = image.rgb_uint8()
-        faces = detect_faces(rgb)
-        aligned = align_face(rgb, detection=faces[0]) if faces else centre_crop(rgb)
-        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-        marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
-        note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {aligned.method}." if faces else "No face found: the central square is used."
-        return Preview(to_qimage(aligned.image), boxes, marks, note)
-
-    return run
 
 
 class QueryPanel(QWidget):
