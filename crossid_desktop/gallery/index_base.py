@@ -16,8 +16,9 @@ Distances are Euclidean; results are ordered by ascending distance, ties by imag
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray

@@ -87,7 +87,7 @@ def cold_start(workspace: str) -> int:
     painted: list[float] = []
 
     class FirstPaint(QObject):
-        def eventFilter(self, watched: object, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        def eventFilter(self, watched: object, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and not painted:
                 painted.append(seconds_since_process_start())
                 recorder.gaps.clear()  # gaps count from the first paint: the event loop then serves the user
