@@ -139,6 +139,15 @@ class GalleryIndex(GalleryIndexBase):
             return None  # the graph and the matrix disagree: neither is trusted
         return from_matrix
 
+    def ranking_vectors(self, image_ids: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """From the graph in memory (the same bytes as the database's, checked on open)."""
+        ids = np.unique(np.asarray(image_ids, np.int64))
+        ids = ids[(ids >= 0) & (ids < len(self._live))]
+        ids = ids[self._live[ids]]
+        if len(ids) == 0:
+            return ids, np.zeros((0, self.dim), np.float32)
+        return ids, np.asarray(self._hnsw.get_items(ids.astype(np.uint64), return_type="numpy"), dtype=np.float32)
+
     # -- changes --------------------------------------------------------------------------
 
     def add(self, image_ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
@@ -157,6 +166,7 @@ class GalleryIndex(GalleryIndexBase):
         self._matrix.append(ids, vecs, replacing=replacing)
         self._count += int((~self._live[ids]).sum())
         self._live[ids] = True
+        self._dirty = True
 
     def remove(self, image_ids: Sequence[int]) -> None:
         ids = np.asarray(image_ids, dtype=np.int64).reshape(-1)
@@ -167,6 +177,7 @@ class GalleryIndex(GalleryIndexBase):
         self._matrix.kill(gone)
         self._live[gone] = False
         self._count -= len(gone)
+        self._dirty = self._dirty or bool(len(gone))
 
     # -- search ---------------------------------------------------------------------------
 
@@ -187,7 +198,11 @@ class GalleryIndex(GalleryIndexBase):
     # -- files ----------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Write new data files, then the meta (the commit), then delete the old files."""
+        """Write new data files, then the meta (the commit), then delete the old files; nothing
+        when the index has not changed since it was loaded or saved."""
+        if not self._dirty and (self.exists() or self._count == 0):
+            return
+        self._dirty = False
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
             if self._hnsw is None or self._count == 0:

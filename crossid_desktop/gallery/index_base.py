@@ -65,6 +65,7 @@ class GalleryIndexBase:
         self._generation = 0
         self._reason = "the index is new"
         self._rebuilt = False
+        self._dirty = False  # changed since it was loaded or saved: save() writes only then
 
     # -- opening --------------------------------------------------------------------------
 
@@ -83,7 +84,7 @@ class GalleryIndexBase:
             raise GalleryError(f"The search index of this matcher is out of date: {problem}; repair it with '{REPAIR_COMMAND}' (a search also repairs it).")
         self._rebuild(progress or no_progress, cancel)
         self._reason = f"the index was rebuilt from the database because {problem}"
-        self._rebuilt = True
+        self._rebuilt = self._dirty = True
         self.save()
 
     def _check_against_store(self, rebuild: Rebuild, cancel: threading.Event | None) -> str | None:
@@ -126,6 +127,7 @@ class GalleryIndexBase:
         return len(changes.put), len(changes.removed)
 
     def _apply(self, put: Sequence[int], removed: Sequence[int], cancel: threading.Event | None) -> None:
+        self._dirty = self._dirty or bool(len(put) or len(removed))
         self.remove(removed)
         for start in range(0, len(put), FETCH_CHUNK):
             check_cancel(cancel, "Updating the search index")
@@ -201,6 +203,12 @@ class GalleryIndexBase:
                 f"whose embeddings have length {self.dim}."
             )
         return ids, vecs
+
+    def ranking_vectors(self, image_ids: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Ids (ascending) and vectors of those of ``image_ids`` the index holds, for the exact
+        re-ranking of a shortlist: read from the database by id (backends that hold the vectors
+        in memory answer from there)."""
+        return self._store.embeddings(self._fingerprint, image_ids)
 
     def close(self) -> None:
         """Release what the index holds (files, connections)."""

@@ -124,6 +124,7 @@ class MilvusGalleryIndex(GalleryIndexBase):
             rows = [{"image_id": int(i), "vector": v} for i, v in zip(chunk_ids, chunk)]
             self._call("write", self.client.upsert, self._collection, rows)
             self._count += len(chunk_ids) - known
+            self._dirty = True
 
     def remove(self, image_ids: Sequence[int]) -> None:
         ids = np.unique(np.asarray(image_ids, dtype=np.int64).reshape(-1))
@@ -132,6 +133,7 @@ class MilvusGalleryIndex(GalleryIndexBase):
         known = self._existing(ids)
         self._call("write", self.client.delete, self._collection, ids=[int(i) for i in ids])
         self._count -= known
+        self._dirty = True
 
     def _existing(self, ids: NDArray[np.int64]) -> int:
         rows = self._call("read", self.client.get, self._collection, ids=[int(i) for i in ids], output_fields=["image_id"])
@@ -165,9 +167,10 @@ class MilvusGalleryIndex(GalleryIndexBase):
     # -- the server's copy ----------------------------------------------------------------
 
     def save(self) -> None:
-        """Flush the collection, then record the generation it reflects."""
-        if self._dim == 0:
+        """Flush the collection, then record the generation it reflects (when it changed)."""
+        if self._dim == 0 or not self._dirty:
             return
+        self._dirty = False
         self._call("write", self.client.flush, self._collection)
         meta = {"fingerprint": self._fingerprint, "dim": self._dim, "count": self._count, "generation": self._generation, "params": asdict(self._params)}
         row = {"name": self._collection, "meta": json.dumps(meta), "unused": [0.0, 0.0]}
@@ -221,6 +224,7 @@ class MilvusGalleryIndex(GalleryIndexBase):
                 rows = [{"image_id": int(i), "vector": v} for i, v in zip(ids[at : at + _UPLOAD_CHUNK], vectors[at : at + _UPLOAD_CHUNK])]
                 self._call("write", self.client.insert, self._collection, rows)
             self._count += len(ids)
+            self._dirty = True
             done += len(ids)
             progress(done, max(start.embeddings, done), "Building the search index")
         self._generation = start.generation

@@ -242,7 +242,7 @@ class SearchService:
         subject_of = store.subjects_of_images(int(i) for i in np.unique(ids))
         if rank_by == "subject":  # every photo of a shortlisted subject takes part
             subject_of = store.images_of_subjects_ids(subject_of.values())
-        stored_ids, gallery = store.embeddings(index.fingerprint, sorted(subject_of))
+        stored_ids, gallery = index.ranking_vectors(sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
         chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
