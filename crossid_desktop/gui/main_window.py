@@ -17,8 +17,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget, QWidget
 
-from crossid_desktop.about import describe_device
 from crossid_desktop import __version__
+from crossid_desktop.about import describe_device
 from crossid_desktop.cases.marks import CaseMarks
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
