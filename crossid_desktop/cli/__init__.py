@@ -18,12 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossid_desktop import __version__
+from crossid_desktop.cli import commands
 from crossid_desktop.errors import CrossIDError
 
 
 def _command_modules() -> list:
-    from crossid_desktop.cli import commands
-
     modules = [importlib.import_module(f"{commands.__name__}.{info.name}") for info in pkgutil.iter_modules(commands.__path__)]
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 

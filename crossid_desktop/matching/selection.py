@@ -12,14 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
-from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.base import Matcher, QueryModality
+from crossid_desktop.matching.matchers import load_matcher
 from crossid_desktop.paths import resource_path, write_text_atomic
-
-if TYPE_CHECKING:
-    from crossid_desktop.matching.base import Matcher
 
 ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
@@ -89,8 +86,6 @@ class MatcherCache:
     def get(self, spec: str) -> Matcher:
         with self._lock:
             if spec not in self._loaded:
-                from crossid_desktop.matching.matchers import load_matcher
-
                 self._loaded[spec] = load_matcher(resolve_spec(spec), device=self._device)
             return self._loaded[spec]
 

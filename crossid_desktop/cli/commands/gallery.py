@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import asdict
 from pathlib import Path
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.gallery.enrol import enrol
+from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.matching.selection import MatcherCache
+from crossid_desktop.workspace import Workspace
 
 ORDER = 40
 
@@ -27,11 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_enroll(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.gallery.enrol import enrol
-    from crossid_desktop.matching.selection import MatcherCache
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     matchers = MatcherCache().configured(workspace.root)
     with TextProgress("enrolling") as bar:
@@ -45,20 +49,14 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.maintenance import index_status
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
-    store = workspace.store()
+    store = GalleryStore(workspace.db_path)
     try:
         subjects = store.subjects()
         indexes = [(m, index_status(workspace, store, m.fingerprint)) for m in store.matchers()]
     finally:
         store.close()
     if args.json:
-        import json
-        from dataclasses import asdict
-
         print(json.dumps({
             "subjects": [asdict(s) for s in subjects],
             "indexes": [{"matcher": m.name, "fingerprint": m.fingerprint, **asdict(s)} for m, s in indexes],
@@ -74,9 +72,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.maintenance import remove_subjects
-    from crossid_desktop.workspace import Workspace
-
     removed = remove_subjects(Workspace.open(args.workspace), args.subject_ids)
     for subject_id, photos in removed.items():
         print(f"removed {subject_id} ({photos} photos)")
@@ -84,11 +79,6 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.gallery.maintenance import rebuild_indexes
-    from crossid_desktop.matching.selection import MatcherCache
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     with TextProgress("rebuilding") as bar:
         counts = rebuild_indexes(workspace, MatcherCache().configured(workspace.root), progress=bar)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from crossid_desktop.matching.selection import ROLES, MatcherCache, read_config, resolve_spec, write_config
+from crossid_desktop.workspace import Workspace
+
 ORDER = 45
 
 
@@ -19,9 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.matching.selection import ROLES, MatcherCache, read_config, resolve_spec
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     config = read_config(workspace.root)
     cache = MatcherCache()
@@ -36,9 +36,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from crossid_desktop.matching.selection import MatcherCache, write_config
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     matcher = MatcherCache().get(args.spec)  # refuses a missing or corrupt model before it is chosen
     write_config(workspace.root, args.role, args.spec)
