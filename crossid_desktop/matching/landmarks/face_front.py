@@ -11,7 +11,7 @@ Steps (each model loaded once, on first use):
    (dlib rounds its points to whole pixels).
 3. Where the refined model (``resources/models/face_landmarks_front.dat``, a dlib shape
    predictor trained on synthetic photos with exact landmarks, see
-   :mod:`crossid_desktop.matching.landmarks.face_training`) is installed, it runs in a box set
+   :mod:`crossid_desktop.training.face_landmarks`) is installed, it runs in a box set
    from the generic eyes and mouth (:func:`reference_box`) and gives all points, including the
    zygion, gonion and pupils the generic scheme lacks. Without it the generic points are used,
    with the extra points taken from them (and a warning).

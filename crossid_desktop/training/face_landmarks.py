@@ -11,7 +11,7 @@ be given; each photo is also used once more turned and scaled at random (up to
 Run (photos rendered on the fly, as ``crossid synth`` renders its gallery photos; or ``--cohort``
 folders written by ``crossid synth``)::
 
-    python -m crossid_desktop.matching.landmarks.face_training --synth-seed 71 --people 400 \\
+    python -m crossid_desktop.training.face_landmarks --synth-seed 71 --people 400 \\
         --out resources/models/face_landmarks_front.dat
 
 and a JSON card is written beside the model (data, command, options, counts).
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                      "real_faces": str(args.real_faces) if args.real_faces else None, "real_limit": args.real_limit},
             "training_crops": len(images), "photos_without_face": skipped,
             "options": {k: getattr(args, k) for k in ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")},
-            "command": "python -m crossid_desktop.matching.landmarks.face_training " + " ".join(argv or sys.argv[1:])}
+            "command": "python -m crossid_desktop.training.face_landmarks " + " ".join(argv or sys.argv[1:])}
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(f"Trained on {len(images)} crops ({skipped} photos without a face found); wrote {args.out}")
     return 0
