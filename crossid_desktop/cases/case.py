@@ -40,6 +40,7 @@ from crossid_desktop.cases.records import (
 )
 from crossid_desktop.errors import CaseError
 from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.spacing import PixelSpacing
 from crossid_desktop.search.service import SearchResult
 from crossid_desktop.workspace import Workspace
 
@@ -296,10 +297,26 @@ class CaseService:
             conn.execute("UPDATE cases SET known_identity = ? WHERE case_number = ?", (json.dumps(value, ensure_ascii=False) if value else None, case_number))
             details.update(value or {"cleared": True})
 
-    def record_export(self, case_number: str, *, path: str, sha256: str, pages: int, actor: str | None = None) -> audit.AuditEntry:
-        """Log an exported report (its path, SHA-256 and page count)."""
+    def record_export(
+        self, case_number: str, *, path: str, sha256: str, pages: int, patient_identifiers: bool = False, actor: str | None = None
+    ) -> audit.AuditEntry:
+        """Log an exported report (its path, SHA-256, page count, and whether it prints the
+        patient's identifiers)."""
         with self._change(case_number, actor=actor, action="report_exported") as (conn, details):
-            details.update(path=path, sha256=sha256, pages=pages)
+            details.update(path=path, sha256=sha256, pages=pages, patient_identifiers=bool(patient_identifiers))
+        return self.audit_log(case_number)[-1]
+
+    def record_calibration(
+        self, case_number: str, *, query_sha256: str, points: tuple[tuple[float, float], tuple[float, float]], known_mm: float,
+        spacing: PixelSpacing, actor: str | None = None,
+    ) -> audit.AuditEntry:
+        """Log the examiner's ruler calibration of a query image: the two points ``(x, y)``
+        (pixels), the known distance between them (mm) and the spacing that follows."""
+        with self._change(case_number, actor=actor, action="pixel_spacing_calibrated") as (conn, details):
+            details.update(
+                query_sha256=query_sha256, points=[[round(float(v), 2) for v in point] for point in points], known_mm=float(known_mm),
+                mm_per_pixel=round(spacing.row_mm, 6), spacing=spacing.to_dict(),
+            )
         return self.audit_log(case_number)[-1]
 
     # ------------------------------------------------------------------ verification

@@ -19,6 +19,8 @@ from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import Case, RecordedSearch
 from crossid_desktop.cases.report_appendix import Appendix, chunks
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
+from crossid_desktop.imaging.dicom import PatientIdentity
+from crossid_desktop.imaging.spacing import PixelSpacing
 from crossid_desktop.search.service import Candidate
 
 LEAD_STATEMENT = (
@@ -56,6 +58,7 @@ class ReportContent:
     queries: tuple[QueryPictures, ...] = ()
     thumbnails: Mapping[int, bytes | None] = field(default_factory=dict)  # image id -> PNG, None if gone
     width: float = 495.0  # usable frame width, points
+    patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
     appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
 
 
@@ -164,6 +167,26 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     return out + [para(text, s["body"])]
 
 
+#: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
+QUERY_META_SHOWN_APART = frozenset({"dicom", "patient", "pixel_spacing", "frame", "frames"})
+
+
+def query_dicom_pairs(meta: Mapping[str, Any], *, xray: bool, patient_identifiers: bool) -> list[tuple[str, str]]:
+    """The frame searched, the pixel spacing of an X-ray and, only when the examiner chose to
+    print them, the patient's identifiers named by the DICOM file."""
+    pairs = []
+    frames = int(meta.get("frames", 1) or 1)
+    if frames > 1:
+        pairs.append(("Frame", f"{int(meta.get('frame', 0) or 0) + 1} of {frames}"))
+    spacing = meta.get("pixel_spacing")
+    if xray:
+        pairs.append(("Pixel spacing", PixelSpacing.from_dict(spacing).describe() if spacing else "not known: distances on this image are in pixels"))
+    if meta.get("patient"):
+        shown = PatientIdentity.from_dict(meta["patient"]).describe() if patient_identifiers else "withheld from this report (recorded with the case)"
+        pairs.append(("Patient (DICOM)", shown))
+    return pairs
+
+
 def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
@@ -171,9 +194,10 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     for n, (q, pictures) in enumerate(zip(c.search.result.queries, c.queries), start=1):
         if len(c.search.result.queries) > 1:
             out.append(para(f"Query {n}", s["h3"]))
-        meta = {k: v for k, v in q.meta.items() if k != "dicom"}
+        meta = {k: v for k, v in q.meta.items() if k not in QUERY_META_SHOWN_APART}
         pairs = [("File", q.path or "-"), ("SHA-256", q.sha256), ("Modality", q.modality.replace("_", " "))]
         pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
+        pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
         out.append(_pairs(pairs, s, c.width, c.appendix))
         if pictures.problem:
@@ -328,7 +352,7 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     for e in c.entries:
         rows.append([
             para(str(e.seq), s["small"]), para(e.timestamp.replace("T", " ")[:19], s["small"]), para(markup(e.actor, max_chars=60), s["small"]),
-            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(_details(e), max_chars=400), s["small"]),
+            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(entry_details(e), max_chars=400), s["small"]),
             para(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
         ])
     return [
@@ -341,14 +365,19 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _details(entry: AuditEntry) -> str:
+def entry_details(entry: AuditEntry) -> str:
+    """One audit entry's details in words, for the audit trail table."""
     d = entry.details_dict()
     if entry.action == "search_recorded":
         queries = ", ".join(q.get("sha256", "")[:12] for q in d.get("queries", []))
         return (f"search {d.get('search_id')}: query {queries}; matcher {d.get('matcher', {}).get('name')}; "
                 f"{len(d.get('candidates', []))} candidates; result SHA-256 {str(d.get('result_sha256', ''))[:16]}")
     if entry.action == "report_exported":
-        return f"{d.get('path')} ({d.get('pages')} pages), SHA-256 {d.get('sha256')}"
+        shown = "; patient identifiers printed" if d.get("patient_identifiers") else ""
+        return f"{d.get('path')} ({d.get('pages')} pages), SHA-256 {d.get('sha256')}{shown}"
+    if entry.action == "pixel_spacing_calibrated":
+        return (f"query {str(d.get('query_sha256', ''))[:12]}: {d.get('known_mm')} mm between {d.get('points')} "
+                f"-> {d.get('mm_per_pixel')} mm per pixel")
     if entry.action == "chain_upgraded":
         replaced = "; ".join(f"{r.get('field')} of {r.get('row') or 'the case'}: {r.get('stored')} replaced by {r.get('chain')}" for r in d.get("replaced", []))
         return f"every stored field sealed (chain version {d.get('to_version')}); {replaced or 'no stored value differed from the chain'}"

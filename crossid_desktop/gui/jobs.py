@@ -16,17 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.demo import build_demo
+from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui.images import png_to_qimage, to_qimage
 from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
 from crossid_desktop.gui.worker import JobFunction
+from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.preprocess import prepare_query
@@ -62,17 +65,18 @@ def demo_job(root: Path | None) -> JobFunction:
 
 
 # -- the query panel ------------------------------------------------------------------------------
-def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None) -> JobFunction:
+def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> JobFunction:
     """Read and hash the files and take each image's modality: ``modalities`` when known (a demo
     query), else the first guess (:func:`~crossid_desktop.search.query.initial_modalities`:
-    two X-rays become one frontal and one lateral view). ``guessed`` keeps each image's own guess."""
+    two X-rays become one frontal and one lateral view). ``guessed`` keeps each image's own guess;
+    ``frames`` (0-based) are the chosen frames of multi-frame DICOMs."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> list[QueryImage]:
         images: list[LoadedImage] = []
         for done, path in enumerate(paths):
             check_cancel(cancel, "Opening the query")
             progress(done, len(paths), f"reading {Path(path).name}")
-            images.append(load_image(path))
+            images.append(load_image(path, frame=frames[done] if frames else 0))
         chosen = list(modalities) if modalities else initial_modalities(images)
         result = []
         for image, modality in zip(images, chosen):
@@ -164,13 +168,18 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
 
 
 # -- the case panel -------------------------------------------------------------------------------
-def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None) -> JobFunction:
-    """Open a new case, record ``search`` (the last search result, or None) in it and the
+def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None,
+               calibrations: Sequence[tuple[str, Any]] = ()) -> JobFunction:
+    """Open a new case, log the ruler calibrations made so far (``(query SHA-256,
+    RulerCalibration)``), record ``search`` (the last search result, or None) in it and the
     marks already set on its candidates; returns the case as stored."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
         service = CaseService(context.workspace)
         case = service.create_case(case_number=number or None, actor=actor, **fields)
+        for sha256, calibration in calibrations:
+            service.record_calibration(case.case_number, query_sha256=sha256, points=calibration.points, known_mm=calibration.known_mm,
+                                       spacing=calibration.spacing, actor=actor)
         if search is not None:
             service.record_search(case.case_number, search, actor=actor)
             shown = {c.subject_id for c in search.candidates}
@@ -184,7 +193,7 @@ def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks
 
 def change_job(number: str, change: str, actor: str | None, **values: Any) -> JobFunction:
     """One change through the case service: ``change`` is ``update``, ``set_notes``,
-    ``set_known_identity``, ``record_search`` or ``mark``; returns the case as stored."""
+    ``set_known_identity``, ``record_search``, ``mark`` or ``record_calibration``; returns the case as stored."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
         service = CaseService(context.workspace)
@@ -198,6 +207,10 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
             service.record_search(number, values["result"], actor=actor)
         elif change == "mark":
             service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
+        elif change == "record_calibration":
+            calibration = values["calibration"]
+            service.record_calibration(number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm,
+                                       spacing=calibration.spacing, actor=actor)
         else:
             raise ValueError(f"unknown case change {change!r}")
         return service.get(number)
@@ -205,11 +218,12 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
     return run
 
 
-def export_job(number: str, path: Path, actor: str | None) -> JobFunction:
-    """Write the case's PDF report to ``path``; returns the path written."""
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False) -> JobFunction:
+    """Write the case's PDF report to ``path`` (the patient's identifiers printed only when
+    ``patient_identifiers``); returns the path written."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, progress=progress, cancel=cancel)
+        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
 
     return run
 
@@ -259,5 +273,40 @@ def rebuild_job() -> JobFunction:
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
         return len(rebuild_indexes(context.workspace, context.matchers.configured(context.workspace.root), progress=progress, cancel=cancel))
+
+    return run
+
+
+# -- the DICOM browser ----------------------------------------------------------------------------
+#: the longest side of a series thumbnail in the DICOM browser, px
+DICOM_THUMBNAIL_PX = 96
+
+
+def list_media_job(path: str):
+    """The job that lists a DICOMDIR or folder (headers only)."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> DicomMedia:
+        return open_media(path, progress=progress, cancel=cancel)
+
+    return run
+
+
+def thumbnails_job(series: list[DicomSeries]):
+    """The job that makes one thumbnail per series (its first image): {index: QImage}; a series
+    whose image cannot be decoded gets none (opening it says why)."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> dict[int, QImage]:
+        pictures = {}
+        for index, entry in enumerate(series):
+            check_cancel(cancel, "The thumbnails")
+            progress(index, len(series), "thumbnails")
+            first = entry.first_image()
+            if first is None:
+                continue
+            try:
+                pictures[index] = to_qimage(thumbnail(first, size=DICOM_THUMBNAIL_PX))
+            except InvalidImageError:
+                continue
+        return pictures
 
     return run

@@ -28,6 +28,7 @@ from crossid_desktop.gui.settings import Settings, SettingsDialog
 from crossid_desktop.gui.widgets.candidates_panel import CandidatesPanel
 from crossid_desktop.gui.widgets.case_panel import CasePanel
 from crossid_desktop.gui.widgets.compare_view import CompareView
+from crossid_desktop.gui.widgets.dicom_browser import DicomBrowser, is_dicom_media
 from crossid_desktop.gui.widgets.gallery_manager import GalleryManager
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
 from crossid_desktop.gui.widgets.status import QueryFacts, StatusBar
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.worker.busyChanged.connect(self.status.show_busy)
         self.status.cancelRequested.connect(self.stop_jobs)
         self.query_panel.openRequested.connect(self.open_query_dialog)
+        self.query_panel.openDicomRequested.connect(self.open_dicom_dialog)
+        self.query_panel.spacingCalibrated.connect(self.case_panel.record_calibration)
         self.query_panel.queryChanged.connect(self._query_changed)
         self.query_panel.queryLoaded.connect(self._query_loaded)
         self.query_panel.strength_slider.valueChanged.connect(lambda value: setattr(self.settings, "strength_percent", value))
@@ -117,11 +120,32 @@ class MainWindow(QMainWindow):
     # -- query and search -----------------------------------------------------------------------
     def open_query_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open a skull X-ray (one or two views) or an injured-face photo", self.settings.last_folder, file_dialog_filter())
-        if paths:
+        if paths and is_dicom_media(paths[0]):
+            self.open_dicom_media(paths[0])
+        elif paths:
             self.load_query(paths)
 
-    def load_query(self, paths: list[str], *, modalities: list[QueryModality] | None = None, true_subject_id: str | None = None, search: bool = False) -> int:
-        """Open query files (one image, or two X-ray views); optionally search once they are read."""
+    def open_dicom_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a DICOM disc or folder", self.settings.last_folder)
+        if folder:
+            self.open_dicom_media(folder)
+
+    def open_dicom_media(self, path: str | Path) -> DicomBrowser:
+        """Browse a DICOMDIR or folder; the views picked there become the query."""
+        browser = DicomBrowser(self.worker, path, self)
+        browser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        browser.chosen.connect(
+            lambda choices: self.load_query([c.path for c in choices], modalities=[c.modality for c in choices], frames=[c.frame for c in choices])
+        )
+        browser.open()
+        return browser
+
+    def load_query(
+        self, paths: list[str], *, modalities: list[QueryModality] | None = None, frames: list[int] | None = None,
+        true_subject_id: str | None = None, search: bool = False,
+    ) -> int:
+        """Open query files (one image, or two X-ray views; ``frames`` of multi-frame DICOMs,
+        0-based); optionally search once they are read."""
         paths = [str(p) for p in paths][:2]
         self.settings.last_folder = str(Path(paths[0]).parent)
         self.settings.add_recent(paths)
@@ -129,7 +153,7 @@ class MainWindow(QMainWindow):
         self.candidates.clear()
         self.candidates.set_known_identity(true_subject_id)
         self._search_after_load = search
-        return self.query_panel.load(paths, modalities)
+        return self.query_panel.load(paths, modalities, frames)
 
     def run_search(self) -> int | None:
         """Search the gallery with the open query (in the worker); returns the job id."""
@@ -270,7 +294,10 @@ class MainWindow(QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.load_query(paths[:2])
+            if is_dicom_media(paths[0]):
+                self.open_dicom_media(paths[0])
+            else:
+                self.load_query(paths[:2])
 
     def closeEvent(self, event: Any) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

@@ -54,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("case", metavar="CASE")
     report.add_argument("-o", "--output", type=Path, default=None, help="PDF file (default: <workspace>/reports/<case>.pdf)")
     report.add_argument("--examiner", default=None, help="who exports (default: the case's examiner)")
+    report.add_argument(
+        "--patient-identifiers", action="store_true",
+        help="print the patient's name, ID and birth date that a DICOM query names (default: withheld)",
+    )
     report.set_defaults(run=run_report)
 
 
@@ -151,6 +155,6 @@ def run_report(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace)
     out = args.output or workspace.reports_dir / report_file_name(args.case)
     with TextProgress("report") as bar:
-        path = export_report(workspace, args.case, out, actor=args.examiner, progress=bar)
+        path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, progress=bar)
     print(f"report written: {path}")
     return 0

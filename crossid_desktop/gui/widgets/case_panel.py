@@ -3,8 +3,11 @@
 Case number, title, examiner, agency, the known identity and general notes, the candidates the
 examiner marked (with their notes), and "Export report…". Every change goes through
 :class:`~crossid_desktop.cases.CaseService` in the worker, so that the case's audit log records
-it; while a case is open, every search that finishes is recorded in it and every mark set on a
-card is stored with its note. The known identity typed here is the one the candidates panel
+it; while a case is open, every search that finishes is recorded in it, every mark set on a
+card is stored with its note, and every ruler calibration of a query is logged (one made
+before the case is opened is logged when it is). The report prints the patient's identifiers
+a DICOM query names only when "Print the patient's identifiers" is ticked. The known identity
+typed here is the one the candidates panel
 frames in green (the two fields mirror each other).
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -57,6 +61,7 @@ class CasePanel(QWidget):
         self._jobs: set[int] = set()
         self._export_job: int | None = None
         self._recorded_marks: dict[str, ExaminerMark] = {}
+        self._pending_calibrations: list[tuple[str, Any]] = []  # (query SHA-256, RulerCalibration) before a case exists
         self.last_report: Path | None = None
         self._build()
         self._worker.jobFinished.connect(self._job_finished)
@@ -83,6 +88,8 @@ class CasePanel(QWidget):
         self.marks_list = QListWidget(objectName="caseMarksList")
         self.marks_list.setWordWrap(True)
         self.export_button = QPushButton("Export report…", objectName="exportReportButton")
+        self.patient_check = QCheckBox("Print the patient's identifiers", objectName="reportPatientIdentifiersCheck")
+        self.patient_check.setToolTip("Print the name, ID and birth date a DICOM query names (they are recorded with the case either way)")
         self.export_button.clicked.connect(lambda: self.export_report())
         self.progress = QProgressBar(objectName="caseExportProgress")
         self.progress.setVisible(False)
@@ -112,6 +119,7 @@ class CasePanel(QWidget):
         layout.addWidget(self.marks_list, 2)
         export_row = QHBoxLayout()
         export_row.addWidget(self.progress, 1)
+        export_row.addWidget(self.patient_check)
         export_row.addWidget(self.export_button)
         layout.addLayout(export_row)
         layout.addWidget(self.report_label)
@@ -133,7 +141,19 @@ class CasePanel(QWidget):
         outcome = self._window.outcome()
         marks = self._window.marks.items()
         self._recorded_marks = dict(marks)
-        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor()))
+        calibrations, self._pending_calibrations = tuple(self._pending_calibrations), []
+        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor(), calibrations))
+
+    def record_calibration(self, index: int, calibration: Any) -> int | None:
+        """Log the examiner's ruler calibration of query image ``index`` (kept until a case is open)."""
+        images = self._window.query_images()
+        if not 0 <= index < len(images):
+            return None
+        sha256 = images[index].image.sha256
+        if self._case is None:
+            self._pending_calibrations.append((sha256, calibration))
+            return None
+        return self._change("record_calibration", sha256=sha256, calibration=calibration)
 
     def commit_notes(self) -> int | None:
         """Store the notes if they changed."""
@@ -155,7 +175,7 @@ class CasePanel(QWidget):
         self.commit_notes()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor()))
+        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor(), self.patient_check.isChecked()))
         self._update_state()
         return self._export_job
 

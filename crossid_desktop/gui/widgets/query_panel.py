@@ -8,7 +8,9 @@ the query as the matcher prepares it (:func:`~crossid_desktop.matching.preproces
 for X-rays the soft-tissue suppression at the slider's strength; for photos the aligned face
 crop, with the detected faces drawn on the original. Previews are computed in the worker
 (:mod:`crossid_desktop.gui.jobs`): a newer request supersedes the older one, and a result that
-is not the latest request is dropped.
+is not the latest request is dropped. A DICOM disc or folder opens in the DICOM browser
+(``openDicomRequested``); the ruler under the form measures on the original and calibrates an
+image's pixel spacing (``spacingCalibrated``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 from crossid_desktop.gui.job_results import Preview, QueryImage
 from crossid_desktop.gui.jobs import load_query_job, preview_job
 from crossid_desktop.gui.widgets.image_view import ImageView
+from crossid_desktop.gui.widgets.ruler import Ruler, RulerCalibration
 from crossid_desktop.matching.base import QueryModality
 
 MODALITY_LABELS = {
@@ -41,6 +44,8 @@ class QueryPanel(QWidget):
     queryLoaded = Signal()
     previewReady = Signal(int)
     openRequested = Signal()
+    openDicomRequested = Signal()
+    spacingCalibrated = Signal(int, object)  # image index, RulerCalibration
 
     def __init__(self, worker: Any, *, strength_percent: int = 70, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +57,9 @@ class QueryPanel(QWidget):
 
         self.open_button = QPushButton("Open query…", objectName="openQueryButton")
         self.open_button.clicked.connect(self.openRequested)
+        self.open_dicom_button = QPushButton("Open DICOM disc or folder…", objectName="openDicomButton")
+        self.open_dicom_button.setToolTip("Browse a DICOMDIR, a disc or a folder of DICOM files and pick the views")
+        self.open_dicom_button.clicked.connect(self.openDicomRequested)
         self.image_combo = QComboBox(objectName="queryImageCombo")
         self.image_combo.currentIndexChanged.connect(self._show_current)
         self.modality_combo = QComboBox(objectName="modalityCombo")
@@ -70,6 +78,8 @@ class QueryPanel(QWidget):
         self.processed_view.setObjectName("processedView")
         self.original_view.link(self.processed_view)
         self.note_label = QLabel(objectName="previewNote", wordWrap=True)
+        self.ruler = Ruler(self.original_view)
+        self.ruler.calibrated.connect(self._calibrated)
 
         form = self._form = QFormLayout()
         form.addRow("Image", self.image_combo)
@@ -78,6 +88,7 @@ class QueryPanel(QWidget):
         strength.addWidget(self.strength_slider, 1)
         strength.addWidget(self.strength_label)
         form.addRow("Soft tissue", strength)
+        form.addRow("Ruler", self.ruler)
         views = QHBoxLayout()
         for title, view in (("Original", self.original_view), ("Preprocessed", self.processed_view)):
             column = QVBoxLayout()
@@ -85,7 +96,10 @@ class QueryPanel(QWidget):
             column.addWidget(view, 1)
             views.addLayout(column, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.open_button)
+        opening = QHBoxLayout()
+        opening.addWidget(self.open_button, 1)
+        opening.addWidget(self.open_dicom_button)
+        layout.addLayout(opening)
         layout.addLayout(form)
         layout.addLayout(views, 1)
         layout.addWidget(self.note_label)
@@ -95,9 +109,10 @@ class QueryPanel(QWidget):
         self._update_controls()
 
     # -- public ---------------------------------------------------------------------------------
-    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None) -> int:
-        """Open one image, or a frontal and a lateral X-ray; returns the load job's id."""
-        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities), supersede_kind=True)
+    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> int:
+        """Open one image, or a frontal and a lateral X-ray (``frames``: 0-based, of multi-frame
+        DICOMs); returns the load job's id."""
+        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities, frames), supersede_kind=True)
         self.note_label.setText("Opening " + ", ".join(Path(p).name for p in paths) + "…")
         return self._load_job
 
@@ -165,8 +180,20 @@ class QueryPanel(QWidget):
         self.modality_combo.setCurrentIndex(self.modality_combo.findData(query.modality.value))
         self.original_view.set_image(query.original)
         self.processed_view.set_image(None)
+        self.ruler.show_image(query.image.meta.spacing)
         self._update_controls()
         self.request_preview()
+
+    def _calibrated(self, calibration: RulerCalibration) -> None:
+        """The examiner's ruler gives the current image a pixel spacing (kept with the query)."""
+        if not self._images:
+            return
+        index = self.current_index()
+        query = self._images[index]
+        meta = replace(query.image.meta, spacing=calibration.spacing)
+        self._images[index] = replace(query, image=replace(query.image, meta=meta))
+        self.spacingCalibrated.emit(index, calibration)
+        self.queryChanged.emit()
 
     def _modality_chosen(self, combo_index: int) -> None:
         if self._images:
