@@ -164,7 +164,8 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     text += f" The examiner marked {len(marked)} candidate(s) as of interest{': ' + ', '.join(markup(m) for m in marked) if marked else ''}."
     status = "intact" if c.verification.ok else f"BROKEN at entry {c.verification.first_broken_seq}"
     text += f" The case's audit log has {c.verification.entries} entries and verifies as {status}."
-    return out + [para(text, s["body"])]
+    warned = [para("<b>Warnings about this search:</b> " + " ".join(c.appendix.cell(w, "a warning", 1000) for w in r.warnings), s["lead"])] if r.warnings else []
+    return out + warned + [para(text, s["body"])]
 
 
 #: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
