@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossid_desktop.about import describe_device
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.marks import Mark
@@ -222,7 +223,7 @@ def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
     r, card, env = c.search.result, c.search.matcher_card, c.search.environment
-    device = env.get("cuda_device") or ("Apple MPS" if env.get("mps_available") else "CPU")
+    device = describe_device(env)
     calibration = card.get("calibration")
     if calibration:
         cal = f"{calibration.get('method', '?')} on {calibration.get('n_genuine', '?')} genuine / {calibration.get('n_impostor', '?')} impostor pairs; Cllr {_num(calibration.get('cllr'))} (minimum {_num(calibration.get('cllr_min'))})"
