@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from crossid_desktop import __version__
-from crossid_desktop.about import compute_device, installation_kind, machine, runtime_versions
+from crossid_desktop.about import device_facts, installation_kind, machine, runtime_versions
 from crossid_desktop.paths import default_workspace_dir
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.selftest.checks import INSTALLATION, OPERATION, PARTS
@@ -78,7 +78,7 @@ def run_selftest(
     check_cancel(cancel, "The self-test")
     record = SelfTestRecord(
         started=started, finished=_now(), software=__version__, installation=installation_kind(), executable=sys.executable,
-        machine=machine(), compute=compute_device(), versions=runtime_versions(), parts=tuple(p for p in PARTS if p in parts), checks=tuple(checks),
+        machine=machine(), compute=device_facts(), versions=runtime_versions(), parts=tuple(p for p in PARTS if p in parts), checks=tuple(checks),
     )
     json_path, pdf_path = write_record(record, Path(out_dir) if out_dir is not None else default_record_dir())
     progress(1, 1, "self-test done")

@@ -13,7 +13,13 @@ import pytest
 
 from crossid_desktop.search.service import Candidate, SearchResult
 from crossid_desktop.selftest.reference import (
-    ExpectedCandidate, ReferenceSearch, ReferenceSetError, compare, expected_top, read_reference, reference_folder,
+    ExpectedCandidate,
+    ReferenceSearch,
+    ReferenceSetError,
+    compare,
+    expected_top,
+    read_reference,
+    reference_folder,
 )
 
 
