@@ -21,6 +21,11 @@ class InvalidImageError(CrossIDError):
     too large, a DICOM without pixel data)."""
 
 
+class UnsuitableImageError(CrossIDError):
+    """An image that can be read but cannot serve the step asked of it (a blank image, an
+    image that is not the kind of picture the step needs)."""
+
+
 class NoFaceFoundError(CrossIDError):
     """A photo in which no face was detected."""
 

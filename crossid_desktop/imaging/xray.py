@@ -168,7 +168,7 @@ def suppress_soft_tissue(image: NDArray[Any], params: SoftTissueParams = SoftTis
     import cv2
 
     p = params.resolved()
-    normalised = _normalise(_to_grey_float(image), p.low_percentile, p.high_percentile)
+    normalised = normalise_xray(image, p.low_percentile, p.high_percentile)
     amount, soft_ceiling, knee, lift = float(p.amount or 0.0), float(p.soft_ceiling or 0.0), float(p.knee or 0.0), float(p.lift or 0.0)
     if amount == 0.0:
         return normalised
@@ -182,7 +182,7 @@ def suppress_soft_tissue(image: NDArray[Any], params: SoftTissueParams = SoftTis
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     smooth = cv2.morphologyEx(small, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_REPLICATE)
     smooth = cv2.GaussianBlur(smooth, (0, 0), sigmaX=radius / 2.0, borderType=cv2.BORDER_REPLICATE)
-    air = _air_level(smooth)
+    air = air_level(smooth)
     ceiling = np.float32(air + soft_ceiling * (1.0 - air))
     layer_small = np.minimum(smooth, ceiling)
 
@@ -203,6 +203,13 @@ def suppress_soft_tissue(image: NDArray[Any], params: SoftTissueParams = SoftTis
         suppressed *= np.float32(amount)
         suppressed += np.float32(1.0 - amount) * normalised
     return _normalise(suppressed, 0.0, p.high_percentile, floor_zero=True)
+
+
+def normalise_xray(image: NDArray[Any], low_percentile: float = 1.0, high_percentile: float = 99.0) -> NDArray[np.float32]:
+    """An X-ray as ``(H, W)`` float32 in [0, 1]: grey (colour via BT.601 luma), the
+    ``low_percentile`` and ``high_percentile`` intensities mapped to 0 and 1, clipped. The
+    first step of :func:`suppress_soft_tissue`, and the input of the landmark detector."""
+    return _normalise(_to_grey_float(image), low_percentile, high_percentile)
 
 
 def _remove_band(image: NDArray[np.float32], layer: NDArray[np.float32], ceiling: np.float32, knee: float) -> NDArray[np.float32]:
@@ -275,7 +282,7 @@ def _normalise(image: NDArray[np.float32], low: float, high: float, *, floor_zer
     return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
 
 
-def _air_level(smooth: NDArray[np.float32]) -> float:
+def air_level(smooth: NDArray[np.float32]) -> float:
     """Air level of a normalised X-ray: the most frequent value of the dim half of the smooth
     layer (air surrounds the head and is the largest flat region), skipping the darkest 2 %
     (airways and clipped pixels), from a histogram of 100 bins smoothed over 3."""
