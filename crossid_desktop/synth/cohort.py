@@ -10,6 +10,11 @@ Layouts (ARCHITECTURE.md, "Data sets on disk")::
     OUT/if/subjects.csv
     OUT/params.json                          every parameter, nuisance, landmark and injury
 
+``params.json`` holds, per person, ``landmarks_mm`` (head-frame positions of the X-ray and
+profile landmarks, per view) and, per image, its ``view`` and ``landmarks``: ``{name: [x, y]}``
+in that image's pixels (:mod:`crossid_desktop.synth.truth`), named by the landmark table
+(:mod:`crossid_desktop.anatomy.landmarks`).
+
 The output is deterministic for a seed: the same seed gives the same bytes in every file
 (fixed PNG compression, no timestamps, JSON with sorted keys). Each person is drawn from
 their own random streams, so the first people of a larger cohort equal a smaller cohort's.
@@ -33,7 +38,7 @@ from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
 #: bumped whenever the same seed would give different images
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 _PNG_COMPRESSION = 1
 
 
@@ -106,7 +111,10 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
         "extra_gallery_photos": config.extra_gallery_photos,
         "injured_per_subject": config.injured_per_subject if injure is not None else 0,
         "units": "lengths in mm (head frame: nasion origin, x to the subject's left, y down, z forwards); "
-                 "landmarks in pixels (x, y); angles in degrees",
+                 "landmarks in pixels (x, y) of their image, the centre of the top-left pixel at (0, 0), "
+                 "possibly outside the image; landmarks_mm in the head frame ((x, y) frontal, (z, y) lateral); "
+                 "angles in degrees",
+        "landmark_table": "crossid_desktop.anatomy.landmarks",
         "subjects": records,
     }
     params_path = out_dir / "params.json"
@@ -116,58 +124,92 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
 
 def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Render person ``index``: their parameter record and ``{relative path: PNG bytes}``."""
-    from crossid_desktop.synth.face import render_face_front, render_face_side
-    from crossid_desktop.synth.params import draw_nuisance, draw_subject
-    from crossid_desktop.synth.skull import render_xray_front, render_xray_side
+    from crossid_desktop.synth.params import draw_subject
+    from crossid_desktop.synth.truth import subject_landmarks_mm
 
-    size = config.image_size
     subject = draw_subject(config.seed, index)
-    sid = subject.subject_id
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index, 0x1A6E]))
+    mm = subject_landmarks_mm(subject)
     files: dict[str, bytes] = {}
     images: dict[str, Any] = {}
-
-    def xray_nuisance() -> Any:
-        return draw_nuisance(rng, max_angle=3.0, max_shift=0.015, max_scale=0.02)
-
-    for view, render in (("front", render_xray_front), ("side", render_xray_side)):
-        nuisance = xray_nuisance()
-        hazy, clean = render(subject, nuisance, size)
-        files[f"s2f/{sid}/xray_{view}.png"] = _png(hazy)
-        files[f"s2f/{sid}/xray_{view}_clean.png"] = _png(clean)
-        images[f"xray_{view}"] = {"nuisance": nuisance.to_json()}
-        images[f"xray_{view}_clean"] = {"nuisance": nuisance.to_json(), "same_exposure_as": f"xray_{view}"}
+    _render_xrays(subject, config.image_size, rng, mm, files, images)
     gallery_names = ["face_front"] + [f"face_front_{k}" for k in range(2, config.extra_gallery_photos + 2)]
-    for name in gallery_names:
-        nuisance = draw_nuisance(rng)
-        photo, marks = render_face_front(subject, nuisance, size)
-        data = _png(photo)
-        files[f"s2f/{sid}/{name}.png"] = data
-        files[f"if/{sid}/normal/{name}.png"] = data
-        images[name] = {"nuisance": nuisance.to_json(), "landmarks": _landmarks_json(marks)}
-    nuisance = draw_nuisance(rng)
-    files[f"s2f/{sid}/face_side.png"] = _png(render_face_side(subject, nuisance, size))
-    images["face_side"] = {"nuisance": nuisance.to_json()}
+    _render_photos(subject, config.image_size, rng, mm, gallery_names, files, images)
     injuries: list[dict[str, Any]] = []
     if injure is not None and config.injured_per_subject > 0:
-        # one unseen frontal photo (not in the gallery) carries the person's injuries
-        nuisance = draw_nuisance(rng)
-        photo, marks = render_face_front(subject, nuisance, size)
-        images["injured_base"] = {"nuisance": nuisance.to_json(), "landmarks": _landmarks_json(marks)}
-        for k in range(1, config.injured_per_subject + 1):
-            injury_seed = int(rng.integers(0, 2**31 - 1))
-            severity = round(float(rng.uniform(0.35, 0.9)), 3)
-            result = injure(photo, seed=injury_seed, severity=severity)
-            name = f"injured_{k:02d}_{'-'.join(result.kinds)}_{'-'.join(result.regions)}"
-            files[f"if/{sid}/injured/{name}.png"] = _png(result.image)
-            injuries.append({"file": f"{name}.png", "kinds": list(result.kinds), "regions": list(result.regions),
-                             "severity": severity, "injury_seed": injury_seed, "base": "injured_base",
-                             "injured_fraction": round(float(result.mask.mean()), 4)})
+        injuries = _render_injured(subject, config, rng, injure, files, images)
     record = subject.to_json()
     record["face_geometry"] = _geometry_json(subject)
+    record["landmarks_mm"] = {view: _points_json(marks) for view, marks in mm.items()}
     record["images"] = images
     record["injuries"] = injuries
     return record, files
+
+
+def _render_xrays(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], files: dict[str, bytes],
+                  images: dict[str, Any]) -> None:
+    """The frontal and lateral radiographs, with and without soft tissue, and their landmarks."""
+    from crossid_desktop.synth.params import draw_nuisance
+    from crossid_desktop.synth.skull import render_xray_front, render_xray_side
+    from crossid_desktop.synth.truth import image_landmarks
+
+    sid = subject.subject_id
+    for view, render in (("front", render_xray_front), ("side", render_xray_side)):
+        nuisance = draw_nuisance(rng, max_angle=3.0, max_shift=0.015, max_scale=0.02)
+        hazy, clean = render(subject, nuisance, size)
+        files[f"s2f/{sid}/xray_{view}.png"] = _png(hazy)
+        files[f"s2f/{sid}/xray_{view}_clean.png"] = _png(clean)
+        marks = _points_json(image_landmarks(f"xray-{view}", subject, nuisance, size, mm))
+        images[f"xray_{view}"] = {"nuisance": nuisance.to_json(), "view": f"xray-{view}", "landmarks": marks}
+        images[f"xray_{view}_clean"] = {"nuisance": nuisance.to_json(), "same_exposure_as": f"xray_{view}",
+                                        "view": f"xray-{view}", "landmarks": marks}
+
+
+def _render_photos(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], gallery_names: list[str],
+                   files: dict[str, bytes], images: dict[str, Any]) -> None:
+    """The frontal gallery photos and the profile photo, and their landmarks."""
+    from crossid_desktop.synth.face import render_face_front
+    from crossid_desktop.synth.face_profile import render_face_side
+    from crossid_desktop.synth.params import draw_nuisance
+    from crossid_desktop.synth.truth import image_landmarks
+
+    sid = subject.subject_id
+    for name in gallery_names:
+        nuisance = draw_nuisance(rng)
+        data = _png(render_face_front(subject, nuisance, size))
+        files[f"s2f/{sid}/{name}.png"] = data
+        files[f"if/{sid}/normal/{name}.png"] = data
+        marks = image_landmarks("face-front", subject, nuisance, size)
+        images[name] = {"nuisance": nuisance.to_json(), "view": "face-front", "landmarks": _points_json(marks)}
+    nuisance = draw_nuisance(rng)
+    files[f"s2f/{sid}/face_side.png"] = _png(render_face_side(subject, nuisance, size))
+    marks = image_landmarks("face-side", subject, nuisance, size, mm)
+    images["face_side"] = {"nuisance": nuisance.to_json(), "view": "face-side", "landmarks": _points_json(marks)}
+
+
+def _render_injured(subject: Any, config: CohortConfig, rng: np.random.Generator, injure: Any, files: dict[str, bytes],
+                    images: dict[str, Any]) -> list[dict[str, Any]]:
+    """One unseen frontal photo (not in the gallery) carrying the person's injuries; its records."""
+    from crossid_desktop.synth.face import render_face_front
+    from crossid_desktop.synth.params import draw_nuisance
+    from crossid_desktop.synth.truth import image_landmarks
+
+    sid = subject.subject_id
+    nuisance = draw_nuisance(rng)
+    photo = render_face_front(subject, nuisance, config.image_size)
+    marks = image_landmarks("face-front", subject, nuisance, config.image_size)
+    images["injured_base"] = {"nuisance": nuisance.to_json(), "view": "face-front", "landmarks": _points_json(marks)}
+    injuries = []
+    for k in range(1, config.injured_per_subject + 1):
+        injury_seed = int(rng.integers(0, 2**31 - 1))
+        severity = round(float(rng.uniform(0.35, 0.9)), 3)
+        result = injure(photo, seed=injury_seed, severity=severity)
+        name = f"injured_{k:02d}_{'-'.join(result.kinds)}_{'-'.join(result.regions)}"
+        files[f"if/{sid}/injured/{name}.png"] = _png(result.image)
+        injuries.append({"file": f"{name}.png", "kinds": list(result.kinds), "regions": list(result.regions),
+                         "severity": severity, "injury_seed": injury_seed, "base": "injured_base",
+                         "injured_fraction": round(float(result.mask.mean()), 4)})
+    return injuries
 
 
 def _geometry_json(subject: Any) -> dict[str, float]:
@@ -178,10 +220,9 @@ def _geometry_json(subject: Any) -> dict[str, float]:
     return {key: round(float(value), 3) for key, value in asdict(face_geometry(subject)).items()}
 
 
-def _landmarks_json(marks: Any) -> dict[str, list[float]]:
-    from dataclasses import asdict
-
-    return {key: list(value) for key, value in asdict(marks).items()}
+def _points_json(marks: dict[str, tuple[float, float]]) -> dict[str, list[float]]:
+    """``{name: [x, y]}`` rounded to the decimals params.json keeps."""
+    return {name: [round(float(x), 2), round(float(y), 2)] for name, (x, y) in marks.items()}
 
 
 def _injury_function() -> Any | None:

@@ -56,17 +56,20 @@ def frontal_outline(subject: Subject, geometry: FaceGeometry | None = None) -> F
     return FrontalOutline(y, smooth.astype(np.float32), float(0.6 * g.jaw_half_width), float(g.jaw_y + 8.0))
 
 
-def profile_polygon(subject: Subject, geometry: FaceGeometry | None = None) -> NDArray[np.float32]:
-    """The head and neck silhouette seen from the subject's right side, facing +z.
+#: indices of construction points in :func:`profile_front`: the nasal root, the nose's
+#: underside, subnasale, the lips' meeting point, the labiomental fold, under the chin, the throat
+PROFILE_NASION, PROFILE_NOSE_TIP, PROFILE_SUBNASALE, PROFILE_STOMION = 1, 3, 5, 8
+PROFILE_SUBLABIALE, PROFILE_SUBMENTAL, PROFILE_CERVICAL = 10, 13, 14
 
-    Returns ``(n, 2)`` float32 points ``(z, y)`` in mm, a closed smooth polygon.
-    """
+
+def profile_front(subject: Subject, geometry: FaceGeometry | None = None) -> list[tuple[float, float]]:
+    """The construction points of the face's profile ``(z, y)`` in mm, forehead to neck."""
     s, t = subject.skull, subject.tissue
     g = geometry or face_geometry(subject)
-    (cz, _), (gz, gy), (mz, my) = mandible_profile(s)
+    (_, _), (gz, gy), (mz, my) = mandible_profile(s)
     pog_z = mz + 6.0 + s.chin_projection
     incisor_z = mz + 14.0 + 0.5 * s.chin_projection
-    front = [
+    return [
         (2.0 + t.glabella, -10.0),
         (t.nasion - 1.0, 1.0),
         (0.5 * g.nose_projection + 2.0, 0.45 * s.nasal_height),
@@ -80,10 +83,21 @@ def profile_polygon(subject: Subject, geometry: FaceGeometry | None = None) -> N
         (pog_z + t.pogonion - 6.0, (g.mouth_y + my) / 2 + 5.0),
         (pog_z + t.pogonion, my - 9.0),
         (mz + t.menton * 0.4, g.chin_y - 1.0),
-        (mz - 22.0, g.chin_y + 4.0),
-        (gz + 25.0, gy + 42.0),
+        (mz - 12.0, g.chin_y - 3.0),  # under the chin, rising from soft-tissue menton to the throat
+        (min(gz + 25.0, mz - 22.0), min(gy + 42.0, g.chin_y - 9.0)),  # cervical point: the chin-throat angle
         (gz + 18.0, NECK_BOTTOM),
     ]
+
+
+def profile_polygon(subject: Subject, geometry: FaceGeometry | None = None) -> NDArray[np.float32]:
+    """The head and neck silhouette seen from the subject's right side, facing +z.
+
+    Returns ``(n, 2)`` float32 points ``(z, y)`` in mm, a closed smooth polygon.
+    """
+    s, t = subject.skull, subject.tissue
+    g = geometry or face_geometry(subject)
+    (_, _), (gz, gy), _ = mandible_profile(s)
+    front = profile_front(subject, g)
     length = s.cranial_length / 2 + t.scalp
     centre_z, centre_y = 2.0 + t.glabella - length, -25.0
     height = -g.vertex_y + centre_y

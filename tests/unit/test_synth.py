@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
+from crossid_desktop.anatomy.landmarks import landmark_names
 from crossid_desktop.errors import Cancelled, DatasetError
 from crossid_desktop.imaging.canonical import CANONICAL
 from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
@@ -91,12 +92,28 @@ def test_params_json_records_parameters_landmarks_and_injuries(cohort: Path) -> 
     # the recorded eye centres lie at the canonical template, up to the small pose nuisance
     marks = subject["images"]["face_front"]["landmarks"]
     template = CANONICAL.points(SIZE)
-    assert np.allclose(marks["right_eye"], template[0], atol=0.06 * SIZE)
-    assert np.allclose(marks["left_eye"], template[1], atol=0.06 * SIZE)
+    assert np.allclose(marks["pupil_right"], template[0], atol=0.06 * SIZE)
+    assert np.allclose(marks["pupil_left"], template[1], atol=0.06 * SIZE)
     injured_files = {p.name for p in (cohort / "if" / subject["subject_id"] / "injured").glob("*.png")}
     for injury in subject["injuries"]:
         assert injury["file"] in injured_files
         assert all(kind in injury["file"] and region in injury["file"] for kind, region in zip(injury["kinds"], injury["regions"]))
+
+
+def test_params_json_names_every_landmark_of_every_image(cohort: Path) -> None:
+    params = json.loads((cohort / "params.json").read_text())
+    assert params["landmark_table"] == "crossid_desktop.anatomy.landmarks"
+    for subject in params["subjects"]:
+        assert set(subject["landmarks_mm"]) == {"xray-front", "xray-side", "face-side"}
+        for view, marks in subject["landmarks_mm"].items():
+            assert set(marks) == set(landmark_names(view))
+        for name, image in subject["images"].items():
+            assert set(image["landmarks"]) == set(landmark_names(image["view"])), name
+            assert all(len(xy) == 2 and all(np.isfinite(xy)) for xy in image["landmarks"].values())
+        assert subject["images"]["xray_side_clean"]["landmarks"] == subject["images"]["xray_side"]["landmarks"]
+        # the points lie on or near the image (a tightly framed photo may cut the chin)
+        inside = [0 <= x < SIZE and 0 <= y < SIZE for image in subject["images"].values() for x, y in image["landmarks"].values()]
+        assert np.mean(inside) > 0.9
 
 
 def test_dataset_readers_accept_the_cohort(cohort: Path) -> None:
@@ -204,7 +221,7 @@ def measurements() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for index in range(40):
         subject = draw_subject(21, index)
         rng = np.random.default_rng(index)
-        photo, _ = render_face_front(subject, draw_nuisance(rng), 256)
+        photo = render_face_front(subject, draw_nuisance(rng), 256)
         _, clean = render_xray_front(subject, draw_nuisance(rng, max_angle=3.0, max_shift=0.015, max_scale=0.02), 256)
         width, skin = _face_width_in_eye_distances(photo)
         faces.append(width)
