@@ -48,7 +48,7 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
         name=f"xray-landmarks-{config.view.removeprefix('xray-')}",
         view=config.view,
         landmarks=sets.names,
-        labels={n: label_of(n) for n in sets.names if label_of(n)},
+        labels={n: label_of(n, config.view) for n in sets.names if label_of(n, config.view)},
         frames=config.frames.to_dict(),
         global_net=build_net(config, "global", len(sets.names)).config.to_dict(),
         local_net=build_net(config, "local", len(sets.names)).config.to_dict(),

@@ -26,7 +26,7 @@ from crossid_desktop.errors import DatasetError
 from crossid_desktop.matching.landmarks.cephalograms import read_cephalograms
 from crossid_desktop.matching.landmarks.frames import Frames
 from crossid_desktop.matching.landmarks.heatmaps import ABSENT, PRESENT, UNKNOWN
-from crossid_desktop.matching.landmarks.points import view_landmarks
+from crossid_desktop.matching.landmarks.points import name_of_label, view_landmarks
 from crossid_desktop.matching.landmarks.synthetic_points import cohort_points
 from crossid_desktop.matching.landmarks.training_data import LandmarkSample, make_sample, negative_sample
 
@@ -39,14 +39,14 @@ class LandmarkTrainConfig:
     ceph_dir: str | None = None
     cohort_dirs: tuple[str, ...] = ()
     negative_dirs: tuple[str, ...] = ()
-    global_steps: int = 1500
-    local_steps: int = 3000
+    global_steps: int = 1200
+    local_steps: int = 2500
     batch_global: int = 8
     batch_local: int = 24
     lr: float = 2e-3
     seed: int = 0
-    size: int = 320
-    zoom: float = 3.0
+    size: int = 256
+    zoom: float = 3.75
     crop: int = 96
     sigma_global: float = 1.5
     sigma_local: float = 2.0
@@ -93,7 +93,7 @@ def training_sets(config: LandmarkTrainConfig) -> TrainingSets:
         if config.view != "xray-side":
             raise DatasetError("The real cephalograms are lateral views; use them with --view xray-side only.")
         for ceph in read_cephalograms(Path(config.ceph_dir), ("train", "tune")):
-            points, state = _arrays(names, {_ceph_name(label): xy for label, xy in ceph.reference.items()})
+            points, state = _arrays(names, {name_of_label(label): xy for label, xy in ceph.reference.items()})
             sample = make_sample(ceph.name, cv2.imread(str(ceph.path), cv2.IMREAD_UNCHANGED), points, state, frames)
             (tune if ceph.part == "tune" else real).append(sample)
     for cohort in config.cohort_dirs:
@@ -108,12 +108,6 @@ def training_sets(config: LandmarkTrainConfig) -> TrainingSets:
     if not real and not synthetic:
         raise DatasetError("A landmark training run needs --ceph-dir (lateral) or --cohort with landmarks in its params.json.")
     return TrainingSets(names, real, synthetic, tune, negatives)
-
-
-def _ceph_name(label: str) -> str:
-    from crossid_desktop.matching.landmarks.points import name_of_label
-
-    return name_of_label(label)
 
 
 def _arrays(names: tuple[str, ...], points: dict[str, tuple[float, float] | None], absent_outside: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
