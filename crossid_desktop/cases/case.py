@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from crossid_desktop.cases import audit
+from crossid_desktop.cases import audit, landmark_log
 from crossid_desktop.cases.records import (
     MARKS, Case, CandidateMark, CaseSummary, KnownIdentity, RecordedSearch, card_summary, result_from_json, result_to_json,
 )
@@ -292,6 +292,9 @@ class CaseService:
                 return result
             stored_results = {int(r[0]): r[1] for r in conn.execute("SELECT search_id, result FROM case_searches WHERE case_number = ?", (case_number,))}
             marks = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT subject_id, mark, note FROM case_marks WHERE case_number = ?", (case_number,))}
+            landmarks = landmark_log.check_against_log(conn, case_number, entries)
+        if landmarks is not None:
+            return audit.VerifyResult(False, len(entries), landmarks[0], landmarks[1], result.head_hash)
         return _replay(entries, row, stored_results, marks, result)
 
     @staticmethod
