@@ -38,7 +38,7 @@ from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
 #: bumped whenever the same seed would give different images
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 _PNG_COMPRESSION = 1
 
 

@@ -74,12 +74,14 @@ def front_face_mass(k: FrontalSkull) -> list[Point]:
 def front_arch(k: FrontalSkull, side: float) -> list[Point]:
     """The zygomatic arch and lateral orbital rim of one side (``side`` -1 right, +1 left)."""
     s, ex, ey, ow, oh, zy = k.skull, k.eye_dx, k.eye_y, k.skull.orbit_width / 2, k.skull.orbit_height / 2, k.zygion_y
-    return [(side * (ex + ow), ey - oh), (side * (ex + ow + 3), ey + oh * 0.6),
+    rim = ORBIT_RIM_WIDTH + FRONT_ARCH_WIDTH / 2  # the arch starts outside the orbital rim
+    return [(side * (ex + ow + rim), ey - oh), (side * (ex + ow + rim + 3), ey + oh * 0.6),
             (side * (s.bizygomatic_width / 2 - 1.5), zy), (side * (s.bizygomatic_width / 2 - 8), zy + 8)]
 
 
-#: width (mm) of the zygomatic arch as drawn
+#: widths (mm) of the zygomatic arch and of the orbital rim (which lies outside the orbit's opening)
 FRONT_ARCH_WIDTH = 4.5
+ORBIT_RIM_WIDTH = 2.2
 
 
 def draw_front_midface(layer: Layer, k: FrontalSkull) -> None:
@@ -91,8 +93,9 @@ def draw_front_midface(layer: Layer, k: FrontalSkull) -> None:
     layer.polygon(front_face_mass(k), 16.0, smooth=2)
     for side in (-1, 1):
         layer.polyline(front_arch(k, side), 18.0, FRONT_ARCH_WIDTH)  # dense bone seen end-on
-        layer.ellipse((side * ex, ey), (ow, oh), -24.0)  # orbit: lucent with a bright rim
-        layer.ellipse((side * ex, ey), (ow, oh), 12.0, width_mm=2.2)
+        layer.ellipse((side * ex, ey), (ow, oh), -24.0)  # orbit: a lucent opening in a bright rim
+        rim = ORBIT_RIM_WIDTH / 2
+        layer.ellipse((side * ex, ey), (ow + rim, oh + rim), 12.0, width_mm=ORBIT_RIM_WIDTH)
         layer.ellipse((side * (s.nasal_width / 2 + 13), ey + oh + 14), (11.0, 12.0), -9.0)  # maxillary sinus
         layer.ellipse((side * 7.0, -14.0), (8.0, 7.5), -7.0, angle=side * 20.0)  # frontal sinus lobes
     layer.polygon(front_aperture(k), -13.0, smooth=2)

@@ -155,10 +155,14 @@ def draw_side_mandible(layer: Layer, k: LateralSkull) -> None:
 
 
 def incisors(k: LateralSkull) -> tuple[tuple[Point, Point, float], tuple[Point, Point, float]]:
-    """The upper and the lower central incisor as (root apex, incisal tip, width) in mm."""
+    """The upper and the lower central incisor as (root apex, incisal tip, width) in mm; each root
+    lies behind its alveolar concavity (A and B point), tipping the crown forwards where the jaw
+    is retrusive."""
     iz, pr_y, occ = k.incisor_z, k.prosthion_y, k.occlusal_y
-    return (((iz - 5.0, pr_y - 12.0), (iz + 3.5, occ + 1.0), 7.0),
-            ((iz - 7.0, pr_y + 31.0), (iz + 0.5, occ - 1.5), 6.0))
+    upper_apex = min(iz - 5.0, maxilla(k)[4][0] - 4.0)
+    lower_apex = min(iz - 7.0, b_point(k)[0] - 4.0)
+    return (((upper_apex, pr_y - 12.0), (iz + 3.5, occ + 1.0), 7.0),
+            ((lower_apex, pr_y + 31.0), (iz + 0.5, occ - 1.5), 6.0))
 
 
 def draw_side_teeth(layer: Layer, k: LateralSkull) -> None:

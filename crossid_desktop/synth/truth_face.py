@@ -56,15 +56,17 @@ def face_side_landmarks_mm(subject: Subject) -> dict[str, Point]:
 def jaw_line(subject: Subject, geometry: FaceGeometry | None = None, step: float = 0.05) -> Points:
     """The visible right half of the jaw line, ``(n, 2)`` mm from eye level to the chin's midline.
 
-    Down to the jaw angle it is the face's silhouette; below, the face meets the neck, and the
-    edge is the shadow under the jaw, painted 1 mm inside the face's outline.
+    Where the face stands out against the background it is the face's silhouette; lower down,
+    where the neck is as wide as the face, the edge is the shadow under the jaw, painted 1 mm
+    inside the face's outline.
     """
     g = geometry or face_geometry(subject)
     shape = profile.frontal_outline(subject, g)
     bottom = float(shape.y[-1])
     y = np.arange(g.eye_y, bottom, step)
     face_only = np.interp(y, shape.y, shape.half_width, left=0.0, right=0.0)
-    half = np.where(y > g.jaw_y, face_only - 1.0, shape.at(y.astype(np.float32)))
+    neck = np.where(y > shape.neck_top, shape.neck_half_width, 0.0)
+    half = np.where((y > g.jaw_y) & (neck > face_only), face_only - 1.0, face_only)
     chin = max(float(shape.half_width[-1]) - 1.0, 0.0)
     side = np.column_stack([-half, y])
     return np.vstack([side, [(-chin, bottom), (0.0, bottom)]])
