@@ -21,6 +21,7 @@ FEATURE_MODULES = {
     "compare": "crossid_desktop.gui.widgets.compare_view",
     "gallery_manager": "crossid_desktop.gui.widgets.gallery_manager",
     "case_panel": "crossid_desktop.gui.widgets.case_panel",
+    "landmark_editor": "crossid_desktop.gui.widgets.landmark_editor",
     "report": "crossid_desktop.cases.report",
 }
 

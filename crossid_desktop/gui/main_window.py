@@ -79,6 +79,9 @@ class MainWindow(QMainWindow):
         if self.case_panel is not None:
             self.case_tabs.insertTab(0, self.case_panel, "Case")
             self.case_tabs.setCurrentIndex(0)
+        self.landmark_editor = self._optional("landmark_editor", "LandmarkEditor")
+        if self.landmark_editor is not None:  # a row under the query images
+            self.query_panel.layout().insertWidget(self.query_panel.layout().count() - 1, self.landmark_editor)
         self.case_dock = QDockWidget("Case", self, objectName="caseDock")
         self.case_dock.setWidget(self.case_tabs)
         self.case_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)

@@ -28,15 +28,17 @@ used to tune it. Images 001-024 tuned the first version of the algorithm.
 **Synthetic X-rays** (``--cohort DIR``, a cohort of ``crossid synth``): each X-ray has a copy
 without soft tissue (``xray_*_clean.png``) with the same exposure and noise. Both are brought
 to the output's scale (air level 0, 99th percentile 1; the air level is the mode of the dim
-half of the histogram, as in the algorithm), and the mean absolute difference to the clean
-copy is printed inside the head (where the input and the clean copy differ by more than 0.02,
-"tissue", or where the clean copy is bone, "bone"), for the unsuppressed input and the output.
+half of the histogram, as in the algorithm). Printed for the unsuppressed input and the output:
+the mean absolute difference to the clean copy where the input and the clean copy differ by
+more than 0.02 ("soft tissue") and where the clean copy is bone ("bone"); the mean level of
+soft tissue with no bone behind it (0 = air: what suppression should reach, whatever its tone
+curve); and the correlation with the clean copy inside the bone (tone-curve free).
 
 Targets at the default strength, on the test images: median reduction <= 0.25, median bone
 contrast after >= 0.30, soft tissue moving toward air (median soft kept well below 1) with
 no overshoot.
 
-Run: ``.venv/bin/python tests/benchmarks/soft_tissue.py [--strength S] [--parts test] [--cohort DIR]``
+Run: ``.venv/bin/python tests/benchmarks/soft_tissue.py [--strength S] [--parts test] [--cohort DIR] [--pictures DIR]``
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,29 +163,53 @@ def summary(rows: list[Row], label: str) -> dict[str, float]:
 
 
 def synthetic_errors(cohort: Path, params: SoftTissueParams, limit: int = 40) -> None:
-    """Mean absolute error to the clean copies of a synthetic cohort (module docstring)."""
+    """Errors against the clean copies of a synthetic cohort (module docstring)."""
     import cv2
 
     from crossid_desktop.imaging.xray import air_level
 
     s2f = cohort / "s2f" if (cohort / "s2f").is_dir() else cohort
+    to_output_scale = lambda a: np.clip((a - air_level(a)) / max(np.percentile(a, 99) - air_level(a), 1e-6), 0, 1)  # noqa: E731
     for view in ("front", "side"):
-        errors: dict[str, list[float]] = {"input tissue": [], "output tissue": [], "input bone": [], "output bone": []}
+        figures: dict[str, list[float]] = defaultdict(list)
         for path in sorted(s2f.glob(f"*/xray_{view}.png"))[:limit]:
             image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
             clean = cv2.imread(str(path.with_name(f"xray_{view}_clean.png")), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
-            to_output_scale = lambda a: np.clip((a - air_level(a)) / max(np.percentile(a, 99) - air_level(a), 1e-6), 0, 1)  # noqa: E731
             reference, given = to_output_scale(clean), to_output_scale(image)
             out = suppress_soft_tissue(image, params)
             tissue = np.abs(cv2.GaussianBlur(image - clean, (0, 0), 2)) > 0.02
             bone = cv2.GaussianBlur(reference, (0, 0), 2) > 0.25
-            for region, mask in (("tissue", tissue & ~bone), ("bone", bone)):
-                errors[f"input {region}"].append(float(np.abs(given - reference)[mask].mean()))
-                errors[f"output {region}"].append(float(np.abs(out - reference)[mask].mean()))
-        if errors["input tissue"]:
-            print(f"synthetic {view} ({len(errors['input tissue'])} X-rays of {cohort}): mean absolute error to the clean copy, "
-                  f"soft tissue {np.mean(errors['input tissue']):.3f} -> {np.mean(errors['output tissue']):.3f}, "
-                  f"bone {np.mean(errors['input bone']):.3f} -> {np.mean(errors['output bone']):.3f}")
+            tissue_only = tissue & (cv2.GaussianBlur(reference, (0, 0), 2) < 0.05)
+            for label, result in (("input", given), ("output", out)):
+                figures[f"{label} tissue mae"].append(float(np.abs(result - reference)[tissue & ~bone].mean()))
+                figures[f"{label} bone mae"].append(float(np.abs(result - reference)[bone].mean()))
+                figures[f"{label} tissue level"].append(float(result[tissue_only].mean()))
+                figures[f"{label} bone corr"].append(float(np.corrcoef(result[bone], reference[bone])[0, 1]))
+        if figures:
+            m = {k: float(np.mean(v)) for k, v in figures.items()}
+            print(f"synthetic {view} ({len(figures['input bone mae'])} X-rays of {cohort}), input -> output: "
+                  f"mean absolute error to the clean copy in soft tissue {m['input tissue mae']:.3f} -> {m['output tissue mae']:.3f}, in bone "
+                  f"{m['input bone mae']:.3f} -> {m['output bone mae']:.3f}; level of soft tissue with no bone behind it (air 0) "
+                  f"{m['input tissue level']:.3f} -> {m['output tissue level']:.3f}; correlation with the clean bone {m['input bone corr']:.3f} -> {m['output bone corr']:.3f}")
+
+
+def pictures(folder: Path, params: SoftTissueParams) -> None:
+    """The pictures of docs/soft_tissue: input (strength 0) beside the output, for 001, 005, 012
+    (training images) and 027, 061 (held-out test images); 006's face region at four strengths."""
+    import cv2
+
+    from crossid_desktop.imaging.xray import normalise_xray
+
+    folder.mkdir(parents=True, exist_ok=True)
+    to8 = lambda a: (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)  # noqa: E731
+    for name in ("001", "005", "012", "027", "061"):
+        image = cv2.imread(str(DATA / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        pair = np.hstack([normalise_xray(image), np.full((image.shape[0], 8), 1.0, np.float32), suppress_soft_tissue(image, params)])
+        cv2.imwrite(str(folder / f"before_after_{name}.png"), cv2.resize(to8(pair), None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA))
+    image = cv2.imread(str(DATA / "006.png"), cv2.IMREAD_GRAYSCALE)
+    crops = [suppress_soft_tissue(image, SoftTissueParams(strength=s))[500:1400, 600:1340] for s in (0.0, 0.35, 0.7, 1.0)]
+    cv2.imwrite(str(folder / "strengths_006.png"), cv2.resize(to8(np.hstack(crops)), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    print(f"pictures written to {folder}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strength", type=float, default=SoftTissueParams().strength)
     parser.add_argument("--parts", default="train,tune,test", help="comma-separated parts of the split to measure (default all, reported per part)")
     parser.add_argument("--cohort", type=Path, help="a synthetic cohort (crossid synth) to measure against its clean X-rays")
+    parser.add_argument("--pictures", type=Path, metavar="DIR", help="write the before/after pictures of docs/soft_tissue to DIR and stop")
     args = parser.parse_args(argv)
     import cv2
 
@@ -199,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         synthetic_errors(args.cohort, params)
     if not (DATA / "landmarks.csv").is_file():
         print(f"skipped: no cephalograms at {DATA}")
+        return 0
+    if args.pictures is not None:
+        pictures(args.pictures, params)
         return 0
     parts = tuple(p.strip() for p in args.parts.split(","))
     print(f"{ALGORITHM_VERSION}, strength {params.strength:g}, cephalograms of parts {', '.join(parts)}, OpenCV threads 1")

@@ -78,6 +78,7 @@ class LandmarkEditor(QWidget):
         self._results: dict[tuple[str, str], tuple[LandmarkResult, LandmarkResult]] = {}
         self._pending: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]] = []
         self._jobs: dict[int, tuple[str, str]] = {}
+        self._key: tuple[str, str] | None = None  # the image and view last refreshed
         self._record_jobs: dict[int, list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]]] = {}
         self.toggle = QCheckBox("Landmarks", objectName="landmarksToggle")
         self.toggle.setToolTip("Show the landmarks found on the X-ray; drag a point to correct it, right-click to reset it")
@@ -92,7 +93,8 @@ class LandmarkEditor(QWidget):
         self.layer.resetRequested.connect(self._reset)
         self.toggle.toggled.connect(self.refresh)
         self._panel.image_combo.currentIndexChanged.connect(lambda _index: self.refresh())
-        self._panel.queryChanged.connect(self.refresh)
+        self._panel.queryChanged.connect(self._query_changed)
+        self._panel.queryLoaded.connect(self._query_loaded)
         self._worker.jobFinished.connect(self._job_finished)
         self._worker.jobFailed.connect(self._job_failed)
         case_panel = getattr(window, "case_panel", None)
@@ -112,7 +114,7 @@ class LandmarkEditor(QWidget):
 
     def refresh(self) -> int | None:
         """Show (finding them first if needed) or hide the landmarks of the current image; returns a job id when one was started."""
-        key = self._current()
+        key = self._key = self._current()
         if key is None or not self.toggle.isChecked():
             self.layer.set_result(None)
             self.status.setText("" if key is not None or not self._panel.images() else "Landmarks are found on skull X-rays only.")
@@ -126,6 +128,15 @@ class LandmarkEditor(QWidget):
         job = self._worker.submit("landmarks", detect_job(query.image, key[1], self._case_number()), supersede_kind=True)
         self._jobs[job] = key
         return job
+
+    def _query_changed(self) -> None:
+        if self._current() != self._key:  # another image or view (a corrected modality)
+            self.refresh()
+
+    def _query_loaded(self) -> None:
+        """A query (re)opened: its landmarks are found again, with the open case's corrections."""
+        self._results.clear()
+        self.refresh()
 
     # -- corrections ----------------------------------------------------------------------------
     def _moved(self, name: str, x: float, y: float) -> None:

@@ -1,10 +1,11 @@
 """Find the landmarks of a skull X-ray: global heatmaps, then local refinement (torch).
 
-1. **Global stage.** The whole normalised image on a ``320 x 320`` canvas; one heatmap per
+1. **Global stage.** The whole normalised image on a square canvas (192 px in the bundled
+   models, :class:`~.frames.Frames`); one heatmap per
    landmark (plus its "not in the image" bin) at half that resolution. A lateral view is read
    both as it is and mirrored, and the reading with the higher image score is kept: the network
    was trained on heads facing right, and an image facing left is mirrored first.
-2. **Local stage.** Around each point the global stage found, a ``96 x 96`` crop at three times
+2. **Local stage.** Around each point the global stage found, a 96 px crop at five times
    the global detail; a second network places the point within it. A point that moved more
    than a quarter of the crop is looked at again from its new place.
 3. **Reading.** Position: the probability-weighted mean near the local peak. Uncertainty

@@ -28,8 +28,8 @@ class Frames:
     """Sizes of the two stages. ``size``: global canvas side (px); ``zoom``: local scale over
     the global one; ``crop``: local crop side (px)."""
 
-    size: int = 256
-    zoom: float = 3.75
+    size: int = 192
+    zoom: float = 5.0
     crop: int = 96
 
     def to_dict(self) -> dict[str, Any]:
