@@ -15,9 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from crossid_desktop.errors import CrossIDError, ModelError
+from crossid_desktop.gallery.enrol import enrol
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.paths import write_text_atomic
+from crossid_desktop.matching.selection import MatcherCache, resolve_spec, write_config
+from crossid_desktop.paths import default_workspace_dir, write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+from crossid_desktop.spreadsheet import csv_text
+from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+from crossid_desktop.workspace import Workspace
 
 DEMO_SEED = 20261123
 DEMO_SUBJECTS = 80
@@ -54,14 +59,11 @@ class Demo:
     queries: tuple[DemoQuery, ...]
 
     def workspace(self):
-        from crossid_desktop.workspace import Workspace
-
         return Workspace.open(self.root / "workspace")
 
 
 def default_demo_dir() -> Path:
     """Beside the user's workspace: ``<user data>/demo``."""
-    from crossid_desktop.paths import default_workspace_dir
 
     return default_workspace_dir().parent / "demo"
 
@@ -81,11 +83,6 @@ def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = 
 
 
 def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | None) -> Demo:
-    from crossid_desktop.gallery.enrol import enrol
-    from crossid_desktop.matching.selection import MatcherCache, resolve_spec, write_config
-    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
-    from crossid_desktop.workspace import Workspace
-
     if root.exists() and any(root.iterdir()):
         if not (root / OWNER_MARKER).is_file():
             raise DemoFolderError(f"The folder {root} is not empty and was not made by the demo; choose an empty or new folder for the demo.")
@@ -138,12 +135,11 @@ def _gallery_manifest(s2f_root: Path) -> Path:
         for row in csv.DictReader(handle):
             names[row["subject_id"]] = row.get("name", "")
     manifest = s2f_root.parent / "gallery.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "subject_id", "name", "view"])
-        for subject in sorted(names):
-            for photo in sorted((s2f_root / subject).iterdir()):
-                if photo.stem.startswith("face_"):
-                    view = "side" if photo.stem.startswith("face_side") else "front"
-                    writer.writerow([str(photo.relative_to(manifest.parent)), subject, names[subject], view])
+    rows: list[tuple[str, str, str, str]] = [("path", "subject_id", "name", "view")]
+    for subject in sorted(names):
+        for photo in sorted((s2f_root / subject).iterdir()):
+            if photo.stem.startswith("face_"):
+                view = "side" if photo.stem.startswith("face_side") else "front"
+                rows.append((str(photo.relative_to(manifest.parent)), subject, names[subject], view))
+    manifest.write_text(csv_text(rows), encoding="utf-8")
     return manifest

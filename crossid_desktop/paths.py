@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -22,7 +23,6 @@ def resources_dir() -> Path:
         if candidate.is_dir():
             return candidate
     try:  # an editable install maps the package ``crossid_desktop.resources`` to the checkout
-        from importlib.resources import files
 
         return Path(str(files("crossid_desktop.resources")))
     except (ModuleNotFoundError, TypeError):
@@ -70,6 +70,6 @@ def default_workspace_dir() -> Path:
     env = os.environ.get("CROSSID_WORKSPACE")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_data_path
+    from platformdirs import user_data_path  # loads on first use
 
     return user_data_path("CrossID Desktop", appauthor=False) / "workspace"

@@ -1,7 +1,6 @@
 """The workspace: one folder holding everything CrossID Desktop keeps.
 
 ::
-
     <root>/
       crossid-workspace.json   marker: format and version of the workspace
       gallery.db               SQLite: subjects, images, thumbnails, embeddings, cases, audit log
@@ -20,13 +19,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import GalleryError
-from crossid_desktop.paths import write_text_atomic
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.paths import default_workspace_dir, write_text_atomic
 
 #: Version of the folder layout; a workspace with a higher one was made by a newer release.
 WORKSPACE_FORMAT_VERSION = 1
@@ -50,8 +45,6 @@ class Workspace:
         was lost), which is adopted. Raises :class:`GalleryError` with the reason.
         """
         if root is None:
-            from crossid_desktop.paths import default_workspace_dir
-
             root = default_workspace_dir()
         root = Path(root).expanduser().absolute()
         marker = root / MARKER_NAME
@@ -94,12 +87,6 @@ class Workspace:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
-
-    def store(self) -> GalleryStore:
-        """A new :class:`GalleryStore` on the workspace's database; close it when done (or use ``with``)."""
-        from crossid_desktop.gallery.store import GalleryStore
-
-        return GalleryStore(self.db_path)
 
 
 def _check_marker(marker: Path) -> None:

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult
 from crossid_desktop.cases.case import CaseService
-from crossid_desktop.cases.records import MARKS, Case, CandidateMark, CaseSummary, KnownIdentity, RecordedSearch
+from crossid_desktop.cases.records import MARKS, CandidateMark, Case, CaseSummary, KnownIdentity, RecordedSearch
 
 __all__ = ["MARKS", "AuditEntry", "Case", "CandidateMark", "CaseService", "CaseSummary", "KnownIdentity", "RecordedSearch", "VerifyResult"]

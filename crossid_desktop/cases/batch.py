@@ -11,22 +11,26 @@ new files) skips the queries already done. At the end the summary is written as
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crossid_desktop.errors import CaseError, CrossIDError
+from crossid_desktop.cases.audit import now_utc
+from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.fonts import markup
+from crossid_desktop.cases.report import MARGIN_MM, build_atomically, export_report, report_file_name
+from crossid_desktop.cases.report_sections import LEAD_STATEMENT, data_table, para, styles
+from crossid_desktop.errors import Cancelled, CaseError, CrossIDError
+from crossid_desktop.imaging.io import load_image, sha256_of_file
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.matching.base import QueryModality
-    from crossid_desktop.search import SearchService
-    from crossid_desktop.workspace import Workspace
+from crossid_desktop.search.service import SearchService
+from crossid_desktop.spreadsheet import csv_text
+from crossid_desktop.workspace import Workspace
 
 STATE_NAME = "batch-state.json"
 STATE_VERSION = 1
@@ -82,10 +86,6 @@ def run_batch(
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
     """Search every query in ``query_dir``; write reports, state and summaries under ``out_dir``."""
-    from crossid_desktop.cases.case import CaseService
-    from crossid_desktop.cases.report import export_report, report_file_name
-    from crossid_desktop.imaging.io import load_image
-    from crossid_desktop.search import SearchService
 
     if top_k < 1:
         raise CaseError("The number of candidates (top-k) must be at least 1.")
@@ -141,7 +141,6 @@ def _moved(previous: BatchItem, path: Path) -> BatchItem:
 
 def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, cancel) -> BatchItem:
     """Search one query, open its case, record the search and write the report."""
-    from crossid_desktop.errors import Cancelled
 
     try:
         result = service.search([image], modality=modality, top_k=top_k, cancel=cancel)
@@ -159,8 +158,6 @@ def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, 
 
 
 def _sha256_or_empty(path: Path) -> str:
-    from crossid_desktop.imaging.io import sha256_of_file
-
     try:
         return sha256_of_file(path)
     except CrossIDError:
@@ -188,8 +185,6 @@ def _write_state(path: Path, state: dict[str, BatchItem]) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    from crossid_desktop.paths import write_text_atomic
-
     try:
         write_text_atomic(path, text)
     except OSError as error:
@@ -213,12 +208,8 @@ def summary_rows(items: Sequence[BatchItem]) -> list[dict[str, str]]:
 def write_summaries(summary: BatchSummary, query_dir: Path) -> dict[str, Path]:
     """Write ``summary.csv``, ``summary.json`` and ``summary.pdf`` atomically; returns their paths."""
     out = summary.out_dir
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(summary_rows(summary.items))
     files = {"csv": out / "summary.csv", "json": out / "summary.json", "pdf": out / "summary.pdf"}
-    _write_atomically(files["csv"], buffer.getvalue())
+    _write_atomically(files["csv"], csv_text(summary_rows(summary.items), fieldnames=SUMMARY_FIELDS))
     counts = {status: sum(1 for i in summary.items if i.status == status) for status in ("done", "failed", "duplicate")}
     data = {"query_dir": str(query_dir), "counts": counts, "searched_this_run": summary.searched, "skipped_done_before": summary.skipped,
             "queries": [{**asdict(i), "top": [{"subject_id": s, "confidence": c} for s, c in i.top]} for i in summary.items]}
@@ -228,13 +219,9 @@ def write_summaries(summary: BatchSummary, query_dir: Path) -> dict[str, Path]:
 
 
 def _write_summary_pdf(summary: BatchSummary, query_dir: Path, path: Path) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
+    from reportlab.lib.pagesizes import A4  # reportlab loads only when a PDF is written
+    from reportlab.lib.units import mm  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.cases.audit import now_utc
-    from crossid_desktop.cases.fonts import markup
-    from crossid_desktop.cases.report import MARGIN_MM, build_atomically
-    from crossid_desktop.cases.report_sections import LEAD_STATEMENT, data_table, para, styles
 
     s = styles()
     width = A4[0] - 2 * MARGIN_MM * mm

@@ -12,25 +12,35 @@ Cases are never deleted by the application: they are evidence.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from crossid_desktop.about import collect_info
 from crossid_desktop.cases import audit, landmark_log
 from crossid_desktop.cases.records import (
-    MARKS, Case, CandidateMark, CaseSummary, KnownIdentity, RecordedSearch, card_summary, result_from_json, result_to_json,
+    MARKS,
+    CandidateMark,
+    Case,
+    CaseSummary,
+    KnownIdentity,
+    RecordedSearch,
+    card_summary,
+    result_from_json,
+    result_to_json,
 )
 from crossid_desktop.errors import CaseError
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.store import GalleryStore
-    from crossid_desktop.search import SearchResult
-    from crossid_desktop.workspace import Workspace
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.search.service import SearchResult
+from crossid_desktop.workspace import Workspace
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -56,7 +66,6 @@ MAX_FIELD = 500  # characters of a title, name, examiner or agency
 
 def default_actor() -> str:
     """The operating-system user, used when no examiner name is given."""
-    import getpass
 
     try:
         return getpass.getuser() or "unknown"
@@ -91,7 +100,7 @@ class CaseService:
 
     @contextmanager
     def _store(self) -> Iterator[GalleryStore]:
-        store = self._shared_store or self.workspace.store()
+        store = self._shared_store or GalleryStore(self.workspace.db_path)
         try:
             store.ensure_schema("audit", audit.MIGRATIONS)
             store.ensure_schema("cases", MIGRATIONS)
@@ -201,14 +210,10 @@ class CaseService:
         (where enrolment registered it) unless given; the environment (software versions,
         compute device) is collected now unless given. A relative query path is recorded as
         absolute (against the current folder) so that the report can find the file later."""
-        from dataclasses import replace
-        from pathlib import Path
 
         queries = tuple(replace(q, path=str(Path(q.path).absolute())) if q.path and not Path(q.path).is_absolute() else q for q in result.queries)
         result = replace(result, queries=queries)
         if environment is None:
-            from crossid_desktop.cli.commands.info import collect_info
-
             environment = collect_info(str(self.workspace.root))
         text = result_to_json(result)
         with self._store() as store:

@@ -18,6 +18,7 @@ from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from crossid_desktop.errors import CaseError
+from crossid_desktop.paths import resource_path
 
 SANS = "CrossID-Sans"
 SANS_BOLD = "CrossID-Sans-Bold"
@@ -38,11 +39,10 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 @lru_cache(maxsize=1)
 def register_fonts() -> str:
     """Register the report fonts with reportlab once; returns the body font's name."""
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont, TTFError
+    from reportlab.lib.fonts import addMapping  # reportlab loads only when a PDF is written
+    from reportlab.pdfbase import pdfmetrics  # reportlab loads only when a PDF is written
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.paths import resource_path
 
     for regular, bold, regular_file, bold_file in _FAMILIES:
         for name, file in ((regular, regular_file), (bold, bold_file)):
@@ -61,7 +61,7 @@ def register_fonts() -> str:
 @lru_cache(maxsize=1)
 def _coverage() -> tuple[frozenset[int], ...]:
     """The code points each family's regular font has a glyph for."""
-    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase import pdfmetrics  # reportlab loads only when a PDF is written
 
     register_fonts()
     return tuple(frozenset(pdfmetrics.getFont(regular).face.charToGlyph) for regular, *_ in _FAMILIES)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from crossid_desktop.search import Candidate, QueryInfo, SearchResult
+from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
 
 #: an examiner's mark on a candidate; "none" clears an earlier mark
 MARKS = ("of_interest", "excluded", "none")

@@ -14,15 +14,21 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crossid_desktop.errors import CaseError
+from crossid_desktop.cases import report_sections as sections
+from crossid_desktop.cases.audit import now_utc
+from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, register_fonts
+from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
+from crossid_desktop.cases.report_sections import ReportContent
+from crossid_desktop.errors import CaseError, GalleryError
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.paths import atomic_path
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.cases.report_sections import ReportContent
-    from crossid_desktop.workspace import Workspace
+from crossid_desktop.workspace import Workspace
 
 MARGIN_MM = 18.0
 
@@ -37,10 +43,6 @@ def export_report(
     cancel: threading.Event | None = None,
 ) -> Path:
     """Write the PDF report of a case to ``out_path``; returns its absolute path."""
-    from crossid_desktop.cases.audit import now_utc
-    from crossid_desktop.cases.case import CaseService
-    from crossid_desktop.cases.report_figures import query_pictures
-    from crossid_desktop.cases.report_sections import ReportContent
 
     progress = progress or no_progress
     out = Path(out_path).expanduser().absolute()
@@ -79,11 +81,8 @@ def report_file_name(case_number: str) -> str:
 
 
 def _thumbnails(workspace: Workspace, image_ids: Sequence[int]) -> dict[int, bytes | None]:
-    from crossid_desktop.cases.report_figures import as_jpeg
-    from crossid_desktop.errors import GalleryError
-
     found: dict[int, bytes | None] = {}
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         for image_id in image_ids:
             try:
                 found[image_id] = as_jpeg(store.thumbnail(image_id))
@@ -94,12 +93,10 @@ def _thumbnails(workspace: Workspace, image_ids: Sequence[int]) -> dict[int, byt
 
 def write_pdf(content: ReportContent, out: Path, *, cancel: threading.Event | None = None) -> int:
     """Lay out and write the report atomically; returns the number of pages."""
-    from dataclasses import replace
 
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
+    from reportlab.lib.pagesizes import A4  # reportlab loads only when a PDF is written
+    from reportlab.lib.units import mm  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.cases import report_sections as sections
 
     width = A4[0] - 2 * MARGIN_MM * mm
     content = replace(content, width=width)
@@ -124,14 +121,12 @@ def write_pdf(content: ReportContent, out: Path, *, cancel: threading.Event | No
 
 def build_atomically(story: list[Any], out: Path, *, header_left: str, header_right: str, footer: str, metadata: dict[str, str]) -> int:
     """Build ``story`` into ``out`` via a temporary file in the same folder; returns the page count."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.lib.pagesizes import A4  # reportlab loads only when a PDF is written
+    from reportlab.lib.units import mm  # reportlab loads only when a PDF is written
+    from reportlab.platypus import SimpleDocTemplate  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.cases.fonts import SANS, register_fonts
 
     register_fonts()
-    from crossid_desktop.paths import atomic_path
 
     counter: dict[str, int] = {}
     canvas_class = _numbered_canvas(header_left, header_right, footer, counter)
@@ -149,12 +144,11 @@ def build_atomically(story: list[Any], out: Path, *, header_left: str, header_ri
 
 def _numbered_canvas(header_left: str, header_right: str, footer: str, counter: dict[str, int]):
     """A canvas class that draws the header and footer with "Page X of Y" once all pages are known."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.lib import colors  # reportlab loads only when a PDF is written
+    from reportlab.lib.pagesizes import A4  # reportlab loads only when a PDF is written
+    from reportlab.lib.units import mm  # reportlab loads only when a PDF is written
+    from reportlab.pdfgen.canvas import Canvas  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:

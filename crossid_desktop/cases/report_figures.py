@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from crossid_desktop.cases.fonts import SANS, register_fonts
 from crossid_desktop.errors import CrossIDError
-from crossid_desktop.search import Candidate, QueryInfo
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.search.service import Candidate, QueryInfo
 
 #: longest side (px) of a picture embedded in a report; the file's hash identifies the original
 MAX_EMBEDDED_PX = 640
@@ -47,7 +50,7 @@ def to_uint8(image: NDArray[Any]) -> NDArray[np.uint8]:
 
 def display_bytes(image: NDArray[Any], max_px: int = MAX_EMBEDDED_PX, *, quality: int = JPEG_QUALITY) -> bytes:
     """JPEG display copy of ``image``, downscaled so its longer side is at most ``max_px``."""
-    from PIL import Image as PILImage
+    from PIL import Image as PILImage  # Pillow loads on first use
 
     picture = PILImage.fromarray(to_uint8(image))
     if max(picture.size) > max_px:
@@ -60,7 +63,7 @@ def display_bytes(image: NDArray[Any], max_px: int = MAX_EMBEDDED_PX, *, quality
 
 def as_jpeg(encoded: bytes, *, quality: int = JPEG_QUALITY) -> bytes:
     """A stored picture (e.g. a PNG thumbnail) re-encoded as a JPEG display copy."""
-    from PIL import Image as PILImage
+    from PIL import Image as PILImage  # Pillow loads on first use
 
     with PILImage.open(io.BytesIO(encoded)) as picture:
         buffer = io.BytesIO()
@@ -70,8 +73,8 @@ def as_jpeg(encoded: bytes, *, quality: int = JPEG_QUALITY) -> bytes:
 
 def flowable(png: bytes, max_width: float, max_height: float):
     """A reportlab Image of encoded picture bytes (PNG or JPEG), fitted inside ``max_width`` x ``max_height`` points."""
-    from PIL import Image as PILImage
-    from reportlab.platypus import Image
+    from PIL import Image as PILImage  # Pillow loads on first use
+    from reportlab.platypus import Image  # reportlab loads only when a PDF is written
 
     with PILImage.open(io.BytesIO(png)) as picture:
         width, height = picture.size
@@ -81,8 +84,6 @@ def flowable(png: bytes, max_width: float, max_height: float):
 
 def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryPictures:
     """Load a recorded query again, check its hash and redo its preprocessing."""
-    from crossid_desktop.imaging.io import load_image
-    from crossid_desktop.matching.preprocess import prepare_face, prepare_xray
 
     if not query.path:
         return QueryPictures(None, None, "", "The query was searched from memory; no file path was recorded.")
@@ -93,32 +94,23 @@ def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryP
     if image.sha256 != query.sha256:
         return QueryPictures(None, None, "", f"The file now at {query.path} is not the one searched (its SHA-256 is {image.sha256}); it is not shown.")
     recipe = dict(preprocessing.get("query", {})) if isinstance(preprocessing, Mapping) else {}
+    if query.modality.startswith("xray") and "soft_tissue" not in recipe:
+        return QueryPictures(to_uint8(image.pixels), None, "", "The matcher recorded no soft-tissue parameters; no preprocessed image is shown.")
     try:
-        if query.modality.startswith("xray"):
-            if "soft_tissue" not in recipe:
-                return QueryPictures(to_uint8(image.pixels), None, "", "The matcher recorded no soft-tissue parameters; no preprocessed image is shown.")
-            prepared = to_uint8(prepare_xray(image, recipe["soft_tissue"]))
-            caption = "soft tissue suppressed: " + ", ".join(f"{k} {_number(v)}" for k, v in sorted(recipe["soft_tissue"].items()))
-        else:
-            size = int(recipe.get("aligned_size", 256))
-            prepared = prepare_face(image, size)
-            caption = f"aligned to the canonical face crop ({size} x {size} px)"
+        prepared = prepare_query(image, query.modality, recipe)
+        caption = prepared.caption
+        prepared = to_uint8(prepared.pixels)
     except CrossIDError as error:
         return QueryPictures(to_uint8(image.pixels), None, "", f"The preprocessing could not be repeated: {error}")
     return QueryPictures(to_uint8(image.pixels), prepared, caption)
 
 
-def _number(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: float = 13.0):
     """A horizontal bar chart of the candidates' confidence (%), rank 1 on top."""
-    from reportlab.graphics.charts.barcharts import HorizontalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.lib import colors
+    from reportlab.graphics.charts.barcharts import HorizontalBarChart  # reportlab loads only when a PDF is written
+    from reportlab.graphics.shapes import Drawing, String  # reportlab loads only when a PDF is written
+    from reportlab.lib import colors  # reportlab loads only when a PDF is written
 
-    from crossid_desktop.cases.fonts import SANS, register_fonts
 
     register_fonts()
     shown = list(candidates)[:30]

@@ -14,8 +14,8 @@ from typing import Any
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.records import MARK_LABELS, Case, RecordedSearch
-from crossid_desktop.cases.report_figures import QueryPictures, flowable, display_bytes, score_chart
-from crossid_desktop.search import Candidate
+from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
+from crossid_desktop.search.service import Candidate
 
 LEAD_STATEMENT = (
     "The ranked list in this report is an investigative lead produced by automated search. "
@@ -55,8 +55,8 @@ class ReportContent:
 
 
 def styles() -> dict[str, Any]:
-    from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib import colors  # reportlab loads only when a PDF is written
+    from reportlab.lib.styles import ParagraphStyle  # reportlab loads only when a PDF is written
 
     register_fonts()
     base = ParagraphStyle("body", fontName=SANS, fontSize=9, leading=12, splitLongWords=1, spaceAfter=4)
@@ -76,8 +76,8 @@ def styles() -> dict[str, Any]:
 
 
 def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = False, zebra: bool = False, grid: bool = True):
-    from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
+    from reportlab.lib import colors  # reportlab loads only when a PDF is written
+    from reportlab.platypus import Table, TableStyle  # reportlab loads only when a PDF is written
 
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
     commands: list[tuple[Any, ...]] = [
@@ -95,7 +95,7 @@ def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = Fal
 
 
 def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, key_width: float = 120.0):
-    from reportlab.platypus import Paragraph
+    from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
     rows = [[Paragraph(f"<b>{markup(k)}</b>", s["cell"]), Paragraph(markup(v), s["cell"])] for k, v in pairs]
     return data_table(rows, [key_width, width - key_width])
@@ -103,7 +103,7 @@ def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, key_wi
 
 def para(text: str, style: Any):
     """A paragraph of ready markup (pass user text through :func:`markup` first)."""
-    from reportlab.platypus import Paragraph
+    from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
     return Paragraph(text, style)
 
@@ -181,7 +181,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
             cells.append(flowable(display_bytes(pictures.preprocessed), half, 210))
             captions.append(para(markup(f"preprocessed: {pictures.preprocessed_caption}"), s["caption"]))
         if cells:
-            from reportlab.platypus import Table
+            from reportlab.platypus import Table  # reportlab loads only when a PDF is written
 
             out.append(Table([cells, captions], colWidths=[half + 10] * len(cells)))
     return out
@@ -217,7 +217,7 @@ def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
 
 def _grid(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float):
     """Key-value pairs two to a row (four columns)."""
-    from reportlab.platypus import Paragraph
+    from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
     cells = [[Paragraph(f"<b>{markup(k)}</b>", s["small"]), Paragraph(markup(v), s["small"])] for k, v in pairs]
     if len(cells) % 2:
@@ -263,7 +263,7 @@ def _lr(candidate: Candidate) -> str:
 
 
 def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    from reportlab.platypus import KeepTogether, Table
+    from reportlab.platypus import KeepTogether, Table  # reportlab loads only when a PDF is written
 
     marked = c.case.of_interest()
     if c.search is None or not marked:
@@ -305,7 +305,7 @@ def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
 
 
 def limitations_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    from reportlab.platypus import ListFlowable, ListItem
+    from reportlab.platypus import ListFlowable, ListItem  # reportlab loads only when a PDF is written
 
     items = ListFlowable([ListItem(para(markup(t), s["body"]), leftIndent=10) for t in LIMITATIONS], bulletType="bullet", start="•", leftIndent=10)
     return [para("7. Limitations", s["h2"]), items, para(markup(LEAD_STATEMENT), s["lead"])]
@@ -341,7 +341,7 @@ def _details(entry: AuditEntry) -> str:
 
 
 def signature_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    from reportlab.platypus import KeepTogether, Spacer
+    from reportlab.platypus import KeepTogether, Spacer  # reportlab loads only when a PDF is written
 
     line = "_" * 34
     rows = [[para(f"<b>{role}</b>", s["cell"]), para(f"Name: {markup(name) if name else '_' * 20}", s["cell"]), para(f"Signature: {line}", s["cell"]), para("Date: ____________", s["cell"])]

@@ -1,151 +1,46 @@
-"""Score-to-likelihood-ratio calibration, Cllr, Tippett data and the ENFSI verbal scale.
+"""Fitting and testing score-to-likelihood-ratio calibrations: logistic regression and pool
+adjacent violators (PAV), Cllr and Cllr_min, Tippett data, and the validation-subject rules.
 
-Evaluative reporting (ENFSI guideline 2015, ISO 21043-5) asks for a likelihood ratio
-
-    LR = p(score | same person) / p(score | different persons)
-
-rather than a raw similarity. A :class:`Calibration` is fitted on genuine (same person) and
-impostor (different persons) scores of a validation split, with one of two methods:
-
-* ``"logistic"`` (linear logistic regression, Platt scaling): ``ln LR(s) = a * s + b``.
-  Fitted by Newton's method on the log-loss with labels 1 = genuine, plus a tiny L2 penalty
-  ``l2 * a^2 / 2`` on the slope so that separable data still give a finite fit; a negative
-  slope (a score that is no better than chance, or inverted) is replaced by 0, LR = 1. The
-  regression gives posterior odds at the training proportions; dividing by the prior odds
-  ``n_genuine / n_impostor`` turns them into a likelihood ratio.
-* ``"pav"`` (pool adjacent violators, isotonic regression): the monotone posterior that
-  best fits the labels, again divided by the prior odds. Between the fitted scores log10 LR
-  is interpolated linearly (monotone); outside them it is held constant. The LR is clipped
-  to ``[1 / n_genuine, n_impostor]``, the most extreme ratio a pool holding at least one
-  genuine and one impostor score can give, so it is never 0 or infinite.
-
-**Scores.** Higher = more similar. Calibrations are fitted on ``score = -distance`` (the
-negated Euclidean distance between embeddings, ``score_name="-distance"``, the default)
-because ``ln LR`` linear in the distance extrapolates sensibly, whereas the confidence
-``exp(-d^2)`` flattens to 0 for every distant pair; ``score_name="confidence"`` is offered
-too. Both are monotone in the distance, so either preserves the ranking.
-
-**Cllr** (Brummer and du Preez 2006): ``0.5 * [mean_g log2(1 + 1/LR) + mean_i log2(1 + LR)]``,
-0 for perfect and 1 for uninformative (LR = 1) evidence; **Cllr_min** is the Cllr after the
-PAV calibration of the scores themselves (the best any monotone calibration can do on those
-data); ``Cllr - Cllr_min`` is the loss due to miscalibration.
+The fitted :class:`~crossid_desktop.matching.calibration.Calibration` (what the runtime
+applies, with the definitions of the methods and scores) lives in
+:mod:`crossid_desktop.matching.calibration`. A calibration is fitted on genuine and impostor
+scores (``-distance``) of **validation** subjects, never on the subjects a figure is reported
+for; :func:`write_calibration` stores it in a model card without changing the model's
+fingerprint (the card's calibration is not part of it), so gallery embeddings stay valid.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.datasets.splits import subject_split
+from crossid_desktop.errors import DatasetError, ModelError
 from crossid_desktop.evaluation.verification import check_scores
-from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.calibration import METHODS, SCORE_NAMES, Calibration
+from crossid_desktop.matching.checkpoint import fingerprint, read_checkpoint, save_state
 
 __all__ = [
-    "METHODS",
-    "SCORE_NAMES",
-    "Calibration",
     "TippettData",
     "cllr",
     "cllr_min",
     "fit_calibration",
+    "fit_on_distances",
+    "model_validation_subjects",
     "pav",
-    "score_from_distance",
+    "test_calibration",
     "tippett_data",
-    "verbal_scale",
+    "validation_test_split",
+    "write_calibration",
 ]
 
-METHODS = ("logistic", "pav")
-SCORE_NAMES = ("-distance", "confidence")
 _LN10 = math.log(10.0)
-
-
-def score_from_distance(distances: ArrayLike, score_name: str = "-distance") -> NDArray[np.float64]:
-    """The calibration score of Euclidean distances: ``-d`` or the confidence ``exp(-d^2)``."""
-    d = np.asarray(distances, dtype=np.float64)
-    if score_name == "-distance":
-        return -d
-    if score_name == "confidence":
-        return np.exp(-(d**2))
-    raise ValueError(f"score_name must be one of {SCORE_NAMES}, not {score_name!r}.")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """A fitted score-to-LR calibration, JSON-able for the model card.
-
-    ``parameters``: for ``"logistic"`` ``{"slope": a, "intercept": b}`` with
-    ``ln LR = a * score + b`` (prior odds already removed); for ``"pav"``
-    ``{"scores": [...], "log10_lr": [...]}``, increasing scores and the non-decreasing
-    clipped log10 LR at each. ``cllr``/``cllr_min`` are measured on the fitting data.
-    """
-
-    method: str
-    score_name: str
-    parameters: Mapping[str, Any] = field(repr=False)
-    cllr: float
-    cllr_min: float
-    n_genuine: int
-    n_impostor: int
-
-    def log10_lr(self, scores: ArrayLike) -> NDArray[np.float64]:
-        """log10 of the likelihood ratio of each score (same shape as ``scores``)."""
-        s = np.asarray(scores, dtype=np.float64)
-        if self.method == "logistic":
-            return (float(self.parameters["slope"]) * s + float(self.parameters["intercept"])) / _LN10
-        knots = np.asarray(self.parameters["scores"], dtype=np.float64)
-        values = np.asarray(self.parameters["log10_lr"], dtype=np.float64)
-        return np.interp(s, knots, values)
-
-    def likelihood_ratio(self, scores: ArrayLike) -> NDArray[np.float64]:
-        """The likelihood ratio of each score (same shape): > 1 supports "same person"."""
-        return np.power(10.0, self.log10_lr(scores))
-
-    def likelihood_ratio_from_distance(self, distances: ArrayLike) -> NDArray[np.float64]:
-        """The likelihood ratio of Euclidean embedding distances, via :attr:`score_name`."""
-        return self.likelihood_ratio(score_from_distance(distances, self.score_name))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only (for the model card)."""
-        return {
-            "method": self.method,
-            "score_name": self.score_name,
-            "parameters": {k: (list(map(float, v)) if isinstance(v, (list, tuple)) else float(v)) for k, v in self.parameters.items()},
-            "cllr": float(self.cllr),
-            "cllr_min": float(self.cllr_min),
-            "n_genuine": int(self.n_genuine),
-            "n_impostor": int(self.n_impostor),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
-        """Inverse of :meth:`to_dict`; a malformed dictionary raises :class:`ModelError`."""
-        try:
-            method, score_name = str(data["method"]), str(data["score_name"])
-            raw = dict(data["parameters"])
-            if method == "logistic":
-                parameters: dict[str, Any] = {"slope": float(raw["slope"]), "intercept": float(raw["intercept"])}
-            elif method == "pav":
-                parameters = {"scores": tuple(map(float, raw["scores"])), "log10_lr": tuple(map(float, raw["log10_lr"]))}
-                if len(parameters["scores"]) != len(parameters["log10_lr"]) or not parameters["scores"]:
-                    raise ValueError("scores and log10_lr differ in length")
-            else:
-                raise ValueError(f"unknown method {method!r}")
-            if score_name not in SCORE_NAMES:
-                raise ValueError(f"unknown score name {score_name!r}")
-            return cls(
-                method=method,
-                score_name=score_name,
-                parameters=parameters,
-                cllr=float(data["cllr"]),
-                cllr_min=float(data["cllr_min"]),
-                n_genuine=int(data["n_genuine"]),
-                n_impostor=int(data["n_impostor"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelError(f"The calibration in the model card is malformed ({error}).") from error
 
 
 def fit_calibration(
@@ -286,35 +181,68 @@ def tippett_data(lrs_genuine: ArrayLike, lrs_impostor: ArrayLike) -> TippettData
     )
 
 
-_VERBAL_BANDS = (  # (lower bound of 1/LR or LR, wording); each band is [lower, next lower)
-    (1e6, "extremely strong support"),
-    (1e4, "very strong support"),
-    (1e3, "strong support"),
-    (1e2, "moderately strong support"),
-    (1e1, "moderate support"),
-)
+def fit_on_distances(genuine: ArrayLike, impostor: ArrayLike, *, method: str = "logistic") -> Calibration:
+    """A calibration of ``score = -distance`` fitted on genuine / impostor distances."""
+    g, i = np.asarray(genuine, dtype=np.float64), np.asarray(impostor, dtype=np.float64)
+    if g.size == 0 or i.size == 0:
+        raise DatasetError("A calibration needs both same-person and different-person pairs among the validation subjects.")
+    return fit_calibration(-g, -i, method=method, score_name="-distance")
 
 
-def verbal_scale(lr: float) -> str:
-    """The ENFSI verbal equivalent of a likelihood ratio.
+def test_calibration(calibration: Calibration, genuine: ArrayLike, impostor: ArrayLike) -> tuple[dict[str, Any], tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Apply ``calibration`` to test distances: a summary (``test_cllr``, ``test_cllr_min``,
+    the fit's own figures) and the test likelihood ratios ``(genuine, impostor)``."""
+    lr_g = calibration.likelihood_ratio_from_distance(np.asarray(genuine, dtype=np.float64))
+    lr_i = calibration.likelihood_ratio_from_distance(np.asarray(impostor, dtype=np.float64))
+    summary = {
+        "method": calibration.method,
+        "score_name": calibration.score_name,
+        "calibration": calibration.to_dict(),
+        "validation_cllr": float(calibration.cllr),
+        "validation_cllr_min": float(calibration.cllr_min),
+        "test_cllr": cllr(lr_g, lr_i),
+        "test_cllr_min": cllr_min(-np.asarray(genuine, dtype=np.float64), -np.asarray(impostor, dtype=np.float64)),
+    }
+    return summary, (lr_g, lr_i)
 
-    Source: ENFSI Guideline for Evaluative Reporting in Forensic Science (2015), verbal
-    scale table. LR = 1: "no support for either proposition"; 1 < LR < 10 weak,
-    [10, 100) moderate, [100, 1000) moderately strong, [1000, 10^4) strong, [10^4, 10^6)
-    very strong, >= 10^6 extremely strong support for "same person". An LR below 1 is read
-    through 1/LR on the same bands, as support for "different persons".
-    """
-    value = float(lr)
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"A likelihood ratio must be >= 0; got {lr}.")
-    if value == 1.0:
-        return "no support for either proposition"
-    proposition = "same person" if value > 1.0 else "different persons"
-    strength = value if value > 1.0 else (math.inf if value == 0.0 else 1.0 / value)
-    for lower, wording in _VERBAL_BANDS:
-        if strength >= lower:
-            return f"{wording} for '{proposition}'"
-    return f"weak support for '{proposition}'"
+
+def validation_test_split(held_out: Sequence[str], *, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Halve held-out subjects into ``(validation, test)``, disjoint and sorted: how a model
+    evaluated on its own cohort gets calibration subjects that are not test subjects."""
+    if len(set(held_out)) < 4:
+        raise DatasetError(f"Calibrating and testing on the held-out subjects needs at least 4 of them; there are {len(set(held_out))}.")
+    return subject_split(held_out, test_fraction=0.5, seed=seed)
+
+
+def model_validation_subjects(card: Mapping[str, Any], subject_ids: Sequence[str]) -> list[str]:
+    """The validation subjects of a model among ``subject_ids``: the card's
+    ``training.val_subjects`` (or ``validation_subjects``) when recorded, else the held-out
+    side of the subject split with the card's ``val_fraction`` and ``seed`` (0.3 and 0)."""
+    training = dict(card.get("training") or {})
+    for key in ("val_subjects", "validation_subjects"):
+        if isinstance(training.get(key), (list, tuple)) and training[key]:
+            return sorted(set(map(str, training[key])) & set(subject_ids))
+    config = training.get("config") if isinstance(training.get("config"), Mapping) else training
+    val_fraction = float(config.get("val_fraction", 0.3))
+    seed = int(config.get("seed", 0))
+    return subject_split(list(subject_ids), test_fraction=val_fraction, seed=seed)[1]
+
+
+def write_calibration(checkpoint_path: str | Path, calibration: Calibration) -> tuple[str, str]:
+    """Store ``calibration`` in the card of the checkpoint at ``checkpoint_path`` (atomically,
+    weights unchanged, in their stored precision); returns the fingerprint before and after."""
+    import torch  # heavy: imported only when a card is rewritten
+
+    path = Path(checkpoint_path)
+    state, card = read_checkpoint(path)
+    before = fingerprint(state, card)
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    half = any(t.dtype == torch.float16 for t in raw.values())
+    card.calibration = calibration.to_dict()
+    after = save_state(path, state, card, half=half)
+    if after != before:  # save_state keeps the embedding space; anything else is a bug
+        raise ModelError(f"Writing the calibration into {path} would change the model's fingerprint; nothing sensible was saved.")
+    return before, after
 
 
 # ---------------------------------------------------------------------------- internals
@@ -379,4 +307,3 @@ def _cllr_ln(ln_genuine: NDArray[np.float64], ln_impostor: NDArray[np.float64]) 
     genuine_cost = np.logaddexp(0.0, -ln_genuine).mean() / math.log(2.0)
     impostor_cost = np.logaddexp(0.0, ln_impostor).mean() / math.log(2.0)
     return float(0.5 * (genuine_cost + impostor_cost))
-

@@ -1,6 +1,6 @@
 """The injured-face protocol (METHODS.md section 2).
 
-Five subject-disjoint 70/30 splits (:func:`~crossid_desktop.training.datasets.subject_split`
+Five subject-disjoint 70/30 splits (:func:`~crossid_desktop.datasets.splits.subject_split`
 with seeds 0..4). In each, the gallery holds **one non-injured photo per test subject** (the
 first, in file-name order) and the probes are **all injured photos of the test subjects**.
 Reported as mean and standard deviation (population, ``ddof = 0``) over the splits: Rank-1/5/10
@@ -13,7 +13,7 @@ With an extra gallery, the *extended gallery* run adds one photo of each extra p
 gallery folder ``ROOT/<subject>/*``, the normal photos of an IF set, or the frontal photos of an
 S2F set) into an injured-face set: per subject, the first photo is the gallery photo and every
 other photo, aligned to the canonical crop, gets the project's injury simulation
-(:func:`~crossid_desktop.imaging.injuries.simulate_injury`, seed
+(:func:`~crossid_desktop.synth.injuries.simulate.simulate_injury`, seed
 :func:`~crossid_desktop.evaluation.protocols.injury_seed` of subject and file name, so every
 run and split sees the same probes). Subjects with a single photo give no probe and are left
 out. Simulated probes are already aligned crops and are embedded with ``encode_gallery``, the
@@ -26,12 +26,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.datasets.gallery_sources import read_gallery_source
+from crossid_desktop.datasets.injured_faces import read_injured_faces
+from crossid_desktop.datasets.skull_faces import read_skull_faces
+from crossid_desktop.datasets.splits import subject_split
+from crossid_desktop.datasets.summary import detect_layout
 from crossid_desktop.errors import DatasetError, MatcherMismatchError
+from crossid_desktop.evaluation.calibration import fit_on_distances, test_calibration
 from crossid_desktop.evaluation.protocols import (
     EmbeddingView,
     EvaluationResult,
@@ -47,11 +53,8 @@ from crossid_desktop.evaluation.protocols import (
 )
 from crossid_desktop.evaluation.retrieval import cmc
 from crossid_desktop.evaluation.verification import gar_at_far, mean_interclass_distance
-from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.progress import ProgressCallback, check_cancel
-
-if TYPE_CHECKING:
-    from crossid_desktop.matching.base import Matcher
 
 __all__ = ["InjuredEmbeddings", "InjuredSet", "evaluate_injured", "injured_splits", "read_injured_set", "split_metrics"]
 
@@ -84,7 +87,6 @@ def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = N
 
     ``None`` chooses: real injuries for an IF set, simulated ones for anything else.
     """
-    from crossid_desktop.training.datasets import detect_layout, read_gallery_source, read_if, read_s2f
 
     layout = detect_layout(data_dir)
     root = Path(data_dir).expanduser().absolute()
@@ -93,17 +95,17 @@ def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = N
     if not simulate_injuries:
         if layout != "if":
             raise DatasetError(f"The folder {root} holds no injured photos (the IF layout <subject>/normal, <subject>/injured); use simulated injuries for ordinary face photos.")
-        data = read_if(root, strict=False)
+        data = read_injured_faces(root, strict=False)
         if not data.subjects:
             raise DatasetError(f"The folder {root} holds no subject with both normal and injured photos.")
         return InjuredSet(root, "if", tuple(s.subject_id for s in data.subjects), {s.subject_id: s.normal for s in data.subjects},
                           {s.subject_id: s.injured for s in data.subjects}, simulated=False)
     photos: dict[str, list[Path]] = {}
     if layout == "if":
-        for subject in read_if(root, strict=False).subjects:
+        for subject in read_injured_faces(root, strict=False).subjects:
             photos[subject.subject_id] = list(subject.normal)
     elif layout == "s2f":
-        for s2f_subject in read_s2f(root, strict=False).subjects:
+        for s2f_subject in read_skull_faces(root, strict=False).subjects:
             photos[s2f_subject.subject_id] = list(s2f_subject.faces["front"])
     else:
         for entry in read_gallery_source(root):
@@ -134,7 +136,7 @@ class InjuredEmbeddings:
         gallery = encode_faces(matcher, normal, progress=progress, cancel=cancel)
         items = [(s, p) for s in ids for p in data.injured[s]]
         if data.simulated:
-            from crossid_desktop.imaging.injuries import simulate_injury
+            from crossid_desktop.synth.injuries.simulate import simulate_injury  # loads OpenCV: only when injuries are simulated
 
             crops = load_aligned_faces([p for _, p in items], what="Aligning probe photos", progress=progress, cancel=cancel)
             injured = []
@@ -150,7 +152,6 @@ class InjuredEmbeddings:
 
 def injured_splits(subject_ids: Sequence[str], *, n_splits: int = N_SPLITS, test_fraction: float = 0.3) -> list[list[str]]:
     """The test subjects of the protocol's splits: seeds ``0 .. n_splits - 1``."""
-    from crossid_desktop.training.datasets import subject_split
 
     return [subject_split(list(subject_ids), test_fraction=test_fraction, seed=seed)[1] for seed in range(n_splits)]
 
@@ -250,11 +251,7 @@ def evaluate_injured(
             lrs_i.append(lr[1])
         rows.append(metrics)
         arrays.append(arr)
-    summary: dict[str, Any] = {}
-    for key in [k for k in rows[0] if k not in ("seed", "n_test_subjects", "n_probes", "gallery_size", "extended/gallery_size")]:
-        values = np.array([float(r[key]) for r in rows])
-        summary[key], summary[f"{key}_std"] = float(values.mean()), float(values.std())
-    curves = {"cmc": np.mean([a["cmc"] for a in arrays], axis=0).tolist(), "cmc_std": np.std([a["cmc"] for a in arrays], axis=0).tolist()}
+    summary, curves = _mean_over_splits(rows, arrays)
     notes = [f"Rank-k and GAR are means over {n_splits} subject-disjoint splits ({round(100 * (1 - test_fraction))}/{round(100 * test_fraction)}, seeds 0-{n_splits - 1}); std is the population standard deviation over splits."]
     if extra is not None:
         curves["extended_cmc"] = np.mean([a["extended_cmc"] for a in arrays], axis=0).tolist()
@@ -281,19 +278,32 @@ def evaluate_injured(
         n_test_subjects=int(rows[0]["n_test_subjects"]),
         max_rank=max_rank,
     )
-    first = set(splits[0])
-    p0 = [i for i, s in enumerate(emb.probe_labels) if s in first]
-    g0 = [i for i, s in enumerate(emb.subject_ids) if s in first]
-    extra_view = np.empty((0, emb.probes.shape[1]), np.float32) if extra is None else extra[:400]
-    view = EmbeddingView(np.concatenate([emb.probes[p0], emb.first_normal[g0], extra_view]),
-                         ("query",) * len(p0) + ("true face",) * len(g0) + ("gallery",) * extra_view.shape[0])
+    view = _first_split_view(emb, splits[0], extra)
     lrs = (np.concatenate(lrs_g), np.concatenate(lrs_i)) if calibrate else None
     return EvaluationResult("injured", summary, curves, genuine, impostor, view, lrs, None, tuple(rows), tuple(notes))
 
 
-def _calibrate_split(emb: InjuredEmbeddings, test: Sequence[str], metrics: dict[str, Any], arrays: Mapping[str, NDArray[np.float64]], method: str) -> tuple[dict[str, Any], tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    from crossid_desktop.evaluation.calibrate import fit_on_distances, test_calibration
+def _mean_over_splits(rows: Sequence[Mapping[str, Any]], arrays: Sequence[Mapping[str, NDArray[np.float64]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Mean and population standard deviation of every split figure, and the mean CMC curve."""
+    summary: dict[str, Any] = {}
+    for key in [k for k in rows[0] if k not in ("seed", "n_test_subjects", "n_probes", "gallery_size", "extended/gallery_size")]:
+        values = np.array([float(r[key]) for r in rows])
+        summary[key], summary[f"{key}_std"] = float(values.mean()), float(values.std())
+    curves = {"cmc": np.mean([a["cmc"] for a in arrays], axis=0).tolist(), "cmc_std": np.std([a["cmc"] for a in arrays], axis=0).tolist()}
+    return summary, curves
 
+
+def _first_split_view(emb: InjuredEmbeddings, test: Sequence[str], extra: NDArray[np.float32] | None) -> EmbeddingView:
+    """The embeddings the t-SNE plot shows: the first split's probes and gallery, and up to 400 extra photos."""
+    first = set(test)
+    p0 = [i for i, s in enumerate(emb.probe_labels) if s in first]
+    g0 = [i for i, s in enumerate(emb.subject_ids) if s in first]
+    extra_view = np.empty((0, emb.probes.shape[1]), np.float32) if extra is None else extra[:400]
+    return EmbeddingView(np.concatenate([emb.probes[p0], emb.first_normal[g0], extra_view]),
+                         ("query",) * len(p0) + ("true face",) * len(g0) + ("gallery",) * extra_view.shape[0])
+
+
+def _calibrate_split(emb: InjuredEmbeddings, test: Sequence[str], metrics: dict[str, Any], arrays: Mapping[str, NDArray[np.float64]], method: str) -> tuple[dict[str, Any], tuple[NDArray[np.float64], NDArray[np.float64]]]:
     validation = [s for s in emb.subject_ids if s not in set(test)]
     g_rows = [i for i, s in enumerate(emb.subject_ids) if s in set(validation)]
     p_rows = [i for i, s in enumerate(emb.probe_labels) if s in set(validation)]

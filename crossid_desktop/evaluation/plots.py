@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 
 from crossid_desktop.evaluation.calibration import TippettData, tippett_data
 from crossid_desktop.evaluation.verification import score_distributions
+from crossid_desktop.paths import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -187,8 +188,8 @@ def plot_training_curves(
 
 def _figure(panels: int = 0) -> tuple[Figure, Any]:
     """A bare Agg figure: ``(fig, ax)``, or ``(fig, [ax, ...])`` when ``panels`` is given."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib loads only for plots
+    from matplotlib.figure import Figure  # matplotlib loads only for plots
 
     fig = Figure(figsize=(6.4 * max(panels, 1) if panels > 1 else 6.4, 4.4), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
@@ -198,7 +199,7 @@ def _figure(panels: int = 0) -> tuple[Figure, Any]:
 
 
 def _integer_ticks(ax: Axes) -> None:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # matplotlib loads only for plots
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -214,7 +215,6 @@ def _finish(fig: Figure, ax: Axes, title: str, path: str | Path, *, legend: bool
 def _save(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically (temporary file in the same folder, then
     rename)."""
-    from crossid_desktop.paths import atomic_path
 
     target = Path(path)
     with atomic_path(target) as temporary:

@@ -4,9 +4,9 @@
   test subjects (Recall@k, mAP@k, MRR@k, triplet accuracy; optionally a mixed gallery).
 * :mod:`crossid_desktop.evaluation.injured` - five subject-disjoint 70/30 splits, one
   non-injured gallery photo per test subject, injured probes (Rank-1/5/10, GAR at FAR 0.1).
-* :mod:`crossid_desktop.evaluation.calibrate` - score-to-LR calibration on validation
+* :mod:`crossid_desktop.evaluation.model_calibration` - score-to-LR calibration on validation
   subjects, written into a model card.
-* :mod:`crossid_desktop.evaluation.report` - ``metrics.json``, plots, ``report.md``/``.json``.
+* :mod:`crossid_desktop.evaluation.outputs` - ``metrics.json``, plots, ``report.md``/``.json``.
 
 This module holds what they share: the :class:`EvaluationResult` every protocol returns,
 image loading and alignment with progress, distance matrices and rankings, and the reading
@@ -20,18 +20,21 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.datasets.gallery_sources import read_gallery_source
+from crossid_desktop.datasets.injured_faces import read_injured_faces
+from crossid_desktop.datasets.skull_faces import read_skull_faces
+from crossid_desktop.datasets.summary import detect_layout
 from crossid_desktop.errors import DatasetError
 from crossid_desktop.evaluation.retrieval import Ranking
+from crossid_desktop.imaging.faces import align_face
+from crossid_desktop.imaging.io import LoadedImage, load_image
+from crossid_desktop.matching.base import Matcher
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.imaging.io import LoadedImage
-    from crossid_desktop.matching.base import Matcher
 
 __all__ = [
     "EXTRA_PREFIX",
@@ -104,7 +107,6 @@ def load_images(
     cancel: threading.Event | None = None,
 ) -> list[LoadedImage]:
     """Read and hash image files (:func:`~crossid_desktop.imaging.io.load_image`)."""
-    from crossid_desktop.imaging.io import load_image
 
     report = progress or no_progress
     images = []
@@ -126,8 +128,6 @@ def load_aligned_faces(
 ) -> list[NDArray[np.uint8]]:
     """Face photos aligned to the canonical ``size`` crop (RGB uint8), as the gallery branch
     expects; a photo without a detected face gives its central square."""
-    from crossid_desktop.imaging.faces import align_face
-    from crossid_desktop.imaging.io import load_image
 
     report = progress or no_progress
     faces = []
@@ -178,15 +178,14 @@ def read_extra_faces(root: str | Path, *, one_per_subject: bool) -> list[tuple[s
     ``root`` is a gallery folder or manifest, an S2F set (its face photos) or an IF set (its
     non-injured photos). ``one_per_subject`` keeps each subject's first photo (frontal first).
     """
-    from crossid_desktop.training.datasets import detect_layout, read_gallery_source, read_if, read_s2f
 
     layout = detect_layout(root)
     by_subject: dict[str, list[Path]] = {}
     if layout == "s2f":
-        for subject in read_s2f(root, strict=False).subjects:
+        for subject in read_skull_faces(root, strict=False).subjects:
             by_subject[subject.subject_id] = [*subject.faces["front"], *subject.faces["side"]]
     elif layout == "if":
-        for subject in read_if(root, strict=False).subjects:
+        for subject in read_injured_faces(root, strict=False).subjects:
             by_subject[subject.subject_id] = list(subject.normal)
     else:
         entries = read_gallery_source(root)

@@ -12,7 +12,7 @@ other test subject as negative: ``d(a, p) < d(a, n)``), and the genuine / impost
 distributions.
 
 Test subjects: ``"test"`` takes the held-out side of the subject-disjoint split
-(:func:`~crossid_desktop.training.datasets.subject_split` with ``test_fraction`` and
+(:func:`~crossid_desktop.datasets.splits.subject_split` with ``test_fraction`` and
 ``split_seed``; 0.3 and 0 are the trainer's defaults, so a model evaluated on its own cohort
 meets only people it did not train on); ``"all"`` takes everyone (a fresh cohort of another
 seed); a list names them.
@@ -21,13 +21,18 @@ seed); a list names them.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.datasets.sampling import SkullFaceCatalogue, all_triplets
+from crossid_desktop.datasets.skull_faces import SkullFaceDataset, read_skull_faces
+from crossid_desktop.datasets.splits import subject_split
 from crossid_desktop.errors import DatasetError, MatcherMismatchError
+from crossid_desktop.evaluation.calibration import fit_on_distances, test_calibration
 from crossid_desktop.evaluation.protocols import (
     EmbeddingView,
     EvaluationResult,
@@ -41,14 +46,10 @@ from crossid_desktop.evaluation.protocols import (
     read_extra_faces,
 )
 from crossid_desktop.evaluation.retrieval import cmc, first_relevant_rank, retrieval_curves, triplet_accuracy
-from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
-if TYPE_CHECKING:
-    from crossid_desktop.matching.base import Matcher
-    from crossid_desktop.training.datasets import S2FDataset
-
-__all__ = ["REPORTED_KS", "S2FEmbeddings", "evaluate_skull2face", "retrieval_figures", "select_test_subjects", "triplet_rows"]
+__all__ = ["REPORTED_KS", "SkullFaceEmbeddings", "evaluate_skull2face", "retrieval_figures", "select_test_subjects", "triplet_rows"]
 
 #: the k of Recall@k, mAP@k and MRR@k written to metrics.json (the curves hold every k)
 REPORTED_KS = (1, 5, 10, 20, 30)
@@ -57,7 +58,6 @@ REPORTED_KS = (1, 5, 10, 20, 30)
 def select_test_subjects(subject_ids: Sequence[str], subjects: str | Sequence[str] = "test", *, split_seed: int = 0, test_fraction: float = 0.3) -> list[str]:
     """The test subjects (sorted): ``"all"``, ``"test"`` (held-out side of the subject split)
     or an explicit list (each must exist)."""
-    from crossid_desktop.training.datasets import subject_split
 
     ids = sorted(set(subject_ids))
     if isinstance(subjects, str):
@@ -95,12 +95,11 @@ def retrieval_figures(distances: ArrayLike, query_labels: ArrayLike, gallery_lab
     return metrics, {f"{prefix}{name}": [float(v) for v in values] for name, values in named.items()}
 
 
-def triplet_rows(dataset: S2FDataset, test_subjects: Sequence[str], query_paths: Sequence[Path], gallery_paths: Sequence[Path]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+def triplet_rows(dataset: SkullFaceDataset, test_subjects: Sequence[str], query_paths: Sequence[Path], gallery_paths: Sequence[Path]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """The publication's triplets of the test subjects as rows of the query / gallery lists:
     ``(anchor_rows, positive_cols, negative_cols)``, each ``(T,)`` int64."""
-    from crossid_desktop.training.sampling import S2FCatalogue, all_triplets
 
-    catalogue = S2FCatalogue.from_dataset(dataset, subjects=test_subjects, faces_per_view=1)
+    catalogue = SkullFaceCatalogue.from_dataset(dataset, subjects=test_subjects, faces_per_view=1)
     triplets = all_triplets(catalogue)
     q_row = {Path(p): i for i, p in enumerate(query_paths)}
     g_col = {Path(p): i for i, p in enumerate(gallery_paths)}
@@ -110,7 +109,7 @@ def triplet_rows(dataset: S2FDataset, test_subjects: Sequence[str], query_paths:
     return anchors, positives, negatives
 
 
-class S2FEmbeddings:
+class SkullFaceEmbeddings:
     """Query (X-ray) and gallery (face) embeddings of some subjects of an S2F set, with labels,
     paths and views; built by :meth:`compute`."""
 
@@ -120,8 +119,8 @@ class S2FEmbeddings:
         self.gallery, self.gallery_labels, self.gallery_paths = gallery, gallery_labels, gallery_paths
 
     @classmethod
-    def compute(cls, matcher: Matcher, dataset: S2FDataset, subjects: Sequence[str], *, progress: ProgressCallback | None = None,
-                cancel: threading.Event | None = None) -> S2FEmbeddings:
+    def compute(cls, matcher: Matcher, dataset: SkullFaceDataset, subjects: Sequence[str], *, progress: ProgressCallback | None = None,
+                cancel: threading.Event | None = None) -> SkullFaceEmbeddings:
         wanted = set(subjects)
         chosen = [s for s in dataset.subjects if s.subject_id in wanted]
         vectors, labels, views, paths = [], [], [], []
@@ -153,83 +152,69 @@ def fused_queries(distances: NDArray[np.float64], labels: Sequence[str], views: 
     return fused, [label for label, _, _ in pairs]
 
 
+@dataclass(frozen=True)
+class SkullFaceProtocol:
+    """The settings of one skull-to-face evaluation.
+
+    ``subjects``: ``"test"`` (the held-out side of the subject split with ``split_seed`` and
+    ``test_fraction``), ``"all"``, or explicit subject ids. ``extra_gallery``: a face folder
+    whose photos join the gallery as distractors (the publication's mixed gallery).
+    ``fused``: also rank the mean of each subject's frontal and lateral rows. ``max_k``: the
+    largest k of the retrieval curves. With ``calibration_subjects`` a score-to-LR calibration
+    is fitted on those subjects of ``calibration_data`` (default: the evaluated set), which must
+    not include a test subject of the same data set, and its Cllr is measured on the test pairs.
+    """
+
+    subjects: str | Sequence[str] = "test"
+    split_seed: int = 0
+    test_fraction: float = 0.3
+    extra_gallery: str | Path | None = None
+    fused: bool = True
+    max_k: int = 30
+    calibration_subjects: Sequence[str] | None = None
+    calibration_data: str | Path | None = None
+    calibration_method: str = "logistic"
+
+
 def evaluate_skull2face(
     matcher: Matcher,
     data_dir: str | Path,
+    protocol: SkullFaceProtocol = SkullFaceProtocol(),
     *,
-    subjects: str | Sequence[str] = "test",
-    split_seed: int = 0,
-    test_fraction: float = 0.3,
-    extra_gallery: str | Path | None = None,
-    fused: bool = True,
-    max_k: int = 30,
-    calibration_subjects: Sequence[str] | None = None,
-    calibration_data: str | Path | None = None,
-    calibration_method: str = "logistic",
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> EvaluationResult:
-    """Run the skull-to-face protocol on the S2F set ``data_dir`` (see the module docstring).
-
-    With ``calibration_subjects`` a score-to-LR calibration is fitted on those subjects of
-    ``calibration_data`` (default ``data_dir``), which must not include a test subject of the
-    same data set, and its Cllr is measured on the test pairs.
-    """
-    from crossid_desktop.training.datasets import read_s2f
-
+    """Run the skull-to-face protocol on the S2F set ``data_dir`` (see the module docstring)."""
     if QueryModality.XRAY_FRONT not in matcher.query_modalities and QueryModality.XRAY_SIDE not in matcher.query_modalities:
         raise MatcherMismatchError(f"The matcher {matcher.name!r} does not take skull X-ray queries; the skull-to-face protocol needs a skull-to-face model.")
-    dataset = read_s2f(data_dir, strict=False)
+    dataset = read_skull_faces(data_dir, strict=False)
     if not dataset.subjects:
         raise DatasetError(f"The folder {dataset.root} holds no usable subject of the skull-to-face layout.")
-    test = select_test_subjects([s.subject_id for s in dataset.subjects], subjects, split_seed=split_seed, test_fraction=test_fraction)
+    test = select_test_subjects([s.subject_id for s in dataset.subjects], protocol.subjects, split_seed=protocol.split_seed, test_fraction=protocol.test_fraction)
     if len(test) < 2:
         raise DatasetError(f"The skull-to-face protocol needs at least two test subjects in {dataset.root}; it found {len(test)}.")
-    emb = S2FEmbeddings.compute(matcher, dataset, test, progress=progress, cancel=cancel)
+    emb = SkullFaceEmbeddings.compute(matcher, dataset, test, progress=progress, cancel=cancel)
     if emb.query.shape[0] == 0:
         raise DatasetError(f"The test subjects of {dataset.root} have no X-ray.")
     check_cancel(cancel, "The evaluation")
     d = distance_matrix(emb.query, emb.gallery)
-    metrics, curves = retrieval_figures(d, emb.query_labels, emb.gallery_labels, max_k=max_k)
-    anchors, positives, negatives = triplet_rows(dataset, test, emb.query_paths, emb.gallery_paths)
-    metrics["triplet_accuracy"] = triplet_accuracy(d[anchors, positives], d[anchors, negatives]) if anchors.size else float("nan")
-    metrics["n_triplets"] = int(anchors.size)
-    for view in ("front", "side"):
-        rows = [i for i, v in enumerate(emb.query_views) if v == view]
-        if rows:
-            view_metrics, _ = retrieval_figures(d[rows], [emb.query_labels[i] for i in rows], emb.gallery_labels, max_k=max_k, prefix=f"{view}/")
-            metrics.update({k: v for k, v in view_metrics.items() if k.split("/")[1] in ("recall@1", "recall@10", "recall@30", "map@30", "mrr@30", "rank1")})
-    if fused:
-        fd, flabels = fused_queries(d, emb.query_labels, emb.query_views)
-        if flabels:
-            fused_metrics, fused_curves = retrieval_figures(fd, flabels, emb.gallery_labels, max_k=max_k, prefix="fused/")
-            metrics.update(fused_metrics)
-            curves.update(fused_curves)
-            metrics["fused/n_queries"] = len(flabels)
+    metrics, curves = _retrieval(d, emb, dataset, test, protocol)
     genuine, impostor = genuine_impostor(d, emb.query_labels, emb.gallery_labels)
     notes: list[str] = []
     extra_emb = np.empty((0, emb.gallery.shape[1]), np.float32)
-    if extra_gallery is not None:
-        extra = read_extra_faces(extra_gallery, one_per_subject=False)
-        faces = load_aligned_faces([p for _, p in extra], what="Aligning extra gallery faces", progress=progress, cancel=cancel)
-        extra_emb = encode_faces(matcher, faces, progress=progress, cancel=cancel)
-        mixed_labels = [*emb.gallery_labels, *(label for label, _ in extra)]
-        mixed_d = np.concatenate([d, distance_matrix(emb.query, extra_emb)], axis=1)
-        mixed_metrics, mixed_curves = retrieval_figures(mixed_d, emb.query_labels, mixed_labels, max_k=max_k, prefix="mixed/")
-        metrics.update(mixed_metrics)
-        curves.update(mixed_curves)
-        metrics["mixed/gallery_size"] = len(mixed_labels)
-        metrics["mixed/extra_subjects"] = len({label for label, _ in extra})
-        notes.append(f"Mixed gallery: {len(extra)} extra photos of {metrics['mixed/extra_subjects']} people from {Path(extra_gallery)} added as distractors.")
+    if protocol.extra_gallery is not None:
+        extra_emb, note = _mixed_gallery(matcher, d, emb, protocol, metrics, curves, progress, cancel)
+        notes.append(note)
     lrs, calibration = None, None
-    if calibration_subjects is not None:
-        lrs, calibration = _calibrate(matcher, dataset, test, genuine, impostor, calibration_subjects, calibration_data, calibration_method, progress, cancel)
+    if protocol.calibration_subjects is not None:
+        lrs, calibration = _calibrate(matcher, dataset, test, genuine, impostor, protocol, progress, cancel)
         metrics["cllr"], metrics["cllr_min"] = calibration["test_cllr"], calibration["test_cllr_min"]
     metrics.update(
         protocol="skull2face",
         model=model_info(matcher),
-        data={"root": str(dataset.root), "layout": "s2f", "n_subjects": len(dataset.subjects), "subjects": subjects if isinstance(subjects, str) else "list",
-              "split_seed": split_seed, "test_fraction": test_fraction, "test_subjects": test, "extra_gallery": str(extra_gallery) if extra_gallery else None},
+        data={"root": str(dataset.root), "layout": "s2f", "n_subjects": len(dataset.subjects), "subjects": protocol.subjects if isinstance(protocol.subjects, str) else "list",
+              "split_seed": protocol.split_seed, "test_fraction": protocol.test_fraction, "test_subjects": test,
+              "extra_gallery": str(protocol.extra_gallery) if protocol.extra_gallery else None},
         n_queries=int(emb.query.shape[0]),
         gallery_size=int(emb.gallery.shape[0]),
         n_test_subjects=len(test),
@@ -241,20 +226,59 @@ def evaluate_skull2face(
     return EvaluationResult("skull2face", metrics, curves, genuine, impostor, view, lrs, calibration, (), tuple(notes))
 
 
-def _calibrate(matcher: Matcher, dataset: S2FDataset, test: Sequence[str], genuine: NDArray[np.float64], impostor: NDArray[np.float64],
-               subjects: Sequence[str], calibration_data: str | Path | None, method: str, progress: ProgressCallback | None,
-               cancel: threading.Event | None) -> tuple[tuple[NDArray[np.float64], NDArray[np.float64]], dict[str, Any]]:
-    from crossid_desktop.evaluation.calibrate import fit_on_distances, test_calibration
-    from crossid_desktop.training.datasets import read_s2f
+def _retrieval(d: NDArray[np.float64], emb: SkullFaceEmbeddings, dataset: SkullFaceDataset, test: Sequence[str],
+               protocol: SkullFaceProtocol) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Retrieval figures of every query, of each view alone, of the fused views, and triplet accuracy."""
+    max_k = protocol.max_k
+    metrics, curves = retrieval_figures(d, emb.query_labels, emb.gallery_labels, max_k=max_k)
+    anchors, positives, negatives = triplet_rows(dataset, test, emb.query_paths, emb.gallery_paths)
+    metrics["triplet_accuracy"] = triplet_accuracy(d[anchors, positives], d[anchors, negatives]) if anchors.size else float("nan")
+    metrics["n_triplets"] = int(anchors.size)
+    for view in ("front", "side"):
+        rows = [i for i, v in enumerate(emb.query_views) if v == view]
+        if rows:
+            view_metrics, _ = retrieval_figures(d[rows], [emb.query_labels[i] for i in rows], emb.gallery_labels, max_k=max_k, prefix=f"{view}/")
+            metrics.update({k: v for k, v in view_metrics.items() if k.split("/")[1] in ("recall@1", "recall@10", "recall@30", "map@30", "mrr@30", "rank1")})
+    if protocol.fused:
+        fd, flabels = fused_queries(d, emb.query_labels, emb.query_views)
+        if flabels:
+            fused_metrics, fused_curves = retrieval_figures(fd, flabels, emb.gallery_labels, max_k=max_k, prefix="fused/")
+            metrics.update(fused_metrics)
+            curves.update(fused_curves)
+            metrics["fused/n_queries"] = len(flabels)
+    return metrics, curves
 
-    cal_set = dataset if calibration_data is None else read_s2f(calibration_data, strict=False)
+
+def _mixed_gallery(matcher: Matcher, d: NDArray[np.float64], emb: SkullFaceEmbeddings, protocol: SkullFaceProtocol, metrics: dict[str, Any],
+                   curves: dict[str, Any], progress: ProgressCallback | None, cancel: threading.Event | None) -> tuple[NDArray[np.float32], str]:
+    """The figures with the extra gallery's photos added as distractors (into ``metrics`` and
+    ``curves``); returns the extra embeddings and a note."""
+    extra = read_extra_faces(protocol.extra_gallery, one_per_subject=False)
+    faces = load_aligned_faces([p for _, p in extra], what="Aligning extra gallery faces", progress=progress, cancel=cancel)
+    extra_emb = encode_faces(matcher, faces, progress=progress, cancel=cancel)
+    mixed_labels = [*emb.gallery_labels, *(label for label, _ in extra)]
+    mixed_d = np.concatenate([d, distance_matrix(emb.query, extra_emb)], axis=1)
+    mixed_metrics, mixed_curves = retrieval_figures(mixed_d, emb.query_labels, mixed_labels, max_k=protocol.max_k, prefix="mixed/")
+    metrics.update(mixed_metrics)
+    curves.update(mixed_curves)
+    metrics["mixed/gallery_size"] = len(mixed_labels)
+    metrics["mixed/extra_subjects"] = len({label for label, _ in extra})
+    return extra_emb, f"Mixed gallery: {len(extra)} extra photos of {metrics['mixed/extra_subjects']} people from {Path(protocol.extra_gallery)} added as distractors."
+
+
+def _calibrate(matcher: Matcher, dataset: SkullFaceDataset, test: Sequence[str], genuine: NDArray[np.float64], impostor: NDArray[np.float64],
+               protocol: SkullFaceProtocol, progress: ProgressCallback | None,
+               cancel: threading.Event | None) -> tuple[tuple[NDArray[np.float64], NDArray[np.float64]], dict[str, Any]]:
+    subjects, calibration_data, method = protocol.calibration_subjects or (), protocol.calibration_data, protocol.calibration_method
+
+    cal_set = dataset if calibration_data is None else read_skull_faces(calibration_data, strict=False)
     if cal_set.root == dataset.root and set(subjects) & set(test):
         raise DatasetError(f"The calibration subjects overlap the test subjects of {dataset.root} ({', '.join(sorted(set(subjects) & set(test))[:3])}); calibrate on validation subjects only.")
     available = {s.subject_id for s in cal_set.subjects}
     subjects = sorted(set(subjects) & available)
     if len(subjects) < 2:
         raise DatasetError(f"A calibration needs at least two validation subjects in {cal_set.root}; it found {len(subjects)}.")
-    val = S2FEmbeddings.compute(matcher, cal_set, subjects, progress=progress, cancel=cancel)
+    val = SkullFaceEmbeddings.compute(matcher, cal_set, subjects, progress=progress, cancel=cancel)
     val_gen, val_imp = genuine_impostor(distance_matrix(val.query, val.gallery), val.query_labels, val.gallery_labels)
     calibration = fit_on_distances(val_gen, val_imp, method=method)
     summary, lrs = test_calibration(calibration, genuine, impostor)

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from crossid_desktop.paths import atomic_path
+
 __all__ = ["plot_tsne_3d", "tsne"]
 
 
@@ -109,8 +111,8 @@ def plot_tsne_3d(
 ) -> Path:
     """A 3-D scatter of t-SNE coordinates ``points`` ``(n, 3)``, one colour per group name in
     ``groups`` ``(n,)`` (e.g. "query", "true face", "gallery"); written as PNG atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib loads only for plots
+    from matplotlib.figure import Figure  # matplotlib loads only for plots
 
     coords = np.asarray(points, dtype=np.float64)
     names = np.asarray(groups)
@@ -130,7 +132,6 @@ def plot_tsne_3d(
     ax.set_zlabel("t-SNE 3")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize="small")
-    from crossid_desktop.paths import atomic_path
 
     target = Path(path)
     with atomic_path(target) as temporary:

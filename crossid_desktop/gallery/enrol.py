@@ -12,18 +12,20 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.errors import CrossIDError
+from crossid_desktop.datasets.gallery_sources import read_gallery_source
+from crossid_desktop.errors import CrossIDError, GalleryError
+from crossid_desktop.gallery.index import GalleryIndex
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE
+from crossid_desktop.imaging.faces import align_face
+from crossid_desktop.imaging.io import load_image, sha256_of_file
+from crossid_desktop.matching.base import Matcher
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.store import GalleryStore
-    from crossid_desktop.matching.base import Matcher
-    from crossid_desktop.workspace import Workspace
+from crossid_desktop.workspace import Workspace
 
 #: embeddings are computed and written in chunks of this many images
 EMBED_CHUNK = 64
@@ -47,7 +49,7 @@ class EnrolmentReport:
 
 
 def encode_png(rgb: NDArray[np.uint8]) -> bytes:
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     ok, buffer = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
@@ -56,7 +58,7 @@ def encode_png(rgb: NDArray[np.uint8]) -> bytes:
 
 
 def decode_png(data: bytes) -> NDArray[np.uint8]:
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -70,26 +72,24 @@ def enrol(
     *,
     matchers: Sequence[Matcher],
     allow_centre_crop: bool = False,
+    rename: bool = False,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> EnrolmentReport:
     """Enrol a gallery folder (``ROOT/<subject_id>/*``) or a CSV manifest.
 
     A photo without a detectable face is a failure unless ``allow_centre_crop`` (then its
-    centred crop is enrolled and the alignment method says so). One bad file never stops the
-    enrolment; what was stored before a cancel stays stored.
+    centred crop is enrolled and the alignment method says so). A photo that names an enrolled
+    subject by another name is a failure unless ``rename`` (then the new name replaces the old).
+    One bad file never stops the enrolment; what was stored before a cancel stays stored.
     """
-    from crossid_desktop.imaging.canonical import ALIGNED_SIZE
-    from crossid_desktop.imaging.faces import align_face
-    from crossid_desktop.imaging.io import load_image, sha256_of_file
-    from crossid_desktop.training.datasets import read_gallery_source
 
     progress = progress or no_progress
     entries = read_gallery_source(Path(source))
     added = skipped = 0
     failures: list[EnrolmentFailure] = []
     subjects: dict[str, None] = {}
-    store = workspace.store()
+    store = GalleryStore(workspace.db_path)
     try:
         for done, entry in enumerate(entries):
             check_cancel(cancel, "The enrolment")
@@ -98,6 +98,7 @@ def enrol(
                 if store.image_by_sha256(sha256_of_file(entry.path)) is not None:
                     skipped += 1
                     continue
+                _check_name(store, entry.subject_id, entry.name, rename=rename)
                 image = load_image(entry.path)
                 aligned = align_face(image.rgb_uint8(), size=ALIGNED_SIZE, allow_centre_crop=allow_centre_crop)
                 store.ensure_subject(entry.subject_id, name=entry.name)
@@ -126,6 +127,18 @@ def enrol(
     return EnrolmentReport(added, skipped, tuple(failures), tuple(subjects), embedded)
 
 
+def _check_name(store: GalleryStore, subject_id: str, name: str, *, rename: bool) -> None:
+    """Refuse a photo whose subject is enrolled under another name, unless ``rename``."""
+    if rename or name in ("", subject_id):
+        return
+    try:
+        current = store.subject(subject_id).name
+    except GalleryError:
+        return  # a new subject
+    if current not in ("", subject_id, name):
+        raise GalleryError(f"Subject {subject_id} is enrolled as \"{current}\", not \"{name}\"; enrol with --rename to change the name.")
+
+
 def sync_embeddings(
     workspace: Workspace,
     store: GalleryStore,
@@ -136,7 +149,6 @@ def sync_embeddings(
 ) -> int:
     """Embed every stored face crop that has no embedding for ``matcher`` yet, store the
     vectors and add them to the matcher's index; returns how many were embedded."""
-    from crossid_desktop.gallery.index import GalleryIndex
 
     progress = progress or no_progress
     store.register_matcher(matcher.fingerprint, name=matcher.name, card=matcher.model_card())

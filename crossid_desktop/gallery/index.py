@@ -25,22 +25,20 @@ import struct
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import GalleryError, MatcherMismatchError
+from crossid_desktop.gallery.exact import exact_search64
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.store import GalleryStore
 
 #: Bumped whenever the files' layout or meaning changes; older files are rebuilt.
 INDEX_FORMAT_VERSION = 1
 #: Galleries with fewer live faces than this are searched exactly (as fast, and exact).
 EXACT_BELOW = 256
-_BLOCK_ELEMENTS = 1 << 24  # one float32 distance block in exact search: 64 MB
 _EXACT_CHUNK = 1 << 16  # gallery vectors fetched from the graph at a time for exact search
 _ADD_BATCH = 10_000
 _SPOT_CHECKS = 16
@@ -77,61 +75,6 @@ class IndexStatus:
     count: int  # faces the index holds (0 when none)
     matches_db: bool  # same matcher, format, dimension and image ids as the database
     reason: str  # one sentence, e.g. why it was rebuilt
-
-
-def exact_search(
-    queries: NDArray[np.float32], vectors: NDArray[np.float32], k: int
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """Exact k nearest neighbours by Euclidean distance.
-
-    ``queries`` (m, d) and ``vectors`` (n, d) float32. Returns positions into ``vectors`` and
-    distances, both (m, min(k, n)), ascending by distance, ties by position. Distance blocks
-    are bounded to 64 MB, so a 1M x 512 gallery is searched in its own memory.
-    """
-    positions, distances = _exact_search64(queries, vectors, k)
-    return positions, distances.astype(np.float32)
-
-
-def _exact_search64(
-    queries: NDArray[np.float32], vectors: NDArray[np.float32], k: int
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    q = np.ascontiguousarray(queries, dtype=np.float32)
-    v = np.ascontiguousarray(vectors, dtype=np.float32)
-    if q.ndim != 2 or v.ndim != 2 or (len(v) and q.shape[1] != v.shape[1]):
-        raise ValueError(f"queries {q.shape} and vectors {v.shape} must be (m, d) and (n, d)")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, not {k}")
-    m, n = len(q), len(v)
-    k = min(k, n)
-    positions = np.zeros((m, k), np.int64)
-    distances = np.zeros((m, k), np.float64)
-    if k == 0 or m == 0:
-        return positions, distances
-    v_norms = np.einsum("ij,ij->i", v, v)
-    q_norms = np.einsum("ij,ij->i", q, q)
-    # |q - v|^2 = |q|^2 + |v|^2 - 2 q.v in float32 picks the candidates; its rounding error is
-    # below `slack`, so every vector that can be in the top k (ties included) is a candidate,
-    # and the candidates are ranked by distances recomputed in float64.
-    slack = 4 * q.shape[1] * np.finfo(np.float32).eps * (q_norms + v_norms.max()) + 1e-30
-    rows = max(1, _BLOCK_ELEMENTS // n)
-    for start in range(0, m, rows):
-        block = q[start : start + rows] @ v.T
-        block *= -2
-        block += v_norms
-        block += q_norms[start : start + rows, None]
-        for r, approx in enumerate(block):
-            i = start + r
-            if k < n:
-                kth = np.partition(approx, k - 1)[k - 1]
-                candidates = np.flatnonzero(approx <= kth + slack[i])
-            else:
-                candidates = np.arange(n)
-            diff = v[candidates].astype(np.float64) - q[i].astype(np.float64)
-            exact = np.einsum("ij,ij->i", diff, diff)
-            order = np.lexsort((candidates, exact))[:k]
-            positions[i] = candidates[order]
-            distances[i] = np.sqrt(exact[order])
-    return positions, distances
 
 
 def _ids_digest(ids: NDArray[np.int64]) -> str:
@@ -368,7 +311,7 @@ class GalleryIndex:
     # -- internals ---------------------------------------------------------------------------
 
     def _create(self, dim: int, *, capacity: int) -> None:
-        import hnswlib
+        import hnswlib  # hnswlib loads on first search
 
         self._hnsw = hnswlib.Index(space="l2", dim=dim)
         self._hnsw.init_index(
@@ -380,7 +323,7 @@ class GalleryIndex:
 
     def _load(self, meta: dict, db_ids: NDArray[np.int64]) -> str | None:
         """Load the graph described by ``meta``; a reason when it must be rebuilt instead."""
-        import hnswlib
+        import hnswlib  # hnswlib loads on first search
 
         hnsw = hnswlib.Index(space="l2", dim=meta["dim"])
         try:
@@ -418,7 +361,7 @@ class GalleryIndex:
         for start in range(0, len(self._live), _EXACT_CHUNK):
             chunk = self._live[start : start + _EXACT_CHUNK]
             vectors = np.asarray(self._hnsw.get_items(chunk.astype(np.uint64).tolist()), dtype=np.float32)
-            positions, distances = _exact_search64(q, vectors, k)
+            positions, distances = exact_search64(q, vectors, k)
             found_ids.append(chunk[positions])
             found_d.append(distances)
         ids, distances = np.concatenate(found_ids, axis=1), np.concatenate(found_d, axis=1)

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import GalleryError
+from crossid_desktop.gallery.enrol import sync_embeddings
+from crossid_desktop.gallery.index import GalleryIndex, IndexStatus, _files
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.matching.base import Matcher
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.index import IndexStatus
-    from crossid_desktop.gallery.store import GalleryStore
-    from crossid_desktop.matching.base import Matcher
-    from crossid_desktop.workspace import Workspace
+from crossid_desktop.workspace import Workspace
 
 
 def index_status(workspace: Workspace, store: GalleryStore, fingerprint: str) -> IndexStatus:
     """How a matcher's index stands against the database; never rewrites a file."""
-    from crossid_desktop.gallery.index import GalleryIndex, IndexStatus, _files
 
     try:
         return GalleryIndex.open(workspace.indexes_dir, store, fingerprint, rebuild="never").status()
@@ -37,11 +34,10 @@ def remove_subjects(
 ) -> dict[str, int]:
     """Remove subjects with their photos and embeddings, and their faces from every index;
     returns the photos removed per subject. An unknown id stops it before anything changes."""
-    from crossid_desktop.gallery.index import GalleryIndex
 
     progress = progress or no_progress
     removed: dict[str, int] = {}
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         for subject_id in subject_ids:
             store.subject(subject_id)
         # opened while they still match the database, so that removal is incremental
@@ -70,11 +66,9 @@ def rebuild_indexes(
 ) -> dict[str, int]:
     """Embed what ``matchers`` lack, then rebuild every registered matcher's index from the
     database; returns the vectors of each rebuilt index by matcher name."""
-    from crossid_desktop.gallery.enrol import sync_embeddings
-    from crossid_desktop.gallery.index import GalleryIndex
 
     counts: dict[str, int] = {}
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         for matcher in matchers:
             sync_embeddings(workspace, store, matcher, progress=progress, cancel=cancel)
         for record in store.matchers():

@@ -31,20 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import GalleryError
-
-from crossid_desktop.gallery.records import (  # noqa: F401  (records are part of the store's API)
-    _IMAGE_COLUMNS,
-    _PNG_SIGNATURE,
-    _SHA256,
-    MIGRATIONS,
-    GalleryCounts,
-    ImageRecord,
-    MatcherRecord,
-    Migration,
-    SubjectRecord,
-    _image,
-    _now,
-)
+from crossid_desktop.gallery.schema import _IMAGE_COLUMNS, _PNG_SIGNATURE, _SHA256, MIGRATIONS, GalleryCounts, ImageRecord, MatcherRecord, Migration, SubjectRecord, _image, _now
 
 
 class GalleryStore:

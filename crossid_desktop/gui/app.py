@@ -9,31 +9,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from PySide6.QtWidgets import QApplication
 
-def demo_job(root: Path | None):
-    """The job that builds (first run) or opens the demo and makes its workspace the current one."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[Any, Any]:
-        from crossid_desktop.demo import build_demo
-
-        demo = build_demo(root, progress=progress, cancel=cancel)
-        workspace = demo.workspace()
-        context.open_workspace(workspace)
-        with workspace.store() as store:
-            counts = store.counts()
-        return demo, counts
-
-    return run
+from crossid_desktop import __version__
+from crossid_desktop.gui.main_window import MainWindow
+from crossid_desktop.gui.options import add_gui_arguments
+from crossid_desktop.gui.platform_check import platform_problem
+from crossid_desktop.gui.settings import APPLICATION, ORGANISATION
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from crossid_desktop import __version__
-
     parser = argparse.ArgumentParser(
         prog="crossid-desktop",
         description="CrossID Desktop: rank a gallery of face photos against a skull X-ray or an injured-face photo. "
@@ -45,20 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options ``crossid-desktop`` and ``crossid gui`` share."""
-    parser.add_argument("--demo", action="store_true", help="open the demo gallery and search a demo skull X-ray at once")
-    parser.add_argument("--demo-dir", type=Path, default=None, help="where the demo lives (default: beside the user workspace)")
-    parser.add_argument("query", nargs="*", help="query image(s) to open: one image, or a frontal and a lateral X-ray")
-
-
 def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None = None, query: Sequence[str] = ()) -> int:
-    """Create the application and the window, and run the event loop; returns the exit status."""
-    from PySide6.QtWidgets import QApplication
-
-    from crossid_desktop.gui.main_window import MainWindow
-    from crossid_desktop.gui.settings import APPLICATION, ORGANISATION
-
+    """Create the application and the window, and run the event loop; returns the exit status
+    (1, with one sentence on stderr, when this machine cannot show the window)."""
+    problem = None if QApplication.instance() is not None else platform_problem()
+    if problem is not None:
+        print(f"crossid-desktop: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)

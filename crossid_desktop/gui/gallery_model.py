@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.store import SubjectRecord
+from crossid_desktop.gallery.store import SubjectRecord
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -18,9 +18,13 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget, QWidget
 
+from crossid_desktop import __version__
+from crossid_desktop.about import collect_info
 from crossid_desktop.errors import Cancelled
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui import errors
-from crossid_desktop.gui.actions import build_actions, feature_available, fill_demo, fill_recent
+from crossid_desktop.gui.actions import FEATURE_MODULES, build_actions, feature_available, fill_demo, fill_recent
+from crossid_desktop.gui.jobs import demo_job
 from crossid_desktop.gui.settings import Settings, SettingsDialog
 from crossid_desktop.gui.widgets.candidates_panel import CandidatesPanel, CaseMarks, SearchOutcome, search_job
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
@@ -34,9 +38,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.pgm *.gif *.dcm 
 
 
 def _startup_facts(context: Any, progress: Any, cancel: Any) -> tuple[dict[str, Any], Any]:
-    from crossid_desktop.cli.commands.info import collect_info
-
-    with context.workspace.store() as store:
+    with GalleryStore(context.workspace.db_path) as store:
         counts = store.counts()
     return collect_info(str(context.workspace.root)), counts
 
@@ -153,7 +155,6 @@ class MainWindow(QMainWindow):
     # -- demo -----------------------------------------------------------------------------------
     def start_demo(self, root: Path | None = None) -> int:
         """Open the demo workspace (built in the worker on first run), then search its first query."""
-        from crossid_desktop.gui.app import demo_job
 
         job = self.worker.submit("demo", demo_job(root))
         dialog = self._demo_dialog = QProgressDialog("Preparing the demo…", "Cancel", 0, 0, self)
@@ -186,7 +187,6 @@ class MainWindow(QMainWindow):
     def _optional(self, feature: str, class_name: str) -> Any:
         if not feature_available(feature):
             return None
-        from crossid_desktop.gui.actions import FEATURE_MODULES
 
         return getattr(importlib.import_module(FEATURE_MODULES[feature]), class_name)(self)
 
@@ -213,8 +213,6 @@ class MainWindow(QMainWindow):
         dialog.dialog.open()
 
     def show_about(self) -> None:
-        from crossid_desktop import __version__
-
         info = self._info
         device = info.get("cuda_device") or "CPU"
         text = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QSpinBox
 
 ORGANISATION = "CrossID"
 APPLICATION = "CrossID Desktop"
@@ -93,8 +94,6 @@ class SettingsDialog:
     where the workspace and the settings file are. Built on demand (Qt widgets imported here)."""
 
     def __init__(self, settings: Settings, workspace: str, parent=None) -> None:
-        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QSpinBox
-
         self.settings = settings
         self.dialog = QDialog(parent, objectName="settingsDialog", windowTitle="Settings")
         self.top_k = QSpinBox(objectName="settingsTopK", minimum=1, maximum=100, value=settings.top_k)

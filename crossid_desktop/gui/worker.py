@@ -30,7 +30,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from crossid_desktop.errors import Cancelled
+from crossid_desktop.matching.selection import MatcherCache
 from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.search.service import SearchService
+from crossid_desktop.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,6 @@ class JobContext:
     """
 
     def __init__(self, workspace_root: Path | None = None) -> None:
-        from crossid_desktop.matching.selection import MatcherCache
-
         self.matchers = MatcherCache()
         self._workspace_root = workspace_root
         self._workspace = None
@@ -66,8 +67,6 @@ class JobContext:
     def workspace(self):
         """The open :class:`~crossid_desktop.workspace.Workspace` (opened on first use)."""
         if self._workspace is None:
-            from crossid_desktop.workspace import Workspace
-
             self._workspace = Workspace.open(self._workspace_root)
         return self._workspace
 
@@ -76,10 +75,8 @@ class JobContext:
 
     @property
     def search(self):
-        """The :class:`~crossid_desktop.search.SearchService` of the open workspace."""
+        """The :class:`~crossid_desktop.search.service.SearchService` of the open workspace."""
         if self._service is None:
-            from crossid_desktop.search import SearchService
-
             self._service = SearchService(self.workspace, matchers=self.matchers)
         return self._service
 

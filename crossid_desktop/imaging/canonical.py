@@ -6,7 +6,7 @@ and mouth below, the face filling most of the square). "Left" and "right" are th
 in a frontal photo the subject's left eye appears on the right of the image.
 
 Face alignment (``imaging/faces.py``) maps photos to this layout, the synthetic cohort
-(``synth/``) renders frontal faces in it, and the injury simulation (``imaging/injuries.py``)
+(``synth/``) renders frontal faces in it, and the injury simulation (``synth/injuries/simulate.py``)
 places injuries in its regions.
 """
 

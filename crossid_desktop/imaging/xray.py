@@ -173,7 +173,7 @@ def suppress_soft_tissue(image: NDArray[Any], params: SoftTissueParams = SoftTis
         ValueError: an image that is neither ``(H, W)`` nor ``(H, W, 3)``, of another dtype,
             or empty.
     """
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     p = params.resolved()
     normalised = normalise_xray(image, p.low_percentile, p.high_percentile)

@@ -23,6 +23,7 @@ convolution is used unchanged.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -63,13 +64,13 @@ class BackboneSpec:
     @property
     def weights_file(self) -> str:
         """File name of the ImageNet weights in the torch hub cache, e.g. ``resnet18-f37072fd.pth``."""
-        from torchvision.models import get_weight
+        from torchvision.models import get_weight  # torchvision loads only when a model runs
 
         return os.path.basename(urlparse(get_weight(self.weights).url).path)
 
     @property
     def weights_url(self) -> str:
-        from torchvision.models import get_weight
+        from torchvision.models import get_weight  # torchvision loads only when a model runs
 
         return str(get_weight(self.weights).url)
 
@@ -120,12 +121,11 @@ def build_backbone(name: str, *, weights: None | str | Path = None) -> tuple[nn.
     """
     spec = backbone_spec(name)
     if ":" in spec.builder:  # a network of this project, "module:Class", built with its feature size
-        import importlib
 
         module_name, _, class_name = spec.builder.partition(":")
         model = getattr(importlib.import_module(module_name), class_name)(feature_dim=spec.feature_dim)
     else:
-        import torchvision
+        import torchvision  # torchvision loads only when a model runs
 
         model = getattr(torchvision.models, spec.builder)(weights=None)
         _replace_module(model, spec.head)
@@ -143,7 +143,7 @@ def build_backbone(name: str, *, weights: None | str | Path = None) -> tuple[nn.
 
 
 def _replace_module(model: nn.Module, dotted: str) -> None:
-    from torch import nn
+    from torch import nn  # torch loads only when a model runs
 
     parent_path, _, child = dotted.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
@@ -152,7 +152,7 @@ def _replace_module(model: nn.Module, dotted: str) -> None:
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Read a state dict saved with ``torch.save`` (tensors only, ``weights_only=True``)."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     if not path.is_file():
         raise ModelError(f"The weights file {path} does not exist.")
@@ -201,14 +201,14 @@ def load_backbone_state(model: nn.Module, spec: BackboneSpec, state: Mapping[str
 
 def imagenet_weights_path(spec: BackboneSpec) -> Path:
     """Where the ImageNet weights of ``spec`` are expected: ``torch.hub.get_dir()/checkpoints/<file>``."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     return Path(torch.hub.get_dir()) / "checkpoints" / spec.weights_file
 
 
 def _download(url: str, folder: Path) -> None:
     """Fetch ``url`` into ``folder`` with torchvision's own downloader (hash-checked)."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     torch.hub.load_state_dict_from_url(url, model_dir=str(folder), map_location="cpu", progress=False, check_hash=True, weights_only=True)
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from crossid_desktop.imaging.io import LoadedImage
-    from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.progress import ProgressCallback
 
 
 class QueryModality(str, Enum):

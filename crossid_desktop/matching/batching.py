@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.progress import check_cancel
-
-if TYPE_CHECKING:
-    from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.progress import ProgressCallback, check_cancel
 
 T = TypeVar("T")
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.backbones import BACKBONES
 from crossid_desktop.matching.model_card import ModelCard, preprocessing_recipe
+from crossid_desktop.paths import atomic_path
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +50,7 @@ def card_path(path: str | Path) -> Path:
 
 def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 over the weights: for each key in sorted order, the key, dtype, shape and bytes."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     digest = hashlib.sha256()
     for key in sorted(state_dict):
@@ -74,14 +76,12 @@ def fingerprint(state_dict: Mapping[str, torch.Tensor], card: ModelCard) -> str:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    from crossid_desktop.paths import atomic_path
-
     with atomic_path(path) as temporary:
         write(temporary)
 
 
 def _as_stored(state_dict: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:
-    import torch
+    import torch  # torch loads only when a model runs
 
     stored = {}
     for key, tensor in state_dict.items():
@@ -93,7 +93,7 @@ def _as_stored(state_dict: Mapping[str, torch.Tensor], half: bool) -> dict[str, 
 
 
 def _as_loaded(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    import torch
+    import torch  # torch loads only when a model runs
 
     return {k: (v.to(torch.float32) if v.dtype in (torch.float16, torch.bfloat16) else v) for k, v in state_dict.items()}
 
@@ -102,7 +102,7 @@ def save_state(path: str | Path, state_dict: Mapping[str, torch.Tensor], card: M
     """Write ``state_dict`` to ``path`` and ``card`` to ``<stem>.json``, atomically; return the
     fingerprint of the model as it will load (after the float16 round trip when ``half``).
     Sets ``card.weights_sha256``."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     path = Path(path)
     stored = _as_stored(state_dict, half)
@@ -125,7 +125,7 @@ def save_checkpoint(path: str | Path, model: CrossDomainNet, card: ModelCard, *,
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
     """Read the state dict (float32) and the card of a checkpoint, checking that the weights
     are the ones the card was written for. :class:`ModelError` on any problem."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     path = Path(path)
     if not path.is_file():
@@ -153,8 +153,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCar
 
 def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[CrossDomainNet, ModelCard]:
     """Load a :class:`CrossDomainNet` in eval mode on ``device`` and its card."""
-    from crossid_desktop.matching.backbones import BACKBONES
-    from crossid_desktop.matching.networks import CrossDomainNet
+    from crossid_desktop.matching.networks import CrossDomainNet  # loads torch: only when a model is used
 
     path = Path(path)
     state, card = read_checkpoint(path)

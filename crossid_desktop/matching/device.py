@@ -20,7 +20,7 @@ def select_device(preference: str | None = None) -> torch.device:
     ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; :class:`ModelError` when the requested
     device does not exist on this machine or the name is not understood.
     """
-    import torch
+    import torch  # torch loads only when a model runs
 
     name = (preference or "auto").strip().lower()
     if name == "auto":
@@ -48,7 +48,7 @@ def select_device(preference: str | None = None) -> torch.device:
 
 
 def _mps_available() -> bool:
-    import torch
+    import torch  # torch loads only when a model runs
 
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
@@ -57,7 +57,7 @@ def _mps_available() -> bool:
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """The reduced precision used for inference on ``device``: bfloat16 on CUDA GPUs that
     support it, else float16 on CUDA; None (full float32) on the CPU and MPS."""
-    import torch
+    import torch  # torch loads only when a model runs
 
     if device.type != "cuda":
         return None

@@ -24,20 +24,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE, CANONICAL
+from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.batching import encode_in_batches
+from crossid_desktop.matching.checkpoint import fingerprint
 from crossid_desktop.matching.model_card import ModelCard
-
-if TYPE_CHECKING:
-    from crossid_desktop.imaging.io import LoadedImage
-    from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.progress import ProgressCallback
 
 DESCRIPTOR_DIM = 128
 CHIP_SIZE = 150
@@ -53,7 +53,7 @@ _MODELS: dict[str, Any] = {}
 
 def _dlib_files() -> tuple[Path, Path]:
     try:
-        import face_recognition_models
+        import face_recognition_models  # model files located on first use
     except ImportError as error:
         raise ModelError("dlib's face models (package face-recognition-models) are not installed; reinstall CrossID Desktop.") from error
     return Path(face_recognition_models.face_recognition_model_location()), Path(face_recognition_models.pose_predictor_five_point_model_location())
@@ -63,7 +63,7 @@ def _load_models() -> dict[str, Any]:
     """dlib's shape predictor and recognition network, and the SHA-256 of both files; loaded
     once per process. Call with :data:`_LOCK` held."""
     if not _MODELS:
-        import dlib
+        import dlib  # dlib loads on first use
 
         recognition, predictor = _dlib_files()
         for path in (recognition, predictor):
@@ -119,8 +119,6 @@ class DlibFaceMatcher:
     query_modalities = frozenset({QueryModality.INJURED_FACE})
 
     def __init__(self, *, head: str | Path | None = None, batch_size: int = 32) -> None:
-        from crossid_desktop.matching.checkpoint import fingerprint
-
         self.batch_size = batch_size
         with _LOCK:
             self._models = _load_models()
@@ -129,7 +127,7 @@ class DlibFaceMatcher:
             self._card = default_card()
             head_fingerprint = fingerprint({}, self._card)
         else:
-            from crossid_desktop.matching.embedding_head import load_head
+            from crossid_desktop.matching.embedding_head import load_head  # loads torch: only when a model is used
 
             self._head, self._card, state = load_head(head)
             head_fingerprint = fingerprint(state, self._card)
@@ -146,14 +144,12 @@ class DlibFaceMatcher:
 
     def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[np.uint8]:
         """The query aligned to the canonical face crop, ``(256, 256, 3)`` RGB uint8."""
-        from crossid_desktop.matching.preprocess import prepare_face
-
         self._check_modality(modality)
-        return prepare_face(image, ALIGNED_SIZE)
+        return prepare_query(image, modality, {"aligned_size": ALIGNED_SIZE}).pixels
 
     def face_chips(self, faces: Sequence[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
         """dlib's 150 x 150 chips of canonical crops (RGB uint8, any square size)."""
-        import dlib
+        import dlib  # dlib loads on first use
 
         chips = []
         for face in faces:
@@ -179,7 +175,7 @@ class DlibFaceMatcher:
         raw = self.descriptors(faces)
         if self._head is None:
             return raw
-        import torch
+        import torch  # torch loads only when a model runs
 
         with torch.inference_mode():
             return self._head(torch.from_numpy(raw)).numpy().astype(np.float32)

@@ -18,18 +18,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
+from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.matching.batching import encode_in_batches
+from crossid_desktop.matching.checkpoint import card_path, fingerprint, load_checkpoint
 from crossid_desktop.matching.device import autocast_dtype, select_device
-from crossid_desktop.matching.preprocess import InputRecipe, prepare_face, prepare_xray, to_network_batch
+from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
+from crossid_desktop.matching.model_card import ModelCard
+from crossid_desktop.matching.preprocess import InputRecipe, prepare_query, to_network_batch
+from crossid_desktop.progress import ProgressCallback
 
 if TYPE_CHECKING:
     import torch
 
-    from crossid_desktop.imaging.io import LoadedImage
-    from crossid_desktop.matching.model_card import ModelCard
     from crossid_desktop.matching.networks import CrossDomainNet
-    from crossid_desktop.progress import ProgressCallback
 
 #: the name :func:`load_matcher` accepts for dlib's pretrained face matcher
 DLIB_MATCHER_NAME = "dlib"
@@ -49,7 +51,7 @@ class TorchMatcher:
         self._card = card
         self._model = model.to(self.device).eval()
         if self.device.type == "cuda":
-            import torch
+            import torch  # torch loads only when a model runs
 
             self._model = self._model.to(memory_format=torch.channels_last)
         self._query = InputRecipe.from_card(card.preprocessing["query"])
@@ -65,7 +67,6 @@ class TorchMatcher:
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, device: str | torch.device | None = None, batch_size: int = 32) -> TorchMatcher:
         """Load a checkpoint written by :func:`~crossid_desktop.matching.checkpoint.save_checkpoint`."""
-        from crossid_desktop.matching.checkpoint import fingerprint, load_checkpoint
 
         model, card = load_checkpoint(path, device="cpu")
         return cls(model, card, fingerprint=fingerprint(model.state_dict(), card), device=device, batch_size=batch_size)
@@ -83,9 +84,7 @@ class TorchMatcher:
         with its soft tissue suppressed (``(H, W)`` float32 in [0, 1]) or an injured face
         aligned to the canonical crop (``(256, 256, 3)`` RGB uint8)."""
         modality = self._check_modality(modality)
-        if modality.is_xray:
-            return prepare_xray(image, self._query.soft_tissue)
-        return prepare_face(image, self._query.aligned_size)
+        return prepare_query(image, modality, {"soft_tissue": self._query.soft_tissue, "aligned_size": self._query.aligned_size}).pixels
 
     def encode_query(
         self,
@@ -124,7 +123,7 @@ class TorchMatcher:
         return self._run(batch, branch=branch)
 
     def _run(self, batch: NDArray[np.float32], *, branch: str) -> NDArray[np.float32]:
-        import torch
+        import torch  # torch loads only when a model runs
 
         x = torch.from_numpy(np.ascontiguousarray(batch))
         dtype = autocast_dtype(self.device)
@@ -153,15 +152,11 @@ def load_matcher(path_or_name: str | Path, *, device: str | None = None) -> Matc
     """The matcher called ``"dlib"`` (dlib's pretrained face matcher) or stored at a checkpoint
     path (a cross-domain network, or a head on dlib's descriptor)."""
     if str(path_or_name) == DLIB_MATCHER_NAME:
-        from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
-
         return DlibFaceMatcher()
     path = Path(path_or_name)
     if not path.is_file():
         raise ModelError(f"No matcher called {str(path_or_name)!r}: it is neither {DLIB_MATCHER_NAME!r} nor an existing model file.")
-    from crossid_desktop.matching.checkpoint import card_path
-    from crossid_desktop.matching.embedding_head import DLIB_BACKBONE
-    from crossid_desktop.matching.model_card import ModelCard
+    from crossid_desktop.matching.embedding_head import DLIB_BACKBONE  # loads torch: only when a model is used
 
     card_file = card_path(path)
     if card_file.is_file():
@@ -170,7 +165,5 @@ def load_matcher(path_or_name: str | Path, *, device: str | None = None) -> Matc
         except (ModelError, OSError, UnicodeDecodeError):
             backbone = None  # load_checkpoint reports the problem in full
         if backbone == DLIB_BACKBONE:
-            from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
-
             return DlibFaceMatcher(head=path)
     return TorchMatcher.from_checkpoint(path, device=device)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+import crossid_desktop
 from crossid_desktop.errors import ModelError
 
 #: version of the card and checkpoint format this code writes and reads
@@ -31,7 +32,6 @@ EMBEDDING_FIELDS = ("task", "backbone", "embedding_dim", "network", "preprocessi
 
 def software_versions() -> dict[str, str]:
     """Versions of the software that produced a model (torch and torchvision when importable)."""
-    import crossid_desktop
 
     versions = {"crossid_desktop": crossid_desktop.__version__, "python": platform.python_version()}
     for module in ("torch", "torchvision", "dlib"):

@@ -10,6 +10,9 @@ way it was trained on them:
   network batch;
 * gallery faces: already canonical crops -> network batch.
 
+:func:`prepare_query` is the one entry point for a query image: the matchers, the window's
+preview and the report's figures all call it, so what the examiner sees is what was searched.
+
 :func:`to_network_batch` fits each image into a square without distortion (letterbox: the
 longer side scaled to the input size, the shorter one centred and padded with black, which is
 air on an X-ray), **repeats a greyscale image on the three colour channels** so that the
@@ -21,15 +24,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import ModelError
-
-if TYPE_CHECKING:
-    from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.imaging import xray
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE
+from crossid_desktop.imaging.face_detect import FaceDetection
+from crossid_desktop.imaging.faces import AlignedFace, align_face, as_rgb, centre_crop, detect_faces
+from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.imaging.xray import suppress_soft_tissue
+from crossid_desktop.matching.base import QueryModality
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +71,7 @@ class InputRecipe:
 def fit_square(image: NDArray[Any], size: int) -> NDArray[Any]:
     """Scale ``image`` (``(H, W)`` or ``(H, W, 3)``) so its longer side is ``size`` px and pad the
     shorter side symmetrically with zeros: ``(size, size[, 3])``, same dtype."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     height, width = image.shape[:2]
     scale = size / max(height, width)
@@ -111,7 +118,6 @@ def to_network_batch(images: Sequence[NDArray[Any]], recipe: InputRecipe) -> NDA
 def soft_tissue_params(settings: Mapping[str, Any] | None) -> Any:
     """The ``SoftTissueParams`` recorded in a model card (``to_dict()`` output; the extra
     ``algorithm`` entry is checked against the installed algorithm and otherwise ignored)."""
-    from crossid_desktop.imaging import xray
 
     settings = dict(settings or {})
     recorded = settings.pop("algorithm", None)
@@ -127,7 +133,6 @@ def soft_tissue_params(settings: Mapping[str, Any] | None) -> Any:
 
 def prepare_xray(image: LoadedImage | NDArray[Any], settings: Mapping[str, Any] | None) -> NDArray[np.float32]:
     """A skull X-ray with its soft tissue suppressed: ``(H, W)`` float32 in [0, 1]."""
-    from crossid_desktop.imaging.xray import suppress_soft_tissue
 
     grey = image.grey_float() if hasattr(image, "grey_float") else np.asarray(image)
     return suppress_soft_tissue(grey, soft_tissue_params(settings))
@@ -136,7 +141,40 @@ def prepare_xray(image: LoadedImage | NDArray[Any], settings: Mapping[str, Any] 
 def prepare_face(image: LoadedImage | NDArray[Any], aligned_size: int) -> NDArray[np.uint8]:
     """A face photo aligned to the canonical crop: ``(aligned_size, aligned_size, 3)`` RGB uint8
     (the central square when no face is detected)."""
-    from crossid_desktop.imaging.faces import align_face
 
     rgb = image.rgb_uint8() if hasattr(image, "rgb_uint8") else np.asarray(image)
     return align_face(rgb, size=aligned_size, allow_centre_crop=True).image
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A query image as a matcher takes it, before the network.
+
+    ``pixels``: an X-ray with its soft tissue suppressed, ``(H, W)`` float32 in [0, 1], or a
+    face aligned to the canonical crop, ``(S, S, 3)`` RGB uint8. ``caption`` says in words what
+    was done. For photos, ``faces`` are every face found (best first) and ``alignment`` the
+    alignment of the first one (or the centre crop when none was found).
+    """
+
+    pixels: NDArray[Any]
+    caption: str
+    faces: tuple[FaceDetection, ...] = ()
+    alignment: AlignedFace | None = None
+
+
+def prepare_query(image: LoadedImage | NDArray[Any], modality: QueryModality | str, settings: Mapping[str, Any] | None = None) -> PreparedQuery:
+    """Prepare one query image for its modality with a model card's ``preprocessing.query``
+    entry (``soft_tissue`` parameters for X-rays, ``aligned_size`` for faces; defaults when
+    absent)."""
+    settings = dict(settings or {})
+    if QueryModality(modality).is_xray:
+        soft_tissue = dict(settings.get("soft_tissue") or {})
+        pixels = prepare_xray(image, soft_tissue)
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(soft_tissue.items()))
+        return PreparedQuery(pixels, "soft tissue suppressed" + (f": {shown}" if shown else " (default parameters)"))
+    size = int(settings.get("aligned_size", ALIGNED_SIZE))
+    rgb = as_rgb(image.rgb_uint8() if hasattr(image, "rgb_uint8") else np.asarray(image))
+    faces = tuple(detect_faces(rgb))
+    aligned = align_face(rgb, size=size, detection=faces[0]) if faces else centre_crop(rgb, size=size)
+    return PreparedQuery(aligned.image, f"aligned to the canonical face crop ({size} x {size} px)", faces, aligned)
+

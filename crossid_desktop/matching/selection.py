@@ -12,14 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
-from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.base import Matcher, QueryModality
+from crossid_desktop.matching.matchers import load_matcher
 from crossid_desktop.paths import resource_path, write_text_atomic
-
-if TYPE_CHECKING:
-    from crossid_desktop.matching.base import Matcher
 
 ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
@@ -32,6 +29,15 @@ BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("dlib",)}
 def role_of(modality: QueryModality) -> str:
     """The workspace role that serves a query modality."""
     return "xray" if modality.is_xray else "injured"
+
+
+def check_serves_role(matcher: Matcher, role: str) -> None:
+    """Refuse a matcher that takes none of a role's query modalities (an injured-face model as
+    the X-ray matcher, say)."""
+    wanted = {m for m in QueryModality if role_of(m) == role}
+    if not wanted & set(matcher.query_modalities):
+        takes = ", ".join(sorted(m.value.replace("_", " ") for m in matcher.query_modalities)) or "no"
+        raise MatcherMismatchError(f"The matcher {matcher.name} takes {takes} queries, so it cannot serve {role} queries; choose a {role} model.")
 
 
 def resolve_spec(spec: str) -> str | Path:
@@ -89,8 +95,6 @@ class MatcherCache:
     def get(self, spec: str) -> Matcher:
         with self._lock:
             if spec not in self._loaded:
-                from crossid_desktop.matching.matchers import load_matcher
-
                 self._loaded[spec] = load_matcher(resolve_spec(spec), device=self._device)
             return self._loaded[spec]
 

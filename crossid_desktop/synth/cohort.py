@@ -1,7 +1,6 @@
 """Write a synthetic cohort: paired skull X-rays and face photos of simulated people.
 
 Layouts (ARCHITECTURE.md, "Data sets on disk")::
-
     OUT/s2f/<subject_id>/xray_front.png, xray_side.png, xray_front_clean.png,
                          xray_side_clean.png, face_front.png, face_side.png, face_front_2.png, ...
     OUT/s2f/subjects.csv                     subject_id,name,sex,age
@@ -22,11 +21,9 @@ their own random streams, so the first people of a larger cohort equal a smaller
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,13 @@ from numpy.typing import NDArray
 from crossid_desktop.errors import DatasetError
 from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
+from crossid_desktop.spreadsheet import csv_text
+from crossid_desktop.synth.face import render_face_front
+from crossid_desktop.synth.face_profile import render_face_side
+from crossid_desktop.synth.injuries.simulate import simulate_injury
+from crossid_desktop.synth.params import draw_nuisance, draw_subject, face_geometry
+from crossid_desktop.synth.skull import render_xray_front, render_xray_side
+from crossid_desktop.synth.truth import image_landmarks, subject_landmarks_mm
 
 #: bumped whenever the same seed would give different images
 GENERATOR_VERSION = "1.2"
@@ -85,7 +89,7 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
         if_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatasetError(f"The output folder {out_dir} cannot be created ({error.strerror}).") from error
-    injure = _injury_function()
+    injure = simulate_injury
     records: list[dict[str, Any]] = []
     rows: list[tuple[str, str, str, int]] = []
     n_files = 0
@@ -124,8 +128,6 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
 
 def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Render person ``index``: their parameter record and ``{relative path: PNG bytes}``."""
-    from crossid_desktop.synth.params import draw_subject
-    from crossid_desktop.synth.truth import subject_landmarks_mm
 
     subject = draw_subject(config.seed, index)
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index, 0x1A6E]))
@@ -149,9 +151,6 @@ def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tupl
 def _render_xrays(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], files: dict[str, bytes],
                   images: dict[str, Any]) -> None:
     """The frontal and lateral radiographs, with and without soft tissue, and their landmarks."""
-    from crossid_desktop.synth.params import draw_nuisance
-    from crossid_desktop.synth.skull import render_xray_front, render_xray_side
-    from crossid_desktop.synth.truth import image_landmarks
 
     sid = subject.subject_id
     for view, render in (("front", render_xray_front), ("side", render_xray_side)):
@@ -168,10 +167,6 @@ def _render_xrays(subject: Any, size: int, rng: np.random.Generator, mm: dict[st
 def _render_photos(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], gallery_names: list[str],
                    files: dict[str, bytes], images: dict[str, Any]) -> None:
     """The frontal gallery photos and the profile photo, and their landmarks."""
-    from crossid_desktop.synth.face import render_face_front
-    from crossid_desktop.synth.face_profile import render_face_side
-    from crossid_desktop.synth.params import draw_nuisance
-    from crossid_desktop.synth.truth import image_landmarks
 
     sid = subject.subject_id
     for name in gallery_names:
@@ -190,9 +185,6 @@ def _render_photos(subject: Any, size: int, rng: np.random.Generator, mm: dict[s
 def _render_injured(subject: Any, config: CohortConfig, rng: np.random.Generator, injure: Any, files: dict[str, bytes],
                     images: dict[str, Any]) -> list[dict[str, Any]]:
     """One unseen frontal photo (not in the gallery) carrying the person's injuries; its records."""
-    from crossid_desktop.synth.face import render_face_front
-    from crossid_desktop.synth.params import draw_nuisance
-    from crossid_desktop.synth.truth import image_landmarks
 
     sid = subject.subject_id
     nuisance = draw_nuisance(rng)
@@ -213,25 +205,12 @@ def _render_injured(subject: Any, config: CohortConfig, rng: np.random.Generator
 
 
 def _geometry_json(subject: Any) -> dict[str, float]:
-    from dataclasses import asdict
-
-    from crossid_desktop.synth.params import face_geometry
-
     return {key: round(float(value), 3) for key, value in asdict(face_geometry(subject)).items()}
 
 
 def _points_json(marks: dict[str, tuple[float, float]]) -> dict[str, list[float]]:
     """``{name: [x, y]}`` rounded to the decimals params.json keeps."""
     return {name: [round(float(x), 2), round(float(y), 2)] for name, (x, y) in marks.items()}
-
-
-def _injury_function() -> Any | None:
-    """The injury simulation, or None where it is not installed."""
-    try:
-        from crossid_desktop.imaging.injuries import simulate_injury
-    except ImportError:
-        return None
-    return simulate_injury
 
 
 def _check_config(config: CohortConfig) -> None:
@@ -247,7 +226,7 @@ def _check_config(config: CohortConfig) -> None:
 
 def _png(image: NDArray[np.uint8]) -> bytes:
     """PNG bytes (RGB input for colour images) with a fixed compression level."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     options = [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
@@ -258,11 +237,7 @@ def _png(image: NDArray[np.uint8]) -> bytes:
 
 
 def _csv_bytes(rows: list[tuple[str, str, str, int]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["subject_id", "name", "sex", "age"])
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text([("subject_id", "name", "sex", "age"), *rows]).encode("utf-8")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

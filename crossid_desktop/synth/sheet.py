@@ -18,7 +18,7 @@ def contact_sheet(root: Path, subject_ids: Sequence[str], *, tile: int = 160, ga
     Each row shows one person: X-ray front, X-ray side, X-ray side without soft tissue, face
     front, face side and their first injured photo (blank where there is none).
     """
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     rows = []
     for sid in subject_ids:
@@ -38,7 +38,7 @@ def contact_sheet(root: Path, subject_ids: Sequence[str], *, tile: int = 160, ga
 
 def write_contact_sheet(root: Path, subject_ids: Sequence[str], path: Path, *, tile: int = 160) -> Path:
     """Write :func:`contact_sheet` as a 256-colour PNG (small enough for documentation)."""
-    from PIL import Image
+    from PIL import Image  # Pillow loads on first use
 
     sheet = contact_sheet(root, subject_ids, tile=tile)
     path.parent.mkdir(parents=True, exist_ok=True)

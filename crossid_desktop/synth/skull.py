@@ -16,10 +16,16 @@ from numpy.typing import NDArray
 from crossid_desktop.synth.outline import frontal_outline, profile_polygon
 from crossid_desktop.synth.params import Nuisance, Subject, mandible_profile
 from crossid_desktop.synth.raster import Frame, Layer
-from crossid_desktop.synth.skull_front_shapes import (draw_front_mandible, draw_front_midface, draw_front_teeth_and_spine,
-                                                      draw_front_vault, frontal_skull)
-from crossid_desktop.synth.skull_side_shapes import (draw_side_cranial_base, draw_side_mandible, draw_side_spine,
-                                                     draw_side_teeth, draw_side_upper_face, draw_side_vault, lateral_skull)
+from crossid_desktop.synth.skull_front_shapes import draw_front_mandible, draw_front_midface, draw_front_teeth_and_spine, draw_front_vault, frontal_skull
+from crossid_desktop.synth.skull_side_shapes import (
+    draw_side_cranial_base,
+    draw_side_mandible,
+    draw_side_spine,
+    draw_side_teeth,
+    draw_side_upper_face,
+    draw_side_vault,
+    lateral_skull,
+)
 
 #: field of view of a frontal radiograph, mm across the image side
 FIELD_OF_VIEW_MM = 260.0

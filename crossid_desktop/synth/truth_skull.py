@@ -14,8 +14,7 @@ import numpy as np
 
 from crossid_desktop.synth import skull_front_shapes as front
 from crossid_desktop.synth import skull_side_shapes as side
-from crossid_desktop.synth.contour import (Point, Points, arc, extreme, farthest_from_chord, fine_mask, fine_outline,
-                                           line_end, mm_to_mask, nearest, polygon_crossings, within)
+from crossid_desktop.synth.contour import Point, Points, arc, extreme, farthest_from_chord, fine_mask, fine_outline, line_end, mm_to_mask, nearest, polygon_crossings, within
 from crossid_desktop.synth.params import Subject
 from crossid_desktop.synth.raster import Layer, chaikin
 

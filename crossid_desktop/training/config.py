@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.backbones import backbone_spec
 
 TASKS = ("skull2face", "injured")
 LOSSES = ("triplet", "contrastive", "scl")
@@ -116,8 +117,6 @@ class TrainConfig:
         if self.task == "skull2face" and self.backbone == DLIB:
             bad("dlib's face descriptor cannot embed X-rays; choose a network backbone for task 'skull2face'.")
         if self.backbone != DLIB:
-            from crossid_desktop.matching.backbones import backbone_spec
-
             spec = backbone_spec(self.backbone)
             if self.input_size is not None and not spec.min_input_size <= self.input_size:
                 bad(f"the backbone {self.backbone!r} needs an input of at least {spec.min_input_size} px, not {self.input_size}.")

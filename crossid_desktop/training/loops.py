@@ -17,29 +17,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from crossid_desktop.progress import check_cancel
+from crossid_desktop.datasets.sampling import ImageRef, InjuredFaceCatalogue, SkullFaceCatalogue, injured_triplets, scl_sets, subject_batches, triplets_from_labels
+from crossid_desktop.evaluation import metrics
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
+from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss, TripletLoss, semi_hard_triplets
+from crossid_desktop.matching.preprocess import InputRecipe, prepare_face, prepare_xray, to_network_batch
+from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.training.augment import AugmentParams, augment_batch
 from crossid_desktop.training.config import TrainConfig
-from crossid_desktop.training.sampling import (
-    IFCatalogue,
-    ImageRef,
-    S2FCatalogue,
-    injured_triplets,
-    mine_semi_hard,
-    scl_sets,
-    subject_batches,
-    triplets_from_labels,
-)
-
-if TYPE_CHECKING:
-    from crossid_desktop.progress import ProgressCallback
-
 
 # --- image banks -----------------------------------------------------------------------------
 
@@ -56,9 +49,6 @@ def load_bank(
 ) -> torch.Tensor:
     """Decode and prepare images: ``kind = "xray"`` (soft tissue suppressed, grey on three
     channels) or ``"face"`` (aligned canonical crop): ``(n, 3, S, S)`` float32 in [0, 1]."""
-    from crossid_desktop.imaging.canonical import ALIGNED_SIZE
-    from crossid_desktop.imaging.io import load_image
-    from crossid_desktop.matching.preprocess import InputRecipe, prepare_face, prepare_xray, to_network_batch
 
     raw = InputRecipe(input_size=input_size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     out = torch.empty((len(refs), 3, input_size, input_size), dtype=torch.float32)
@@ -75,8 +65,6 @@ def load_bank(
 def load_descriptors(refs: Sequence[ImageRef], *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None, what: str = "Computing dlib descriptors") -> torch.Tensor:
     """dlib's raw 128-d descriptors of aligned photos, as the dlib matcher computes them:
     ``(n, 128)`` float32."""
-    from crossid_desktop.imaging.io import load_image
-    from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
     matcher = DlibFaceMatcher()
     rows = []
     for i, ref in enumerate(refs):
@@ -94,7 +82,7 @@ class Side:
     ``eval_gallery`` are the gallery rows of the identification protocol (one photo per
     subject: the first frontal face, or the first non-injured photo)."""
 
-    catalogue: S2FCatalogue | IFCatalogue
+    catalogue: SkullFaceCatalogue | InjuredFaceCatalogue
     query: torch.Tensor
     gallery: torch.Tensor
     query_labels: NDArray[np.int64]
@@ -102,8 +90,8 @@ class Side:
     eval_gallery: NDArray[np.int64]
 
 
-def make_side(catalogue: S2FCatalogue | IFCatalogue, query: torch.Tensor, gallery: torch.Tensor) -> Side:
-    if isinstance(catalogue, S2FCatalogue):
+def make_side(catalogue: SkullFaceCatalogue | InjuredFaceCatalogue, query: torch.Tensor, gallery: torch.Tensor) -> Side:
+    if isinstance(catalogue, SkullFaceCatalogue):
         q_refs, g_refs = catalogue.xrays, catalogue.faces
     else:
         q_refs, g_refs = catalogue.injured, catalogue.normal
@@ -263,7 +251,6 @@ def epoch_steps(config: TrainConfig, side: Side, rng: np.random.Generator, *, fi
 def step_loss(step: Step, q: torch.Tensor, g: torch.Tensor, loss_fn: torch.nn.Module, config: TrainConfig) -> torch.Tensor:
     """The loss of a step from its query and gallery embeddings (triplet steps of batch-all
     sampling averaged over their active triplets when ``config.average_active``)."""
-    from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss, TripletLoss
 
     if step.kind == "sets":
         n, a, partner = (torch.from_numpy(v).to(q.device) for v in (step.i0, step.i1, step.i2))  # type: ignore[arg-type]
@@ -276,7 +263,7 @@ def step_loss(step: Step, q: torch.Tensor, g: torch.Tensor, loss_fn: torch.nn.Mo
     if step.kind == "semi-hard":
         labels = torch.from_numpy(step.labels)  # type: ignore[arg-type]
         nq = len(step.query_rows)
-        a, p, n = mine_semi_hard(q, labels[:nq].to(q.device), g, labels[nq:].to(q.device), config.effective_margin)
+        a, p, n = semi_hard_triplets(q.detach(), labels[:nq].to(q.device), g.detach(), labels[nq:].to(q.device), config.effective_margin)
     else:
         a, p, n = (torch.from_numpy(v).to(q.device) for v in (step.i0, step.i1, step.i2))  # type: ignore[arg-type]
     if config.average_active and config.task == "skull2face" and config.sampling == "batch-all" and isinstance(loss_fn, TripletLoss):
@@ -291,8 +278,6 @@ def step_loss(step: Step, q: torch.Tensor, g: torch.Tensor, loss_fn: torch.nn.Mo
 
 
 def make_loss(config: TrainConfig) -> torch.nn.Module:
-    from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss, TripletLoss
-
     if config.loss == "scl":
         return SubclassContrastiveLoss(config.m1, config.m2)
     if config.loss == "contrastive":
@@ -340,7 +325,6 @@ def validation_examples(config: TrainConfig, side: Side, seed: int, fixed_triple
 def validate(encoder: Encoder, side: Side, loss_step: Step, triplet_step_: Step, loss_fn: torch.nn.Module, config: TrainConfig) -> ValidationResult:
     """Loss, triplet accuracy and Recall@1/5/10 of the side's queries against its gallery (one
     photo per subject), without augmentation."""
-    from crossid_desktop.evaluation import metrics
 
     q = encoder.embed_all(side.query, branch="query")
     g = encoder.embed_all(side.gallery, branch="gallery")

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.gallery.index import GalleryIndex, HnswParams, exact_search
+from crossid_desktop.gallery.exact import exact_search
+from crossid_desktop.gallery.index import GalleryIndex, HnswParams
 from crossid_desktop.gallery.store import GalleryStore
 
 K = 10

@@ -10,14 +10,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from builders import save_untrained_matcher, write_photo  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from crossid_desktop.gui import errors as gui_errors  # noqa: E402
 from crossid_desktop.gui.settings import Settings  # noqa: E402
 from crossid_desktop.gui.worker import running_threads  # noqa: E402
-
-from builders import save_untrained_matcher, write_photo  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,7 @@ def test_an_xray_pair_lists_the_chosen_number_of_cards_in_rank_order(qtbot, wind
 
 
 def test_a_known_identity_beyond_the_top_k_or_absent_is_said_so(qtbot, window, tiny) -> None:
-    from crossid_desktop.search import SearchService
+    from crossid_desktop.search.service import SearchService
 
     window.candidates.top_k_spin.setValue(3)
     query = tiny.xrays(tiny.cohort.subject_ids[1])

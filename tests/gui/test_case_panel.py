@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QListWidget, QPlainTextEdit, QPushButton  # noqa: E402
 
 from crossid_desktop.cases import CaseService  # noqa: E402
-from crossid_desktop.matching.base import QueryModality  # noqa: E402
 from crossid_desktop.gui.widgets.case_panel import CasePanel  # noqa: E402
+from crossid_desktop.matching.base import QueryModality  # noqa: E402
 
 
 def _type(qtbot, edit: QLineEdit, text: str) -> None:

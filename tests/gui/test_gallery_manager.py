@@ -10,15 +10,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from builders import save_untrained_matcher, write_photo  # noqa: E402
 from PySide6.QtWidgets import QMessageBox, QPushButton, QTableView  # noqa: E402
 
 from crossid_desktop.errors import Cancelled  # noqa: E402
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui.widgets.gallery_manager import GalleryManager  # noqa: E402
 from crossid_desktop.gui.worker import JobContext, Worker  # noqa: E402
 from crossid_desktop.matching.selection import write_config  # noqa: E402
 from crossid_desktop.workspace import Workspace  # noqa: E402
-
-from builders import save_untrained_matcher, write_photo  # noqa: E402
 
 SUBJECTS, PHOTOS = 6, 2
 
@@ -93,7 +93,7 @@ def full_manager(qtbot, enrolled: Workspace):
 
 
 def _stored_photos(workspace: Workspace) -> int:
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         return store.counts().images
 
 
@@ -150,7 +150,7 @@ def test_remove_selected_subject_after_confirmation(qtbot, full_manager: Gallery
         remove.click()
     ids = manager.model.subject_ids()
     assert "P003" not in ids and len(ids) == SUBJECTS - 1
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         assert "P003" not in {s.subject_id for s in store.subjects()}
     assert manager.index_states() == [("untrained-injured", "up to date")]
 

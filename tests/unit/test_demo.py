@@ -71,7 +71,7 @@ def test_cli_prints_ranked_lists_and_reuses_the_demo(built, capsys: pytest.Captu
 
 
 def test_xray_query_finds_its_person_in_the_top_10(built) -> None:
-    from crossid_desktop.search import SearchService
+    from crossid_desktop.search.service import SearchService
 
     root, demo = built
     query = demo.queries[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from crossid_desktop.errors import GalleryError
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.workspace import MARKER_NAME, WORKSPACE_FORMAT_VERSION, Workspace
 
 
@@ -17,11 +18,11 @@ def test_new_folder_becomes_a_workspace(tmp_path: Path) -> None:
         assert folder.is_dir() and folder.parent == root
     marker = json.loads((root / MARKER_NAME).read_text())
     assert marker["version"] == WORKSPACE_FORMAT_VERSION
-    with ws.store() as store:
+    with GalleryStore(ws.db_path) as store:
         store.upsert_subject("s1")
     assert ws.db_path == root / "gallery.db" and ws.db_path.is_file()
     # reopening finds the same data and leaves nothing else behind
-    with Workspace.open(root, create=False).store() as store:
+    with GalleryStore(Workspace.open(root, create=False).db_path) as store:
         assert [s.subject_id for s in store.subjects()] == ["s1"]
     assert not list(root.glob("*.tmp"))
 
@@ -45,7 +46,7 @@ def test_folder_with_other_files_is_refused_and_left_alone(tmp_path: Path) -> No
 
 def test_folder_with_a_gallery_but_no_marker_is_adopted(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
-    ws.store().close()
+    GalleryStore(ws.db_path).close()
     (ws.root / MARKER_NAME).unlink()
     assert Workspace.open(ws.root).root == ws.root
 

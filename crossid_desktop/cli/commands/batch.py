@@ -5,32 +5,29 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossid_desktop.cases.batch import run_batch
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.search.query import MODALITY_OPTIONS
+from crossid_desktop.workspace import Workspace
+
 ORDER = 52
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from crossid_desktop.cli.commands.search import MODALITIES
-
     parser = subparsers.add_parser(
         "batch", help="search every query image in a folder (many unknowns at once): one case and PDF report each, summary CSV/JSON/PDF; resumable"
     )
     parser.add_argument("query_dir", type=Path, metavar="QUERY_DIR", help="folder of query images (its sub-folders are not searched)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder: reports/, summary.csv, summary.json, summary.pdf, batch-state.json")
     parser.add_argument("--top-k", type=int, default=10, help="number of candidates per query (default 10)")
-    parser.add_argument("--modality", choices=sorted(k for k in MODALITIES if k != "xray"), default=None, help="what the queries show (default: guessed per image)")
+    parser.add_argument("--modality", choices=sorted(k for k in MODALITY_OPTIONS if k != "xray"), default=None, help="what the queries show (default: guessed per image)")
     parser.add_argument("--examiner", default="", metavar="NAME", help="examiner named in the cases and reports")
     parser.add_argument("--agency", default="", help="agency named in the cases")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.cases.batch import run_batch
-    from crossid_desktop.cli.commands.search import MODALITIES
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.matching.base import QueryModality
-    from crossid_desktop.workspace import Workspace
-
-    modality = QueryModality(MODALITIES[args.modality]) if args.modality else None
+    modality = MODALITY_OPTIONS[args.modality] if args.modality else None
     workspace = Workspace.open(args.workspace)
     with TextProgress("batch") as bar:
         summary = run_batch(workspace, args.query_dir, args.out, top_k=args.top_k, modality=modality, examiner=args.examiner, agency=args.agency, progress=bar)

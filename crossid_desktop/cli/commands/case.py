@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import asdict
 from pathlib import Path
+
+from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.report import export_report, report_file_name
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.errors import CaseError
+from crossid_desktop.workspace import Workspace
 
 ORDER = 55
 
@@ -48,18 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _service(args: argparse.Namespace):
-    from crossid_desktop.cases.case import CaseService
-    from crossid_desktop.workspace import Workspace
-
     return CaseService(Workspace.open(args.workspace))
 
 
 def run_list(args: argparse.Namespace) -> int:
     cases = _service(args).list()
     if args.json:
-        import json
-        from dataclasses import asdict
-
         print(json.dumps({"cases": [asdict(c) for c in cases]}, indent=2, ensure_ascii=False))
         return 0
     if not cases:
@@ -77,9 +79,6 @@ def run_show(args: argparse.Namespace) -> int:
     verification = service.verify(args.case)
     entries = service.audit_log(args.case)
     if args.json:
-        import json
-        from dataclasses import asdict
-
         data = asdict(case)
         data["audit_log"] = [asdict(e) for e in entries]
         data["verification"] = asdict(verification)
@@ -112,8 +111,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from crossid_desktop.errors import CaseError
-
     result = _service(args).verify(args.case)
     if not result.ok:
         raise CaseError(f"The audit log of case {args.case} is broken at entry {result.first_broken_seq}: {result.reason}.")
@@ -140,10 +137,6 @@ def run_note(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from crossid_desktop.cases.report import export_report, report_file_name
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     out = args.output or workspace.reports_dir / report_file_name(args.case)
     with TextProgress("report") as bar:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.datasets.summary import summarize
 
 ORDER = 30
 
@@ -22,17 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.training.datasets import summarize
-
     if args.check:
         with TextProgress("checking images") as progress:
             summary = summarize(args.root, check_readable=True, progress=progress)
     else:
         summary = summarize(args.root)
     if args.json:
-        import json
-
         print(json.dumps({
             "layout": summary.layout,
             "root": str(summary.root),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.search.service import SearchService
+
 ORDER = 5
 
 
@@ -16,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.demo import build_demo
-    from crossid_desktop.search import SearchService
+    from crossid_desktop.demo import build_demo  # builds the cohort with OpenCV: only when this command runs
 
     with TextProgress("demo") as bar:
         demo = build_demo(args.demo_dir, progress=bar)
@@ -32,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
             lr = f"  LR {c.likelihood_ratio:.3g} ({c.verbal_scale})" if c.likelihood_ratio is not None else ""
             print(f"   {c.rank:>2}. {c.subject_id}  {c.name:<28} confidence {c.confidence * 100:5.1f}%  distance {c.distance:.3f}{lr}{mark}")
         if result.rank_of(query.true_subject_id) is None:
-            whole = service.search(list(query.paths), modality=query.query_modality(), top_k=result.gallery_subjects)
-            rank = whole.rank_of(query.true_subject_id)
+            rank, _ = service.locate(query.true_subject_id, list(query.paths), modality=query.query_modality(), result=result)
             where = f"at rank {rank} of {result.gallery_subjects}" if rank is not None else "not in the gallery"
             print(f"   the true identity {query.true_subject_id} is not in the top {args.top_k}: it is {where}")
     print("\nThese lists are investigative leads for an examiner to compare, not identifications.")

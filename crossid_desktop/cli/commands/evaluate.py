@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.datasets.skull_faces import read_skull_faces
+from crossid_desktop.errors import CrossIDError, DatasetError
+from crossid_desktop.evaluation.calibration import model_validation_subjects, validation_test_split, write_calibration
+from crossid_desktop.evaluation.injured import evaluate_injured
+from crossid_desktop.evaluation.model_calibration import calibrate_model
+from crossid_desktop.evaluation.outputs import main_table, write_outputs
+from crossid_desktop.evaluation.skull2face import SkullFaceProtocol, evaluate_skull2face, select_test_subjects
+from crossid_desktop.matching.calibration import Calibration
+from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
 
 ORDER = 70
 
@@ -39,39 +51,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _skull2face(args: argparse.Namespace, matcher, progress):
-    from crossid_desktop.errors import DatasetError
-    from crossid_desktop.evaluation.calibrate import model_validation_subjects, validation_test_split
-    from crossid_desktop.evaluation.skull2face import evaluate_skull2face, select_test_subjects
-    from crossid_desktop.training.datasets import read_s2f
-
     subjects, cal_subjects, note = args.subjects, None, None
     if args.calibrate:
         if args.calibration_data is not None:
-            ids = [s.subject_id for s in read_s2f(args.calibration_data, strict=False).subjects]
+            ids = [s.subject_id for s in read_skull_faces(args.calibration_data, strict=False).subjects]
             cal_subjects = model_validation_subjects(matcher.model_card(), ids)
         elif args.subjects == "test":
-            ids = [s.subject_id for s in read_s2f(args.data, strict=False).subjects]
+            ids = [s.subject_id for s in read_skull_faces(args.data, strict=False).subjects]
             held = select_test_subjects(ids, "test", split_seed=args.split_seed, test_fraction=args.test_fraction)
             cal_subjects, subjects = validation_test_split(held, seed=args.split_seed)
             note = f"The {len(held)} held-out subjects were halved: {len(cal_subjects)} to fit the calibration, {len(subjects)} to test."
         else:
             raise DatasetError("With --subjects all every person is a test subject; name the model's own cohort with --calibration-data to calibrate.")
-    result = evaluate_skull2face(matcher, args.data, subjects=subjects, split_seed=args.split_seed, test_fraction=args.test_fraction,
-                                 extra_gallery=args.extra_gallery, max_k=args.max_k, calibration_subjects=cal_subjects,
-                                 calibration_data=args.calibration_data, progress=progress)
+    protocol = SkullFaceProtocol(subjects=subjects, split_seed=args.split_seed, test_fraction=args.test_fraction, extra_gallery=args.extra_gallery,
+                                 max_k=args.max_k, calibration_subjects=cal_subjects, calibration_data=args.calibration_data)
+    result = evaluate_skull2face(matcher, args.data, protocol, progress=progress)
     if note:
-        from dataclasses import replace
-
         result = replace(result, notes=(*result.notes, note))
     return result
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.errors import CrossIDError, DatasetError
-    from crossid_desktop.evaluation.report import main_table, write_outputs
-    from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
-
     if not 0.0 < args.test_fraction < 1.0:
         raise CrossIDError(f"--test-fraction must lie strictly between 0 and 1, not {args.test_fraction}.")
     if not 0.0 <= args.severity <= 1.0:
@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
         if protocol == "skull2face":
             result = _skull2face(args, matcher, progress)
         else:
-            from crossid_desktop.evaluation.injured import evaluate_injured
-
             result = evaluate_injured(matcher, args.data, simulate_injuries=args.simulate_injuries, severity=args.severity,
                                       extra_gallery=args.extra_gallery, test_fraction=args.test_fraction, calibrate=args.calibrate, progress=progress)
         progress(0, 1, "writing report")
@@ -106,9 +104,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store_calibration(args: argparse.Namespace, result, protocol: str) -> None:
-    from crossid_desktop.evaluation.calibrate import calibrate_model, write_calibration
-    from crossid_desktop.evaluation.calibration import Calibration
-
     if protocol == "skull2face" and result.calibration is not None:
         before, after = write_calibration(args.model, Calibration.from_dict(result.calibration["calibration"]))
         n = len(result.calibration["validation_subjects"])

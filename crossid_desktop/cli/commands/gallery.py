@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import asdict
 from pathlib import Path
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.gallery.enrol import enrol
+from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.matching.selection import MatcherCache
+from crossid_desktop.workspace import Workspace
 
 ORDER = 40
 
@@ -12,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll = subparsers.add_parser("enroll", help="enrol face photos into the gallery (a folder ROOT/<subject_id>/* or a CSV manifest)")
     enroll.add_argument("source", type=Path, help="gallery folder, or a CSV manifest with columns path,subject_id,name,view")
     enroll.add_argument("--centre-crop", action="store_true", help="enrol a centred crop of photos in which no face is found")
+    enroll.add_argument("--rename", action="store_true", help="let the source's names replace those of subjects already enrolled under another name")
     enroll.set_defaults(run=run_enroll)
 
     gallery = subparsers.add_parser("gallery", help="list the gallery, remove subjects, rebuild indexes")
@@ -27,15 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_enroll(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.gallery.enrol import enrol
-    from crossid_desktop.matching.selection import MatcherCache
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     matchers = MatcherCache().configured(workspace.root)
     with TextProgress("enrolling") as bar:
-        report = enrol(workspace, args.source, matchers=matchers, allow_centre_crop=args.centre_crop, progress=bar)
+        report = enrol(workspace, args.source, matchers=matchers, allow_centre_crop=args.centre_crop, rename=args.rename, progress=bar)
     print(f"added {report.added} photos of {len(report.subjects)} subjects; skipped {report.skipped_duplicates} already enrolled; {len(report.failures)} failed")
     for name, count in report.embedded.items():
         print(f"  embedded {count} photos with {name}")
@@ -45,20 +50,14 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.maintenance import index_status
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
-    store = workspace.store()
+    store = GalleryStore(workspace.db_path)
     try:
         subjects = store.subjects()
         indexes = [(m, index_status(workspace, store, m.fingerprint)) for m in store.matchers()]
     finally:
         store.close()
     if args.json:
-        import json
-        from dataclasses import asdict
-
         print(json.dumps({
             "subjects": [asdict(s) for s in subjects],
             "indexes": [{"matcher": m.name, "fingerprint": m.fingerprint, **asdict(s)} for m, s in indexes],
@@ -74,9 +73,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from crossid_desktop.gallery.maintenance import remove_subjects
-    from crossid_desktop.workspace import Workspace
-
     removed = remove_subjects(Workspace.open(args.workspace), args.subject_ids)
     for subject_id, photos in removed.items():
         print(f"removed {subject_id} ({photos} photos)")
@@ -84,11 +80,6 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.gallery.maintenance import rebuild_indexes
-    from crossid_desktop.matching.selection import MatcherCache
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     with TextProgress("rebuilding") as bar:
         counts = rebuild_indexes(workspace, MatcherCache().configured(workspace.root), progress=bar)

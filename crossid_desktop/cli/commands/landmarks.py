@@ -4,8 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.writing import save_image
+from crossid_desktop.matching.landmarks.overlay import draw_landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
+from crossid_desktop.search.query import guess_modality
 
 ORDER = 15
 
@@ -33,13 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_landmarks(args: argparse.Namespace) -> int:
-    import json
-
-    from crossid_desktop.imaging.io import load_image, save_image
-    from crossid_desktop.matching.landmarks.overlay import draw_landmarks
-    from crossid_desktop.matching.landmarks.service import find_landmarks
-    from crossid_desktop.search import guess_modality
-
     image = load_image(args.image)
     view = args.view
     if view is None:
@@ -59,7 +60,7 @@ def run_landmarks(args: argparse.Namespace) -> int:
     return EXIT_REFUSED if result.refused else 0
 
 
-def _print_table(result, *, guessed: bool) -> None:  # noqa: ANN001 (LandmarkResult, imported lazily)
+def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
     print(f"{result.image} (sha256 {result.sha256[:16]}...), view {result.view}{' (guessed)' if guessed else ''}"
           f"{', facing left (read mirrored)' if result.mirrored else ''}; model {result.model.get('name', '?')}")
     print(f"{'label':>5} {'name':<24} {'x':>8} {'y':>8} {'sd':>6}  note")
@@ -98,9 +99,9 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    # torch, imported by these modules, loads only when training is asked for
     import torch
 
-    from crossid_desktop.cli.progressbar import TextProgress
     from crossid_desktop.matching.landmarks.assemble import assemble
     from crossid_desktop.matching.landmarks.train_config import LandmarkTrainConfig, training_sets
     from crossid_desktop.matching.landmarks.training import train_stage

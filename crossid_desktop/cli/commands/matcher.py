@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from crossid_desktop.matching.selection import ROLES, MatcherCache, check_serves_role, read_config, resolve_spec, write_config
+from crossid_desktop.workspace import Workspace
+
 ORDER = 45
 
 
@@ -19,9 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from crossid_desktop.matching.selection import ROLES, MatcherCache, read_config, resolve_spec
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     config = read_config(workspace.root)
     cache = MatcherCache()
@@ -36,11 +36,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from crossid_desktop.matching.selection import MatcherCache, write_config
-    from crossid_desktop.workspace import Workspace
-
     workspace = Workspace.open(args.workspace)
     matcher = MatcherCache().get(args.spec)  # refuses a missing or corrupt model before it is chosen
+    check_serves_role(matcher, args.role)
     write_config(workspace.root, args.role, args.spec)
     print(f"{args.role} queries now use {matcher.name} ({matcher.fingerprint[:16]}); run 'crossid gallery rebuild-index' to embed the gallery with it")
     return 0

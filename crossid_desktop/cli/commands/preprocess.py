@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossid_desktop.errors import CrossIDError, NoFaceFoundError
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE
+from crossid_desktop.imaging.faces import align_face
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.writing import save_image
+from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
+
 ORDER = 10
 
 
@@ -27,15 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_xray(args: argparse.Namespace) -> int:
-    from crossid_desktop.imaging.io import load_image, save_image
-    from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
-
     image = load_image(args.input)
     try:
         params = SoftTissueParams() if args.strength is None else SoftTissueParams(strength=args.strength)
     except ValueError as error:
-        from crossid_desktop.errors import CrossIDError
-
         raise CrossIDError(str(error)) from error
     result = suppress_soft_tissue(image.pixels, params)
     save_image(args.output, result)
@@ -44,12 +46,6 @@ def run_xray(args: argparse.Namespace) -> int:
 
 
 def run_face(args: argparse.Namespace) -> int:
-    from crossid_desktop.imaging.canonical import ALIGNED_SIZE
-    from crossid_desktop.imaging.faces import align_face
-    from crossid_desktop.imaging.io import load_image, save_image
-
-    from crossid_desktop.errors import NoFaceFoundError
-
     image = load_image(args.input)
     try:
         aligned = align_face(image.rgb_uint8(), size=args.size or ALIGNED_SIZE, allow_centre_crop=args.centre_crop)

@@ -3,53 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
+from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.report import export_report
+from crossid_desktop.errors import CrossIDError
+from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option
+from crossid_desktop.search.service import SearchService
+from crossid_desktop.workspace import Workspace
+
 ORDER = 50
-
-MODALITIES = {"xray": None, "xray-front": "xray_front", "xray-side": "xray_side", "injured": "injured_face"}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="rank the gallery against a skull X-ray (front and/or side) or an injured-face photo")
     parser.add_argument("queries", type=Path, nargs="+", metavar="QUERY", help="query image(s); a frontal and a lateral X-ray of one skull are fused")
-    parser.add_argument("--modality", choices=sorted(MODALITIES), default=None, help="what the query shows (default: guessed)")
+    parser.add_argument("--modality", choices=sorted(MODALITY_OPTIONS), default=None, help="what the query shows (default: guessed)")
     parser.add_argument("--top-k", type=int, default=10, help="number of candidates (default 10)")
     parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
-    parser.add_argument("--case", default=None, metavar="CASE", help="with --report: the case to record in (opened when new; default: a new generated number)")
-    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --report: the examiner's name (logged and printed in the report)")
+    parser.add_argument("--case", default=None, metavar="CASE", help="record the search in this case (opened when new); with --report and no --case, a new case is numbered")
+    parser.add_argument("--examiner", default=None, metavar="NAME", help="with --case or --report: the examiner's name (logged and printed in the report)")
     parser.set_defaults(run=run)
 
 
-def _modality(args: argparse.Namespace, n_queries: int):
-    from crossid_desktop.matching.base import QueryModality
-
-    if args.modality is None:
-        return None
-    if args.modality == "xray":
-        return None if n_queries > 1 else QueryModality.XRAY_FRONT
-    return QueryModality(MODALITIES[args.modality])
-
-
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.errors import CrossIDError
-    from crossid_desktop.search import SearchService
-    from crossid_desktop.workspace import Workspace
-
     if args.top_k < 1:
         raise CrossIDError("--top-k must be at least 1.")
     if args.report is not None and (args.report.suffix.lower() != ".pdf" or not args.report.expanduser().absolute().parent.is_dir()):
         raise CrossIDError(f"The report file {args.report} should end in .pdf and be in an existing folder.")
     service = SearchService(Workspace.open(args.workspace))
-    result = service.search(args.queries, modality=_modality(args, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
-    if args.report is not None:
+    result = service.search(args.queries, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
-        import json
-
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     for query in result.queries:
@@ -68,17 +58,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
-    """Open or reuse the case, record the search in it and write its report."""
-    import sys
-
-    from crossid_desktop.cases.case import CaseService
-    from crossid_desktop.cases.report import export_report
-
+    """Open or reuse the case, record the search in it and, with ``--report``, write its report."""
     cases = CaseService(workspace)
     if args.case is None or not cases.exists(args.case):
         case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
     else:
         case_number = args.case
     cases.record_search(case_number, result, actor=args.examiner)
+    where = sys.stderr if args.json else sys.stdout
+    if args.report is None:
+        print(f"case {case_number}: search recorded", file=where)
+        return
     path = export_report(workspace, case_number, args.report, actor=args.examiner)
-    print(f"case {case_number}: report written to {path}", file=sys.stderr if args.json else sys.stdout)
+    print(f"case {case_number}: search recorded, report written to {path}", file=where)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossid_desktop.cli.progressbar import TextProgress
+
 ORDER = 20
 
 
@@ -29,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+    # the renderer loads OpenCV: only when this command runs, so that `crossid --help` stays light
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort  # loads torch: only when a model is used
+    from crossid_desktop.synth.sheet import write_contact_sheet  # loads torch: only when a model is used
 
     config = CohortConfig(n_subjects=args.subjects, seed=args.seed, image_size=args.image_size,
                           extra_gallery_photos=args.gallery_photos, injured_per_subject=args.injured)
@@ -40,11 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  paired skull/face set (S2F): {manifest.s2f_root}")
     print(f"  injured-face set (IF):       {manifest.if_root}")
     print(f"  parameters:                  {manifest.params_path}")
-    if not manifest.injuries_available:
-        print("  (the injury simulation is not installed: no injured photos were written)")
     if args.contact_sheet is not None:
-        from crossid_desktop.synth.sheet import write_contact_sheet
-
         write_contact_sheet(manifest.root, manifest.subject_ids[:6], args.contact_sheet)
         print(f"  contact sheet:               {args.contact_sheet}")
     return 0

@@ -6,6 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.training.config import DEFAULT_M1, DEFAULT_M2, TrainConfig
+from crossid_desktop.training.trainer import resume, train
+
 ORDER = 60
 
 
@@ -49,11 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossid_desktop.cli.progressbar import TextProgress
-    from crossid_desktop.errors import DatasetError
-    from crossid_desktop.training.config import DEFAULT_M1, DEFAULT_M2, TrainConfig
-    from crossid_desktop.training.trainer import resume, train
-
     command = ["crossid", *sys.argv[1:]]
     with TextProgress("train") as progress:
         if args.resume is not None:

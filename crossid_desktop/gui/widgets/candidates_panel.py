@@ -17,10 +17,11 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
-from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui.images import png_to_qimage
 from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard, Mark
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.search.query import check_query_set
 
 COLUMNS = 2
 
@@ -63,7 +64,7 @@ class CaseMarks:
 class SearchOutcome:
     """A search result with what the panel shows beside it."""
 
-    result: Any  # crossid_desktop.search.SearchResult
+    result: Any  # crossid_desktop.search.service.SearchResult
     thumbnails: dict[int, QImage] = field(default_factory=dict)
     true_subject_id: str | None = None
     true_rank: int | None = None  # over the whole gallery
@@ -74,25 +75,15 @@ class SearchOutcome:
 
 def search_arguments(queries: Sequence[Any]) -> tuple[list[Any], list[QueryModality]]:
     """The images and the per-image modalities for :meth:`SearchService.search` of the opened
-    query images (each with ``image`` and ``modality`` as the examiner left it): one image, or
-    one frontal and one lateral skull X-ray searched together."""
+    query images (each with ``image`` and ``modality`` as the examiner left it)."""
     modalities = [q.modality for q in queries]
-    if len(queries) > 1 and (len(queries) != 2 or set(modalities) != {QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE}):
-        raise MatcherMismatchError("Several images are searched together only as one frontal and one lateral skull X-ray; correct their modality or open one image.")
+    check_query_set(modalities)
     return [q.image for q in queries], modalities
 
 
 def locate(service: Any, images: Sequence[Any], modality: Sequence[QueryModality] | QueryModality | None, subject_id: str, result: Any, cancel: threading.Event | None) -> tuple[int | None, bool]:
     """(rank over the whole gallery, is in the gallery) of ``subject_id`` for this query."""
-    rank = result.rank_of(subject_id)
-    if rank is not None:
-        return rank, True
-    with service.workspace.store() as store:
-        known = any(s.subject_id == subject_id for s in store.subjects())
-    if not known:
-        return None, False
-    full = service.search(list(images), modality=modality, top_k=max(result.gallery_subjects, 1), cancel=cancel)
-    return full.rank_of(subject_id), True
+    return service.locate(subject_id, list(images), modality=modality, result=result, cancel=cancel)
 
 
 def search_job(queries: Sequence[Any], *, top_k: int, true_subject_id: str | None = None):
@@ -102,7 +93,7 @@ def search_job(queries: Sequence[Any], *, top_k: int, true_subject_id: str | Non
         images, modality = search_arguments(queries)
         service = context.search
         result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
-        with service.workspace.store() as store:
+        with GalleryStore(service.workspace.db_path) as store:
             thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
         rank, in_gallery = (None, False)
         if true_subject_id:

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossid_desktop.cases import CaseService
+from crossid_desktop.cases.report import export_report, report_file_name
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 
@@ -39,8 +41,6 @@ MARK_LABELS = {"of_interest": "of interest", "excluded": "excluded", "none": "no
 
 
 def _service(context: Any):
-    from crossid_desktop.cases import CaseService
-
     return CaseService(context.workspace)
 
 
@@ -86,8 +86,6 @@ def change_job(number: str, change: str, actor: str | None, **values: Any):
 
 def export_job(number: str, path: Path, actor: str | None):
     def run(context: Any, progress: Any, cancel: threading.Event) -> Path:
-        from crossid_desktop.cases.report import export_report
-
         return export_report(context.workspace, number, path, actor=actor, progress=progress, cancel=cancel)
 
     return run
@@ -204,8 +202,6 @@ class CasePanel(QWidget):
             self.state_label.setText("Open a case first (New case), then export its report.")
             return None
         if path is None:
-            from crossid_desktop.cases.report import report_file_name
-
             folder = self.last_report.parent if self.last_report else Path(self._window.settings.last_folder)
             chosen, _ = QFileDialog.getSaveFileName(self, "Export the case report", str(folder / report_file_name(self._case.case_number)), "PDF (*.pdf)")
             if not chosen:

@@ -23,6 +23,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget
 
 from crossid_desktop.errors import Cancelled
+from crossid_desktop.gallery.enrol import decode_png
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.images import to_qimage
 from crossid_desktop.gui.widgets.image_view import ImageView
@@ -100,7 +102,7 @@ def superimpose(face: NDArray[np.uint8], query: NDArray[Any], *, opacity: float,
     the face's. ``face`` is the square aligned crop (RGB uint8); ``query`` is greyscale
     (``(H, W)`` float in [0, 1] or uint8) or RGB uint8. Of an X-ray only the skull's box (with a
     margin of a tenth of its breadth) covers the face."""
-    import cv2
+    import cv2  # OpenCV loads on first use
 
     side = face.shape[0]
     s, tx, ty = initial_fit(query, side, is_xray=is_xray)
@@ -143,11 +145,9 @@ def compare_job(query: Any, candidate: Any):
     aligned face of ``candidate`` (a search Candidate) from the gallery."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> ComparePair:
-        from crossid_desktop.gallery.enrol import decode_png
-
         matcher = context.search.matcher_for(query.modality)
         prepared = matcher.preprocess_query(query.image, query.modality)
-        with context.workspace.store() as store:
+        with GalleryStore(context.workspace.db_path) as store:
             face = decode_png(store.thumbnail(candidate.image_id))
         what = "skull X-ray, soft tissue suppressed" if query.modality.is_xray else "injured face, aligned"
         name = f" ({candidate.name})" if candidate.name else ""

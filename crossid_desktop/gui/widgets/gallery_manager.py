@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -36,16 +36,15 @@ from PySide6.QtWidgets import (
 )
 
 from crossid_desktop.errors import Cancelled
+from crossid_desktop.gallery.enrol import EnrolmentReport, enrol
+from crossid_desktop.gallery.index import IndexStatus
+from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
+from crossid_desktop.gallery.store import GalleryStore, SubjectRecord
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.gallery_model import GalleryTableModel
-
-if TYPE_CHECKING:
-    from crossid_desktop.gallery.enrol import EnrolmentReport
-    from crossid_desktop.gallery.index import IndexStatus
-    from crossid_desktop.gallery.store import SubjectRecord
-    from crossid_desktop.gui.settings import Settings
-    from crossid_desktop.gui.worker import Worker
-    from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.gui.settings import Settings
+from crossid_desktop.gui.worker import Worker
+from crossid_desktop.progress import ProgressCallback
 
 
 # -- the jobs (run in the worker thread; plain Python, no widget) -------------------------------
@@ -70,10 +69,9 @@ class GallerySnapshot:
 
 def read_gallery(context: Any, progress: ProgressCallback, cancel: threading.Event) -> GallerySnapshot:
     """Subjects and index states, without repairing anything (like ``crossid gallery list``)."""
-    from crossid_desktop.gallery.maintenance import index_status
 
     workspace = context.workspace
-    with workspace.store() as store:
+    with GalleryStore(workspace.db_path) as store:
         subjects = tuple(store.subjects())
         counts = store.counts()
         states = [
@@ -87,8 +85,6 @@ def import_job(source: Path, *, allow_centre_crop: bool):
     """A job enrolling a gallery folder or CSV manifest with every configured matcher."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> EnrolmentReport:
-        from crossid_desktop.gallery.enrol import enrol
-
         matchers = context.matchers.configured(context.workspace.root)
         return enrol(context.workspace, source, matchers=matchers, allow_centre_crop=allow_centre_crop, progress=progress, cancel=cancel)
 
@@ -100,8 +96,6 @@ def remove_job(subject_ids: Sequence[str]):
     ids = tuple(subject_ids)
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
-        from crossid_desktop.gallery.maintenance import remove_subjects
-
         return sum(remove_subjects(context.workspace, ids, progress=progress, cancel=cancel).values())
 
     return run
@@ -109,7 +103,6 @@ def remove_job(subject_ids: Sequence[str]):
 
 def rebuild_job(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
     """Embed what is missing and rebuild every matcher's index (``crossid gallery rebuild-index``)."""
-    from crossid_desktop.gallery.maintenance import rebuild_indexes
 
     return len(rebuild_indexes(context.workspace, context.matchers.configured(context.workspace.root), progress=progress, cancel=cancel))
 

@@ -21,19 +21,18 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
+from crossid_desktop.cases import CaseService
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.errors import Cancelled, UnsuitableImageError
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.widgets.landmark_layer import LandmarkLayer
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.landmarks.service import LandmarkResult
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 
 VIEWS = {QueryModality.XRAY_FRONT: "xray-front", QueryModality.XRAY_SIDE: "xray-side"}
 
 
-def _corrections(context: Any) -> Any:
-    from crossid_desktop.cases import CaseService
-    from crossid_desktop.cases.landmarks import CaseLandmarks
-
+def _corrections(context: Any) -> CaseLandmarks:
     return CaseLandmarks(CaseService(context.workspace))
 
 
@@ -41,8 +40,6 @@ def detect_job(image: Any, view: str, case_number: str | None):
     """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
-        from crossid_desktop.matching.landmarks.service import find_landmarks
-
         detected = find_landmarks(image, view)
         return detected, _corrections(context).apply(case_number, detected) if case_number else detected
 

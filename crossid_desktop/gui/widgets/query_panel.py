@@ -2,7 +2,7 @@
 
 Opening reads the files in the worker (any format :func:`~crossid_desktop.imaging.io.load_image`
 reads, DICOM included) and guesses each image's modality and view
-(:func:`~crossid_desktop.search.guess_modality`); the examiner can correct it. The original and
+(:func:`~crossid_desktop.search.query.guess_modality`); the examiner can correct it. The original and
 the preprocessed image are shown side by side, zoom and pan linked. For X-rays the preview is
 the soft-tissue suppression at the slider's strength; for photos it is the aligned face crop,
 and the detected faces are drawn on the original. Previews are computed in the worker: a newer
@@ -23,7 +23,12 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 
 from crossid_desktop.gui.images import to_qimage
 from crossid_desktop.gui.widgets.image_view import ImageView
+from crossid_desktop.imaging.faces import align_face, centre_crop, detect_faces
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.progress import check_cancel
+from crossid_desktop.search.query import guess_modality, pair_views
 
 MODALITY_LABELS = {
     QueryModality.XRAY_FRONT: "X-ray, frontal",
@@ -61,10 +66,6 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     when given, are the known ones, e.g. of a demo query)."""
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> list[QueryImage]:
-        from crossid_desktop.imaging.io import load_image
-        from crossid_desktop.progress import check_cancel
-        from crossid_desktop.search import guess_modality, pair_views
-
         result = []
         for done, path in enumerate(paths):
             check_cancel(cancel, "Opening the query")
@@ -88,11 +89,8 @@ def preview_job(image: Any, modality: QueryModality, strength: float):
 
     def run(context: Any, progress: Any, cancel: threading.Event) -> Preview:
         if modality.is_xray:
-            from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
-
             processed = suppress_soft_tissue(image.grey_float(), SoftTissueParams(strength=strength))
             return Preview(to_qimage(processed), note=f"Soft tissue suppressed at strength {strength:.2f}.")
-        from crossid_desktop.imaging.faces import align_face, centre_crop, detect_faces
 
         rgb = image.rgb_uint8()
         faces = detect_faces(rgb)

@@ -81,7 +81,7 @@ class QueryFacts(QTextBrowser):
 
     def show_facts(self, queries: Sequence[Any], result: Any | None) -> None:
         """``queries``: the opened query images (``image``, ``modality``, ``guessed``);
-        ``result``: the last :class:`~crossid_desktop.search.SearchResult` of them, or None."""
+        ``result``: the last :class:`~crossid_desktop.search.service.SearchResult` of them, or None."""
         if not queries:
             self.setHtml("<h3>Query</h3><p>No query is open.</p>")
             return

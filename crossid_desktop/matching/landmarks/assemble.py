@@ -19,6 +19,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -99,8 +100,6 @@ def _original_points(sample: LandmarkSample) -> np.ndarray:
 def _original_image(sample: LandmarkSample) -> np.ndarray:
     """The sample's local-scale copy brought back to the original size (the original is not
     kept in memory; at the local scale it has the detail the detector uses)."""
-    import cv2
-
     back = invert(sample.local_map)
     height = int(round(apply(back, np.array([[0.0, sample.local_image.shape[0] - 0.5]]))[0, 1] + 0.5))
     width = int(round(apply(back, np.array([[sample.local_image.shape[1] - 0.5, 0.0]]))[0, 0] + 0.5))

@@ -10,12 +10,14 @@ refused. Weights may be stored as float16 (half the size) and load as float32.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.checkpoint import weights_sha256
 from crossid_desktop.matching.model_card import _now, software_versions
 from crossid_desktop.paths import atomic_path
 
@@ -92,11 +94,7 @@ def card_path(path: str | Path) -> Path:
 
 def save_landmark_model(path: str | Path, state: Mapping[str, torch.Tensor], card: LandmarkModelCard, *, half: bool = False) -> LandmarkModelCard:
     """Write the weights and the card (with the weights' SHA-256 filled in) atomically; return that card."""
-    import dataclasses
-
     import torch
-
-    from crossid_desktop.matching.checkpoint import weights_sha256
 
     stored = {k: (v.detach().cpu().contiguous().clone().half() if half and v.is_floating_point() else v.detach().cpu().contiguous().clone()) for k, v in state.items()}
     card = dataclasses.replace(card, weights_sha256=weights_sha256(_as_float32(stored)))
@@ -110,8 +108,6 @@ def save_landmark_model(path: str | Path, state: Mapping[str, torch.Tensor], car
 def read_landmark_model(path: str | Path) -> tuple[dict[str, torch.Tensor], LandmarkModelCard]:
     """The float32 weights and the card; :class:`ModelError` for a missing, corrupt or swapped file."""
     import torch
-
-    from crossid_desktop.matching.checkpoint import weights_sha256
 
     path = Path(path)
     if not path.is_file() or not card_path(path).is_file():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import textwrap
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,6 +21,8 @@ _GREEN, _ORANGE, _BLUE, _RED, _WHITE = (60, 200, 60), (255, 150, 0), (70, 140, 2
 
 def draw_landmarks(rgb: NDArray[np.uint8], result: LandmarkResult) -> NDArray[np.uint8]:
     """A copy of ``rgb`` (``(H, W, 3)`` uint8) with ``result`` drawn on it (module docstring)."""
+    import cv2  # OpenCV loads only when a picture is drawn
+
     canvas = np.ascontiguousarray(rgb.copy())
     height, width = canvas.shape[:2]
     unit = max(1.0, max(height, width) / 800.0)
@@ -48,5 +49,7 @@ def draw_landmarks(rgb: NDArray[np.uint8], result: LandmarkResult) -> NDArray[np
 
 def _text(canvas: NDArray[np.uint8], text: str, origin: tuple[int, int], scale: float, colour: tuple[int, int, int], thick: int) -> None:
     """Text with a dark outline, readable on bright bone and dark air alike."""
+    import cv2
+
     cv2.putText(canvas, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
     cv2.putText(canvas, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)

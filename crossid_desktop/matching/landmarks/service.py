@@ -118,7 +118,7 @@ _DETECTORS: dict[Path, XrayLandmarkDetector] = {}
 
 def xray_detector(view: str, model: Path | None = None) -> XrayLandmarkDetector:
     """The detector of an X-ray view, loaded once per model file."""
-    from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
+    from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector  # imports torch: only when a model is needed
 
     path = Path(model) if model is not None else bundled_model(view)
     with _LOCK:
@@ -149,7 +149,7 @@ def find_landmarks(image: LoadedImage, view: str, *, model: Path | None = None) 
         raise UnsuitableImageError(f"The image{name} is blank (a single grey level); it shows no landmarks.")
     if view not in XRAY_VIEWS:
         raise ModelError(f"Landmarks of face photos ({view}) are not available in this version; use --view xray-front or xray-side for skull X-rays.")
-    import torch
+    import torch  # loaded only when landmarks are asked for
 
     detector = xray_detector(view, model)
     with torch.inference_mode():

@@ -1,0 +1,106 @@
+"""The query of a search: what each image shows (modality and view), how a frontal and a
+lateral X-ray of one skull are told apart, and which sets of images may be searched together.
+
+One module for the search service, the CLI and the GUI, so that the examiner's window, the
+command line and the service apply the same rules:
+
+* a colour photo is an injured face; a greyscale image or a DICOM is an X-ray, frontal when
+  left-right symmetric, else lateral (a DICOM's ``ViewPosition`` decides first);
+* two X-rays opened together are one frontal and one lateral view, the more symmetric frontal;
+* images are searched together only as one frontal and one lateral X-ray of one skull.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.matching.base import QueryModality
+
+#: ``crossid search --modality`` choices and the modality each names (``xray``: guess the view).
+MODALITY_OPTIONS: dict[str, QueryModality | None] = {
+    "xray": None,
+    "xray-front": QueryModality.XRAY_FRONT,
+    "xray-side": QueryModality.XRAY_SIDE,
+    "injured": QueryModality.INJURED_FACE,
+}
+
+
+def left_right_symmetry(image: LoadedImage) -> float:
+    """Correlation in [-1, 1] between an image and its mirror: a frontal skull is symmetric,
+    a lateral one is not."""
+    grey = image.grey_float()
+    small = grey[:: max(1, grey.shape[0] // 128), :: max(1, grey.shape[1] // 128)]
+    a = small - small.mean()
+    b = a[:, ::-1]
+    return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
+
+
+def pair_views(images: Sequence[LoadedImage]) -> list[QueryModality]:
+    """The views of a frontal and a lateral X-ray of one skull, in the images' order: the more
+    left-right symmetric image is the frontal one, whatever order the files came in."""
+    if len(images) != 2:
+        raise ValueError("pair_views takes exactly two images")
+    front_first = left_right_symmetry(images[0]) >= left_right_symmetry(images[1])
+    return [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
+
+
+def guess_modality(image: LoadedImage) -> QueryModality:
+    """A first guess the user can correct: colour photos are injured faces; greyscale images
+    and DICOMs are X-rays, frontal when left-right symmetric, else lateral."""
+    view = str(image.meta.dicom.get("ViewPosition", "")).upper() if image.meta.dicom else ""
+    if view in {"LAT", "LL", "RL"}:
+        return QueryModality.XRAY_SIDE
+    if view in {"PA", "AP"}:
+        return QueryModality.XRAY_FRONT
+    pixels = image.pixels
+    if not image.meta.dicom and pixels.ndim == 3:
+        channels = pixels.astype(np.int16)
+        colourful = np.abs(channels[..., 0] - channels[..., 1]).mean() + np.abs(channels[..., 1] - channels[..., 2]).mean()
+        if colourful > 6.0:
+            return QueryModality.INJURED_FACE
+    return QueryModality.XRAY_FRONT if left_right_symmetry(image) > 0.6 else QueryModality.XRAY_SIDE
+
+
+def initial_modalities(images: Sequence[LoadedImage]) -> list[QueryModality]:
+    """The first guess for each image, two X-rays of the same guessed view paired into one
+    frontal and one lateral view (what the query panel shows before any correction)."""
+    modalities = [guess_modality(image) for image in images]
+    if len(images) == 2 and modalities[0] == modalities[1] and modalities[0].is_xray:
+        modalities = pair_views(images)
+    return modalities
+
+
+def resolve_modalities(images: Sequence[LoadedImage], modality: QueryModality | Sequence[QueryModality] | None) -> list[QueryModality]:
+    """Each image's modality: ``modality`` given once for all, once per image (the examiner's
+    corrections), or ``None`` to guess (:func:`initial_modalities`). X-rays and face photos
+    cannot be mixed in one search."""
+    if modality is None:
+        modalities = initial_modalities(images)
+    elif isinstance(modality, QueryModality):
+        modalities = [modality] * len(images)
+    else:
+        modalities = [QueryModality(m) for m in modality]
+        if len(modalities) != len(images):
+            raise ValueError(f"{len(modalities)} modalities for {len(images)} query images")
+    if len({m.is_xray for m in modalities}) > 1:
+        raise MatcherMismatchError("X-ray and face-photo queries cannot be searched together; search them one at a time.")
+    return modalities
+
+
+def check_query_set(modalities: Sequence[QueryModality]) -> None:
+    """Several images are searched together only as one frontal and one lateral skull X-ray."""
+    if len(modalities) > 1 and (len(modalities) != 2 or set(modalities) != {QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE}):
+        raise MatcherMismatchError("Several images are searched together only as one frontal and one lateral skull X-ray; correct their modality or open one image.")
+
+
+def modality_from_option(option: str | None, n_queries: int) -> QueryModality | None:
+    """The modality a ``--modality`` option names; ``xray`` with several images lets the views be paired."""
+    if option is None:
+        return None
+    if option == "xray":
+        return None if n_queries > 1 else QueryModality.XRAY_FRONT
+    return MODALITY_OPTIONS[option]

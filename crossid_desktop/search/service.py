@@ -1,0 +1,245 @@
+"""1:N search: query file(s) -> load -> preprocess -> encode -> k-NN -> ranked candidates.
+
+The same service serves the CLI, the GUI's worker thread and batch jobs. Subjects are ranked by
+their best photo (smallest distance over the subject's photos). A frontal and a lateral X-ray of
+one skull can be searched together: their per-subject distances are averaged (fused), so a
+subject must match in both views to rank high.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import GalleryError, MatcherMismatchError
+from crossid_desktop.gallery.index import GalleryIndex
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.io import LoadedImage, load_image
+from crossid_desktop.matching.base import Matcher, QueryModality, confidence
+from crossid_desktop.matching.calibration import Calibration, verbal_scale
+from crossid_desktop.matching.selection import MatcherCache, role_of
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+from crossid_desktop.search.query import check_query_set, resolve_modalities
+from crossid_desktop.workspace import Workspace
+
+#: candidate photos fetched from the index per query before ranking subjects exactly
+SHORTLIST_FACTOR = 10
+SHORTLIST_MIN = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked gallery subject (or photo, when ranking photos)."""
+
+    rank: int
+    subject_id: str
+    name: str
+    image_id: int  # the subject's photo nearest to the (first) query
+    image_path: str
+    distance: float  # Euclidean distance to that photo; with several queries, the mean over queries of each one's nearest photo
+    confidence: float  # exp(-distance^2), the publication's score
+    likelihood_ratio: float | None = None  # when the matcher carries a calibration
+    verbal_scale: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    path: str | None
+    sha256: str
+    modality: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    queries: tuple[QueryInfo, ...]
+    matcher_name: str
+    matcher_fingerprint: str
+    gallery_subjects: int
+    gallery_images: int
+    gallery_digest: str
+    rank_by: str  # "subject" | "image"
+    candidates: tuple[Candidate, ...]
+    preprocessing: dict[str, Any]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (``crossid search --json``)."""
+        data = asdict(self)
+        data["query"] = data["queries"][0] if len(self.queries) == 1 else data["queries"]
+        for candidate in data["candidates"]:
+            candidate["image"] = candidate.pop("image_path")
+        return data
+
+    def rank_of(self, subject_id: str) -> int | None:
+        """Rank of a subject among the returned candidates, or None."""
+        return next((c.rank for c in self.candidates if c.subject_id == subject_id), None)
+
+
+class SearchService:
+    """Searches one workspace's gallery; keeps matchers loaded between searches."""
+
+    def __init__(self, workspace: Workspace, *, matchers: MatcherCache | None = None) -> None:
+        self.workspace = workspace
+        self.matchers = matchers or MatcherCache()
+
+    def matcher_for(self, modality: QueryModality) -> Matcher:
+        matcher = self.matchers.for_role(self.workspace.root, role_of(modality))
+        if modality not in matcher.query_modalities:
+            raise MatcherMismatchError(
+                f"The matcher {matcher.name} was not trained for {modality.value.replace('_', ' ')} queries."
+            )
+        return matcher
+
+    def search(
+        self,
+        queries: Sequence[str | Path | LoadedImage],
+        *,
+        modality: QueryModality | Sequence[QueryModality] | None = None,
+        top_k: int = 10,
+        rank_by: str = "subject",
+        exact: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> SearchResult:
+        """Rank the gallery against one query, or a frontal and a lateral X-ray together.
+
+        ``modality``: one for every query, one per query (the examiner's corrections), or None
+        to guess (two X-rays are then taken as one frontal and one lateral view).
+        """
+        if not queries:
+            raise GalleryError("No query image was given.")
+        if rank_by not in ("subject", "image"):
+            raise ValueError("rank_by is 'subject' or 'image'")
+        progress = progress or no_progress
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        images = [q if isinstance(q, LoadedImage) else load_image(q) for q in queries]
+        modalities = resolve_modalities(images, modality)
+        check_query_set(modalities)
+        timings["load"] = _ms(start)
+        check_cancel(cancel, "The search")
+        progress(1, 4, "loading the matcher")
+
+        matcher = self.matcher_for(modalities[0])
+        store = GalleryStore(self.workspace.db_path)
+        try:
+            counts = store.counts()
+            if counts.images == 0:
+                raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
+            t = time.perf_counter()
+            index = GalleryIndex.open(self.workspace.indexes_dir, store, matcher.fingerprint, cancel=cancel)
+            if index.count == 0:
+                raise MatcherMismatchError(
+                    f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
+                )
+            if index.dim != matcher.embedding_dim:
+                raise MatcherMismatchError(f"The index of {matcher.name} has {index.dim}-d vectors but the matcher makes {matcher.embedding_dim}-d ones; rebuild the index.")
+            timings["open_index"] = _ms(t)
+            progress(2, 4, "encoding the query")
+            t = time.perf_counter()
+            vectors = np.concatenate([matcher.encode_query([image], m, cancel=cancel) for image, m in zip(images, modalities)])
+            timings["encode"] = _ms(t)
+            check_cancel(cancel, "The search")
+            progress(3, 4, "searching the gallery")
+            t = time.perf_counter()
+            candidates = self._rank(store, index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, matcher=matcher)
+            timings["search"] = _ms(t)
+            digest = store.gallery_digest()
+        finally:
+            store.close()
+        timings["total"] = _ms(start)
+        progress(4, 4, "done")
+        preprocessing = matcher.model_card().get("preprocessing", {})
+        infos = tuple(
+            QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
+        )
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings)
+
+    def locate(
+        self,
+        subject_id: str,
+        queries: Sequence[str | Path | LoadedImage],
+        *,
+        modality: QueryModality | Sequence[QueryModality] | None = None,
+        result: SearchResult | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[int | None, bool]:
+        """Where ``subject_id`` ranks for this query over the whole gallery, even beyond the
+        top-k: ``(rank, in_gallery)``; ``(None, False)`` when the gallery does not hold the
+        subject. ``result``, the search already made, saves a second search when it holds them."""
+        if result is not None and (rank := result.rank_of(subject_id)) is not None:
+            return rank, True
+        with GalleryStore(self.workspace.db_path) as store:
+            subjects = store.subjects()
+        if not any(s.subject_id == subject_id for s in subjects):
+            return None, False
+        whole = self.search(list(queries), modality=modality, top_k=max(len(subjects), 1), cancel=cancel)
+        return whole.rank_of(subject_id), True
+
+    def _rank(self, store, index, vectors: NDArray[np.float32], *, top_k: int, rank_by: str, exact: bool, matcher: Matcher) -> tuple[Candidate, ...]:
+        shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
+        ids, _ = index.search(vectors, shortlist, exact=exact)
+        images = {record.image_id: record for record in store.images()}
+        candidate_ids = sorted({int(i) for i in ids.ravel() if int(i) in images})
+        if rank_by == "subject":  # every photo of a shortlisted subject takes part
+            subjects = {images[i].subject_id for i in candidate_ids}
+            candidate_ids = sorted(i for i, record in images.items() if record.subject_id in subjects)
+        stored_ids, gallery = store.embeddings(matcher.fingerprint, candidate_ids)
+        candidate_ids = [int(i) for i in stored_ids]
+        distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
+        if rank_by == "image":
+            fused = distances.mean(axis=0)
+            order = np.argsort(fused, kind="stable")[:top_k]
+            chosen = [(candidate_ids[j], float(fused[j])) for j in order]
+        else:
+            best: dict[str, tuple[float, int]] = {}
+            per_subject: dict[str, list[int]] = {}
+            for column, image_id in enumerate(candidate_ids):
+                per_subject.setdefault(images[image_id].subject_id, []).append(column)
+            for subject, columns in per_subject.items():
+                per_query_best = distances[:, columns].min(axis=1)  # each view's best photo
+                fused = float(per_query_best.mean())
+                photo = candidate_ids[columns[int(np.argmin(distances[0, columns]))]]  # the first query's best photo
+                best[subject] = (fused, photo)
+            ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:top_k]
+            chosen = [(photo, distance) for _, (distance, photo) in ordered]
+        # The calibration models the distance of ONE query to ONE photo; a fused distance over
+        # several queries is another statistic, so it gets no likelihood ratio.
+        calibration = _calibration(matcher) if len(vectors) == 1 else None
+        subjects = {record.subject_id: record for record in store.subjects()}
+        result = []
+        for rank, (image_id, distance) in enumerate(chosen, start=1):
+            record = images[image_id]
+            lr = verbal = None
+            if calibration is not None:
+                lr = float(calibration.likelihood_ratio_from_distance(np.array([distance]))[0])
+                verbal = verbal_scale(lr)
+            result.append(
+                Candidate(rank, record.subject_id, subjects[record.subject_id].name, image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
+            )
+        return tuple(result)
+
+
+def _calibration(matcher: Matcher):
+    card = matcher.model_card()
+    data = card.get("calibration") if isinstance(card, dict) else None
+    if not data:
+        return None
+    return Calibration.from_dict(data)
+
+
+def _meta_dict(image: LoadedImage) -> dict[str, Any]:
+    meta = image.meta
+    return {"format": meta.format, "width": meta.width, "height": meta.height, "bit_depth": meta.bit_depth, "dicom": dict(meta.dicom)}
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 3)
