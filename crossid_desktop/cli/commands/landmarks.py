@@ -25,10 +25,11 @@ EXIT_REFUSED = 3
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "landmarks",
-        help="find the landmarks of a skull X-ray (frontal or lateral cephalometric points)",
-        description="Find the named landmarks of a skull X-ray, in the image's own pixel coordinates, each with a standard "
-        "deviation (pixels). Cephalometric points carry their ISBI labels l1..l19. A point that is not in the image is reported "
-        "missing; doubts are printed as warnings. When the image does not look like a skull X-ray of the view, the result is "
+        help="find the named landmarks of a skull X-ray or a face photo",
+        description="Find the named landmarks of a skull X-ray (frontal, or lateral with the cephalometric points l1..l19) or of "
+        "a face photo (frontal: the 68 points p1..p68 and soft-tissue points; profile: the soft-tissue profile points), in the "
+        "image's own pixel coordinates; X-ray points carry a standard deviation (pixels). A point that is not in the image is "
+        "reported missing; doubts are printed as warnings. When an X-ray does not look like a skull of the view, the result is "
         f"printed flagged and the exit status is {EXIT_REFUSED}.",
     )
     parser.add_argument("image", type=Path, help="the image (DICOM, PNG, TIFF, JPEG, ...)")
@@ -45,7 +46,7 @@ def run_landmarks(args: argparse.Namespace) -> int:
     view = args.view
     if view is None:
         guessed = guess_modality(image)
-        view = {"xray_front": "xray-front", "xray_side": "xray-side"}.get(guessed.value, "face-front")
+        view = {"xray_front": "xray-front", "xray_side": "xray-side"}.get(guessed.value, "face-front")  # a colour photo: a face
     result = find_landmarks(image, view, model=args.model)
     if args.out is not None:
         save_image(args.out, draw_landmarks(image.rgb_uint8(), result))
@@ -69,7 +70,8 @@ def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
             print(f"{p.label or '':>5} {p.name:<24} {'-':>8} {'-':>8} {'-':>6}  missing (not in the image)")
         else:
             note = "low confidence" if p.low_confidence else ""
-            print(f"{p.label or '':>5} {p.name:<24} {p.x:8.1f} {p.y:8.1f} {p.sd:6.1f}  {note}")
+            sd = f"{p.sd:6.1f}" if p.sd is not None else f"{'-':>6}"
+            print(f"{p.label or '':>5} {p.name:<24} {p.x:8.1f} {p.y:8.1f} {sd}  {note}")
 
 
 def _register_train(subparsers: argparse._SubParsersAction) -> None:

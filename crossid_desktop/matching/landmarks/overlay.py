@@ -27,6 +27,7 @@ def draw_landmarks(rgb: NDArray[np.uint8], result: LandmarkResult) -> NDArray[np
     height, width = canvas.shape[:2]
     unit = max(1.0, max(height, width) / 800.0)
     thick, font = max(1, round(unit)), 0.45 * unit
+    labelled = sum(not p.missing for p in result.landmarks) <= 40  # 68 face points: dots only
     for point in result.landmarks:
         if point.missing:
             continue
@@ -35,7 +36,8 @@ def draw_landmarks(rgb: NDArray[np.uint8], result: LandmarkResult) -> NDArray[np
         if point.sd:
             cv2.circle(canvas, centre, max(2, int(round(2 * point.sd))), colour, thick, cv2.LINE_AA)
         cv2.circle(canvas, centre, max(2, round(2.5 * unit)), colour, -1, cv2.LINE_AA)
-        _text(canvas, point.label or point.name, (centre[0] + round(5 * unit), centre[1] - round(4 * unit)), font, colour, thick)
+        if labelled:
+            _text(canvas, point.label or point.name, (centre[0] + round(5 * unit), centre[1] - round(4 * unit)), font, colour, thick)
     chars = max(20, int(width / (9.5 * unit)))
     lines = [(part, _RED) for warning in result.warnings for part in textwrap.wrap(warning, chars)]
     missing = [p.label or p.name for p in result.landmarks if p.missing]

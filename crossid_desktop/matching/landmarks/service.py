@@ -4,9 +4,14 @@
 in the image's own pixel coordinates, with a standard deviation per point, the points that
 were not found marked missing (never clipped to the border), and every doubt as a sentence in
 ``warnings``. Skull X-rays use the bundled models ``resources/models/xray_landmarks_front.pt``
-and ``xray_landmarks_side.pt`` (loaded once and kept). A blank image is refused with
-:class:`~crossid_desktop.errors.UnsuitableImageError`; an image that does not look like a skull
-X-ray of that view comes back with ``refused`` set and a warning saying so.
+and ``xray_landmarks_side.pt`` (loaded once and kept); face photos use
+:func:`~crossid_desktop.matching.landmarks.face_front.detect_face_front` (the 68 iBUG points
+and the soft-tissue points of the frontal scheme) and
+:func:`~crossid_desktop.matching.landmarks.face_side.detect_face_side` (the profile contour),
+which give no per-point uncertainty (``sd`` and ``confidence`` None). A blank image is refused
+with :class:`~crossid_desktop.errors.UnsuitableImageError`; a photo without a face with
+:class:`~crossid_desktop.errors.NoFaceFoundError`; an X-ray that does not look like a skull of
+that view comes back with ``refused`` set and a warning saying so.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crossid_desktop.anatomy.landmarks import landmarks_of
 from crossid_desktop.errors import ModelError, UnsuitableImageError
 from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.matching.landmarks.face_front import detect_face_front
+from crossid_desktop.matching.landmarks.face_side import detect_face_side
 from crossid_desktop.paths import resource_path
 
 if TYPE_CHECKING:
@@ -41,7 +49,7 @@ class Landmark:
     x: float | None
     y: float | None
     sd: float | None
-    confidence: float
+    confidence: float | None
     low_confidence: bool = False
     corrected: bool = False
 
@@ -51,7 +59,7 @@ class Landmark:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "x": _round(self.x), "y": _round(self.y), "sd": _round(self.sd),
-                "missing": self.missing, "confidence": round(self.confidence, 3), "low_confidence": self.low_confidence,
+                "missing": self.missing, "confidence": _round(self.confidence, 3), "low_confidence": self.low_confidence,
                 "corrected": self.corrected}
 
 
@@ -138,7 +146,8 @@ def find_landmarks(image: LoadedImage, view: str, *, model: Path | None = None) 
     Raises:
         ValueError: an unknown view.
         UnsuitableImageError: a blank image.
-        ModelError: no model for the view, or a face view (not available in this version).
+        ModelError: no model for the view.
+        NoFaceFoundError: a face view of a photo in which no face is found.
     """
     if view not in VIEWS:
         raise ValueError(f"Unknown view {view!r}; expected one of {', '.join(VIEWS)}.")
@@ -148,7 +157,7 @@ def find_landmarks(image: LoadedImage, view: str, *, model: Path | None = None) 
         name = f" {image.path.name}" if image.path is not None else ""
         raise UnsuitableImageError(f"The image{name} is blank (a single grey level); it shows no landmarks.")
     if view not in XRAY_VIEWS:
-        raise ModelError(f"Landmarks of face photos ({view}) are not available in this version; use --view xray-front or xray-side for skull X-rays.")
+        return _face_result(image, view)
     import torch  # loaded only when landmarks are asked for
 
     detector = xray_detector(view, model)
@@ -165,6 +174,18 @@ def _result(image: LoadedImage, view: str, detection: Detection, detector: XrayL
         warnings=detection.warnings, refused=refused, model={"name": detector.card.name, "weights_sha256": detector.card.weights_sha256},
         mirrored=detection.mirrored, image_score=detection.image_score,
     )
+
+
+def _face_result(image: LoadedImage, view: str) -> LandmarkResult:
+    """Landmarks of a face photo by the face modules (no uncertainty per point)."""
+    found = detect_face_front(image.rgb_uint8()) if view == "face-front" else detect_face_side(image.rgb_uint8())
+    labels = {mark.name: mark.label for mark in landmarks_of(view)}
+    points = tuple(
+        Landmark(name, labels.get(name), None if np.isnan(x) else float(x), None if np.isnan(y) else float(y), None, None)
+        for name, (x, y) in zip(found.names, found.xy)
+    )
+    return LandmarkResult(image=str(image.path) if image.path is not None else None, sha256=image.sha256, view=view, landmarks=points,
+                          warnings=found.warnings, model={"name": found.detector}, mirrored=found.mirrored)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossid_desktop.errors import ModelError, UnsuitableImageError
+from crossid_desktop.errors import ModelError, NoFaceFoundError, UnsuitableImageError
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.landmarks.service import bundled_model, find_landmarks, xray_detector
 
@@ -79,15 +79,30 @@ def test_points_cut_off_the_image_are_missing_not_clipped(person, tmp_path: Path
     assert all(p.y <= cut.shape[0] - 0.5 for p in result.landmarks if not p.missing)
 
 
-def test_a_blank_image_is_refused_and_a_face_view_is_not_served(tmp_path: Path) -> None:
+def test_a_blank_image_is_refused_and_a_photo_without_a_face_too(tmp_path: Path) -> None:
     import cv2
 
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((400, 300), 120, np.uint8))
     with pytest.raises(UnsuitableImageError, match="blank"):
         find_landmarks(load_image(tmp_path / "blank.png"), "xray-side")
     cv2.imwrite(str(tmp_path / "noise.png"), np.random.default_rng(0).integers(0, 255, (400, 300), dtype=np.uint8))
-    with pytest.raises(ModelError, match="face"):
+    with pytest.raises(NoFaceFoundError):
         find_landmarks(load_image(tmp_path / "noise.png"), "face-front")
+    with pytest.raises(ModelError, match="not installed"):
+        find_landmarks(load_image(tmp_path / "noise.png"), "xray-side", model=tmp_path / "absent.pt")
+
+
+def test_face_photos_go_to_the_face_landmark_modules(person) -> None:
+    folder, record = person
+    image = load_image(folder / "face_front.png")
+    result = find_landmarks(image, "face-front")
+    truth = record["images"]["face_front"]["landmarks"]
+    labels = [p.label for p in result.landmarks if p.label]
+    assert labels[:68] == [f"p{k}" for k in range(1, 69)]
+    errors = [np.hypot(p.x - truth[p.name][0], p.y - truth[p.name][1]) for p in result.landmarks if not p.missing]
+    face_height = np.hypot(*np.subtract(truth["nose_bridge_1"], truth["menton_soft"]))
+    assert np.mean(errors) < 0.08 * face_height
+    assert all(p.sd is None and p.confidence is None for p in result.landmarks)
 
 
 def test_images_that_are_not_skull_xrays_are_flagged(person, tmp_path: Path) -> None:
