@@ -10,6 +10,7 @@ nonsense. No torch here.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,14 @@ class ShapeModel:
 
     @classmethod
     def fit(cls, shapes: list[NDArray[np.float64]], iterations: int = 5) -> NDArray[np.float64]:
-        """Generalised Procrustes mean of ``(K, 2)`` shapes (NaN rows ignored per shape)."""
+        """Generalised Procrustes mean of ``(K, 2)`` shapes (NaN rows ignored per shape; a
+        landmark known in no shape stays NaN)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of a landmark known nowhere is NaN
+            return cls._procrustes_mean(shapes, iterations)
+
+    @staticmethod
+    def _procrustes_mean(shapes: list[NDArray[np.float64]], iterations: int) -> NDArray[np.float64]:
         mean = np.nanmean(np.stack(shapes), axis=0)
         for _ in range(iterations):
             aligned = []
