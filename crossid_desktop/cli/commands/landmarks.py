@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.imaging.io import load_image
@@ -14,6 +16,9 @@ from crossid_desktop.imaging.writing import save_image
 from crossid_desktop.matching.landmarks.overlay import draw_landmarks
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.search.query import guess_modality
+
+if TYPE_CHECKING:
+    from crossid_desktop.matching.landmarks.train_config import LandmarkTrainConfig
 
 ORDER = 15
 
@@ -59,6 +64,24 @@ def run_landmarks(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"crossid: warning: {warning}", file=sys.stderr)
     return EXIT_REFUSED if result.refused else 0
+
+
+def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkTrainConfig:
+    """The stored configuration of a run, with a number of steps given again on the command line
+    replacing the stored one (the change and the step reached are recorded in the run)."""
+    given = {key: getattr(args, key) for key in ("global_steps", "local_steps") if f"--{key.replace('_', '-')}" in sys.argv}
+    given = {key: value for key, value in given.items() if value != getattr(config, key)}
+    if not given:
+        return config
+    reached = {}
+    for stage in ("global", "local"):
+        log = args.out / f"{stage}_log.csv"
+        lines = log.read_text().splitlines() if log.is_file() else []
+        reached[stage] = int(lines[-1].split(",")[0]) if len(lines) > 1 else 0
+    note = f"{' '.join(['crossid', *sys.argv[1:]])} (at global step {reached['global']}, local step {reached['local']})"
+    config = dataclasses.replace(config, **given, changes=(*config.changes, note))
+    (args.out / "config.json").write_text(config.to_json(), encoding="utf-8")
+    return config
 
 
 def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
@@ -111,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     config_file = args.out / "config.json"
     if config_file.is_file():
-        config = LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8"))
+        config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
     else:
         config = LandmarkTrainConfig(
             view=args.view, ceph_dir=str(args.ceph_dir) if args.ceph_dir else None, cohort_dirs=tuple(str(c) for c in args.cohort),

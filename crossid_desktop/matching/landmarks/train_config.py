@@ -57,6 +57,8 @@ class LandmarkTrainConfig:
     synthetic_tune_fraction: float = 0.1
     eval_every: int = 100
     command: tuple[str, ...] = field(default=(), compare=False)
+    #: later commands that changed the run (a new number of steps on resume), with the step each stage had reached
+    changes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def frames(self) -> Frames:
@@ -68,7 +70,7 @@ class LandmarkTrainConfig:
     @classmethod
     def from_json(cls, text: str) -> LandmarkTrainConfig:
         data: dict[str, Any] = json.loads(text)
-        for key in ("cohort_dirs", "negative_dirs", "global_widths", "local_widths", "command"):
+        for key in ("cohort_dirs", "negative_dirs", "global_widths", "local_widths", "command", "changes"):
             data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
