@@ -140,7 +140,8 @@ def global_example(sample: LandmarkSample, frames: Frames, rng: np.random.Genera
 def local_example(sample: LandmarkSample, frames: Frames, rng: np.random.Generator, *, spread: float = 12.0, augment: bool = True) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.int8]] | None:
     """One local-stage example: a ``(crop, crop)`` crop near a random PRESENT point (offset by
     a Gaussian of ``spread`` crop pixels, clipped to a third of the crop), its ``(K, 2)``
-    points and ``(K,)`` state (points outside the crop ABSENT). None for a sample without points."""
+    points and ``(K,)`` state (PRESENT inside the crop, every other point UNKNOWN). None for a
+    sample without points."""
     present = np.flatnonzero(sample.state == PRESENT)
     if present.size == 0:
         return None
@@ -157,7 +158,9 @@ def local_example(sample: LandmarkSample, frames: Frames, rng: np.random.Generat
         crop = _exposure(crop, rng)
     xy = apply(compose(to_crop, sample.local_map), np.nan_to_num(sample.points))
     state = _visible_state(sample.state, xy, np.ones(crop.shape, bool))
-    state[(sample.state == UNKNOWN)] = UNKNOWN
+    # only the points inside the crop count: the local stage is read only where the global
+    # stage found a point, and "not in this crop" would drown the placing of the few that are
+    state[state != PRESENT] = UNKNOWN
     return crop, xy, state
 
 

@@ -1,6 +1,6 @@
 """The bundled X-ray landmark models on images they never saw: a freshly generated synthetic
 person (frontal and lateral, ground truth from the generator), a mirrored and a cropped copy,
-things that are not skull X-rays, and one held-out real cephalogram."""
+things that are not skull X-rays, and one real cephalogram of the tuning part."""
 
 from __future__ import annotations
 
@@ -118,11 +118,12 @@ def test_images_that_are_not_skull_xrays_are_flagged(person, tmp_path: Path) -> 
 
 
 @pytest.mark.shared_data
-def test_a_held_out_real_cephalogram(shared_data: Path) -> None:
+def test_a_real_cephalogram_the_model_did_not_train_on(shared_data: Path) -> None:
     from crossid_desktop.matching.landmarks.cephalograms import read_cephalograms
     from crossid_desktop.matching.landmarks.points import name_of_label
 
-    ceph = next(c for c in read_cephalograms(shared_data / "xray" / "ceph_dev", ("test",)) if c.name == "027.png")
+    # a tuning image (it chose checkpoints, it was never trained on); test images are for the benchmark only
+    ceph = next(c for c in read_cephalograms(shared_data / "xray" / "ceph_dev", ("tune",)) if c.name == "003.png")
     result = find_landmarks(load_image(ceph.path), "xray-side")
     errors = [np.hypot(result.point(name_of_label(l)).x - x, result.point(name_of_label(l)).y - y) for l, (x, y) in ceph.reference.items()]
     assert not result.refused and np.mean(errors) < 30.0  # px of a 1340x1671 image; the annotators differ by about 11
