@@ -124,14 +124,22 @@ def _shrunk(residuals: NDArray[np.float64]) -> NDArray[np.float64]:
     return 0.9 * cov + 0.1 * np.diag(np.diag(cov)) + 1e-10 * np.eye(len(cov))
 
 
-def log_probability(shape: NDArray[np.float64], predicted: NDArray[np.float64], cov: NDArray[np.float64]) -> float:
-    """log P(chi-square > d^2) of the Mahalanobis distance over the shape's present coordinates."""
+def log_probabilities(shapes: NDArray[np.float64], predicted: NDArray[np.float64], cov: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(queries, items)`` log P(chi-square > d^2) of the Mahalanobis distances between each
+    query's prediction (``predicted``, queries x dims) and each item's shape (items x dims, NaN
+    where missing), over the coordinates the item has (items grouped by which they have)."""
     from scipy.stats import chi2  # benchmark only
 
-    ok = ~np.isnan(shape)
-    r = shape[ok] - predicted[ok]
-    d2 = float(r @ np.linalg.solve(cov[np.ix_(ok, ok)], r))
-    return float(chi2.logsf(d2, ok.sum()))
+    out = np.empty((len(predicted), len(shapes)))
+    present = ~np.isnan(shapes)
+    patterns = {row.tobytes(): row for row in present}
+    for row in patterns.values():
+        items = np.flatnonzero((present == row).all(axis=1))
+        inverse = np.linalg.inv(cov[np.ix_(row, row)])
+        r = shapes[items][:, row][None, :, :] - predicted[:, row][:, None, :]
+        d2 = np.einsum("qid,de,qie->qi", r, inverse, r)
+        out[:, items] = chi2.logsf(d2, row.sum())
+    return out
 
 
 QUERIES = {"frontal X-ray": ("skull_front",), "lateral X-ray": ("skull_side",), "both X-rays": ("skull_front", "skull_side")}
@@ -169,8 +177,11 @@ def evaluate(train: list[dict], test_skulls: list[dict], gallery: list[tuple[int
                 covs[view] = covs[view] + extra_cov[view]
         x_test = np.array([_skull(c, refs, parts) for c in test_skulls])
         predicted = {view: models[view].predict(x_test) for view in ("front", "side")}
-        scores = np.array([[log_probability(shape, predicted[view][q], covs[view]) for _, view, shape in gallery]
-                           for q in range(len(test_skulls))])
+        scores = np.empty((len(test_skulls), len(gallery)))
+        for view in ("front", "side"):
+            items = [i for i, (_, v, _) in enumerate(gallery) if v == view]
+            shapes = np.array([gallery[i][2] for i in items])
+            scores[:, items] = log_probabilities(shapes, predicted[view], covs[view])
         people = np.array([[scores[q, owners == p].sum() for p in range(len(test_skulls))] for q in range(len(test_skulls))])
         out[query] = {**{f"photo {k}": v for k, v in recall(scores, owners).items()},
                       **{f"person {k}": v for k, v in recall(people, np.arange(len(test_skulls))).items()}}

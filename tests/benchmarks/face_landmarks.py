@@ -1,6 +1,8 @@
 """Face-photo landmarks against the synthetic generator's exact landmarks, and a look at real faces.
 
-Synthetic (a seed no model was trained or tuned on; default 4242): each simulated person gets
+Synthetic (a seed no model was trained or tuned on; default 5151 — seeds 556 and 4242 were used
+while the profile detector's rules were tuned, 71 trains the refined frontal model, 77-79 are
+the unit tests'): each simulated person gets
 ``--photos`` frontal photos and one profile photo, rendered as ``crossid synth`` renders them, at
 ``--size`` pixels. Error = distance to the exact point as a percentage of the face's height
 (frontal: eye-level midline to the chin; profile: soft-tissue nasion to soft-tissue menton;
@@ -133,7 +135,7 @@ def real_faces(limit: int, model: Path | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--seed", type=int, default=5151)
     parser.add_argument("--people", type=int, default=60)
     parser.add_argument("--photos", type=int, default=2, help="frontal photos per person")
     parser.add_argument("--size", type=int, default=256)

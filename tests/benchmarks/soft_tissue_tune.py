@@ -19,8 +19,6 @@ import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from soft_tissue import DATA, OVERSHOOT, measure  # noqa: E402

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crossid_desktop.gui.widgets.candidate_card import CandidateCard, Mark
+from crossid_desktop.cases.marks import Mark
+from crossid_desktop.gui.widgets.candidate_card import CandidateCard
 from crossid_desktop.matching.base import QueryModality
 
 TIMEOUT = 60_000
@@ -77,7 +78,7 @@ def test_marks_and_notes_reach_the_case_marks(qtbot, window, tiny) -> None:
         second.note_edit.setText("same ear shape")
         qtbot.mouseClick(second.interest_button, qtbot_button())
     mark = window.marks.get(second.candidate.subject_id)
-    assert mark.mark is Mark.INTEREST and mark.note == "same ear shape"
+    assert mark.mark is Mark.OF_INTEREST and mark.note == "same ear shape"
     with qtbot.waitSignal(window.marksChanged, timeout=TIMEOUT):
         qtbot.mouseClick(second.exclude_button, qtbot_button())
     assert window.marks.get(second.candidate.subject_id).mark is Mark.EXCLUDED
@@ -92,3 +93,17 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_warnings_show_above_the_cards_on_each_card_and_in_the_status_bar(qtbot, window, tiny) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    outcome = search(qtbot, window, tiny.xrays(tiny.cohort.subject_ids[2]))  # views left at the guess; 96-pixel X-rays
+    warnings = outcome.result.warnings
+    assert any("was guessed" in w for w in warnings) and any("96x96 pixels" in w for w in warnings)
+    label = window.candidates.warnings_label
+    assert label.isVisibleTo(window) and all(w in label.text() for w in warnings)
+    assert all(card.findChild(QLabel, "cardWarningLabel").isVisibleTo(card) for card in cards(window))
+    assert f"{len(warnings)} warning(s)" in window.status.search_label.text()
+    search(qtbot, window, [tiny.photo(tiny.photo_subjects[0])], modalities=[QueryModality.INJURED_FACE])
+    assert not label.isVisibleTo(window) and not cards(window)[0].findChild(QLabel, "cardWarningLabel").isVisibleTo(cards(window)[0])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.report import export_report, report_file_name
 from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.errors import CaseError
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mark = commands.add_parser("mark", help="mark a candidate as of interest or excluded (none clears), with a note")
     mark.add_argument("case", metavar="CASE")
     mark.add_argument("subject", metavar="SUBJECT")
-    mark.add_argument("mark", choices=("of_interest", "excluded", "none"))
+    mark.add_argument("mark", choices=[m.value for m in Mark])
     mark.add_argument("--note", default="")
     mark.add_argument("--examiner", default=None, help="who marks (default: the operating-system user)")
     mark.set_defaults(run=run_mark)
@@ -52,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("case", metavar="CASE")
     report.add_argument("-o", "--output", type=Path, default=None, help="PDF file (default: <workspace>/reports/<case>.pdf)")
     report.add_argument("--examiner", default=None, help="who exports (default: the case's examiner)")
+    report.add_argument(
+        "--patient-identifiers", action="store_true",
+        help="print the patient's name, ID and birth date that a DICOM query names (default: withheld)",
+    )
     report.set_defaults(run=run_report)
 
 
@@ -75,8 +81,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     service = _service(args)
-    case = service.get(args.case)
     verification = service.verify(args.case)
+    if not verification.ok:
+        field = f" (field {verification.field})" if verification.field else ""
+        print(f"WARNING: the audit log of case {args.case} does not verify: broken at entry {verification.first_broken_seq}{field}: {verification.reason}. "
+              "What follows may have been changed outside the application.", file=sys.stderr)
+    case = service.get(args.case)
     entries = service.audit_log(args.case)
     if args.json:
         data = asdict(case)
@@ -99,12 +109,14 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"matcher {r.matcher_name} ({r.matcher_fingerprint[:12]}), gallery {r.gallery_subjects} subjects, digest {r.gallery_digest[:12]}; {len(case.searches)} search(es)")
         for c in r.candidates:
             mark = case.mark_of(c.subject_id)
-            flag = f"  [{mark.mark.replace('_', ' ')}]" if mark and mark.mark != "none" else ""
+            flag = f"  [{mark.mark.label}]" if mark and mark.mark is not Mark.NONE else ""
             lr = f"  LR {c.likelihood_ratio:.3g}" if c.likelihood_ratio is not None else ""
             print(f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:6.1f}%{lr}{flag}")
     if case.notes:
         print(f"notes: {case.notes}")
-    print(f"audit log: {len(entries)} entries, {'intact' if verification.ok else 'BROKEN: ' + verification.reason}")
+    print(f"audit log: {len(entries)} entries, {'intact (every stored field checked)' if verification.ok else 'BROKEN: ' + verification.reason}")
+    if verification.caveat:
+        print(f"note: {verification.caveat}")
     for e in entries:
         print(f"  {e.seq:>3}  {e.timestamp[:19]}  {e.actor:<16} {e.action:<20} {e.hash[:12]}")
     return 0
@@ -113,8 +125,11 @@ def run_show(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     result = _service(args).verify(args.case)
     if not result.ok:
-        raise CaseError(f"The audit log of case {args.case} is broken at entry {result.first_broken_seq}: {result.reason}.")
-    print(f"case {args.case}: audit log intact ({result.entries} entries); head hash {result.head_hash}")
+        field = f" (field {result.field})" if result.field else ""
+        raise CaseError(f"The audit log of case {args.case} is broken at entry {result.first_broken_seq}{field}: {result.reason}.")
+    print(f"case {args.case}: audit log intact ({result.entries} entries), every stored field checked; head hash {result.head_hash}")
+    if result.caveat:
+        print(f"note: {result.caveat}")
     return 0
 
 
@@ -140,6 +155,6 @@ def run_report(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace)
     out = args.output or workspace.reports_dir / report_file_name(args.case)
     with TextProgress("report") as bar:
-        path = export_report(workspace, args.case, out, actor=args.examiner, progress=bar)
+        path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, progress=bar)
     print(f"report written: {path}")
     return 0

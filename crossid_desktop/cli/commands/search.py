@@ -9,17 +9,23 @@ from pathlib import Path
 
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.report_sections import query_dicom_pairs
 from crossid_desktop.errors import CrossIDError
+from crossid_desktop.imaging.io import load_image
 from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
 
 ORDER = 50
 
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="rank the gallery against a skull X-ray (front and/or side) or an injured-face photo")
     parser.add_argument("queries", type=Path, nargs="+", metavar="QUERY", help="query image(s); a frontal and a lateral X-ray of one skull are fused")
-    parser.add_argument("--modality", choices=sorted(MODALITY_OPTIONS), default=None, help="what the query shows (default: guessed)")
+    parser.add_argument(
+        "--modality", choices=sorted(MODALITY_OPTIONS), action="append", default=None,
+        help="what the query shows (default: guessed); once for every image, or once per image in their order (e.g. --modality xray-front --modality xray-side)",
+    )
     parser.add_argument("--top-k", type=int, default=10, help="number of candidates (default 10)")
     parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
@@ -27,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
     parser.add_argument("--case", default=None, metavar="CASE", help="record the search in this case (opened when new); with --report and no --case, a new case is numbered")
     parser.add_argument("--examiner", default=None, metavar="NAME", help="with --case or --report: the examiner's name (logged and printed in the report)")
+    parser.add_argument("--frame", type=int, default=1, metavar="N", help="the frame of a multi-frame DICOM query to search (1-based, default 1)")
+    parser.add_argument(
+        "--patient-identifiers", action="store_true",
+        help="with --report: print the patient's name, ID and birth date that a DICOM query names (default: withheld)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -35,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
         raise CrossIDError("--top-k must be at least 1.")
     if args.report is not None and (args.report.suffix.lower() != ".pdf" or not args.report.expanduser().absolute().parent.is_dir()):
         raise CrossIDError(f"The report file {args.report} should end in .pdf and be in an existing folder.")
+    if args.frame < 1:
+        raise CrossIDError("--frame counts from 1.")
     service = SearchService(Workspace.open(args.workspace))
-    result = service.search(args.queries, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    images = [load_image(path, frame=args.frame - 1) for path in args.queries]
+    result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
     if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
@@ -44,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for query in result.queries:
         print(f"query {query.path}  sha256 {query.sha256}  ({query.modality.replace('_', ' ')})")
+        _print_dicom_lines(query)
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
     print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
     calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
     header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
@@ -55,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     return 0
+
+
+def _print_dicom_lines(query) -> None:
+    """The frame, pixel spacing and patient a DICOM query names (to the examiner's screen only)."""
+    if query.meta.get("format") != "DICOM":
+        return
+    for label, value in query_dicom_pairs(query.meta, xray=query.modality.startswith("xray"), patient_identifiers=True):
+        print(f"  {label.lower()}: {value}")
 
 
 def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
@@ -69,5 +94,5 @@ def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
     if args.report is None:
         print(f"case {case_number}: search recorded", file=where)
         return
-    path = export_report(workspace, case_number, args.report, actor=args.examiner)
+    path = export_report(workspace, case_number, args.report, actor=args.examiner, patient_identifiers=args.patient_identifiers)
     print(f"case {case_number}: search recorded, report written to {path}", file=where)

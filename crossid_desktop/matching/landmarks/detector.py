@@ -27,7 +27,7 @@ import torch
 from numpy.typing import NDArray
 
 from crossid_desktop.imaging.xray import normalise_xray
-from crossid_desktop.matching.landmarks.frames import Frames, apply, compose, invert, warp
+from crossid_desktop.matching.landmarks.frames import Frames, apply, invert, warp
 from crossid_desktop.matching.landmarks.heatmap_net import HeatmapNet, HeatmapNetConfig
 from crossid_desktop.matching.landmarks.heatmaps import Readout, read_heatmaps
 from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, read_landmark_model

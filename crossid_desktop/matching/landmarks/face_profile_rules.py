@@ -4,14 +4,18 @@ The outline runs from the top of the head down the face to the neck, face toward
 down (image pixels). Lengths are judged against the outline's height ``H``. The rules, in the
 order they are applied:
 
-- pronasale: among the peaks of x standing out by 2 % of ``H`` on both sides, the uppermost of
-  those nearly as sharp as the sharpest (the nose, even where the lips or the chin reach further
-  forward, and not the broad curve of the back of the head);
+- pronasale: among the peaks of x standing out by 2 % of ``H`` on both sides, with room for a
+  forehead above and a chin below (22 % and 15 % of ``H``), and nearly as sharp as the sharpest
+  (within 30 degrees), the one nearest the nose's usual height, two thirds of the way from the
+  top of the outline to the chin (the nose, even where the lips or the chin reach further
+  forward or the hair's edge is as sharp; not the broad curve of the back of the head). Where
+  the hair does not stand out from the backdrop the outline starts lower and a full upper lip
+  can be taken for the nose;
 - glabella': the most forward point between the forehead (the outline 22 % of ``H`` above the
   nose tip) and the nasal root (the point farthest behind the chord forehead-nose tip);
   nasion': the deepest (least forward) point between glabella' and the nose tip;
-- menton': going down from the nose, the first lowest point after which the outline rises
-  (towards the throat) by at least 1 % of ``H``;
+- menton': going down from 15 % of ``H`` below the nose tip, the first lowest point after which
+  the outline rises (towards the throat) by at least 0.6 % of ``H``;
 - below the nose, measured as shares of the height from menton' up to the nose tip (faces'
   usual proportions): pogonion', the most forward point in the lowest 30 %; the upper and lower
   lip's fullest points, the most forward in 60-85 % and 40-62 %; subnasale, stomion and
@@ -31,14 +35,18 @@ Point = tuple[float, float]
 #: outline resampling step (pixels) and the smoothing (pixels along the outline) before peaks are read
 STEP, SMOOTH = 0.5, 1.0
 #: thresholds as shares of the outline's height
-NOSE_PROMINENCE, THROAT_RISE = 0.02, 0.01
+NOSE_PROMINENCE, THROAT_RISE = 0.02, 0.006
+#: the chin lies at least this share of ``H`` below the nose tip
+CHIN_DROP = 0.15
 #: the nose's prominence is judged within this share of ``H`` along the outline on each side
 #: (a sharp protrusion: not the broad curve of the back of the head)
 NOSE_REACH = 0.25
 #: the nose tip's sharpness is judged between the outline points this share of ``H`` away; of
 #: protrusions within this many degrees of the sharpest, the uppermost is the nose (a full lip
 #: can be as sharp)
-NOSE_SPAN, NOSE_MARGIN = 0.04, 20.0
+NOSE_SPAN, NOSE_MARGIN = 0.04, 30.0
+#: the nose tip's usual height as a share of the distance from the top of the outline to the chin
+NOSE_HEIGHT = 0.66
 #: a protrusion sharper than this (degrees) is no nose (a lock of hair, a collar's corner)
 NOSE_SHARPEST = 60.0
 #: the forehead point: this share of the outline's height above the nose tip
@@ -118,14 +126,31 @@ def nose_tip(path: NDArray[np.float64]) -> tuple[int, float]:
         lo, hi = max(0, k - reach), min(len(x), k + reach + 1)
         return _two_sided_prominence(x[lo:hi], k - lo)
 
-    peaks = [int(k) for k in _local_maxima(x) if prominence(int(k)) >= NOSE_PROMINENCE * height]
+    y = path[:, 1]
+    room = (y >= y.min() + FOREHEAD * height) & (y <= y.max() - CHIN_DROP * height)  # a forehead above, a chin below
+    peaks = [int(k) for k in _local_maxima(x) if room[k] and prominence(int(k)) >= NOSE_PROMINENCE * height]
     openings = {k: _opening(path, k, span) for k in peaks}
     openings = {k: angle for k, angle in openings.items() if angle >= NOSE_SHARPEST}  # not a spike of hair
     if not openings:
         return 0, 180.0
-    sharpest = min(openings.values())
-    tip = min(k for k, angle in openings.items() if angle <= sharpest + NOSE_MARGIN)  # the uppermost: lips lie below
+    sharpest = min(openings, key=openings.get)
+    candidates = [k for k, angle in openings.items() if angle <= openings[sharpest] + NOSE_MARGIN]
+    chin = _chin(path, sharpest, height)
+    if chin is None:
+        return sharpest, openings[sharpest]
+    # of protrusions nearly as sharp, the one at the nose's usual height between the top of the
+    # outline and the chin (a full lip can be as sharp, and so can the edge of the hair)
+    share = {k: (y[k] - y.min()) / max(y[chin] - y.min(), 1e-9) for k in candidates}
+    tip = min(candidates, key=lambda k: abs(share[k] - NOSE_HEIGHT))
     return tip, openings[tip]
+
+
+def _chin(path: NDArray[np.float64], start: int, height: float) -> int | None:
+    """Going down from :data:`CHIN_DROP` of ``height`` below ``start``, the first lowest point
+    after which the outline rises (towards the throat) by :data:`THROAT_RISE` of ``height``."""
+    y = path[:, 1]
+    below = np.flatnonzero(y[start:] >= y[start] + CHIN_DROP * height)
+    return _walk(-y, start + int(below[0]), 1, THROAT_RISE * height, find_min=True) if below.size else None
 
 
 def profile_points(outline: NDArray[np.float64], *, image_height: int) -> tuple[dict[str, Point], list[str]]:
@@ -147,7 +172,7 @@ def profile_points(outline: NDArray[np.float64], *, image_height: int) -> tuple[
         found["nasion_soft"] = glabella + int(np.argmin(path[glabella:tip + 1, 0]))
     else:
         warnings.append("The forehead is cut by the photo's edge: glabella and nasion are missing.")
-    menton = _walk(-y, tip, 1, THROAT_RISE * height, find_min=True)  # the lowest point before the outline rises
+    menton = _chin(path, tip, height)
     if menton is None or y[menton] >= image_height - 2:
         warnings.append("The chin's lowest point was not found (the outline does not rise towards the throat, "
                         "or the chin is cut by the photo's edge): menton and the points between lips and chin are missing.")

@@ -23,8 +23,9 @@ def lateral(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_json_follows_the_schema_and_the_overlay_is_written(lateral: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import cv2
     import hashlib
+
+    import cv2
 
     overlay = tmp_path / "overlay.png"
     assert main(["landmarks", str(lateral), "--view", "xray-side", "--json", "--out", str(overlay)]) == 0
