@@ -79,7 +79,8 @@ def prepare_photos(jobs: Sequence[PhotoJob], matchers: Sequence[Matcher], *, all
             crops.append(aligned.image)
         except CrossIDError as error:
             results.append(PhotoFailure(job.position, str(error)))
-    vectors = {m.fingerprint: np.asarray(m.encode_gallery(crops), dtype=np.float32).reshape(len(crops), -1) for m in matchers}
+    # a batch whose every photo failed has nothing to embed (an empty batch does not reshape)
+    vectors = {m.fingerprint: np.asarray(m.encode_gallery(crops), dtype=np.float32).reshape(len(crops), -1) for m in matchers} if crops else {}
     prepared: list[PreparedPhoto | PhotoFailure] = []
     row = 0
     for item in results:

@@ -125,6 +125,15 @@ def test_a_photo_is_stored_with_every_vector_or_not_at_all(tmp_path: Path, photo
         assert store.counts().images == 0 and store.matcher_state(matcher.fingerprint).embeddings == 0
 
 
+def test_a_batch_whose_every_photo_fails_is_reported_not_raised(tmp_path: Path, photos: Path) -> None:
+    workspace = Workspace.open(tmp_path / "ws")
+    report = enrol(workspace, photos, matchers=[load_matcher("dlib")], allow_centre_crop=False, workers=1)  # no face in any
+    assert report.added == 0 and len(report.failures) == 6
+    assert all("No face was found" in failure.reason for failure in report.failures)
+    with GalleryStore(workspace.db_path) as store:
+        assert store.counts().images == 0
+
+
 @pytest.mark.slow
 def test_worker_processes_embed_as_this_process_does(tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(enrol_module, "ENROL_BATCH", 1)  # 6 batches: enough for 2 workers
