@@ -348,8 +348,10 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         ])
     return [
         para("8. Audit trail", s["h2"]),
-        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it. "
-           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}", s["intro"]),
+        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it, "
+           f"and seals every stored field of the rows it wrote (the case, its searches, its marks), so everything this report prints was checked against the chain. "
+           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}"
+           + (f" {markup(v.caveat)}" if v.caveat else ""), s["intro"]),
         data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
     ]
 
@@ -367,7 +369,10 @@ def entry_details(entry: AuditEntry) -> str:
     if entry.action == "pixel_spacing_calibrated":
         return (f"query {str(d.get('query_sha256', ''))[:12]}: {d.get('known_mm')} mm between {d.get('points')} "
                 f"-> {d.get('mm_per_pixel')} mm per pixel")
-    return ", ".join(f"{k}: {v}" for k, v in d.items())
+    if entry.action == "chain_upgraded":
+        replaced = "; ".join(f"{r.get('field')} of {r.get('row') or 'the case'}: {r.get('stored')} replaced by {r.get('chain')}" for r in d.get("replaced", []))
+        return f"every stored field sealed (chain version {d.get('to_version')}); {replaced or 'no stored value differed from the chain'}"
+    return ", ".join(f"{k}: {v}" for k, v in d.items() if k != "rows")  # the sealed rows are checked, not printed
 
 
 def signature_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
