@@ -15,6 +15,7 @@ from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import Case, RecordedSearch
+from crossid_desktop.cases.signing import SignaturePlan
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
 from crossid_desktop.imaging.dicom import PatientIdentity
 from crossid_desktop.imaging.spacing import PixelSpacing
@@ -56,6 +57,11 @@ class ReportContent:
     thumbnails: Mapping[int, bytes | None] = field(default_factory=dict)  # image id -> PNG, None if gone
     width: float = 495.0  # usable frame width, points
     patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
+    file_name: str = "report.pdf"  # the report's file name, as the sign-off names it
+    signature: SignaturePlan | None = None  # the signature made at export, or None (unsigned)
+    record_file: Mapping[str, Any] = field(default_factory=dict)  # the attached record: name, size, sha256, beside
+    model_card: Mapping[str, Any] | None = field(default=None, compare=False)  # the matcher's complete card, from the gallery
+    signature_boxes: dict[str, Any] = field(default_factory=dict, compare=False)  # role -> (page, rectangle), filled while laying out
 
 
 def styles() -> dict[str, Any]:

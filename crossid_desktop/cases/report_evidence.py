@@ -1,0 +1,178 @@
+"""Evidence a matcher records with a search beyond the score, read for the comparison pages.
+
+Two kinds plug into a candidate's comparison page when the search recorded them, and the page
+says plainly when it did not:
+
+**Skull-face correspondence** (X-ray queries), ``Candidate.craniofacial``: what the
+craniofacial comparison of the skull with this candidate's photo found, one entry per X-ray
+view::
+
+    {"views": [{"view": "front" | "side",
+                "status": "consistent" | "inconsistent" | "not assessable",
+                "excluding": [landmark name, ...],      # the landmarks beyond tolerance
+                "reasons": [str, ...],                  # why it could not be assessed
+                "unit": "mm" | "px",
+                "landmarks": [{"name": str, "predicted": [x, y], "measured": [x, y] | null,
+                               "residual": float | null, "tolerance": float | null}, ...],
+                "overlay_png_base64": str, "overlay_sha256": str}]}   # both optional
+
+``residual`` is the distance between where the skull puts the skin landmark and where the
+photo shows it, ``tolerance`` the largest distance the skull allows there, both in ``unit``.
+The overlay is the X-ray registered onto the candidate's photo, as a PNG whose SHA-256 the
+record holds.
+
+**Unreliable regions** (injured-face queries), ``QueryInfo.ignored``: the parts of the aligned
+face the search left out, as a mask record ``{"source": "detected" | "examiner", "fraction":
+share of the crop, "size": [S, S], "sha256": mask digest, "png_base64": the mask}``, the
+digest being that of the mask's shape and bits (``"SxS|"`` followed by the packed bits).
+
+Both are part of the stored search result, so the case's audit chain seals them; a picture
+whose digest does not match is not shown, and the page says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+STATUSES = ("consistent", "inconsistent", "not assessable")
+MASK_SOURCES = ("detected", "examiner")
+#: the colour (RGB) unreliable regions are tinted with, and how strongly (0..1)
+MASK_TINT = (214, 40, 40)
+MASK_ALPHA = 0.45
+
+
+@dataclass(frozen=True)
+class LandmarkResidual:
+    """One landmark of the correspondence table; distances in the view's unit, None when the
+    photo does not show the point."""
+
+    name: str
+    residual: float | None
+    tolerance: float | None
+
+    @property
+    def within(self) -> bool | None:
+        """Whether the residual is within tolerance (None when either is unknown)."""
+        if self.residual is None or self.tolerance is None:
+            return None
+        return self.residual <= self.tolerance
+
+
+@dataclass(frozen=True)
+class ViewCorrespondence:
+    """One X-ray view compared with one photo (see the module docstring)."""
+
+    view: str
+    status: str
+    excluding: tuple[str, ...]
+    reasons: tuple[str, ...]
+    unit: str
+    landmarks: tuple[LandmarkResidual, ...]
+    overlay_png: bytes | None
+    overlay_problem: str
+
+
+@dataclass(frozen=True)
+class IgnoredRegions:
+    """The parts of the aligned face a search left out: ``mask`` ``(S, S)`` bool (True: left
+    out), who marked them and the share of the crop they cover (0..1)."""
+
+    mask: NDArray[np.bool_]
+    source: str
+    fraction: float
+
+
+def craniofacial_views(record: Any) -> tuple[tuple[ViewCorrespondence, ...], str]:
+    """The views of a ``Candidate.craniofacial`` record and a problem ("" when none); ``((),
+    "")`` when nothing was recorded."""
+    if record is None:
+        return (), ""
+    views = record.get("views") if isinstance(record, Mapping) else None
+    if not isinstance(views, list) or not all(isinstance(v, Mapping) for v in views):
+        return (), "The recorded skull-face comparison cannot be read (it has no list of views)."
+    return tuple(_view(v) for v in views), ""
+
+
+def _view(v: Mapping[str, Any]) -> ViewCorrespondence:
+    status = str(v.get("status", ""))
+    rows = []
+    for item in v.get("landmarks") or ():
+        if isinstance(item, Mapping) and item.get("name"):
+            rows.append(LandmarkResidual(str(item["name"]), _finite(item.get("residual")), _finite(item.get("tolerance"))))
+    png, problem = _checked_png(v.get("overlay_png_base64"), v.get("overlay_sha256"))
+    return ViewCorrespondence(
+        view=str(v.get("view", "")), status=status if status in STATUSES else "not assessable",
+        excluding=tuple(str(x) for x in v.get("excluding") or ()), reasons=tuple(str(x) for x in v.get("reasons") or ()),
+        unit=str(v.get("unit", "")) or "?", landmarks=tuple(rows), overlay_png=png, overlay_problem=problem,
+    )
+
+
+def _checked_png(encoded: Any, digest: Any) -> tuple[bytes | None, str]:
+    if not encoded:
+        return None, ""
+    try:
+        data = base64.b64decode(str(encoded), validate=True)
+    except (binascii.Error, ValueError):
+        return None, "The recorded overlay picture cannot be decoded; it is not shown."
+    if not digest or hashlib.sha256(data).hexdigest() != digest:
+        return None, "The recorded overlay picture does not match its SHA-256; it is not shown."
+    return data, ""
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def mask_digest(mask: NDArray[np.bool_]) -> str:
+    """SHA-256 of a mask's shape and bits, independent of how it is encoded."""
+    m = np.ascontiguousarray(np.asarray(mask, dtype=bool))
+    return hashlib.sha256(f"{m.shape[0]}x{m.shape[1]}|".encode() + np.packbits(m).tobytes()).hexdigest()
+
+
+def ignored_regions(record: Any) -> tuple[IgnoredRegions | None, str]:
+    """The mask of a ``QueryInfo.ignored`` record and a problem ("" when none); ``(None, "")``
+    when nothing was recorded."""
+    from PIL import Image, UnidentifiedImageError  # Pillow loads on first use
+
+    if record is None:
+        return None, ""
+    if not isinstance(record, Mapping) or not record.get("png_base64"):
+        return None, "The recorded map of unreliable regions cannot be read."
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(str(record["png_base64"]), validate=True))) as picture:
+            mask = np.asarray(picture.convert("L")) > 127
+    except (binascii.Error, ValueError, OSError, UnidentifiedImageError):
+        return None, "The recorded map of unreliable regions cannot be decoded; it is not shown."
+    if mask_digest(mask) != record.get("sha256"):
+        return None, "The recorded map of unreliable regions does not match its SHA-256; it is not shown."
+    source = str(record.get("source", ""))
+    return IgnoredRegions(mask, source if source in MASK_SOURCES else "detected", float(mask.mean())), ""
+
+
+def tint_regions(face: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """``face`` ``(H, W, 3)`` or ``(H, W)`` uint8 with the regions of ``mask`` (any square
+    size, scaled to the face) tinted and outlined: ``(H, W, 3)`` uint8."""
+    from PIL import Image  # Pillow loads on first use
+
+    rgb = np.repeat(face[..., None], 3, axis=2) if face.ndim == 2 else face[..., :3]
+    scaled = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((rgb.shape[1], rgb.shape[0]), Image.NEAREST)) > 127
+    out = rgb.astype(np.float32)
+    tint = np.asarray(MASK_TINT, np.float32)
+    out[scaled] = (1 - MASK_ALPHA) * out[scaled] + MASK_ALPHA * tint
+    inner = scaled.copy()
+    inner[1:, :] &= scaled[:-1, :]
+    inner[:-1, :] &= scaled[1:, :]
+    inner[:, 1:] &= scaled[:, :-1]
+    inner[:, :-1] &= scaled[:, 1:]
+    out[scaled & ~inner] = tint
+    return np.round(out).astype(np.uint8)

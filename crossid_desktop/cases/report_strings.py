@@ -1,0 +1,274 @@
+"""Every fixed piece of wording in the case report, in one place so that it can be translated.
+
+Templates use ``str.format`` fields with names (``{people}``); the modules that lay out the
+report fill them and never write report wording of their own. User text (names, notes) is
+never part of a template's markup: the layout escapes it and puts it in a field.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+# ---------------------------------------------------------------- the document
+
+DOCUMENT_TITLE = "CrossID case report {case}"
+HEADER_LEFT = "CrossID Desktop case report"
+FOOTER = "Investigative lead, not an identification. Generated {generated} UTC"
+METADATA_SUBJECT = "Candidate list (investigative lead, not an identification) for case {case}"
+METADATA_KEYWORDS = "CrossID; case report; investigative lead"
+PAGE_OF = "Page {page} of {pages}"
+
+#: the report's numbered sections, in order (key -> heading); :func:`heading` numbers them
+SECTIONS = MappingProxyType({
+    "summary": "Summary",
+    "query": "Query",
+    "method": "How the search works and how far it can be trusted",
+    "candidates": "Candidates",
+    "comparisons": "Candidate comparisons",
+    "notes": "Examiner's notes",
+    "limitations": "Limitations",
+    "audit": "Audit trail",
+    "signoff": "Sign-off",
+    "technical": "Technical appendix",
+})
+
+
+def heading(key: str) -> str:
+    """The numbered heading of a section ("3. How the search works ...")."""
+    return f"{list(SECTIONS).index(key) + 1}. {SECTIONS[key]}"
+
+
+LEAD_STATEMENT = (
+    "The ranked list in this report is an investigative lead produced by automated search. "
+    "It is not an identification. Any candidate must be compared by a qualified examiner and the "
+    "identity established by other evidence (DNA, dental records, fingerprints, documents)."
+)
+
+# ---------------------------------------------------------------- the method page
+
+MATCHER_DOES = MappingProxyType({
+    "skull2face": (
+        "The X-ray is first processed to fade the soft tissue (skin and muscle) so that the shape of the skull stands out. "
+        "A neural network trained on pairs of skull X-rays and face photographs turns the X-ray and every photograph in the "
+        "gallery into a list of {dim} numbers, placed so that an X-ray lies close to photographs of the same person. "
+        "The people in the gallery are then put in order of how close their closest photograph lies to the X-ray."
+    ),
+    "injured": (
+        "The face in the photograph is found, turned upright and cut out in a standard frame, as is every face in the gallery. "
+        "A neural network trained to recognise faces turns each face into a list of {dim} numbers, placed so that photographs "
+        "of the same person lie close together, even when one of the faces is injured. "
+        "The people in the gallery are then put in order of how close their closest photograph lies to the query."
+    ),
+})
+MATCHER_DOES_UNKNOWN = "The model card of the matcher {name} does not say what kind of comparison it makes."
+SCORES_SHOWN = (
+    "How close they lie is shown as a similarity score between 0 and 100 %. A similarity score orders the candidates; "
+    "it is not the probability that a candidate is the person sought."
+)
+
+TRAINED_COUNTED = "It learned from {people} people ({kind}): {training_people} to learn from and the others to check the learning."
+TRAINED_COUNTED_ONLY = "It learned from {people} people ({kind})."
+TRAINED_TEXT = "What it learned from, in its model card's words: {text}."
+TRAINED_UNKNOWN = "Its model card does not record what it learned from."
+KIND_SYNTHETIC = "computer-generated people, {generator}"
+KIND_SYNTHETIC_PLAIN = "computer-generated people"
+KIND_REAL = "real people"
+KIND_UNKNOWN = "the card does not say whether they were real or computer-generated"
+
+TESTED = (
+    "It was tested on {people} people it never saw in training ({kind}){searches}. The right person was put first in "
+    "{first} of these searches and among the first {k} in {top}."
+)
+TESTED_SEARCHES = " in {searches} searches"
+TESTED_VALIDATION_CAVEAT = (
+    " These people were kept out of the training itself but were used to decide when to stop training, which makes the "
+    "figures somewhat optimistic."
+)
+TESTED_REPEATED = " The figures are averages over several random divisions of the test people."
+CHANCE = "Putting the same gallery in a random order would put the right person first in {first} and among the first {k} in {top}."
+CONFIGURATION = MappingProxyType({
+    "fused": "The figures are those of a frontal and a lateral X-ray searched together, as in this case.",
+    "front": "The figures are those of a frontal X-ray searched alone, as in this case.",
+    "side": "The figures are those of a lateral X-ray searched alone, as in this case.",
+})
+NOT_TESTED = (
+    "The model card of this matcher records no test on people it never saw in training, so how often it finds the "
+    "right person is not known."
+)
+CHART_TITLE = "The right person among the first k candidates, people never seen in training (%)"
+CHART_MATCHER = "this matcher"
+CHART_CHANCE = "random order"
+CHART_AXIS = "k (number of candidates looked at)"
+
+CALIBRATED = (
+    "Likelihood ratios: each candidate's score is turned into a likelihood ratio, which says how many times more probable the "
+    "score is if the query and the candidate show the same person than if they show different people. The conversion was "
+    "fitted on {genuine} same-person and {impostor} different-person comparisons."
+)
+CLLR = "Its quality is measured by Cllr, which is 0 for perfect ratios and 1 for ratios that carry no information: here {cllr}{where}, so {words}."
+CLLR_WHERE_TEST = " on the test people"
+CLLR_WHERE_FIT = " on the comparisons it was fitted on"
+CLLR_WORDS = (  # (upper bound, words), the first band the value falls below
+    (0.2, "the ratios are informative and well calibrated"),
+    (0.5, "the ratios are informative"),
+    (0.8, "the ratios carry limited information"),
+    (1.0, "the ratios carry little information and must be read with great caution"),
+    (float("inf"), "the ratios are misleading on average and must not be relied on"),
+)
+NOT_CALIBRATED = (
+    "Likelihood ratios: none are given. The matcher has not been calibrated, so its score orders the candidates but does "
+    "not say how strong the evidence is."
+)
+NO_RATIO_FOR_SEVERAL_QUERIES = (
+    "Likelihood ratios: none are given for this search, because it combined several images and the calibration was "
+    "fitted on one image at a time."
+)
+
+NOT_COVERED_HEADING = "What these figures do not cover"
+NOT_COVERED_SYNTHETIC = (
+    "The test people were generated by the program, not real people. Real X-rays and photographs vary in ways the generated "
+    "ones may not, so the figures may be better than what this matcher achieves on real casework."
+)
+NOT_COVERED_UNKNOWN_KIND = "The model card does not say whether the test people were real or computer-generated."
+NOT_COVERED_GALLERY = (
+    "This search compared the query with {searched} people; the test galleries held {tested}. The more people a gallery "
+    "holds, the less often the right person comes first."
+)
+NOT_COVERED_ALWAYS = (
+    "Whether the person sought is in the gallery at all: the list always has a first candidate.",
+    "The conditions of this case: image quality, the years between the query and the photographs, pose, injuries and, for "
+    "X-rays, the view and the soft-tissue processing.",
+)
+PERCENT = "{value:.0f} %"
+PERCENT_SMALL = "{value:.1f} %"
+
+# ---------------------------------------------------------------- the comparison pages
+
+COMPARISONS_INTRO = (
+    "One page for each of the first {top} candidates and for every candidate the examiner marked or wrote a note on, "
+    "with the query and the candidate's photograph side by side."
+)
+COMPARISON_TITLE = "Rank {rank}: {who}"
+COMPARISON_MARKED_ELSEWHERE = (
+    "Marked in an earlier search of this case but not among this search's candidates, so not compared here: {subjects}."
+)
+CAPTION_QUERY = MappingProxyType({
+    "xray_front": "query: frontal skull X-ray, as searched",
+    "xray_side": "query: lateral skull X-ray, as searched",
+    "injured_face": "query: the face as the matcher compared it",
+})
+CAPTION_QUERY_ORIGINAL = "query, as searched"
+CAPTION_CANDIDATE = "candidate rank {rank}: the photo that matched best, as the matcher compared it"
+QUERY_NOT_SHOWN = "The query picture cannot be shown: {why}"
+QUERY_PICTURE_MISSING = "not available"
+CANDIDATE_NOT_SHOWN = "This photograph is no longer in the gallery, so it cannot be shown."
+
+ROW_RANK = "Rank"
+ROW_SCORE = "Similarity score"
+ROW_RATIO = "Likelihood ratio"
+ROW_MARK = "Examiner's mark"
+ROW_NOTE = "Examiner's note"
+RANK_OF = "{rank} of {candidates} candidates listed, from a gallery of {people} people"
+SCORE_VALUE = "{score} (distance {distance:.4f}; a higher score means more alike)"
+RATIO_VALUE = "{lr}: {verbal}"
+RATIO_SAME = "The score is {times} times more probable if the query and this candidate show the same person than if they show different people."
+RATIO_DIFFERENT = "The score is {times} times more probable if the query and this candidate show different people than if they show the same person."
+RATIO_EVEN = "The score is as probable whether or not the query and this candidate show the same person."
+RATIO_NONE_UNCALIBRATED = "not given: the matcher has not been calibrated"
+RATIO_NONE_SEVERAL = "not given: several images were searched together"
+MARK_VALUE = "{mark}, by {actor} on {date}"
+MARK_NONE = "not marked"
+NOTE_NONE = "no note"
+NOTE_SHORTENED = "(shortened here; the whole note, {chars:,} characters, is in section {section})"
+
+# ---------------------------------------------------------------- evidence on the comparison pages
+
+CRANIOFACIAL_HEADING = "Skull and face compared"
+CRANIOFACIAL_NOT_RECORDED = (
+    "No skull-face overlay or landmark comparison was recorded with this search: the matcher {matcher} compares the images "
+    "as wholes and does not locate landmarks. This comparison rests on the similarity score alone."
+)
+CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray"})
+CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
+CRANIOFACIAL_NO_OVERLAY = "{view}: no overlay picture was recorded."
+CRANIOFACIAL_TABLE_HEAD = ("Landmark", "Distance from where the skull puts it ({unit})", "Largest distance the skull allows ({unit})", "Within?")
+CRANIOFACIAL_WITHIN = MappingProxyType({True: "yes", False: "NO", None: "not measured"})
+CRANIOFACIAL_STATEMENT = MappingProxyType({
+    "consistent": (
+        "{view}: the face in this photograph is consistent with the skull: every landmark that could be measured lies within "
+        "the distance the skull allows. Consistency does not identify a person; many faces are consistent with one skull."
+    ),
+    "inconsistent": (
+        "{view}: the face in this photograph is not consistent with the skull: {landmarks} lie further from where the skull "
+        "puts them than the skull allows. On this comparison the candidate can be excluded, unless the photograph or the "
+        "landmarks placed on it are at fault."
+    ),
+    "not assessable": "{view}: this photograph could not be compared with the skull: {reasons}.",
+})
+CRANIOFACIAL_NO_REASON = "the comparison gave no reason"
+
+INJURY_HEADING = "Parts of the face left out"
+INJURY_NOT_RECORDED = (
+    "No map of unreliable regions was recorded with this search: the whole face was compared, injured or covered parts included."
+)
+INJURY_RECORDED = (
+    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}) and left out of the comparison; "
+    "the score rests on the rest of the face."
+)
+INJURY_SOURCE = MappingProxyType({"detected": "found by the injury detector", "examiner": "marked by the examiner"})
+INJURY_CAPTION = "query face, unreliable parts tinted"
+
+# ---------------------------------------------------------------- sign-off and signatures
+
+SIGNOFF_DECLARATION = "I have compared the candidates above and reviewed this report."
+SIGNED_AT_EXPORT = (
+    "This report is digitally signed by {name} as {role}, with the certificate \"{subject}\" issued by \"{issuer}\"{stamp}. "
+    "The signature covers the whole report as exported, including the case record attached to it; any later change to the file "
+    "breaks it. A PDF reader shows the signature in its signature panel."
+)
+SIGNED_STAMP = ", with a time stamp from the time-stamping authority {tsa}"
+SIGNED_NO_STAMP = " (no time-stamping authority was configured, so the signing time is that of the signer's computer)"
+UNSIGNED = (
+    "This report was not digitally signed when it was exported. A signature added later appears in the signature panel of a "
+    "PDF reader; without one, nothing but the audit log below shows that the file is the one the case exported."
+)
+VERIFY_HINT = (
+    "To check the signatures, the attached case record and its agreement with the case's audit log: "
+    "crossid report verify \"{file}\" (with the workspace that holds the case)."
+)
+SIGNATURE_BOX = MappingProxyType({"examiner": "Examiner", "reviewer": "Reviewer"})
+SIGNATURE_BOX_HINT = "digital signature, or sign here on paper"
+SIGNATURE_NAME = "Name: {name}"
+SIGNATURE_REASON = MappingProxyType({"examiner": "Examiner's report on case {case}", "reviewer": "Reviewed: case {case}"})
+
+# ---------------------------------------------------------------- the technical appendix
+
+TECHNICAL_INTRO = (
+    "For a reviewing expert: what the search ran with. The complete model card and the complete case record (every stored "
+    "row of the case, its audit log and each search as returned) are attached to this PDF as the file {name} and written "
+    "beside it; most PDF readers list it under attachments."
+)
+TECHNICAL_ROWS = MappingProxyType({
+    "matcher": "Matcher",
+    "version": "Version",
+    "fingerprint": "Fingerprint",
+    "weights": "Weights SHA-256",
+    "training": "Training data",
+    "training_command": "Training command",
+    "test": "Test",
+    "calibration": "Calibration",
+    "query_preprocessing": "Query preprocessing",
+    "gallery_preprocessing": "Gallery preprocessing",
+    "index": "Gallery and index",
+    "software": "Software",
+    "platform": "Platform",
+    "record": "Attached case record",
+})
+TECHNICAL_NOT_RECORDED = "not recorded"
+TECHNICAL_MATCHER = "{name}: task {task}, backbone {backbone}, {dim}-number embedding"
+TECHNICAL_VERSION = "model card format {format}, model created {created}, trained with CrossID Desktop {software}"
+TECHNICAL_TRAINING = "{people} people ({kind}); {train} for training, {val} for validation; split by {split}"
+TECHNICAL_CALIBRATION = "{method} on {genuine} same-person / {impostor} different-person pairs; score {score}; Cllr {cllr} (minimum {cllr_min})"
+TECHNICAL_INDEX = "{subjects} people, {images} photos; gallery digest {digest}; ranked by each {rank_by}'s best photo; search {ms} ms"
+TECHNICAL_RECORD = "{name}, {size} bytes, SHA-256 {sha256}; written beside the report as {beside}"
+TECHNICAL_MODEL_CARD_MISSING = "The gallery no longer holds the model card of this matcher; the attached record holds the summary the case stored."
