@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from crossid_desktop.anatomy.landmarks import find_landmark
 from crossid_desktop.cases import report_strings as text
-from crossid_desktop.cases.fonts import clean, markup
+from crossid_desktop.cases.fonts import markup
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.report_evidence import craniofacial_views, ignored_regions, tint_regions
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable
@@ -24,10 +25,18 @@ from crossid_desktop.search.service import Candidate
 
 #: how many of the first candidates get a comparison page whether marked or not
 TOP_CANDIDATES = 3
-#: characters of a note a comparison page prints before pointing to the notes section
+#: characters of a note a comparison page prints before the rest goes to the appendix
 NOTE_LIMIT = 1_500
-#: the tallest a picture of the side-by-side figure may be (points)
+#: characters of a candidate's id and name in a page's title
+TITLE_LIMIT = 200
+#: the tallest a picture of the side-by-side figure may be (points); lower when the page also
+#: holds two X-ray views' overlays
 FIGURE_HEIGHT = 255.0
+FIGURE_HEIGHT_WITH_TWO_VIEWS = 165.0
+#: the longest landmark description the table adds to a landmark's name (characters)
+DESCRIPTION_LIMIT = 60
+#: the side of a skull-face overlay picture (points)
+OVERLAY_SIZE = 120.0
 
 
 def compared_candidates(c: Any) -> list[Candidate]:
@@ -45,22 +54,25 @@ def comparison_pages(c: Any, s: dict[str, Any]) -> list[Any]:
     chosen = compared_candidates(c)
     if not chosen:
         return []
-    out: list[Any] = [PageBreak(), para(text.heading("comparisons"), s["h2"]), para(text.COMPARISONS_INTRO.format(top=TOP_CANDIDATES), s["intro"])]
-    for n, candidate in enumerate(chosen):
-        if n:
-            out.append(PageBreak())
-        out += candidate_page(c, s, candidate)
+    intro = text.COMPARISONS_INTRO.format(top=TOP_CANDIDATES)
+    if any(q.modality.startswith("xray") for q in c.search.result.queries):
+        intro += " " + text.CRANIOFACIAL_EXPLAINED
+    elif any(q.modality == "injured_face" for q in c.search.result.queries):
+        intro += " " + text.INJURY_EXPLAINED
+    out: list[Any] = [para(text.heading("comparisons"), s["h2"]), para(intro, s["body"])]
+    for candidate in chosen:
+        out += [PageBreak(), *candidate_page(c, s, candidate)]
     ranked = {x.subject_id for x in c.search.result.candidates}
     elsewhere = [subject for subject, m in c.case.marks.items() if subject not in ranked and m.mark is not Mark.NONE]
     if elsewhere:
         out.append(para(markup(text.COMPARISON_MARKED_ELSEWHERE.format(subjects=", ".join(sorted(elsewhere)))), s["body"]))
-    return out
+    return [*out, PageBreak()]
 
 
 def candidate_page(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
     """One candidate's page."""
-    who = clean(f"{x.subject_id} {x.name}".strip())
-    out: list[Any] = [para(markup(text.COMPARISON_TITLE.format(rank=x.rank, who=who[:300])), s["h3"]), side_by_side(c, s, x)]
+    who = c.appendix.cell(f"{x.subject_id} {x.name}".strip(), f"rank {x.rank}", TITLE_LIMIT)
+    out: list[Any] = [para(text.COMPARISON_TITLE.format(rank=x.rank, who=who), s["h3"]), side_by_side(c, s, x)]
     out.append(data_table(_score_rows(c, s, x), [110, c.width - 110]))
     if any(q.modality.startswith("xray") for q in c.search.result.queries):
         out += craniofacial_section(c, s, x)
@@ -76,13 +88,14 @@ def side_by_side(c: Any, s: dict[str, Any], x: Candidate):
     queries = list(zip(c.search.result.queries, c.queries))
     columns = len(queries) + 1
     cell = (c.width - 8 * columns) / columns
+    height = FIGURE_HEIGHT_WITH_TWO_VIEWS if len(queries) > 1 and x.craniofacial else FIGURE_HEIGHT
     pictures, captions = [], []
     for info, shown in queries:
         picture, caption = _query_picture(info.modality, shown)
-        pictures.append(flowable(display_bytes(picture), cell, FIGURE_HEIGHT) if picture is not None else para(markup(text.QUERY_NOT_SHOWN.format(why=shown.problem or text.QUERY_PICTURE_MISSING)), s["body"]))
+        pictures.append(flowable(display_bytes(picture), cell, height) if picture is not None else para(markup(text.QUERY_NOT_SHOWN.format(why=shown.problem or text.QUERY_PICTURE_MISSING)), s["body"]))
         captions.append(para(caption, s["caption"]))
     photo = c.thumbnails.get(x.image_id)
-    pictures.append(flowable(photo, cell, FIGURE_HEIGHT) if photo else para(text.CANDIDATE_NOT_SHOWN, s["body"]))
+    pictures.append(flowable(photo, cell, height) if photo else para(text.CANDIDATE_NOT_SHOWN, s["body"]))
     captions.append(para(text.CAPTION_CANDIDATE.format(rank=x.rank), s["caption"]))
     table = Table([pictures, captions], colWidths=[cell + 8] * columns)
     table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, 0), "MIDDLE")]))
@@ -100,16 +113,17 @@ def _query_picture(modality: str, shown: QueryPictures):
 def _score_rows(c: Any, s: dict[str, Any], x: Candidate) -> list[list[Any]]:
     r = c.search.result
     rank = text.RANK_OF.format(rank=x.rank, candidates=len(r.candidates), people=f"{r.gallery_subjects:,}")
-    score = text.SCORE_VALUE.format(score=percent(x.confidence), distance=x.distance)
+    score = text.SCORE_VALUE.format(score=f"{100 * x.confidence:.1f} %", distance=x.distance)
     rows = [(text.ROW_RANK, rank), (text.ROW_SCORE, score), (text.ROW_RATIO, ratio_words(c, x))]
     mark = c.case.mark_of(x.subject_id)
-    if mark is not None and mark.mark is not Mark.NONE:
-        rows.append((text.ROW_MARK, text.MARK_VALUE.format(mark=mark.mark.label, actor=clean(mark.actor)[:200], date=mark.updated[:10])))
-    else:
-        rows.append((text.ROW_MARK, text.MARK_NONE))
-    note = mark.note if mark is not None and mark.note else ""
     cells = [[para(f"<b>{label}</b>", s["cell"]), para(markup(value), s["cell"])] for label, value in rows]
-    cells.append([para(f"<b>{text.ROW_NOTE}</b>", s["cell"]), para(_note(note), s["cell"])])
+    if mark is not None and mark.mark is not Mark.NONE:
+        actor = c.appendix.cell(mark.actor, f"who marked {x.subject_id[:40]}", 200)
+        marked = text.MARK_VALUE.format(mark=markup(mark.mark.label), actor=actor, date=markup(mark.updated[:10]))
+    else:
+        marked = text.MARK_NONE
+    note = c.appendix.cell(mark.note, f"note on {x.subject_id[:40]}", NOTE_LIMIT) if mark is not None and mark.note else text.NOTE_NONE
+    cells += [[para(f"<b>{text.ROW_MARK}</b>", s["cell"]), para(marked, s["cell"])], [para(f"<b>{text.ROW_NOTE}</b>", s["cell"]), para(note, s["cell"])]]
     return cells
 
 
@@ -129,15 +143,6 @@ def ratio_words(c: Any, x: Candidate) -> str:
     return f"{value}. {sentence}"
 
 
-def _note(note: str) -> str:
-    if not note:
-        return text.NOTE_NONE
-    value = clean(note)
-    if len(value) <= NOTE_LIMIT:
-        return markup(value)
-    return markup(value[: NOTE_LIMIT - 1] + "…") + " <i>" + text.NOTE_SHORTENED.format(chars=len(value), section=list(text.SECTIONS).index("notes") + 1) + "</i>"
-
-
 def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
     """The skull-face overlay, landmark table and consistency statement of each X-ray view,
     or the sentence that none was recorded."""
@@ -149,22 +154,47 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
         return out + [para(markup(text.CRANIOFACIAL_NOT_RECORDED.format(matcher=c.search.result.matcher_name)), s["body"])]
     for view in views:
         name = text.CRANIOFACIAL_VIEW.get(view.view, view.view)
-        if view.overlay_png is not None:
-            out += [flowable(view.overlay_png, c.width * 0.6, 230), para(markup(text.CRANIOFACIAL_OVERLAY_CAPTION.format(view=name)), s["caption"])]
-        else:
-            out.append(para(markup(view.overlay_problem or text.CRANIOFACIAL_NO_OVERLAY.format(view=name)), s["body"]))
-        if view.landmarks:
-            head = [para(f"<b>{markup(h.format(unit=view.unit))}</b>", s["small"]) for h in text.CRANIOFACIAL_TABLE_HEAD]
-            rows = [head] + [[para(markup(m.name.replace("_", " ")), s["cell"]), para(_distance(m.residual), s["cell"]),
-                              para(_distance(m.tolerance), s["cell"]), para(text.CRANIOFACIAL_WITHIN[m.within], s["cell"])] for m in view.landmarks]
-            out.append(data_table(rows, [c.width - 330, 125, 125, 80], header=True, zebra=True))
-        out.append(para(markup(_statement(view, name)), s["body"]))
+        statement = para(markup(_statement(view, name)), s["statement"])
+        out.append(_view_row(c, s, view, name, statement) if view.status != "not assessable" else statement)
     return out
+
+
+def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):
+    """One view's overlay (or why there is none) beside its landmark table and the statement."""
+    from reportlab.platypus import Table, TableStyle  # reportlab loads only when a PDF is written
+
+    side = OVERLAY_SIZE
+    if view.overlay_png is not None:
+        picture = [flowable(view.overlay_png, side, side), para(markup(text.CRANIOFACIAL_OVERLAY_CAPTION.format(view=name)), s["caption"])]
+    else:
+        picture = [para(markup(view.overlay_problem or text.CRANIOFACIAL_NO_OVERLAY.format(view=name)), s["cell"])]
+    width = c.width - side - 14
+    if view.landmarks:
+        head = [para(f"<b>{markup(h.format(unit=view.unit))}</b>", s["small"]) for h in text.CRANIOFACIAL_TABLE_HEAD]
+        rows = [head] + [[para(_landmark(c, m.name, view.view), s["small"]), para(_distance(m.residual), s["small"]),
+                          para(_distance(m.tolerance), s["small"]), para(text.CRANIOFACIAL_WITHIN[m.within], s["small"])] for m in view.landmarks]
+        table = data_table(rows, [width - 190, 75, 75, 40], header=True, zebra=True)
+    else:
+        table = para(text.CRANIOFACIAL_NO_LANDMARKS, s["cell"])
+    row = Table([[picture, [table, statement]]], colWidths=[side + 14, width])
+    row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, -1), 10)]))
+    return row
+
+
+def _landmark(c: Any, name: str, view: str) -> str:
+    """A face landmark's name and, where the landmark table has one, what it is in words."""
+    try:
+        described = find_landmark(f"face-{view}", name).description
+    except ValueError:
+        described = ""
+    words = name.replace("_", " ")
+    cell = c.appendix.cell(words, "a landmark name", 80)
+    return cell + (f": {markup(described)}" if described and len(described) <= DESCRIPTION_LIMIT else "")
 
 
 def _statement(view: Any, name: str) -> str:
     template = text.CRANIOFACIAL_STATEMENT[view.status]
-    landmarks = ", ".join(n.replace("_", " ") for n in view.excluding) or "some landmarks"
+    landmarks = text.AND.join(", ".join(n.replace("_", " ") for n in view.excluding).rsplit(", ", 1)) or text.CRANIOFACIAL_SOME_LANDMARKS
     reasons = "; ".join(view.reasons) or text.CRANIOFACIAL_NO_REASON
     return template.format(view=name, landmarks=landmarks, reasons=reasons)
 
@@ -191,5 +221,7 @@ def injury_section(c: Any, s: dict[str, Any]) -> list[Any]:
                 out.append(para(markup(words), s["body"]))
                 continue
             picture = flowable(display_bytes(tint_regions(shown.preprocessed, regions.mask)), 150, 150)
-            out.append(Table([[picture, para(markup(words), s["body"])], [para(text.INJURY_CAPTION, s["caption"]), ""]], colWidths=[165, c.width - 165]))
+            table = Table([[picture, para(markup(words), s["body"])], [para(text.INJURY_CAPTION, s["caption"]), ""]], colWidths=[165, c.width - 165])
+            table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
+            out.append(table)
     return out

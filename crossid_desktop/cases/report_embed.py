@@ -71,10 +71,11 @@ def _embedded_files(root: Any) -> list[tuple[str, Any]]:
     """(name, file spec) pairs of the catalogue's embedded-files name tree (flat or one level of kids)."""
     if "/Names" not in root or "/EmbeddedFiles" not in root["/Names"]:
         return []
-    tree = root["/Names"]["/EmbeddedFiles"]
-    leaves = [kid.get_object() for kid in tree["/Kids"]] if "/Kids" in tree else [tree]
+    tree = root["/Names"]["/EmbeddedFiles"].get_object()
+    leaves = [kid.get_object() for kid in tree["/Kids"].get_object()] if "/Kids" in tree else [tree]
     pairs = []
     for leaf in leaves:
-        names = leaf.get("/Names", [])
+        names = leaf.get("/Names")
+        names = names.get_object() if names is not None else []
         pairs += [(str(names[i]), names[i + 1]) for i in range(0, len(names) - 1, 2)]
     return pairs

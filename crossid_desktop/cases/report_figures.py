@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.cases.fonts import SANS, register_fonts
+from crossid_desktop.cases.report_strings import SCORE_AXIS
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.preprocess import prepare_query
@@ -135,7 +136,7 @@ def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: fl
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 3
     drawing.add(chart)
-    drawing.add(String(chart.x + chart.width / 2, 8, "confidence exp(-d²), %", fontName=SANS, fontSize=7, textAnchor="middle"))
+    drawing.add(String(chart.x + chart.width / 2, 8, SCORE_AXIS, fontName=SANS, fontSize=7, textAnchor="middle"))
     return drawing
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from crossid_desktop.cases import report_sections as sections
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, register_fonts
+from crossid_desktop.cases.report_appendix import appendix_section
 from crossid_desktop.cases.report_candidates import comparison_pages
 from crossid_desktop.cases.report_method import method_page
 from crossid_desktop.cases.report_sections import ReportContent
@@ -32,6 +33,7 @@ MARGIN_MM = 18.0
 SECTIONS: tuple[Callable[[ReportContent, dict[str, Any]], list[Any]], ...] = (
     sections.title_block, sections.summary, sections.query_section, method_page, sections.results_section, comparison_pages,
     sections.notes_section, sections.limitations_section, sections.audit_section, signoff_section, technical_appendix,
+    appendix_section,  # last: the texts the sections above shortened
 )
 
 

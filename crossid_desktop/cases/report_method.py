@@ -66,8 +66,9 @@ def validation_sentences(v: Validation) -> str:
     top = v.at(TOP_K) or (v.figures[-1] if v.figures else None)
     if first is None or top is None:
         return text.NOT_TESTED
-    searches = text.TESTED_SEARCHES.format(searches=v.searches) if v.searches else ""
-    out = text.TESTED.format(people=v.people or "?", kind=_kind(v.synthetic), searches=searches, first=percent(first.found), k=top.k, top=percent(top.found))
+    kind = _kind(v.synthetic)
+    out = text.TESTED.format(searches=v.searches, people=v.people or "?", kind=kind) if v.searches else text.TESTED_PEOPLE_ONLY.format(people=v.people or "?", kind=kind)
+    out += text.TESTED_FOUND.format(first=percent(first.found), k=top.k, top=percent(top.found))
     if v.held_out != "test":
         out += text.TESTED_VALIDATION_CAVEAT
     if v.repeated:
@@ -106,7 +107,8 @@ def not_covered(search: RecordedSearch) -> list[str]:
             items.append(text.NOT_COVERED_UNKNOWN_KIND)
         if validation.people and search.result.gallery_subjects > validation.people:
             items.append(text.NOT_COVERED_GALLERY.format(searched=f"{search.result.gallery_subjects:,}", tested=f"{validation.people:,}"))
-    return items + list(text.NOT_COVERED_ALWAYS)
+    xray = any(q.modality.startswith("xray") for q in search.result.queries)
+    return [*items, *text.NOT_COVERED_ALWAYS, text.NOT_COVERED_CONDITIONS["xray" if xray else "face"]]
 
 
 def _count(value: Any) -> str:
@@ -115,12 +117,12 @@ def _count(value: Any) -> str:
 
 def method_page(c: Any, s: dict[str, Any]) -> list[Any]:
     """The method section's flowables (``c`` a ``ReportContent``)."""
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph  # reportlab loads only when a PDF is written
+    from reportlab.platypus import ListFlowable, ListItem, PageBreak, Paragraph  # reportlab loads only when a PDF is written
 
     if c.search is None:
         return []
     does, trained, tested = matcher_sentences(c.search)
-    out: list[Any] = [Paragraph(text.heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
+    out: list[Any] = [PageBreak(), Paragraph(text.heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
     validation = validation_of(c.search.matcher_card, [q.modality for q in c.search.result.queries])
     if validation is not None and validation.figures:
         out.append(recall_chart(validation, width=min(c.width, 330.0)))
@@ -159,7 +161,7 @@ def recall_chart(v: Validation, *, width: float, height: float = 150.0):
     drawing.add(chart)
     legend = Legend()
     legend.x, legend.y = chart.x + chart.width + 12, chart.y + chart.height - 4
-    legend.fontName, legend.fontSize, legend.dx, legend.dy = SANS, 7, 7, 7
+    legend.fontName, legend.fontSize, legend.dx, legend.dy, legend.alignment = SANS, 7, 7, 7, "right"
     legend.colorNamePairs = [(palette[0], text.CHART_MATCHER), *([(palette[1], text.CHART_CHANCE)] if with_chance else [])]
     drawing.add(legend)
     drawing.add(String(chart.x + chart.width / 2, 14, text.CHART_AXIS, fontName=SANS, fontSize=7, textAnchor="middle"))

@@ -31,6 +31,8 @@ RECORD_VERSION = 1
 EMBEDDED_NAME = "case-record.json"
 #: what stands for withheld patient identifiers
 WITHHELD = "withheld from this report"
+#: a search row's ``result`` column when the record keeps it once, as ``searches[].result``
+RESULT_IN_SEARCHES = "canonical JSON of searches[].result"
 
 
 def record_path_for(pdf: Any) -> Any:
@@ -45,16 +47,17 @@ def build_record(
     """The record of a case as :meth:`CaseService.snapshot` read it (see the module docstring)."""
     rows = {table: [dict(r) for r in found] for table, found in rows.items()}
     withheld = []
-    if not patient_identifiers:
-        for row in rows.get("case_searches", []):
-            text, digest = _withhold_patient(row["result"])
-            if digest:
-                row["result"] = text
-                withheld.append({"search_id": row["search_id"], "patient_sha256": digest})
-    searches = [
-        {"search_id": r["search_id"], "result": json.loads(r["result"]), "matcher_card": _json(r["matcher_card"]), "environment": _json(r["environment"])}
-        for r in rows.get("case_searches", [])
-    ]
+    searches = []
+    for row in rows.get("case_searches", []):
+        text, digest = (row["result"], "") if patient_identifiers else _withhold_patient(row["result"])
+        if digest:
+            withheld.append({"search_id": row["search_id"], "patient_sha256": digest})
+        result = json.loads(text)
+        if canonical(result) == text:  # the stored text is the canonical form of the copy: kept once
+            row["result"] = RESULT_IN_SEARCHES
+        else:
+            row["result"] = text
+        searches.append({"search_id": row["search_id"], "result": result, "matcher_card": _json(row["matcher_card"]), "environment": _json(row["environment"])})
     return {
         "format": RECORD_FORMAT, "format_version": RECORD_VERSION, "case_number": case_number, "generated": generated,
         "software": {"crossid_desktop": crossid_desktop.__version__},
@@ -72,6 +75,21 @@ def record_bytes(record: Mapping[str, Any]) -> bytes:
 
 def record_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON text a search result is stored as (sorted keys, no spaces, UTF-8 kept)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def stored_rows(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The record's rows with each search's ``result`` column as stored (see :data:`RESULT_IN_SEARCHES`)."""
+    results = {s.get("search_id"): s.get("result") for s in record.get("searches") or []}
+    rows = {table: [dict(r) for r in found] for table, found in (record.get("rows") or {}).items()}
+    for row in rows.get("case_searches", []):
+        if row.get("result") == RESULT_IN_SEARCHES:
+            row["result"] = canonical(results.get(row.get("search_id")))
+    return rows
 
 
 def _json(text: Any) -> Any:
@@ -96,7 +114,7 @@ def _withhold_patient(result_text: str) -> tuple[str, str]:
         if isinstance(q.get("meta"), dict) and "patient" not in q["meta"]:
             q["meta"]["patient"] = WITHHELD
     digest = hashlib.sha256(audit.canonical_json(patients).encode("utf-8")).hexdigest()
-    return json.dumps(result, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str), digest
+    return canonical(result), digest
 
 
 def entries_of(record: Mapping[str, Any]) -> list[audit.AuditEntry]:
@@ -119,27 +137,27 @@ def check_record(record: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         return ["the file is not a CrossID case record"], []
     try:
         entries = entries_of(record)
-        rows = record["rows"]
-    except (ValueError, KeyError) as error:
-        return [str(error)], []
+        rows = stored_rows(record)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        return [f"the record cannot be read ({error})"], []
     head = record.get("head") or {}
     chained = audit.verify_chain(entries, head=(int(head.get("seq", 0)), str(head.get("hash", ""))), require_field_digests=integrity.is_sealed(entries))
     if not chained.ok:
         return [f"the record's audit log is broken at entry {chained.first_broken_seq}: {chained.reason}"], []
     withheld = {int(w["search_id"]) for w in record.get("patient_identifiers_withheld") or []}
     problems, caveats = _compare_rows(rows, integrity.sealed_rows(entries), withheld)
+    card = record.get("model_card")
     for search in record.get("searches") or []:
         stored = next((r for r in rows.get("case_searches", []) if r.get("search_id") == search.get("search_id")), None)
         if stored is None or json.loads(stored["result"]) != search.get("result") or _json(stored["matcher_card"]) != search.get("matcher_card"):
             problems.append(f"the readable copy of search {search.get('search_id')} differs from the stored row")
-        card = record.get("model_card")
-        if card is not None and stored is not None and card_summary(card) != _json(stored["matcher_card"]) and _same_matcher(card, stored):
+        elif card is not None and card_summary(card) != search.get("matcher_card") and _same_matcher(card, search.get("matcher_card")):
             caveats.append(f"the gallery's model card differs from the summary search {search.get('search_id')} recorded (the matcher was replaced since)")
     return problems, caveats
 
 
-def _same_matcher(card: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
-    return _json(stored["matcher_card"]).get("name") == card.get("name") if isinstance(_json(stored["matcher_card"]), Mapping) else False
+def _same_matcher(card: Mapping[str, Any], summary: Any) -> bool:
+    return isinstance(summary, Mapping) and summary.get("name") == card.get("name")
 
 
 def _compare_rows(rows: Mapping[str, Any], sealed: Mapping[tuple[str, str], Any], withheld: set[int]) -> tuple[list[str], list[str]]:

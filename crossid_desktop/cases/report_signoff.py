@@ -65,7 +65,10 @@ def _box_class():
             return self.width, self.height
 
         def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802 (reportlab's name)
-            self.found[self.role] = (canvas.getPageNumber() - 1, (x + 3, y + NAME_BAND, x + self.width - 3, y + self.height - LABEL_BAND))
+            # a table draws its cells in its own coordinates: map the corners to the page's
+            a, b, c, d, e, f = canvas._currentMatrix  # reportlab keeps the transformation here
+            corners = [(a * px + c * py + e, b * px + d * py + f) for px, py in ((x + 3, y + NAME_BAND), (x + self.width - 3, y + self.height - LABEL_BAND))]
+            self.found[self.role] = (canvas.getPageNumber() - 1, (*corners[0], *corners[1]))
             super().drawOn(canvas, x, y, _sW)
 
         def draw(self) -> None:

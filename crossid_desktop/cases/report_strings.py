@@ -38,6 +38,84 @@ def heading(key: str) -> str:
     return f"{list(SECTIONS).index(key) + 1}. {SECTIONS[key]}"
 
 
+# ---------------------------------------------------------------- title, summary, query, candidates, notes
+
+TITLE = "Case report {case}"
+TITLE_FIELDS = MappingProxyType({
+    "case_number": "Case number", "title": "Title", "examiner": "Examiner", "agency": "Agency", "created": "Case opened",
+    "updated": "Last change", "generated": "Report generated", "known_identity": "Known identity",
+})
+DATE = "{date} UTC"
+NONE = "-"
+NO_SEARCH = "No search has been recorded in this case."
+SUMMARY = (
+    "On {date}, {actor} searched {queries} against a gallery of {subjects} people ({images} photos) with the matcher {matcher}. "
+    "{candidates} candidates were returned; the first three are {top}."
+)
+SUMMARY_QUERY = "{path} (SHA-256 {sha256}…, {modality})"
+SUMMARY_QUERY_IN_MEMORY = "an image in memory"
+SUMMARY_TOP = "{subject} ({score})"
+SUMMARY_TOP_NONE = "none"
+SUMMARY_MARKED = " The examiner marked {count} candidate(s) as of interest{which}."
+SUMMARY_AUDIT = " The case's audit log has {entries} entries and verifies as {status}."
+SUMMARY_AUDIT_INTACT = "intact"
+SUMMARY_AUDIT_BROKEN = "BROKEN at entry {seq}"
+
+QUERY_NUMBER = "Query {n}"
+QUERY_FIELDS = MappingProxyType({"file": "File", "sha256": "SHA-256", "modality": "Modality", "frame": "Frame", "pixel_spacing": "Pixel spacing",
+                                 "patient": "Patient (DICOM)", "dicom": "DICOM {key}"})
+QUERY_FRAME = "{frame} of {frames}"
+QUERY_NO_SPACING = "not known: distances on this image are in pixels"
+QUERY_PATIENT_WITHHELD = "withheld from this report (recorded with the case)"
+QUERY_CAPTION_ORIGINAL = "original (as searched)"
+QUERY_CAPTION_PREPROCESSED = "as the matcher saw it: {caption}"
+QUERY_CAPTION_PARAMETERS = " (parameters in the technical appendix)"
+
+CANDIDATES_HEAD = ("Face", "Rank", "Subject", "Name", "Score", "LR", "Verbal scale", "Distance", "Mark")
+CANDIDATES_INTRO = (
+    "{count} candidates, most similar first. Score: the similarity exp(-d²) of the distance d between the query and the "
+    "candidate's closest photo, as a percentage; LR: the likelihood ratio where the matcher is calibrated (section {method})."
+)
+CANDIDATES_NOT_IN_GALLERY = "not in gallery"
+SCORES_HEADING = "Scores"
+SCORE_AXIS = "similarity score exp(-d²), %"
+
+NOTES_NONE = "No general notes."
+NOTES_HEAD = ("Subject", "Mark", "Note", "By, when")
+NOTES_BY = "{actor}, {date}"
+
+LIMITATIONS = (
+    "The matcher ranks every enrolled person, so a list is produced even when the person is not in the gallery; the first "
+    "rank is not necessarily the person sought.",
+    "Scores depend on image quality, pose, age difference, injuries and, for skull X-rays, on the soft-tissue suppression and "
+    "the view. The reliability measured on test people (section {method}) may not hold for this case.",
+    "The similarity score is not a probability of identity. A likelihood ratio is given only when the matcher carries a "
+    "calibration measured on people kept out of its training; it expresses how much more probable the score is if the query "
+    "and the candidate are the same person than if they are different persons.",
+    "Gallery photos are shown as the aligned crops the matcher used; originals are identified by their SHA-256 in the "
+    "gallery database.",
+    "Text in scripts that need shaping (e.g. Devanagari) is drawn without conjuncts; the characters are embedded unchanged "
+    "and can be copied from the PDF.",
+)
+
+AUDIT_HEAD = ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")
+AUDIT_INTRO = (
+    "Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before "
+    "it, and seals every stored field of the rows it wrote (the case, its searches, its marks), so everything this report "
+    "prints was checked against the chain. Chain check: {status}. Head hash (keep a copy to check this case later): {head}"
+)
+AUDIT_INTACT = "intact: {entries} entries recomputed"
+AUDIT_BROKEN = "BROKEN at entry {seq}: {reason}"
+AUDIT_SEARCH = "search {search_id}: query {queries}; matcher {matcher}; {candidates} candidates; result SHA-256 {sha256}"
+AUDIT_REPORT = "{path} ({pages} pages), SHA-256 {sha256}{patient}{signed}"
+AUDIT_REPORT_PATIENT = "; patient identifiers printed"
+AUDIT_REPORT_SIGNED = "; signed by {who}"
+AUDIT_SPACING = "query {sha256}: {known_mm} mm between {points} -> {mm_per_pixel} mm per pixel"
+AUDIT_UPGRADE = "every stored field sealed (chain version {version}); {replaced}"
+AUDIT_UPGRADE_REPLACED = "{field} of {row}: {stored} replaced by {chain}"
+AUDIT_UPGRADE_NONE = "no stored value differed from the chain"
+AUDIT_UPGRADE_CASE = "the case"
+
 LEAD_STATEMENT = (
     "The ranked list in this report is an investigative lead produced by automated search. "
     "It is not an identification. Any candidate must be compared by a qualified examiner and the "
@@ -70,16 +148,14 @@ TRAINED_COUNTED = "It learned from {people} people ({kind}): {training_people} t
 TRAINED_COUNTED_ONLY = "It learned from {people} people ({kind})."
 TRAINED_TEXT = "What it learned from, in its model card's words: {text}."
 TRAINED_UNKNOWN = "Its model card does not record what it learned from."
-KIND_SYNTHETIC = "computer-generated people, {generator}"
+KIND_SYNTHETIC = "computer-generated people, made by the program's own generator, version {generator}"
 KIND_SYNTHETIC_PLAIN = "computer-generated people"
 KIND_REAL = "real people"
 KIND_UNKNOWN = "the card does not say whether they were real or computer-generated"
 
-TESTED = (
-    "It was tested on {people} people it never saw in training ({kind}){searches}. The right person was put first in "
-    "{first} of these searches and among the first {k} in {top}."
-)
-TESTED_SEARCHES = " in {searches} searches"
+TESTED = "It was tested in {searches} searches of {people} people it never saw in training ({kind})."
+TESTED_PEOPLE_ONLY = "It was tested on {people} people it never saw in training ({kind})."
+TESTED_FOUND = " The right person was put first in {first} of these searches and among the first {k} in {top}."
 TESTED_VALIDATION_CAVEAT = (
     " These people were kept out of the training itself but were used to decide when to stop training, which makes the "
     "figures somewhat optimistic."
@@ -126,19 +202,21 @@ NO_RATIO_FOR_SEVERAL_QUERIES = (
 
 NOT_COVERED_HEADING = "What these figures do not cover"
 NOT_COVERED_SYNTHETIC = (
-    "The test people were generated by the program, not real people. Real X-rays and photographs vary in ways the generated "
-    "ones may not, so the figures may be better than what this matcher achieves on real casework."
+    "The test people were generated by the program, not real people. Real images vary in ways the generated ones may not, "
+    "so the figures may be better than what this matcher achieves in real casework."
 )
 NOT_COVERED_UNKNOWN_KIND = "The model card does not say whether the test people were real or computer-generated."
 NOT_COVERED_GALLERY = (
     "This search compared the query with {searched} people; the test galleries held {tested}. The more people a gallery "
     "holds, the less often the right person comes first."
 )
-NOT_COVERED_ALWAYS = (
-    "Whether the person sought is in the gallery at all: the list always has a first candidate.",
-    "The conditions of this case: image quality, the years between the query and the photographs, pose, injuries and, for "
-    "X-rays, the view and the soft-tissue processing.",
-)
+NOT_COVERED_ALWAYS = ("Whether the person sought is in the gallery at all: the list always has a first candidate.",)
+NOT_COVERED_CONDITIONS = MappingProxyType({
+    "xray": "The conditions of this case: image quality, the years between the X-ray and the photographs, pose, the view and "
+            "the soft-tissue processing of the X-ray.",
+    "face": "The conditions of this case: image quality, the years between the photographs, pose, lighting, and the kind "
+            "and extent of the injuries.",
+})
 PERCENT = "{value:.0f} %"
 PERCENT_SMALL = "{value:.1f} %"
 
@@ -179,7 +257,6 @@ RATIO_NONE_SEVERAL = "not given: several images were searched together"
 MARK_VALUE = "{mark}, by {actor} on {date}"
 MARK_NONE = "not marked"
 NOTE_NONE = "no note"
-NOTE_SHORTENED = "(shortened here; the whole note, {chars:,} characters, is in section {section})"
 
 # ---------------------------------------------------------------- evidence on the comparison pages
 
@@ -188,11 +265,21 @@ CRANIOFACIAL_NOT_RECORDED = (
     "No skull-face overlay or landmark comparison was recorded with this search: the matcher {matcher} compares the images "
     "as wholes and does not locate landmarks. This comparison rests on the similarity score alone."
 )
+CRANIOFACIAL_EXPLAINED = (
+    "Where the search recorded a skull-face comparison, the page also shows it: from the skull and the usual thickness of "
+    "the soft tissue, the matcher predicts where landmarks of the face should lie; for each landmark a table gives how far "
+    "the candidate's photo puts it from there and the largest distance the skull allows. A landmark beyond that speaks "
+    "against the candidate."
+)
+INJURY_EXPLAINED = (
+    "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, "
+    "swelling), so that the score can be read as resting on the rest of the face."
+)
 CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray"})
 CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
 CRANIOFACIAL_NO_OVERLAY = "{view}: no overlay picture was recorded."
-CRANIOFACIAL_TABLE_HEAD = ("Landmark", "Distance from where the skull puts it ({unit})", "Largest distance the skull allows ({unit})", "Within?")
-CRANIOFACIAL_WITHIN = MappingProxyType({True: "yes", False: "NO", None: "not measured"})
+CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Distance from where the skull puts it ({unit})", "Largest distance the skull allows ({unit})", "Within?")
+CRANIOFACIAL_NO_LANDMARKS = "No landmark could be measured on this photograph."
 CRANIOFACIAL_STATEMENT = MappingProxyType({
     "consistent": (
         "{view}: the face in this photograph is consistent with the skull: every landmark that could be measured lies within "
@@ -206,6 +293,9 @@ CRANIOFACIAL_STATEMENT = MappingProxyType({
     "not assessable": "{view}: this photograph could not be compared with the skull: {reasons}.",
 })
 CRANIOFACIAL_NO_REASON = "the comparison gave no reason"
+CRANIOFACIAL_SOME_LANDMARKS = "some landmarks"
+CRANIOFACIAL_WITHIN = MappingProxyType({True: "yes", False: "<b>NO</b>", None: "not measured"})
+AND = " and "
 
 INJURY_HEADING = "Parts of the face left out"
 INJURY_NOT_RECORDED = (

@@ -22,6 +22,8 @@ from crossid_desktop.cases.report_validation import training_of, validation_of
 SOFTWARE = ("crossid_desktop", "python", "torch", "torchvision", "dlib", "opencv", "numpy", "hnswlib", "pydicom", "reportlab", "qt")
 #: characters of a preprocessing description before it is cut (the record holds all of it)
 RECIPE_LIMIT = 600
+#: characters of any value in the table before the rest goes to the appendix of long texts
+VALUE_LIMIT = 900
 
 
 def technical_rows(search: RecordedSearch, *, record: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -57,7 +59,7 @@ def _training(card: Mapping[str, Any]) -> str:
     data = (card.get("training") or {}).get("data") if isinstance(card.get("training"), Mapping) else None
     if not isinstance(data, Mapping):
         return text.TECHNICAL_NOT_RECORDED
-    kind = f"synthetic, {training.generator}" if training.synthetic and training.generator else ("synthetic" if training.synthetic else "not stated")
+    kind = f"synthetic, generator {training.generator}" if training.synthetic and training.generator else ("synthetic" if training.synthetic else "not stated")
     cohort = data.get("synthetic_cohort") if isinstance(data.get("synthetic_cohort"), Mapping) else {}
     seed = f", seed {cohort['seed']}" if "seed" in cohort else ""
     return text.TECHNICAL_TRAINING.format(people=data.get("n_subjects", "?"), kind=kind + seed, train=data.get("n_train_subjects", "?"),
@@ -121,7 +123,7 @@ def technical_appendix(c: Any, s: dict[str, Any]) -> list[Any]:
         return []
     out: list[Any] = [PageBreak(), para(text.heading("technical"), s["h2"]), para(markup(text.TECHNICAL_INTRO.format(name=c.record_file["name"])), s["intro"])]
     rows = technical_rows(c.search, record=c.record_file)
-    cells = [[para(f"<b>{markup(k)}</b>", s["cell"]), para(markup(v), s["small"])] for k, v in rows]
+    cells = [[para(f"<b>{markup(k)}</b>", s["cell"]), para(c.appendix.cell(v, f"technical appendix: {k}", VALUE_LIMIT), s["small"])] for k, v in rows]
     out.append(data_table(cells, [105, c.width - 105], zebra=True))
     if c.model_card is None:
         out.append(para(text.TECHNICAL_MODEL_CARD_MISSING, s["body"]))

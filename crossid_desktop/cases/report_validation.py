@@ -151,8 +151,9 @@ def _from_training_validation(block: Mapping[str, Any], training: Any) -> Valida
 @dataclass(frozen=True)
 class Training:
     """What the matcher learned from: ``people`` (None when the card does not count them),
-    ``synthetic`` as in :class:`Validation`, ``text`` the card's own words when it gives no
-    counts (e.g. a network trained by its publisher)."""
+    ``synthetic`` as in :class:`Validation`, ``generator`` the version of the program's
+    generator that made synthetic people ("" when none), ``text`` the card's own words when it
+    gives no counts (e.g. a network trained by its publisher)."""
 
     people: int | None
     training_people: int | None
@@ -170,7 +171,7 @@ def training_of(card: Mapping[str, Any]) -> Training:
     if not isinstance(data, Mapping):
         return Training(None, None, None, "", "")
     cohort = data.get("synthetic_cohort") if isinstance(data.get("synthetic_cohort"), Mapping) else {}
-    generator = f"{cohort.get('generator', '')} {cohort.get('generator_version', '')}".strip() if cohort else ""
+    generator = str(cohort.get("generator_version", "")) if cohort else ""
     return Training(_integer(data.get("n_subjects")), _integer(data.get("n_train_subjects")), _synthetic(data, ""), generator, "")
 
 
