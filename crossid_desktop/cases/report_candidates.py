@@ -32,9 +32,9 @@ TITLE_LIMIT = 200
 #: the tallest a picture of the side-by-side figure may be (points); lower when the page also
 #: holds two X-ray views' overlays
 FIGURE_HEIGHT = 255.0
-FIGURE_HEIGHT_WITH_TWO_VIEWS = 165.0
+FIGURE_HEIGHT_WITH_TWO_VIEWS = 155.0
 #: the longest landmark description the table adds to a landmark's name (characters)
-DESCRIPTION_LIMIT = 60
+DESCRIPTION_LIMIT = 50
 #: the side of a skull-face overlay picture (points)
 OVERLAY_SIZE = 120.0
 
@@ -55,9 +55,9 @@ def comparison_pages(c: Any, s: dict[str, Any]) -> list[Any]:
     if not chosen:
         return []
     intro = text.COMPARISONS_INTRO.format(top=TOP_CANDIDATES)
-    if any(q.modality.startswith("xray") for q in c.search.result.queries):
+    if any(x.craniofacial for x in chosen):
         intro += " " + text.CRANIOFACIAL_EXPLAINED
-    elif any(q.modality == "injured_face" for q in c.search.result.queries):
+    elif any(q.ignored for q in c.search.result.queries):
         intro += " " + text.INJURY_EXPLAINED
     out: list[Any] = [para(text.heading("comparisons"), s["h2"]), para(intro, s["body"])]
     for candidate in chosen:
@@ -173,7 +173,7 @@ def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):
         head = [para(f"<b>{markup(h.format(unit=view.unit))}</b>", s["small"]) for h in text.CRANIOFACIAL_TABLE_HEAD]
         rows = [head] + [[para(_landmark(c, m.name, view.view), s["small"]), para(_distance(m.residual), s["small"]),
                           para(_distance(m.tolerance), s["small"]), para(text.CRANIOFACIAL_WITHIN[m.within], s["small"])] for m in view.landmarks]
-        table = data_table(rows, [width - 190, 75, 75, 40], header=True, zebra=True)
+        table = data_table(rows, [width - 140, 50, 50, 40], header=True, zebra=True)
     else:
         table = para(text.CRANIOFACIAL_NO_LANDMARKS, s["cell"])
     row = Table([[picture, [table, statement]]], colWidths=[side + 14, width])
@@ -184,7 +184,7 @@ def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):
 def _landmark(c: Any, name: str, view: str) -> str:
     """A face landmark's name and, where the landmark table has one, what it is in words."""
     try:
-        described = find_landmark(f"face-{view}", name).description
+        described = find_landmark(f"face-{view}", name).description.split(" (")[0]
     except ValueError:
         described = ""
     words = name.replace("_", " ")

@@ -183,9 +183,11 @@ def _compare_rows(rows: Mapping[str, Any], sealed: Mapping[tuple[str, str], Any]
     return problems, caveats
 
 
-def compare_with_log(record: Mapping[str, Any], case_entries: Sequence[audit.AuditEntry]) -> list[str]:
-    """Problems found comparing the record's audit log with the case's: every entry of the
-    record must be the case's entry at the same position (same hash)."""
+def compare_with_log(record: Mapping[str, Any], case_entries: Sequence[audit.AuditEntry], stored_results: Mapping[int, str] | None = None) -> list[str]:
+    """Problems found comparing the record with the case: every entry of the record must be
+    the case's entry at the same position (same hash); a search whose patient identifiers the
+    record withholds must equal the case's stored result with them withheld the same way
+    (``stored_results``: search id -> the stored result text)."""
     entries = entries_of(record)
     by_seq = {e.seq: e for e in case_entries}
     problems = []
@@ -195,5 +197,12 @@ def compare_with_log(record: Mapping[str, Any], case_entries: Sequence[audit.Aud
             problems.append(f"the case's audit log has no entry {entry.seq}, which the report's record holds")
         elif mine.hash != entry.hash:
             problems.append(f"entry {entry.seq} of the report's record differs from the case's entry {entry.seq}")
+    copies = {s.get("search_id"): s.get("result") for s in record.get("searches") or []}
+    for withheld in record.get("patient_identifiers_withheld") or []:
+        search_id = withheld.get("search_id")
+        text = (stored_results or {}).get(search_id)
+        if text is None:
+            problems.append(f"the case holds no search {search_id}, which the report's record holds")
+        elif json.loads(_withhold_patient(text)[0]) != copies.get(search_id):
+            problems.append(f"the record's copy of search {search_id} differs from the case's stored result")
     return problems
-

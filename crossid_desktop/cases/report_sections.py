@@ -142,6 +142,9 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     return out + [para(words, s["body"])]
 
 
+#: the side (points) of a candidate's face in the candidate list (the comparison pages show it large)
+THUMBNAIL = 30.0
+
 #: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
 QUERY_META_SHOWN_APART = frozenset({"dicom", "patient", "pixel_spacing", "frame", "frames"})
 
@@ -209,12 +212,12 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     candidates = c.search.result.candidates
     calibrated = any(x.likelihood_ratio is not None for x in candidates)
     head = [h for h in text.CANDIDATES_HEAD if calibrated or h not in ("LR", "Verbal scale")]
-    widths = [46, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
+    widths = [36, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
     widths[3] += c.width - sum(widths)
     rows: list[list[Any]] = [[para(f"<b>{h}</b>", s["small"]) for h in head]]
     for x in candidates:
         png = c.thumbnails.get(x.image_id)
-        face = flowable(png, 40, 40) if png else para(text.CANDIDATES_NOT_IN_GALLERY, s["small"])
+        face = flowable(png, THUMBNAIL, THUMBNAIL) if png else para(text.CANDIDATES_NOT_IN_GALLERY, s["small"])
         mark = c.case.mark_of(x.subject_id)
         cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, f"subject id of rank {x.rank}", 80), s["cell"]),
                  para(c.appendix.cell(x.name or text.NONE, f"name of rank {x.rank} ({x.subject_id[:40]})", 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]

@@ -268,8 +268,8 @@ CRANIOFACIAL_NOT_RECORDED = (
 CRANIOFACIAL_EXPLAINED = (
     "Where the search recorded a skull-face comparison, the page also shows it: from the skull and the usual thickness of "
     "the soft tissue, the matcher predicts where landmarks of the face should lie; for each landmark a table gives how far "
-    "the candidate's photo puts it from there and the largest distance the skull allows. A landmark beyond that speaks "
-    "against the candidate."
+    "the candidate's photo puts it from there (off by) and the largest distance the skull allows (allowed). A landmark "
+    "beyond that speaks against the candidate."
 )
 INJURY_EXPLAINED = (
     "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, "
@@ -278,7 +278,7 @@ INJURY_EXPLAINED = (
 CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray"})
 CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
 CRANIOFACIAL_NO_OVERLAY = "{view}: no overlay picture was recorded."
-CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Distance from where the skull puts it ({unit})", "Largest distance the skull allows ({unit})", "Within?")
+CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Off by ({unit})", "Allowed ({unit})", "Within?")
 CRANIOFACIAL_NO_LANDMARKS = "No landmark could be measured on this photograph."
 CRANIOFACIAL_STATEMENT = MappingProxyType({
     "consistent": (

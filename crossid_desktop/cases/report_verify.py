@@ -97,11 +97,10 @@ def _against_case(workspace: Workspace | None, case_number: str, record: dict, d
     if not case_number or not service.exists(case_number):
         return "not in workspace", [], ""
     problems: list[str] = []
-    verification = service.verify(case_number)
+    verification, rows, entries = service.snapshot(case_number)
     if not verification.ok:
         problems.append(f"the case's audit log does not verify (entry {verification.first_broken_seq}: {verification.reason})")
-    entries = service.audit_log(case_number)
-    problems += compare_with_log(record, entries)
+    problems += compare_with_log(record, entries, {int(r["search_id"]): r["result"] for r in rows.get("case_searches", [])})
     known = {**{s.revision_sha256: f"the revision signed by {s.signer}" for s in signatures}, digest: "this file"}
     logged = ""
     for entry in entries:

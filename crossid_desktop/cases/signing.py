@@ -21,7 +21,7 @@ import io
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,23 @@ class SigningRequest:
         """What the report states about this signature."""
         c = self.credentials
         return SignaturePlan(c.name, self.role, c.subject, c.issuer, self.tsa if isinstance(self.tsa, str) else ("configured" if self.tsa else ""))
+
+
+@dataclass(frozen=True)
+class SignerFile:
+    """A signer chosen by file: the PKCS#12 certificate, its password (never shown or kept),
+    the role, the time-stamping authority URL ("" for none) and where the report is signed.
+    :meth:`load` opens the file (in the worker thread, for the window)."""
+
+    certificate: Path
+    password: str = field(repr=False)
+    role: str = "examiner"
+    tsa: str = ""
+    location: str = ""
+
+    def load(self) -> SigningRequest:
+        """The signing request; :class:`CaseError` when the file or the password is wrong."""
+        return SigningRequest(load_pkcs12(self.certificate, self.password), self.role, tsa=self.tsa or None, location=self.location)
 
 
 @dataclass(frozen=True)

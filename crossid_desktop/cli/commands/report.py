@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crossid_desktop.cases.report import export_report, report_file_name, sign_report
 from crossid_desktop.cases.report_verify import ReportCheck, verify_report
-from crossid_desktop.cases.signing import ROLES, SigningRequest, load_pkcs12
+from crossid_desktop.cases.signing import ROLES, SignerFile, SigningRequest
 from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.errors import CaseError, GalleryError
 from crossid_desktop.workspace import Workspace
@@ -93,8 +93,8 @@ def _signature(args: argparse.Namespace, default_role: str) -> SigningRequest:
         password = getpass.getpass(f"Password of {args.sign}: ")
     else:
         raise CaseError("The certificate's password is needed: name the environment variable that holds it with --password-env, or run in a terminal.")
-    tsa = args.tsa if args.tsa is not None else os.environ.get(TSA_VARIABLE) or None
-    return SigningRequest(load_pkcs12(args.sign, password), args.role or default_role, tsa=tsa, location=args.location)
+    tsa = args.tsa if args.tsa is not None else os.environ.get(TSA_VARIABLE, "")
+    return SignerFile(args.sign, password, args.role or default_role, tsa=tsa, location=args.location).load()
 
 
 def run_verify(args: argparse.Namespace) -> int:
