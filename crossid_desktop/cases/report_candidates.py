@@ -155,7 +155,8 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
     for view in views:
         name = text.CRANIOFACIAL_VIEW.get(view.view, view.view)
         statement = para(markup(_statement(view, name)), s["statement"])
-        out.append(_view_row(c, s, view, name, statement) if view.status != "not assessable" else statement)
+        shown = view.status != "not assessable" and (view.overlay_png is not None or view.overlay_problem or view.landmarks)
+        out.append(_view_row(c, s, view, name, statement) if shown else statement)
     return out
 
 

@@ -5,7 +5,7 @@ says plainly when it did not:
 
 **Skull-face correspondence** (X-ray queries), ``Candidate.craniofacial``: what the
 craniofacial comparison of the skull with this candidate's photo found, one entry per X-ray
-view::
+view (a list, or a mapping from the view's name to its entry)::
 
     {"views": [{"view": "front" | "side",
                 "status": "consistent" | "inconsistent" | "not assessable",
@@ -98,6 +98,8 @@ def craniofacial_views(record: Any) -> tuple[tuple[ViewCorrespondence, ...], str
     if record is None:
         return (), ""
     views = record.get("views") if isinstance(record, Mapping) else None
+    if isinstance(views, Mapping):  # keyed by view: {"front": {...}, "side": {...}}
+        views = [{"view": name, **v} for name, v in views.items() if isinstance(v, Mapping)]
     if not isinstance(views, list) or not all(isinstance(v, Mapping) for v in views):
         return (), "The recorded skull-face comparison cannot be read (it has no list of views)."
     return tuple(_view(v) for v in views), ""

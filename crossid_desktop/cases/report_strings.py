@@ -279,7 +279,7 @@ CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral
 CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
 CRANIOFACIAL_NO_OVERLAY = "{view}: no overlay picture was recorded."
 CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Off by ({unit})", "Allowed ({unit})", "Within?")
-CRANIOFACIAL_NO_LANDMARKS = "No landmark could be measured on this photograph."
+CRANIOFACIAL_NO_LANDMARKS = "No landmark table was recorded with this search."
 CRANIOFACIAL_STATEMENT = MappingProxyType({
     "consistent": (
         "{view}: the face in this photograph is consistent with the skull: every landmark that could be measured lies within "

@@ -32,6 +32,14 @@ def test_craniofacial_record_read_with_its_overlay() -> None:
     assert [(m.name, m.within) for m in view.landmarks] == [("pronasale", False), ("stomion", True), ("menton_soft", None)]
 
 
+def test_craniofacial_views_keyed_by_name() -> None:
+    record = {"status": "inconsistent", "views": {"front": {"status": "consistent", "excluding": [], "reasons": []},
+                                                 "side": {"status": "inconsistent", "excluding": ["pronasale"], "photos_compared": 2}}}
+    views, problem = craniofacial_views(record)
+    assert problem == "" and [(v.view, v.status, v.excluding) for v in views] == [("front", "consistent", ()), ("side", "inconsistent", ("pronasale",))]
+    assert all(v.landmarks == () and v.overlay_png is None and v.overlay_problem == "" for v in views)
+
+
 def test_craniofacial_record_problems_are_said() -> None:
     assert craniofacial_views(None) == ((), "")
     assert "cannot be read" in craniofacial_views({"views": "x"})[1]
