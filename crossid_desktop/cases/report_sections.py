@@ -139,7 +139,8 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     words += text.SUMMARY_MARKED.format(count=len(marked), which=(": " + ", ".join(markup(m, max_chars=80) for m in marked)) if marked else "")
     status = text.SUMMARY_AUDIT_INTACT if c.verification.ok else text.SUMMARY_AUDIT_BROKEN.format(seq=c.verification.first_broken_seq)
     words += text.SUMMARY_AUDIT.format(entries=c.verification.entries, status=status)
-    return out + [para(words, s["body"])]
+    warned = [para(f"<b>{text.SUMMARY_WARNINGS}</b> " + " ".join(c.appendix.cell(w, "a warning", 1000) for w in r.warnings), s["lead"])] if r.warnings else []
+    return out + warned + [para(words, s["body"])]
 
 
 #: the side (points) of a candidate's face in the candidate list (the comparison pages show it large)

@@ -60,6 +60,7 @@ SUMMARY_MARKED = " The examiner marked {count} candidate(s) as of interest{which
 SUMMARY_AUDIT = " The case's audit log has {entries} entries and verifies as {status}."
 SUMMARY_AUDIT_INTACT = "intact"
 SUMMARY_AUDIT_BROKEN = "BROKEN at entry {seq}"
+SUMMARY_WARNINGS = "Warnings about this search:"
 
 QUERY_NUMBER = "Query {n}"
 QUERY_FIELDS = MappingProxyType({"file": "File", "sha256": "SHA-256", "modality": "Modality", "frame": "Frame", "pixel_spacing": "Pixel spacing",

@@ -4,6 +4,15 @@ The same service serves the CLI, the GUI's worker thread and batch jobs. Subject
 their best photo (smallest distance over the subject's photos). A frontal and a lateral X-ray of
 one skull can be searched together: their per-subject distances are averaged (fused), so a
 subject must match in both views to rank high.
+
+**Refusals and warnings.** A query that cannot be searched meaningfully is refused before the
+matcher runs (:func:`crossid_desktop.search.query.check_query_images`, ``check_query_set``).
+What makes a search that does run less reliable is said on its result: ``SearchResult.warnings``,
+one sentence each for the examiner, shown wherever the result is (``crossid search`` prints
+them, ``--json`` has ``"warnings": [...]``, the window shows them above the cards, the case
+report on its first page) and stored with the result in a case. Producers return sentences;
+:meth:`SearchService.search` gathers them, and :meth:`SearchResult.with_warnings` adds more to
+a result already made (the window's own, e.g. views left at the guess).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +35,7 @@ from crossid_desktop.matching.base import Matcher, QueryModality, confidence
 from crossid_desktop.matching.calibration import Calibration, verbal_scale
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-from crossid_desktop.search.query import check_query_set, resolve_modalities
+from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, query_warnings, resolve_modalities
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -74,6 +83,11 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     preprocessing: dict[str, Any]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # one sentence each: what makes this result less reliable
+
+    def with_warnings(self, *texts: str) -> SearchResult:
+        """A copy with ``texts`` added to :attr:`warnings` (each once, in order)."""
+        return replace(self, warnings=tuple(dict.fromkeys((*self.warnings, *texts))))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``crossid search --json``)."""
@@ -107,7 +121,7 @@ class SearchService:
         self,
         queries: Sequence[str | Path | LoadedImage],
         *,
-        modality: QueryModality | Sequence[QueryModality] | None = None,
+        modality: QueryModality | Sequence[QueryModality] | str | None = None,
         top_k: int = 10,
         rank_by: str = "subject",
         exact: bool = False,
@@ -116,8 +130,10 @@ class SearchService:
     ) -> SearchResult:
         """Rank the gallery against one query, or a frontal and a lateral X-ray together.
 
-        ``modality``: one for every query, one per query (the examiner's corrections), or None
-        to guess (two X-rays are then taken as one frontal and one lateral view).
+        ``modality``: one for every query, one per query (the examiner's corrections),
+        ``"xray"`` (:data:`~crossid_desktop.search.query.ANY_XRAY_VIEW`) for X-rays whose views
+        are guessed, or None to guess everything. Refuses unsuitable queries
+        (:class:`~crossid_desktop.errors.UnsuitableQueryError`) and warns on the result.
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -127,8 +143,11 @@ class SearchService:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         images = [q if isinstance(q, LoadedImage) else load_image(q) for q in queries]
+        check_distinct_images(images)
         modalities = resolve_modalities(images, modality)
         check_query_set(modalities)
+        check_query_images(images, modalities)
+        warnings = query_warnings(images, modalities, views_guessed=modality is None or modality == ANY_XRAY_VIEW)
         timings["load"] = _ms(start)
         check_cancel(cancel, "The search")
         progress(1, 4, "loading the matcher")
@@ -166,7 +185,7 @@ class SearchService:
         infos = tuple(
             QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
         )
-        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings)
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings, tuple(warnings))
 
     def locate(
         self,

@@ -50,7 +50,8 @@ class StatusBar(QStatusBar):
     def show_search(self, result: Any) -> None:
         self.matcher_label.setText(f"matcher: {result.matcher_name}")
         self.show_gallery(result.gallery_subjects, result.gallery_images)
-        self.search_label.setText(f"last search: {result.timings_ms.get('total', 0.0) / 1000.0:.2f} s")
+        warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+        self.search_label.setText(f"last search: {result.timings_ms.get('total', 0.0) / 1000.0:.2f} s{warned}")
 
     def show_progress(self, done: int, total: int, message: str) -> None:
         self.progress.setVisible(True)

@@ -91,3 +91,13 @@ def test_spelling_keeps_what_a_font_draws() -> None:
     for text in ("Dvořák", "प्रिया", "Ἀλέξανδρος Иванов", "★ € ₹", "a\u200db", "line\nbreak"):
         assert spell_undrawable(text) == text
     assert spell_undrawable("👨\u200d👩\u200d👧👍") == "[man + woman + girl][thumbs up sign]"  # two emoji, two brackets
+
+
+def test_search_warnings_are_stored_and_on_the_first_page(tmp_path: Path) -> None:
+    ws, cases, number = _case(tmp_path, {"S1": "Ana", "S2": "Bo"})
+    result = cases.get(number).latest_search.result.with_warnings("The view of q.png (lateral) was guessed from its left-right symmetry; check it.")
+    cases.record_search(number, result, actor="Ana", environment={"python": "3"})
+    assert cases.get(number).latest_search.result.warnings == result.warnings  # stored with the result
+    reader = PdfReader(export_report(ws, number, tmp_path / "warned.pdf"))
+    first = re.sub(r"\s+", " ", reader.pages[0].extract_text())
+    assert "Warnings about this search: The view of q.png (lateral) was guessed" in first
