@@ -20,12 +20,14 @@ BOX_HEIGHT = 84.0
 #: heights (points) of the box's label band at the top and name band at the bottom
 LABEL_BAND = 15.0
 NAME_BAND = 16.0
+#: characters of a signer's name the box's name line holds
+NAME_CHARS = 48
 
 
 def statement(plan: SignaturePlan | None, file_name: str) -> list[str]:
     """The sentences about the digital signature: signed at export, or unsigned; then how to check."""
     if plan is None:
-        first = text.UNSIGNED
+        first = text.UNSIGNED.format(audit=list(text.SECTIONS).index("audit") + 1)
     else:
         stamp = text.SIGNED_STAMP.format(tsa=plan.tsa) if plan.tsa else text.SIGNED_NO_STAMP
         first = text.SIGNED_AT_EXPORT.format(name=plan.name, role=text.SIGNATURE_BOX[plan.role].lower(), subject=plan.subject, issuer=plan.issuer, stamp=stamp)
@@ -40,12 +42,20 @@ def signoff_section(c: Any, s: dict[str, Any]) -> list[Any]:
     if c.signature is not None:
         names[c.signature.role] = c.signature.name
     half = (c.width - 12) / 2
-    boxes = [SignatureBox(role, para(markup(text.SIGNATURE_NAME.format(name=clean(names[role])[:120] or "_" * 24)), s["cell"]), half, BOX_HEIGHT, c.signature_boxes)
+    boxes = [SignatureBox(role, para(markup(text.SIGNATURE_NAME.format(name=_one_line(names[role]))), s["cell"]), half, BOX_HEIGHT, c.signature_boxes)
              for role in ROLES]
     row = Table([boxes], colWidths=[half + 6] * 2)
     row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 6)]))
     words = [para(markup(sentence), s["body"]) for sentence in statement(c.signature, c.file_name)]
     return [KeepTogether([para(text.heading("signoff"), s["h2"]), para(text.SIGNOFF_DECLARATION, s["body"]), *words, Spacer(1, 6), row])]
+
+
+def _one_line(name: str) -> str:
+    """A signer's name as the box's one line holds it (the title block has it whole), or a line to write on."""
+    value = " ".join(clean(name).split())
+    if not value:
+        return "_" * 24
+    return value if len(value) <= NAME_CHARS else value[: NAME_CHARS - 1] + "…"
 
 
 @lru_cache(maxsize=1)

@@ -321,7 +321,7 @@ SIGNED_STAMP = ", with a time stamp from the time-stamping authority {tsa}"
 SIGNED_NO_STAMP = " (no time-stamping authority was configured, so the signing time is that of the signer's computer)"
 UNSIGNED = (
     "This report was not digitally signed when it was exported. A signature added later appears in the signature panel of a "
-    "PDF reader; without one, nothing but the audit log below shows that the file is the one the case exported."
+    "PDF reader; without one, only the case's audit log (section {audit}) shows that the file is the one the case exported."
 )
 VERIFY_HINT = (
     "To check the signatures, the attached case record and its agreement with the case's audit log: "
