@@ -86,17 +86,17 @@ NOTES_HEAD = ("Subject", "Mark", "Note", "By, when")
 NOTES_BY = "{actor}, {date}"
 
 LIMITATIONS = (
-    "The matcher ranks every enrolled person, so a list is produced even when the person is not in the gallery; the first "
-    "rank is not necessarily the person sought.",
-    "Scores depend on image quality, pose, age difference, injuries and, for skull X-rays, on the soft-tissue suppression and "
-    "the view. The reliability measured on test people (section {method}) may not hold for this case.",
-    "The similarity score is not a probability of identity. A likelihood ratio is given only when the matcher carries a "
-    "calibration measured on people kept out of its training; it expresses how much more probable the score is if the query "
-    "and the candidate are the same person than if they are different persons.",
-    "Gallery photos are shown as the aligned crops the matcher used; originals are identified by their SHA-256 in the "
-    "gallery database.",
-    "Text in scripts that need shaping (e.g. Devanagari) is drawn without conjuncts; the characters are embedded unchanged "
-    "and can be copied from the PDF.",
+    ("The matcher ranks every enrolled person, so a list is produced even when the person is not in the gallery; the first "
+     "rank is not necessarily the person sought."),
+    ("Scores depend on image quality, pose, age difference, injuries and, for skull X-rays, on the soft-tissue suppression and "
+     "the view. The reliability measured on test people (section {method}) may not hold for this case."),
+    ("The similarity score is not a probability of identity. A likelihood ratio is given only when the matcher carries a "
+     "calibration measured on people kept out of its training; it expresses how much more probable the score is if the query "
+     "and the candidate are the same person than if they are different persons."),
+    ("Gallery photos are shown as the aligned crops the matcher used; originals are identified by their SHA-256 in the "
+     "gallery database."),
+    ("Text in scripts that need shaping (e.g. Devanagari) is drawn without conjuncts; the characters are embedded unchanged "
+     "and can be copied from the PDF."),
 )
 
 AUDIT_HEAD = ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")

@@ -193,4 +193,4 @@ def _number(value: Any) -> float | None:
 
 def _integer(value: Any) -> int | None:
     number = _number(value)
-    return int(round(number)) if number is not None and number > 0 else None
+    return round(number) if number is not None and number > 0 else None

@@ -215,8 +215,8 @@ def read_signatures(pdf: bytes, trust_anchors: Sequence[bytes] = ()) -> list[Sig
 
 
 def _check(embedded: Any, status: Any, pdf: bytes, trust_asked: bool) -> SignatureCheck:
-    from pyhanko.sign.validation.status import SignatureCoverageLevel  # pyHanko loads only when a report is checked
     from pyhanko.sign.diff_analysis import ModificationLevel  # pyHanko loads only when a report is checked
+    from pyhanko.sign.validation.status import SignatureCoverageLevel  # pyHanko loads only when a report is checked
 
     cert = status.signing_cert
     start, length = embedded.byte_range[2], embedded.byte_range[3]

@@ -90,7 +90,7 @@ def test_a_changed_byte_breaks_the_signature(case: tuple, signed: tuple, tmp_pat
 
 
 def test_changed_record_file_beside_and_changed_case_are_found(case: tuple, signed: tuple, tmp_path: Path) -> None:
-    ws, number, root = case
+    ws, number, _ = case
     pdf, certs = signed
     copy = tmp_path / "copy.pdf"
     copy.write_bytes(pdf.read_bytes())
