@@ -190,8 +190,8 @@ def certificate(folder: Path, name: str = "Jane Examiner", password: str = "corr
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    ca_key, ca_cert = (ca.ca_key, ca.ca) if ca is not None else _issue("CrossID Test CA", None, None, is_ca=True)
-    key, cert = _issue(name, ca_cert, ca_key)
+    ca_key, ca_cert = (ca.ca_key, ca.ca) if ca is not None else issue_certificate("CrossID Test CA", None, None, is_ca=True)
+    key, cert = issue_certificate(name, ca_cert, ca_key)
     path = folder / f"{name.replace(' ', '_')}.p12"
     path.write_bytes(pkcs12.serialize_key_and_certificates(name.encode(), key, cert, [ca_cert], serialization.BestAvailableEncryption(password.encode())))
     return Certificates(ca_cert.public_bytes(serialization.Encoding.PEM), path, password, ca_cert, ca_key)
@@ -205,12 +205,12 @@ def time_stamper(ca: Certificates) -> Any:
     from pyhanko.keys import load_private_key_from_pemder_data
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    key, cert = _issue("CrossID Test TSA", ca.ca, ca.ca_key, rsa_key=True, usage=ExtendedKeyUsageOID.TIME_STAMPING)
+    key, cert = issue_certificate("CrossID Test TSA", ca.ca, ca.ca_key, rsa_key=True, usage=ExtendedKeyUsageOID.TIME_STAMPING)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return DummyTimeStamper(tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)), tsa_key=load_private_key_from_pemder_data(pem, None))
 
 
-def _issue(name: str, issuer: Any, issuer_key: Any, *, is_ca: bool = False, rsa_key: bool = False, usage: Any = None) -> tuple[Any, Any]:
+def issue_certificate(name: str, issuer: Any, issuer_key: Any, *, is_ca: bool = False, rsa_key: bool = False, usage: Any = None) -> tuple[Any, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, rsa

@@ -38,12 +38,18 @@ TSA_TIMEOUT_S = 20
 class Credentials:
     """A signer's key and certificate, loaded; ``name`` the certificate's common name."""
 
-    signer: Any  # pyhanko SimpleSigner
+    signer: Any  # a pyHanko signer (SimpleSigner for a file, PKCS11Signer for a token)
     name: str
     subject: str
     issuer: str
     serial: str
     valid_until: str  # ISO 8601 date
+    session: Any = field(default=None, compare=False, repr=False)  # an open PKCS#11 session, closed by :meth:`close`
+
+    def close(self) -> None:
+        """Close the token session the key lives in (nothing for a key read from a file)."""
+        if self.session is not None:
+            self.session.close()
 
 
 @dataclass(frozen=True)
@@ -140,10 +146,16 @@ def load_pkcs12(path: str | Path, password: str | None) -> Credentials:
         signer = SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=password.encode("utf-8") if password else None)
     except ValueError as error:
         raise CaseError(f"The certificate file {file} cannot be opened: the password is wrong or it is not a PKCS#12 file (.p12, .pfx).") from error
+    return credentials_of(signer)
+
+
+def credentials_of(signer: Any, session: Any = None) -> Credentials:
+    """:class:`Credentials` of a loaded pyHanko signer, named from its certificate."""
     cert = signer.signing_cert
     return Credentials(
         signer=signer, name=_common_name(cert.subject) or cert.subject.human_friendly, subject=cert.subject.human_friendly,
         issuer=cert.issuer.human_friendly, serial=format(cert.serial_number, "x"), valid_until=cert.not_valid_after.date().isoformat(),
+        session=session,
     )
 
 

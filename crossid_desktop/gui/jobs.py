@@ -229,8 +229,12 @@ def export_job(number: str, path: Path, actor: str | None, patient_identifiers: 
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
         signature = signer.load() if signer is not None else None
-        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, signature=signature,
-                             progress=progress, cancel=cancel)
+        try:
+            return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, signature=signature,
+                                 progress=progress, cancel=cancel)
+        finally:
+            if signature is not None:
+                signature.credentials.close()
 
     return run
 

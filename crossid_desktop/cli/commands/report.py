@@ -1,12 +1,14 @@
 """``crossid report``: export a case's PDF report (signed when asked), check a report, or add
 a signature to one.
 
-    crossid report CASE [-o OUT.pdf] [--sign CERT.p12] [--tsa URL]
+    crossid report CASE [-o OUT.pdf] [--sign CERT.p12 | --pkcs11 MODULE --token LABEL --key LABEL] [--tsa URL]
     crossid report verify REPORT.pdf [--trust CA.pem]
     crossid report sign REPORT.pdf --sign CERT.p12 [--role reviewer] [--tsa URL]
 
-The certificate's password is read from the environment variable named by ``--password-env``
-or asked for at the terminal; it is never an argument (arguments are visible to other users).
+The signer's key is a PKCS#12 file (``--sign``) or sits on a smart card or token reached
+through its PKCS#11 module (``--pkcs11``). The certificate's password (or the token's PIN) is
+read from the environment variable named by ``--password-env`` or asked for at the terminal;
+it is never an argument (arguments are visible to other users).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from crossid_desktop.cases.report import export_report, report_file_name, sign_report
 from crossid_desktop.cases.report_verify import ReportCheck, verify_report
 from crossid_desktop.cases.signing import ROLES, SignerFile, SigningRequest
+from crossid_desktop.cases.signing_token import SignerToken
 from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.errors import CaseError, GalleryError
 from crossid_desktop.workspace import Workspace
@@ -43,8 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--examiner", default=None, help="who exports (default: the case's examiner)")
     report.add_argument("--patient-identifiers", action="store_true", help="print the patient's name, ID and birth date that a DICOM query names (default: withheld)")
     report.add_argument("--sign", type=Path, default=None, metavar="CERT.p12", help="sign with the certificate and key of this PKCS#12 file (.p12, .pfx)")
+    report.add_argument("--pkcs11", type=Path, default=None, metavar="MODULE", help="sign with a key on a smart card or token: its PKCS#11 library (.so, .dll, .dylib)")
+    report.add_argument("--token", default=None, metavar="LABEL", help="with --pkcs11: the token's label")
+    report.add_argument("--key", default=None, metavar="LABEL", help="with --pkcs11: the label of the key and its certificate on the token")
     report.add_argument("--role", choices=ROLES, default=None, help="who signs (default: examiner when exporting, reviewer with 'sign')")
-    report.add_argument("--password-env", default=None, metavar="VARIABLE", help="read the certificate's password from this environment variable (default: ask)")
+    report.add_argument("--password-env", default=None, metavar="VARIABLE", help="read the certificate's password (or the token's PIN) from this environment variable (default: ask)")
     report.add_argument("--tsa", default=None, metavar="URL", help=f"time-stamping authority for the signature (default: ${TSA_VARIABLE}; none: no time stamp)")
     report.add_argument("--location", default="", help="where the report is signed (shown with the signature)")
     report.add_argument("--trust", type=Path, action="append", default=[], metavar="CA.pem", help="with verify: a certificate (PEM or DER) signers must chain to; repeatable")
@@ -59,18 +65,25 @@ def run_report(args: argparse.Namespace) -> int:
         raise CaseError(f"'crossid report {args.case}' takes no second argument; to check or sign a report, run 'crossid report verify REPORT.pdf' or 'crossid report sign REPORT.pdf'.")
     workspace = Workspace.open(args.workspace)
     out = args.output or workspace.reports_dir / report_file_name(args.case)
-    signature = _signature(args, "examiner") if args.sign else None
-    with TextProgress("report") as bar:
-        path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, signature=signature, progress=bar)
+    signature = _signature(args, "examiner") if args.sign or args.pkcs11 else None
+    try:
+        with TextProgress("report") as bar:
+            path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, signature=signature, progress=bar)
+    finally:
+        if signature is not None:
+            signature.credentials.close()
     print(f"report written: {path}" + (f" (signed by {signature.credentials.name})" if signature else " (not signed)"))
     return 0
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    if args.sign is None:
-        raise CaseError("Give the signer's certificate: crossid report sign REPORT.pdf --sign CERT.p12.")
+    if args.sign is None and args.pkcs11 is None:
+        raise CaseError("Give the signer's certificate: crossid report sign REPORT.pdf --sign CERT.p12 (or --pkcs11 MODULE --token LABEL --key LABEL).")
     signature = _signature(args, "reviewer")
-    path = sign_report(args.pdf, signature, workspace=_existing_workspace(args))
+    try:
+        path = sign_report(args.pdf, signature, workspace=_existing_workspace(args))
+    finally:
+        signature.credentials.close()
     print(f"report signed by {signature.credentials.name} as {signature.role}: {path}")
     return 0
 
@@ -85,16 +98,25 @@ def _existing_workspace(args: argparse.Namespace) -> Workspace | None:
 
 
 def _signature(args: argparse.Namespace, default_role: str) -> SigningRequest:
+    if args.pkcs11 is not None and (not args.token or not args.key):
+        raise CaseError("Signing with a token needs its label and the key's label: --pkcs11 MODULE --token LABEL --key LABEL.")
+    secret = _secret(args, "PIN of the token" if args.pkcs11 else f"Password of {args.sign}")
+    tsa = args.tsa if args.tsa is not None else os.environ.get(TSA_VARIABLE, "")
+    role = args.role or default_role
+    if args.pkcs11 is not None:
+        return SignerToken(args.pkcs11, args.token, args.key, secret, role, tsa=tsa, location=args.location).load()
+    return SignerFile(args.sign, secret, role, tsa=tsa, location=args.location).load()
+
+
+def _secret(args: argparse.Namespace, prompt: str) -> str:
+    """The password or PIN: from the named environment variable, else asked at the terminal."""
     if args.password_env:
         if args.password_env not in os.environ:
-            raise CaseError(f"The environment variable {args.password_env} that should hold the certificate's password is not set.")
-        password = os.environ[args.password_env]
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"Password of {args.sign}: ")
-    else:
-        raise CaseError("The certificate's password is needed: name the environment variable that holds it with --password-env, or run in a terminal.")
-    tsa = args.tsa if args.tsa is not None else os.environ.get(TSA_VARIABLE, "")
-    return SignerFile(args.sign, password, args.role or default_role, tsa=tsa, location=args.location).load()
+            raise CaseError(f"The environment variable {args.password_env} that should hold the password or PIN is not set.")
+        return os.environ[args.password_env]
+    if sys.stdin.isatty():
+        return getpass.getpass(f"{prompt}: ")
+    raise CaseError("The certificate's password (or the token's PIN) is needed: name the environment variable that holds it with --password-env, or run in a terminal.")
 
 
 def run_verify(args: argparse.Namespace) -> int:
