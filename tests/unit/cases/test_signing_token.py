@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_builders import issue_certificate, certificate
+from report_builders import certificate, issue_certificate
 
 from crossid_desktop.cases import CaseService
 from crossid_desktop.cases.report import export_report
