@@ -71,7 +71,7 @@ def comparison_pages(c: Any, s: dict[str, Any]) -> list[Any]:
 
 def candidate_page(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
     """One candidate's page."""
-    who = c.appendix.cell(f"{x.subject_id} {x.name}".strip(), f"rank {x.rank}", TITLE_LIMIT)
+    who = c.appendix.cell(f"{x.subject_id} {x.name}".strip(), text.SHORTENED["candidate"].format(rank=x.rank), TITLE_LIMIT)
     out: list[Any] = [para(text.COMPARISON_TITLE.format(rank=x.rank, who=who), s["h3"]), side_by_side(c, s, x)]
     out.append(data_table(_score_rows(c, s, x), [110, c.width - 110]))
     if any(q.modality.startswith("xray") for q in c.search.result.queries):
@@ -118,11 +118,11 @@ def _score_rows(c: Any, s: dict[str, Any], x: Candidate) -> list[list[Any]]:
     mark = c.case.mark_of(x.subject_id)
     cells = [[para(f"<b>{label}</b>", s["cell"]), para(markup(value), s["cell"])] for label, value in rows]
     if mark is not None and mark.mark is not Mark.NONE:
-        actor = c.appendix.cell(mark.actor, f"who marked {x.subject_id[:40]}", 200)
+        actor = c.appendix.cell(mark.actor, text.SHORTENED["marked_by"].format(subject=x.subject_id[:40]), 200)
         marked = text.MARK_VALUE.format(mark=markup(mark.mark.label), actor=actor, date=markup(mark.updated[:10]))
     else:
         marked = text.MARK_NONE
-    note = c.appendix.cell(mark.note, f"note on {x.subject_id[:40]}", NOTE_LIMIT) if mark is not None and mark.note else text.NOTE_NONE
+    note = c.appendix.cell(mark.note, text.SHORTENED["note"].format(subject=x.subject_id[:40]), NOTE_LIMIT) if mark is not None and mark.note else text.NOTE_NONE
     cells += [[para(f"<b>{text.ROW_MARK}</b>", s["cell"]), para(marked, s["cell"])], [para(f"<b>{text.ROW_NOTE}</b>", s["cell"]), para(note, s["cell"])]]
     return cells
 
@@ -189,7 +189,7 @@ def _landmark(c: Any, name: str, view: str) -> str:
     except ValueError:
         described = ""
     words = name.replace("_", " ")
-    cell = c.appendix.cell(words, "a landmark name", 80)
+    cell = c.appendix.cell(words, text.SHORTENED["landmark"], 80)
     return cell + (f": {markup(described)}" if described and len(described) <= DESCRIPTION_LIMIT else "")
 
 

@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from crossid_desktop.cases import report_strings as text
+
 STATUSES = ("consistent", "inconsistent", "not assessable")
 MASK_SOURCES = ("detected", "examiner")
 #: the colour (RGB) unreliable regions are tinted with, and how strongly (0..1)
@@ -101,7 +103,7 @@ def craniofacial_views(record: Any) -> tuple[tuple[ViewCorrespondence, ...], str
     if isinstance(views, Mapping):  # keyed by view: {"front": {...}, "side": {...}}
         views = [{"view": name, **v} for name, v in views.items() if isinstance(v, Mapping)]
     if not isinstance(views, list) or not all(isinstance(v, Mapping) for v in views):
-        return (), "The recorded skull-face comparison cannot be read (it has no list of views)."
+        return (), text.EVIDENCE_UNREADABLE
     return tuple(_view(v) for v in views), ""
 
 
@@ -125,9 +127,9 @@ def _checked_png(encoded: Any, digest: Any) -> tuple[bytes | None, str]:
     try:
         data = base64.b64decode(str(encoded), validate=True)
     except (binascii.Error, ValueError):
-        return None, "The recorded overlay picture cannot be decoded; it is not shown."
+        return None, text.EVIDENCE_OVERLAY_UNDECODABLE
     if not digest or hashlib.sha256(data).hexdigest() != digest:
-        return None, "The recorded overlay picture does not match its SHA-256; it is not shown."
+        return None, text.EVIDENCE_OVERLAY_CHANGED
     return data, ""
 
 
@@ -149,14 +151,14 @@ def ignored_regions(record: Any) -> tuple[IgnoredRegions | None, str]:
     if record is None:
         return None, ""
     if not isinstance(record, Mapping) or not record.get("png_base64"):
-        return None, "The recorded map of unreliable regions cannot be read."
+        return None, text.EVIDENCE_MASK_UNREADABLE
     try:
         with Image.open(io.BytesIO(base64.b64decode(str(record["png_base64"]), validate=True))) as picture:
             mask = np.asarray(picture.convert("L")) > 127
     except (binascii.Error, ValueError, OSError, UnidentifiedImageError):
-        return None, "The recorded map of unreliable regions cannot be decoded; it is not shown."
+        return None, text.EVIDENCE_MASK_UNDECODABLE
     if mask_digest(mask) != record.get("sha256"):
-        return None, "The recorded map of unreliable regions does not match its SHA-256; it is not shown."
+        return None, text.EVIDENCE_MASK_CHANGED
     source = str(record.get("source", ""))
     return IgnoredRegions(mask, source if source in MASK_SOURCES else "detected", float(mask.mean())), ""
 

@@ -52,7 +52,7 @@ def render(content: ReportContent, *, cancel: threading.Event | None = None) -> 
     case = content.case
     metadata = {
         "title": text.DOCUMENT_TITLE.format(case=case.case_number),
-        "author": case.examiner or "CrossID Desktop",
+        "author": case.examiner or text.APPLICATION,
         "subject": text.METADATA_SUBJECT.format(case=case.case_number) + (f": {case.title}" if case.title else ""),
         "keywords": text.METADATA_KEYWORDS,
     }

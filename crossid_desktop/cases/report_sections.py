@@ -95,7 +95,7 @@ def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = Fal
 def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, appendix: Appendix, key_width: float = 120.0):
     from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
-    rows = [[Paragraph(f"<b>{appendix.cell(k, 'a field name', 120)}</b>", s["cell"]), Paragraph(appendix.cell(v, str(k)[:80]), s["cell"])] for k, v in pairs]
+    rows = [[Paragraph(f"<b>{appendix.cell(k, text.SHORTENED['field_name'], 120)}</b>", s["cell"]), Paragraph(appendix.cell(v, str(k)[:80]), s["cell"])] for k, v in pairs]
     return data_table(rows, [key_width, width - key_width])
 
 
@@ -139,7 +139,7 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     words += text.SUMMARY_MARKED.format(count=len(marked), which=(": " + ", ".join(markup(m, max_chars=80) for m in marked)) if marked else "")
     status = text.SUMMARY_AUDIT_INTACT if c.verification.ok else text.SUMMARY_AUDIT_BROKEN.format(seq=c.verification.first_broken_seq)
     words += text.SUMMARY_AUDIT.format(entries=c.verification.entries, status=status)
-    warned = [para(f"<b>{text.SUMMARY_WARNINGS}</b> " + " ".join(c.appendix.cell(w, "a warning", 1000) for w in r.warnings), s["lead"])] if r.warnings else []
+    warned = [para(f"<b>{text.SUMMARY_WARNINGS}</b> " + " ".join(c.appendix.cell(w, text.SHORTENED["warning"], 1000) for w in r.warnings), s["lead"])] if r.warnings else []
     return out + warned + [para(words, s["body"])]
 
 
@@ -220,10 +220,10 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         png = c.thumbnails.get(x.image_id)
         face = flowable(png, THUMBNAIL, THUMBNAIL) if png else para(text.CANDIDATES_NOT_IN_GALLERY, s["small"])
         mark = c.case.mark_of(x.subject_id)
-        cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, f"subject id of rank {x.rank}", 80), s["cell"]),
-                 para(c.appendix.cell(x.name or text.NONE, f"name of rank {x.rank} ({x.subject_id[:40]})", 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
+        cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, text.SHORTENED["subject_id"].format(rank=x.rank), 80), s["cell"]),
+                 para(c.appendix.cell(x.name or text.NONE, text.SHORTENED["name"].format(rank=x.rank, subject=x.subject_id[:40]), 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
-            cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or text.NONE, "verbal scale", 120), s["small"])]
+            cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or text.NONE, text.SHORTENED["verbal_scale"], 120), s["small"])]
         cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
         rows.append(cells)
     method = list(text.SECTIONS).index("method") + 1
@@ -246,9 +246,9 @@ def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     noted = [m for m in c.case.marks.values() if m.mark is not Mark.NONE or m.note]
     if noted:
         rows = [[para(f"<b>{h}</b>", s["small"]) for h in text.NOTES_HEAD]]
-        rows += [[para(c.appendix.cell(m.subject_id, "a subject id", 80), s["cell"]), para(markup(m.mark.label), s["cell"]),
-                  para(c.appendix.cell(m.note or text.NONE, f"note on {m.subject_id[:40]}", 1000), s["cell"]),
-                  para(c.appendix.cell(text.NOTES_BY.format(actor=m.actor, date=date_utc(m.updated)), f"who marked {m.subject_id[:40]}", 200), s["small"])]
+        rows += [[para(c.appendix.cell(m.subject_id, text.SHORTENED["any_subject_id"], 80), s["cell"]), para(markup(m.mark.label), s["cell"]),
+                  para(c.appendix.cell(m.note or text.NONE, text.SHORTENED["note"].format(subject=m.subject_id[:40]), 1000), s["cell"]),
+                  para(c.appendix.cell(text.NOTES_BY.format(actor=m.actor, date=date_utc(m.updated)), text.SHORTENED["marked_by"].format(subject=m.subject_id[:40]), 200), s["small"])]
                  for m in noted]
         out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out

@@ -49,8 +49,8 @@ DATE = "{date} UTC"
 NONE = "-"
 NO_SEARCH = "No search has been recorded in this case."
 SUMMARY = (
-    "On {date}, {actor} searched {queries} against a gallery of {subjects} people ({images} photos) with the matcher {matcher}. "
-    "{candidates} candidates were returned; the first three are {top}."
+    "On {date}, {actor} searched {queries} against a gallery of {subjects} people ({images} photos) with the matcher {matcher}. {candidates} candidates were returned; "
+    "the first three are {top}."
 )
 SUMMARY_QUERY = "{path} (SHA-256 {sha256}…, {modality})"
 SUMMARY_QUERY_IN_MEMORY = "an image in memory"
@@ -74,8 +74,8 @@ QUERY_CAPTION_PARAMETERS = " (parameters in the technical appendix)"
 
 CANDIDATES_HEAD = ("Face", "Rank", "Subject", "Name", "Score", "LR", "Verbal scale", "Distance", "Mark")
 CANDIDATES_INTRO = (
-    "{count} candidates, most similar first. Score: the similarity exp(-d²) of the distance d between the query and the "
-    "candidate's closest photo, as a percentage; LR: the likelihood ratio where the matcher is calibrated (section {method})."
+    "{count} candidates, most similar first. Score: the similarity exp(-d²) of the distance d between the query and the candidate's closest photo, as a percentage; "
+    "LR: the likelihood ratio where the matcher is calibrated (section {method})."
 )
 CANDIDATES_NOT_IN_GALLERY = "not in gallery"
 SCORES_HEADING = "Scores"
@@ -101,9 +101,9 @@ LIMITATIONS = (
 
 AUDIT_HEAD = ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")
 AUDIT_INTRO = (
-    "Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before "
-    "it, and seals every stored field of the rows it wrote (the case, its searches, its marks), so everything this report "
-    "prints was checked against the chain. Chain check: {status}. Head hash (keep a copy to check this case later): {head}"
+    "Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it, and seals every stored field of the "
+    "rows it wrote (the case, its searches, its marks), so everything this report prints was checked against the chain. Chain check: {status}. Head hash (keep a copy "
+    "to check this case later): {head}"
 )
 AUDIT_INTACT = "intact: {entries} entries recomputed"
 AUDIT_BROKEN = "BROKEN at entry {seq}: {reason}"
@@ -118,9 +118,8 @@ AUDIT_UPGRADE_NONE = "no stored value differed from the chain"
 AUDIT_UPGRADE_CASE = "the case"
 
 LEAD_STATEMENT = (
-    "The ranked list in this report is an investigative lead produced by automated search. "
-    "It is not an identification. Any candidate must be compared by a qualified examiner and the "
-    "identity established by other evidence (DNA, dental records, fingerprints, documents)."
+    "The ranked list in this report is an investigative lead produced by automated search. It is not an identification. Any candidate must be compared by a qualified "
+    "examiner and the identity established by other evidence (DNA, dental records, fingerprints, documents)."
 )
 
 # ---------------------------------------------------------------- the method page
@@ -141,8 +140,8 @@ MATCHER_DOES = MappingProxyType({
 })
 MATCHER_DOES_UNKNOWN = "The model card of the matcher {name} does not say what kind of comparison it makes."
 SCORES_SHOWN = (
-    "How close they lie is shown as a similarity score between 0 and 100 %. A similarity score orders the candidates; "
-    "it is not the probability that a candidate is the person sought."
+    "How close they lie is shown as a similarity score between 0 and 100 %. A similarity score orders the candidates; it is not the probability that a candidate is "
+    "the person sought."
 )
 
 TRAINED_COUNTED = "It learned from {people} people ({kind}): {training_people} to learn from and the others to check the learning."
@@ -158,8 +157,7 @@ TESTED = "It was tested in {searches} searches of {people} people it never saw i
 TESTED_PEOPLE_ONLY = "It was tested on {people} people it never saw in training ({kind})."
 TESTED_FOUND = " The right person was put first in {first} of these searches and among the first {k} in {top}."
 TESTED_VALIDATION_CAVEAT = (
-    " These people were kept out of the training itself but were used to decide when to stop training, which makes the "
-    "figures somewhat optimistic."
+    " These people were kept out of the training itself but were used to decide when to stop training, which makes the figures somewhat optimistic."
 )
 TESTED_REPEATED = " The figures are averages over several random divisions of the test people."
 CHANCE = "Putting the same gallery in a random order would put the right person first in {first} and among the first {k} in {top}."
@@ -168,19 +166,15 @@ CONFIGURATION = MappingProxyType({
     "front": "The figures are those of a frontal X-ray searched alone, as in this case.",
     "side": "The figures are those of a lateral X-ray searched alone, as in this case.",
 })
-NOT_TESTED = (
-    "The model card of this matcher records no test on people it never saw in training, so how often it finds the "
-    "right person is not known."
-)
+NOT_TESTED = "The model card of this matcher records no test on people it never saw in training, so how often it finds the right person is not known."
 CHART_TITLE = "The right person among the first k candidates, people never seen in training (%)"
 CHART_MATCHER = "this matcher"
 CHART_CHANCE = "random order"
 CHART_AXIS = "k (number of candidates looked at)"
 
 CALIBRATED = (
-    "Likelihood ratios: each candidate's score is turned into a likelihood ratio, which says how many times more probable the "
-    "score is if the query and the candidate show the same person than if they show different people. The conversion was "
-    "fitted on {genuine} same-person and {impostor} different-person comparisons."
+    "Likelihood ratios: each candidate's score is turned into a likelihood ratio, which says how many times more probable the score is if the query and the candidate "
+    "show the same person than if they show different people. The conversion was fitted on {genuine} same-person and {impostor} different-person comparisons."
 )
 CLLR = "Its quality is measured by Cllr, which is 0 for perfect ratios and 1 for ratios that carry no information: here {cllr}{where}, so {words}."
 CLLR_WHERE_TEST = " on the test people"
@@ -192,24 +186,20 @@ CLLR_WORDS = (  # (upper bound, words), the first band the value falls below
     (1.0, "the ratios carry little information and must be read with great caution"),
     (float("inf"), "the ratios are misleading on average and must not be relied on"),
 )
-NOT_CALIBRATED = (
-    "Likelihood ratios: none are given. The matcher has not been calibrated, so its score orders the candidates but does "
-    "not say how strong the evidence is."
-)
+NOT_CALIBRATED = "Likelihood ratios: none are given. The matcher has not been calibrated, so its score orders the candidates but does not say how strong the evidence is."
 NO_RATIO_FOR_SEVERAL_QUERIES = (
-    "Likelihood ratios: none are given for this search, because it combined several images and the calibration was "
-    "fitted on one image at a time."
+    "Likelihood ratios: none are given for this search, because it combined several images and the calibration was fitted on one image at a time."
 )
 
 NOT_COVERED_HEADING = "What these figures do not cover"
 NOT_COVERED_SYNTHETIC = (
-    "The test people were generated by the program, not real people. Real images vary in ways the generated ones may not, "
-    "so the figures may be better than what this matcher achieves in real casework."
+    "The test people were generated by the program, not real people. Real images vary in ways the generated ones may not, so the figures may be better than what this "
+    "matcher achieves in real casework."
 )
 NOT_COVERED_UNKNOWN_KIND = "The model card does not say whether the test people were real or computer-generated."
 NOT_COVERED_GALLERY = (
-    "This search compared the query with {searched} people; the test galleries held {tested}. The more people a gallery "
-    "holds, the less often the right person comes first."
+    "This search compared the query with {searched} people; the test galleries held {tested}. The more people a gallery holds, the less often the right person comes "
+    "first."
 )
 NOT_COVERED_ALWAYS = ("Whether the person sought is in the gallery at all: the list always has a first candidate.",)
 NOT_COVERED_CONDITIONS = MappingProxyType({
@@ -224,13 +214,11 @@ PERCENT_SMALL = "{value:.1f} %"
 # ---------------------------------------------------------------- the comparison pages
 
 COMPARISONS_INTRO = (
-    "One page for each of the first {top} candidates and for every candidate the examiner marked or wrote a note on, "
-    "with the query and the candidate's photograph side by side."
+    "One page for each of the first {top} candidates and for every candidate the examiner marked or wrote a note on, with the query and the candidate's photograph "
+    "side by side."
 )
 COMPARISON_TITLE = "Rank {rank}: {who}"
-COMPARISON_MARKED_ELSEWHERE = (
-    "Marked in an earlier search of this case but not among this search's candidates, so not compared here: {subjects}."
-)
+COMPARISON_MARKED_ELSEWHERE = "Marked in an earlier search of this case but not among this search's candidates, so not compared here: {subjects}."
 CAPTION_QUERY = MappingProxyType({
     "xray_front": "query: frontal skull X-ray, as searched",
     "xray_side": "query: lateral skull X-ray, as searched",
@@ -263,18 +251,17 @@ NOTE_NONE = "no note"
 
 CRANIOFACIAL_HEADING = "Skull and face compared"
 CRANIOFACIAL_NOT_RECORDED = (
-    "No skull-face overlay or landmark comparison was recorded with this search: the matcher {matcher} compares the images "
-    "as wholes and does not locate landmarks. This comparison rests on the similarity score alone."
+    "No skull-face overlay or landmark comparison was recorded with this search: the matcher {matcher} compares the images as wholes and does not locate landmarks. "
+    "This comparison rests on the similarity score alone."
 )
 CRANIOFACIAL_EXPLAINED = (
-    "Where the search recorded a skull-face comparison, the page also shows it: from the skull and the usual thickness of "
-    "the soft tissue, the matcher predicts where landmarks of the face should lie; for each landmark a table gives how far "
-    "the candidate's photo puts it from there (off by) and the largest distance the skull allows (allowed). A landmark "
-    "beyond that speaks against the candidate."
+    "Where the search recorded a skull-face comparison, the page also shows it: from the skull and the usual thickness of the soft tissue, the matcher predicts where "
+    "landmarks of the face should lie; for each landmark a table gives how far the candidate's photo puts it from there (off by) and the largest distance the skull "
+    "allows (allowed). A landmark beyond that speaks against the candidate."
 )
 INJURY_EXPLAINED = (
-    "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, "
-    "swelling), so that the score can be read as resting on the rest of the face."
+    "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, swelling), so that the score can be read as "
+    "resting on the rest of the face."
 )
 CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray"})
 CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
@@ -299,12 +286,10 @@ CRANIOFACIAL_WITHIN = MappingProxyType({True: "yes", False: "<b>NO</b>", None: "
 AND = " and "
 
 INJURY_HEADING = "Parts of the face left out"
-INJURY_NOT_RECORDED = (
-    "No map of unreliable regions was recorded with this search: the whole face was compared, injured or covered parts included."
-)
+INJURY_NOT_RECORDED = "No map of unreliable regions was recorded with this search: the whole face was compared, injured or covered parts included."
 INJURY_RECORDED = (
-    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}) and left out of the comparison; "
-    "the score rests on the rest of the face."
+    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}) and left out of the comparison; the score rests on the rest of the "
+    "face."
 )
 INJURY_SOURCE = MappingProxyType({"detected": "found by the injury detector", "examiner": "marked by the examiner"})
 INJURY_CAPTION = "query face, unreliable parts tinted"
@@ -313,19 +298,18 @@ INJURY_CAPTION = "query face, unreliable parts tinted"
 
 SIGNOFF_DECLARATION = "I have compared the candidates above and reviewed this report."
 SIGNED_AT_EXPORT = (
-    "This report is digitally signed by {name} as {role}, with the certificate \"{subject}\" issued by \"{issuer}\"{stamp}. "
-    "The signature covers the whole report as exported, including the case record attached to it; any later change to the file "
-    "breaks it. A PDF reader shows the signature in its signature panel."
+    "This report is digitally signed by {name} as {role}, with the certificate \"{subject}\" issued by \"{issuer}\"{stamp}. The signature covers the whole report as "
+    "exported, including the case record attached to it; any later change to the file breaks it. A PDF reader shows the signature in its signature panel."
 )
 SIGNED_STAMP = ", with a time stamp from the time-stamping authority {tsa}"
 SIGNED_NO_STAMP = " (no time-stamping authority was configured, so the signing time is that of the signer's computer)"
 UNSIGNED = (
-    "This report was not digitally signed when it was exported. A signature added later appears in the signature panel of a "
-    "PDF reader; without one, only the case's audit log (section {audit}) shows that the file is the one the case exported."
+    "This report was not digitally signed when it was exported. A signature added later appears in the signature panel of a PDF reader; without one, only the case's "
+    "audit log (section {audit}) shows that the file is the one the case exported."
 )
 VERIFY_HINT = (
-    "To check the signatures, the attached case record and its agreement with the case's audit log: "
-    "crossid report verify \"{file}\" (with the workspace that holds the case)."
+    "To check the signatures, the attached case record and its agreement with the case's audit log: crossid report verify \"{file}\" (with the workspace that holds the "
+    "case)."
 )
 SIGNATURE_BOX = MappingProxyType({"examiner": "Examiner", "reviewer": "Reviewer"})
 SIGNATURE_BOX_HINT = "digital signature, or sign here on paper"
@@ -335,9 +319,8 @@ SIGNATURE_REASON = MappingProxyType({"examiner": "Examiner's report on case {cas
 # ---------------------------------------------------------------- the technical appendix
 
 TECHNICAL_INTRO = (
-    "For a reviewing expert: what the search ran with. The complete model card and the complete case record (every stored "
-    "row of the case, its audit log and each search as returned) are attached to this PDF as the file {name} and written "
-    "beside it; most PDF readers list it under attachments."
+    "For a reviewing expert: what the search ran with. The complete model card and the complete case record (every stored row of the case, its audit log and each "
+    "search as returned) are attached to this PDF as the file {name} and written beside it; most PDF readers list it under attachments."
 )
 TECHNICAL_ROWS = MappingProxyType({
     "matcher": "Matcher",
@@ -363,3 +346,44 @@ TECHNICAL_CALIBRATION = "{method} on {genuine} same-person / {impostor} differen
 TECHNICAL_INDEX = "{subjects} people, {images} photos; gallery digest {digest}; ranked by each {rank_by}'s best photo; search {ms} ms"
 TECHNICAL_RECORD = "{name}, {size} bytes, SHA-256 {sha256}; written beside the report as {beside}"
 TECHNICAL_MODEL_CARD_MISSING = "The gallery no longer holds the model card of this matcher; the attached record holds the summary the case stored."
+
+# ---------------------------------------------------------------- pictures, recorded evidence, long texts
+
+APPLICATION = "CrossID Desktop"
+PICTURE_IN_MEMORY = "The query was searched from memory; no file path was recorded."
+PICTURE_UNREADABLE = "The query file cannot be shown: {error}"
+PICTURE_CHANGED = "The file now at {path} is not the one searched (its SHA-256 is {sha256}); it is not shown."
+PICTURE_NO_SOFT_TISSUE = "The matcher recorded no soft-tissue parameters; no preprocessed image is shown."
+PICTURE_NOT_REPEATED = "The preprocessing could not be repeated: {error}"
+EVIDENCE_UNREADABLE = "The recorded skull-face comparison cannot be read (it has no list of views)."
+EVIDENCE_OVERLAY_UNDECODABLE = "The recorded overlay picture cannot be decoded; it is not shown."
+EVIDENCE_OVERLAY_CHANGED = "The recorded overlay picture does not match its SHA-256; it is not shown."
+EVIDENCE_MASK_UNREADABLE = "The recorded map of unreliable regions cannot be read."
+EVIDENCE_MASK_UNDECODABLE = "The recorded map of unreliable regions cannot be decoded; it is not shown."
+EVIDENCE_MASK_CHANGED = "The recorded map of unreliable regions does not match its SHA-256; it is not shown."
+
+APPENDIX_HEADING = "Appendix: texts shortened above"
+APPENDIX_INTRO = "Texts too long for the tables above, each in full as recorded in the case."
+APPENDIX_ITEM = "A{number}. {what} ({chars:,} characters)"
+APPENDIX_POINTER = "(shortened; {chars:,} characters in all: appendix item A{number})"
+#: what a shortened text is, as its appendix item names it
+SHORTENED = MappingProxyType({
+    "field_name": "a field name", "warning": "a warning", "subject_id": "subject id of rank {rank}", "name": "name of rank {rank} ({subject})",
+    "verbal_scale": "verbal scale", "any_subject_id": "a subject id", "note": "note on {subject}", "marked_by": "who marked {subject}",
+    "candidate": "rank {rank}", "landmark": "a landmark name", "technical": "technical appendix: {label}",
+})
+
+TECHNICAL_TEST_BLOCK = "metrics block '{block}'"
+TECHNICAL_TEST_CONFIGURATION = " ({configuration} queries)"
+TECHNICAL_TEST_FIGURE = "top-{k} {found:.3f}"
+TECHNICAL_TEST_PEOPLE = "{people} people"
+TECHNICAL_TEST_SEARCHES = "{searches} searches"
+TECHNICAL_TEST_GALLERY = "gallery {photos} photos"
+TECHNICAL_TEST_CLLR = "Cllr {cllr:.3f}"
+TECHNICAL_KIND_SYNTHETIC = "synthetic"
+TECHNICAL_KIND_GENERATOR = "synthetic, generator {generator}"
+TECHNICAL_KIND_UNSTATED = "not stated"
+TECHNICAL_SEED = ", seed {seed}"
+TECHNICAL_DEVICE = "{platform}; compute device {device}"
+TECHNICAL_CPU = "CPU"
+TECHNICAL_MPS = "Apple MPS"

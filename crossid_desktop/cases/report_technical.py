@@ -59,9 +59,12 @@ def _training(card: Mapping[str, Any]) -> str:
     data = (card.get("training") or {}).get("data") if isinstance(card.get("training"), Mapping) else None
     if not isinstance(data, Mapping):
         return text.TECHNICAL_NOT_RECORDED
-    kind = f"synthetic, generator {training.generator}" if training.synthetic and training.generator else ("synthetic" if training.synthetic else "not stated")
+    if training.synthetic:
+        kind = text.TECHNICAL_KIND_GENERATOR.format(generator=training.generator) if training.generator else text.TECHNICAL_KIND_SYNTHETIC
+    else:
+        kind = text.TECHNICAL_KIND_UNSTATED
     cohort = data.get("synthetic_cohort") if isinstance(data.get("synthetic_cohort"), Mapping) else {}
-    seed = f", seed {cohort['seed']}" if "seed" in cohort else ""
+    seed = text.TECHNICAL_SEED.format(seed=cohort["seed"]) if "seed" in cohort else ""
     return text.TECHNICAL_TRAINING.format(people=data.get("n_subjects", "?"), kind=kind + seed, train=data.get("n_train_subjects", "?"),
                                           val=data.get("n_val_subjects", "?"), split=data.get("split", "?"))
 
@@ -76,10 +79,12 @@ def _test(search: RecordedSearch) -> str:
     v = validation_of(search.matcher_card, [q.modality for q in search.result.queries])
     if v is None:
         return text.TECHNICAL_NOT_RECORDED
-    figures = ", ".join(f"top-{f.k} {f.found:.3f}" for f in v.figures)
-    parts = [f"metrics block '{v.block}'" + (f" ({v.configuration} queries)" if v.configuration else ""), figures]
-    parts += [f"{v.people} people" if v.people else "", f"{v.searches} searches" if v.searches else "", f"gallery {v.gallery_photos} photos" if v.gallery_photos else ""]
-    parts += [f"Cllr {v.cllr:.3f}" if v.cllr is not None else "", v.command]
+    figures = ", ".join(text.TECHNICAL_TEST_FIGURE.format(k=f.k, found=f.found) for f in v.figures)
+    block = text.TECHNICAL_TEST_BLOCK.format(block=v.block) + (text.TECHNICAL_TEST_CONFIGURATION.format(configuration=v.configuration) if v.configuration else "")
+    parts = [block, figures, text.TECHNICAL_TEST_PEOPLE.format(people=v.people) if v.people else "",
+             text.TECHNICAL_TEST_SEARCHES.format(searches=v.searches) if v.searches else "",
+             text.TECHNICAL_TEST_GALLERY.format(photos=v.gallery_photos) if v.gallery_photos else "",
+             text.TECHNICAL_TEST_CLLR.format(cllr=v.cllr) if v.cllr is not None else "", v.command]
     return "; ".join(p for p in parts if p)
 
 
@@ -111,8 +116,8 @@ def _words(value: Any) -> str:
 
 
 def _platform(env: Mapping[str, Any]) -> str:
-    device = env.get("cuda_device") or ("Apple MPS" if env.get("mps_available") else "CPU")
-    return f"{env.get('platform') or text.TECHNICAL_NOT_RECORDED}; compute device {device}"
+    device = env.get("cuda_device") or (text.TECHNICAL_MPS if env.get("mps_available") else text.TECHNICAL_CPU)
+    return text.TECHNICAL_DEVICE.format(platform=env.get("platform") or text.TECHNICAL_NOT_RECORDED, device=device)
 
 
 def technical_appendix(c: Any, s: dict[str, Any]) -> list[Any]:
@@ -123,7 +128,7 @@ def technical_appendix(c: Any, s: dict[str, Any]) -> list[Any]:
         return []
     out: list[Any] = [PageBreak(), para(text.heading("technical"), s["h2"]), para(markup(text.TECHNICAL_INTRO.format(name=c.record_file["name"])), s["intro"])]
     rows = technical_rows(c.search, record=c.record_file)
-    cells = [[para(f"<b>{markup(k)}</b>", s["cell"]), para(c.appendix.cell(v, f"technical appendix: {k}", VALUE_LIMIT), s["small"])] for k, v in rows]
+    cells = [[para(f"<b>{markup(k)}</b>", s["cell"]), para(c.appendix.cell(v, text.SHORTENED["technical"].format(label=k), VALUE_LIMIT), s["small"])] for k, v in rows]
     out.append(data_table(cells, [105, c.width - 105], zebra=True))
     if c.model_card is None:
         out.append(para(text.TECHNICAL_MODEL_CARD_MISSING, s["body"]))
