@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.cases.fonts import SANS, register_fonts
 from crossid_desktop.cases import report_strings as text
+from crossid_desktop.cases.fonts import SANS, register_fonts
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.preprocess import prepare_query
