@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from crossid_desktop.about import describe_device
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.fonts import markup
 from crossid_desktop.cases.records import RecordedSearch
@@ -116,8 +117,7 @@ def _words(value: Any) -> str:
 
 
 def _platform(env: Mapping[str, Any]) -> str:
-    device = env.get("cuda_device") or (text.TECHNICAL_MPS if env.get("mps_available") else text.TECHNICAL_CPU)
-    return text.TECHNICAL_DEVICE.format(platform=env.get("platform") or text.TECHNICAL_NOT_RECORDED, device=device)
+    return text.TECHNICAL_DEVICE.format(platform=env.get("platform") or text.TECHNICAL_NOT_RECORDED, device=describe_device(dict(env)))
 
 
 def technical_appendix(c: Any, s: dict[str, Any]) -> list[Any]:

@@ -22,7 +22,6 @@ from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.signing import SignerFile
-from crossid_desktop.demo import build_demo
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
@@ -55,6 +54,8 @@ def demo_job(root: Path | None) -> JobFunction:
     ``(demo, gallery counts)``."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[Any, Any]:
+        from crossid_desktop.demo import build_demo  # renders a cohort with OpenCV: loaded only when the demo is asked for
+
         demo = build_demo(root, progress=progress, cancel=cancel)
         workspace = demo.workspace()
         context.open_workspace(workspace)
