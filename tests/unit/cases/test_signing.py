@@ -147,3 +147,14 @@ def _plain_pdf(path: Path) -> Path:
     canvas.drawString(100, 700, "not a report")
     canvas.save()
     return path
+
+
+def test_unreachable_time_stamping_authority_writes_nothing(case: tuple, tmp_path: Path) -> None:
+    ws, number, _ = case
+    certs = certificate(tmp_path)
+    before = len(CaseService(ws).audit_log(number))
+    request = SignerFile(certs.p12, certs.password, tsa="http://127.0.0.1:9/").load()  # the discard port: refused at once
+    with pytest.raises(CaseError, match="time-stamping authority http://127.0.0.1:9/ did not give a time stamp"):
+        export_report(ws, number, tmp_path / "stamped.pdf", signature=request)
+    assert not (tmp_path / "stamped.pdf").exists() and not record_path_for(tmp_path / "stamped.pdf").exists()
+    assert len(CaseService(ws).audit_log(number)) == before
