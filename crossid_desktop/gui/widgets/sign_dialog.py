@@ -52,7 +52,8 @@ class SignDialog(QDialog):
         row.addWidget(self.certificate_edit, 1)
         row.addWidget(browse)
         form = QFormLayout(self)
-        form.addRow(QLabel("The report is signed with your own certificate (a PAdES signature); any later change to the file breaks the signature."))
+        form.addRow(QLabel("The report is signed with your own certificate (a PAdES signature); any later change to the file breaks the signature.",
+                           wordWrap=True))
         form.addRow("Certificate", row)
         form.addRow("Password", self.password_edit)
         form.addRow("Time-stamping authority", self.tsa_edit)
