@@ -17,7 +17,7 @@ from crossid_desktop.anatomy.landmarks import find_landmark
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.fonts import markup
 from crossid_desktop.cases.marks import Mark
-from crossid_desktop.cases.report_evidence import craniofacial_views, ignored_regions, tint_regions
+from crossid_desktop.cases.report_evidence import craniofacial_views, ignored_regions, tint_regions, with_figures
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable
 from crossid_desktop.cases.report_method import percent
 from crossid_desktop.cases.report_sections import data_table, para
@@ -148,6 +148,9 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
     or the sentence that none was recorded."""
     out: list[Any] = [para(text.CRANIOFACIAL_HEADING, s["h3"])]
     views, problem = craniofacial_views(x.craniofacial)
+    views = with_figures(views, c.craniofacial, x.subject_id)
+    if c.craniofacial_note:
+        out.append(para(markup(c.craniofacial_note), s["body"]))
     if problem:
         return out + [para(markup(problem), s["body"])]
     if not views:
@@ -177,7 +180,8 @@ def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):
         table = data_table(rows, [width - 140, 50, 50, 40], header=True, zebra=True)
     else:
         table = para(text.CRANIOFACIAL_NO_LANDMARKS, s["cell"])
-    row = Table([[picture, [table, statement]]], colWidths=[side + 14, width])
+    notes = [para(markup(note), s["small"]) for note in view.notes]
+    row = Table([[picture, [table, statement, *notes]]], colWidths=[side + 14, width])
     row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, -1), 10)]))
     return row
 

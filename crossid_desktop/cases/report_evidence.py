@@ -27,7 +27,9 @@ share of the crop, "size": [S, S], "sha256": mask digest, "png_base64": the mask
 digest being that of the mask's shape and bits (``"SxS|"`` followed by the packed bits).
 
 Both are part of the stored search result, so the case's audit chain seals them; a picture
-whose digest does not match is not shown, and the page says why.
+whose digest does not match is not shown, and the page says why. A matcher that makes its
+overlays and tables again when the report is written (from the recorded search and the
+gallery) hands them in as figures (:func:`with_figures`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ import binascii
 import hashlib
 import io
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -82,6 +85,7 @@ class ViewCorrespondence:
     landmarks: tuple[LandmarkResidual, ...]
     overlay_png: bytes | None
     overlay_problem: str
+    notes: tuple[str, ...] = ()  # said under the table (e.g. the examiner moved the overlay by hand)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,34 @@ def _view(v: Mapping[str, Any]) -> ViewCorrespondence:
         excluding=tuple(str(x) for x in v.get("excluding") or ()), reasons=tuple(str(x) for x in v.get("reasons") or ()),
         unit=str(v.get("unit", "")) or "?", landmarks=tuple(rows), overlay_png=png, overlay_problem=problem,
     )
+
+
+def with_figures(views: tuple[ViewCorrespondence, ...], figures: Sequence[Any], subject_id: str) -> tuple[ViewCorrespondence, ...]:
+    """``views`` completed with the figures made again when the report is written (objects with
+    ``subject_id``, ``view``, ``picture`` (PNG/JPEG bytes or None), ``rows`` of (landmark,
+    predicted, measured, residual, tolerance, within) texts such as "3.1 mm", and ``notes``):
+    a figure's picture and table replace what the record lacks; a view only a figure names is
+    added, its status taken from its table."""
+    mine = [f for f in figures if getattr(f, "subject_id", None) == subject_id]
+    out = list(views)
+    for figure in mine:
+        rows = tuple(LandmarkResidual(str(r[0]).replace(" ", "_"), _leading_number(r[3]), _leading_number(r[4])) for r in getattr(figure, "rows", ()) if len(r) >= 5)
+        unit = next((str(r[3]).split()[-1] for r in getattr(figure, "rows", ()) if len(r) >= 5 and len(str(r[3]).split()) > 1), "")
+        index = next((n for n, v in enumerate(out) if v.view == figure.view), None)
+        if index is None:
+            status = "not assessable" if not rows else ("inconsistent" if any(r.within is False for r in rows) else "consistent")
+            out.append(ViewCorrespondence(figure.view, status, tuple(r.name for r in rows if r.within is False), (), unit or "?", rows, figure.picture, "",
+                                          tuple(getattr(figure, "notes", ()))))
+            continue
+        view = out[index]
+        out[index] = replace(view, overlay_png=view.overlay_png or figure.picture, landmarks=view.landmarks or rows, unit=view.unit if view.landmarks else (unit or view.unit),
+                             notes=view.notes + tuple(getattr(figure, "notes", ())), overlay_problem="" if figure.picture is not None else view.overlay_problem)
+    return tuple(out)
+
+
+def _leading_number(value: Any) -> float | None:
+    match = re.match(r"\s*(-?\d+(?:\.\d+)?)", str(value))
+    return _finite(float(match.group(1))) if match else None
 
 
 def _checked_png(encoded: Any, digest: Any) -> tuple[bytes | None, str]:

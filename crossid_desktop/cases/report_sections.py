@@ -47,6 +47,9 @@ class ReportContent:
     record_file: Mapping[str, Any] = field(default_factory=dict)  # the attached record: name, size, sha256, beside
     model_card: Mapping[str, Any] | None = field(default=None, compare=False)  # the matcher's complete card, from the gallery
     signature_boxes: dict[str, Any] = field(default_factory=dict, compare=False)  # role -> (page, rectangle), filled while laying out
+    #: skull-face figures a matcher made again for this report (see report_evidence.with_figures), and why none could be made
+    craniofacial: tuple[Any, ...] = ()
+    craniofacial_note: str | None = None
     appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
 
 

@@ -77,3 +77,24 @@ def test_tint_marks_the_regions_and_leaves_the_rest() -> None:
     assert tuple(out[7, 7]) == (round(0.55 * 200 + 0.45 * 214), round(0.55 * 200 + 0.45 * 40), round(0.55 * 200 + 0.45 * 40))  # inside: blended
     assert tuple(out[4, 7]) == (214, 40, 40)  # the outline
     assert tint_regions(face[..., 0], mask).shape == (20, 20, 3)  # grey faces too
+
+
+def test_figures_made_again_complete_the_record() -> None:
+    from types import SimpleNamespace
+
+    from crossid_desktop.cases.report_evidence import with_figures
+
+    picture = _png(np.zeros((4, 4, 3), np.uint8))
+    rows = (("pronasale", "10, 20", "12, 21", "9.8 mm", "6.0 mm", "NO"), ("stomion", "10, 40", "10, 41", "1.0 mm", "6.0 mm", "yes"))
+    front = SimpleNamespace(subject_id="S1", view="front", picture=picture, rows=rows, notes=("The examiner moved the overlay by hand.",))
+    side = SimpleNamespace(subject_id="S1", view="side", picture=None, rows=(), notes=())
+    other = SimpleNamespace(subject_id="S2", view="front", picture=picture, rows=rows, notes=())
+    views, _ = craniofacial_views({"views": {"front": {"status": "inconsistent", "excluding": ["pronasale"]}}})
+    completed = with_figures(views, [front, side, other], "S1")
+    assert [v.view for v in completed] == ["front", "side"]
+    first, second = completed
+    assert first.status == "inconsistent" and first.overlay_png == picture and first.unit == "mm"
+    assert [(m.name, m.residual, m.tolerance, m.within) for m in first.landmarks] == [("pronasale", 9.8, 6.0, False), ("stomion", 1.0, 6.0, True)]
+    assert first.notes == ("The examiner moved the overlay by hand.",)
+    assert second.status == "not assessable" and second.landmarks == () and second.overlay_png is None
+    assert with_figures(views, [], "S1") == views
