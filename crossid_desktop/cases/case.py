@@ -376,6 +376,9 @@ class _Change:
 
 def _verify(conn: sqlite3.Connection, case_number: str, row: sqlite3.Row) -> audit.VerifyResult:
     entries = audit.read_entries(conn, case_number)
+    if not entries:  # every case has at least the entry that created it
+        gone = audit.VerifyResult(False, 0, 1, "entry 1 and later are missing: the case has no audit log left", audit.GENESIS_HASH, "audit_log")
+        return integrity.explain_missing(conn, case_number, row, entries, gone)
     if integrity.is_sealed(entries):
         return integrity.verify_case(conn, case_number, row, entries)
     return legacy.verify_version_1(conn, case_number, row, entries)

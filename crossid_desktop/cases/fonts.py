@@ -147,8 +147,8 @@ def _starts_new_emoji(previous: str, char: str) -> bool:
 
 #: a word this long is given line breaks every :data:`WORD_PIECE` characters (reportlab's own
 #: splitting of a long word takes time growing with the square of its length)
-_LONG_WORD = re.compile(r"\S{120,}")
-WORD_PIECE = 60
+_LONG_WORD = re.compile(r"\S{200,}")
+WORD_PIECE = 80
 
 
 def _broken_word(match: re.Match[str]) -> str:

@@ -23,7 +23,6 @@ changed.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -57,7 +56,7 @@ def column_record(value: Any) -> Any:
 def row_record(row: sqlite3.Row, table: str) -> dict[str, Any]:
     """Every column of a stored row as sealed (the chain's own columns left out)."""
     skip = CHAIN_COLUMNS.get(table, frozenset())
-    return {name: column_record(row[name]) for name in row.keys() if name not in skip}
+    return {name: column_record(row[name]) for name in row.keys() if name not in skip}  # noqa: SIM118 (sqlite3.Row)
 
 
 def _select(table: str, by_key: bool) -> str:

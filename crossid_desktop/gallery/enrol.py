@@ -42,6 +42,8 @@ __all__ = ["EMBED_CHUNK", "ENROL_BATCH", "EnrolmentFailure", "EnrolmentReport", 
 
 #: photos prepared, embedded and stored together
 ENROL_BATCH = 16
+#: photos per batch when they are prepared in this process: small, so that progress and cancel stay prompt
+LOCAL_BATCH = 4
 #: stored crops re-embedded at a time when a matcher lacks embeddings
 EMBED_CHUNK = 64
 
@@ -111,8 +113,9 @@ def enrol(
         try:
             for matcher in matchers:
                 indexes.append(open_index(workspace, store, matcher.fingerprint, progress=progress, cancel=cancel))
-            batches = _job_batches(store, entries, tally, cancel)
-            for results in _prepared(batches, matchers, workers, len(entries), allow_centre_crop, cancel):
+            pooled = _use_pool(matchers, workers, len(entries))
+            batches = _job_batches(store, entries, tally, cancel, size=ENROL_BATCH if pooled else LOCAL_BATCH)
+            for results in _prepared(batches, matchers, workers if pooled else 1, allow_centre_crop, cancel):
                 _store_batch(store, entries, results, matchers, tally, rename=rename)
                 for index in indexes:
                     index.sync(cancel=cancel)
@@ -129,8 +132,8 @@ def enrol(
     return EnrolmentReport(tally.added, tally.skipped, tuple(tally.failures), tuple(tally.subjects), tally.embedded)
 
 
-def _job_batches(store: GalleryStore, entries: Sequence[GalleryEntry], tally: _Tally, cancel: threading.Event | None) -> Iterator[list[PhotoJob]]:
-    """Batches of photos not yet enrolled (hashed here; known files are counted as skipped)."""
+def _job_batches(store: GalleryStore, entries: Sequence[GalleryEntry], tally: _Tally, cancel: threading.Event | None, *, size: int) -> Iterator[list[PhotoJob]]:
+    """Batches of ``size`` photos not yet enrolled (hashed here; known files are counted as skipped)."""
     batch: list[PhotoJob] = []
     for position, entry in enumerate(entries):
         check_cancel(cancel, "The enrolment")
@@ -143,21 +146,28 @@ def _job_batches(store: GalleryStore, entries: Sequence[GalleryEntry], tally: _T
             tally.skipped += 1
             continue
         batch.append(PhotoJob(position, entry.path, sha256))
-        if len(batch) == ENROL_BATCH:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
         yield batch
 
 
+def _use_pool(matchers: Sequence[Matcher], workers: int | None, n_photos: int) -> bool:
+    """Worker processes pay off when there are at least two batches per worker and every
+    matcher can be loaded again by its source."""
+    workers = workers or os.cpu_count() or 1
+    return workers >= 2 and n_photos >= 2 * workers * ENROL_BATCH and all(getattr(m, "source", None) is not None for m in matchers)
+
+
 def _prepared(
-    batches: Iterator[list[PhotoJob]], matchers: Sequence[Matcher], workers: int | None, n_photos: int, allow_centre_crop: bool, cancel: threading.Event | None
+    batches: Iterator[list[PhotoJob]], matchers: Sequence[Matcher], workers: int | None, allow_centre_crop: bool, cancel: threading.Event | None
 ) -> Iterator[list[PreparedPhoto | PhotoFailure]]:
-    """Each batch prepared and embedded, in order: in worker processes when there are at least
-    two batches per worker and every matcher can be loaded again by its source, else here."""
+    """Each batch prepared and embedded, in order: in worker processes when ``workers`` > 1
+    (see :func:`_use_pool`), else here."""
     workers = workers or os.cpu_count() or 1
     sources = [(getattr(m, "source", None), m.fingerprint) for m in matchers]
-    if workers < 2 or n_photos < 2 * workers * ENROL_BATCH or any(source is None for source, _ in sources):
+    if workers < 2:
         for jobs in batches:
             check_cancel(cancel, "The enrolment")
             yield prepare_photos(jobs, matchers, allow_centre_crop=allow_centre_crop)

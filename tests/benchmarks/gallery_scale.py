@@ -80,9 +80,13 @@ def gallery_vectors(args: argparse.Namespace, seed: int, n: int) -> NDArray[np.f
 
 
 def fill(store: GalleryStore, args: argparse.Namespace, n: int) -> None:
-    """N subjects with one photo each and its vector, through the store, 10,000 per transaction."""
+    """N subjects with one photo each and its vector, through the store, 10,000 per transaction;
+    an interrupted fill (whole transactions only) continues where it stopped."""
     store.register_matcher(FINGERPRINT, name="synthetic", card={"embedding_dim": args.dim})
-    for start in range(0, n, 10_000):
+    done = store.counts().images
+    if done % 10_000:
+        raise SystemExit(f"the workspace holds {done} photos, not a whole number of fill transactions; use a new --workdir")
+    for start in range(done, n, 10_000):
         vectors = gallery_vectors(args, start, min(10_000, n - start))
         with store.transaction():
             for offset, vector in enumerate(vectors):

@@ -155,7 +155,7 @@ def test_a_failed_item_leaves_no_orphan_case_and_reruns_open_none(gallery: tuple
     monkeypatch.setattr(batch, "export_report", failing_export)
     cases = CaseService(ws)
     before = len(cases.list())
-    run = lambda: run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))  # noqa: E731
+    run = lambda: run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
     for _ in range(2):  # the first run and a rerun, both failing at the report
         item = run().items[0]
         assert item.status == "failed" and "disk full" in item.error and item.case_number

@@ -78,7 +78,7 @@ def _edit(db: sqlite3.Connection, table: str, column: str) -> str:
     return verify
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:  # noqa: D103 (pytest hook)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "table_column" in metafunc.fixturenames:
         # the columns are read from a freshly made workspace: every column there is, now and later
         import tempfile
@@ -171,3 +171,14 @@ def test_case_show_warns_first_and_a_damaged_value_is_one_sentence(template: tup
     assert main([*ws, "case", "show", "CASE-A"]) != 0  # unreadable: one sentence, no traceback
     err = capsys.readouterr().err
     assert "cannot be read" in err and "Traceback" not in err
+
+
+def test_a_wiped_log_with_its_head_reset_does_not_verify(template: tuple[Path, str, str], tmp_path: Path) -> None:
+    """A blank case (no title, no search) whose whole log is deleted and head reset to the start
+    would otherwise look like a case with nothing to check."""
+    service, db = _copy(template, tmp_path)
+    service.create_case(case_number="BLANK")
+    db.executescript("DELETE FROM audit_log WHERE case_number = 'BLANK'; "
+                     f"UPDATE cases SET audit_seq = 0, audit_head = '{'0' * 64}' WHERE case_number = 'BLANK'")
+    result = service.verify("BLANK")
+    assert not result.ok and result.first_broken_seq == 1 and result.field == "audit_log", result

@@ -25,6 +25,7 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
 from crossid_desktop.workspace import Workspace
 
+
 def _result() -> SearchResult:
     candidates = tuple(Candidate(r, s, f"name {s}", r, f"/g/{s}.png", 0.1 * r, 0.9) for r, s in enumerate(("S1", "S2"), start=1))
     query = QueryInfo("/q.png", "ab" * 32, "injured_face", {"format": "PNG", "width": 10, "height": 10, "bit_depth": 8, "dicom": {}})

@@ -71,7 +71,7 @@ def test_the_longest_texts_a_case_accepts_export(tmp_path: Path) -> None:
     ws, cases, number = _case(tmp_path, names)
     cases.update(number, title="T" * 500, examiner="E" * 500, agency="A " * 250)
     cases.set_notes(number, ("Notes. " * 20_000)[:MAX_TEXT], actor="Ana")
-    cases.set_known_identity(number, list(names)[0], name="N" * 500, note=PROSE, actor="Ana")
+    cases.set_known_identity(number, next(iter(names)), name="N" * 500, note=PROSE, actor="Ana")
     for subject in names:
         cases.mark(number, subject, "of_interest", NO_SPACE * 20, actor="a" * 300)
     pages, text = _flat(export_report(ws, number, tmp_path / "max.pdf"))

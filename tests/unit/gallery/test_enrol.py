@@ -34,7 +34,7 @@ from pathlib import Path
 from crossid_desktop.gallery import enrol as e
 from crossid_desktop.matching.matchers import load_matcher
 from crossid_desktop.workspace import Workspace
-e.ENROL_BATCH = 2
+e.ENROL_BATCH = e.LOCAL_BATCH = 2
 report = e.enrol(Workspace.open(Path(sys.argv[1])), Path(sys.argv[2]), matchers=[load_matcher("dlib")], allow_centre_crop=True, workers=1)
 print(report.added)
 """
