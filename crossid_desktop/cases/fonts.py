@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -112,15 +113,18 @@ def _names(run: str) -> str:
     return "[" + joined.join(words) + "]" if words else ""
 
 
-def spell_undrawable(text: str) -> str:
+def spell_undrawable(text: str, drawable: Callable[[int], bool] | None = None) -> str:
     """``text`` with every run of characters no bundled font covers replaced by their names in
     brackets (see the module docstring); joiners and variation selectors outside such a run
-    are left out when no font has them (they draw nothing)."""
+    are left out when no font has them (they draw nothing). ``drawable``: which code points
+    the target font draws (default: the bundled fonts'; e.g. ``lambda code: code < 256`` for a
+    PDF standard font)."""
+    drawable = drawable or _drawable
     out: list[str] = []
     run = ""
     for char in text:
         code = ord(char)
-        undrawable = not (char in " \n" or _drawable(code))
+        undrawable = not (char in " \n" or drawable(code))
         if run and (code in _JOINERS or (undrawable and not _starts_new_emoji(run[-1], char))):
             run += char
             continue

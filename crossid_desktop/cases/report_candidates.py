@@ -98,7 +98,7 @@ def side_by_side(c: Any, s: dict[str, Any], x: Candidate):
     pictures.append(flowable(photo, cell, height) if photo else para(text.CANDIDATE_NOT_SHOWN, s["body"]))
     captions.append(para(text.CAPTION_CANDIDATE.format(rank=x.rank), s["caption"]))
     table = Table([pictures, captions], colWidths=[cell + 8] * columns)
-    table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, 0), "MIDDLE")]))
+    table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, 0), "MIDDLE"), ("VALIGN", (0, 1), (-1, 1), "TOP")]))
     return table
 
 

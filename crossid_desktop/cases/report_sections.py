@@ -182,7 +182,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
             out.append(para(text.QUERY_NUMBER.format(n=n), s["h3"]))
         meta = {k: v for k, v in q.meta.items() if k not in QUERY_META_SHOWN_APART}
         pairs = [(label["file"], q.path or text.NONE), (label["sha256"], q.sha256), (label["modality"], q.modality.replace("_", " "))]
-        pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
+        pairs += [image_property(k, v) for k, v in meta.items()]
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(label["dicom"].format(key=k), str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
         out.append(_pairs(pairs, s, c.width, c.appendix))
@@ -201,6 +201,13 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
             table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
             out.append(table)
     return out
+
+
+def image_property(key: str, value: Any) -> tuple[str, str]:
+    """A query image's property as the report labels it: ``("width", 256)`` -> ``("Width", "256 pixels")``."""
+    label = text.QUERY_IMAGE_FIELDS.get(key) or key.replace("_", " ").capitalize()
+    shown = text.QUERY_PIXELS.format(value=f"{value:,}") if key in ("width", "height") and isinstance(value, int) else str(value)
+    return label, shown
 
 
 def preprocessed_caption(caption: str) -> str:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from crossid_desktop.cases import report_strings as text
-from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, markup
+from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, markup, spell_undrawable
 from crossid_desktop.cases.report_sections import para
 from crossid_desktop.cases.signing import ROLES, SignaturePlan
 
@@ -20,8 +20,12 @@ BOX_HEIGHT = 84.0
 #: heights (points) of the box's label band at the top and name band at the bottom
 LABEL_BAND = 15.0
 NAME_BAND = 16.0
-#: characters of a signer's name the box's name line holds
+#: characters of a signer's name the box's name line holds, at most
 NAME_CHARS = 48
+#: the name line's font size (points, the report's table cells') and the share of the box's
+#: width it may fill (other scripts' glyphs are measured with the body font's widths)
+NAME_SIZE = 8.0
+NAME_FILL = 0.9
 
 
 def statement(plan: SignaturePlan | None, file_name: str) -> list[str]:
@@ -42,7 +46,7 @@ def signoff_section(c: Any, s: dict[str, Any]) -> list[Any]:
     if c.signature is not None:
         names[c.signature.role] = c.signature.name
     half = (c.width - 12) / 2
-    boxes = [SignatureBox(role, para(markup(text.SIGNATURE_NAME.format(name=_one_line(names[role]))), s["cell"]), half, BOX_HEIGHT, c.signature_boxes)
+    boxes = [SignatureBox(role, para(markup(text.SIGNATURE_NAME.format(name=_one_line(names[role], half - 8))), s["cell"]), half, BOX_HEIGHT, c.signature_boxes)
              for role in ROLES]
     row = Table([boxes], colWidths=[half + 6] * 2)
     row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 6)]))
@@ -50,12 +54,18 @@ def signoff_section(c: Any, s: dict[str, Any]) -> list[Any]:
     return [KeepTogether([para(text.heading("signoff"), s["h2"]), para(text.SIGNOFF_DECLARATION, s["body"]), *words, Spacer(1, 6), row])]
 
 
-def _one_line(name: str) -> str:
-    """A signer's name as the box's one line holds it (the title block has it whole), or a line to write on."""
-    value = " ".join(clean(name).split())
+def _one_line(name: str, width: float) -> str:
+    """A signer's name as the box's one line of ``width`` points holds it (the sign-off text
+    has it whole), or a line to write on."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth  # reportlab loads only when a PDF is written
+
+    value = " ".join(spell_undrawable(clean(name)).split())  # spelled first, so that the limit counts what is drawn
     if not value:
         return "_" * 24
-    return value if len(value) <= NAME_CHARS else value[: NAME_CHARS - 1] + "…"
+    value = value if len(value) <= NAME_CHARS else value[: NAME_CHARS - 1] + "…"
+    while stringWidth(text.SIGNATURE_NAME.format(name=value), SANS, NAME_SIZE) > NAME_FILL * width and len(value) > 1:
+        value = value[:-2] + "…"
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -65,6 +65,10 @@ SUMMARY_WARNINGS = "Warnings about this search:"
 QUERY_NUMBER = "Query {n}"
 QUERY_FIELDS = MappingProxyType({"file": "File", "sha256": "SHA-256", "modality": "Modality", "frame": "Frame", "pixel_spacing": "Pixel spacing",
                                  "patient": "Patient (DICOM)", "dicom": "DICOM {key}"})
+#: the labels of a query image's properties (a property without one is shown by its name)
+QUERY_IMAGE_FIELDS = MappingProxyType({"format": "File format", "width": "Width", "height": "Height", "bit_depth": "Bits per sample"})
+#: the image properties counted in pixels
+QUERY_PIXELS = "{value} pixels"
 QUERY_FRAME = "{frame} of {frames}"
 QUERY_NO_SPACING = "not known: distances on this image are in pixels"
 QUERY_PATIENT_WITHHELD = "withheld from this report (recorded with the case)"
@@ -315,6 +319,10 @@ SIGNATURE_BOX = MappingProxyType({"examiner": "Examiner", "reviewer": "Reviewer"
 SIGNATURE_BOX_HINT = "digital signature, or sign here on paper"
 SIGNATURE_NAME = "Name: {name}"
 SIGNATURE_REASON = MappingProxyType({"examiner": "Examiner's report on case {case}", "reviewer": "Reviewed: case {case}"})
+#: the visible signature in a box: {signer} the certificate's name, {role} the role in lower
+#: case, {time} the signing time (the signer's clock); drawn in a PDF standard font, so
+#: characters beyond Latin-1 are spelled by name
+SIGNATURE_STAMP = "Signed digitally by {signer}\nas {role}, {time}"
 
 # ---------------------------------------------------------------- the technical appendix
 

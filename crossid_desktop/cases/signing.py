@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossid_desktop.cases import report_strings as text
+from crossid_desktop.cases.fonts import clean, spell_undrawable
 from crossid_desktop.errors import CaseError
 
 #: the roles that sign a report, and the name of each one's signature field
@@ -32,6 +34,8 @@ ROLES = ("examiner", "reviewer")
 FIELD_NAMES = {"examiner": "Examiner", "reviewer": "Reviewer"}
 #: seconds to wait for a time-stamping authority
 TSA_TIMEOUT_S = 20
+#: characters of the signer's name the visible signature holds (the report's text has it whole)
+STAMP_NAME_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -176,13 +180,34 @@ def sign(pdf: bytes, request: SigningRequest, *, reason: str) -> bytes:
         location=request.location or None, name=request.credentials.name,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    pdf_signer = signers.PdfSigner(meta, signer=request.credentials.signer, timestamper=stamper, stamp_style=_stamp_style())
     try:
         with _quiet_pyhanko():
-            return signers.sign_pdf(writer, meta, signer=request.credentials.signer, timestamper=stamper).getvalue()
+            return pdf_signer.sign_pdf(writer, appearance_text_params=stamp_words(request.credentials.name, request.role)).getvalue()
     except Exception as error:  # pyHanko raises many types (network, TSA, PDF); one sentence for the user
         if stamper is not None and _is_timestamp_error(error):
             raise CaseError(f"The time-stamping authority {request.tsa} did not give a time stamp ({_first_line(error)}); the report was not written.") from error
         raise CaseError(f"The report could not be signed ({_first_line(error)}).") from error
+
+
+def stamp_words(name: str, role: str) -> dict[str, str]:
+    """The visible signature's text parameters: the signer's name as the standard font draws
+    it (one line, at most :data:`STAMP_NAME_CHARS` characters, characters beyond Latin-1
+    spelled by name) and the role."""
+    drawn = " ".join(spell_undrawable(clean(name), drawable=lambda code: 32 <= code < 256).split())
+    if len(drawn) > STAMP_NAME_CHARS:
+        drawn = drawn[: STAMP_NAME_CHARS - 3] + "..."
+    return {"signer": drawn, "role": text.SIGNATURE_BOX[role].lower()}
+
+
+def _stamp_style() -> Any:
+    """The visible signature: its words in a thin frame, without pyHanko's logo behind them."""
+    from pyhanko.pdf_utils.text import TextBoxStyle  # pyHanko loads only when a report is signed
+    from pyhanko.stamp import TextStampStyle  # pyHanko loads only when a report is signed
+
+    template = text.SIGNATURE_STAMP.replace("%", "%%").format(signer="%(signer)s", role="%(role)s", time="%(ts)s")
+    return TextStampStyle(stamp_text=template, background=None, border_width=1, timestamp_format="%Y-%m-%d %H:%M %Z",
+                          text_box_style=TextBoxStyle(font_size=9, leading=12))
 
 
 def _is_timestamp_error(error: BaseException) -> bool:

@@ -48,8 +48,9 @@ def test_every_section_in_order_and_no_raw_keys(which: str, request: pytest.Fixt
     text = " ".join(pages)
     positions = [text.find(f"{n}. {title}") for n, title in enumerate(SECTIONS.values(), start=1)]
     assert -1 not in positions and positions == sorted(positions)
-    for raw in ("config.amp", "test_fresh_cohort.figures", "soft_tissue.knee", "fused/map@20", "val_recall_at_1"):
+    for raw in ("config.amp", "test_fresh_cohort.figures", "soft_tissue.knee", "fused/map@20", "val_recall_at_1", "bit_depth", "bit depth"):
         assert raw not in text
+    assert "File format PNG" in text and "Width 192 pixels" in text and "Bits per sample 8" in text  # the query image's properties, labelled
     assert "not digitally signed" in text
 
 
@@ -125,3 +126,17 @@ def test_technical_appendix_is_a_labelled_table(xray: tuple) -> None:
     assert "skull2face-compact64-run700: task skull2face, backbone compact64, 64-number embedding" in appendix
     assert "700 people (synthetic, generator 1.0, seed 11); 595 for training, 105 for validation" in appendix
     assert "soft tissue (algorithm sts-1" in appendix and EMBEDDED_NAME in appendix
+
+
+@pytest.mark.parametrize("name", ["Dr. Maria Keller", "李小龍 " * 12, "Ana-Maria Wolfeschlegelsteinhausenbergerdorff-Ødegård"])
+def test_signature_box_name_is_one_line(name: str) -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from crossid_desktop.cases.fonts import SANS, register_fonts
+    from crossid_desktop.cases.report_signoff import NAME_FILL, NAME_SIZE, _one_line
+
+    register_fonts()
+    line = _one_line(name, 230.0)
+    assert stringWidth(f"Name: {line}", SANS, NAME_SIZE) <= NAME_FILL * 230.0
+    assert line == name or line.endswith("…")
+    assert _one_line("", 230.0) == "_" * 24  # a line to sign on paper

@@ -17,7 +17,7 @@ from crossid_desktop.cases import CaseService
 from crossid_desktop.cases.report import export_report, sign_report
 from crossid_desktop.cases.report_record import record_path_for
 from crossid_desktop.cases.report_verify import verify_report
-from crossid_desktop.cases.signing import SignerFile, SigningRequest, load_pkcs12, read_signatures
+from crossid_desktop.cases.signing import STAMP_NAME_CHARS, SignerFile, SigningRequest, load_pkcs12, read_signatures, stamp_words
 from crossid_desktop.errors import CaseError
 from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
 from crossid_desktop.workspace import Workspace
@@ -158,3 +158,21 @@ def test_unreachable_time_stamping_authority_writes_nothing(case: tuple, tmp_pat
         export_report(ws, number, tmp_path / "stamped.pdf", signature=request)
     assert not (tmp_path / "stamped.pdf").exists() and not record_path_for(tmp_path / "stamped.pdf").exists()
     assert len(CaseService(ws).audit_log(number)) == before
+
+
+def test_visible_signature_names_the_signer_in_the_examiner_box(signed: tuple) -> None:
+    pdf, _ = signed
+    reader = PdfReader(pdf)
+    widgets = [a.get_object() for page in reader.pages for a in page.get("/Annots", [])]
+    (box,) = [w for w in widgets if w.get("/T") == "Examiner"]
+    appearance = box["/AP"]["/N"].get_object()
+    drawn = appearance.get_data() + b"".join(x.get_object().get_data() for x in appearance.get("/Resources", {}).get("/XObject", {}).values())
+    assert b"Signed digitally by Jane Examiner" in drawn and b"as examiner" in drawn
+
+
+def test_stamp_words_are_one_latin_line() -> None:
+    words = stamp_words("李小龍 Zoë\u202e O'Brien\n" + "x" * 200, "reviewer")
+    assert words["role"] == "reviewer"
+    assert words["signer"].startswith("[U+674E U+5C0F U+9F8D] Zoë[right-to-left override] O'B")
+    assert len(words["signer"]) == STAMP_NAME_CHARS and words["signer"].endswith("...")
+    assert all(32 <= ord(ch) < 256 for ch in words["signer"])
