@@ -32,11 +32,11 @@ TITLE_LIMIT = 200
 #: the tallest a picture of the side-by-side figure may be (points); lower when the page also
 #: holds two X-ray views' overlays
 FIGURE_HEIGHT = 255.0
-FIGURE_HEIGHT_WITH_TWO_VIEWS = 155.0
+FIGURE_HEIGHT_WITH_TWO_VIEWS = 145.0
 #: the longest landmark description the table adds to a landmark's name (characters)
 DESCRIPTION_LIMIT = 50
 #: the side of a skull-face overlay picture (points)
-OVERLAY_SIZE = 120.0
+OVERLAY_SIZE = 135.0
 
 
 def compared_candidates(c: Any) -> list[Candidate]:

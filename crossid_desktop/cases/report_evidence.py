@@ -7,7 +7,8 @@ says plainly when it did not:
 craniofacial comparison of the skull with this candidate's photo found, one entry per X-ray
 view (a list, or a mapping from the view's name to its entry)::
 
-    {"views": [{"view": "front" | "side",
+    {"status": ..., "reasons": [...],                   # the overall verdict (optional)
+     "views": [{"view": "front" | "side",
                 "status": "consistent" | "inconsistent" | "not assessable",
                 "excluding": [landmark name, ...],      # the landmarks beyond tolerance
                 "reasons": [str, ...],                  # why it could not be assessed
@@ -15,6 +16,12 @@ view (a list, or a mapping from the view's name to its entry)::
                 "landmarks": [{"name": str, "predicted": [x, y], "measured": [x, y] | null,
                                "residual": float | null, "tolerance": float | null}, ...],
                 "overlay_png_base64": str, "overlay_sha256": str}]}   # both optional
+
+Keys other than these are ignored, and every key may be missing: a view without ``status`` is
+"not assessable"; a record whose views are empty or missing but that carries a ``status`` is
+shown as one overall verdict (with its ``excluding`` and ``reasons``). A matcher may write the
+views as a mapping (``{"front": {...}}``, as the craniofacial matcher does) and leave the
+landmark table and overlay to the figures made when the report is written (below).
 
 ``residual`` is the distance between where the skull puts the skin landmark and where the
 photo shows it, ``tolerance`` the largest distance the skull allows there, both in ``unit``.
@@ -51,6 +58,8 @@ from crossid_desktop.cases import report_strings as text
 
 STATUSES = ("consistent", "inconsistent", "not assessable")
 MASK_SOURCES = ("detected", "examiner")
+#: the view name of a record's overall verdict when it names no views
+OVERALL = "overall"
 #: the colour (RGB) unreliable regions are tinted with, and how strongly (0..1)
 MASK_TINT = (214, 40, 40)
 MASK_ALPHA = 0.45
@@ -106,6 +115,8 @@ def craniofacial_views(record: Any) -> tuple[tuple[ViewCorrespondence, ...], str
     views = record.get("views") if isinstance(record, Mapping) else None
     if isinstance(views, Mapping):  # keyed by view: {"front": {...}, "side": {...}}
         views = [{"view": name, **v} for name, v in views.items() if isinstance(v, Mapping)]
+    if not views and isinstance(record, Mapping) and record.get("status") in STATUSES:  # a verdict without views: said as one
+        views = [{**record, "view": OVERALL}]
     if not isinstance(views, list) or not all(isinstance(v, Mapping) for v in views):
         return (), text.EVIDENCE_UNREADABLE
     return tuple(_view(v) for v in views), ""

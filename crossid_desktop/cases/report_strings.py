@@ -267,7 +267,7 @@ INJURY_EXPLAINED = (
     "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, swelling), so that the score can be read as "
     "resting on the rest of the face."
 )
-CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray"})
+CRANIOFACIAL_VIEW = MappingProxyType({"front": "Frontal X-ray", "side": "Lateral X-ray", "overall": "The X-rays together"})
 CRANIOFACIAL_OVERLAY_CAPTION = "{view}: the X-ray laid over the candidate's photo by the fitted registration"
 CRANIOFACIAL_NO_OVERLAY = "{view}: no overlay picture was recorded."
 CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Off by ({unit})", "Allowed ({unit})", "Within?")

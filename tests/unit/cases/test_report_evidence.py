@@ -98,3 +98,10 @@ def test_figures_made_again_complete_the_record() -> None:
     assert first.notes == ("The examiner moved the overlay by hand.",)
     assert second.status == "not assessable" and second.landmarks == () and second.overlay_png is None
     assert with_figures(views, [], "S1") == views
+
+
+def test_a_verdict_without_views_is_read_as_one() -> None:
+    record = {"status": "not assessable", "statement": "...", "excluding": [], "reasons": ["the X-ray cannot be assessed: no skull found"], "views": {}}
+    (view,), problem = craniofacial_views(record)
+    assert problem == "" and (view.view, view.status, view.reasons) == ("overall", "not assessable", ("the X-ray cannot be assessed: no skull found",))
+    assert craniofacial_views({"views": {}}) == ((), "")  # nothing recorded at all
