@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FP, OTHER_FP, OpenIndex, enrol_vectors
+from gallery_vectors import FP, OTHER_FP, OpenIndex, enrol_vectors
 from test_exact import loop_knn
 
 from crossid_desktop.errors import GalleryError, MatcherMismatchError
