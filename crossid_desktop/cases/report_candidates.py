@@ -159,7 +159,7 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
         name = text.CRANIOFACIAL_VIEW.get(view.view, view.view)
         statement = para(markup(_statement(view, name)), s["statement"])
         shown = view.status != "not assessable" and (view.overlay_png is not None or view.overlay_problem or view.landmarks)
-        out.append(_view_row(c, s, view, name, statement) if shown else statement)
+        out += [_view_row(c, s, view, name, statement)] if shown else [statement, *(para(markup(note), s["small"]) for note in view.notes)]
     return out
 
 
