@@ -13,8 +13,10 @@ a multi-person emoji (a ZWJ sequence) as one bracket: 👨‍👩‍👧 becomes
 
 Limitation: reportlab does not shape complex scripts. Devanagari is drawn one glyph per
 character in logical order (no conjuncts, the vowel sign ि after its consonant instead of
-before it); the characters themselves are embedded with their Unicode values, so text
-extracted or copied from the PDF is the original text.
+before it), and Arabic and Hebrew letter by letter from left to right in the order typed
+(Arabic letters unjoined); the characters themselves are embedded with their Unicode values,
+so text extracted or copied from the PDF is the original text. A report holding such text
+says so among its limitations (:func:`needs_shaping`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def font_for(char: str) -> str:
         if code in covered:
             return regular
     return SANS
+
+
+#: the bundled fonts of scripts that need shaping, which reportlab does not do (see the module docstring)
+_UNSHAPED_FONTS = frozenset({DEVANAGARI})
+
+
+def needs_shaping(text: str) -> bool:
+    """Whether ``text`` holds characters of a script the report draws without shaping (such as
+    Devanagari) or that runs right to left (Arabic, Hebrew: drawn letter by letter, left to
+    right, in the order typed)."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL") or font_for(char) in _UNSHAPED_FONTS for char in set(text) if ord(char) > 0x2FF)
 
 
 def clean(text: object) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.audit import now_utc
 from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.fonts import needs_shaping
 from crossid_desktop.cases.records import RecordedSearch
 from crossid_desktop.cases.report_embed import embedded_record, finish_pdf
 from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
@@ -87,6 +88,7 @@ def export_report(
         case, search, tuple(entries), verification, record["generated"], pictures, thumbnails, patient_identifiers=patient_identifiers,
         file_name=out.name, signature=signature.plan() if signature else None, model_card=model_card,
         record_file={"name": EMBEDDED_NAME, "size": f"{len(data):,}", "sha256": record_sha256(data), "beside": beside.name},
+        unshaped_text=needs_shaping(data.decode("utf-8") + (signature.credentials.name if signature else "")),
     )
     progress(3, STEPS, "laying out the pages")
     laid_out, pages = render(content, cancel=cancel)

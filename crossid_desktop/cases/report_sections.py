@@ -51,6 +51,7 @@ class ReportContent:
     craniofacial: tuple[Any, ...] = ()
     craniofacial_note: str | None = None
     appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
+    unshaped_text: bool = True  # the report holds text in a script drawn without shaping (the limitations say so)
 
 
 def styles() -> dict[str, Any]:
@@ -268,7 +269,8 @@ def limitations_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     from reportlab.platypus import ListFlowable, ListItem  # reportlab loads only when a PDF is written
 
     method = list(text.SECTIONS).index("method") + 1
-    items = [ListItem(para(markup(t.format(method=method)), s["body"]), leftIndent=10) for t in text.LIMITATIONS]
+    limitations = text.LIMITATIONS + ((text.LIMITATION_UNSHAPED,) if c.unshaped_text else ())
+    items = [ListItem(para(markup(t.format(method=method)), s["body"]), leftIndent=10) for t in limitations]
     return [para(text.heading("limitations"), s["h2"]), ListFlowable(items, bulletType="bullet", start="•", leftIndent=10), para(markup(text.LEAD_STATEMENT), s["lead"])]
 
 

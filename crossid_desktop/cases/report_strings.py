@@ -99,9 +99,11 @@ LIMITATIONS = (
      "and the candidate are the same person than if they are different persons."),
     ("Gallery photos are shown as the aligned crops the matcher used; originals are identified by their SHA-256 in the "
      "gallery database."),
-    ("Text in scripts that need shaping (e.g. Devanagari) is drawn without conjuncts; the characters are embedded unchanged "
-     "and can be copied from the PDF."),
 )
+#: added to the limitations when the report holds text in such a script
+LIMITATION_UNSHAPED = ("Text in scripts that need shaping or run right to left (e.g. Devanagari, Arabic, Hebrew) is drawn letter by letter "
+                       "from left to right in the order typed, without conjuncts or joined letters; the characters are embedded unchanged, "
+                       "so text copied from the PDF is what was typed.")
 
 AUDIT_HEAD = ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")
 AUDIT_INTRO = (

@@ -50,6 +50,7 @@ def test_every_section_in_order_and_no_raw_keys(which: str, request: pytest.Fixt
     assert -1 not in positions and positions == sorted(positions)
     for raw in ("config.amp", "test_fresh_cohort.figures", "soft_tissue.knee", "fused/map@20", "val_recall_at_1", "bit_depth", "bit depth"):
         assert raw not in text
+    assert "without conjuncts or joined letters" in text  # a candidate's name is in Devanagari
     assert "File format PNG" in text and "Width 192 pixels" in text and "Bits per sample 8" in text  # the query image's properties, labelled
     assert "not digitally signed" in text
 
