@@ -178,3 +178,14 @@ def test_stamp_words_are_one_latin_line() -> None:
     assert words["signer"].startswith("[U+674E U+5C0F U+9F8D] Zoë[right-to-left override] O'B")
     assert len(words["signer"]) == STAMP_NAME_CHARS and words["signer"].endswith("...")
     assert all(32 <= ord(ch) < 256 for ch in words["signer"])
+
+
+def test_a_signer_name_in_any_script_signs_and_reads_back(case: tuple, tmp_path: Path) -> None:
+    ws, number, _ = case
+    name = "李小龍 Zoë \u202eevil 👩\u200d👩\u200d👧"
+    certs = certificate(tmp_path, name=name)
+    pdf = export_report(ws, number, tmp_path / "named.pdf", signature=SignerFile(certs.p12, certs.password).load())
+    (sig,) = read_signatures(pdf.read_bytes())
+    assert sig.signer == name and sig.intact and sig.valid
+    words = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    assert "Name: [U+674E U+5C0F U+9F8D] Zoë" in words  # the box's line, CJK spelled by name for the report's fonts
