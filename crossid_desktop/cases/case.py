@@ -326,8 +326,8 @@ class CaseService:
 
     def snapshot(self, case_number: str) -> tuple[audit.VerifyResult, dict[str, list[dict[str, Any]]], list[audit.AuditEntry]]:
         """One consistent reading of a case, as a report embeds it: the check of its audit log,
-        every stored row (``cases``, ``case_searches``, ``case_marks``: column -> value as
-        stored) and the audit log's entries."""
+        every stored row (``cases``, ``case_searches``, ``case_marks`` and, where the case has
+        any, ``case_landmarks``: column -> value as stored) and the audit log's entries."""
         with self._store() as store, store.transaction() as conn:
             row = self._require(store, case_number)
             verification = _verify(conn, case_number, row)
@@ -335,6 +335,8 @@ class CaseService:
                 table: [dict(r) for r in conn.execute(f"SELECT * FROM {table} WHERE case_number = ? ORDER BY {key}", (case_number,))]
                 for table, key in integrity.ROW_KEYS.items()
             }
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_landmarks'").fetchone():
+                rows["case_landmarks"] = [dict(r) for r in conn.execute(landmark_log.SELECT_ROWS, (case_number,))]
             return verification, rows, audit.read_entries(conn, case_number)
 
     # ------------------------------------------------------------------ verification

@@ -1,12 +1,13 @@
 """The case record a report carries: the case as stored and its audit log, as one JSON file.
 
 The record is embedded in the report's PDF (an embedded file) and written beside it. It holds
-every stored row of the case (the case's own row, its searches, its marks: each column as
-stored), every entry of its audit log, readable copies of each search's result, matcher card
+every stored row of the case (the case's own row, its searches, its marks, the examiner's
+landmark corrections: each column as stored), every entry of its audit log, readable copies of each search's result, matcher card
 and environment, and the complete model card of the matcher the gallery holds. Because the
 audit chain seals every column of every row (:mod:`crossid_desktop.cases.integrity`), the
 record can be checked on its own, without the workspace (:func:`check_record`): the chain is
-recomputed and every row compared with what the chain sealed. With the workspace,
+recomputed, every row compared with what the chain sealed, and the landmark corrections
+with the log's replay of them (:mod:`crossid_desktop.cases.landmark_log`). With the workspace,
 :func:`compare_with_log` checks that the record's chain is the case's chain as far as it goes.
 
 A DICOM query's patient identifiers are left out of the record when the report withholds them
@@ -22,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import crossid_desktop
-from crossid_desktop.cases import audit, integrity
+from crossid_desktop.cases import audit, integrity, landmark_log
 from crossid_desktop.cases.records import card_summary
 
 RECORD_FORMAT = "crossid-case-record"
@@ -146,6 +147,12 @@ def check_record(record: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         return [f"the record's audit log is broken at entry {chained.first_broken_seq}: {chained.reason}"], []
     withheld = {int(w["search_id"]) for w in record.get("patient_identifiers_withheld") or []}
     problems, caveats = _compare_rows(rows, integrity.sealed_rows(entries), withheld)
+    try:  # the examiner's landmark corrections, replayed from the log
+        corrections = landmark_log.compare_with_log(rows.get("case_landmarks", []), entries)
+    except (ValueError, KeyError, TypeError) as error:
+        corrections = (0, f"the record's landmark corrections cannot be read ({error})")
+    if corrections is not None:
+        problems.append(corrections[1])
     card = record.get("model_card")
     for search in record.get("searches") or []:
         stored = next((r for r in rows.get("case_searches", []) if r.get("search_id") == search.get("search_id")), None)

@@ -109,3 +109,24 @@ def test_full_model_card_agrees_with_the_stored_summary(tmp_path: Path) -> None:
     _, caveats = check_record(_record(cases, number, card={"name": "m", "task": "injured"}))
     assert any("differs from the summary" in c for c in caveats)
     assert check_record({"format": "other"})[0] == ["the file is not a CrossID case record"]
+
+
+def test_landmark_corrections_are_in_the_record_and_checked(tmp_path: Path) -> None:
+    from crossid_desktop.cases.landmarks import CaseLandmarks
+
+    cases, number = _case(tmp_path)
+    landmarks = CaseLandmarks(cases)
+    landmarks.correct(number, "ab" * 32, "xray-side", "sella", 101.5, 80.25, detected=(99.0, 82.0), actor="Ana")
+    landmarks.correct(number, "ab" * 32, "xray-side", "nasion", 150.0, 60.0, actor="Ana")
+    landmarks.reset(number, "ab" * 32, "xray-side", "nasion", actor="Ana")
+    record = _record(cases, number)
+    (row,) = record["rows"]["case_landmarks"]
+    assert (row["name"], row["x"], row["y"], row["detected_x"]) == ("sella", 101.5, 80.25, 99.0)
+    assert check_record(record) == ([], [])
+    moved = copy.deepcopy(record)
+    moved["rows"]["case_landmarks"][0]["x"] = 111.5
+    assert check_record(moved)[0] == ["the correction of landmark sella differs from what entry 4 recorded"]
+    added = copy.deepcopy(record)
+    added["rows"]["case_landmarks"].append({**row, "name": "nasion"})
+    assert check_record(added)[0] == ["the correction of landmark nasion differs from what entry 6 recorded"]  # reset since
+    assert "case_landmarks" not in _record(*_case(tmp_path / "none"))["rows"]  # a case without corrections: no such rows
