@@ -35,9 +35,10 @@ def check_against_log(conn: sqlite3.Connection, case_number: str, entries: list[
 SELECT_ROWS = "SELECT * FROM case_landmarks WHERE case_number = ? ORDER BY image_sha256, view, name"
 
 
-def compare_with_log(rows: list[dict], entries: list[audit.AuditEntry]) -> tuple[int, str] | None:
-    """:func:`check_against_log` on rows already read (``rows``: the ``case_landmarks`` rows as
-    column -> value), e.g. those a report's case record holds."""
+def logged_corrections(entries: list[audit.AuditEntry]) -> dict[tuple[str, str, str], tuple[tuple[float, float] | None, int]]:
+    """The corrections the audit log describes, replayed: (image SHA-256, view, landmark) ->
+    (the position (x, y) in the image's pixels, or None when reset to the detector's; the seq
+    of the entry that made it so)."""
     logged: dict[tuple[str, str, str], tuple[tuple[float, float] | None, int]] = {}
     for entry in entries:
         if entry.action not in ("landmark_corrected", "landmark_reset"):
@@ -45,6 +46,13 @@ def compare_with_log(rows: list[dict], entries: list[audit.AuditEntry]) -> tuple
         d = entry.details_dict()
         key = (d.get("image_sha256", ""), d.get("view", ""), d.get("name", ""))
         logged[key] = ((float(d["x"]), float(d["y"])) if entry.action == "landmark_corrected" else None, entry.seq)
+    return logged
+
+
+def compare_with_log(rows: list[dict], entries: list[audit.AuditEntry]) -> tuple[int, str] | None:
+    """:func:`check_against_log` on rows already read (``rows``: the ``case_landmarks`` rows as
+    column -> value), e.g. those a report's case record holds."""
+    logged = logged_corrections(entries)
     stored = {(r["image_sha256"], r["view"], r["name"]): (float(r["x"]), float(r["y"])) for r in rows}
     for key, (position, seq) in logged.items():
         now = stored.pop(key, None)

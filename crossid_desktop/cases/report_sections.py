@@ -12,10 +12,11 @@ wording is in :mod:`~crossid_desktop.cases.report_strings`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossid_desktop.cases import landmark_log
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
@@ -186,6 +187,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         pairs += [image_property(k, v) for k, v in meta.items()]
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(label["dicom"].format(key=k), str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
+        pairs += corrected_landmarks(c.entries, q.sha256)
         out.append(_pairs(pairs, s, c.width, c.appendix))
         if pictures.problem:
             out.append(para(markup(pictures.problem), s["body"]))
@@ -202,6 +204,17 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
             table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
             out.append(table)
     return out
+
+
+def corrected_landmarks(entries: Sequence[AuditEntry], sha256: str) -> list[tuple[str, str]]:
+    """The landmarks of one query image the examiner placed by hand (as the audit log leaves
+    them), as one labelled row; none when there are none."""
+    placed = sorted((key[2].replace("_", " "), seq) for key, (position, seq) in landmark_log.logged_corrections(list(entries)).items()
+                    if key[0] == sha256 and position is not None)
+    if not placed:
+        return []
+    words = text.QUERY_LANDMARKS.format(names=", ".join(n for n, _ in placed), entries=", ".join(str(s) for s in sorted({s for _, s in placed})))
+    return [(text.QUERY_FIELDS["landmarks"], words)]
 
 
 def image_property(key: str, value: Any) -> tuple[str, str]:

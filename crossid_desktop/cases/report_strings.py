@@ -64,7 +64,8 @@ SUMMARY_WARNINGS = "Warnings about this search:"
 
 QUERY_NUMBER = "Query {n}"
 QUERY_FIELDS = MappingProxyType({"file": "File", "sha256": "SHA-256", "modality": "Modality", "frame": "Frame", "pixel_spacing": "Pixel spacing",
-                                 "patient": "Patient (DICOM)", "dicom": "DICOM {key}"})
+                                 "patient": "Patient (DICOM)", "dicom": "DICOM {key}", "landmarks": "Landmarks corrected"})
+QUERY_LANDMARKS = "{names} (placed by the examiner; audit entries {entries})"
 #: the labels of a query image's properties (a property without one is shown by its name)
 QUERY_IMAGE_FIELDS = MappingProxyType({"format": "File format", "width": "Width", "height": "Height", "bit_depth": "Bits per sample"})
 #: the image properties counted in pixels

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from report_builders import injured_case, xray_case
 
 from crossid_desktop.cases import CaseService
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.report_record import EMBEDDED_NAME, check_record, record_path_for, stored_rows
 from crossid_desktop.cases.report_strings import SECTIONS
@@ -30,6 +31,8 @@ def xray(tmp_path_factory: pytest.TempPathFactory) -> tuple[CaseService, str, Pa
     ws, number = xray_case(root)
     cases = CaseService(ws)
     cases.mark(number, "S0004", "of_interest", "Marked although ranked last.", actor="Łukasz Nowak")
+    front = cases.get(number).latest_search.result.queries[0].sha256
+    CaseLandmarks(cases).correct(number, front, "xray-front", "nasion", 96.0, 40.5, detected=(95.0, 44.0), actor="Łukasz Nowak")
     pdf = export_report(ws, number, root / "xray.pdf")
     return cases, number, pdf, _pages(pdf)
 
@@ -53,6 +56,13 @@ def test_every_section_in_order_and_no_raw_keys(which: str, request: pytest.Fixt
     assert "without conjuncts or joined letters" in text  # a candidate's name is in Devanagari
     assert "File format PNG" in text and "Width 192 pixels" in text and "Bits per sample 8" in text  # the query image's properties, labelled
     assert "not digitally signed" in text
+
+
+def test_landmarks_the_examiner_placed_are_named_with_their_query(xray: tuple) -> None:
+    cases, number, _, pages = xray
+    seq = next(e.seq for e in cases.audit_log(number) if e.action == "landmark_corrected")
+    query_pages = " ".join(p for p in pages if "2. Query" in p or "Query 2" in p)
+    assert query_pages.count(f"Landmarks corrected nasion (placed by the examiner; audit entries {seq})") == 1  # the frontal X-ray's only
 
 
 def test_method_page_in_words_from_the_model_card(xray: tuple, injured: tuple) -> None:
