@@ -10,6 +10,7 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,9 @@ from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.signing import SignerFile
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
@@ -31,7 +34,9 @@ from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
 from crossid_desktop.selftest import SelfTestOutcome, run_selftest
@@ -90,13 +95,36 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     return run
 
 
+#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
+_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
+
+
+def soft_tissue_at(strength: float) -> dict[str, Any]:
+    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
+    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
+    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
+    algorithm derives it (``1 - (1 - strength)^2``)."""
+    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
+    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
+    trained = float(recipe.get("strength", 0.0))
+    if strength == trained or trained <= 0:
+        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
+    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
+    for name in _PROPORTIONAL:
+        if recipe.get(name) is not None:
+            moved[name] = float(recipe[name]) * strength / trained
+    return moved
+
+
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
-    """The preprocessed image as the matcher prepares it
+    """The preprocessed image as the bundled X-ray matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos also the faces found."""
+    X-ray set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); for
+    photos also the faces found."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
+        soft_tissue = soft_tissue_at(strength) if modality.is_xray else {}
+        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue})
         if modality.is_xray:
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
         faces = prepared.faces
@@ -223,12 +251,19 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
     return run
 
 
-def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False) -> JobFunction:
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False, signer: SignerFile | None = None) -> JobFunction:
     """Write the case's PDF report to ``path`` (the patient's identifiers printed only when
-    ``patient_identifiers``); returns the path written."""
+    ``patient_identifiers``), signed by ``signer`` when given (its certificate is opened here,
+    in the worker); returns the path written."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
+        signature = signer.load() if signer is not None else None
+        try:
+            return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, signature=signature,
+                                 progress=progress, cancel=cancel)
+        finally:
+            if signature is not None:
+                signature.credentials.close()
 
     return run
 
@@ -313,6 +348,40 @@ def thumbnails_job(series: list[DicomSeries]):
             except InvalidImageError:
                 continue
         return pictures
+
+    return run
+
+
+# -- the landmark editor -------------------------------------------------------------------------
+#: (sha256, view, name, x, y, detected): a correction (x, y given) or a reset (x None) of one point
+LandmarkChange = tuple[str, str, str, float | None, float | None, tuple[float, float] | None]
+
+
+def _corrections(context: Any) -> CaseLandmarks:
+    return CaseLandmarks(CaseService(context.workspace))
+
+
+def landmarks_job(image: LoadedImage, view: str, case_number: str | None) -> JobFunction:
+    """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
+        detected = find_landmarks(image, view)
+        return detected, _corrections(context).apply(case_number, detected) if case_number else detected
+
+    return run
+
+
+def landmark_corrections_job(case_number: str, changes: list[LandmarkChange], actor: str | None) -> JobFunction:
+    """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        store = _corrections(context)
+        for sha256, view, name, x, y, detected in changes:
+            if x is None or y is None:
+                store.reset(case_number, sha256, view, name, actor=actor)
+            else:
+                store.correct(case_number, sha256, view, name, x, y, detected=detected, actor=actor)
+        return len(changes)
 
     return run
 
