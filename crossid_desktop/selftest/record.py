@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crossid_desktop.cases.fonts import markup
-from crossid_desktop.cases.report import build_atomically
+from crossid_desktop.cases.report_layout import build_atomically
 from crossid_desktop.cases.report_sections import data_table, para, styles
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.paths import write_text_atomic
