@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crossid_desktop.cases.fonts import markup
-from crossid_desktop.cases.report_layout import build_atomically
+from crossid_desktop.cases.report_layout import MARGIN_MM, build_atomically
 from crossid_desktop.cases.report_sections import data_table, para, styles
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.paths import write_text_atomic
@@ -103,8 +103,6 @@ def write_pdf(record: SelfTestRecord, out: Path) -> int:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-
-    from crossid_desktop.cases.report import MARGIN_MM
 
     s = styles()
     width = A4[0] - 2 * MARGIN_MM * mm
