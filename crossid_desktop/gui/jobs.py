@@ -20,6 +20,7 @@ from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
@@ -31,7 +32,9 @@ from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
+from crossid_desktop.matching.preprocess import prepare_query, soft_tissue_at
+from crossid_desktop.matching.selection import recorded_soft_tissue
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
 
@@ -92,10 +95,14 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
     """The preprocessed image as the matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos also the faces found."""
+    X-ray set by the examiner's slider (``strength`` in [0, 1]) on the settings the workspace's
+    X-ray matcher recorded (:func:`~crossid_desktop.matching.preprocess.soft_tissue_at`); for
+    photos also the faces found."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
+        workspace = getattr(context, "workspace", None) if context is not None else None
+        recorded = recorded_soft_tissue(workspace.root if workspace is not None else None) if modality.is_xray else None
+        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue_at(recorded, strength)})
         if modality.is_xray:
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
         faces = prepared.faces
@@ -312,5 +319,34 @@ def thumbnails_job(series: list[DicomSeries]):
             except InvalidImageError:
                 continue
         return pictures
+
+    return run
+
+
+def _landmark_corrections(context: Any) -> CaseLandmarks:
+    return CaseLandmarks(CaseService(context.workspace))
+
+
+def landmarks_job(image: Any, view: str, case_number: str | None):
+    """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
+        detected = find_landmarks(image, view)
+        return detected, _landmark_corrections(context).apply(case_number, detected) if case_number else detected
+
+    return run
+
+
+def landmark_corrections_job(case_number: str, changes: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]], actor: str | None):
+    """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> int:
+        store = _landmark_corrections(context)
+        for sha256, view, name, x, y, detected in changes:
+            if x is None or y is None:
+                store.reset(case_number, sha256, view, name, actor=actor)
+            else:
+                store.correct(case_number, sha256, view, name, x, y, detected=detected, actor=actor)
+        return len(changes)
 
     return run

@@ -52,7 +52,8 @@ def open_query(qtbot, panel: QueryPanel, paths) -> None:
 
 def test_xray_preview_follows_the_slider_and_a_superseded_request_is_dropped(qtbot, panel: QueryPanel, xray_file: Path) -> None:
     from crossid_desktop.imaging.io import load_image
-    from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
+    from crossid_desktop.matching.preprocess import prepare_xray, soft_tissue_at
+    from crossid_desktop.matching.selection import recorded_soft_tissue
 
     open_query(qtbot, panel, [xray_file])
     assert panel.images()[0].modality == QueryModality.XRAY_FRONT  # symmetric greyscale
@@ -65,10 +66,11 @@ def test_xray_preview_follows_the_slider_and_a_superseded_request_is_dropped(qtb
         panel.strength_slider.setValue(90)
     assert shown == [older + 1]  # neither older request reached the screen
     grey = load_image(xray_file).grey_float()
-    expected = np.round(suppress_soft_tissue(grey, SoftTissueParams(strength=0.9)) * 255).astype(np.uint8)
+    recorded = recorded_soft_tissue(None)  # the panel's worker has no workspace: the bundled X-ray matcher's settings
+    expected = np.round(prepare_xray(grey, soft_tissue_at(recorded, 0.9)) * 255).astype(np.uint8)
     shown_pixels = from_qimage(panel.processed_view.image())[:, :, 0]
     assert np.array_equal(shown_pixels, expected)
-    weaker = np.round(suppress_soft_tissue(grey, SoftTissueParams(strength=0.2)) * 255).astype(np.uint8)
+    weaker = np.round(prepare_xray(grey, soft_tissue_at(recorded, 0.2)) * 255).astype(np.uint8)
     assert not np.array_equal(shown_pixels, weaker)
     assert panel.strength_label.text() == "0.90"
 
