@@ -10,6 +10,7 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,8 +34,8 @@ from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_me
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
-from crossid_desktop.matching.preprocess import prepare_query, soft_tissue_at
-from crossid_desktop.matching.selection import recorded_soft_tissue
+from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
 
@@ -92,17 +93,36 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     return run
 
 
+#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
+_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
+
+
+def soft_tissue_at(strength: float) -> dict[str, Any]:
+    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
+    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
+    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
+    algorithm derives it (``1 - (1 - strength)^2``)."""
+    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
+    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
+    trained = float(recipe.get("strength", 0.0))
+    if strength == trained or trained <= 0:
+        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
+    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
+    for name in _PROPORTIONAL:
+        if recipe.get(name) is not None:
+            moved[name] = float(recipe[name]) * strength / trained
+    return moved
+
+
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
-    """The preprocessed image as the matcher prepares it
+    """The preprocessed image as the bundled X-ray matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]) on the settings the workspace's
-    X-ray matcher recorded (:func:`~crossid_desktop.matching.preprocess.soft_tissue_at`); for
+    X-ray set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); for
     photos also the faces found."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        workspace = getattr(context, "workspace", None) if context is not None else None
-        recorded = recorded_soft_tissue(workspace.root if workspace is not None else None) if modality.is_xray else None
-        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue_at(recorded, strength)})
+        soft_tissue = soft_tissue_at(strength) if modality.is_xray else {}
+        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue})
         if modality.is_xray:
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
         faces = prepared.faces
@@ -323,25 +343,30 @@ def thumbnails_job(series: list[DicomSeries]):
     return run
 
 
-def _landmark_corrections(context: Any) -> CaseLandmarks:
+# -- the landmark editor -------------------------------------------------------------------------
+#: (sha256, view, name, x, y, detected): a correction (x, y given) or a reset (x None) of one point
+LandmarkChange = tuple[str, str, str, float | None, float | None, tuple[float, float] | None]
+
+
+def _corrections(context: Any) -> CaseLandmarks:
     return CaseLandmarks(CaseService(context.workspace))
 
 
-def landmarks_job(image: Any, view: str, case_number: str | None):
+def landmarks_job(image: LoadedImage, view: str, case_number: str | None) -> JobFunction:
     """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
 
-    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
         detected = find_landmarks(image, view)
-        return detected, _landmark_corrections(context).apply(case_number, detected) if case_number else detected
+        return detected, _corrections(context).apply(case_number, detected) if case_number else detected
 
     return run
 
 
-def landmark_corrections_job(case_number: str, changes: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]], actor: str | None):
+def landmark_corrections_job(case_number: str, changes: list[LandmarkChange], actor: str | None) -> JobFunction:
     """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
 
-    def run(context: Any, progress: Any, cancel: threading.Event) -> int:
-        store = _landmark_corrections(context)
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        store = _corrections(context)
         for sha256, view, name, x, y, detected in changes:
             if x is None or y is None:
                 store.reset(case_number, sha256, view, name, actor=actor)

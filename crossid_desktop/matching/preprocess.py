@@ -131,24 +131,6 @@ def soft_tissue_params(settings: Mapping[str, Any] | None) -> Any:
         raise ModelError(f"The model card's soft-tissue parameters {settings} are not valid: {error}") from error
 
 
-def soft_tissue_at(recorded: Mapping[str, Any] | None, strength: float) -> dict[str, Any]:
-    """A matcher's recorded soft-tissue settings (``recorded``, its card's
-    ``preprocessing.query.soft_tissue``) moved to ``strength`` in [0, 1]: at the recorded
-    strength exactly those settings (what the matcher sees); at another, ``amount`` from the
-    strength as :class:`~crossid_desktop.imaging.xray.SoftTissueParams` derives it and the band
-    ceiling, knee and lift scaled in proportion (they grow linearly with the strength there).
-    Without recorded settings (or recorded at strength 0): the installed defaults at ``strength``."""
-    settings = dict(recorded or {})
-    base = float(settings.get("strength", 0.0) or 0.0)
-    if not settings or base <= 0.0:
-        return {"strength": float(strength)}
-    if float(strength) == base:
-        return settings
-    ratio = float(strength) / base
-    moved = {key: float(settings[key]) * ratio for key in ("soft_ceiling", "knee", "lift") if settings.get(key) is not None}
-    return {**settings, **moved, "strength": float(strength), "amount": 1.0 - (1.0 - float(strength)) ** 2}
-
-
 def prepare_xray(image: LoadedImage | NDArray[Any], settings: Mapping[str, Any] | None) -> NDArray[np.float32]:
     """A skull X-ray with its soft tissue suppressed: ``(H, W)`` float32 in [0, 1]."""
 

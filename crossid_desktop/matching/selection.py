@@ -111,19 +111,3 @@ class MatcherCache:
         """Every matcher the workspace uses, each once (enrolment embeds the gallery with all)."""
         specs = dict.fromkeys(read_config(workspace_root).values())
         return [self.get(spec) for spec in specs]
-
-
-def recorded_soft_tissue(workspace_root: Path | None) -> dict | None:
-    """The soft-tissue settings the X-ray matcher of a workspace (the bundled default without
-    one) recorded in its model card (``preprocessing.query.soft_tissue``); None when it has
-    no card beside it or records none. Reads the card only: no network is loaded."""
-    specs = read_config(workspace_root) if workspace_root is not None else {"xray": BUNDLED_DEFAULTS["xray"][0]}
-    target = resolve_spec(specs["xray"]) if specs.get("xray") else "dlib"
-    card = Path(target).with_suffix(".json") if target != "dlib" else None
-    if card is None or not card.is_file():
-        return None
-    try:
-        settings = json.loads(card.read_text(encoding="utf-8")).get("preprocessing", {}).get("query", {}).get("soft_tissue")
-    except (OSError, ValueError) as error:
-        raise ModelError(f"The model card {card} cannot be read ({error}).") from error
-    return dict(settings) if settings else None

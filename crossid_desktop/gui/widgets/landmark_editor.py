@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from crossid_desktop.errors import Cancelled, UnsuitableImageError
 from crossid_desktop.gui import errors
-from crossid_desktop.gui.jobs import landmark_corrections_job, landmarks_job
+from crossid_desktop.gui.jobs import LandmarkChange, landmark_corrections_job, landmarks_job
 from crossid_desktop.gui.widgets.landmark_layer import LandmarkLayer
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.landmarks.service import LandmarkResult
@@ -42,10 +42,10 @@ class LandmarkEditor(QWidget):
         self.setObjectName("landmarkEditor")
         self._window, self._worker, self._panel = window, window.worker, window.query_panel
         self._results: dict[tuple[str, str], tuple[LandmarkResult, LandmarkResult]] = {}
-        self._pending: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]] = []
+        self._pending: list[LandmarkChange] = []
         self._jobs: dict[int, tuple[str, str]] = {}
         self._key: tuple[str, str] | None = None  # the image and view last refreshed
-        self._record_jobs: dict[int, list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]]] = {}
+        self._record_jobs: dict[int, list[LandmarkChange]] = {}
         self.toggle = QCheckBox("Landmarks", objectName="landmarksToggle")
         self.toggle.setToolTip("Show the landmarks found on the X-ray; drag a point to correct it, right-click to reset it")
         self.status = QLabel(objectName="landmarkStatus", wordWrap=True)
@@ -122,7 +122,7 @@ class LandmarkEditor(QWidget):
         self._results[key] = (detected, shown.with_correction(name, None, None, detected))
         self._record((*key, name, None, None, None))
 
-    def _record(self, change: tuple[str, str, str, float | None, float | None, tuple[float, float] | None]) -> None:
+    def _record(self, change: LandmarkChange) -> None:
         self._pending.append(change)
         self._show(self._results[(change[0], change[1])][1])
         self._flush()
