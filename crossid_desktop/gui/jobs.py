@@ -23,6 +23,7 @@ from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
 from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.signing import SignerFile
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
@@ -249,12 +250,19 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
     return run
 
 
-def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False) -> JobFunction:
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False, signer: SignerFile | None = None) -> JobFunction:
     """Write the case's PDF report to ``path`` (the patient's identifiers printed only when
-    ``patient_identifiers``); returns the path written."""
+    ``patient_identifiers``), signed by ``signer`` when given (its certificate is opened here,
+    in the worker); returns the path written."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
+        signature = signer.load() if signer is not None else None
+        try:
+            return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, signature=signature,
+                                 progress=progress, cancel=cancel)
+        finally:
+            if signature is not None:
+                signature.credentials.close()
 
     return run
 

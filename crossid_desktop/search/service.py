@@ -64,6 +64,9 @@ class Candidate:
     confidence: float  # exp(-distance^2), the publication's score
     likelihood_ratio: float | None = None  # when the matcher carries a calibration
     verbal_scale: str | None = None
+    #: the skull-face correspondence of an X-ray query with this candidate's photo, when the
+    #: matcher compares landmarks (format: :mod:`crossid_desktop.cases.report_evidence`)
+    craniofacial: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class QueryInfo:
     sha256: str
     modality: str
     meta: dict[str, Any]
+    #: the parts of an aligned face the search left out (a mask record), or None
+    ignored: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
