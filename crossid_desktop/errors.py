@@ -25,6 +25,10 @@ class NoFaceFoundError(CrossIDError):
     """A photo in which no face was detected."""
 
 
+class SeveralFacesError(CrossIDError):
+    """A query photo that shows several faces when nobody said which one to search."""
+
+
 class DatasetError(CrossIDError):
     """A data-set folder or manifest that does not follow its layout."""
 

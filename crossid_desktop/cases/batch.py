@@ -28,6 +28,7 @@ from crossid_desktop.cases.report_sections import LEAD_STATEMENT, data_table, pa
 from crossid_desktop.errors import Cancelled, CaseError, CrossIDError
 from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.service import SearchService
@@ -82,11 +83,17 @@ def run_batch(
     modality: QueryModality | None = None,
     examiner: str = "",
     agency: str = "",
+    allow_centre_crop: bool = False,
     service: SearchService | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
-    """Search every query in ``query_dir``; write reports, state and summaries under ``out_dir``."""
+    """Search every query in ``query_dir``; write reports, state and summaries under ``out_dir``.
+
+    A face photo without a detectable face fails (its error says so) unless
+    ``allow_centre_crop`` (then its central square is searched and its report warns); a photo
+    with several faces fails: search it alone, choosing the face (``crossid search --face N``).
+    """
 
     if top_k < 1:
         raise CaseError("The number of candidates (top-k) must be at least 1.")
@@ -123,7 +130,7 @@ def run_batch(
             skipped += 1
         else:
             item = _search_one(path, image, service, cases, reports, top_k=top_k, modality=modality, examiner=examiner, agency=agency,
-                               export=export_report, file_name=report_file_name, cancel=cancel)
+                               export=export_report, file_name=report_file_name, choice=FaceChoice(allow_centre_crop=allow_centre_crop), cancel=cancel)
             searched += 1
             state[image.sha256] = item
             _write_state(out / STATE_NAME, state)
@@ -140,11 +147,11 @@ def _moved(previous: BatchItem, path: Path) -> BatchItem:
     return BatchItem(str(path), previous.sha256, previous.status, previous.case_number, previous.report, previous.top, previous.error)
 
 
-def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, cancel) -> BatchItem:
+def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, choice, cancel) -> BatchItem:
     """Search one query, open its case, record the search and write the report."""
 
     try:
-        result = service.search([image], modality=modality, top_k=top_k, cancel=cancel)
+        result = service.search([image], modality=modality, top_k=top_k, choices=[choice], cancel=cancel)
         case = cases.create_case(title=f"Batch query {path.name}", examiner=examiner, agency=agency, actor=examiner or None)
         cases.record_search(case.case_number, result, actor=examiner or None)
         report = export(service.workspace, case.case_number, reports / file_name(case.case_number), actor=examiner or None, cancel=cancel)

@@ -13,12 +13,15 @@ command line and the service apply the same rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from crossid_desktop.errors import MatcherMismatchError
 from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.imaging.masks import mask_record
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import PreparedQuery
 
 #: ``crossid search --modality`` choices and the modality each names (``xray``: guess the view).
 MODALITY_OPTIONS: dict[str, QueryModality | None] = {
@@ -104,3 +107,18 @@ def modality_from_option(option: str | None, n_queries: int) -> QueryModality | 
     if option == "xray":
         return None if n_queries > 1 else QueryModality.XRAY_FRONT
     return MODALITY_OPTIONS[option]
+
+
+def describe_preparation(prepared: PreparedQuery | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None, tuple[str, ...]]:
+    """What a search records about how a face photo was prepared: the face searched (its number
+    among those found, how it was aligned, its box), the parts left out (a mask record) and the
+    warnings. ``(None, None, ())`` for X-rays and matchers that do not say."""
+    if prepared is None or prepared.alignment is None:
+        return None, None, () if prepared is None else tuple(prepared.warnings)
+    detection = prepared.alignment.detection
+    face = {"number": prepared.face_number, "found": len(prepared.faces), "alignment": prepared.alignment.method,
+            "box": list(detection.box) if detection is not None else None}
+    ignored = None
+    if prepared.ignored is not None and prepared.ignore_source is not None:
+        ignored = mask_record(prepared.ignored, prepared.ignore_source)
+    return face, ignored, tuple(prepared.warnings)

@@ -24,9 +24,10 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
 from crossid_desktop.matching.calibration import Calibration, verbal_scale
+from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-from crossid_desktop.search.query import check_query_set, resolve_modalities
+from crossid_desktop.search.query import check_query_set, describe_preparation, resolve_modalities
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -51,10 +52,18 @@ class Candidate:
 
 @dataclass(frozen=True)
 class QueryInfo:
+    """One query image as searched: its file, hash, modality and image metadata; for a face
+    photo ``face`` (which face of how many, how it was aligned), ``ignored`` (the parts left
+    out of the search: who marked them, how much of the crop, the mask as a PNG and its hash)
+    and ``warnings`` the examiner must read (a centre crop instead of a detected face)."""
+
     path: str | None
     sha256: str
     modality: str
     meta: dict[str, Any]
+    face: dict[str, Any] | None = None
+    ignored: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,10 +82,16 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``crossid search --json``)."""
         data = asdict(self)
+        data["warnings"] = list(self.warnings)
         data["query"] = data["queries"][0] if len(self.queries) == 1 else data["queries"]
         for candidate in data["candidates"]:
             candidate["image"] = candidate.pop("image_path")
         return data
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every query's warnings, each once."""
+        return tuple(dict.fromkeys(w for q in self.queries for w in q.warnings))
 
     def rank_of(self, subject_id: str) -> int | None:
         """Rank of a subject among the returned candidates, or None."""
@@ -106,13 +121,16 @@ class SearchService:
         top_k: int = 10,
         rank_by: str = "subject",
         exact: bool = False,
+        choices: Sequence[FaceChoice | None] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> SearchResult:
         """Rank the gallery against one query, or a frontal and a lateral X-ray together.
 
         ``modality``: one for every query, one per query (the examiner's corrections), or None
-        to guess (two X-rays are then taken as one frontal and one lateral view).
+        to guess (two X-rays are then taken as one frontal and one lateral view). ``choices``:
+        for face photos, one :class:`FaceChoice` per query (which face, a centre crop when none
+        is found, the examiner's mask of parts to ignore); None: the photo must show one face.
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -145,7 +163,11 @@ class SearchService:
             timings["open_index"] = _ms(t)
             progress(2, 4, "encoding the query")
             t = time.perf_counter()
-            vectors = np.concatenate([matcher.encode_query([image], m, cancel=cancel) for image, m in zip(images, modalities)])
+            choices = list(choices) if choices is not None else [None] * len(images)
+            if len(choices) != len(images):
+                raise ValueError(f"{len(choices)} face choices for {len(images)} query images")
+            encoded = [_encode(matcher, image, m, choice, cancel) for image, m, choice in zip(images, modalities, choices)]
+            vectors = np.concatenate([vector for vector, _ in encoded])
             timings["encode"] = _ms(t)
             check_cancel(cancel, "The search")
             progress(3, 4, "searching the gallery")
@@ -159,7 +181,8 @@ class SearchService:
         progress(4, 4, "done")
         preprocessing = matcher.model_card().get("preprocessing", {})
         infos = tuple(
-            QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
+            QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image), *describe_preparation(prepared))
+            for image, m, (_, prepared) in zip(images, modalities, encoded)
         )
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings)
 
@@ -226,6 +249,18 @@ class SearchService:
                 Candidate(rank, record.subject_id, subjects[record.subject_id].name, image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
             )
         return tuple(result)
+
+
+def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choice: FaceChoice | None,
+            cancel: threading.Event | None) -> tuple[NDArray[np.float32], PreparedQuery | None]:
+    """Embed one query, keeping how it was prepared when the matcher says so."""
+    prepare = getattr(matcher, "prepare", None)
+    if prepare is None or modality.is_xray:
+        kwargs = {} if modality.is_xray else {"choices": [choice]}
+        return np.asarray(matcher.encode_query([image], modality, cancel=cancel, **kwargs), dtype=np.float32), None
+    prepared = prepare(image, modality, choice)
+    check_cancel(cancel, "The search")
+    return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
 
 
 def _calibration(matcher: Matcher):

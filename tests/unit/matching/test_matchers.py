@@ -18,6 +18,7 @@ from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.matching.checkpoint import ModelCard, preprocessing_recipe, save_checkpoint
 from crossid_desktop.matching.device import select_device
 from crossid_desktop.matching.matchers import TorchMatcher, load_matcher
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.matching.networks import CrossDomainNet
 from crossid_desktop.matching.preprocess import InputRecipe, to_network_batch
 
@@ -186,7 +187,7 @@ def test_injured_model_embeds_queries_and_gallery_with_one_branch(tmp_path: Path
     face = _faces(1)[0]
     image_path = tmp_path / "face.png"
     cv2.imwrite(str(image_path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))  # no face in it: centre crop
-    query = matcher.encode_query([load_image(image_path)], QueryModality.INJURED_FACE)
+    query = matcher.encode_query([load_image(image_path)], QueryModality.INJURED_FACE, choices=[FaceChoice(allow_centre_crop=True)])
     np.testing.assert_allclose(query, matcher.encode_gallery([face]), atol=1e-5)
 
 
