@@ -157,6 +157,8 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     )
     marked = c.case.of_interest()
     text += f" The examiner marked {len(marked)} candidate(s) as of interest{': ' + ', '.join(markup(m) for m in marked) if marked else ''}."
+    for warning in r.warnings:
+        text += f" WARNING: {markup(warning)}"
     status = "intact" if c.verification.ok else f"BROKEN at entry {c.verification.first_broken_seq}"
     text += f" The case's audit log has {c.verification.entries} entries and verifies as {status}."
     return out + [para(text, s["body"])]
@@ -182,6 +184,21 @@ def query_dicom_pairs(meta: Mapping[str, Any], *, xray: bool, patient_identifier
     return pairs
 
 
+def face_pairs(query: Any) -> list[tuple[str, str]]:
+    """Which face of a photo was searched, what was left out of the search, and the warnings."""
+    pairs = []
+    if query.face is not None:
+        number = query.face.get("number")
+        shown = f"{number} of {query.face.get('found')} found (largest first)" if number else "none found: the central square was searched"
+        pairs.append(("Face searched", f"{shown}; aligned by {query.face.get('alignment')}"))
+    if query.ignored is not None:
+        who = "the examiner with the brush" if query.ignored.get("source") == "examiner" else "the injury segmenter"
+        pairs.append(("Left out of the search", f"{100 * float(query.ignored.get('fraction', 0)):.1f} % of the aligned face, marked by {who} "
+                                                f"(mask SHA-256 {query.ignored.get('sha256')})"))
+    pairs += [("WARNING", w) for w in query.warnings]
+    return pairs
+
+
 def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
@@ -194,6 +211,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
+        pairs += face_pairs(q)
         out.append(_pairs(pairs, s, c.width))
         if pictures.problem:
             out.append(para(markup(pictures.problem), s["body"]))

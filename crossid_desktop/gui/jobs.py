@@ -22,7 +22,7 @@ from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.demo import build_demo
-from crossid_desktop.errors import InvalidImageError
+from crossid_desktop.errors import CrossIDError, InvalidImageError, NoFaceFoundError, SeveralFacesError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
@@ -32,7 +32,8 @@ from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.imaging.face_detect import detect_faces
+from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_query_set, guess_modality, initial_modalities
 
@@ -65,7 +66,8 @@ def demo_job(root: Path | None) -> JobFunction:
 
 
 # -- the query panel ------------------------------------------------------------------------------
-def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> JobFunction:
+def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None,
+                   choices: Sequence[FaceChoice | None] | None = None) -> JobFunction:
     """Read and hash the files and take each image's modality: ``modalities`` when known (a demo
     query), else the first guess (:func:`~crossid_desktop.search.query.initial_modalities`:
     two X-rays become one frontal and one lateral view). ``guessed`` keeps each image's own guess;
@@ -79,32 +81,72 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
             images.append(load_image(path, frame=frames[done] if frames else 0))
         chosen = list(modalities) if modalities else initial_modalities(images)
         result = []
-        for image, modality in zip(images, chosen):
+        for n, (image, modality) in enumerate(zip(images, chosen)):
             pixels = image.pixels if image.pixels.ndim == 3 else image.grey_float()
-            result.append(QueryImage(image, modality, guess_modality(image), to_qimage(pixels)))
+            result.append(QueryImage(image, modality, guess_modality(image), to_qimage(pixels), choices[n] if choices else None))
         progress(len(paths), len(paths), "opened")
         return result
 
     return run
 
 
-def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
+def preview_job(image: LoadedImage, modality: QueryModality, strength: float, choice: FaceChoice | None = None) -> JobFunction:
     """The preprocessed image as the matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos also the faces found."""
+    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos the faces found, the
+    face of ``choice`` aligned as the workspace's injured-face matcher aligns it, and the
+    unreliable regions it would leave out (:func:`face_preview`)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
         if modality.is_xray:
+            prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
-        faces = prepared.faces
-        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-        marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
-        method = prepared.alignment.method if prepared.alignment is not None else ""
-        note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {method}." if faces else "No face found: the central square is used."
-        return Preview(to_qimage(prepared.pixels), boxes, marks, note)
+        return face_preview(context, image, choice)
 
     return run
+
+
+def face_preview(context: Any, image: LoadedImage, choice: FaceChoice | None) -> Preview:
+    """A face photo's preview; a photo without a face, or with several and none chosen, comes
+    back with its ``problem`` and the faces found, for the panel to ask the examiner."""
+    matcher = _injured_matcher(context)
+    prepare = getattr(matcher, "prepare", None)
+    try:
+        if prepare is not None:
+            prepared = prepare(image, QueryModality.INJURED_FACE, choice)
+        else:
+            prepared = prepare_query(image, QueryModality.INJURED_FACE, None, choice)
+    except NoFaceFoundError:
+        return Preview(None, note="No face was found in this photo. Search its central square instead (the result will carry a warning), or open another photo.", problem="no_face")
+    except SeveralFacesError:
+        faces = detect_faces(image.rgb_uint8())
+        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
+        return Preview(None, boxes, note=f"This photo shows {len(faces)} faces, numbered from the largest: choose the one to search.", problem="several_faces")
+    faces = prepared.faces
+    boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
+    marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
+    method = prepared.alignment.method if prepared.alignment is not None else ""
+    which = f" (face {prepared.face_number} of {len(faces)})" if len(faces) > 1 else ""
+    note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {method}{which}." if faces else " ".join(prepared.warnings)
+    detected = None if prepared.unreliable is None else prepared.unreliable >= _threshold(matcher)
+    if prepared.ignored is not None:
+        who = "the examiner" if prepared.ignore_source == "examiner" else "the injury segmenter"
+        note += f" {100 * prepared.ignored.mean():.0f} % of the face is left out of the search (marked by {who})."
+    return Preview(to_qimage(prepared.pixels), boxes, marks, note, detected, prepared.ignored, prepared.ignore_source)
+
+
+def _injured_matcher(context: Any) -> Any:
+    """The workspace's injured-face matcher, or None when none is configured or it cannot load
+    (the preview then aligns the face plainly; the search reports the problem)."""
+    try:
+        return context.search.matcher_for(QueryModality.INJURED_FACE) if context is not None else None
+    except CrossIDError:
+        return None
+
+
+def _threshold(matcher: Any) -> float:
+    recipe = getattr(matcher, "recipe", None)
+    return recipe.threshold if recipe is not None else 0.5
 
 
 # -- the candidates panel -------------------------------------------------------------------------
@@ -123,14 +165,15 @@ def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: st
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
         images, modality = search_arguments(queries)
+        choices = [q.choice for q in queries]
         service = context.search
-        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        result = service.search(images, modality=modality, top_k=top_k, choices=choices, progress=progress, cancel=cancel)
         with GalleryStore(service.workspace.db_path) as store:
             thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
-        outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality))
+        outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality), choices=tuple(choices))
         if not true_subject_id:
             return outcome
-        rank, in_gallery = service.locate(true_subject_id, images, modality=modality, result=result, cancel=cancel)
+        rank, in_gallery = service.locate(true_subject_id, images, modality=modality, result=result, choices=choices, cancel=cancel)
         return outcome.with_identity(true_subject_id, rank, in_gallery)
 
     return run
@@ -140,7 +183,8 @@ def locate_job(outcome: SearchOutcome, subject_id: str) -> JobFunction:
     """Place a newly typed known identity in the last search's ranking (over the whole gallery)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
-        rank, in_gallery = context.search.locate(subject_id, list(outcome.query_images), modality=list(outcome.modality), result=outcome.result, cancel=cancel)
+        rank, in_gallery = context.search.locate(subject_id, list(outcome.query_images), modality=list(outcome.modality), result=outcome.result,
+                                                choices=list(outcome.choices) or None, cancel=cancel)
         return outcome.with_identity(subject_id, rank, in_gallery)
 
     return run
@@ -153,7 +197,10 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> ComparePair:
         matcher = context.search.matcher_for(query.modality)
-        prepared = matcher.preprocess_query(query.image, query.modality)
+        if query.modality.is_xray:
+            prepared = matcher.preprocess_query(query.image, query.modality)
+        else:
+            prepared = matcher.preprocess_query(query.image, query.modality, query.choice)
         with GalleryStore(context.workspace.db_path) as store:
             face = decode_png(store.thumbnail(candidate.image_id))
         what = "skull X-ray, soft tissue suppressed" if query.modality.is_xray else "injured face, aligned"

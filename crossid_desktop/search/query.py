@@ -163,7 +163,8 @@ def describe_preparation(prepared: PreparedQuery | None) -> tuple[dict[str, Any]
         return None, None, () if prepared is None else tuple(prepared.warnings)
     detection = prepared.alignment.detection
     face = {"number": prepared.face_number, "found": len(prepared.faces), "alignment": prepared.alignment.method,
-            "box": list(detection.box) if detection is not None else None}
+            "box": list(detection.box) if detection is not None else None,
+            "transform": [[round(float(v), 6) for v in row] for row in prepared.alignment.transform], "size": int(prepared.pixels.shape[0])}
     ignored = None
     if prepared.ignored is not None and prepared.ignore_source is not None:
         ignored = mask_record(prepared.ignored, prepared.ignore_source)

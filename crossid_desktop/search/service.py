@@ -193,6 +193,7 @@ class SearchService:
         *,
         modality: QueryModality | Sequence[QueryModality] | None = None,
         result: SearchResult | None = None,
+        choices: Sequence[FaceChoice | None] | None = None,
         cancel: threading.Event | None = None,
     ) -> tuple[int | None, bool]:
         """Where ``subject_id`` ranks for this query over the whole gallery, even beyond the
@@ -204,7 +205,7 @@ class SearchService:
             subjects = store.subjects()
         if not any(s.subject_id == subject_id for s in subjects):
             return None, False
-        whole = self.search(list(queries), modality=modality, top_k=max(len(subjects), 1), cancel=cancel)
+        whole = self.search(list(queries), modality=modality, top_k=max(len(subjects), 1), choices=choices, cancel=cancel)
         return whole.rank_of(subject_id), True
 
     def _rank(self, store, index, vectors: NDArray[np.float32], *, top_k: int, rank_by: str, exact: bool, matcher: Matcher) -> tuple[Candidate, ...]:

@@ -8,13 +8,16 @@ import pytest
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.gui.widgets.candidate_card import CandidateCard
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 
 TIMEOUT = 60_000
 
 
 def search(qtbot, window, paths, *, modalities=None, true_subject_id=None):
+    faces = modalities and QueryModality.INJURED_FACE in modalities  # the tiny gallery's random pictures hold no face
+    choices = [FaceChoice(allow_centre_crop=True)] * len(paths) if faces else None
     with qtbot.waitSignal(window.searchFinished, timeout=TIMEOUT) as blocker:
-        window.load_query([str(p) for p in paths], modalities=modalities, true_subject_id=true_subject_id, search=True)
+        window.load_query([str(p) for p in paths], modalities=modalities, true_subject_id=true_subject_id, search=True, choices=choices)
     return blocker.args[0]
 
 

@@ -52,6 +52,9 @@ class CandidatesPanel(QWidget):
         self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)
         self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
         self.rank_label.setVisible(False)
+        self.warning_label = QLabel(objectName="searchWarning", wordWrap=True)
+        self.warning_label.setStyleSheet("color: #b00020; font-weight: bold")
+        self.warning_label.setVisible(False)
         self._scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
         self._new_host()
         # cards are built a few per event-loop turn, so a long list never stalls the window
@@ -67,6 +70,7 @@ class CandidatesPanel(QWidget):
         header.addWidget(self.search_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.warning_label)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.rank_label)
         layout.addWidget(self._scroll, 1)
@@ -100,6 +104,8 @@ class CandidatesPanel(QWidget):
             f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
             f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
         )
+        self.warning_label.setText("\n".join(f"Warning: {w}" for w in result.warnings))
+        self.warning_label.setVisible(bool(result.warnings))
         self._show_true_rank(outcome)
         self._build_some()
 
@@ -110,6 +116,7 @@ class CandidatesPanel(QWidget):
         self._new_host()
         self.summary_label.setText("No search yet.")
         self.rank_label.setVisible(False)
+        self.warning_label.setVisible(False)
 
     def _new_host(self) -> None:
         host = QWidget(objectName="cardsHost")

@@ -54,9 +54,11 @@ def injure_photo(photo: NDArray[np.uint8], *, seed: int, severity: float, count:
     h, w = photo.shape[:2]
     inverse = cv2.WARP_INVERSE_MAP
     back = cv2.warpAffine(injured, aligned.transform, (w, h), flags=cv2.INTER_AREA | inverse, borderMode=cv2.BORDER_REPLICATE)
-    changed = (np.any(injured != crop, axis=2) | crop_mask).astype(np.uint8) * 255
-    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8))
-    alpha = cv2.warpAffine(changed, aligned.transform, (w, h), flags=cv2.INTER_LINEAR | inverse).astype(np.float32) / 255.0
-    out = photo.astype(np.float32) * (1.0 - alpha[..., None]) + back.astype(np.float32) * alpha[..., None]
+    # blend weight: the injuries' mask (grown a little, for their soft edges) and every changed pixel
+    grown = cv2.dilate(crop_mask.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
+    weight = cv2.warpAffine(grown, aligned.transform, (w, h), flags=cv2.INTER_LINEAR | inverse).astype(np.float32) / 255.0
+    changed = cv2.warpAffine(np.any(injured != crop, axis=2).astype(np.uint8) * 255, aligned.transform, (w, h), flags=cv2.INTER_LINEAR | inverse)
+    alpha = np.maximum(weight, (changed > 0).astype(np.float32))[..., None]
+    out = np.clip(photo * (1.0 - alpha) + back * alpha + 0.5, 0, 255).astype(np.uint8)
     mask = cv2.warpAffine(crop_mask.astype(np.uint8) * 255, aligned.transform, (w, h), flags=cv2.INTER_LINEAR | inverse) > 127
-    return InjuredPhoto(np.clip(np.rint(out), 0, 255).astype(np.uint8), mask, crop_mask, aligned.transform, tuple(kinds), tuple(sites), float(severity))
+    return InjuredPhoto(out, mask, crop_mask, aligned.transform, tuple(kinds), tuple(sites), float(severity))
