@@ -31,7 +31,12 @@ class NoFaceFoundError(CrossIDError):
 
 
 class SeveralFacesError(CrossIDError):
-    """A query photo that shows several faces when nobody said which one to search."""
+    """A query photo that shows several faces when nobody said which one to search;
+    ``faces`` holds the detections (largest first), for a window to number them."""
+
+    def __init__(self, message: str, faces: tuple = ()) -> None:
+        super().__init__(message)
+        self.faces = tuple(faces)
 
 
 class DatasetError(CrossIDError):

@@ -32,7 +32,6 @@ from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.imaging.face_detect import detect_faces
 from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_query_set, guess_modality, initial_modalities
@@ -118,8 +117,8 @@ def face_preview(context: Any, image: LoadedImage, choice: FaceChoice | None) ->
             prepared = prepare_query(image, QueryModality.INJURED_FACE, None, choice)
     except NoFaceFoundError:
         return Preview(None, note="No face was found in this photo. Search its central square instead (the result will carry a warning), or open another photo.", problem="no_face")
-    except SeveralFacesError:
-        faces = detect_faces(image.rgb_uint8())
+    except SeveralFacesError as error:
+        faces = error.faces
         boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
         return Preview(None, boxes, note=f"This photo shows {len(faces)} faces, numbered from the largest: choose the one to search.", problem="several_faces")
     faces = prepared.faces

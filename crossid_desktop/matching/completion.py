@@ -41,11 +41,13 @@ def mirror(image: NDArray, size: int | None = None) -> NDArray:
 
     size = size or image.shape[1]
     cx = midline_x(size)
-    matrix = np.float32([[-1, 0, 2 * cx - 1], [0, 1, 0]])  # pixel centres: x -> 2 cx - 1 - x
+    matrix = np.float32([[-1, 0, 2 * cx], [0, 1, 0]])  # pixel i's centre is at x = i (OpenCV's convention, as the alignment's)
     dtype = image.dtype
     flipped = cv2.warpAffine(image.astype(np.float32), matrix, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-    return flipped.astype(dtype) if dtype != np.bool_ else flipped > 0.5
+    if dtype == np.bool_:
+        return flipped > 0.5
+    return np.rint(flipped).astype(dtype) if np.issubdtype(dtype, np.integer) else flipped.astype(dtype)
 
 
 def _masked_mean(values: NDArray[np.float32], weights: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:

@@ -205,10 +205,10 @@ def choose_face(faces: Sequence[FaceDetection], choice: FaceChoice | None) -> in
         raise NoFaceFoundError("No face was found in the query photo; ask for a centre crop (crossid search --centre-crop) to search its central square anyway.")
     if choice.face is None:
         if len(faces) > 1:
-            raise SeveralFacesError(f"The query photo shows {len(faces)} faces; say which one to search (crossid search --face N, N from 1 to {len(faces)}, largest first).")
+            raise SeveralFacesError(f"The query photo shows {len(faces)} faces; say which one to search (crossid search --face N, N from 1 to {len(faces)}, largest first).", tuple(faces))
         return 0
     if not 1 <= int(choice.face) <= len(faces):
-        raise SeveralFacesError(f"The query photo shows {len(faces)} face{'s' if len(faces) > 1 else ''}; there is no face number {choice.face}.")
+        raise SeveralFacesError(f"The query photo shows {len(faces)} face{'s' if len(faces) > 1 else ''}; there is no face number {choice.face}.", tuple(faces))
     return int(choice.face) - 1
 
 

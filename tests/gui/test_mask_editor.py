@@ -22,7 +22,7 @@ from crossid_desktop.gui.widgets.query_panel import QueryPanel  # noqa: E402
 from crossid_desktop.gui.worker import Worker  # noqa: E402
 from crossid_desktop.matching.preprocess import CENTRE_CROP_WARNING  # noqa: E402
 
-TIMEOUT = 30_000
+TIMEOUT = 90_000  # face detection in the worker; slow on a loaded CPU
 
 
 def test_a_stamp_sets_the_pixels_whose_centres_lie_in_the_disc() -> None:
