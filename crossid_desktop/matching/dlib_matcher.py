@@ -151,7 +151,10 @@ class DlibFaceMatcher:
             from crossid_desktop.matching.injury_segmenter import load_segmenter  # loads torch: only when a model is used
 
             assert self._recipe is not None
-            self._regions = load_segmenter(None if self._recipe.segmenter == "bundled" else self._recipe.segmenter)
+            regions = load_segmenter(None if self._recipe.segmenter == "bundled" else self._recipe.segmenter)
+            if self._recipe.segmenter_sha256 and regions.sha256 != self._recipe.segmenter_sha256:
+                raise ModelError(f"The injury segmenter {regions.path} is not the one the matcher {self.name!r} was made and measured with; reinstall CrossID Desktop.")
+            self._regions = regions
         return self._regions
 
     @property

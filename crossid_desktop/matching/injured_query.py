@@ -49,11 +49,12 @@ class InjuryAwareRecipe:
     """How an injured-face query is prepared (see the module docstring)."""
 
     threshold: float = 0.5
-    grow: float = 0.01
+    grow: float = 0.0
     robust_alignment: bool = True
     completion: str = "mirror"
     flip: bool = True
     segmenter: str = "bundled"
+    segmenter_sha256: str = ""  # the weights the matcher was measured with ("" : not checked)
 
     def __post_init__(self) -> None:
         if self.completion not in COMPLETIONS:

@@ -15,6 +15,7 @@ lazily.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from crossid_desktop.errors import ModelError
-from crossid_desktop.matching.completion import mirror
+from crossid_desktop.matching.completion import midline_x
 from crossid_desktop.paths import resource_path, write_text_atomic
 
 #: side in pixels of the crop the network sees
@@ -99,9 +100,13 @@ def network_input(faces: Sequence[NDArray[np.uint8]], size: int = INPUT_SIZE) ->
     import cv2  # OpenCV loads on first use
 
     batch = np.empty((len(faces), 6, size, size), np.float32)
+    # the network was trained with this reflection (about the template's midline, x -> 2 c - 1 - x):
+    # it defines the input, half a pixel of the 64 px crop off the alignment's own convention
+    reflect = np.float32([[-1, 0, 2 * midline_x(size) - 1], [0, 1, 0]])
     for i, face in enumerate(faces):
         small = cv2.resize(np.ascontiguousarray(face), (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-        both = np.concatenate([small, mirror(small)], axis=2)
+        mirrored = cv2.warpAffine(small, reflect, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        both = np.concatenate([small, mirrored], axis=2)
         batch[i] = ((both - _MEAN) / _STD).transpose(2, 0, 1)
     return torch.from_numpy(batch)
 
@@ -109,10 +114,11 @@ def network_input(faces: Sequence[NDArray[np.uint8]], size: int = INPUT_SIZE) ->
 class UnreliableRegions:
     """A loaded segmenter: :meth:`probabilities` and :meth:`mask` of canonical crops."""
 
-    def __init__(self, model: InjurySegmenter, card: SegmenterCard, path: Path | None = None) -> None:
+    def __init__(self, model: InjurySegmenter, card: SegmenterCard, path: Path | None = None, sha256: str = "") -> None:
         self.model = model.eval()
         self.card = card
         self.path = path
+        self.sha256 = sha256  # of the weights file
 
     def probabilities(self, faces: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
         """``(N, S, S)`` float32: the probability that each pixel of each crop is unreliable."""
@@ -152,6 +158,6 @@ def load_segmenter(path: str | Path | None = None) -> UnreliableRegions:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    except (RuntimeError, OSError, ValueError) as error:
-        raise ModelError(f"The injury segmenter {path} cannot be read ({error}).") from error
-    return UnreliableRegions(model, card, path)
+    except Exception as error:  # a corrupt, truncated or foreign file: torch raises many kinds
+        raise ModelError(f"The injury segmenter {path} cannot be read ({type(error).__name__}); it is corrupt or not a segmenter.") from error
+    return UnreliableRegions(model, card, path, hashlib.sha256(path.read_bytes()).hexdigest())

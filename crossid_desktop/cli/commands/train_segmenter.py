@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 from pathlib import Path
 
 from crossid_desktop.cli.progressbar import TextProgress
@@ -50,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     if len(people) < 10:
         raise DatasetError(f"The face folder {args.faces} holds {len(people)} usable people; the segmenter needs at least 10.")
     fit, val = subject_split(people, test_fraction=args.val_fraction, seed=5)
-    photos = {side: sorted(p for person in group for p in (args.faces / person).iterdir() if p.is_file()) for side, group in (("fit", fit), ("val", val))}
-    rng = random.Random(args.seed)
-    chosen = {"fit": sorted(rng.sample(photos["fit"], min(args.samples, len(photos["fit"])))),
-              "val": sorted(rng.sample(photos["val"], min(300, len(photos["val"]))))}
+    photos = {side: sorted(p for person in group for p in (args.faces / person).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+              for side, group in (("fit", fit), ("val", val))}
+    rng = np.random.default_rng(args.seed)  # photos drawn in path order: fit first, then 300 for validation
+    chosen = {side: [photos[side][i] for i in sorted(rng.choice(len(photos[side]), min(n, len(photos[side])), replace=False))]
+              for side, n in (("fit", args.samples), ("val", 300))}
     settings = SegmenterTraining(epochs=args.epochs, seed=args.seed)
     with TextProgress("train-segmenter") as bar:
         faces = {side: [align_face(load_image(p).rgb_uint8(), allow_centre_crop=True).image for p in paths] for side, paths in chosen.items()}
