@@ -7,6 +7,7 @@ way to turn an aligned crop into a dlib descriptor, built from the project's own
 * ``seg`` / ``seg-inpaint``: the same with the injury segmenter's mask;
 * ``robust-only``: re-aligned from the 68 landmarks with the segmenter's reliabilities, not
   completed; ``robust-seg``: re-aligned, then completed with the segmenter's mask;
+  ``robust-oracle``: re-aligned with the true mask's reliabilities, then completed with it;
 * any variant ``+ -flip``: the mean of the descriptors of the crop and of its mirror image
   (stored as ``(2, n, 128)``).
 
@@ -89,6 +90,22 @@ def _robust(photo: np.ndarray, marks: np.ndarray, transform: np.ndarray, unrelia
     return warp_to_crop(photo, robust_transform(marks, reliability=landmark_reliability(marks, transform, unreliable)))
 
 
+def _robust_oracle(crop: np.ndarray, mask: np.ndarray, probes: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """The probe re-aligned with the true mask's landmark reliabilities, and the mask moved into
+    the new crop (the crop and mask as they were when the face has no 68 landmarks)."""
+    import cv2
+
+    from crossid_desktop.imaging.faces import warp_to_crop
+    from crossid_desktop.imaging.robust_align import landmark_reliability, robust_transform
+
+    marks, transform = probes["marks"][i], probes["transforms"][i]
+    if not np.isfinite(marks).all():
+        return crop, mask
+    matrix = robust_transform(marks, reliability=landmark_reliability(marks, transform, mask.astype(np.float32)))
+    moved = (np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(np.vstack([transform, [0, 0, 1]])))[:2]
+    return warp_to_crop(probes["photos"][i], matrix), cv2.warpAffine(mask.astype(np.float32), moved, mask.shape[::-1]) >= 0.5
+
+
 def variant_faces(crops: np.ndarray, probes: Any, variant: str, seg_path: Path | None, threshold: float = 0.5) -> list[np.ndarray]:
     """The crops the descriptor sees for a (non-flip) variant."""
     from crossid_desktop.matching.completion import complete_face
@@ -99,6 +116,8 @@ def variant_faces(crops: np.ndarray, probes: Any, variant: str, seg_path: Path |
         return list(crops)
     if base == "oracle":
         return [complete_face(c, m, use_mirror=mirror) for c, m in zip(crops, probe_masks(probes))]
+    if base == "robust-oracle":
+        return [complete_face(*_robust_oracle(c, m, probes, i), use_mirror=mirror) for i, (c, m) in enumerate(zip(crops, probe_masks(probes)))]
     regions = segmenter(seg_path)
     out = []
     for i, crop in enumerate(crops):
@@ -116,6 +135,8 @@ def descriptors(cache: Cache, spec: str, variant: str, seg_path: Path | None) ->
     path = cache.descriptor_path(spec, variant)
     if path.exists():
         return np.load(path)
+    if spec.startswith("clean:") and variant.removesuffix("-flip").removesuffix("-inpaint") in ("oracle", "robust-oracle"):
+        return descriptors(cache, spec, "dlib-flip" if variant.endswith("-flip") else "dlib", seg_path)  # the true mask of a clean photo is empty
     crops, probes = spec_crops(cache, spec)
     start = time.time()
     base = variant.removesuffix("-flip")
