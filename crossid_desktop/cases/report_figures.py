@@ -165,3 +165,18 @@ def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: fl
 def _label(candidate: Candidate) -> str:
     subject = candidate.subject_id if len(candidate.subject_id) <= 16 else candidate.subject_id[:15] + "…"
     return f"{candidate.rank}. {subject}"
+
+
+def face_pairs(query: Any) -> list[tuple[str, str]]:
+    """Which face of a photo was searched, what was left out of the search, and the warnings."""
+    pairs = []
+    if query.face is not None:
+        number = query.face.get("number")
+        shown = f"{number} of {query.face.get('found')} found (largest first)" if number else "none found: the central square was searched"
+        pairs.append(("Face searched", f"{shown}; aligned by {query.face.get('alignment')}"))
+    if query.ignored is not None:
+        who = "the examiner with the brush" if query.ignored.get("source") == "examiner" else "the injury segmenter"
+        pairs.append(("Left out of the search", f"{100 * float(query.ignored.get('fraction', 0)):.1f} % of the aligned face, marked by {who} "
+                                                f"(mask SHA-256 {query.ignored.get('sha256')})"))
+    pairs += [("WARNING", w) for w in query.warnings]
+    return pairs

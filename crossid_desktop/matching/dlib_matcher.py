@@ -35,8 +35,8 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.batching import encode_in_batches
 from crossid_desktop.matching.checkpoint import fingerprint
-from crossid_desktop.matching.model_card import ModelCard
 from crossid_desktop.matching.injured_query import InjuryAwareRecipe, described_faces, prepare_injured
+from crossid_desktop.matching.model_card import ModelCard
 from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery, prepare_query
 from crossid_desktop.progress import ProgressCallback
 
@@ -108,6 +108,18 @@ def default_card() -> ModelCard:
     )
 
 
+def _card_only(path: Path) -> ModelCard:
+    """The card of a matcher that is dlib's descriptor with a preparation recipe and no weights
+    of its own; :class:`ModelError` for anything else."""
+    try:
+        card = ModelCard.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelError(f"The model card {path} cannot be read ({type(error).__name__}).") from error
+    if card.backbone != "dlib-resnet-128" or card.network.get("kind") != "dlib":
+        raise ModelError(f"The model card {path} does not describe dlib's face matcher (network {card.network.get('kind')!r}).")
+    return card
+
+
 #: the former private name, kept for callers that import it
 _default_card = default_card
 
@@ -115,17 +127,20 @@ _default_card = default_card
 class DlibFaceMatcher:
     """Injured-face queries and gallery faces embedded with dlib's face descriptor, optionally
     followed by a trained :class:`~crossid_desktop.matching.embedding_head.EmbeddingHead`
-    (``head`` = path of its checkpoint). ``batch_size`` faces go through dlib at once."""
+    (``head`` = path of its checkpoint), or described by a model card alone (``card`` = path
+    of a JSON card with ``network.kind == "dlib"``: no weights of its own, only how queries are
+    prepared, the calibration and the measured figures). ``batch_size`` faces go through dlib
+    at once."""
 
     query_modalities = frozenset({QueryModality.INJURED_FACE})
 
-    def __init__(self, *, head: str | Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, *, head: str | Path | None = None, card: str | Path | None = None, batch_size: int = 32) -> None:
         self.batch_size = batch_size
         with _LOCK:
             self._models = _load_models()
         self._head: Any = None
         if head is None:
-            self._card = default_card()
+            self._card = default_card() if card is None else _card_only(Path(card))
             head_fingerprint = fingerprint({}, self._card)
         else:
             from crossid_desktop.matching.embedding_head import load_head  # loads torch: only when a model is used
@@ -146,7 +161,10 @@ class DlibFaceMatcher:
         return self._recipe
 
     def unreliable_regions(self) -> Any:
-        """The injury segmenter the recipe names, loaded on first use (torch)."""
+        """The injury segmenter the recipe names, loaded on first use (torch); None when the
+        recipe names none (only the examiner's mask is left out)."""
+        if self._recipe is not None and self._recipe.segmenter == "none":
+            return None
         if self._regions is None:
             from crossid_desktop.matching.injury_segmenter import load_segmenter  # loads torch: only when a model is used
 

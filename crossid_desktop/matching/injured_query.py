@@ -53,7 +53,7 @@ class InjuryAwareRecipe:
     robust_alignment: bool = True
     completion: str = "mirror"
     flip: bool = True
-    segmenter: str = "bundled"
+    segmenter: str = "bundled"  # "bundled", a weights path, or "none" (only the examiner's mask)
     segmenter_sha256: str = ""  # the weights the matcher was measured with ("" : not checked)
 
     def __post_init__(self) -> None:
@@ -96,14 +96,16 @@ def _robustly_aligned(rgb: NDArray[np.uint8], aligned: AlignedFace, unreliable: 
     return AlignedFace(warp_to_crop(rgb, matrix, size), "robust-68", detection, matrix, points)
 
 
-def prepare_injured(image: Any, choice: FaceChoice | None, recipe: InjuryAwareRecipe, segmenter: Segmenter,
+def prepare_injured(image: Any, choice: FaceChoice | None, recipe: InjuryAwareRecipe, segmenter: Segmenter | None,
                     size: int = ALIGNED_SIZE) -> PreparedQuery:
     """Steps 1 to 4 of the module docstring: the aligned crop (``pixels``), the segmenter's
-    probabilities (``unreliable``) and the mask to leave out (``ignored``, ``ignore_source``)."""
+    probabilities (``unreliable``) and the mask to leave out (``ignored``, ``ignore_source``).
+    Without a segmenter (``segmenter="none"`` in the recipe) nothing is left out until the
+    examiner marks it: ``ignored`` is then an empty mask and ``unreliable`` None."""
     base = prepare_query(image, QueryModality.INJURED_FACE, {"aligned_size": size}, choice)
-    unreliable = segmenter.probabilities([base.pixels])[0]
+    unreliable = None if segmenter is None else segmenter.probabilities([base.pixels])[0]
     prepared = base
-    if recipe.robust_alignment and base.alignment is not None and base.alignment.method != "centre-crop":
+    if segmenter is not None and unreliable is not None and recipe.robust_alignment and base.alignment is not None and base.alignment.method != "centre-crop":
         rgb = as_rgb(image.rgb_uint8() if hasattr(image, "rgb_uint8") else np.asarray(image))
         again = _robustly_aligned(rgb, base.alignment, unreliable, size)
         if again is not None:
@@ -114,6 +116,8 @@ def prepare_injured(image: Any, choice: FaceChoice | None, recipe: InjuryAwareRe
         if examiner.shape != (size, size):
             raise ModelError(f"The examiner's mask is {examiner.shape[1]}x{examiner.shape[0]} pixels; it must cover the {size}x{size} aligned face.")
         return replace(prepared, unreliable=unreliable, ignored=np.asarray(examiner, bool), ignore_source="examiner")
+    if unreliable is None:
+        return replace(prepared, ignored=np.zeros((size, size), bool), ignore_source="detected")
     mask = _grown(unreliable >= recipe.threshold, recipe.grow)
     return replace(prepared, unreliable=unreliable, ignored=mask, ignore_source="detected")
 

@@ -163,12 +163,22 @@ class TorchMatcher:
 
 def load_matcher(path_or_name: str | Path, *, device: str | None = None) -> Matcher:
     """The matcher called ``"dlib"`` (dlib's pretrained face matcher) or stored at a checkpoint
-    path (a cross-domain network, or a head on dlib's descriptor)."""
+    path (a cross-domain network, or a head on dlib's descriptor). The matcher's ``source``
+    attribute keeps ``path_or_name``, so that another process can load the same matcher
+    (enrolment's workers do)."""
+    matcher = _load(path_or_name, device=device)
+    matcher.source = str(path_or_name)  # type: ignore[attr-defined]
+    return matcher
+
+
+def _load(path_or_name: str | Path, *, device: str | None) -> Matcher:
     if str(path_or_name) == DLIB_MATCHER_NAME:
         return DlibFaceMatcher()
     path = Path(path_or_name)
     if not path.is_file():
         raise ModelError(f"No matcher called {str(path_or_name)!r}: it is neither {DLIB_MATCHER_NAME!r} nor an existing model file.")
+    if path.suffix.lower() == ".json":  # a card alone: dlib's descriptor with a preparation recipe
+        return DlibFaceMatcher(card=path)
     from crossid_desktop.matching.embedding_head import DLIB_BACKBONE  # loads torch: only when a model is used
 
     card_file = card_path(path)

@@ -44,9 +44,19 @@ def resolve_spec(spec: str) -> str | Path:
     """``"dlib"`` stays as it is; ``bundled:<name>`` and paths become checkpoint paths."""
     if spec == "dlib":
         return spec
-    if spec.startswith("bundled:"):
-        return resource_path("models", spec.removeprefix("bundled:") + ".pt")
+    if spec.startswith("bundled:"):  # weights (.pt with a card beside), else a card alone (.json)
+        weights = resource_path("models", spec.removeprefix("bundled:") + ".pt")
+        card = weights.with_suffix(".json")
+        return card if not weights.is_file() and card.is_file() and _card_only(card) else weights
     return Path(spec).expanduser()
+
+
+def _card_only(card: Path) -> bool:
+    """Whether a bundled card describes a matcher without weights (dlib with a recipe)."""
+    try:
+        return json.loads(card.read_text(encoding="utf-8")).get("network", {}).get("kind") == "dlib"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _spec_available(spec: str) -> bool:

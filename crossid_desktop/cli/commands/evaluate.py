@@ -11,12 +11,12 @@ from crossid_desktop.datasets.skull_faces import read_skull_faces
 from crossid_desktop.errors import CrossIDError, DatasetError
 from crossid_desktop.evaluation.calibration import model_validation_subjects, validation_test_split, write_calibration
 from crossid_desktop.evaluation.injured import evaluate_injured
-from crossid_desktop.synth.injuries.mix import MIXES
 from crossid_desktop.evaluation.model_calibration import calibrate_model
 from crossid_desktop.evaluation.outputs import main_table, write_outputs
 from crossid_desktop.evaluation.skull2face import SkullFaceProtocol, evaluate_skull2face, select_test_subjects
 from crossid_desktop.matching.calibration import Calibration
 from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
+from crossid_desktop.synth.injuries.mix import MIXES
 
 ORDER = 70
 

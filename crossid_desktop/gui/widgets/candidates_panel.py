@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
 from crossid_desktop.cases.marks import CaseMarks
@@ -50,11 +50,12 @@ class CandidatesPanel(QWidget):
         self.search_button = QPushButton("Search", objectName="runSearchButton")
         self.search_button.clicked.connect(self.searchRequested)
         self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)
+        self.warnings_label = QLabel(objectName="searchWarningsLabel", wordWrap=True)
+        self.warnings_label.setStyleSheet("background: #fff1cc; border: 1px solid #d9a400; padding: 4px;")
+        self.warnings_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings_label.setVisible(False)
         self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
         self.rank_label.setVisible(False)
-        self.warning_label = QLabel(objectName="searchWarning", wordWrap=True)
-        self.warning_label.setStyleSheet("color: #b00020; font-weight: bold")
-        self.warning_label.setVisible(False)
         self._scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
         self._new_host()
         # cards are built a few per event-loop turn, so a long list never stalls the window
@@ -70,8 +71,8 @@ class CandidatesPanel(QWidget):
         header.addWidget(self.search_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(self.warning_label)
         layout.addWidget(self.summary_label)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.rank_label)
         layout.addWidget(self._scroll, 1)
         worker.jobFinished.connect(self._job_finished)
@@ -104,8 +105,8 @@ class CandidatesPanel(QWidget):
             f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
             f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
         )
-        self.warning_label.setText("\n".join(f"Warning: {w}" for w in result.warnings))
-        self.warning_label.setVisible(bool(result.warnings))
+        self.warnings_label.setText("\n".join(f"⚠ {warning}" for warning in result.warnings))
+        self.warnings_label.setVisible(bool(result.warnings))
         self._show_true_rank(outcome)
         self._build_some()
 
@@ -115,8 +116,8 @@ class CandidatesPanel(QWidget):
         self._build_timer.stop()
         self._new_host()
         self.summary_label.setText("No search yet.")
+        self.warnings_label.setVisible(False)
         self.rank_label.setVisible(False)
-        self.warning_label.setVisible(False)
 
     def _new_host(self) -> None:
         host = QWidget(objectName="cardsHost")
@@ -138,6 +139,7 @@ class CandidatesPanel(QWidget):
                 true_identity=candidate.subject_id == outcome.true_subject_id,
                 mark=saved.mark,
                 note=saved.note,
+                warnings=outcome.result.warnings,
             )
             card.markChanged.connect(self.markChanged)
             card.compareRequested.connect(self.compareRequested)

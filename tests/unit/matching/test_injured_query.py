@@ -5,6 +5,7 @@ mirror."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,17 @@ def test_robust_realignment_keeps_a_clean_face_on_the_template(shared_data: Path
     eyes = np.array([marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)]) @ matrix[:, :2].T + matrix[:, 2]
     template = np.array([CANONICAL.right_eye, CANONICAL.left_eye]) * SIZE
     assert np.abs(eyes - template).max() < 0.06 * SIZE  # within the spread of real faces' eyes
+
+
+def test_without_a_segmenter_only_the_examiners_mask_is_left_out() -> None:
+    recipe = InjuryAwareRecipe(segmenter="none")
+    prepared = prepare_injured(_picture(), FaceChoice(allow_centre_crop=True), recipe, None)
+    assert prepared.unreliable is None and prepared.ignore_source == "detected"
+    assert prepared.ignored.shape == (SIZE, SIZE) and not prepared.ignored.any()  # an empty mask for the brush
+    assert np.array_equal(described_faces(prepared, replace(recipe, flip=False))[0], prepared.pixels)  # nothing completed
+    mine = np.zeros((SIZE, SIZE), bool)
+    mine[90:140, 60:120] = True
+    marked = prepare_injured(_picture(), FaceChoice(allow_centre_crop=True, ignore=mine), recipe, None)
+    assert marked.ignore_source == "examiner" and np.array_equal(marked.ignored, mine)
+    completed = described_faces(marked, replace(recipe, flip=False))[0]
+    assert not np.array_equal(completed[90:140, 60:120], marked.pixels[90:140, 60:120]) and np.array_equal(completed[:60], marked.pixels[:60])

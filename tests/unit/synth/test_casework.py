@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from builders import dilate as _dilate
+from builders import synthetic_face as _synthetic_face
 from numpy.typing import NDArray
 
 from crossid_desktop.imaging.canonical import CANONICAL
@@ -16,7 +18,6 @@ from crossid_desktop.synth.injuries.casework import MAX_COUNT, PLACES, _draw, pl
 from crossid_desktop.synth.injuries.mix import HARSH_MIX, HELD_OUT_MIX, CaseworkKind
 from crossid_desktop.synth.injuries.simulate import blend_margin
 from crossid_desktop.synth.injuries.sites import FaceFrame, Site
-from builders import dilate as _dilate, synthetic_face as _synthetic_face
 
 SIZE = 128
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import dilate as _dilate
+from builders import synthetic_face as _synthetic_face
 from numpy.typing import NDArray
 
 from crossid_desktop.imaging.canonical import CANONICAL, FaceRegion
 from crossid_desktop.synth.injuries.simulate import InjuryKind, InjuryResult, blend_margin, simulate_injury
-from builders import dilate as _dilate, synthetic_face as _synthetic_face
 
 SIZE = 256
 
