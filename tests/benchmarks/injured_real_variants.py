@@ -8,6 +8,7 @@ way to turn an aligned crop into a dlib descriptor, built from the project's own
 * ``robust-only``: re-aligned from the 68 landmarks with the segmenter's reliabilities, not
   completed; ``robust-seg``: re-aligned, then completed with the segmenter's mask;
   ``robust-oracle``: re-aligned with the true mask's reliabilities, then completed with it;
+  ``robust-oracle-only``: re-aligned with the true mask's reliabilities, not completed;
 * any variant ``+ -flip``: the mean of the descriptors of the crop and of its mirror image
   (stored as ``(2, n, 128)``).
 
@@ -118,6 +119,8 @@ def variant_faces(crops: np.ndarray, probes: Any, variant: str, seg_path: Path |
         return [complete_face(c, m, use_mirror=mirror) for c, m in zip(crops, probe_masks(probes))]
     if base == "robust-oracle":
         return [complete_face(*_robust_oracle(c, m, probes, i), use_mirror=mirror) for i, (c, m) in enumerate(zip(crops, probe_masks(probes)))]
+    if base == "robust-oracle-only":
+        return [_robust_oracle(c, m, probes, i)[0] for i, (c, m) in enumerate(zip(crops, probe_masks(probes)))]
     regions = segmenter(seg_path)
     out = []
     for i, crop in enumerate(crops):
@@ -135,7 +138,7 @@ def descriptors(cache: Cache, spec: str, variant: str, seg_path: Path | None) ->
     path = cache.descriptor_path(spec, variant)
     if path.exists():
         return np.load(path)
-    if spec.startswith("clean:") and variant.removesuffix("-flip").removesuffix("-inpaint") in ("oracle", "robust-oracle"):
+    if spec.startswith("clean:") and variant.removesuffix("-flip").removesuffix("-inpaint") in ("oracle", "robust-oracle", "robust-oracle-only"):
         return descriptors(cache, spec, "dlib-flip" if variant.endswith("-flip") else "dlib", seg_path)  # the true mask of a clean photo is empty
     crops, probes = spec_crops(cache, spec)
     start = time.time()
