@@ -114,7 +114,7 @@ def _recorded_face(image: Any, query: QueryInfo) -> QueryPictures:
     """The face photo cut out as the search aligned it, the parts it left out tinted red."""
     face = query.face or {}
     crop = warp_to_crop(image.rgb_uint8(), np.asarray(face["transform"], dtype=np.float64), int(face.get("size", 256)))
-    caption = f"aligned by {face.get('alignment')}" + (f" (face {face['number']} of {face['found']})" if face.get("found", 0) > 1 else "")
+    caption = f"aligned to the canonical face crop by {face.get('alignment')}" + (f" (face {face['number']} of {face['found']})" if face.get("found", 0) > 1 else "")
     if query.ignored is not None:
         try:
             mask = mask_from_record(query.ignored)
