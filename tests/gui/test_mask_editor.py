@@ -67,6 +67,15 @@ def test_the_detected_mask_is_drawn_and_can_be_hidden(qtbot, editor) -> None:
     assert view.has_mask_overlay()
 
 
+def test_without_a_segmenter_the_empty_mask_invites_the_brush(qtbot, editor) -> None:
+    view, widget = editor
+    widget.set_mask(np.zeros((256, 256), bool), "detected")  # a recipe without a segmenter
+    assert widget.isEnabled() and "Nothing is left out" in widget.summary.text() and "segmenter" not in widget.summary.text()
+    assert not widget.reset_button.isEnabled()
+    widget.paint(128, 128, mark=True)
+    assert widget.mask()[128, 128] and widget.source() == "examiner" and "examiner's brush" in widget.summary.text()
+
+
 def test_dragging_the_brush_marks_and_clears_the_mask(qtbot, editor) -> None:
     view, widget = editor
     widget.set_mask(np.zeros((256, 256), bool), "detected")

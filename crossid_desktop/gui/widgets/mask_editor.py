@@ -67,7 +67,9 @@ class MaskEditor(QWidget):
         self.show_box.setToolTip("The parts of the face the search leaves out: detected injuries, dressings, blood, occluders")
         self.show_box.toggled.connect(self._refresh)
         self.mark_button = QToolButton(objectName="markBrush", text="Mark", checkable=True)
-        self.mark_button.setToolTip("Brush: drag on the aligned face to mark parts the search must ignore")
+        self.mark_button.setToolTip("Brush: drag on the aligned face to mark parts the search must ignore; they are filled from the face's "
+                                    "other side before it is described. Measured on simulated injuries (docs/RESULTS.md), this helped for "
+                                    "opaque dressings over one side of the jaw and hurt for swelling and bruises: mark only what hides the face")
         self.clear_button = QToolButton(objectName="clearBrush", text="Clear", checkable=True)
         self.clear_button.setToolTip("Brush: drag on the aligned face to give parts back to the search")
         self.tools = QButtonGroup(self)
@@ -140,6 +142,10 @@ class MaskEditor(QWidget):
         self._view.set_mask_overlay(mask_overlay(self._mask) if show and self._mask is not None else None)
         if self._mask is None:
             self.summary.setText("")
+            return
+        if self._source != "examiner" and not self._mask.any():
+            self.summary.setText("Nothing is left out of the search; mark with the brush what hides the face (a dressing, a bandage).")
+            self.reset_button.setEnabled(False)
             return
         who = "the examiner's brush" if self._source == "examiner" else "the injury segmenter"
         self.summary.setText(f"{100 * self._mask.mean():.1f} % of the aligned face is left out of the search (marked by {who}).")

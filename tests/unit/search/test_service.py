@@ -291,8 +291,12 @@ def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
     from crossid_desktop.paths import resource_path
 
     config = read_config(Workspace.open(tmp_path / "fresh").root)
-    # real photos: dlib's pretrained network (the bundled head was trained on synthetic faces)
-    assert config["injured"] == "dlib"
+    # real photos: dlib's pretrained network as the real-photo benchmark chose to prepare it (the
+    # bundled head was trained on synthetic faces); a card alone, loaded as dlib with its recipe
+    assert config["injured"] == "bundled:injured_real"
+    matcher = MatcherCache().get(config["injured"])
+    assert matcher.name == "dlib-injured-real" and matcher.recipe is not None and matcher.recipe.flip and matcher.recipe.segmenter == "none"
+    assert matcher.calibration is not None and matcher.model_card()["metrics"]["held_out_calibration"]["cllr"] < 0.5
     assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
 
 
