@@ -91,7 +91,7 @@ def evaluate(cache: Cache, variant: str, mix: str, seg: Path | None, head: Any, 
     """Clean and injured figures of one variant over the reporting sets."""
     g, g_subjects = gallery(cache, variant, head, photos, distractors)
     clean_variant = "dlib-flip" if variant.endswith("-flip") else "dlib"  # an uninjured probe needs no completion... measured below too
-    injured_r, clean_r, clean_same_r, severity, count = [], [], [], [], []
+    injured_r, clean_r, clean_same_r, severity, count, kinds = [], [], [], [], [], []
     for set_name in REPORT_SETS:
         probes = cache.probes(set_name, "report", mix)
         people = cache.crops(set_name)[2]
@@ -102,10 +102,12 @@ def evaluate(cache: Cache, variant: str, mix: str, seg: Path | None, head: Any, 
         clean_same_r.append(ranks(_embedded(descriptors(cache, f"clean:{name}", variant, seg), head), subjects, g, g_subjects))
         severity.append(probes["severity"])
         count.append(probes["count"])
+        kinds += [{k.split("@")[0] for k in str(text).split("+")} for text in probes["kinds"]]
     r, sev, cnt = np.concatenate(injured_r), np.concatenate(severity), np.concatenate(count)
     return {
         "variant": variant, "clean_plain": figures(np.concatenate(clean_r)), "clean": figures(np.concatenate(clean_same_r)), "injured": figures(r),
         "by_severity": {str(s): figures(r, sev == s) for s in SEVERITIES}, "by_count": {str(c): figures(r, cnt == c) for c in COUNTS},
+        "by_kind": {kind: figures(r, np.array([kind in k for k in kinds])) for kind in sorted(set().union(*kinds))},
         "gallery_subjects": len(set(g_subjects)), "gallery_photos": len(g_subjects),
     }
 
@@ -117,6 +119,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         sev = " ".join(f"{100 * row['by_severity'][str(s)]['rank1']:5.1f}" for s in SEVERITIES)
         cnt = " ".join(f"{100 * row['by_count'][str(c)]['rank1']:4.0f}" for c in COUNTS)
         print(f"{row['label']:28s} {pct(row['clean']):>18s} {pct(row['injured']):>18s} | {'':18s} {sev} | {'':11s} {cnt}")
+    kinds = sorted(rows[0]["by_kind"], key=lambda k: -rows[0]["by_kind"][k]["n"])
+    print("rank-1 of the injured probes showing each kind of injury (a probe counts under each of its kinds):")
+    print(f"{'kind':28s} {'n':>4s} " + " ".join(f"{row['label'][:14]:>14s}" for row in rows))
+    for kind in kinds:
+        print(f"{kind:28s} {rows[0]['by_kind'][kind]['n']:4d} " + " ".join(f"{100 * row['by_kind'][kind]['rank1']:14.0f}" for row in rows))
     print(f"gallery: {rows[0]['gallery_subjects']} people, {rows[0]['gallery_photos']} photos; probes: {rows[0]['injured']['n']} injured, {rows[0]['clean']['n']} clean")
 
 
