@@ -87,12 +87,13 @@ def gallery(cache: Cache, variant: str, head: Any, photos: int, distractors: boo
     return np.concatenate(parts), subjects
 
 
-def evaluate(cache: Cache, variant: str, mix: str, seg: Path | None, head: Any, photos: int, distractors: bool) -> dict[str, Any]:
+def evaluate(cache: Cache, variant: str, mix: str, seg: Path | None, head: Any, photos: int, distractors: bool,
+             sets: tuple[str, ...] = REPORT_SETS) -> dict[str, Any]:
     """Clean and injured figures of one variant over the reporting sets."""
     g, g_subjects = gallery(cache, variant, head, photos, distractors)
     clean_variant = "dlib-flip" if variant.endswith("-flip") else "dlib"  # an uninjured probe needs no completion... measured below too
     injured_r, clean_r, clean_same_r, severity, count, kinds = [], [], [], [], [], []
-    for set_name in REPORT_SETS:
+    for set_name in sets:
         probes = cache.probes(set_name, "report", mix)
         people = cache.crops(set_name)[2]
         subjects = [people[i] for i in probes["rows"]]
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/crossid-injured-real"))
     parser.add_argument("--mix", default="harsh")
     parser.add_argument("--variants", nargs="+", default=["dlib", "dlib-flip"])
+    parser.add_argument("--sets", nargs="+", default=list(REPORT_SETS), choices=REPORT_SETS, help="whose probes are searched (the gallery keeps everyone)")
     parser.add_argument("--segmenter", type=Path, default=None, help="segmenter weights (default: the bundled one)")
     parser.add_argument("--head", type=Path, action="append", default=[], help="a head checkpoint: its variants are added")
     parser.add_argument("--gallery-photos", type=int, default=3)
@@ -192,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for suffix, head in heads:
         for variant in args.variants:
-            rows.append({"label": variant + suffix, **evaluate(cache, variant, args.mix, args.segmenter, head, args.gallery_photos, not args.no_distractors)})
+            rows.append({"label": variant + suffix, **evaluate(cache, variant, args.mix, args.segmenter, head, args.gallery_photos, not args.no_distractors, tuple(args.sets))})
     print_table(rows)
-    report: dict[str, Any] = {"mix": args.mix, "gallery_photos": args.gallery_photos, "distractors": not args.no_distractors, "rows": rows}
+    report: dict[str, Any] = {"mix": args.mix, "sets": args.sets, "gallery_photos": args.gallery_photos, "distractors": not args.no_distractors, "rows": rows}
     if args.timing:
         report["timing"] = timing(args.model, args.timing, cache, args.mix)
         print(f"time per injured query: {report['timing']['cpu_s_per_query']:.2f} s CPU, {report['timing']['wall_s_per_query']:.2f} s wall")

@@ -45,15 +45,16 @@ def training_descriptors(cache: Cache, people: int, mix_name: str) -> dict[str, 
     chosen = set(np.random.default_rng(0).choice(train, min(people, len(train)), replace=False).tolist())
     first, rest = gallery_probe_rows(names, [p.name for p in paths], chosen, k=1, max_probes=2)
     rng = np.random.default_rng(1)
+    crops = data["crops"]  # read once: every access to an .npz member reads the whole array
     start, injured = time.time(), []
     for j, i in enumerate(rest):
-        result = simulate_casework(data["crops"][i], seed=injury_seed(mix_name, names[i], paths[i].name), severity=float(rng.uniform(0.1, 1.0)), mix=MIXES[mix_name])
+        result = simulate_casework(crops[i], seed=injury_seed(mix_name, names[i], paths[i].name), severity=float(rng.uniform(0.1, 1.0)), mix=MIXES[mix_name])
         injured.append(result.image)
-        if j % 200 == 0:
+        if j % 50 == 0:
             print(f"  injuring training photos: {j}/{len(rest)} ({time.time() - start:.0f} s)", flush=True)
     describe = matcher().descriptors
     out = {
-        "normal": np.concatenate([describe(list(data["crops"][first[k:k + 64]])) for k in range(0, len(first), 64)]),
+        "normal": np.concatenate([describe(list(crops[first[k:k + 64]])) for k in range(0, len(first), 64)]),
         "normal_subjects": np.array([names[i] for i in first]),
         "injured": np.concatenate([describe(injured[k:k + 64]) for k in range(0, len(injured), 64)]),
         "injured_subjects": np.array([names[i] for i in rest]),
