@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mix", default="harsh")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--m1", type=float, default=2.0, help="SCL margin of the genuine terms")
+    parser.add_argument("--m2", type=float, default=3.1, help="SCL margin of the impostor terms")
     args = parser.parse_args(argv)
     if not args.faces.is_dir():
         print(f"skipped: no face data at {args.faces}")
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     d = training_descriptors(Cache(args.work, args.faces), args.people, args.mix)
     data = Descriptors(d["normal"].astype(np.float32), tuple(d["normal_subjects"].tolist()), d["injured"].astype(np.float32), tuple(d["injured_subjects"].tolist()))
-    settings = HeadTraining(epochs=args.epochs, seed=args.seed)
+    settings = HeadTraining(epochs=args.epochs, seed=args.seed, m1=args.m1, m2=args.m2)
     head, log = train_head(data, settings, progress=lambda done, total, message="": print(f"  {message}", flush=True))
     bundled = json.loads((Path(__file__).resolve().parents[2] / "resources" / "models" / "injured.json").read_text())
     card = ModelCard(name=f"injured-scl-real-{args.mix}", task="injured", backbone="dlib-resnet-128", embedding_dim=128, network={},
