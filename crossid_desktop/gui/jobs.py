@@ -10,6 +10,7 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,18 +21,22 @@ from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
-from crossid_desktop.errors import CrossIDError, InvalidImageError, NoFaceFoundError, SeveralFacesError
+from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.gui.face_preview import face_preview
 from crossid_desktop.gui.images import png_to_qimage, to_qimage
 from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
 from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
+from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
 
@@ -90,63 +95,41 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     return run
 
 
+#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
+_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
+
+
+def soft_tissue_at(strength: float) -> dict[str, Any]:
+    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
+    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
+    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
+    algorithm derives it (``1 - (1 - strength)^2``)."""
+    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
+    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
+    trained = float(recipe.get("strength", 0.0))
+    if strength == trained or trained <= 0:
+        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
+    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
+    for name in _PROPORTIONAL:
+        if recipe.get(name) is not None:
+            moved[name] = float(recipe[name]) * strength / trained
+    return moved
+
+
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float, choice: FaceChoice | None = None) -> JobFunction:
     """The preprocessed image as the matcher prepares it
-    (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos the faces found, the
-    face of ``choice`` aligned as the workspace's injured-face matcher aligns it, and the
-    unreliable regions it would leave out (:func:`face_preview`)."""
+    (:func:`~crossid_desktop.matching.preprocess.prepare_query`): an X-ray with the soft-tissue
+    strength set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); a
+    photo with the faces found, the face of ``choice`` aligned as the workspace's injured-face
+    matcher aligns it, and the regions it would leave out (:func:`face_preview`)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
         if modality.is_xray:
-            prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
+            prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue_at(strength)})
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
         return face_preview(context, image, choice)
 
     return run
-
-
-def face_preview(context: Any, image: LoadedImage, choice: FaceChoice | None) -> Preview:
-    """A face photo's preview; a photo without a face, or with several and none chosen, comes
-    back with its ``problem`` and the faces found, for the panel to ask the examiner."""
-    matcher = _injured_matcher(context)
-    prepare = getattr(matcher, "prepare", None)
-    try:
-        if prepare is not None:
-            prepared = prepare(image, QueryModality.INJURED_FACE, choice)
-        else:
-            prepared = prepare_query(image, QueryModality.INJURED_FACE, None, choice)
-    except NoFaceFoundError:
-        return Preview(None, note="No face was found in this photo. Search its central square instead (the result will carry a warning), or open another photo.", problem="no_face")
-    except SeveralFacesError as error:
-        faces = error.faces
-        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-        return Preview(None, boxes, note=f"This photo shows {len(faces)} faces, numbered from the largest: choose the one to search.", problem="several_faces")
-    faces = prepared.faces
-    boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-    marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
-    method = prepared.alignment.method if prepared.alignment is not None else ""
-    which = f" (face {prepared.face_number} of {len(faces)})" if len(faces) > 1 else ""
-    note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {method}{which}." if faces else " ".join(prepared.warnings)
-    detected = None if prepared.unreliable is None else prepared.unreliable >= _threshold(matcher)
-    if prepared.ignored is not None and prepared.ignored.any():
-        who = "the examiner" if prepared.ignore_source == "examiner" else "the injury segmenter"
-        note += f" {100 * prepared.ignored.mean():.0f} % of the face is left out of the search (marked by {who})."
-    return Preview(to_qimage(prepared.pixels), boxes, marks, note, detected, prepared.ignored, prepared.ignore_source)
-
-
-def _injured_matcher(context: Any) -> Any:
-    """The workspace's injured-face matcher, or None when none is configured or it cannot load
-    (the preview then aligns the face plainly; the search reports the problem)."""
-    try:
-        return context.search.matcher_for(QueryModality.INJURED_FACE) if context is not None else None
-    except CrossIDError:
-        return None
-
-
-def _threshold(matcher: Any) -> float:
-    recipe = getattr(matcher, "recipe", None)
-    return recipe.threshold if recipe is not None else 0.5
 
 
 # -- the candidates panel -------------------------------------------------------------------------
@@ -358,5 +341,39 @@ def thumbnails_job(series: list[DicomSeries]):
             except InvalidImageError:
                 continue
         return pictures
+
+    return run
+
+
+# -- the landmark editor -------------------------------------------------------------------------
+#: (sha256, view, name, x, y, detected): a correction (x, y given) or a reset (x None) of one point
+LandmarkChange = tuple[str, str, str, float | None, float | None, tuple[float, float] | None]
+
+
+def _corrections(context: Any) -> CaseLandmarks:
+    return CaseLandmarks(CaseService(context.workspace))
+
+
+def landmarks_job(image: LoadedImage, view: str, case_number: str | None) -> JobFunction:
+    """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
+        detected = find_landmarks(image, view)
+        return detected, _corrections(context).apply(case_number, detected) if case_number else detected
+
+    return run
+
+
+def landmark_corrections_job(case_number: str, changes: list[LandmarkChange], actor: str | None) -> JobFunction:
+    """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        store = _corrections(context)
+        for sha256, view, name, x, y, detected in changes:
+            if x is None or y is None:
+                store.reset(case_number, sha256, view, name, actor=actor)
+            else:
+                store.correct(case_number, sha256, view, name, x, y, detected=detected, actor=actor)
+        return len(changes)
 
     return run

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import HostileWorkspace, assert_intact
 from hostile_inputs import Hostile, dicom_corpus, image_corpus, manifest_corpus, text_corpus
+from hostile_workspace import HostileWorkspace, assert_intact
 
 from crossid_desktop.cli import main
 from crossid_desktop.gallery.store import GalleryStore

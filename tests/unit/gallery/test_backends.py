@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FP, enrol_vectors
+from gallery_vectors import FP, enrol_vectors
 
 from crossid_desktop.cli import main
 from crossid_desktop.errors import GalleryError
