@@ -25,6 +25,7 @@ detectable face with its central square.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -152,12 +153,15 @@ class InjuredEmbeddings:
         return cls(ids, gallery, probes, tuple(s for s, _ in items))
 
 
-def _injured(data: InjuredSet, subject: str, path: Path, image: Any, cancel: threading.Event | None) -> NDArray[np.uint8]:
-    """The probe photo with its simulated injuries (see the module docstring)."""
+def _injured(data: InjuredSet, subject: str, path: Path, image: Any, cancel: threading.Event | None) -> Any:
+    """The probe photo with its simulated injuries (see the module docstring), as a loaded
+    image whose hash is that of the injured pixels."""
     from crossid_desktop.synth.injuries.photo import injure_photo  # loads OpenCV: only when injuries are simulated
 
     check_cancel(cancel, "The evaluation")
-    return injure_photo(image.rgb_uint8(), seed=injury_seed(subject, path.name), severity=data.severity, mix=data.mix).image
+    injured = injure_photo(image.rgb_uint8(), seed=injury_seed(subject, path.name), severity=data.severity, mix=data.mix).image
+    injured.setflags(write=False)
+    return replace(image, pixels=injured, sha256=hashlib.sha256(injured.tobytes()).hexdigest())
 
 
 def injured_splits(subject_ids: Sequence[str], *, n_splits: int = N_SPLITS, test_fraction: float = 0.3) -> list[list[str]]:
