@@ -40,6 +40,15 @@ class NoFaceFoundError(CrossIDError):
     """A photo in which no face was detected."""
 
 
+class SeveralFacesError(CrossIDError):
+    """A query photo that shows several faces when nobody said which one to search;
+    ``faces`` holds the detections (largest first), for a window to number them."""
+
+    def __init__(self, message: str, faces: tuple = ()) -> None:
+        super().__init__(message)
+        self.faces = tuple(faces)
+
+
 class DatasetError(CrossIDError):
     """A data-set folder or manifest that does not follow its layout."""
 

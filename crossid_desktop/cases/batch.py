@@ -31,6 +31,7 @@ from crossid_desktop.cases.report_strings import LEAD_STATEMENT
 from crossid_desktop.errors import Cancelled, CaseError, CrossIDError
 from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.service import SearchService
@@ -86,11 +87,17 @@ def run_batch(
     modality: QueryModality | None = None,
     examiner: str = "",
     agency: str = "",
+    allow_centre_crop: bool = False,
     service: SearchService | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
-    """Search every query in ``query_dir``; write reports, state and summaries under ``out_dir``."""
+    """Search every query in ``query_dir``; write reports, state and summaries under ``out_dir``.
+
+    A face photo without a detectable face fails (its error says so) unless
+    ``allow_centre_crop`` (then its central square is searched and its report warns); a photo
+    with several faces fails: search it alone, choosing the face (``crossid search --face N``).
+    """
 
     if top_k < 1:
         raise CaseError("The number of candidates (top-k) must be at least 1.")
@@ -132,7 +139,7 @@ def run_batch(
                 _write_state(out / STATE_NAME, state)
 
             item = _search_one(path, image, service, cases, reports, top_k=top_k, modality=modality, examiner=examiner, agency=agency,
-                               export=export_report, file_name=report_file_name, cancel=cancel, previous=previous, remember=remember)
+                               export=export_report, file_name=report_file_name, choice=FaceChoice(allow_centre_crop=allow_centre_crop), cancel=cancel, previous=previous, remember=remember)
             searched += 1
             remember(item)
         seen[image.sha256] = item
@@ -148,7 +155,7 @@ def _moved(previous: BatchItem, path: Path) -> BatchItem:
     return BatchItem(str(path), previous.sha256, previous.status, previous.case_number, previous.report, previous.top, previous.error)
 
 
-def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, cancel, previous, remember) -> BatchItem:
+def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, choice, cancel, previous, remember) -> BatchItem:
     """Search one query, open its case, record the search and write the report. A case an
     earlier run opened for this query (``previous``) is finished instead of opening another;
     a new case is ``remember``-ed in the state file at once."""
@@ -157,7 +164,7 @@ def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, 
     try:
         recorded = cases.get(number).latest_search if number else None
         if recorded is None or image.sha256 not in {q.sha256 for q in recorded.result.queries}:
-            result = service.search([image], modality=modality, top_k=top_k, cancel=cancel)
+            result = service.search([image], modality=modality, top_k=top_k, choices=[choice], cancel=cancel)
             if not number:
                 number = cases.create_case(title=f"Batch query {path.name}", examiner=examiner, agency=agency, actor=examiner or None).case_number
                 remember(BatchItem(str(path), image.sha256, "failed", number, error="stopped before its report was written"))

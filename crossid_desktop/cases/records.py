@@ -104,7 +104,7 @@ def result_to_json(result: SearchResult) -> str:
 def result_from_json(text: str) -> SearchResult:
     data = json.loads(text)
     return SearchResult(
-        queries=tuple(QueryInfo(**q) for q in data["queries"]),
+        queries=tuple(QueryInfo(**{**q, "warnings": tuple(q.get("warnings") or ())}) for q in data["queries"]),
         matcher_name=data["matcher_name"],
         matcher_fingerprint=data["matcher_fingerprint"],
         gallery_subjects=int(data["gallery_subjects"]),

@@ -3,7 +3,8 @@ and the chart of candidate scores.
 
 The preprocessed query is recomputed from the original file with the parameters the case
 recorded, after checking that the file still has the recorded SHA-256; a file that moved or
-changed is named in the report instead of being shown.
+changed is named in the report instead of being shown. A face photo is cut out with the
+alignment the search recorded, and the parts the search left out are tinted red over it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from numpy.typing import NDArray
 from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.fonts import SANS, register_fonts
 from crossid_desktop.errors import CrossIDError
+from crossid_desktop.imaging.faces import warp_to_crop
 from crossid_desktop.imaging.io import load_image
-from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.imaging.masks import mask_from_record
+from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
 from crossid_desktop.search.service import Candidate, QueryInfo
 
 #: longest side (px) of a picture embedded in a report; the file's hash identifies the original
@@ -97,13 +100,33 @@ def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryP
     recipe = dict(preprocessing.get("query", {})) if isinstance(preprocessing, Mapping) else {}
     if query.modality.startswith("xray") and "soft_tissue" not in recipe:
         return QueryPictures(to_uint8(image.pixels), None, "", text.PICTURE_NO_SOFT_TISSUE)
+    if query.face is not None and query.face.get("transform"):
+        return _recorded_face(image, query)
     try:
-        prepared = prepare_query(image, query.modality, recipe)
+        prepared = prepare_query(image, query.modality, recipe, FaceChoice(face=1, allow_centre_crop=True))
         caption = prepared.caption
         prepared = to_uint8(prepared.pixels)
     except CrossIDError as error:
         return QueryPictures(to_uint8(image.pixels), None, "", text.PICTURE_NOT_REPEATED.format(error=error))
     return QueryPictures(to_uint8(image.pixels), prepared, caption)
+
+
+def _recorded_face(image: Any, query: QueryInfo) -> QueryPictures:
+    """The face photo cut out as the search aligned it, the parts it left out tinted red."""
+    face = query.face or {}
+    crop = warp_to_crop(image.rgb_uint8(), np.asarray(face["transform"], dtype=np.float64), int(face.get("size", 256)))
+    caption = f"aligned to the canonical face crop by {face.get('alignment')}" + (f" (face {face['number']} of {face['found']})" if face.get("found", 0) > 1 else "")
+    if query.ignored is not None:
+        try:
+            mask = mask_from_record(query.ignored)
+        except (CrossIDError, KeyError, ValueError) as error:
+            return QueryPictures(to_uint8(image.pixels), crop, caption, f"The mask of the parts left out cannot be shown: {error}")
+        if mask.shape == crop.shape[:2]:
+            red = np.array([230, 40, 40], np.float32)
+            crop = np.where(mask[..., None], 0.55 * crop + 0.45 * red, crop).astype(np.uint8)
+            who = "the examiner" if query.ignored.get("source") == "examiner" else "the injury segmenter"
+            caption += f"; red: {100 * float(query.ignored.get('fraction', 0)):.1f} % left out of the search, marked by {who}"
+    return QueryPictures(to_uint8(image.pixels), crop, caption)
 
 
 def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: float = 13.0):
@@ -143,3 +166,18 @@ def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: fl
 def _label(candidate: Candidate) -> str:
     subject = candidate.subject_id if len(candidate.subject_id) <= 16 else candidate.subject_id[:15] + "…"
     return f"{candidate.rank}. {subject}"
+
+
+def face_pairs(query: Any) -> list[tuple[str, str]]:
+    """Which face of a photo was searched, what was left out of the search, and the warnings."""
+    pairs = []
+    if query.face is not None:
+        number = query.face.get("number")
+        shown = f"{number} of {query.face.get('found')} found (largest first)" if number else "none found: the central square was searched"
+        pairs.append(("Face searched", f"{shown}; aligned by {query.face.get('alignment')}"))
+    if query.ignored is not None:
+        who = "the examiner with the brush" if query.ignored.get("source") == "examiner" else "the injury segmenter"
+        pairs.append(("Left out of the search", f"{100 * float(query.ignored.get('fraction', 0)):.1f} % of the aligned face, marked by {who} "
+                                                f"(mask SHA-256 {query.ignored.get('sha256')})"))
+    pairs += [("WARNING", w) for w in query.warnings]
+    return pairs

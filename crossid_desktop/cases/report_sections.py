@@ -23,7 +23,7 @@ from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import Case, RecordedSearch
 from crossid_desktop.cases.report_appendix import Appendix, chunks
-from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
+from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, face_pairs, flowable, score_chart
 from crossid_desktop.cases.signing import SignaturePlan
 from crossid_desktop.imaging.dicom import PatientIdentity
 from crossid_desktop.imaging.spacing import PixelSpacing
@@ -188,6 +188,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(label["dicom"].format(key=k), str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
         pairs += corrected_landmarks(c.entries, q.sha256)
+        pairs += face_pairs(q)
         out.append(_pairs(pairs, s, c.width, c.appendix))
         if pictures.problem:
             out.append(para(markup(pictures.problem), s["body"]))

@@ -12,17 +12,20 @@ With an extra gallery, the *extended gallery* run adds one photo of each extra p
 **Simulated injuries** (``simulate_injuries=True``) turn a set of ordinary face photos (a
 gallery folder ``ROOT/<subject>/*``, the normal photos of an IF set, or the frontal photos of an
 S2F set) into an injured-face set: per subject, the first photo is the gallery photo and every
-other photo, aligned to the canonical crop, gets the project's injury simulation
-(:func:`~crossid_desktop.synth.injuries.simulate.simulate_injury`, seed
+other photo gets the project's injury simulation on its face
+(:func:`~crossid_desktop.synth.injuries.photo.injure_photo`: the publication's single injury,
+or with ``injury_mix`` the casework simulation of that mix, several injuries per face; seed
 :func:`~crossid_desktop.evaluation.protocols.injury_seed` of subject and file name, so every
 run and split sees the same probes). Subjects with a single photo give no probe and are left
-out. Simulated probes are already aligned crops and are embedded with ``encode_gallery``, the
-same branch and preprocessing an injured-face matcher applies to its queries after alignment;
-real injured photos go through ``encode_query`` (alignment included).
+out. Injured probes, simulated or real, are searched as queries (``encode_query``): the face is
+found and aligned on the injured photo, and an injury-aware matcher does its own preparation,
+as in casework. A probe photo with several faces is searched with its largest; one without a
+detectable face with its central square.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,11 +57,15 @@ from crossid_desktop.evaluation.protocols import (
 from crossid_desktop.evaluation.retrieval import cmc
 from crossid_desktop.evaluation.verification import gar_at_far, mean_interclass_distance
 from crossid_desktop.matching.base import Matcher, QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.progress import ProgressCallback, check_cancel
+from crossid_desktop.synth.injuries.mix import InjuryMix
 
 __all__ = ["InjuredEmbeddings", "InjuredSet", "evaluate_injured", "injured_splits", "read_injured_set", "split_metrics"]
 
 N_SPLITS = 5
+#: a real injured probe is searched with its largest face, or its central square when none is found
+EVALUATION_FACE = FaceChoice(face=1, allow_centre_crop=True)
 SAMPLED_PAIRS = 50
 TARGET_FAR = 0.1
 
@@ -76,14 +83,17 @@ class InjuredSet:
     simulated: bool
     severity: float = 0.6
     left_out: tuple[str, ...] = ()
+    mix: InjuryMix | None = None
 
     def restricted(self, subjects: Sequence[str]) -> InjuredSet:
         keep = tuple(s for s in self.subject_ids if s in set(subjects))
         return replace(self, subject_ids=keep, normal={s: self.normal[s] for s in keep}, injured={s: self.injured[s] for s in keep})
 
 
-def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = None, severity: float = 0.6) -> InjuredSet:
-    """Read an IF set, or (``simulate_injuries``) a set of ordinary photos to injure.
+def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = None, severity: float = 0.6,
+                     injury_mix: InjuryMix | None = None) -> InjuredSet:
+    """Read an IF set, or (``simulate_injuries``) a set of ordinary photos to injure (with the
+    single-injury simulation, or the casework simulation of ``injury_mix``).
 
     ``None`` chooses: real injuries for an IF set, simulated ones for anything else.
     """
@@ -114,7 +124,7 @@ def read_injured_set(data_dir: str | Path, *, simulate_injuries: bool | None = N
     if len(usable) < 2:
         raise DatasetError(f"The folder {root} has fewer than two people with two or more photos; simulated injuries need a gallery photo and a probe per person.")
     return InjuredSet(root, layout, tuple(usable), {s: (photos[s][0],) for s in usable}, {s: tuple(photos[s][1:]) for s in usable},
-                      simulated=True, severity=severity, left_out=tuple(sorted(set(photos) - set(usable))))
+                      simulated=True, severity=severity, left_out=tuple(sorted(set(photos) - set(usable))), mix=injury_mix)
 
 
 @dataclass(frozen=True)
@@ -135,19 +145,23 @@ class InjuredEmbeddings:
         normal = load_aligned_faces([data.normal[s][0] for s in ids], what="Aligning gallery photos", progress=progress, cancel=cancel)
         gallery = encode_faces(matcher, normal, progress=progress, cancel=cancel)
         items = [(s, p) for s in ids for p in data.injured[s]]
+        images = load_images([p for _, p in items], what="Loading injured photos" if not data.simulated else "Injuring probe photos", progress=progress, cancel=cancel)
         if data.simulated:
-            from crossid_desktop.synth.injuries.simulate import simulate_injury  # loads OpenCV: only when injuries are simulated
-
-            crops = load_aligned_faces([p for _, p in items], what="Aligning probe photos", progress=progress, cancel=cancel)
-            injured = []
-            for (subject, path), crop in zip(items, crops):
-                check_cancel(cancel, "The evaluation")
-                injured.append(simulate_injury(crop, seed=injury_seed(subject, path.name), severity=data.severity).image)
-            probes = encode_faces(matcher, injured, progress=progress, cancel=cancel)
-        else:
-            images = load_images([p for _, p in items], what="Loading injured photos", progress=progress, cancel=cancel)
-            probes = np.asarray(matcher.encode_query(images, QueryModality.INJURED_FACE, progress=progress, cancel=cancel), dtype=np.float32)
+            images = [_injured(data, subject, path, image, cancel) for (subject, path), image in zip(items, images)]
+        choices = [EVALUATION_FACE] * len(images)
+        probes = np.asarray(matcher.encode_query(images, QueryModality.INJURED_FACE, choices=choices, progress=progress, cancel=cancel), dtype=np.float32)
         return cls(ids, gallery, probes, tuple(s for s, _ in items))
+
+
+def _injured(data: InjuredSet, subject: str, path: Path, image: Any, cancel: threading.Event | None) -> Any:
+    """The probe photo with its simulated injuries (see the module docstring), as a loaded
+    image whose hash is that of the injured pixels."""
+    from crossid_desktop.synth.injuries.photo import injure_photo  # loads OpenCV: only when injuries are simulated
+
+    check_cancel(cancel, "The evaluation")
+    injured = injure_photo(image.rgb_uint8(), seed=injury_seed(subject, path.name), severity=data.severity, mix=data.mix).image
+    injured.setflags(write=False)
+    return replace(image, pixels=injured, sha256=hashlib.sha256(injured.tobytes()).hexdigest())
 
 
 def injured_splits(subject_ids: Sequence[str], *, n_splits: int = N_SPLITS, test_fraction: float = 0.3) -> list[list[str]]:
@@ -215,6 +229,7 @@ def evaluate_injured(
     *,
     simulate_injuries: bool = False,
     severity: float = 0.6,
+    injury_mix: InjuryMix | None = None,
     extra_gallery: str | Path | None = None,
     n_splits: int = N_SPLITS,
     test_fraction: float = 0.3,
@@ -229,7 +244,7 @@ def evaluate_injured(
     validation data for a pretrained matcher or a model trained on another cohort) and
     measures Cllr on its test pairs.
     """
-    data = read_injured_set(data_dir, simulate_injuries=simulate_injuries, severity=severity)
+    data = read_injured_set(data_dir, simulate_injuries=simulate_injuries, severity=severity, injury_mix=injury_mix)
     splits = injured_splits(data.subject_ids, n_splits=n_splits, test_fraction=test_fraction)
     if min(len(t) for t in splits) < 2:
         raise DatasetError(f"The injured-face protocol needs at least two test subjects per split; {data.root} gives {min(len(t) for t in splits)} of {len(data.subject_ids)} people.")
@@ -259,7 +274,9 @@ def evaluate_injured(
         summary["extended/extra_subjects"] = len(extra_labels)
         notes.append(f"Extended gallery: one photo of each of {len(extra_labels)} people from {Path(extra_gallery)} added.")
     if data.simulated:
-        notes.append(f"Probes are real photos with simulated injuries (severity {severity}); {len(data.left_out)} people with a single photo were left out.")
+        simulation = f"the casework simulation, mix {data.mix.name!r}" if data.mix is not None else "one simulated injury each"
+        notes.append(f"Probes are real photos with {simulation} (severity {severity}), found and aligned on the injured photo; "
+                     f"{len(data.left_out)} people with a single photo were left out.")
     if calibrate:
         notes.append("Calibration: fitted per split on the non-test subjects' pairs, Cllr measured on the test pairs "
                      "(for a model trained on this very data set the non-test subjects include its training subjects: evaluate on a fresh cohort).")
@@ -270,6 +287,7 @@ def evaluate_injured(
         protocol="injured",
         model=model_info(matcher),
         data={"root": str(data.root), "layout": data.layout, "simulated_injuries": data.simulated, "severity": data.severity if data.simulated else None,
+              "injury_mix": data.mix.name if data.simulated and data.mix is not None else None,
               "n_subjects": len(data.subject_ids), "left_out": list(data.left_out), "n_splits": n_splits, "test_fraction": test_fraction,
               "test_subjects": splits, "extra_gallery": str(extra_gallery) if extra_gallery else None},
         n_queries=float(np.mean([r["n_probes"] for r in rows])),

@@ -15,6 +15,7 @@ from crossid_desktop.gallery.index import IndexStatus
 from crossid_desktop.gallery.schema import GalleryCounts, SubjectRecord
 from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.search.service import SearchResult
 
 
@@ -28,12 +29,15 @@ class StartupFacts:
 
 @dataclass(frozen=True)
 class QueryImage:
-    """One opened query image: the loaded file, its modality (as corrected) and the guess."""
+    """One opened query image: the loaded file, its modality (as corrected) and the guess; for
+    a face photo the examiner's ``choice`` (which face, a centre crop, the mask of parts to
+    ignore)."""
 
     image: LoadedImage
     modality: QueryModality
     guessed: QueryModality
     original: QImage
+    choice: FaceChoice | None = None
 
     @property
     def path(self) -> str:
@@ -43,12 +47,21 @@ class QueryImage:
 @dataclass(frozen=True)
 class Preview:
     """A preview computed in the worker: the preprocessed image and, for photos, the faces
-    (boxes ``(x0, y0, x1, y1)`` and landmarks ``(x, y)``, pixels of the original)."""
+    (boxes ``(x0, y0, x1, y1)`` and landmarks ``(x, y)``, pixels of the original, largest
+    first). For a photo the injured-face matcher prepares with an injury segmenter, also the
+    ``detected`` unreliable regions and the ``ignored`` mask the search would leave out
+    (``(S, S) bool`` on the aligned crop) and who made it. ``problem`` is ``"no_face"`` or
+    ``"several_faces"`` when the photo cannot be searched until the examiner decides (the note
+    says what to do), else ``""``."""
 
-    processed: QImage
+    processed: QImage | None
     boxes: tuple[tuple[float, float, float, float], ...] = ()
     landmarks: tuple[tuple[tuple[float, float], ...], ...] = ()
     note: str = ""
+    detected: NDArray[np.bool_] | None = field(default=None, hash=False, compare=False)
+    ignored: NDArray[np.bool_] | None = field(default=None, hash=False, compare=False)
+    ignore_source: str | None = None
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class SearchOutcome:
     true_in_gallery: bool = False
     query_images: tuple[LoadedImage, ...] = ()
     modality: tuple[QueryModality, ...] = ()  # per query image
+    choices: tuple[FaceChoice | None, ...] = field(default=(), hash=False, compare=False)  # per query image
 
     def with_identity(self, subject_id: str | None, rank: int | None, in_gallery: bool) -> SearchOutcome:
         """The same search with another known identity placed in it."""

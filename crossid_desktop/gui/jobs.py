@@ -28,6 +28,7 @@ from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.gui.face_preview import face_preview
 from crossid_desktop.gui.images import png_to_qimage, to_qimage
 from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
 from crossid_desktop.gui.worker import JobFunction
@@ -35,7 +36,7 @@ from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_me
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
-from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
 from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
@@ -72,7 +73,8 @@ def demo_job(root: Path | None) -> JobFunction:
 
 
 # -- the query panel ------------------------------------------------------------------------------
-def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> JobFunction:
+def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None,
+                   choices: Sequence[FaceChoice | None] | None = None) -> JobFunction:
     """Read and hash the files and take each image's modality: ``modalities`` when known (a demo
     query), else the first guess (:func:`~crossid_desktop.search.query.initial_modalities`:
     two X-rays of the same guessed view stay so: the examiner says which is which). ``guessed`` keeps each image's own guess;
@@ -86,9 +88,9 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
             images.append(load_image(path, frame=frames[done] if frames else 0))
         chosen = list(modalities) if modalities else initial_modalities(images)
         result = []
-        for image, modality in zip(images, chosen):
+        for n, (image, modality) in enumerate(zip(images, chosen)):
             pixels = image.pixels if image.pixels.ndim == 3 else image.grey_float()
-            result.append(QueryImage(image, modality, guess_modality(image), to_qimage(pixels)))
+            result.append(QueryImage(image, modality, guess_modality(image), to_qimage(pixels), choices[n] if choices else None))
         progress(len(paths), len(paths), "opened")
         return result
 
@@ -116,23 +118,18 @@ def soft_tissue_at(strength: float) -> dict[str, Any]:
     return moved
 
 
-def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
-    """The preprocessed image as the bundled X-ray matcher prepares it
-    (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); for
-    photos also the faces found."""
+def preview_job(image: LoadedImage, modality: QueryModality, strength: float, choice: FaceChoice | None = None) -> JobFunction:
+    """The preprocessed image as the matcher prepares it
+    (:func:`~crossid_desktop.matching.preprocess.prepare_query`): an X-ray with the soft-tissue
+    strength set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); a
+    photo with the faces found, the face of ``choice`` aligned as the workspace's injured-face
+    matcher aligns it, and the regions it would leave out (:func:`face_preview`)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        soft_tissue = soft_tissue_at(strength) if modality.is_xray else {}
-        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue})
         if modality.is_xray:
+            prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue_at(strength)})
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
-        faces = prepared.faces
-        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-        marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
-        method = prepared.alignment.method if prepared.alignment is not None else ""
-        note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {method}." if faces else "No face found: the central square is used."
-        return Preview(to_qimage(prepared.pixels), boxes, marks, note)
+        return face_preview(context, image, choice)
 
     return run
 
@@ -154,16 +151,17 @@ def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: st
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
         images, modality = search_arguments(queries)
+        choices = [q.choice for q in queries]
         service = context.search
-        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        result = service.search(images, modality=modality, top_k=top_k, choices=choices, progress=progress, cancel=cancel)
         left = [q for q in queries if q.modality.is_xray and q.modality == q.guessed]  # views the examiner left at the guess
         result = result.with_warnings(*query_warnings([q.image for q in left], [q.modality for q in left], views_guessed=True))
         with GalleryStore(service.workspace.db_path) as store:
             thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
-        outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality))
+        outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality), choices=tuple(choices))
         if not true_subject_id:
             return outcome
-        rank, in_gallery = service.locate(true_subject_id, images, modality=modality, result=result, cancel=cancel)
+        rank, in_gallery = service.locate(true_subject_id, images, modality=modality, result=result, choices=choices, cancel=cancel)
         return outcome.with_identity(true_subject_id, rank, in_gallery)
 
     return run
@@ -173,7 +171,8 @@ def locate_job(outcome: SearchOutcome, subject_id: str) -> JobFunction:
     """Place a newly typed known identity in the last search's ranking (over the whole gallery)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
-        rank, in_gallery = context.search.locate(subject_id, list(outcome.query_images), modality=list(outcome.modality), result=outcome.result, cancel=cancel)
+        rank, in_gallery = context.search.locate(subject_id, list(outcome.query_images), modality=list(outcome.modality), result=outcome.result,
+                                                choices=list(outcome.choices) or None, cancel=cancel)
         return outcome.with_identity(subject_id, rank, in_gallery)
 
     return run
@@ -186,7 +185,10 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> ComparePair:
         matcher = context.search.matcher_for(query.modality)
-        prepared = matcher.preprocess_query(query.image, query.modality)
+        if query.modality.is_xray:
+            prepared = matcher.preprocess_query(query.image, query.modality)
+        else:
+            prepared = matcher.preprocess_query(query.image, query.modality, query.choice)
         with GalleryStore(context.workspace.db_path) as store:
             face = decode_png(store.thumbnail(candidate.image_id))
         what = "skull X-ray, soft tissue suppressed" if query.modality.is_xray else "injured face, aligned"

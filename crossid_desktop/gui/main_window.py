@@ -40,6 +40,7 @@ from crossid_desktop.gui.widgets.status import QueryFacts, StatusBar
 from crossid_desktop.gui.worker import JobContext, Worker
 from crossid_desktop.imaging.formats import file_dialog_filter
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,11 @@ class MainWindow(QMainWindow):
 
     def load_query(
         self, paths: list[str], *, modalities: list[QueryModality] | None = None, frames: list[int] | None = None,
-        true_subject_id: str | None = None, search: bool = False,
+        true_subject_id: str | None = None, search: bool = False, choices: list[FaceChoice | None] | None = None,
     ) -> int:
         """Open query files (one image, or two X-ray views; ``frames`` of multi-frame DICOMs,
-        0-based); optionally search once they are read."""
+        0-based; ``choices`` for face photos, decided beforehand); optionally search once they
+        are read."""
         paths = [str(p) for p in paths][:2]
         self.settings.last_folder = str(Path(paths[0]).parent)
         self.settings.add_recent(paths)
@@ -161,7 +163,7 @@ class MainWindow(QMainWindow):
         self.candidates.clear()
         self.candidates.set_known_identity(true_subject_id)
         self._search_after_load = search
-        return self.query_panel.load(paths, modalities, frames)
+        return self.query_panel.load(paths, modalities, frames, choices)
 
     def run_search(self) -> int | None:
         """Search the gallery with the open query (in the worker); returns the job id."""

@@ -63,7 +63,9 @@ class FaceDetection:
     none. ``pose`` is ``"frontal"``, ``"profile_left"`` (the subject looks towards the image's
     left) or ``"profile_right"``. ``detector`` names what found it: ``"dlib-hog"``,
     ``"dlib-hog-rotated"`` (found on a rotated copy; its box is the upright bounding box of the
-    rotated one), ``"haar-frontal"`` or ``"haar-profile"``.
+    rotated one), ``"haar-frontal"`` or ``"haar-profile"``. ``landmarks68`` is ``(68, 2)``
+    float32 x, y in original pixels, the iBUG 300-W points of dlib's predictor the five
+    landmarks were taken from (None for Haar detections).
     """
 
     box: tuple[int, int, int, int]
@@ -71,6 +73,7 @@ class FaceDetection:
     landmarks: NDArray[np.float32] | None
     pose: str
     detector: str
+    landmarks68: NDArray[np.float32] | None = None
 
     @property
     def area(self) -> int:
@@ -178,9 +181,9 @@ def _grey(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _five_points(shape: Any) -> NDArray[np.float32]:
-    """The five canonical landmarks from a dlib 68-point shape, ``(5, 2)`` float32."""
-    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float32)
+def five_points(pts: NDArray[Any]) -> NDArray[np.float32]:
+    """The five canonical landmarks from dlib's 68 points ``(68, 2)``, ``(5, 2)`` float32."""
+    pts = np.asarray(pts, dtype=np.float32)
     return np.stack([
         pts[_RIGHT_EYE_68].mean(axis=0),
         pts[_LEFT_EYE_68].mean(axis=0),
@@ -211,21 +214,22 @@ def _clip_box(box: NDArray[np.float64], width: int, height: int) -> tuple[int, i
 
 
 def _landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.float32]:
-    """Five landmarks from dlib's 68-point predictor for the face in ``box`` (x0 y0 x1 y1)."""
+    """dlib's 68 landmarks ``(68, 2)`` for the face in ``box`` (x0 y0 x1 y1)."""
     import dlib  # dlib loads on first use
 
     rect = dlib.rectangle(*(round(float(v)) for v in (box[0], box[1], box[2] - 1, box[3] - 1)))
-    return _five_points(_PREDICTOR.call(lambda predictor: predictor(rgb, rect)))
+    shape = _PREDICTOR.call(lambda predictor: predictor(rgb, rect))
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float32)
 
 
 def _levelled_landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDArray[np.float32]:
-    """Landmarks for the face in ``box``; on a tilted face (eye line more than
+    """The 68 landmarks for the face in ``box``; on a tilted face (eye line more than
     :data:`RELANDMARK_ROLL_DEGREES` off level) the predictor runs again on a copy turned to
     level the eyes, since it was trained on roughly upright faces and drifts on tilted ones."""
     import cv2  # OpenCV loads on first use
 
     marks = _landmarks(rgb, box)
-    dx, dy = marks[1] - marks[0]
+    dx, dy = five_points(marks)[1] - five_points(marks)[0]
     roll = float(np.degrees(np.arctan2(dy, dx)))
     if abs(roll) < RELANDMARK_ROLL_DEGREES:
         return marks
@@ -238,7 +242,7 @@ def _levelled_landmarks(rgb: NDArray[np.uint8], box: NDArray[np.float64]) -> NDA
 
 
 def _dlib_faces(rgb: NDArray[np.uint8]) -> list[tuple[NDArray[np.float64], float, NDArray[np.float32]]]:
-    """dlib HOG faces in ``rgb``: ``(box x0 y0 x1 y1, score, (5, 2) landmarks)`` in its pixels."""
+    """dlib HOG faces in ``rgb``: ``(box x0 y0 x1 y1, score, (68, 2) landmarks)`` in its pixels."""
     upsample = 1 if max(rgb.shape[:2]) < UPSAMPLE_BELOW_SIDE else 0
     rects, scores, _ = _HOG.call(lambda hog: hog.run(rgb, upsample, 0.0))
     found = []
@@ -299,7 +303,8 @@ def detect_faces(rgb: NDArray[Any]) -> list[FaceDetection]:
                 marks = _invert_points(matrix, marks.astype(np.float64))
             corners = corners / scale
             span = np.concatenate([corners.min(axis=0), corners.max(axis=0)])
-            result.append(FaceDetection(_clip_box(span, width, height), score, (marks / scale).astype(np.float32), "frontal", detector))
+            marks68 = (marks / scale).astype(np.float32)
+            result.append(FaceDetection(_clip_box(span, width, height), score, five_points(marks68), "frontal", detector, marks68))
         return sorted(result, key=lambda d: d.area, reverse=True)
 
     found = _dlib_faces(work)

@@ -34,7 +34,7 @@ from crossid_desktop.errors import NoFaceFoundError
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE, CANONICAL
 from crossid_desktop.imaging.face_detect import FaceDetection, as_rgb, detect_eyes, detect_faces
 
-__all__ = ["AlignedFace", "FaceDetection", "align_face", "centre_crop", "detect_faces", "eye_levelled_transform", "similarity_transform"]
+__all__ = ["AlignedFace", "FaceDetection", "align_face", "centre_crop", "detect_faces", "eye_levelled_transform", "similarity_transform", "warp_to_crop"]
 
 #: where a Haar frontal box lands in the canonical crop, as (centre x, centre y, side) in crop
 #: fractions; the mean over LFW photos where dlib also found the face (``tests/benchmarks/
@@ -63,23 +63,26 @@ class AlignedFace:
     landmarks: NDArray[np.float32] | None
 
 
-def similarity_transform(source: NDArray[Any], target: NDArray[Any]) -> NDArray[np.float64]:
+def similarity_transform(source: NDArray[Any], target: NDArray[Any], weights: NDArray[Any] | None = None) -> NDArray[np.float64]:
     """The least-squares similarity (rotation, uniform scale, translation; no reflection) that
     maps ``source`` points onto ``target`` points, as a (2, 3) float64 affine (Umeyama 1991).
 
     ``source`` and ``target`` are ``(n, 2)`` with n >= 2; with n == 2 the fit is exact.
+    ``weights`` ``(n,)`` >= 0 weight each point's squared error (None: all equal).
     """
     src = np.asarray(source, dtype=np.float64)
     dst = np.asarray(target, dtype=np.float64)
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    src_mean, dst_mean = w @ src, w @ dst
     src_c, dst_c = src - src_mean, dst - dst_mean
-    covariance = dst_c.T @ src_c / len(src)
+    covariance = (dst_c * w[:, None]).T @ src_c
     u, singular, vt = np.linalg.svd(covariance)
     sign = np.eye(2)
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         sign[1, 1] = -1.0
     rotation = u @ sign @ vt
-    variance = (src_c**2).sum() / len(src)
+    variance = float(w @ (src_c**2).sum(axis=1))
     scale = float((singular * np.diag(sign)).sum() / variance)
     matrix = np.empty((2, 3), dtype=np.float64)
     matrix[:, :2] = scale * rotation
@@ -120,6 +123,12 @@ def _box_transform(box: tuple[int, int, int, int], placement: tuple[float, float
         [[scale, 0.0, cx * size - scale * (x0 + x1) / 2.0], [0.0, scale, cy * size - scale * (y0 + y1) / 2.0]],
         dtype=np.float64,
     )
+
+
+def warp_to_crop(rgb: NDArray[np.uint8], matrix: NDArray[np.float64], size: int = ALIGNED_SIZE) -> NDArray[np.uint8]:
+    """The ``size`` x ``size`` crop an affine ``matrix`` (photo pixels to crop pixels) cuts from
+    an RGB photo, edges replicated where it reaches past the photo."""
+    return _warp(as_rgb(rgb), np.asarray(matrix, dtype=np.float64), size)
 
 
 def _warp(rgb: NDArray[np.uint8], matrix: NDArray[np.float64], size: int) -> NDArray[np.uint8]:

@@ -40,6 +40,12 @@ def save_image(path: str | Path, pixels: NDArray[Any], *, dtype: DTypeLike | Non
         raise InvalidImageError(f"Cannot save {path}: {error.strerror or error}.") from error
 
 
+def encode_image(pixels: NDArray[Any], fmt: str = "PNG") -> bytes:
+    """The bytes of ``pixels`` (as :func:`save_image` takes them) encoded as ``"PNG"``,
+    ``"JPEG"`` or ``"TIFF"``."""
+    return _encode(_to_storable(np.asarray(pixels), None, sixteen_bit_ok=fmt != "JPEG"), fmt)
+
+
 def _to_storable(array: NDArray[Any], dtype: DTypeLike | None, *, sixteen_bit_ok: bool) -> NDArray[Any]:
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
         raise ValueError(f"Expected (H, W) or (H, W, 3) pixels, got shape {array.shape}.")

@@ -59,11 +59,14 @@ class Matcher(Protocol):
         images: Sequence[LoadedImage],
         modality: QueryModality,
         *,
+        choices: Sequence[Any] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> NDArray[np.float32]:
         """Preprocess (soft-tissue suppression or face alignment) and embed query images:
-        ``(n, embedding_dim)`` float32."""
+        ``(n, embedding_dim)`` float32. ``choices``: one
+        :class:`~crossid_desktop.matching.preprocess.FaceChoice` per face photo (which face,
+        centre crop, the examiner's mask), or None for the defaults."""
         ...
 
     def encode_gallery(

@@ -35,8 +35,9 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.batching import encode_in_batches
 from crossid_desktop.matching.checkpoint import fingerprint
+from crossid_desktop.matching.injured_query import InjuryAwareRecipe, described_faces, prepare_injured
 from crossid_desktop.matching.model_card import ModelCard
-from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery, prepare_query
 from crossid_desktop.progress import ProgressCallback
 
 DESCRIPTOR_DIM = 128
@@ -107,6 +108,18 @@ def default_card() -> ModelCard:
     )
 
 
+def _card_only(path: Path) -> ModelCard:
+    """The card of a matcher that is dlib's descriptor with a preparation recipe and no weights
+    of its own; :class:`ModelError` for anything else."""
+    try:
+        card = ModelCard.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelError(f"The model card {path} cannot be read ({type(error).__name__}).") from error
+    if card.backbone != "dlib-resnet-128" or card.network.get("kind") != "dlib":
+        raise ModelError(f"The model card {path} does not describe dlib's face matcher (network {card.network.get('kind')!r}).")
+    return card
+
+
 #: the former private name, kept for callers that import it
 _default_card = default_card
 
@@ -114,17 +127,20 @@ _default_card = default_card
 class DlibFaceMatcher:
     """Injured-face queries and gallery faces embedded with dlib's face descriptor, optionally
     followed by a trained :class:`~crossid_desktop.matching.embedding_head.EmbeddingHead`
-    (``head`` = path of its checkpoint). ``batch_size`` faces go through dlib at once."""
+    (``head`` = path of its checkpoint), or described by a model card alone (``card`` = path
+    of a JSON card with ``network.kind == "dlib"``: no weights of its own, only how queries are
+    prepared, the calibration and the measured figures). ``batch_size`` faces go through dlib
+    at once."""
 
     query_modalities = frozenset({QueryModality.INJURED_FACE})
 
-    def __init__(self, *, head: str | Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, *, head: str | Path | None = None, card: str | Path | None = None, batch_size: int = 32) -> None:
         self.batch_size = batch_size
         with _LOCK:
             self._models = _load_models()
         self._head: Any = None
         if head is None:
-            self._card = default_card()
+            self._card = default_card() if card is None else _card_only(Path(card))
             head_fingerprint = fingerprint({}, self._card)
         else:
             from crossid_desktop.matching.embedding_head import load_head  # loads torch: only when a model is used
@@ -134,6 +150,30 @@ class DlibFaceMatcher:
         self.name: str = self._card.name
         self.embedding_dim: int = int(self._card.embedding_dim)
         self.fingerprint: str = hashlib.sha256(f"crossid-dlib-v1|{self._models['sha256']}|{head_fingerprint}".encode()).hexdigest()
+        query = self._card.preprocessing.get("query", {})
+        self._recipe = InjuryAwareRecipe.from_card(query["injury_aware"]) if query.get("injury_aware") else None
+        self._gallery_flip = bool(self._card.preprocessing.get("gallery", {}).get("flip", False))
+        self._regions: Any = None
+
+    @property
+    def recipe(self) -> InjuryAwareRecipe | None:
+        """How injured-face queries are prepared beyond alignment (None: plain alignment)."""
+        return self._recipe
+
+    def unreliable_regions(self) -> Any:
+        """The injury segmenter the recipe names, loaded on first use (torch); None when the
+        recipe names none (only the examiner's mask is left out)."""
+        if self._recipe is not None and self._recipe.segmenter == "none":
+            return None
+        if self._regions is None:
+            from crossid_desktop.matching.injury_segmenter import load_segmenter  # loads torch: only when a model is used
+
+            assert self._recipe is not None
+            regions = load_segmenter(None if self._recipe.segmenter == "bundled" else self._recipe.segmenter)
+            if self._recipe.segmenter_sha256 and regions.sha256 != self._recipe.segmenter_sha256:
+                raise ModelError(f"The injury segmenter {regions.path} is not the one the matcher {self.name!r} was made and measured with; reinstall CrossID Desktop.")
+            self._regions = regions
+        return self._regions
 
     @property
     def calibration(self) -> dict[str, Any] | None:
@@ -142,10 +182,19 @@ class DlibFaceMatcher:
     def model_card(self) -> dict[str, Any]:
         return self._card.to_dict()
 
-    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[np.uint8]:
-        """The query aligned to the canonical face crop, ``(256, 256, 3)`` RGB uint8."""
+    def prepare(self, image: LoadedImage | NDArray[Any], modality: QueryModality, choice: FaceChoice | None = None) -> PreparedQuery:
+        """The query aligned to the canonical face crop (see
+        :func:`~crossid_desktop.matching.preprocess.prepare_query`), and with an injury-aware
+        recipe its unreliable regions and the mask to leave out
+        (:func:`~crossid_desktop.matching.injured_query.prepare_injured`)."""
         self._check_modality(modality)
-        return prepare_query(image, modality, {"aligned_size": ALIGNED_SIZE}).pixels
+        if self._recipe is None:
+            return prepare_query(image, modality, {"aligned_size": ALIGNED_SIZE}, choice)
+        return prepare_injured(image, choice, self._recipe, self.unreliable_regions(), ALIGNED_SIZE)
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality, choice: FaceChoice | None = None) -> NDArray[np.uint8]:
+        """The query aligned to the canonical face crop, ``(256, 256, 3)`` RGB uint8."""
+        return self.prepare(image, modality, choice).pixels
 
     def face_chips(self, faces: Sequence[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
         """dlib's 150 x 150 chips of canonical crops (RGB uint8, any square size)."""
@@ -171,8 +220,19 @@ class DlibFaceMatcher:
             vectors = self._models["recognition"].compute_face_descriptor(chips)
         return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32).reshape(len(chips), DESCRIPTOR_DIM)
 
-    def _embed(self, faces: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
-        raw = self.descriptors(faces)
+    def averaged_descriptors(self, groups: Sequence[Sequence[NDArray[np.uint8]]]) -> NDArray[np.float32]:
+        """One descriptor per group of crops (a face and its mirror image): the mean of the
+        group's raw descriptors, ``(n, 128)`` float32."""
+        flat = [face for group in groups for face in group]
+        raw = self.descriptors(flat)
+        ends = np.cumsum([0] + [len(g) for g in groups])
+        return np.stack([raw[a:b].mean(axis=0) for a, b in zip(ends[:-1], ends[1:])]).astype(np.float32)
+
+    def _embed(self, faces: Sequence[NDArray[np.uint8]], *, flip: bool = False) -> NDArray[np.float32]:
+        groups = [[face, np.ascontiguousarray(face[:, ::-1])] if flip else [face] for face in faces]
+        return self._head_of(self.averaged_descriptors(groups))
+
+    def _head_of(self, raw: NDArray[np.float32]) -> NDArray[np.float32]:
         if self._head is None:
             return raw
         import torch  # torch loads only when a model runs
@@ -187,24 +247,42 @@ class DlibFaceMatcher:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> NDArray[np.float32]:
-        """Embed canonical aligned face crops: ``(n, embedding_dim)`` float32."""
-        return encode_in_batches(faces, self._embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding gallery faces", progress=progress, cancel=cancel)
+        """Embed canonical aligned face crops (each with its mirror image when the card's gallery
+        entry says ``flip``): ``(n, embedding_dim)`` float32."""
+
+        def embed(batch: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
+            return self._embed(batch, flip=self._gallery_flip)
+
+        return encode_in_batches(faces, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding gallery faces", progress=progress, cancel=cancel)
+
+    def encode_prepared(self, prepared: Sequence[PreparedQuery], modality: QueryModality) -> NDArray[np.float32]:
+        """Embed queries already prepared by :meth:`prepare`: ``(n, embedding_dim)`` float32
+        (with an injury-aware recipe, the completed faces of
+        :func:`~crossid_desktop.matching.injured_query.described_faces`)."""
+        self._check_modality(modality)
+        if self._recipe is None:
+            return self._embed([p.pixels for p in prepared])
+        recipe = self._recipe
+        return self._head_of(self.averaged_descriptors([described_faces(p, recipe) for p in prepared]))
 
     def encode_query(
         self,
         images: Sequence[LoadedImage],
         modality: QueryModality,
         *,
+        choices: Sequence[FaceChoice | None] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> NDArray[np.float32]:
-        """Align injured-face photos to the canonical crop and embed them: ``(n, embedding_dim)``."""
+        """Align injured-face photos to the canonical crop and embed them: ``(n, embedding_dim)``.
+        ``choices``: one :class:`FaceChoice` per photo, or None."""
         self._check_modality(modality)
+        items = list(zip(images, choices if choices is not None else [None] * len(images)))
 
-        def embed(batch: Sequence[LoadedImage]) -> NDArray[np.float32]:
-            return self._embed([self.preprocess_query(image, modality) for image in batch])
+        def embed(batch: Sequence[tuple[LoadedImage, FaceChoice | None]]) -> NDArray[np.float32]:
+            return self.encode_prepared([self.prepare(image, modality, choice) for image, choice in batch], modality)
 
-        return encode_in_batches(images, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding query images", progress=progress, cancel=cancel)
+        return encode_in_batches(items, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding query images", progress=progress, cancel=cancel)
 
     def _check_modality(self, modality: QueryModality) -> None:
         if QueryModality(modality) not in self.query_modalities:

@@ -25,7 +25,7 @@ from crossid_desktop.matching.checkpoint import card_path, fingerprint, load_che
 from crossid_desktop.matching.device import autocast_dtype, select_device
 from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
 from crossid_desktop.matching.model_card import ModelCard
-from crossid_desktop.matching.preprocess import InputRecipe, prepare_query, to_network_batch
+from crossid_desktop.matching.preprocess import FaceChoice, InputRecipe, PreparedQuery, prepare_query, to_network_batch
 from crossid_desktop.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -79,29 +79,42 @@ class TorchMatcher:
     def model_card(self) -> dict[str, Any]:
         return self._card.to_dict()
 
-    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[Any]:
+    def prepare(self, image: LoadedImage | NDArray[Any], modality: QueryModality, choice: FaceChoice | None = None) -> PreparedQuery:
+        """The query as prepared before it is resized for the network (see
+        :func:`~crossid_desktop.matching.preprocess.prepare_query`)."""
+        modality = self._check_modality(modality)
+        return prepare_query(image, modality, {"soft_tissue": self._query.soft_tissue, "aligned_size": self._query.aligned_size}, choice)
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality, choice: FaceChoice | None = None) -> NDArray[Any]:
         """The query as prepared before it is resized for the network, for display: an X-ray
         with its soft tissue suppressed (``(H, W)`` float32 in [0, 1]) or an injured face
         aligned to the canonical crop (``(256, 256, 3)`` RGB uint8)."""
-        modality = self._check_modality(modality)
-        return prepare_query(image, modality, {"soft_tissue": self._query.soft_tissue, "aligned_size": self._query.aligned_size}).pixels
+        return self.prepare(image, modality, choice).pixels
 
     def encode_query(
         self,
         images: Sequence[LoadedImage],
         modality: QueryModality,
         *,
+        choices: Sequence[FaceChoice | None] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> NDArray[np.float32]:
-        """Preprocess and embed query images: ``(n, embedding_dim)`` float32, L2-normalised."""
+        """Preprocess and embed query images: ``(n, embedding_dim)`` float32, L2-normalised.
+        ``choices``: one :class:`FaceChoice` per image (face photos), or None."""
         modality = self._check_modality(modality)
+        items = list(zip(images, choices if choices is not None else [None] * len(images)))
 
-        def embed(batch: Sequence[LoadedImage]) -> NDArray[np.float32]:
-            prepared = [self.preprocess_query(image, modality) for image in batch]
+        def embed(batch: Sequence[tuple[LoadedImage, FaceChoice | None]]) -> NDArray[np.float32]:
+            prepared = [self.preprocess_query(image, modality, choice) for image, choice in batch]
             return self._run(to_network_batch(prepared, self._query), branch="query")
 
-        return encode_in_batches(images, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding query images", progress=progress, cancel=cancel)
+        return encode_in_batches(items, embed, batch_size=self.batch_size, dim=self.embedding_dim, what="Encoding query images", progress=progress, cancel=cancel)
+
+    def encode_prepared(self, prepared: Sequence[PreparedQuery], modality: QueryModality) -> NDArray[np.float32]:
+        """Embed queries already prepared by :meth:`prepare`: ``(n, embedding_dim)`` float32."""
+        self._check_modality(modality)
+        return self._run(to_network_batch([p.pixels for p in prepared], self._query), branch="query")
 
     def encode_gallery(
         self,
@@ -164,6 +177,8 @@ def _load(path_or_name: str | Path, *, device: str | None) -> Matcher:
     path = Path(path_or_name)
     if not path.is_file():
         raise ModelError(f"No matcher called {str(path_or_name)!r}: it is neither {DLIB_MATCHER_NAME!r} nor an existing model file.")
+    if path.suffix.lower() == ".json":  # a card alone: dlib's descriptor with a preparation recipe
+        return DlibFaceMatcher(card=path)
     from crossid_desktop.matching.embedding_head import DLIB_BACKBONE  # loads torch: only when a model is used
 
     card_file = card_path(path)

@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.errors import ModelError
+from crossid_desktop.errors import ModelError, NoFaceFoundError, SeveralFacesError
 from crossid_desktop.imaging import xray
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.face_detect import FaceDetection
@@ -147,25 +147,76 @@ def prepare_face(image: LoadedImage | NDArray[Any], aligned_size: int) -> NDArra
 
 
 @dataclass(frozen=True)
+class FaceChoice:
+    """Which face of an injured-face query photo is searched, and how.
+
+    ``face``: the 1-based number of the face among those found (largest first); None asks for a
+    photo that shows exactly one face. ``allow_centre_crop``: when no face is found, search the
+    photo's central square instead of refusing (the result then carries a warning).
+    ``ignore``: the examiner's mask of the parts to leave out, ``(S, S) bool`` in the pixels of
+    the aligned crop (``S`` = the matcher's aligned size); None leaves that to the matcher's
+    own detection of unreliable regions, where it has one.
+    """
+
+    face: int | None = None
+    allow_centre_crop: bool = False
+    ignore: NDArray[np.bool_] | None = None
+
+
+@dataclass(frozen=True)
 class PreparedQuery:
     """A query image as a matcher takes it, before the network.
 
     ``pixels``: an X-ray with its soft tissue suppressed, ``(H, W)`` float32 in [0, 1], or a
     face aligned to the canonical crop, ``(S, S, 3)`` RGB uint8. ``caption`` says in words what
-    was done. For photos, ``faces`` are every face found (best first) and ``alignment`` the
-    alignment of the first one (or the centre crop when none was found).
+    was done. For photos, ``faces`` are every face found (largest first), ``face_number`` the
+    1-based number of the one searched (None for a centre crop), ``alignment`` its alignment
+    (or the centre crop), and ``warnings`` what the examiner must know about the result (a
+    centre crop instead of a detected face). An injury-aware matcher also fills ``unreliable``
+    (``(S, S) float32``: the probability that each pixel shows an injury or occluder),
+    ``ignored`` (``(S, S) bool``: the pixels left out of the search) and ``ignore_source``
+    (``"detected"`` or ``"examiner"``).
     """
 
     pixels: NDArray[Any]
     caption: str
     faces: tuple[FaceDetection, ...] = ()
     alignment: AlignedFace | None = None
+    face_number: int | None = None
+    warnings: tuple[str, ...] = ()
+    unreliable: NDArray[np.float32] | None = None
+    ignored: NDArray[np.bool_] | None = None
+    ignore_source: str | None = None
 
 
-def prepare_query(image: LoadedImage | NDArray[Any], modality: QueryModality | str, settings: Mapping[str, Any] | None = None) -> PreparedQuery:
+#: the warning a search of a photo's central square carries
+CENTRE_CROP_WARNING = "No face was found in the query photo; its central square was searched instead, so the candidates may be meaningless."
+
+
+def choose_face(faces: Sequence[FaceDetection], choice: FaceChoice | None) -> int | None:
+    """The 0-based index of the face to search among ``faces`` (largest first), or None for a
+    centre crop. Raises :class:`NoFaceFoundError` when there is no face and no centre crop was
+    asked for, :class:`SeveralFacesError` when several faces are found and none was chosen, or
+    the chosen number does not exist."""
+    choice = choice or FaceChoice()
+    if not faces:
+        if choice.allow_centre_crop:
+            return None
+        raise NoFaceFoundError("No face was found in the query photo; ask for a centre crop (crossid search --centre-crop) to search its central square anyway.")
+    if choice.face is None:
+        if len(faces) > 1:
+            raise SeveralFacesError(f"The query photo shows {len(faces)} faces; say which one to search (crossid search --face N, N from 1 to {len(faces)}, largest first).", tuple(faces))
+        return 0
+    if not 1 <= int(choice.face) <= len(faces):
+        raise SeveralFacesError(f"The query photo shows {len(faces)} face{'s' if len(faces) > 1 else ''}; there is no face number {choice.face}.", tuple(faces))
+    return int(choice.face) - 1
+
+
+def prepare_query(image: LoadedImage | NDArray[Any], modality: QueryModality | str, settings: Mapping[str, Any] | None = None,
+                  choice: FaceChoice | None = None) -> PreparedQuery:
     """Prepare one query image for its modality with a model card's ``preprocessing.query``
     entry (``soft_tissue`` parameters for X-rays, ``aligned_size`` for faces; defaults when
-    absent)."""
+    absent). Face photos follow ``choice`` (see :func:`choose_face` for the errors)."""
     settings = dict(settings or {})
     if QueryModality(modality).is_xray:
         soft_tissue = dict(settings.get("soft_tissue") or {})
@@ -175,6 +226,10 @@ def prepare_query(image: LoadedImage | NDArray[Any], modality: QueryModality | s
     size = int(settings.get("aligned_size", ALIGNED_SIZE))
     rgb = as_rgb(image.rgb_uint8() if hasattr(image, "rgb_uint8") else np.asarray(image))
     faces = tuple(detect_faces(rgb))
-    aligned = align_face(rgb, size=size, detection=faces[0]) if faces else centre_crop(rgb, size=size)
-    return PreparedQuery(aligned.image, f"aligned to the canonical face crop ({size} x {size} px)", faces, aligned)
-
+    index = choose_face(faces, choice)
+    if index is None:
+        aligned = centre_crop(rgb, size=size)
+        return PreparedQuery(aligned.image, f"central square of the photo ({size} x {size} px): no face found", faces, aligned, None, (CENTRE_CROP_WARNING,))
+    aligned = align_face(rgb, size=size, detection=faces[index])
+    which = f"face {index + 1} of {len(faces)}, " if len(faces) > 1 else ""
+    return PreparedQuery(aligned.image, f"{which}aligned to the canonical face crop ({size} x {size} px)", faces, aligned, index + 1)

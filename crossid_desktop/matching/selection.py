@@ -20,10 +20,13 @@ from crossid_desktop.paths import resource_path, write_text_atomic
 
 ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
-#: model per role when the workspace names none. Injured faces default to dlib's pretrained
-#: network: the bundled SCL head was trained on synthetic faces and lowers Rank-1 on real
-#: photos (docs/RESULTS.md); the demo workspace chooses it explicitly for its synthetic gallery.
-BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("dlib",)}
+#: model per role when the workspace names none (the first one present). Injured faces default
+#: to ``injured_real``: dlib's pretrained network with each face described with its mirror image,
+#: the examiner's brush mask completed from the other side, and a likelihood-ratio calibration
+#: (a card alone, ``resources/models/injured_real.json``), the best of the variants measured on
+#: real photos of held-out people (docs/RESULTS.md section 3); the bundled SCL head was trained
+#: on synthetic faces and lowers Rank-1 on real photos, so only the synthetic demo uses it.
+BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("bundled:injured_real", "dlib")}
 
 
 def role_of(modality: QueryModality) -> str:
@@ -44,9 +47,19 @@ def resolve_spec(spec: str) -> str | Path:
     """``"dlib"`` stays as it is; ``bundled:<name>`` and paths become checkpoint paths."""
     if spec == "dlib":
         return spec
-    if spec.startswith("bundled:"):
-        return resource_path("models", spec.removeprefix("bundled:") + ".pt")
+    if spec.startswith("bundled:"):  # weights (.pt with a card beside), else a card alone (.json)
+        weights = resource_path("models", spec.removeprefix("bundled:") + ".pt")
+        card = weights.with_suffix(".json")
+        return card if not weights.is_file() and card.is_file() and _card_only(card) else weights
     return Path(spec).expanduser()
+
+
+def _card_only(card: Path) -> bool:
+    """Whether a bundled card describes a matcher without weights (dlib with a recipe)."""
+    try:
+        return json.loads(card.read_text(encoding="utf-8")).get("network", {}).get("kind") == "dlib"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _spec_available(spec: str) -> bool:

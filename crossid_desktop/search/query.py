@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from crossid_desktop.errors import MatcherMismatchError, UnsuitableQueryError
 from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.imaging.masks import mask_record
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import PreparedQuery
 
 #: ``crossid search --modality`` choices and the modality each names (``xray``: guess the view).
 MODALITY_OPTIONS: dict[str, QueryModality | None] = {
@@ -263,3 +266,19 @@ def modality_from_option(options: str | Sequence[str] | None, n_queries: int) ->
     if "xray" in options:
         raise MatcherMismatchError("--modality xray guesses the views, so give it once; per image, name each view (xray-front or xray-side).")
     return [MODALITY_OPTIONS[option] for option in options]
+
+
+def describe_preparation(prepared: PreparedQuery | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None, tuple[str, ...]]:
+    """What a search records about how a face photo was prepared: the face searched (its number
+    among those found, how it was aligned, its box), the parts left out (a mask record) and the
+    warnings. ``(None, None, ())`` for X-rays and matchers that do not say."""
+    if prepared is None or prepared.alignment is None:
+        return None, None, () if prepared is None else tuple(prepared.warnings)
+    detection = prepared.alignment.detection
+    face = {"number": prepared.face_number, "found": len(prepared.faces), "alignment": prepared.alignment.method,
+            "box": list(detection.box) if detection is not None else None,
+            "transform": [[round(float(v), 6) for v in row] for row in prepared.alignment.transform], "size": int(prepared.pixels.shape[0])}
+    ignored = None
+    if prepared.ignored is not None and prepared.ignore_source is not None and prepared.ignored.any():
+        ignored = mask_record(prepared.ignored, prepared.ignore_source)
+    return face, ignored, tuple(prepared.warnings)

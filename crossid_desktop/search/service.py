@@ -41,9 +41,10 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
 from crossid_desktop.matching.calibration import Calibration, verbal_scale
+from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, query_warnings, resolve_modalities
+from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, describe_preparation, query_warnings, resolve_modalities
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -71,12 +72,20 @@ class Candidate:
 
 @dataclass(frozen=True)
 class QueryInfo:
+    """One query image as searched: its file, hash, modality and image metadata; for a face
+    photo ``face`` (which face of how many, how it was aligned), ``ignored`` (the parts left
+    out of the search: who marked them, how much of the crop, the mask as a PNG and its hash)
+    and ``warnings`` the examiner must read (a centre crop instead of a detected face)."""
+
     path: str | None
     sha256: str
     modality: str
     meta: dict[str, Any]
+    #: the face searched in the photo (detector, box, alignment transform), or None
+    face: dict[str, Any] | None = field(default=None, hash=False)
     #: the parts of an aligned face the search left out (a mask record), or None
     ignored: dict[str, Any] | None = field(default=None, hash=False)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,7 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``crossid search --json``)."""
         data = asdict(self)
+        data["warnings"] = list(self.warnings)
         data["query"] = data["queries"][0] if len(self.queries) == 1 else data["queries"]
         for candidate in data["candidates"]:
             candidate["image"] = candidate.pop("image_path")
@@ -176,6 +186,7 @@ class SearchService:
         top_k: int = 10,
         rank_by: str = "subject",
         exact: bool = False,
+        choices: Sequence[FaceChoice | None] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> SearchResult:
@@ -185,6 +196,8 @@ class SearchService:
         ``"xray"`` (:data:`~crossid_desktop.search.query.ANY_XRAY_VIEW`) for X-rays whose views
         are guessed, or None to guess everything. Refuses unsuitable queries
         (:class:`~crossid_desktop.errors.UnsuitableQueryError`) and warns on the result.
+        ``choices``: for face photos, one :class:`FaceChoice` per query (which face, a centre crop
+        when none is found, the examiner's mask of parts to ignore); None: the photo must show one face.
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -219,7 +232,11 @@ class SearchService:
         timings["open_index"] = _ms(t)
         progress(2, 4, "encoding the query")
         t = time.perf_counter()
-        vectors = np.concatenate([matcher.encode_query([image], m, cancel=cancel) for image, m in zip(images, modalities)])
+        choices = list(choices) if choices is not None else [None] * len(images)
+        if len(choices) != len(images):
+            raise ValueError(f"{len(choices)} face choices for {len(images)} query images")
+        encoded = [_encode(matcher, image, m, choice, cancel) for image, m, choice in zip(images, modalities, choices)]
+        vectors = np.concatenate([vector for vector, _ in encoded])
         timings["encode"] = _ms(t)
         check_cancel(cancel, "The search")
         progress(3, 4, "searching the gallery")
@@ -231,9 +248,12 @@ class SearchService:
         progress(4, 4, "done")
         preprocessing = matcher.model_card().get("preprocessing", {})
         infos = tuple(
-            QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
+            QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image), *describe_preparation(prepared))
+            for image, m, (_, prepared) in zip(images, modalities, encoded)
         )
-        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings, tuple(warnings))
+        warnings = [*(w for info in infos for w in info.warnings), *warnings]  # the face's first: a centre crop matters most
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings,
+                            tuple(dict.fromkeys(warnings)))
 
     def locate(
         self,
@@ -242,6 +262,7 @@ class SearchService:
         *,
         modality: QueryModality | Sequence[QueryModality] | None = None,
         result: SearchResult | None = None,
+        choices: Sequence[FaceChoice | None] | None = None,
         cancel: threading.Event | None = None,
     ) -> tuple[int | None, bool]:
         """Where ``subject_id`` ranks for this query over the whole gallery, even beyond the
@@ -251,7 +272,7 @@ class SearchService:
             return rank, True
         if not self.store.has_subject(subject_id):
             return None, False
-        whole = self.search(list(queries), modality=modality, top_k=max(self.store.counts().subjects, 1), cancel=cancel)
+        whole = self.search(list(queries), modality=modality, top_k=max(self.store.counts().subjects, 1), choices=choices, cancel=cancel)
         return whole.rank_of(subject_id), True
 
     def rank(
@@ -286,6 +307,18 @@ class SearchService:
                 Candidate(rank, record.subject_id, names[record.subject_id], image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
             )
         return tuple(result)
+
+
+def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choice: FaceChoice | None,
+            cancel: threading.Event | None) -> tuple[NDArray[np.float32], PreparedQuery | None]:
+    """Embed one query, keeping how it was prepared when the matcher says so."""
+    prepare = getattr(matcher, "prepare", None)
+    if prepare is None or modality.is_xray:
+        kwargs = {} if modality.is_xray else {"choices": [choice]}
+        return np.asarray(matcher.encode_query([image], modality, cancel=cancel, **kwargs), dtype=np.float32), None
+    prepared = prepare(image, modality, choice)
+    check_cancel(cancel, "The search")
+    return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
 
 
 def _choose(

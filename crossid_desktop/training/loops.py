@@ -29,10 +29,14 @@ from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
 from crossid_desktop.matching.losses import ContrastiveLoss, SubclassContrastiveLoss, TripletLoss, semi_hard_triplets
-from crossid_desktop.matching.preprocess import InputRecipe, prepare_face, prepare_xray, to_network_batch
+from crossid_desktop.matching.preprocess import FaceChoice, InputRecipe, prepare_face, prepare_xray, to_network_batch
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.training.augment import AugmentParams, augment_batch
 from crossid_desktop.training.config import TrainConfig
+
+#: training photos are searched like a query whose examiner chose the largest face, or the
+#: central square when none is found (as ``prepare_face`` does for gallery photos)
+TRAINING_FACE = FaceChoice(face=1, allow_centre_crop=True)
 
 # --- image banks -----------------------------------------------------------------------------
 
@@ -69,7 +73,7 @@ def load_descriptors(refs: Sequence[ImageRef], *, progress: ProgressCallback | N
     rows = []
     for i, ref in enumerate(refs):
         check_cancel(cancel, what)
-        rows.append(matcher.descriptors([matcher.preprocess_query(load_image(ref.path), "injured_face")])[0])
+        rows.append(matcher.descriptors([matcher.preprocess_query(load_image(ref.path), "injured_face", TRAINING_FACE)])[0])
         if progress is not None:
             progress(i + 1, len(refs), what)
     return torch.from_numpy(np.stack(rows).astype(np.float32)) if rows else torch.empty((0, 128))

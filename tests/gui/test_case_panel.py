@@ -16,6 +16,7 @@ from crossid_desktop.cases import CaseService  # noqa: E402
 from crossid_desktop.cases.marks import Mark  # noqa: E402
 from crossid_desktop.gui.widgets.case_panel import CasePanel  # noqa: E402
 from crossid_desktop.matching.base import QueryModality  # noqa: E402
+from crossid_desktop.matching.preprocess import FaceChoice  # noqa: E402
 
 
 def _type(qtbot, edit: QLineEdit, text: str) -> None:
@@ -28,7 +29,7 @@ def test_case_fields_marks_identity_and_report(qtbot, window, tiny, tmp_path: Pa
     panel = window.findChild(CasePanel, "casePanel")
     assert panel is not None
     with qtbot.waitSignal(window.searchFinished, timeout=60_000):
-        window.load_query([str(tiny.photo(tiny.photo_subjects[5]))], modalities=[QueryModality.INJURED_FACE], search=True)
+        window.load_query([str(tiny.photo(tiny.photo_subjects[5]))], modalities=[QueryModality.INJURED_FACE], search=True, choices=[FaceChoice(allow_centre_crop=True)])
     subject = window.candidates.cards()[2].candidate.subject_id  # "established" later: a shown candidate
 
     panel.findChild(QLineEdit, "caseNumberEdit").setText("GUI-TEST-1")

@@ -18,6 +18,7 @@ from crossid_desktop.gui.widgets.compare_view import CompareView  # noqa: E402
 from crossid_desktop.gui.widgets.image_view import ImageView  # noqa: E402
 from crossid_desktop.gui.worker import Worker  # noqa: E402
 from crossid_desktop.matching.base import QueryModality  # noqa: E402
+from crossid_desktop.matching.preprocess import FaceChoice  # noqa: E402
 
 SIDE = 100
 
@@ -121,7 +122,7 @@ def test_xray_overlay_places_the_skull_by_proportions(view: CompareView) -> None
 def test_compare_opens_from_a_candidate_card(qtbot, window, tiny) -> None:
     subject = tiny.photo_subjects[3]
     with qtbot.waitSignal(window.searchFinished, timeout=60_000):
-        window.load_query([str(tiny.photo(subject))], modalities=[QueryModality.INJURED_FACE], search=True)
+        window.load_query([str(tiny.photo(subject))], modalities=[QueryModality.INJURED_FACE], search=True, choices=[FaceChoice(allow_centre_crop=True)])
     card = window.candidates.cards()[0]
     views: list[QWidget] = []
     with qtbot.waitSignal(window.worker.jobFinished, timeout=30_000):

@@ -170,8 +170,8 @@ def image_corpus(root: Path, s2f: Path, people: tuple[str, ...]) -> list[Hostile
         Hostile("result: a frontal and a lateral X-ray", ("search", str(side), str(front), "--json"), check=search_result(side, front, views=("xray_side", "xray_front"), warned="was guessed")),
         Hostile("result: views stated", ("search", str(front), str(side), "--modality", "xray-front", "--modality", "xray-side", "--json"), check=search_result(front, side)),
         Hostile("result: 16-bit TIFF X-ray", ("search", str(root / "xray16.tif"), "--modality", "xray-front", "--json"), check=search_result(root / "xray16.tif")),
-        Hostile("result: animated GIF photo", ("search", str(root / "animated.gif"), "--modality", "injured", "--json"), check=search_result(root / "animated.gif")),
-        Hostile("result: control characters in a file name", ("search", str(hostile_name), "--modality", "injured"), check=prints("evil\\x1b[31m", "rank", absent=("\x1b", "\u202e"))),
+        Hostile("result: animated GIF photo", ("search", str(root / "animated.gif"), "--modality", "injured", "--centre-crop", "--json"), check=search_result(root / "animated.gif", warned="central square")),
+        Hostile("result: control characters in a file name", ("search", str(hostile_name), "--modality", "injured", "--centre-crop"), check=prints("evil\\x1b[31m", "rank", absent=("\x1b", "\u202e"))),
     ]
     return corpus
 
@@ -281,7 +281,7 @@ def text_corpus(photo: Path, reports: Path) -> list[Hostile]:
         Hostile("case: notes with NUL", ("case", "note", "HOSTILE-1", "a\x00b"), refused="NUL"),
         Hostile("result: notes of 21,000 characters with controls", ("case", "note", "HOSTILE-1", prose[:21_000] + " \x1b[31m\x07 end"), check=prints("notes saved")),
         Hostile("case: mark of a subject never a candidate", ("case", "mark", "HOSTILE-1", "NOBODY", "of_interest"), refused="not among the candidates"),
-        Hostile("result: search recorded in the case", ("search", str(photo), "--modality", "injured", "--top-k", "20", "--case", "HOSTILE-1"), check=prints("search recorded")),
+        Hostile("result: search recorded in the case", ("search", str(photo), "--modality", "injured", "--centre-crop", "--top-k", "20", "--case", "HOSTILE-1"), check=prints("search recorded")),
         Hostile("result: mark with a 5,000-character note without a space", ("case", "mark", "HOSTILE-1", "H2", "of_interest", "--note", "W" * 5_000), check=prints("marked")),
         Hostile("result: case shown with controls escaped", ("case", "show", "HOSTILE-1"), check=prints("\\x1b[2J", "intact", absent=("\x1b", "\x07"))),
         Hostile("result: the report of that case", ("report", "HOSTILE-1", "-o", str(reports / "hostile.pdf")), check=prints("report written")),

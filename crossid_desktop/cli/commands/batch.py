@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--modality", choices=sorted(k for k in MODALITY_OPTIONS if k != "xray"), default=None, help="what the queries show (default: guessed per image)")
     parser.add_argument("--examiner", default="", metavar="NAME", help="examiner named in the cases and reports")
     parser.add_argument("--agency", default="", help="agency named in the cases")
+    parser.add_argument("--centre-crop", action="store_true", help="search the central square of face photos without a detectable face (their reports carry a warning)")
     parser.set_defaults(run=run)
 
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     modality = MODALITY_OPTIONS[args.modality] if args.modality else None
     workspace = Workspace.open(args.workspace)
     with TextProgress("batch") as bar:
-        summary = run_batch(workspace, args.query_dir, args.out, top_k=args.top_k, modality=modality, examiner=args.examiner, agency=args.agency, progress=bar)
+        summary = run_batch(workspace, args.query_dir, args.out, top_k=args.top_k, modality=modality, examiner=args.examiner, agency=args.agency,
+                            allow_centre_crop=args.centre_crop, progress=bar)
     done = sum(1 for i in summary.items if i.status == "done")
     print(f"{len(summary.items)} query files: {done} done ({summary.searched} searched now, {summary.skipped} done before), "
           f"{len(summary.failed)} failed")

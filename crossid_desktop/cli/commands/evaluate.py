@@ -16,6 +16,7 @@ from crossid_desktop.evaluation.outputs import main_table, write_outputs
 from crossid_desktop.evaluation.skull2face import SkullFaceProtocol, evaluate_skull2face, select_test_subjects
 from crossid_desktop.matching.calibration import Calibration
 from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
+from crossid_desktop.synth.injuries.mix import MIXES
 
 ORDER = 70
 
@@ -41,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.3, help="fraction of subjects held out (default 0.3, as the trainer)")
     parser.add_argument("--simulate-injuries", action="store_true", help="injured: ordinary photos; first photo per person = gallery, the others get simulated injuries")
     parser.add_argument("--severity", type=float, default=0.6, help="severity of simulated injuries, 0-1 (default 0.6)")
+    parser.add_argument("--injury-mix", choices=sorted(MIXES), default=None,
+                        help="with --simulate-injuries: several injuries per face from this casework mix (default: the publication's single injury)")
     parser.add_argument("--calibrate", action="store_true",
                         help="fit a score-to-LR calibration on validation subjects (never test subjects), report Cllr and a Tippett plot, and store it in the model card")
     parser.add_argument("--calibration-data", type=Path, default=None, help="data set holding the model's validation subjects (default: --data)")
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             result = _skull2face(args, matcher, progress)
         else:
             result = evaluate_injured(matcher, args.data, simulate_injuries=args.simulate_injuries, severity=args.severity,
+                                      injury_mix=MIXES[args.injury_mix] if args.injury_mix else None,
                                       extra_gallery=args.extra_gallery, test_fraction=args.test_fraction, calibrate=args.calibrate, progress=progress)
         progress(0, 1, "writing report")
         paths = write_outputs(result, out, tsne=not args.no_tsne)

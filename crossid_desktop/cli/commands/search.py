@@ -11,7 +11,10 @@ from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.report_sections import query_dicom_pairs
 from crossid_desktop.errors import CrossIDError
+from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.masks import read_mask
+from crossid_desktop.matching.preprocess import FaceChoice
 from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
@@ -29,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=int, default=10, help="number of candidates (default 10)")
     parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
+    parser.add_argument("--face", type=int, default=None, metavar="N", help="injured-face photo showing several faces: search face N (1 = the largest)")
+    parser.add_argument("--centre-crop", action="store_true", help="injured-face photo without a detectable face: search its central square (the result carries a warning)")
+    parser.add_argument("--ignore-mask", type=Path, default=None, metavar="MASK.png",
+                        help="injured-face photo: a square image drawn on the aligned face crop whose non-black pixels are left out of the search "
+                             "(instead of the regions the injury segmenter detects)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", type=Path, default=None, metavar="OUT.pdf", help="record the search in a case and write its PDF report")
     parser.add_argument("--case", default=None, metavar="CASE", help="record the search in this case (opened when new); with --report and no --case, a new case is numbered")
@@ -48,19 +56,28 @@ def run(args: argparse.Namespace) -> int:
         raise CrossIDError(f"The report file {args.report} should end in .pdf and be in an existing folder.")
     if args.frame < 1:
         raise CrossIDError("--frame counts from 1.")
+    if args.face is not None and args.face < 1:
+        raise CrossIDError("--face counts faces from 1 (the largest).")
+    ignore = read_mask(args.ignore_mask, ALIGNED_SIZE) if args.ignore_mask is not None else None
+    choice = FaceChoice(face=args.face, allow_centre_crop=args.centre_crop, ignore=ignore)
     service = SearchService(Workspace.open(args.workspace))
     images = [load_image(path, frame=args.frame - 1) for path in args.queries]
-    result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank,
+                            exact=args.exact, choices=[choice] * len(args.queries))
     if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
     for query in result.queries:
         print(f"query {query.path}  sha256 {query.sha256}  ({query.modality.replace('_', ' ')})")
         _print_dicom_lines(query)
-    for warning in result.warnings:
-        print(f"WARNING: {warning}")
+        if query.face is not None:
+            print(f"  face {query.face['number'] or '-'} of {query.face['found']} found, aligned by {query.face['alignment']}")
+        if query.ignored is not None:
+            print(f"  left out of the search: {100 * query.ignored['fraction']:.1f} % of the face crop, marked by the {query.ignored['source'].replace('detected', 'injury segmenter')}")
     print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
     calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
     header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
@@ -71,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             line += f"  {c.likelihood_ratio:<9.3g} {c.verbal_scale}"
         print(line)
     print("This list is an investigative lead for an examiner to compare, not an identification.")
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
     return 0
 
 

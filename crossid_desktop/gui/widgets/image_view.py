@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView, QWidget
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 40.0
@@ -38,6 +38,7 @@ class ImageView(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self._overlays: list[Any] = []
+        self._mask_item: QGraphicsPixmapItem | None = None  # made when a mask is first shown
         self._zoom = 1.0  # over "fit to view"
         self._applying = False
         self._placeholder = placeholder
@@ -46,8 +47,9 @@ class ImageView(QGraphicsView):
 
     # -- content --------------------------------------------------------------------------------
     def set_image(self, image: QImage | None) -> None:
-        """Show ``image`` fitted to the view (None clears it); overlays are removed."""
+        """Show ``image`` fitted to the view (None clears it); overlays and the mask overlay are removed."""
         self.clear_overlays()
+        self.set_mask_overlay(None)
         if image is None or image.isNull():
             self._pixmap.setPixmap(QPixmap())
             self.scene().setSceneRect(QRectF())
@@ -60,6 +62,7 @@ class ImageView(QGraphicsView):
         """Swap the pixels keeping zoom and centre (a new preview of the same image)."""
         zoom, centre = self._zoom, self.relative_centre()
         overlays = self._overlays
+        mask = self._mask_item.pixmap() if self._mask_item is not None else None
         self._overlays = []
         self._applying = True  # the interim fit must not pull linked views back to fit
         try:
@@ -67,6 +70,8 @@ class ImageView(QGraphicsView):
         finally:
             self._applying = False
         self._overlays = overlays
+        if mask is not None:
+            self.set_mask_overlay(mask.toImage())
         self.set_view(zoom, *centre)
 
     def image(self) -> QImage:
@@ -86,15 +91,41 @@ class ImageView(QGraphicsView):
             self.scene().removeItem(item)
         self._overlays = []
 
-    def show_faces(self, boxes: Sequence[tuple[float, float, float, float]], landmarks: Sequence[Sequence[tuple[float, float]]] = ()) -> None:
-        """Draw face boxes ``(x0, y0, x1, y1)`` and landmark points (image pixels) over the image."""
+    def set_mask_overlay(self, image: QImage | None) -> None:
+        """Lay a translucent image of the image's size over it (None removes it); it stays when
+        the pixels are replaced by a new preview of the same image."""
+        if image is None or image.isNull():
+            if self._mask_item is not None:
+                self.scene().removeItem(self._mask_item)
+                self._mask_item = None
+            return
+        if self._mask_item is None:
+            self._mask_item = QGraphicsPixmapItem()
+            self._mask_item.setZValue(1.0)
+            self.scene().addItem(self._mask_item)
+        self._mask_item.setPixmap(QPixmap.fromImage(image))
+
+    def has_mask_overlay(self) -> bool:
+        return self._mask_item is not None
+
+    def show_faces(self, boxes: Sequence[tuple[float, float, float, float]], landmarks: Sequence[Sequence[tuple[float, float]]] = (), *,
+                   numbered: bool = False) -> None:
+        """Draw face boxes ``(x0, y0, x1, y1)`` and landmark points (image pixels) over the image;
+        ``numbered`` writes each box's number (1 = the first box) above it."""
         self.clear_overlays()
         width = max(1.0, max(self.image_size()) / 300.0)
-        for x0, y0, x1, y1 in boxes:
+        for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
             rect = QGraphicsRectItem(QRectF(x0, y0, x1 - x0, y1 - y0))
             rect.setPen(QPen(BOX_COLOUR, width))
             self.scene().addItem(rect)
             self._overlays.append(rect)
+            if numbered:
+                label = QGraphicsSimpleTextItem(str(number))
+                label.setBrush(QBrush(BOX_COLOUR))
+                label.setScale(max(1.0, 0.15 * (y1 - y0) / max(1.0, label.boundingRect().height())))
+                label.setPos(x0, max(0.0, y0 - label.boundingRect().height() * label.scale()))
+                self.scene().addItem(label)
+                self._overlays.append(label)
         radius = 1.5 * width
         for points in landmarks:
             for x, y in points:

@@ -6,7 +6,12 @@ reads, DICOM included) and guesses each image's modality and view
 original and the preprocessed image are shown side by side, zoom and pan linked. The preview is
 the query as the matcher prepares it (:func:`~crossid_desktop.matching.preprocess.prepare_query`):
 for X-rays the soft-tissue suppression at the slider's strength; for photos the aligned face
-crop, with the detected faces drawn on the original. Previews are computed in the worker
+crop, with the detected faces drawn on the original and, when the injured-face matcher detects
+unreliable regions, the mask the search leaves out over the crop, which the examiner can hide,
+extend or clear with a brush (:class:`~crossid_desktop.gui.widgets.mask_editor.MaskEditor`; the
+edited mask goes with the query into the search). A photo with several faces asks which one,
+a photo without a face whether to search its central square
+(:mod:`~crossid_desktop.gui.widgets.face_chooser`). Previews are computed in the worker
 (:mod:`crossid_desktop.gui.jobs`): a newer request supersedes the older one, and a result that
 is not the latest request is dropped. A DICOM disc or folder opens in the DICOM browser
 (``openDicomRequested``); the ruler under the form measures on the original and calibrates an
@@ -25,9 +30,12 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 
 from crossid_desktop.gui.job_results import Preview, QueryImage
 from crossid_desktop.gui.jobs import load_query_job, preview_job
+from crossid_desktop.gui.widgets.face_chooser import CentreCropQuestion, FaceChooser
 from crossid_desktop.gui.widgets.image_view import ImageView
+from crossid_desktop.gui.widgets.mask_editor import MaskEditor
 from crossid_desktop.gui.widgets.ruler import Ruler, RulerCalibration
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import FaceChoice
 
 MODALITY_LABELS = {
     QueryModality.XRAY_FRONT: "X-ray, frontal",
@@ -78,6 +86,10 @@ class QueryPanel(QWidget):
         self.processed_view.setObjectName("processedView")
         self.original_view.link(self.processed_view)
         self.note_label = QLabel(objectName="previewNote", wordWrap=True)
+        self.mask_editor = MaskEditor(self.processed_view)
+        self.mask_editor.maskEdited.connect(self._mask_edited)
+        self.mask_editor.resetRequested.connect(self._mask_reset)
+        self._dialog: QWidget | None = None
         self.ruler = Ruler(self.original_view)
         self.ruler.calibrated.connect(self._calibrated)
 
@@ -102,6 +114,7 @@ class QueryPanel(QWidget):
         layout.addLayout(opening)
         layout.addLayout(form)
         layout.addLayout(views, 1)
+        layout.addWidget(self.mask_editor)
         layout.addWidget(self.note_label)
         worker.jobFinished.connect(self._job_finished)
         worker.jobFailed.connect(self._job_failed)
@@ -109,10 +122,11 @@ class QueryPanel(QWidget):
         self._update_controls()
 
     # -- public ---------------------------------------------------------------------------------
-    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> int:
+    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None,
+             choices: Sequence[FaceChoice | None] | None = None) -> int:
         """Open one image, or a frontal and a lateral X-ray (``frames``: 0-based, of multi-frame
-        DICOMs); returns the load job's id."""
-        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities, frames), supersede_kind=True)
+        DICOMs; ``choices``: decisions already made about face photos); returns the load job's id."""
+        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities, frames, choices), supersede_kind=True)
         self.note_label.setText("Opening " + ", ".join(Path(p).name for p in paths) + "…")
         return self._load_job
 
@@ -140,8 +154,19 @@ class QueryPanel(QWidget):
         if not self._images:
             return None
         query = self._images[self.current_index()]
-        self._preview_job = self._worker.submit("preview", preview_job(query.image, query.modality, self.strength()), supersede_kind=True)
+        self._preview_job = self._worker.submit("preview", preview_job(query.image, query.modality, self.strength(), query.choice), supersede_kind=True)
         return self._preview_job
+
+    def set_choice(self, index: int, choice: FaceChoice | None, *, preview: bool = True) -> None:
+        """Set the examiner's choice for face photo ``index`` (which face, centre crop, mask)."""
+        self._images[index] = replace(self._images[index], choice=choice)
+        if preview and index == self.current_index():
+            self.request_preview()
+        self.queryChanged.emit()
+
+    def open_dialog(self) -> QWidget | None:
+        """The question the panel is asking the examiner about the current photo, if any."""
+        return self._dialog
 
     # -- slots ----------------------------------------------------------------------------------
     def _job_finished(self, job_id: int, result: object) -> None:
@@ -158,12 +183,7 @@ class QueryPanel(QWidget):
             self.queryLoaded.emit()
         elif job_id == self._preview_job and isinstance(result, Preview):
             self._preview_job = None
-            if self.processed_view.has_image():
-                self.processed_view.replace_image(result.processed)
-            else:
-                self.processed_view.set_image(result.processed)
-            self.original_view.show_faces(result.boxes, result.landmarks)
-            self.note_label.setText(result.note)
+            self._show_preview(result)
             self.previewReady.emit(job_id)
 
     def _job_failed(self, job_id: int, error: object) -> None:
@@ -173,6 +193,45 @@ class QueryPanel(QWidget):
         elif job_id == self._preview_job:
             self._preview_job = None
 
+    def _show_preview(self, result: Preview) -> None:
+        if result.processed is None:
+            self.processed_view.set_image(None)
+        elif self.processed_view.has_image():
+            self.processed_view.replace_image(result.processed)
+        else:
+            self.processed_view.set_image(result.processed)
+        self.original_view.show_faces(result.boxes, result.landmarks, numbered=result.problem == "several_faces" or len(result.boxes) > 1)
+        self.note_label.setText(result.note)
+        self.mask_editor.set_mask(result.ignored, result.ignore_source)
+        self.mask_editor.setVisible(result.ignored is not None)
+        if result.problem == "several_faces":
+            self._ask(FaceChooser(len(result.boxes), self), lambda number: self._choose(face=number))
+        elif result.problem == "no_face":
+            box = CentreCropQuestion(self)
+            self._ask(box, lambda yes: yes and self._choose(allow_centre_crop=True), signal=box.answered)
+
+    def _ask(self, dialog: Any, answer: Any, *, signal: Any = None) -> None:
+        """Open a question window-modally; ``answer`` runs with the examiner's answer."""
+        self._dialog = dialog
+        (signal if signal is not None else dialog.chosen).connect(answer)
+        dialog.finished.connect(lambda _result: setattr(self, "_dialog", None))
+        dialog.open()
+
+    def _choose(self, **change: Any) -> None:
+        index = self.current_index()
+        choice = self._images[index].choice or FaceChoice()
+        self.set_choice(index, replace(choice, **change))
+
+    def _mask_edited(self) -> None:
+        index = self.current_index()
+        choice = self._images[index].choice or FaceChoice()
+        self.set_choice(index, replace(choice, ignore=self.mask_editor.mask()), preview=False)
+
+    def _mask_reset(self) -> None:
+        index = self.current_index()
+        choice = self._images[index].choice or FaceChoice()
+        self.set_choice(index, replace(choice, ignore=None))
+
     def _show_current(self, index: int) -> None:
         if not self._images:
             return
@@ -180,6 +239,8 @@ class QueryPanel(QWidget):
         self.modality_combo.setCurrentIndex(self.modality_combo.findData(query.modality.value))
         self.original_view.set_image(query.original)
         self.processed_view.set_image(None)
+        self.mask_editor.set_mask(None, None)
+        self.mask_editor.setVisible(False)
         self.ruler.show_image(query.image.meta.spacing)
         self._update_controls()
         self.request_preview()

@@ -105,6 +105,7 @@ class QueryFacts(QTextBrowser):
             if meta.patient is not None:  # shown to the examiner; reports print it only when asked
                 rows.append(("patient (DICOM)", meta.patient.describe()))
             rows += [(f"DICOM {key}", str(value)) for key, value in meta.dicom.items()]
+            rows += _choice_rows(getattr(query, "choice", None))
             parts.append(_table(rows))
         if result is not None:
             parts.append("<h3>Last search</h3>")
@@ -118,9 +119,31 @@ class QueryFacts(QTextBrowser):
             soft = result.preprocessing.get("query", {}).get("soft_tissue") if isinstance(result.preprocessing, dict) else None
             if soft:
                 rows.append(("soft tissue (matcher)", ", ".join(f"{k} {v}" for k, v in soft.items())))
+            for searched in result.queries:
+                if searched.face is not None:
+                    number = searched.face["number"]
+                    rows.append(("face searched", f"{number} of {searched.face['found']}, aligned by {searched.face['alignment']}" if number else "central square (no face found)"))
+                if searched.ignored is not None:
+                    who = "examiner's brush" if searched.ignored["source"] == "examiner" else "injury segmenter"
+                    rows.append(("left out", f"{100 * searched.ignored['fraction']:.1f} % of the face ({who}), mask SHA-256 {searched.ignored['sha256'][:12]}…"))
+            rows += [("WARNING", warning) for warning in result.warnings]
             rows += [(f"time: {step}", f"{ms:.0f} ms") for step, ms in result.timings_ms.items()]
             parts.append(_table(rows))
         self.setHtml("".join(parts))
+
+
+def _choice_rows(choice: Any) -> list[tuple[str, str]]:
+    """What the examiner decided about a face photo, as facts rows."""
+    if choice is None:
+        return []
+    rows = []
+    if choice.face is not None:
+        rows.append(("face chosen", f"number {choice.face} (largest first)"))
+    if choice.allow_centre_crop:
+        rows.append(("no face found", "the central square is searched (the result carries a warning)"))
+    if choice.ignore is not None:
+        rows.append(("mask", f"edited by the examiner: {100 * choice.ignore.mean():.1f} % of the face left out"))
+    return rows
 
 
 def _table(rows: Sequence[tuple[str, str]]) -> str:

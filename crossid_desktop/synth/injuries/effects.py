@@ -41,6 +41,7 @@ from crossid_desktop.synth.injuries.rendering import (
     shading,
     smooth_noise,
     smoothstep,
+    wet_blood,
 )
 
 __all__ = ["Spot", "abrasion", "bandage", "bruise", "burn", "dried_blood", "laceration", "swelling"]
@@ -138,19 +139,9 @@ def laceration(img: Image, spot: Spot, severity: float, rng: np.random.Generator
     smear = smear * np.clip(0.7 + 0.4 * smooth_noise(rng, shape, 4.0 * s), 0, 1)
     blood = np.maximum(runs, wound)
     out = absorb(out, smear * 0.5 * severity, (0.3, 2.0, 1.8))
-    out = _wet_blood(out, blood, s, 0.6 + 0.4 * severity)
+    out = wet_blood(out, blood, s, 0.6 + 0.4 * severity)
     out = img + blur(out - img, 0.4 * s)
     return out, np.maximum.reduce([np.clip(flare * 3.0, 0, 1), blood, np.clip(edge * 2, 0, 1), np.clip(smear * 2, 0, 1)])
-
-
-def _wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
-    """Fresh blood: a translucent red film where thin, an opaque dark red body where thick,
-    with a glossy highlight along its lit edge."""
-    thick = blur(blood, 0.5 * s)
-    out = absorb(img, thick * thickness * 1.3, (0.3, 2.8, 2.5))
-    out = over(out, (0.42, 0.02, 0.03), np.clip(thick * 1.4 - 0.5, 0, 1) * 0.5 * thickness)
-    _, spec = shading(blur(blood, 0.9 * s) * 2.2 * s, shininess=40.0)
-    return out + (0.7 * spec * np.clip(thick * 2.0, 0, 1))[..., None]
 
 
 def abrasion(img: Image, spot: Spot, severity: float, rng: np.random.Generator) -> tuple[Image, Matte]:

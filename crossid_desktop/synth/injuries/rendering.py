@@ -200,3 +200,13 @@ def rounded(u: Matte, v: Matte, a: float, b: float, power: float, s: float) -> M
     """An anti-aliased superellipse ``|u/a|^p + |v/b|^p <= 1`` (a rounded rectangle for p ~ 6)."""
     f = (np.abs(u / a) ** power + np.abs(v / b) ** power) ** (1.0 / power)
     return 1.0 - smoothstep(1.0 - 0.7 * s / min(a, b), 1.0 + 0.7 * s / min(a, b), f)
+
+
+def wet_blood(img: Image, blood: Matte, s: float, thickness: float) -> Image:
+    """Fresh blood: a translucent red film where thin, an opaque dark red body where thick,
+    with a glossy highlight along its lit edge."""
+    thick = blur(blood, 0.5 * s)
+    out = absorb(img, thick * thickness * 1.3, (0.3, 2.8, 2.5))
+    out = over(out, (0.42, 0.02, 0.03), np.clip(thick * 1.4 - 0.5, 0, 1) * 0.5 * thickness)
+    _, spec = shading(blur(blood, 0.9 * s) * 2.2 * s, shininess=40.0)
+    return out + (0.7 * spec * np.clip(thick * 2.0, 0, 1))[..., None]

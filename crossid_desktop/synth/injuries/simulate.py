@@ -84,8 +84,8 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
     Raises ValueError on a malformed face, an unknown kind or region, or a severity outside
     [0, 1]. The same inputs always give the same bytes.
     """
-    size = _check_face(face)
-    severity = _check_severity(severity)
+    size = check_face(face)
+    severity = check_severity(severity)
     kind_given = None if kind is None else _parse(InjuryKind, kind, "injury kind")
     multiple = isinstance(region, str) and not isinstance(region, FaceRegion) and region.lower() == MULTIPLE
     region_given = None if region is None or multiple else _parse(FaceRegion, region, "face region")
@@ -138,7 +138,7 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
 # ----------------------------------------------------------------------------- validation
 
 
-def _check_face(face: object) -> int:
+def check_face(face: object) -> int:
     if not isinstance(face, np.ndarray) or face.dtype != np.uint8 or face.ndim != 3 or face.shape[2] != 3:
         desc = f"{face.dtype} array of shape {face.shape}" if isinstance(face, np.ndarray) else type(face).__name__
         raise ValueError(f"The face to injure must be an RGB uint8 array of shape (S, S, 3), not a {desc}.")
@@ -150,7 +150,7 @@ def _check_face(face: object) -> int:
     return int(h)
 
 
-def _check_severity(severity: object) -> float:
+def check_severity(severity: object) -> float:
     try:
         value = float(severity)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -55,7 +55,7 @@ def test_batch_reports_each_query_lists_the_corrupt_one_and_resumes(gallery: tup
     before = _searches(ws)
     service = SearchService(ws, matchers=cache)
     seen: list[tuple[int, int]] = []
-    summary = run_batch(ws, queries, out, top_k=3, modality=QueryModality.INJURED_FACE, examiner="Mária", service=service,
+    summary = run_batch(ws, queries, out, top_k=3, modality=QueryModality.INJURED_FACE, examiner="Mária", service=service, allow_centre_crop=True,
                         progress=lambda done, total, message="": seen.append((done, total)))
     status = {Path(i.query).name: i.status for i in summary.items}
     assert status == {"a.png": "done", "b.png": "done", "c.jpg": "failed"}
@@ -79,7 +79,7 @@ def test_batch_reports_each_query_lists_the_corrupt_one_and_resumes(gallery: tup
 
     # a rerun with one new file searches only that one
     write_photo(queries / "d.png", seed=1)
-    again = run_batch(ws, queries, out, top_k=3, modality=QueryModality.INJURED_FACE, service=service)
+    again = run_batch(ws, queries, out, top_k=3, modality=QueryModality.INJURED_FACE, service=service, allow_centre_crop=True)
     assert (again.searched, again.skipped) == (1, 2) and _searches(ws) == before + 3
     assert {Path(i.query).name: i.case_number for i in again.items if i.status == "done"}["a.png"] == rows["a.png"]["case_number"]
     state = json.loads((out / STATE_NAME).read_text(encoding="utf-8"))
@@ -99,10 +99,11 @@ def test_cancelled_batch_keeps_what_was_done(gallery: tuple[Workspace, Path, Mat
 
     with pytest.raises(Cancelled):
         run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache),
-                  progress=stop_after_first, cancel=cancel)
+                  allow_centre_crop=True, progress=stop_after_first, cancel=cancel)
     state = json.loads((tmp_path / "out" / STATE_NAME).read_text(encoding="utf-8"))
     assert len(state["queries"]) == 1  # the first query was searched and saved before the stop
-    resumed = run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
+    resumed = run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache),
+                        allow_centre_crop=True)
     assert (resumed.searched, resumed.skipped) == (1, 1)
 
 
@@ -111,10 +112,10 @@ def test_cli_search_report_records_into_a_case(gallery: tuple[Workspace, Path, M
     args = ["--workspace", str(ws.root)]
     query = root / "gallery" / "P001" / "photo_0.png"
     out = tmp_path / "cli.pdf"
-    assert main([*args, "search", str(query), "--modality", "injured", "--top-k", "3", "--report", str(out), "--case", "DVI-7", "--examiner", "Ñúñez"]) == 0
+    assert main([*args, "search", str(query), "--modality", "injured", "--centre-crop", "--top-k", "3", "--report", str(out), "--case", "DVI-7", "--examiner", "Ñúñez"]) == 0
     assert "case DVI-7: search recorded, report written" in capsys.readouterr().out and out.is_file()
     # a second search goes into the same case
-    assert main([*args, "search", str(query), "--modality", "injured", "--report", str(out), "--case", "DVI-7"]) == 0
+    assert main([*args, "search", str(query), "--modality", "injured", "--centre-crop", "--report", str(out), "--case", "DVI-7"]) == 0
     cases = CaseService(ws)
     assert len(cases.get("DVI-7").searches) == 2 and cases.get("DVI-7").examiner == "Ñúñez"
     assert [e.action for e in cases.audit_log("DVI-7")] == ["case_created", "search_recorded", "report_exported", "search_recorded", "report_exported"]

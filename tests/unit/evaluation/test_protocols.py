@@ -42,7 +42,7 @@ class ColourMatcher:
         rgb = pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2)
         return np.median(rgb.reshape(-1, 3), axis=0).astype(np.float32) / 255.0
 
-    def encode_query(self, images, modality, *, progress=None, cancel=None) -> np.ndarray:
+    def encode_query(self, images, modality, *, choices=None, progress=None, cancel=None) -> np.ndarray:
         assert QueryModality(modality) in self.query_modalities
         return np.stack([self._colour(np.asarray(im.pixels)) for im in images])
 

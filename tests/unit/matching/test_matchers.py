@@ -19,7 +19,7 @@ from crossid_desktop.matching.checkpoint import ModelCard, preprocessing_recipe,
 from crossid_desktop.matching.device import select_device
 from crossid_desktop.matching.matchers import TorchMatcher, load_matcher
 from crossid_desktop.matching.networks import CrossDomainNet
-from crossid_desktop.matching.preprocess import InputRecipe, to_network_batch
+from crossid_desktop.matching.preprocess import FaceChoice, InputRecipe, to_network_batch
 
 torch.set_num_threads(2)
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -186,7 +186,7 @@ def test_injured_model_embeds_queries_and_gallery_with_one_branch(tmp_path: Path
     face = _faces(1)[0]
     image_path = tmp_path / "face.png"
     cv2.imwrite(str(image_path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))  # no face in it: centre crop
-    query = matcher.encode_query([load_image(image_path)], QueryModality.INJURED_FACE)
+    query = matcher.encode_query([load_image(image_path)], QueryModality.INJURED_FACE, choices=[FaceChoice(allow_centre_crop=True)])
     np.testing.assert_allclose(query, matcher.encode_gallery([face]), atol=1e-5)
 
 
@@ -324,3 +324,30 @@ def test_dlib_matcher_is_thread_safe(dlib_matcher, lfw_crops) -> None:  # type: 
         thread.join()
     for i in range(2):
         np.testing.assert_array_equal(results[i], expected)
+
+
+def test_a_card_alone_is_dlib_with_its_recipe(dlib_matcher, lfw_crops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A JSON card with network kind dlib loads as dlib's matcher with the card's recipe,
+    gallery flip and name; its gallery vectors are the mean of each crop's and its mirror's
+    descriptors; any other card is refused."""
+    import json
+
+    from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher, default_card
+
+    card = default_card().to_dict()
+    card["name"] = "dlib-flip-examiner-mask"
+    card["preprocessing"]["gallery"]["flip"] = True
+    card["preprocessing"]["query"]["injury_aware"] = {"segmenter": "none", "robust_alignment": False, "completion": "mirror", "flip": True}
+    path = tmp_path / "dlib_recipe.json"
+    path.write_text(json.dumps(card))
+    matcher = load_matcher(path)
+    assert isinstance(matcher, DlibFaceMatcher) and matcher.name == "dlib-flip-examiner-mask"
+    assert matcher.recipe is not None and matcher.recipe.segmenter == "none" and matcher.unreliable_regions() is None
+    assert matcher.fingerprint != dlib_matcher.fingerprint
+    crops = lfw_crops[0][:2]
+    mirrored = dlib_matcher.descriptors([np.ascontiguousarray(c[:, ::-1]) for c in crops])
+    np.testing.assert_allclose(matcher.encode_gallery(crops), (dlib_matcher.descriptors(crops) + mirrored) / 2, atol=1e-5)
+    card["network"] = {"kind": "embedding_head"}
+    path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not describe dlib"):
+        load_matcher(path)
