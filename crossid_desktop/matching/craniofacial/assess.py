@@ -1,0 +1,169 @@
+"""One skull against one photo: the best registration, the misfit, and the residual of every landmark.
+
+The photo's points are brought into the skull's canonical frame by the similarity that
+minimises their Mahalanobis misfit ``r^T C^-1 r`` against the prediction, where ``C`` is the
+prediction's spread plus the photo's own measurement error (its stated deviations, scaled by
+the registration). Under "same person" the misfit ``D^2`` follows a chi-square law with
+``2 n - 4`` degrees of freedom (n points, four taken by the registration); each landmark's own
+misfit ``d_j^2 = r_j^T C_jj^-1 r_j`` follows a chi-square law with 2.
+
+The score is a log likelihood ratio of the two Gaussian models: the face as predicted from
+this skull (``C``) against the face of some other person registered to the same prediction
+(the model's different-person covariance plus the same measurement error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.matching.craniofacial.geometry import Similarity, design, fit_similarity, fit_similarity_gls
+from crossid_desktop.matching.craniofacial.model import Prediction, ViewModel
+from crossid_desktop.matching.craniofacial.points import Landmarks
+
+#: fewest face points (fraction of the view's) a photo needs to be compared
+MIN_FACE_FRACTION = 0.6
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A photo registered to a skull's prediction.
+
+    ``names`` the face points used (present in the photo); ``registration`` maps photo pixels
+    into the canonical frame; ``residuals`` ``(n, 2)`` canonical units (photo minus prediction);
+    ``point_misfit`` ``(n,)`` each point's ``d_j^2``; ``point_cov`` ``(n, 2, 2)`` each point's
+    covariance; ``misfit`` ``D^2`` with ``dof`` degrees of freedom; ``llr`` the natural-log
+    likelihood ratio same/different person of the Gaussian models. ``problem`` says why the pair
+    cannot be compared (then the numbers are NaN).
+    """
+
+    names: tuple[str, ...]
+    registration: Similarity
+    residuals: NDArray[np.float64]
+    point_misfit: NDArray[np.float64]
+    point_cov: NDArray[np.float64]
+    misfit: float
+    dof: int
+    llr: float
+    problem: str | None = None
+
+    @property
+    def assessable(self) -> bool:
+        return self.problem is None
+
+
+def not_comparable(reason: str) -> Fit:
+    """A pair that cannot be compared, with the reason in words."""
+    empty = np.zeros((0, 2))
+    return Fit((), Similarity(1.0, 0.0, 0.0, 0.0), empty, np.zeros(0), np.zeros((0, 2, 2)), math.nan, 0, math.nan, reason)
+
+
+def photo_points(model: ViewModel, photo: Landmarks) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The view's face points of ``photo``: ``(m, 2)`` px facing right (NaN missing), ``(m,)`` sd px."""
+    xy, sd = photo.subset(model.pair.face_names)
+    if photo.mirrored:
+        xy = xy * np.array([-1.0, 1.0])
+    return xy, sd
+
+
+def photo_problem(model: ViewModel, photo: Landmarks, xy: NDArray[np.float64] | None = None) -> str | None:
+    """Why a photo cannot be compared with this view's skulls (None when it can); ``xy`` its
+    points (:func:`photo_points`) when already read."""
+    if photo.view != model.pair.face_view:
+        kind = "frontal" if model.pair.name == "front" else "profile"
+        return f"the photo is not a {kind} view ({photo.view}); a {model.pair.skull_view} X-ray is compared with {kind} photos only"
+    if photo.failure:
+        return f"the photo's face landmarks could not be measured: {photo.failure}"
+    if xy is None:
+        xy, _ = photo_points(model, photo)
+    found = int((~np.isnan(xy[:, 0])).sum())
+    need = math.ceil(MIN_FACE_FRACTION * len(model.pair.face_names))
+    if found < need:
+        return f"only {found} of the {len(model.pair.face_names)} face landmarks were found on the photo (at least {need} are needed)"
+    return None
+
+
+class _Gaussian:
+    """A covariance over all m face points with its eigen-decomposition, so that adding a uniform
+    measurement error ``e^2 I`` and solving costs O(m^2) per photo instead of O(m^3)."""
+
+    def __init__(self, cov: NDArray[np.float64]) -> None:
+        self.cov = cov
+        self.values, self.vectors = np.linalg.eigh(cov)
+
+    def fit(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: float) -> tuple[Similarity, float, float]:
+        """GLS registration of complete ``points`` to ``target`` under ``cov + error_var I``:
+        the similarity, the misfit and the log-determinant."""
+        m = design(points)
+        a, b = self.vectors.T @ m, self.vectors.T @ target.reshape(-1)
+        w = 1.0 / (self.values + error_var)
+        theta = np.linalg.solve(a.T @ (a * w[:, None]), a.T @ (w * b))
+        r = a @ theta - b
+        return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum())
+
+
+class QueryContext:
+    """One query's prediction made ready for comparing many photos quickly."""
+
+    def __init__(self, model: ViewModel, prediction: Prediction) -> None:
+        self.model, self.prediction = model, prediction
+        self._patterns: dict[bytes, tuple[_Gaussian, _Gaussian]] = {}
+        if prediction.problem is None:
+            self.same_cov = prediction.cov
+            self.other_cov = model.impostor_cov + (prediction.cov - model.residual_cov)
+
+    def _gaussians(self, idx: NDArray[np.int64]) -> tuple[_Gaussian, _Gaussian]:
+        """The two hypotheses' covariances over the coordinates ``idx``, decomposed once per set of points."""
+        key = idx.tobytes()
+        if key not in self._patterns:
+            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)]), _Gaussian(self.other_cov[np.ix_(idx, idx)]))
+        return self._patterns[key]
+
+    def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
+                  scale: float) -> tuple[Similarity, float, float, NDArray[np.float64]]:
+        """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each point's error variance."""
+        if np.ptp(sd) <= 1e-9 * max(float(sd.max()), 1.0):
+            var = float((scale * sd[0]) ** 2)
+            same_g, other_g = self._gaussians(idx)
+            same, misfit, logdet = same_g.fit(points, target, var)
+            _, other_misfit, other_logdet = other_g.fit(points, target, var)
+            errors = np.full(len(points), var)
+        else:
+            errors = (scale * sd) ** 2
+            noise = np.diag(np.repeat(errors, 2))
+            same_cov = self.same_cov[np.ix_(idx, idx)] + noise
+            other_cov = self.other_cov[np.ix_(idx, idx)] + noise
+            same, misfit = fit_similarity_gls(points, target, np.linalg.inv(same_cov))
+            _, other_misfit = fit_similarity_gls(points, target, np.linalg.inv(other_cov))
+            logdet, other_logdet = float(np.linalg.slogdet(same_cov)[1]), float(np.linalg.slogdet(other_cov)[1])
+        llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
+        return same, misfit, float(llr), errors
+
+    def assess(self, photo: Landmarks) -> Fit:
+        """Register ``photo`` to the prediction and measure the misfit (see the module docstring)."""
+        prediction = self.prediction
+        if prediction.problem:
+            return not_comparable(f"the X-ray cannot be assessed: {prediction.problem}")
+        xy, sd = photo_points(self.model, photo) if photo.view == self.model.pair.face_view else (None, None)
+        problem = photo_problem(self.model, photo, xy)
+        if problem:
+            return not_comparable(problem)
+        keep = np.flatnonzero(~np.isnan(xy[:, 0]))
+        idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
+        points, target, sd = xy[keep], prediction.mean[keep], np.nan_to_num(sd[keep], nan=0.0)
+        scale = fit_similarity(points, target).scale
+        transform, misfit, llr, errors = self._register(points, target, sd, idx, scale)
+        residuals = transform.apply(points) - target
+        m = len(prediction.names)
+        blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + errors[:, None, None] * np.eye(2)
+        point_misfit = np.einsum("ni,nij,nj->n", residuals, np.linalg.inv(blocks), residuals)
+        names = tuple(prediction.names[i] for i in keep)
+        return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), 2 * len(keep) - 4, llr)
+
+
+def assess_photo(model: ViewModel, prediction: Prediction, photo: Landmarks) -> Fit:
+    """One photo against one prediction (for many photos, build a :class:`QueryContext` once)."""
+    return QueryContext(model, prediction).assess(photo)

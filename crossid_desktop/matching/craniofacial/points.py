@@ -1,0 +1,208 @@
+"""Landmarks with per-point uncertainty: what the craniofacial matcher takes from any source.
+
+A landmark detector, the examiner's corrections, a data set's annotations or a simulation all
+hand over the same thing: the named points of one image of one view, in that image's own
+pixels, each with a standard deviation, and the points that could not be found marked missing
+(never clipped to the border). The pixel spacing of the image (mm per pixel) goes with them
+when it is known (a DICOM header, a ruler calibration), with its source; without it lengths
+are reported in the image's pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.anatomy.landmarks import VIEWS, landmark_names
+
+
+@dataclass(frozen=True, eq=False)
+class Landmarks:
+    """The named points of one image.
+
+    ``xy`` is ``(n, 2)`` float64 pixel positions ``(x, y)`` in the order of ``names`` (NaN rows
+    are missing points); ``sd`` is ``(n,)`` float64, the per-axis standard deviation of each
+    point in pixels (0 for a point the examiner placed; NaN where missing). ``spacing_mm`` is
+    the image's pixel spacing (mm per pixel) or None when unknown; ``spacing_source`` says
+    where it came from. ``corrected`` names the points the examiner moved. ``mirrored`` is
+    True for a lateral view facing the image's left (the points are still the image's own).
+    ``source`` names the method (detector and version, "examiner", "annotation").
+    """
+
+    view: str
+    names: tuple[str, ...]
+    xy: NDArray[np.float64]
+    sd: NDArray[np.float64]
+    source: str
+    spacing_mm: float | None = None
+    spacing_source: str | None = None
+    corrected: frozenset[str] = frozenset()
+    mirrored: bool = False
+    warnings: tuple[str, ...] = ()
+    failure: str | None = None  # why the image gave no usable points (then every point is missing)
+
+    def __post_init__(self) -> None:
+        if self.view not in VIEWS:
+            raise ValueError(f"There is no landmark view {self.view!r}.")
+        xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
+        sd = np.asarray(self.sd, dtype=np.float64).reshape(-1)
+        if xy.shape[0] != len(self.names) or sd.shape[0] != len(self.names):
+            raise ValueError(f"{len(self.names)} names but {xy.shape[0]} points and {sd.shape[0]} deviations.")
+        if self.spacing_mm is not None and not self.spacing_mm > 0:
+            raise ValueError(f"A pixel spacing must be positive, not {self.spacing_mm}.")
+        sd = np.where(np.isnan(xy[:, 0]), np.nan, sd)
+        object.__setattr__(self, "xy", xy)
+        object.__setattr__(self, "sd", sd)
+
+    @classmethod
+    def from_points(cls, view: str, points: Mapping[str, Sequence[float] | None], *, sd: float | Mapping[str, float],
+                    source: str, **extra: Any) -> Landmarks:
+        """The view's table of points (:mod:`crossid_desktop.anatomy.landmarks`) filled from
+        ``points`` (``{name: (x, y)}``; an absent name or None is missing); ``sd`` one value
+        for every point or one per name (pixels)."""
+        names = landmark_names(view)
+        xy = np.array([points.get(name) if points.get(name) is not None else (np.nan, np.nan) for name in names], dtype=np.float64)
+        deviations = np.array([sd if isinstance(sd, (int, float)) else sd.get(name, np.nan) for name in names], dtype=np.float64)
+        return cls(view, names, xy, deviations, source, **extra)
+
+    @classmethod
+    def failed(cls, view: str, reason: str, *, source: str) -> Landmarks:
+        """An image whose points could not be measured, with the reason in one sentence."""
+        names = landmark_names(view)
+        nan = np.full((len(names), 2), np.nan)
+        return cls(view, names, nan, nan[:, 0].copy(), source, failure=reason)
+
+    @property
+    def present(self) -> NDArray[np.bool_]:
+        """``(n,)`` True where the point was found."""
+        return ~np.isnan(self.xy[:, 0])
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def subset(self, names: Sequence[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(xy (k, 2), sd (k,))`` of ``names`` in that order; names the image lacks are missing."""
+        rows = _rows(self.names, tuple(names))
+        xy = np.full((len(rows), 2), np.nan)
+        sd = np.full(len(rows), np.nan)
+        found = rows >= 0
+        xy[found], sd[found] = self.xy[rows[found]], self.sd[rows[found]]
+        return xy, sd
+
+    def unmirrored(self, width: float) -> Landmarks:
+        """A lateral view facing the image's left, turned to face right (x -> width - 1 - x)."""
+        if not self.mirrored:
+            return self
+        xy = self.xy.copy()
+        xy[:, 0] = (width - 1.0) - xy[:, 0]
+        return Landmarks(self.view, self.names, xy, self.sd, self.source, self.spacing_mm, self.spacing_source,
+                         self.corrected, False, self.warnings, self.failure)
+
+    def with_point(self, name: str, x: float, y: float) -> Landmarks:
+        """A copy with ``name`` placed by the examiner at ``(x, y)`` (sd 0, recorded as corrected)."""
+        row = self.index(name)
+        xy, sd = self.xy.copy(), self.sd.copy()
+        xy[row], sd[row] = (float(x), float(y)), 0.0
+        return Landmarks(self.view, self.names, xy, sd, self.source, self.spacing_mm, self.spacing_source,
+                         self.corrected | {name}, self.mirrored, self.warnings, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the gallery store and ``--json``)."""
+        points = {n: None if np.isnan(x) else [round(float(x), 2), round(float(y), 2), round(float(s), 3)]
+                  for n, (x, y), s in zip(self.names, self.xy, self.sd)}
+        return {"view": self.view, "source": self.source, "spacing_mm": self.spacing_mm, "spacing_source": self.spacing_source,
+                "corrected": sorted(self.corrected), "mirrored": self.mirrored, "warnings": list(self.warnings),
+                "failure": self.failure, "points": points}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Landmarks:
+        """Inverse of :meth:`to_dict`."""
+        points = data["points"]
+        names = tuple(points)
+        xy = np.array([p[:2] if p is not None else (np.nan, np.nan) for p in points.values()], dtype=np.float64).reshape(-1, 2)
+        sd = np.array([p[2] if p is not None else np.nan for p in points.values()], dtype=np.float64)
+        return cls(str(data["view"]), names, xy, sd, str(data["source"]), data.get("spacing_mm"), data.get("spacing_source"),
+                   frozenset(data.get("corrected", ())), bool(data.get("mirrored", False)), tuple(data.get("warnings", ())),
+                   data.get("failure"))
+
+
+@lru_cache(maxsize=64)
+def _rows(have: tuple[str, ...], want: tuple[str, ...]) -> NDArray[np.int64]:
+    """Row of each wanted name among ``have`` (-1 where absent)."""
+    position = {name: i for i, name in enumerate(have)}
+    return np.array([position.get(name, -1) for name in want], dtype=np.int64)
+
+
+class DetectedPoint(Protocol):
+    """One point of a detector's result (the X-ray detector's ``Landmark``): pixels, None when missing."""
+
+    name: str
+    x: float | None
+    y: float | None
+    sd: float | None
+    corrected: bool
+
+
+class DetectionResult(Protocol):
+    """What the X-ray landmark service returns (``LandmarkResult``): a view and its points."""
+
+    view: str
+    landmarks: Sequence[DetectedPoint]
+    warnings: Sequence[str]
+    refused: bool
+    mirrored: bool
+    model: Mapping[str, str]
+
+
+def from_detection(result: DetectionResult, *, spacing_mm: float | None = None, spacing_source: str | None = None,
+                   default_sd: float = 2.0) -> Landmarks:
+    """A detector's result (with the examiner's corrections) as :class:`Landmarks`.
+
+    A point without a stated deviation gets ``default_sd`` pixels; a refused image (one that
+    does not look like its view) becomes a failure with the detector's warnings as the reason.
+    """
+    source = str(result.model.get("name", "detector")) if result.model else "detector"
+    if result.refused:
+        reason = " ".join(result.warnings) or f"The image does not look like a {result.view} image."
+        return Landmarks.failed(result.view, reason, source=source)
+    points = {p.name: None if p.x is None or p.y is None else (float(p.x), float(p.y)) for p in result.landmarks}
+    sds = {p.name: float(p.sd) if p.sd is not None else default_sd for p in result.landmarks}
+    corrected = frozenset(p.name for p in result.landmarks if p.corrected)
+    marks = Landmarks.from_points(result.view, points, sd=sds, source=source, spacing_mm=spacing_mm, spacing_source=spacing_source,
+                                  corrected=corrected, mirrored=bool(result.mirrored), warnings=tuple(result.warnings))
+    return marks
+
+
+def pixel_spacing(meta: Any) -> tuple[float | None, str | None]:
+    """The pixel spacing (mm per pixel) an image's metadata states, and where it holds, or (None, None).
+
+    Reads ``meta.spacing`` (row and column spacing with their source, as the DICOM reader and
+    the examiner's ruler calibration set it; the two must agree within 1 % to count as one
+    spacing), else the DICOM tags ``PixelSpacing`` / ``ImagerPixelSpacing`` (plane not stated).
+    """
+    spacing = getattr(meta, "spacing", None)
+    if spacing is not None:
+        row, column = float(spacing.row_mm), float(spacing.column_mm)
+        if row > 0 and column > 0 and max(row, column) <= 1.01 * min(row, column):
+            source = getattr(spacing, "source", None)
+            return (row + column) / 2.0, str(getattr(source, "value", source) or "image metadata")
+        return None, None
+    tags = getattr(meta, "dicom", None) or {}
+    for tag in ("PixelSpacing", "ImagerPixelSpacing"):
+        text = tags.get(tag)
+        if text:
+            try:
+                values = [float(v) for v in str(text).split("\\")]
+            except ValueError:
+                continue
+            if values and min(values) > 0 and max(values) <= 1.01 * min(values):
+                return float(np.mean(values)), f"DICOM {tag}, plane not stated"
+    return None, None
+
+
+__all__ = ["DetectionResult", "Landmarks", "from_detection", "pixel_spacing"]
