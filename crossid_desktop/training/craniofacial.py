@@ -1,0 +1,94 @@
+"""Fitting the craniofacial matcher: correspondence models, exclusion tolerance, fusion with the Siamese network.
+
+Three sets of people, never mixed:
+
+1. **training** people (a paired set with landmark annotations): the correspondence model of
+   each view pair is fitted on their exact landmarks (:func:`~crossid_desktop.matching.craniofacial.fit.fit_view_model`);
+2. **validation** people (another set), with landmarks as the matcher will meet them (simulated
+   measurement error until detectors are used): the exclusion tolerance is set so that at most
+   about 0.5 % of them are excluded from their own skull, and the fusion rules (craniofacial
+   evidence alone, and with the Siamese network's distances when a Siamese matcher is given)
+   are fitted on them;
+3. **test** people: only ``crossid evaluate`` sees them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from crossid_desktop.datasets.landmark_annotations import read_annotations
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.evaluation.craniofacial_protocol import siamese_distances, table_figures
+from crossid_desktop.evaluation.craniofacial_scores import view_scores
+from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_tolerance_factor
+from crossid_desktop.matching.base import Matcher
+from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
+from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, save_model
+from crossid_desktop.matching.craniofacial.views import VIEW_PAIRS
+from crossid_desktop.matching.model_card import software_versions
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+
+#: the share of validation people the tolerance may exclude from their own skull
+VALIDATION_FALSE_EXCLUSION = 0.005
+
+
+def train_craniofacial(training_data: str | Path, validation_data: str | Path, out: str | Path, *, siamese: Matcher | None = None,
+                       settings: FitSettings = FitSettings(), noise: MeasurementNoise = MeasurementNoise(), noise_seed: int = 0,
+                       command: Sequence[str] = (), progress: ProgressCallback | None = None,
+                       cancel: threading.Event | None = None) -> CraniofacialModel:
+    """Fit, calibrate and write the model ``out`` (``.npz`` and ``.json``); see the module docstring."""
+    report = progress or no_progress
+    training = read_annotations(training_data)
+    validation = read_annotations(validation_data)
+    overlap = sorted(set(training) & set(validation))
+    if overlap and Path(training_data).resolve() == Path(validation_data).resolve():
+        raise DatasetError("The validation people must not be the training people; give another data set with --validation-data.")
+    report(0, 4, "fitting the correspondence models")
+    people = paired_people(training)
+    fits = {name: fit_view_model(pair, people, settings) for name, pair in VIEW_PAIRS.items()}
+    check_cancel(cancel, "The craniofacial training")
+    views = {name: f.model for name, f in fits.items()}
+    val_people = paired_people(validation, noise, noise_seed)
+    unit = Tolerance()
+    report(1, 4, "scoring the validation people")
+    scores = {name: view_scores(vm, unit, val_people, val_people, cancel=cancel) for name, vm in views.items()}
+    val_ids = sorted(validation)
+    distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
+    table = evidence_table(scores, unit, distances)
+    factor = fit_tolerance_factor(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
+    tolerance = Tolerance(unit.global_level, unit.point_level, factor)
+    report(2, 4, "fitting the fusion")
+    fusion = fit_fusion(table)
+    validation_metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
+    validation_metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factor).items()})
+    card = _card(fits, settings, noise, training_data, validation_data, val_ids, command, siamese, fusion, factor, validation_metrics, len(training))
+    report(3, 4, "writing the model")
+    model = save_model(out, CraniofacialModel(views, tolerance, card))
+    report(4, 4, "done")
+    return model
+
+
+def _card(fits: dict, settings: FitSettings, noise: MeasurementNoise, training_data: str | Path, validation_data: str | Path,
+          validation_ids: list[str], command: Sequence[str], siamese: Matcher | None, fusion: Any, factor: float,
+          validation_metrics: dict[str, Any], n_training: int) -> dict[str, Any]:
+    """The model card: what the model is, what it was fitted on, how, and what it achieved."""
+    return {
+        "name": "craniofacial",
+        "description": "Craniofacial correspondence: skull landmarks predict the face's landmarks with their spread "
+                       "(soft-tissue depths and a ridge regression), photos scored by Mahalanobis misfit after registration.",
+        "training": {"data": str(training_data), "people": n_training, "settings": asdict(settings), "command": " ".join(command),
+                     "views": {name: {"people": f.n_people, "photos": f.n_photos} for name, f in fits.items()}},
+        "validation": {"data": str(validation_data), "people": len(validation_ids), "landmarks": noise.describe(), "metrics": validation_metrics},
+        "depths": {name: list(f.depths) for name, f in fits.items()},
+        "tolerance": {"set_on": "validation people", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factor": factor},
+        "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint},
+                   "rules": fusion.to_dict(), "fitted_on": "validation people"},
+        "software": software_versions(),
+        "metrics": {},
+    }
