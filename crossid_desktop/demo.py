@@ -20,6 +20,7 @@ from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.selection import MatcherCache, resolve_spec, write_config
 from crossid_desktop.paths import default_workspace_dir, write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+from crossid_desktop.spreadsheet import csv_text
 from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
 from crossid_desktop.workspace import Workspace
 
@@ -134,12 +135,11 @@ def _gallery_manifest(s2f_root: Path) -> Path:
         for row in csv.DictReader(handle):
             names[row["subject_id"]] = row.get("name", "")
     manifest = s2f_root.parent / "gallery.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "subject_id", "name", "view"])
-        for subject in sorted(names):
-            for photo in sorted((s2f_root / subject).iterdir()):
-                if photo.stem.startswith("face_"):
-                    view = "side" if photo.stem.startswith("face_side") else "front"
-                    writer.writerow([str(photo.relative_to(manifest.parent)), subject, names[subject], view])
+    rows: list[tuple[str, str, str, str]] = [("path", "subject_id", "name", "view")]
+    for subject in sorted(names):
+        for photo in sorted((s2f_root / subject).iterdir()):
+            if photo.stem.startswith("face_"):
+                view = "side" if photo.stem.startswith("face_side") else "front"
+                rows.append((str(photo.relative_to(manifest.parent)), subject, names[subject], view))
+    manifest.write_text(csv_text(rows), encoding="utf-8")
     return manifest

@@ -21,6 +21,11 @@ class InvalidImageError(CrossIDError):
     too large, a DICOM without pixel data)."""
 
 
+class CalibrationError(CrossIDError):
+    """A pixel-spacing calibration that cannot be made (ruler points too close together, a
+    known distance that is not a positive length)."""
+
+
 class NoFaceFoundError(CrossIDError):
     """A photo in which no face was detected."""
 

@@ -41,3 +41,99 @@ def write_photo(path: Path, seed: int) -> None:
     small = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC))
+
+
+#: Digital X-Ray Image Storage - For Presentation, the SOP class of a skull radiograph.
+DX_IMAGE = "1.2.840.10008.5.1.4.1.1.1.1"
+
+
+def write_dicom(
+    path: Path,
+    stored=None,
+    *,
+    sop_class: str = DX_IMAGE,
+    syntax: str = "1.2.840.10008.1.2.1",
+    patient: tuple[str, str, str] = ("Doe^Jane", "PID-0001", "19700101"),
+    **tags: object,
+) -> Path:
+    """A DICOM file written by pydicom: ``stored`` is ``(H, W)`` or ``(frames, H, W)`` uint16
+    (12 bits stored), or None for an object without pixel data; ``syntax`` other than
+    Explicit VR Little Endian is encoded by pydicom (RLE, JPEG 2000, ...). ``tags`` are set
+    as given (e.g. ``StudyInstanceUID``, ``ViewPosition``); ``patient`` is name, ID, birth date."""
+    import numpy as np
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = patient
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality = "DX"
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    if stored is not None:
+        stored = np.asarray(stored, dtype=np.uint16)
+        ds.Rows, ds.Columns = stored.shape[-2:]
+        if stored.ndim == 3:
+            ds.NumberOfFrames = stored.shape[0]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, tags.get("PhotometricInterpretation", "MONOCHROME2")
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.PixelData = stored.astype("<u2").tobytes()
+        if syntax != ExplicitVRLittleEndian:
+            ds.compress(syntax)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def skull_ramp(height: int = 48, width: int = 64):
+    """A stored 12-bit image, bright on the left, dark on the right, ``(height, width)`` uint16."""
+    import numpy as np
+
+    return np.tile(np.linspace(4000, 100, width), (height, 1)).astype(np.uint16)
+
+
+#: the study attributes pydicom's FileSet needs for a DICOMDIR record
+DICOM_STUDY = {"StudyDate": "20240102", "StudyTime": "101010", "StudyID": "1", "AccessionNumber": "", "StudyDescription": "Skull"}
+
+
+def write_dicom_sources(folder: Path) -> dict[str, Path]:
+    """Two patients: one with a frontal, a lateral and a 3-frame series and a report; one with
+    a single image."""
+    import numpy as np
+    from pydicom import uid
+    from pydicom.dataset import Dataset
+
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "18748-4", "LN", "Diagnostic imaging report"
+    a = ("Doe^Jane", "PID-A", "19700101")
+    sources = {
+        "front": write_dicom(folder / "front.dcm", skull_ramp(), patient=a, StudyInstanceUID="1.2.826.1.1", SeriesInstanceUID="1.2.826.1.1.1",
+                             SeriesNumber=1, InstanceNumber=1, ViewPosition="PA", BodyPartExamined="SKULL", **DICOM_STUDY),
+        "side": write_dicom(folder / "side.dcm", skull_ramp()[:, ::-1], patient=a, StudyInstanceUID="1.2.826.1.1", SeriesInstanceUID="1.2.826.1.1.2",
+                            SeriesNumber=2, InstanceNumber=1, ViewPosition="LL", BodyPartExamined="SKULL", **DICOM_STUDY),
+        "multi": write_dicom(folder / "multi.dcm", np.stack([skull_ramp()] * 3), patient=a, StudyInstanceUID="1.2.826.1.1",
+                             SeriesInstanceUID="1.2.826.1.1.3", SeriesNumber=3, InstanceNumber=1, **DICOM_STUDY),
+        "report": write_dicom(folder / "report.dcm", sop_class=uid.BasicTextSRStorage, patient=a, Modality="SR", StudyInstanceUID="1.2.826.1.1",
+                              SeriesInstanceUID="1.2.826.1.1.4", SeriesNumber=4, InstanceNumber=1, CompletionFlag="COMPLETE",
+                              VerificationFlag="UNVERIFIED", ContentDate="20240102", ContentTime="101010", ConceptNameCodeSequence=[code], **DICOM_STUDY),
+        "other": write_dicom(folder / "other.dcm", skull_ramp(), patient=("Roe^Richard", "PID-B", "19800202"), StudyInstanceUID="1.2.826.2.1",
+                             SeriesInstanceUID="1.2.826.2.1.1", SeriesNumber=1, InstanceNumber=1, **DICOM_STUDY),
+    }
+    return sources
+
+
+def write_dicom_disc(tmp_path: Path) -> Path:
+    """pydicom's FileSet writes the sources as a disc: ``tmp_path/disc/DICOMDIR`` and PT*/ST*/SE*."""
+    from pydicom.fileset import FileSet
+
+    sources = write_dicom_sources(tmp_path / "sources")
+    fileset = FileSet()
+    for path in sources.values():
+        fileset.add(path)
+    fileset.write(tmp_path / "disc")
+    return tmp_path / "disc"

@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult
 from crossid_desktop.cases.case import CaseService
-from crossid_desktop.cases.records import MARKS, CandidateMark, Case, CaseSummary, KnownIdentity, RecordedSearch
+from crossid_desktop.cases.marks import CaseMarks, ExaminerMark, Mark
+from crossid_desktop.cases.records import CandidateMark, Case, CaseSummary, KnownIdentity, RecordedSearch
 
-__all__ = ["MARKS", "AuditEntry", "Case", "CandidateMark", "CaseService", "CaseSummary", "KnownIdentity", "RecordedSearch", "VerifyResult"]
+__all__ = [
+    "AuditEntry",
+    "Case",
+    "CandidateMark",
+    "CaseMarks",
+    "CaseService",
+    "CaseSummary",
+    "ExaminerMark",
+    "KnownIdentity",
+    "Mark",
+    "RecordedSearch",
+    "VerifyResult",
+]

@@ -11,8 +11,6 @@ new files) skips the queries already done. At the end the summary is written as
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from collections.abc import Sequence
@@ -31,6 +29,7 @@ from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.service import SearchService
+from crossid_desktop.spreadsheet import csv_text
 from crossid_desktop.workspace import Workspace
 
 STATE_NAME = "batch-state.json"
@@ -209,12 +208,8 @@ def summary_rows(items: Sequence[BatchItem]) -> list[dict[str, str]]:
 def write_summaries(summary: BatchSummary, query_dir: Path) -> dict[str, Path]:
     """Write ``summary.csv``, ``summary.json`` and ``summary.pdf`` atomically; returns their paths."""
     out = summary.out_dir
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(summary_rows(summary.items))
     files = {"csv": out / "summary.csv", "json": out / "summary.json", "pdf": out / "summary.pdf"}
-    _write_atomically(files["csv"], buffer.getvalue())
+    _write_atomically(files["csv"], csv_text(summary_rows(summary.items), fieldnames=SUMMARY_FIELDS))
     counts = {status: sum(1 for i in summary.items if i.status == status) for status in ("done", "failed", "duplicate")}
     data = {"query_dir": str(query_dir), "counts": counts, "searched_this_run": summary.searched, "skipped_done_before": summary.skipped,
             "queries": [{**asdict(i), "top": [{"subject_id": s, "confidence": c} for s, c in i.top]} for i in summary.items]}

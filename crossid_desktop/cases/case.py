@@ -26,8 +26,8 @@ from typing import Any
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import audit
+from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import (
-    MARKS,
     CandidateMark,
     Case,
     CaseSummary,
@@ -39,6 +39,7 @@ from crossid_desktop.cases.records import (
 )
 from crossid_desktop.errors import CaseError
 from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.spacing import PixelSpacing
 from crossid_desktop.search.service import SearchResult
 from crossid_desktop.workspace import Workspace
 
@@ -71,6 +72,14 @@ def default_actor() -> str:
         return getpass.getuser() or "unknown"
     except (OSError, KeyError, ImportError):
         return "unknown"
+
+
+def _mark(value: Mark | str) -> Mark:
+    """A mark given by the examiner or read from the database; :class:`CaseError` for any other value."""
+    try:
+        return Mark(value)
+    except ValueError:
+        raise CaseError(f"The mark {value!r} is not one of {', '.join(m.value for m in Mark)}.") from None
 
 
 def _text(value: str | None, what: str, limit: int = MAX_FIELD) -> str:
@@ -167,7 +176,7 @@ class CaseService:
                 for r in conn.execute("SELECT * FROM case_searches WHERE case_number = ? ORDER BY search_id", (case_number,))
             )
             marks = {
-                r["subject_id"]: CandidateMark(r["subject_id"], r["mark"], r["note"], r["updated"], r["actor"])
+                r["subject_id"]: CandidateMark(r["subject_id"], _mark(r["mark"]), r["note"], r["updated"], r["actor"])
                 for r in conn.execute("SELECT * FROM case_marks WHERE case_number = ? ORDER BY subject_id", (case_number,))
             }
         known = json.loads(row["known_identity"]) if row["known_identity"] else None
@@ -238,11 +247,11 @@ class CaseService:
             )
         return RecordedSearch(search_id, performed, actor, result, summary, dict(environment))
 
-    def mark(self, case_number: str, subject_id: str, mark: str, note: str = "", *, actor: str | None = None) -> CandidateMark:
-        """Mark a candidate of the case's searches as ``of_interest`` or ``excluded`` (``none``
-        clears the mark), with the examiner's note on that candidate."""
-        if mark not in MARKS:
-            raise CaseError(f"The mark {mark!r} is not one of {', '.join(MARKS)}.")
+    def mark(self, case_number: str, subject_id: str, mark: Mark | str, note: str = "", *, actor: str | None = None) -> CandidateMark:
+        """Mark a candidate of the case's searches as of interest or excluded (``Mark.NONE``
+        clears the mark), with the examiner's note on that candidate; ``mark`` is a
+        :class:`Mark` or its stored value."""
+        mark = _mark(mark)
         note = _text(note, "note", MAX_TEXT)
         actor = actor or default_actor()
         with self._change(case_number, actor=actor, action="candidate_marked") as (conn, details):
@@ -256,9 +265,9 @@ class CaseService:
             conn.execute(
                 "INSERT INTO case_marks (case_number, subject_id, mark, note, updated, actor) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(case_number, subject_id) DO UPDATE SET mark = excluded.mark, note = excluded.note, updated = excluded.updated, actor = excluded.actor",
-                (case_number, subject_id, mark, note, now, actor),
+                (case_number, subject_id, mark.value, note, now, actor),
             )
-            details.update(subject_id=subject_id, mark=mark, note=note)
+            details.update(subject_id=subject_id, mark=mark.value, note=note)
         return CandidateMark(subject_id, mark, note, now, actor)
 
     def set_notes(self, case_number: str, notes: str, *, actor: str | None = None) -> None:
@@ -278,10 +287,26 @@ class CaseService:
             conn.execute("UPDATE cases SET known_identity = ? WHERE case_number = ?", (json.dumps(value, ensure_ascii=False) if value else None, case_number))
             details.update(value or {"cleared": True})
 
-    def record_export(self, case_number: str, *, path: str, sha256: str, pages: int, actor: str | None = None) -> audit.AuditEntry:
-        """Log an exported report (its path, SHA-256 and page count)."""
+    def record_export(
+        self, case_number: str, *, path: str, sha256: str, pages: int, patient_identifiers: bool = False, actor: str | None = None
+    ) -> audit.AuditEntry:
+        """Log an exported report (its path, SHA-256, page count, and whether it prints the
+        patient's identifiers)."""
         with self._change(case_number, actor=actor, action="report_exported") as (conn, details):
-            details.update(path=path, sha256=sha256, pages=pages)
+            details.update(path=path, sha256=sha256, pages=pages, patient_identifiers=bool(patient_identifiers))
+        return self.audit_log(case_number)[-1]
+
+    def record_calibration(
+        self, case_number: str, *, query_sha256: str, points: tuple[tuple[float, float], tuple[float, float]], known_mm: float,
+        spacing: PixelSpacing, actor: str | None = None,
+    ) -> audit.AuditEntry:
+        """Log the examiner's ruler calibration of a query image: the two points ``(x, y)``
+        (pixels), the known distance between them (mm) and the spacing that follows."""
+        with self._change(case_number, actor=actor, action="pixel_spacing_calibrated") as (conn, details):
+            details.update(
+                query_sha256=query_sha256, points=[[round(float(v), 2) for v in point] for point in points], known_mm=float(known_mm),
+                mm_per_pixel=round(spacing.row_mm, 6), spacing=spacing.to_dict(),
+            )
         return self.audit_log(case_number)[-1]
 
     # ------------------------------------------------------------------ verification

@@ -12,11 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crossid_desktop.cases.marks import Mark
 from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
-
-#: an examiner's mark on a candidate; "none" clears an earlier mark
-MARKS = ("of_interest", "excluded", "none")
-MARK_LABELS = {"of_interest": "of interest", "excluded": "excluded", "none": ""}
 
 #: model card fields a case keeps (the network configuration is left out)
 CARD_FIELDS = ("name", "task", "backbone", "embedding_dim", "training", "metrics", "calibration", "software", "created", "weights_sha256", "format_version")
@@ -27,7 +24,7 @@ class CandidateMark:
     """The examiner's judgement on one candidate subject."""
 
     subject_id: str
-    mark: str  # one of MARKS
+    mark: Mark
     note: str
     updated: str  # ISO 8601, UTC
     actor: str
@@ -90,11 +87,11 @@ class Case:
 
     def mark_of(self, subject_id: str) -> CandidateMark | None:
         mark = self.marks.get(subject_id)
-        return mark if mark is not None and (mark.mark != "none" or mark.note) else None
+        return mark if mark is not None and (mark.mark is not Mark.NONE or mark.note) else None
 
     def of_interest(self) -> list[str]:
         """Subjects marked as of interest, in the order of the latest search's ranking."""
-        marked = {s for s, m in self.marks.items() if m.mark == "of_interest"}
+        marked = {s for s, m in self.marks.items() if m.mark is Mark.OF_INTEREST}
         ranked = [c.subject_id for c in self.latest_search.result.candidates] if self.latest_search else []
         return [s for s in ranked if s in marked] + sorted(marked - set(ranked))
 

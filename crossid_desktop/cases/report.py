@@ -39,10 +39,15 @@ def export_report(
     out_path: str | Path,
     *,
     actor: str | None = None,
+    patient_identifiers: bool = False,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """Write the PDF report of a case to ``out_path``; returns its absolute path."""
+    """Write the PDF report of a case to ``out_path``; returns its absolute path.
+
+    ``patient_identifiers``: print the name, ID and birth date a DICOM query names (the
+    examiner's choice; off by default, and logged with the export either way).
+    """
 
     progress = progress or no_progress
     out = Path(out_path).expanduser().absolute()
@@ -64,13 +69,13 @@ def export_report(
     check_cancel(cancel, "The report")
     progress(2, 5, "reading the gallery photos")
     thumbnails = _thumbnails(workspace, [c.image_id for c in search.result.candidates] if search else [])
-    content = ReportContent(case, search, entries, verification, now_utc(), pictures, thumbnails)
+    content = ReportContent(case, search, entries, verification, now_utc(), pictures, thumbnails, patient_identifiers=patient_identifiers)
     check_cancel(cancel, "The report")
     progress(3, 5, "laying out the pages")
     pages = write_pdf(content, out, cancel=cancel)
     progress(4, 5, "logging the export")
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    service.record_export(case_number, path=str(out), sha256=digest, pages=pages, actor=actor or case.examiner or None)
+    service.record_export(case_number, path=str(out), sha256=digest, pages=pages, patient_identifiers=patient_identifiers, actor=actor or case.examiner or None)
     progress(5, 5, "done")
     return out
 

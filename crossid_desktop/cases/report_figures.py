@@ -88,7 +88,7 @@ def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryP
     if not query.path:
         return QueryPictures(None, None, "", "The query was searched from memory; no file path was recorded.")
     try:
-        image = load_image(query.path)
+        image = load_image(query.path, frame=int(query.meta.get("frame", 0) or 0))
     except CrossIDError as error:
         return QueryPictures(None, None, "", f"The query file cannot be shown: {error}")
     if image.sha256 != query.sha256:

@@ -13,8 +13,11 @@ from typing import Any
 
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
-from crossid_desktop.cases.records import MARK_LABELS, Case, RecordedSearch
+from crossid_desktop.cases.marks import Mark
+from crossid_desktop.cases.records import Case, RecordedSearch
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
+from crossid_desktop.imaging.dicom import PatientIdentity
+from crossid_desktop.imaging.spacing import PixelSpacing
 from crossid_desktop.search.service import Candidate
 
 LEAD_STATEMENT = (
@@ -52,6 +55,7 @@ class ReportContent:
     queries: tuple[QueryPictures, ...] = ()
     thumbnails: Mapping[int, bytes | None] = field(default_factory=dict)  # image id -> PNG, None if gone
     width: float = 495.0  # usable frame width, points
+    patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
 
 
 def styles() -> dict[str, Any]:
@@ -158,6 +162,26 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     return out + [para(text, s["body"])]
 
 
+#: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
+QUERY_META_SHOWN_APART = frozenset({"dicom", "patient", "pixel_spacing", "frame", "frames"})
+
+
+def query_dicom_pairs(meta: Mapping[str, Any], *, xray: bool, patient_identifiers: bool) -> list[tuple[str, str]]:
+    """The frame searched, the pixel spacing of an X-ray and, only when the examiner chose to
+    print them, the patient's identifiers named by the DICOM file."""
+    pairs = []
+    frames = int(meta.get("frames", 1) or 1)
+    if frames > 1:
+        pairs.append(("Frame", f"{int(meta.get('frame', 0) or 0) + 1} of {frames}"))
+    spacing = meta.get("pixel_spacing")
+    if xray:
+        pairs.append(("Pixel spacing", PixelSpacing.from_dict(spacing).describe() if spacing else "not known: distances on this image are in pixels"))
+    if meta.get("patient"):
+        shown = PatientIdentity.from_dict(meta["patient"]).describe() if patient_identifiers else "withheld from this report (recorded with the case)"
+        pairs.append(("Patient (DICOM)", shown))
+    return pairs
+
+
 def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
@@ -165,9 +189,10 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     for n, (q, pictures) in enumerate(zip(c.search.result.queries, c.queries), start=1):
         if len(c.search.result.queries) > 1:
             out.append(para(f"Query {n}", s["h3"]))
-        meta = {k: v for k, v in q.meta.items() if k != "dicom"}
+        meta = {k: v for k, v in q.meta.items() if k not in QUERY_META_SHOWN_APART}
         pairs = [("File", q.path or "-"), ("SHA-256", q.sha256), ("Modality", q.modality.replace("_", " "))]
         pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
+        pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
         out.append(_pairs(pairs, s, c.width))
         if pictures.problem:
@@ -247,7 +272,7 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         cells = [face, para(str(x.rank), s["cell"]), para(markup(x.subject_id), s["cell"]), para(markup(x.name or "-"), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
             cells += [para(_lr(x), s["cell"]), para(markup(x.verbal_scale or "-"), s["small"])]
-        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(MARK_LABELS.get(mark.mark, "") if mark else ""), s["small"])]
+        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
         rows.append(cells)
     return [
         para("4. Candidates", s["h2"]),
@@ -295,10 +320,10 @@ def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
 
 def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     out: list[Any] = [para("6. Examiner's notes", s["h2"]), para(markup(c.case.notes) if c.case.notes else "No general notes.", s["body"])]
-    noted = [m for m in c.case.marks.values() if m.mark != "none" or m.note]
+    noted = [m for m in c.case.marks.values() if m.mark is not Mark.NONE or m.note]
     if noted:
         rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
-        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(MARK_LABELS.get(m.mark, m.mark)), s["cell"]), para(markup(m.note or "-"), s["cell"]),
+        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(m.mark.label), s["cell"]), para(markup(m.note or "-"), s["cell"]),
                   para(markup(f"{m.actor}, {_date(m.updated)}"), s["small"])] for m in noted]
         out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out
@@ -318,7 +343,7 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     for e in c.entries:
         rows.append([
             para(str(e.seq), s["small"]), para(e.timestamp.replace("T", " ")[:19], s["small"]), para(markup(e.actor, max_chars=60), s["small"]),
-            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(_details(e), max_chars=400), s["small"]),
+            para(markup(e.action.replace("_", " ")), s["small"]), para(markup(entry_details(e), max_chars=400), s["small"]),
             para(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
         ])
     return [
@@ -329,14 +354,19 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _details(entry: AuditEntry) -> str:
+def entry_details(entry: AuditEntry) -> str:
+    """One audit entry's details in words, for the audit trail table."""
     d = entry.details_dict()
     if entry.action == "search_recorded":
         queries = ", ".join(q.get("sha256", "")[:12] for q in d.get("queries", []))
         return (f"search {d.get('search_id')}: query {queries}; matcher {d.get('matcher', {}).get('name')}; "
                 f"{len(d.get('candidates', []))} candidates; result SHA-256 {str(d.get('result_sha256', ''))[:16]}")
     if entry.action == "report_exported":
-        return f"{d.get('path')} ({d.get('pages')} pages), SHA-256 {d.get('sha256')}"
+        shown = "; patient identifiers printed" if d.get("patient_identifiers") else ""
+        return f"{d.get('path')} ({d.get('pages')} pages), SHA-256 {d.get('sha256')}{shown}"
+    if entry.action == "pixel_spacing_calibrated":
+        return (f"query {str(d.get('query_sha256', ''))[:12]}: {d.get('known_mm')} mm between {d.get('points')} "
+                f"-> {d.get('mm_per_pixel')} mm per pixel")
     return ", ".join(f"{k}: {v}" for k, v in d.items())
 
 

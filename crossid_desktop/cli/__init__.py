@@ -19,6 +19,7 @@ from pathlib import Path
 
 from crossid_desktop import __version__
 from crossid_desktop.cli import commands
+from crossid_desktop.cli.terminal import VisibleStream
 from crossid_desktop.errors import CrossIDError
 
 
@@ -47,12 +48,38 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.register(subparsers)
+    _accept_global_options_after_the_command(subparsers)
     parser.set_defaults(command_names=tuple(subparsers.choices))
     return parser
 
 
+def _accept_global_options_after_the_command(subparsers: argparse._SubParsersAction) -> None:
+    """``--workspace`` and ``--debug`` work after a command (``crossid search --workspace W q.png``)
+    as well as before it; given in both places, the later one wins."""
+    parsers = list(subparsers.choices.values())
+    while parsers:
+        sub = parsers.pop()
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+        if any("--workspace" in a.option_strings for a in sub._actions):
+            continue
+        sub.add_argument("--workspace", type=Path, default=argparse.SUPPRESS, help="workspace folder (also accepted before the command)")
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``crossid`` command; returns the process exit status."""
+    """Run the ``crossid`` command; returns the process exit status. Control characters in what
+    it prints (names, notes, file names) are shown escaped (:mod:`crossid_desktop.cli.terminal`)."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = VisibleStream(stdout), VisibleStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

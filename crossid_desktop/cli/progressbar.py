@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from crossid_desktop.cli.terminal import visible
+
 
 class TextProgress:
     """Draws ``[#####.....]  50/100  message`` on stderr, at most every ``interval`` seconds.
@@ -33,8 +35,10 @@ class TextProgress:
         filled = int(round(fraction * self._width))
         bar = "#" * filled + "." * (self._width - filled)
         line = f"{self._label} [{bar}] {done}/{total} {message}".rstrip()
+        line = visible(line)  # the message may carry a file name
         if self._tty:
-            self._stream.write("\r" + line[:200].ljust(80))
+            raw = getattr(self._stream, "raw_stream", self._stream)  # the redraw's own carriage return stays one
+            raw.write("\r" + line[:200].ljust(80))
         elif not self._drawn or finished or message:
             self._stream.write(line + "\n")
         self._stream.flush()

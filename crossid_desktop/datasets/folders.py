@@ -86,7 +86,9 @@ def read_subjects_csv(root: Path, problems: Problems) -> dict[str, dict[str, str
                     problems.add(f"The subject list {path} names subject {subject_id} twice (line {line}).")
                 else:
                     rows[subject_id] = {k.strip(): (v or "").strip() for k, v in row.items() if k and k.strip() != "subject_id"}
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError:
+        problems.add(not_utf8(path, "subject list"))
+    except (OSError, csv.Error) as error:
         problems.add(f"The subject list {path} cannot be read: {error}.")
     return rows
 
@@ -95,3 +97,8 @@ def name_and_metadata(subject_id: str, table: Mapping[str, Mapping[str, str]]) -
     row = dict(table.get(subject_id, {}))
     name = row.pop("name", "") or subject_id
     return name, types.MappingProxyType(row)
+
+
+def not_utf8(path: Path, what: str) -> str:
+    """The one sentence for a text file in another encoding (Latin-1, UTF-16, ...)."""
+    return f"The {what} {path} is not UTF-8 text; save it as UTF-8 (for example with \"CSV UTF-8\" in a spreadsheet program) and try again."

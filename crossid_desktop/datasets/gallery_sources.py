@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossid_desktop.datasets.folders import Problems, existing_root, images_in, name_and_metadata, read_subjects_csv, subject_dirs
+from crossid_desktop.datasets.folders import Problems, existing_root, images_in, name_and_metadata, not_utf8, read_subjects_csv, subject_dirs
 from crossid_desktop.errors import DatasetError
 
 _VIEW_WORDS = {"front": "front", "frontal": "front", "side": "side", "profile": "side", "lateral": "side", "unknown": "unknown", "": "unknown"}
@@ -101,7 +101,10 @@ def _read_manifest(manifest: Path, problems: Problems) -> list[GalleryEntry]:
                 entry = _manifest_entry(manifest, line, row, problems)
                 if entry is not None:
                     entries.append(entry)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError:
+        problems.add(not_utf8(manifest, "manifest"))
+        return entries
+    except (OSError, csv.Error) as error:
         problems.add(f"The manifest {manifest} cannot be read: {error}.")
         return entries
     if not entries:

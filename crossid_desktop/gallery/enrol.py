@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.datasets.gallery_sources import read_gallery_source
-from crossid_desktop.errors import CrossIDError
+from crossid_desktop.errors import CrossIDError, GalleryError
 from crossid_desktop.gallery.index import GalleryIndex
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE
@@ -72,14 +72,16 @@ def enrol(
     *,
     matchers: Sequence[Matcher],
     allow_centre_crop: bool = False,
+    rename: bool = False,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> EnrolmentReport:
     """Enrol a gallery folder (``ROOT/<subject_id>/*``) or a CSV manifest.
 
     A photo without a detectable face is a failure unless ``allow_centre_crop`` (then its
-    centred crop is enrolled and the alignment method says so). One bad file never stops the
-    enrolment; what was stored before a cancel stays stored.
+    centred crop is enrolled and the alignment method says so). A photo that names an enrolled
+    subject by another name is a failure unless ``rename`` (then the new name replaces the old).
+    One bad file never stops the enrolment; what was stored before a cancel stays stored.
     """
 
     progress = progress or no_progress
@@ -96,6 +98,7 @@ def enrol(
                 if store.image_by_sha256(sha256_of_file(entry.path)) is not None:
                     skipped += 1
                     continue
+                _check_name(store, entry.subject_id, entry.name, rename=rename)
                 image = load_image(entry.path)
                 aligned = align_face(image.rgb_uint8(), size=ALIGNED_SIZE, allow_centre_crop=allow_centre_crop)
                 store.ensure_subject(entry.subject_id, name=entry.name)
@@ -122,6 +125,18 @@ def enrol(
     finally:
         store.close()
     return EnrolmentReport(added, skipped, tuple(failures), tuple(subjects), embedded)
+
+
+def _check_name(store: GalleryStore, subject_id: str, name: str, *, rename: bool) -> None:
+    """Refuse a photo whose subject is enrolled under another name, unless ``rename``."""
+    if rename or name in ("", subject_id):
+        return
+    try:
+        current = store.subject(subject_id).name
+    except GalleryError:
+        return  # a new subject
+    if current not in ("", subject_id, name):
+        raise GalleryError(f"Subject {subject_id} is enrolled as \"{current}\", not \"{name}\"; enrol with --rename to change the name.")
 
 
 def sync_embeddings(

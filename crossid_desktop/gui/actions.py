@@ -1,41 +1,19 @@
-"""The window's menus, toolbar and keyboard shortcuts.
-
-Actions whose feature lives in an optional module (the compare view, the gallery manager, the
-case report) are added only when that module is installed, so the window never offers what it
-cannot do. :func:`feature_available` is the one test of that.
-"""
+"""The window's menus, toolbar and keyboard shortcuts."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
-#: optional features: name -> the module that provides it
-FEATURE_MODULES = {
-    "compare": "crossid_desktop.gui.widgets.compare_view",
-    "gallery_manager": "crossid_desktop.gui.widgets.gallery_manager",
-    "case_panel": "crossid_desktop.gui.widgets.case_panel",
-    "report": "crossid_desktop.cases.report",
-}
-
-
-def feature_available(name: str) -> bool:
-    """True when the module of an optional feature is installed."""
-    try:
-        return importlib.util.find_spec(FEATURE_MODULES[name]) is not None
-    except ModuleNotFoundError:
-        return False
-
 
 @dataclass
 class WindowActions:
-    """The actions of the main window (the optional ones are None when unavailable)."""
+    """The actions of the main window."""
 
     open_query: QAction
     run_search: QAction
@@ -43,13 +21,12 @@ class WindowActions:
     settings: QAction
     about: QAction
     quit: QAction
+    compare: QAction
+    import_gallery: QAction
+    export_report: QAction
     recent_menu: QMenu
     demo_menu: QMenu
-    compare: QAction | None = None
-    import_gallery: QAction | None = None
-    export_report: QAction | None = None
     toolbar: QToolBar | None = None
-    extra: dict[str, QAction] = field(default_factory=dict)
 
 
 def _action(window: QMainWindow, text: str, slot: Callable[[], Any], shortcuts: Sequence[str] = (), *, name: str, tip: str = "") -> QAction:
@@ -71,25 +48,21 @@ def build_actions(window: Any) -> WindowActions:
         settings=_action(window, "&Settings…", window.open_settings, [QKeySequence(QKeySequence.StandardKey.Preferences).toString() or "Ctrl+,"], name="settingsAction"),
         about=_action(window, "&About CrossID Desktop", window.show_about, name="aboutAction"),
         quit=_action(window, "&Quit", window.close, ["Ctrl+Q"], name="quitAction"),
+        compare=_action(window, "&Compare…", window.open_compare, ["Ctrl+M"], name="compareAction", tip="Compare the query with the selected candidate"),
+        import_gallery=_action(window, "&Import gallery…", window.open_gallery_manager, ["Ctrl+I"], name="importGalleryAction", tip="Enrol face photos into the gallery"),
+        export_report=_action(window, "&Export report…", window.export_report, ["Ctrl+E"], name="exportReportAction", tip="Export the case report (PDF)"),
         recent_menu=QMenu("Open &recent", window),
         demo_menu=QMenu("&Demo", window),
     )
     acts.recent_menu.setObjectName("recentMenu")
     acts.demo_menu.setObjectName("demoMenu")
-    if feature_available("compare"):
-        acts.compare = _action(window, "&Compare…", window.open_compare, ["Ctrl+M"], name="compareAction", tip="Compare the query with the selected candidate")
-    if feature_available("gallery_manager"):
-        acts.import_gallery = _action(window, "&Import gallery…", window.open_gallery_manager, ["Ctrl+I"], name="importGalleryAction", tip="Enrol face photos into the gallery")
-    if feature_available("report"):
-        acts.export_report = _action(window, "&Export report…", window.export_report, ["Ctrl+E"], name="exportReportAction", tip="Export the case report (PDF)")
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(acts.open_query)
     file_menu.addMenu(acts.recent_menu)
-    for optional in (acts.import_gallery, acts.export_report):
-        if optional is not None:
-            file_menu.addAction(optional)
+    file_menu.addAction(acts.import_gallery)
+    file_menu.addAction(acts.export_report)
     file_menu.addSeparator()
     file_menu.addAction(acts.settings)
     file_menu.addSeparator()
@@ -97,8 +70,7 @@ def build_actions(window: Any) -> WindowActions:
     search_menu = bar.addMenu("&Search")
     search_menu.addAction(acts.run_search)
     search_menu.addAction(acts.stop)
-    if acts.compare is not None:
-        search_menu.addAction(acts.compare)
+    search_menu.addAction(acts.compare)
     bar.addMenu(acts.demo_menu)
     acts.demo_menu.menuAction().setVisible(False)  # shown once the demo is open
     help_menu = bar.addMenu("&Help")
@@ -108,8 +80,7 @@ def build_actions(window: Any) -> WindowActions:
     toolbar.setObjectName("mainToolBar")
     toolbar.setMovable(False)
     for action in (acts.open_query, acts.run_search, acts.stop, acts.compare, acts.import_gallery, acts.export_report):
-        if action is not None:
-            toolbar.addAction(action)
+        toolbar.addAction(action)
     window.addToolBar(toolbar)
     acts.toolbar = toolbar
     return acts

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from crossid_desktop import __version__
 from crossid_desktop.gui.main_window import MainWindow
 from crossid_desktop.gui.options import add_gui_arguments
+from crossid_desktop.gui.platform_check import platform_problem
 from crossid_desktop.gui.settings import APPLICATION, ORGANISATION
 
 
@@ -33,9 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(*, workspace: Path | None, demo: bool = False, demo_dir: Path | None = None, query: Sequence[str] = ()) -> int:
-    """Create the application and the window, and run the event loop; returns the exit status."""
-
-
+    """Create the application and the window, and run the event loop; returns the exit status
+    (1, with one sentence on stderr, when this machine cannot show the window)."""
+    problem = None if QApplication.instance() is not None else platform_problem()
+    if problem is not None:
+        print(f"crossid-desktop: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)

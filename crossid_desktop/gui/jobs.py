@@ -1,27 +1,312 @@
-"""The jobs the window's worker thread runs: each ``*_job(...)`` returns a function
-``run(context, progress, cancel)`` that the :class:`~crossid_desktop.gui.worker.Worker` calls in
-its thread with the :class:`~crossid_desktop.gui.worker.JobContext` (the open workspace and the
-loaded models). Jobs call the same services as the CLI and never touch a widget."""
+"""Every job the window's worker thread runs.
+
+Each ``*_job(...)`` returns a function ``run(context, progress, cancel)`` that the
+:class:`~crossid_desktop.gui.worker.Worker` calls in its thread with the
+:class:`~crossid_desktop.gui.worker.JobContext` (the open workspace, its search service and the
+loaded matchers), a ``progress(done, total, message)`` callback and a cancel
+:class:`threading.Event`. Jobs call the same services as the CLI, never touch a widget, and
+return the records of :mod:`crossid_desktop.gui.job_results`.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PySide6.QtGui import QImage
+
+from crossid_desktop.about import collect_info
+from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.report import export_report
 from crossid_desktop.demo import build_demo
+from crossid_desktop.errors import InvalidImageError
+from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
+from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.gui.images import png_to_qimage, to_qimage
+from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
+from crossid_desktop.gui.worker import JobFunction
+from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
+from crossid_desktop.imaging.io import LoadedImage, load_image
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.progress import ProgressCallback, check_cancel
+from crossid_desktop.search.query import check_query_set, guess_modality, initial_modalities
 
 
-def demo_job(root: Path | None):
-    """The job that builds (first run) or opens the demo and makes its workspace the current one."""
+# -- the window -----------------------------------------------------------------------------------
+def startup_job() -> JobFunction:
+    """The facts the status bar shows at start: versions, compute device, gallery counts."""
 
-    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[Any, Any]:
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> StartupFacts:
+        with GalleryStore(context.workspace.db_path) as store:
+            counts = store.counts()
+        return StartupFacts(collect_info(str(context.workspace.root)), counts)
+
+    return run
+
+
+def demo_job(root: Path | None) -> JobFunction:
+    """Build (first run) or open the demo and make its workspace the current one; returns
+    ``(demo, gallery counts)``."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[Any, Any]:
         demo = build_demo(root, progress=progress, cancel=cancel)
         workspace = demo.workspace()
         context.open_workspace(workspace)
         with GalleryStore(workspace.db_path) as store:
             counts = store.counts()
         return demo, counts
+
+    return run
+
+
+# -- the query panel ------------------------------------------------------------------------------
+def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> JobFunction:
+    """Read and hash the files and take each image's modality: ``modalities`` when known (a demo
+    query), else the first guess (:func:`~crossid_desktop.search.query.initial_modalities`:
+    two X-rays become one frontal and one lateral view). ``guessed`` keeps each image's own guess;
+    ``frames`` (0-based) are the chosen frames of multi-frame DICOMs."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> list[QueryImage]:
+        images: list[LoadedImage] = []
+        for done, path in enumerate(paths):
+            check_cancel(cancel, "Opening the query")
+            progress(done, len(paths), f"reading {Path(path).name}")
+            images.append(load_image(path, frame=frames[done] if frames else 0))
+        chosen = list(modalities) if modalities else initial_modalities(images)
+        result = []
+        for image, modality in zip(images, chosen):
+            pixels = image.pixels if image.pixels.ndim == 3 else image.grey_float()
+            result.append(QueryImage(image, modality, guess_modality(image), to_qimage(pixels)))
+        progress(len(paths), len(paths), "opened")
+        return result
+
+    return run
+
+
+def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
+    """The preprocessed image as the matcher prepares it
+    (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
+    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos also the faces found."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
+        prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
+        if modality.is_xray:
+            return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
+        faces = prepared.faces
+        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
+        marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
+        method = prepared.alignment.method if prepared.alignment is not None else ""
+        note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {method}." if faces else "No face found: the central square is used."
+        return Preview(to_qimage(prepared.pixels), boxes, marks, note)
+
+    return run
+
+
+# -- the candidates panel -------------------------------------------------------------------------
+def search_arguments(queries: Sequence[QueryImage]) -> tuple[list[LoadedImage], list[QueryModality]]:
+    """The images and per-image modalities to search, as the examiner left them; a
+    :class:`~crossid_desktop.errors.MatcherMismatchError` when they may not be searched together
+    (:func:`~crossid_desktop.search.query.check_query_set`)."""
+    modalities = [q.modality for q in queries]
+    check_query_set(modalities)
+    return [q.image for q in queries], modalities
+
+
+def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: str | None = None) -> JobFunction:
+    """Search, read the candidates' aligned faces, and place the known identity (when given)
+    in the whole gallery's ranking (:meth:`~crossid_desktop.search.service.SearchService.locate`)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
+        images, modality = search_arguments(queries)
+        service = context.search
+        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        with GalleryStore(service.workspace.db_path) as store:
+            thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
+        outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality))
+        if not true_subject_id:
+            return outcome
+        rank, in_gallery = service.locate(true_subject_id, images, modality=modality, result=result, cancel=cancel)
+        return outcome.with_identity(true_subject_id, rank, in_gallery)
+
+    return run
+
+
+def locate_job(outcome: SearchOutcome, subject_id: str) -> JobFunction:
+    """Place a newly typed known identity in the last search's ranking (over the whole gallery)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
+        rank, in_gallery = context.search.locate(subject_id, list(outcome.query_images), modality=list(outcome.modality), result=outcome.result, cancel=cancel)
+        return outcome.with_identity(subject_id, rank, in_gallery)
+
+    return run
+
+
+# -- the compare view -----------------------------------------------------------------------------
+def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
+    """Prepare ``query`` as its matcher does and read the aligned face of ``candidate`` (a
+    search :class:`~crossid_desktop.search.service.Candidate`) from the gallery."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> ComparePair:
+        matcher = context.search.matcher_for(query.modality)
+        prepared = matcher.preprocess_query(query.image, query.modality)
+        with GalleryStore(context.workspace.db_path) as store:
+            face = decode_png(store.thumbnail(candidate.image_id))
+        what = "skull X-ray, soft tissue suppressed" if query.modality.is_xray else "injured face, aligned"
+        name = f" ({candidate.name})" if candidate.name else ""
+        return ComparePair(
+            np.asarray(prepared), face, query.modality.is_xray,
+            f"Query: {what}",
+            f"Rank {candidate.rank}: {candidate.subject_id}{name}, confidence {candidate.confidence:.2f}",
+        )
+
+    return run
+
+
+# -- the case panel -------------------------------------------------------------------------------
+def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None,
+               calibrations: Sequence[tuple[str, Any]] = ()) -> JobFunction:
+    """Open a new case, log the ruler calibrations made so far (``(query SHA-256,
+    RulerCalibration)``), record ``search`` (the last search result, or None) in it and the
+    marks already set on its candidates; returns the case as stored."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
+        service = CaseService(context.workspace)
+        case = service.create_case(case_number=number or None, actor=actor, **fields)
+        for sha256, calibration in calibrations:
+            service.record_calibration(case.case_number, query_sha256=sha256, points=calibration.points, known_mm=calibration.known_mm,
+                                       spacing=calibration.spacing, actor=actor)
+        if search is not None:
+            service.record_search(case.case_number, search, actor=actor)
+            shown = {c.subject_id for c in search.candidates}
+            for subject_id, mark in marks.items():
+                if subject_id in shown:
+                    service.mark(case.case_number, subject_id, mark.mark, mark.note, actor=actor)
+        return service.get(case.case_number)
+
+    return run
+
+
+def change_job(number: str, change: str, actor: str | None, **values: Any) -> JobFunction:
+    """One change through the case service: ``change`` is ``update``, ``set_notes``,
+    ``set_known_identity``, ``record_search``, ``mark`` or ``record_calibration``; returns the case as stored."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
+        service = CaseService(context.workspace)
+        if change == "update":
+            service.update(number, actor=actor, **values)
+        elif change == "set_notes":
+            service.set_notes(number, values["notes"], actor=actor)
+        elif change == "set_known_identity":
+            service.set_known_identity(number, values["subject_id"], actor=actor)
+        elif change == "record_search":
+            service.record_search(number, values["result"], actor=actor)
+        elif change == "mark":
+            service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
+        elif change == "record_calibration":
+            calibration = values["calibration"]
+            service.record_calibration(number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm,
+                                       spacing=calibration.spacing, actor=actor)
+        else:
+            raise ValueError(f"unknown case change {change!r}")
+        return service.get(number)
+
+    return run
+
+
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False) -> JobFunction:
+    """Write the case's PDF report to ``path`` (the patient's identifiers printed only when
+    ``patient_identifiers``); returns the path written."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
+        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
+
+    return run
+
+
+# -- the gallery manager --------------------------------------------------------------------------
+def read_gallery_job() -> JobFunction:
+    """Subjects and index states, without repairing anything (like ``crossid gallery list``)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> GallerySnapshot:
+        workspace = context.workspace
+        with GalleryStore(workspace.db_path) as store:
+            subjects = tuple(store.subjects())
+            counts = store.counts()
+            states = tuple(
+                MatcherIndexState(record.name, record.fingerprint, counts.embeddings.get(record.fingerprint, 0), index_status(workspace, store, record.fingerprint))
+                for record in store.matchers()
+            )
+        return GallerySnapshot(str(workspace.root), subjects, states)
+
+    return run
+
+
+def import_job(source: Path, *, allow_centre_crop: bool) -> JobFunction:
+    """Enrol a gallery folder or CSV manifest with every configured matcher."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> EnrolmentReport:
+        matchers = context.matchers.configured(context.workspace.root)
+        return enrol(context.workspace, source, matchers=matchers, allow_centre_crop=allow_centre_crop, progress=progress, cancel=cancel)
+
+    return run
+
+
+def remove_job(subject_ids: Sequence[str]) -> JobFunction:
+    """Remove subjects, their photos and embeddings, and their faces from every index; returns
+    the number of photos removed."""
+    ids = tuple(subject_ids)
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        return sum(remove_subjects(context.workspace, ids, progress=progress, cancel=cancel).values())
+
+    return run
+
+
+def rebuild_job() -> JobFunction:
+    """Embed what is missing and rebuild every matcher's index (``crossid gallery rebuild-index``);
+    returns the number of indexes rebuilt."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        return len(rebuild_indexes(context.workspace, context.matchers.configured(context.workspace.root), progress=progress, cancel=cancel))
+
+    return run
+
+
+# -- the DICOM browser ----------------------------------------------------------------------------
+#: the longest side of a series thumbnail in the DICOM browser, px
+DICOM_THUMBNAIL_PX = 96
+
+
+def list_media_job(path: str):
+    """The job that lists a DICOMDIR or folder (headers only)."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> DicomMedia:
+        return open_media(path, progress=progress, cancel=cancel)
+
+    return run
+
+
+def thumbnails_job(series: list[DicomSeries]):
+    """The job that makes one thumbnail per series (its first image): {index: QImage}; a series
+    whose image cannot be decoded gets none (opening it says why)."""
+
+    def run(context: Any, progress: Any, cancel: threading.Event) -> dict[int, QImage]:
+        pictures = {}
+        for index, entry in enumerate(series):
+            check_cancel(cancel, "The thumbnails")
+            progress(index, len(series), "thumbnails")
+            first = entry.first_image()
+            if first is None:
+                continue
+            try:
+                pictures[index] = to_qimage(thumbnail(first, size=DICOM_THUMBNAIL_PX))
+            except InvalidImageError:
+                continue
+        return pictures
 
     return run

@@ -1,16 +1,15 @@
-"""The main window: composes the query panel (left), the candidates (centre), the query facts
-and case area (right dock), the menus, the status bar and the worker.
+"""The main window: composes the query panel (left), the candidates (centre), the case panel
+and the query facts (right dock), the menus, the status bar and the worker.
 
-Hooks for optional features (see :data:`crossid_desktop.gui.actions.FEATURE_MODULES`): when
-``gui/widgets/case_panel.py`` exists, ``CasePanel(window)`` becomes a tab of the right dock;
-``CompareView(window)`` (``compare_view.py``) and ``GalleryManager(window)``
-(``gallery_manager.py``) open as windows. They read the window's public state: ``worker``,
-``marks`` (+ ``marksChanged``), ``query_images()``, ``outcome()`` and ``selected_rank``.
+The compare view (``CompareView(window)``) and the gallery manager (``GalleryManager(window)``)
+open as windows of their own. The panels read the window's public state: ``worker``,
+``settings``, ``marks`` (+ ``marksChanged``), ``searchFinished``, ``query_images()``,
+``outcome()`` and ``selected_rank``. Every job the window and its panels submit is in
+:mod:`crossid_desktop.gui.jobs`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,28 +18,25 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget, QWidget
 
 from crossid_desktop import __version__
-from crossid_desktop.about import collect_info
+from crossid_desktop.cases.marks import CaseMarks
 from crossid_desktop.errors import Cancelled
-from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui import errors
-from crossid_desktop.gui.actions import FEATURE_MODULES, build_actions, feature_available, fill_demo, fill_recent
-from crossid_desktop.gui.jobs import demo_job
+from crossid_desktop.gui.actions import build_actions, fill_demo, fill_recent
+from crossid_desktop.gui.job_results import QueryImage, SearchOutcome, StartupFacts
+from crossid_desktop.gui.jobs import demo_job, search_job, startup_job
 from crossid_desktop.gui.settings import Settings, SettingsDialog
-from crossid_desktop.gui.widgets.candidates_panel import CandidatesPanel, CaseMarks, SearchOutcome, search_job
+from crossid_desktop.gui.widgets.candidates_panel import CandidatesPanel
+from crossid_desktop.gui.widgets.case_panel import CasePanel
+from crossid_desktop.gui.widgets.compare_view import CompareView
+from crossid_desktop.gui.widgets.dicom_browser import DicomBrowser, is_dicom_media
+from crossid_desktop.gui.widgets.gallery_manager import GalleryManager
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
 from crossid_desktop.gui.widgets.status import QueryFacts, StatusBar
 from crossid_desktop.gui.worker import JobContext, Worker
+from crossid_desktop.imaging.formats import file_dialog_filter
 from crossid_desktop.matching.base import QueryModality
 
 log = logging.getLogger(__name__)
-
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.pgm *.gif *.dcm *.dicom);;All files (*)"
-
-
-def _startup_facts(context: Any, progress: Any, cancel: Any) -> tuple[dict[str, Any], Any]:
-    with GalleryStore(context.workspace.db_path) as store:
-        counts = store.counts()
-    return collect_info(str(context.workspace.root)), counts
 
 
 class MainWindow(QMainWindow):
@@ -77,10 +73,9 @@ class MainWindow(QMainWindow):
         self.facts = QueryFacts()
         self.case_tabs = QTabWidget(objectName="caseTabs")
         self.case_tabs.addTab(self.facts, "Query facts")
-        self.case_panel = self._optional("case_panel", "CasePanel")
-        if self.case_panel is not None:
-            self.case_tabs.insertTab(0, self.case_panel, "Case")
-            self.case_tabs.setCurrentIndex(0)
+        self.case_panel = CasePanel(self)
+        self.case_tabs.insertTab(0, self.case_panel, "Case")
+        self.case_tabs.setCurrentIndex(0)
         self.case_dock = QDockWidget("Case", self, objectName="caseDock")
         self.case_dock.setWidget(self.case_tabs)
         self.case_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
@@ -96,6 +91,8 @@ class MainWindow(QMainWindow):
         self.worker.busyChanged.connect(self.status.show_busy)
         self.status.cancelRequested.connect(self.stop_jobs)
         self.query_panel.openRequested.connect(self.open_query_dialog)
+        self.query_panel.openDicomRequested.connect(self.open_dicom_dialog)
+        self.query_panel.spacingCalibrated.connect(self.case_panel.record_calibration)
         self.query_panel.queryChanged.connect(self._query_changed)
         self.query_panel.queryLoaded.connect(self._query_loaded)
         self.query_panel.strength_slider.valueChanged.connect(lambda value: setattr(self.settings, "strength_percent", value))
@@ -111,10 +108,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self._startup_job = self.worker.submit("startup", _startup_facts)
+        self._startup_job = self.worker.submit("startup", startup_job())
 
-    # -- state the optional panels read -------------------------------------------------------
-    def query_images(self) -> list[Any]:
+    # -- state the panels read ----------------------------------------------------------------
+    def query_images(self) -> list[QueryImage]:
         return self.query_panel.images()
 
     def outcome(self) -> SearchOutcome | None:
@@ -122,12 +119,33 @@ class MainWindow(QMainWindow):
 
     # -- query and search -----------------------------------------------------------------------
     def open_query_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open a skull X-ray (one or two views) or an injured-face photo", self.settings.last_folder, IMAGE_FILTER)
-        if paths:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open a skull X-ray (one or two views) or an injured-face photo", self.settings.last_folder, file_dialog_filter())
+        if paths and is_dicom_media(paths[0]):
+            self.open_dicom_media(paths[0])
+        elif paths:
             self.load_query(paths)
 
-    def load_query(self, paths: list[str], *, modalities: list[QueryModality] | None = None, true_subject_id: str | None = None, search: bool = False) -> int:
-        """Open query files (one image, or two X-ray views); optionally search once they are read."""
+    def open_dicom_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a DICOM disc or folder", self.settings.last_folder)
+        if folder:
+            self.open_dicom_media(folder)
+
+    def open_dicom_media(self, path: str | Path) -> DicomBrowser:
+        """Browse a DICOMDIR or folder; the views picked there become the query."""
+        browser = DicomBrowser(self.worker, path, self)
+        browser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        browser.chosen.connect(
+            lambda choices: self.load_query([c.path for c in choices], modalities=[c.modality for c in choices], frames=[c.frame for c in choices])
+        )
+        browser.open()
+        return browser
+
+    def load_query(
+        self, paths: list[str], *, modalities: list[QueryModality] | None = None, frames: list[int] | None = None,
+        true_subject_id: str | None = None, search: bool = False,
+    ) -> int:
+        """Open query files (one image, or two X-ray views; ``frames`` of multi-frame DICOMs,
+        0-based); optionally search once they are read."""
         paths = [str(p) for p in paths][:2]
         self.settings.last_folder = str(Path(paths[0]).parent)
         self.settings.add_recent(paths)
@@ -135,7 +153,7 @@ class MainWindow(QMainWindow):
         self.candidates.clear()
         self.candidates.set_known_identity(true_subject_id)
         self._search_after_load = search
-        return self.query_panel.load(paths, modalities)
+        return self.query_panel.load(paths, modalities, frames)
 
     def run_search(self) -> int | None:
         """Search the gallery with the open query (in the worker); returns the job id."""
@@ -180,28 +198,19 @@ class MainWindow(QMainWindow):
             self._demo_dialog.deleteLater()
             self._demo_dialog = None
 
-    # -- optional features ----------------------------------------------------------------------
-    def _optional(self, feature: str, class_name: str) -> Any:
-        if not feature_available(feature):
-            return None
-
-        return getattr(importlib.import_module(FEATURE_MODULES[feature]), class_name)(self)
-
-    def _open_window(self, feature: str, class_name: str) -> None:
-        widget = self._optional(feature, class_name)
-        if widget is not None:
-            self._extra_windows = [w for w in self._extra_windows if w.isVisible()] + [widget]
-            widget.show()
+    # -- windows of their own ------------------------------------------------------------------
+    def _open_window(self, widget: QWidget) -> None:
+        self._extra_windows = [w for w in self._extra_windows if w.isVisible()] + [widget]
+        widget.show()
 
     def open_compare(self) -> None:
-        self._open_window("compare", "CompareView")
+        self._open_window(CompareView(self))
 
     def open_gallery_manager(self) -> None:
-        self._open_window("gallery_manager", "GalleryManager")
+        self._open_window(GalleryManager(self))
 
     def export_report(self) -> None:
-        if self.case_panel is not None and hasattr(self.case_panel, "export_report"):
-            self.case_panel.export_report()
+        self.case_panel.export_report()
 
     # -- dialogs --------------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -230,10 +239,10 @@ class MainWindow(QMainWindow):
             self.candidates.show_outcome(result)
             self.status.show_search(result.result)
             self.facts.show_facts(self.query_panel.images(), result.result)
-        elif job_id == self._startup_job:
-            self._info, counts = result  # type: ignore[misc]
+        elif job_id == self._startup_job and isinstance(result, StartupFacts):
+            self._info = result.info
             self.status.show_device(self._info)
-            self.status.show_gallery(counts.subjects, counts.images)
+            self.status.show_gallery(result.counts.subjects, result.counts.images)
         elif job_id == self._demo_job:
             self._close_demo_dialog()
             self._demo, counts = result  # type: ignore[misc]
@@ -266,8 +275,7 @@ class MainWindow(QMainWindow):
 
     def _candidate_chosen(self, rank: int) -> None:
         self.selected_rank = rank
-        if self.actions_.compare is not None:
-            self.open_compare()
+        self.open_compare()
 
     def _apply_settings(self) -> None:
         self.candidates.top_k_spin.setValue(self.settings.top_k)
@@ -286,7 +294,10 @@ class MainWindow(QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.load_query(paths[:2])
+            if is_dicom_media(paths[0]):
+                self.open_dicom_media(paths[0])
+            else:
+                self.load_query(paths[:2])
 
     def closeEvent(self, event: Any) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

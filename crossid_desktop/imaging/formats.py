@@ -15,6 +15,6 @@ def is_image_name(name: str) -> bool:
 
 
 def file_dialog_filter() -> str:
-    """A Qt file-dialog filter string for the image files, then all files."""
-    patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
+    """A Qt file-dialog filter string for the image files (and a disc's DICOMDIR), then all files."""
+    patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + " DICOMDIR"
     return f"Images ({patterns});;All files (*)"

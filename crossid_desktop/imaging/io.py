@@ -8,9 +8,9 @@ image of a sane size is refused with :class:`~crossid_desktop.errors.InvalidImag
 truncated photo is never half-decoded.
 
 Returned pixels follow the project's convention: colour is RGB ``uint8`` ``(H, W, 3)``;
-greyscale stays ``(H, W)`` ``uint8`` or ``uint16``. DICOM greyscale is brought to display
-values (modality LUT, then VOI LUT or window, MONOCHROME1 inverted so bone is bright) and
-spread over the full ``uint16`` range.
+greyscale stays ``(H, W)`` ``uint8`` or ``uint16``. DICOM is decoded by
+:mod:`crossid_desktop.imaging.dicom` (every transfer syntax, one frame of a multi-frame file,
+display values, pixel spacing, the patient's identifiers kept apart).
 """
 
 from __future__ import annotations
@@ -28,20 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import InvalidImageError
+from crossid_desktop.imaging.dicom import PatientIdentity, decode_dicom
+from crossid_desktop.imaging.spacing import PixelSpacing
 
 #: Images with more pixels than this are refused before decoding (decompression bombs).
 MAX_PIXELS: int = 100_000_000
 
 #: Luminance weights (ITU-R BT.601, as Pillow and OpenCV use) for colour -> grey.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-#: DICOM tags copied into :attr:`ImageMeta.dicom` when present.
-_DICOM_TAGS = tuple(
-    "Modality BodyPartExamined ViewPosition PatientOrientation AcquisitionDate StudyDate StudyDescription "
-    "SeriesDescription Manufacturer ManufacturerModelName PhotometricInterpretation BitsStored NumberOfFrames "
-    "PixelSpacing ImagerPixelSpacing RescaleSlope RescaleIntercept VOILUTFunction".split()
-)
-
 
 @dataclass(frozen=True)
 class ImageMeta:
@@ -52,6 +46,9 @@ class ImageMeta:
     ``dicom`` holds DICOM tags as strings (multi-valued tags joined by a backslash, as in
     DICOM itself), only those present; ``WindowCenter``/``WindowWidth`` are the values applied
     and ``VOI`` says which display mapping was used (``"lut"``, ``"window"`` or ``"min-max"``).
+    ``frame`` (0-based) is the frame shown of ``frames``. ``spacing`` is the physical pixel
+    size and where it holds, ``None`` where unknown. ``patient`` holds the identifiers a DICOM
+    names (never in ``dicom``; see :class:`~crossid_desktop.imaging.dicom.PatientIdentity`).
     """
 
     format: str
@@ -61,6 +58,10 @@ class ImageMeta:
     bit_depth: int
     exif_orientation: int | None = None
     dicom: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    frames: int = 1
+    frame: int = 0
+    spacing: PixelSpacing | None = None
+    patient: PatientIdentity | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,8 +113,11 @@ def sha256_of_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
-    """Read, hash and decode one image file; see the module docstring for what is refused."""
+def load_image(path: str | Path, *, max_pixels: int = MAX_PIXELS, frame: int = 0) -> LoadedImage:
+    """Read, hash and decode one image file; see the module docstring for what is refused.
+
+    ``frame`` (0-based) chooses the frame of a multi-frame DICOM; other formats have one.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -123,12 +127,14 @@ def load_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
         raise InvalidImageError(f"The file {path} is empty.")
     sha256 = hashlib.sha256(data).hexdigest()
     kind = _sniff(data)
-    if kind == "DICOM":
-        pixels, meta = _decode_dicom(data, path, max_pixels, has_preamble=True)
-    elif kind is not None:
+    if kind is not None and kind != "DICOM":
+        if frame != 0:
+            raise InvalidImageError(f"The {kind} file {path} has one frame; there is no frame {frame + 1}.")
         pixels, meta = _decode_pillow(data, path, kind, max_pixels)
     else:
-        pixels, meta = _decode_dicom(data, path, max_pixels, has_preamble=False)
+        decoded = decode_dicom(data, path, max_pixels=max_pixels, has_preamble=kind == "DICOM", frame=frame)
+        pixels = decoded.pixels
+        meta = _meta("DICOM", pixels, dicom=decoded.tags, frames=decoded.frames, frame=decoded.frame, spacing=decoded.spacing, patient=decoded.patient)
     pixels = np.ascontiguousarray(pixels)
     pixels.flags.writeable = False
     return LoadedImage(pixels=pixels, sha256=sha256, path=path, meta=meta)
@@ -244,123 +250,3 @@ def _stretch_to_uint16(values: NDArray[np.float64]) -> NDArray[np.uint16]:
         return np.zeros(values.shape, dtype=np.uint16)
     scaled = (np.nan_to_num(values, nan=low, posinf=high, neginf=low) - low) / (high - low)
     return np.round(np.clip(scaled, 0.0, 1.0) * 65535.0).astype(np.uint16)
-
-
-def _decode_dicom(data: bytes, path: Path, max_pixels: int, *, has_preamble: bool) -> tuple[NDArray[Any], ImageMeta]:
-    import pydicom  # pydicom loads only for DICOM files
-
-    not_an_image = f"The file {path} is not an image in a supported format (JPEG, PNG, TIFF, BMP, PGM, GIF or DICOM)."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble)
-            has_pixels = any(key in ds for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
-            rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    except Exception as error:  # pydicom raises many kinds on garbage
-        if not has_preamble:
-            raise InvalidImageError(not_an_image) from error
-        raise InvalidImageError(f"The DICOM file {path} is corrupt and cannot be read.") from error
-    if not has_pixels or rows <= 0 or columns <= 0:
-        if not has_preamble:
-            raise InvalidImageError(not_an_image)
-        raise InvalidImageError(f"The DICOM file {path} holds no pixel data (no image).")
-    if rows * columns > max_pixels:
-        raise InvalidImageError(f"The image {path} has {columns}x{rows} pixels, more than the limit of {max_pixels:,}.")
-    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):  # raw data set without a header
-        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian  # pydicom loads only for DICOM files
-
-        ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
-        implicit = bool(getattr(ds, "original_encoding", (getattr(ds, "is_implicit_VR", True),))[0])
-        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            array = np.asarray(ds.pixel_array)
-            if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-                array = array[0]
-            photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-            tags = {name: _dicom_str(ds.get(name)) for name in _DICOM_TAGS if ds.get(name) not in (None, "")}
-            if photometric.startswith("MONOCHROME"):
-                pixels = _dicom_grey(array, ds, photometric, tags)
-            else:
-                pixels = _dicom_colour(array, ds, photometric)
-    except InvalidImageError:
-        raise
-    except Exception as error:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", syntax) or "unknown"
-        raise InvalidImageError(
-            f"The pixel data of the DICOM file {path} cannot be decoded (transfer syntax: {name})."
-        ) from error
-    return pixels, _meta("DICOM", pixels, dicom=types.MappingProxyType(tags))
-
-
-def _pydicom_processing() -> Any:
-    """pydicom's LUT functions: ``pydicom.pixels`` (3.x) or ``pixel_data_handlers.util`` (2.x)."""
-    try:
-        import pydicom.pixels as processing  # pydicom loads only for DICOM files
-    except ImportError:
-        import pydicom.pixel_data_handlers.util as processing  # pydicom loads only for DICOM files
-    return processing
-
-
-def _dicom_str(value: Any) -> str:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(_dicom_str(item) for item in value)
-    if isinstance(value, float):  # DS values: "2000", not "2000.0"
-        return f"{value:.10g}"
-    return str(value)
-
-
-def _dicom_grey(array: NDArray[Any], ds: Any, photometric: str, tags: dict[str, str]) -> NDArray[np.uint16]:
-    """Stored values -> display values in [0, 65535]: modality LUT, VOI LUT or window, MONOCHROME1 inverted."""
-    processing = _pydicom_processing()
-    apply_modality_lut, apply_voi_lut = processing.apply_modality_lut, processing.apply_voi_lut
-    if array.ndim != 2:
-        raise ValueError(f"unexpected greyscale pixel array shape {array.shape}")
-    values = apply_modality_lut(array, ds)
-    lut = ds.get("VOILUTSequence")
-    has_lut = bool(lut) and lut[0].get("LUTDescriptor") is not None and lut[0].get("LUTData") is not None
-    has_window = ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None
-    if has_lut:
-        if np.issubdtype(values.dtype, np.floating) and np.all(np.mod(values, 1) == 0):
-            values = values.astype(np.int64)
-        levels = 2 ** int(lut[0].LUTDescriptor[2]) - 1
-        display = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float64) / levels
-        tags["VOI"] = "lut"
-    elif has_window:
-        windowed = apply_voi_lut(values, ds, prefer_lut=False)
-        with np.errstate(over="ignore"):  # the probe values are far outside any window
-            low, high = apply_voi_lut(np.array([-1e12, 1e12]), ds, prefer_lut=False)
-        display = (windowed - low) / (high - low) if high != low else np.zeros_like(windowed)
-        tags["VOI"] = "window"
-        tags["WindowCenter"] = _dicom_str(ds.WindowCenter).split("\\")[0]  # the first is applied
-        tags["WindowWidth"] = _dicom_str(ds.WindowWidth).split("\\")[0]
-    else:
-        stretched = _stretch_to_uint16(values.astype(np.float64))
-        display = stretched.astype(np.float64) / 65535.0
-        tags["VOI"] = "min-max"
-    display = np.clip(display, 0.0, 1.0)
-    if photometric == "MONOCHROME1":  # low values are white: invert so bone is bright
-        display = 1.0 - display
-    return np.round(display * 65535.0).astype(np.uint16)
-
-
-def _dicom_colour(array: NDArray[Any], ds: Any, photometric: str) -> NDArray[np.uint8]:
-    """Colour DICOM -> RGB ``uint8`` (pydicom 3 already turns YBR into RGB)."""
-    processing = _pydicom_processing()
-    if photometric == "PALETTE COLOR":
-        array = processing.apply_color_lut(array, ds)
-        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
-    else:
-        bits = int(ds.get("BitsStored", 8) or 8)
-        if photometric.startswith("YBR") and processing.__name__.endswith("util"):  # pydicom < 3
-            array = processing.convert_color_space(array, photometric, "RGB")
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"unexpected colour pixel array shape {array.shape}")
-    if bits > 8:
-        array = np.round(array.astype(np.float64) * (255.0 / (2**bits - 1)))
-    return np.clip(array, 0, 255).astype(np.uint8)
-
-
-# --- writing --------------------------------------------------------------------------------

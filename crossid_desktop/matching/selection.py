@@ -31,6 +31,15 @@ def role_of(modality: QueryModality) -> str:
     return "xray" if modality.is_xray else "injured"
 
 
+def check_serves_role(matcher: Matcher, role: str) -> None:
+    """Refuse a matcher that takes none of a role's query modalities (an injured-face model as
+    the X-ray matcher, say)."""
+    wanted = {m for m in QueryModality if role_of(m) == role}
+    if not wanted & set(matcher.query_modalities):
+        takes = ", ".join(sorted(m.value.replace("_", " ") for m in matcher.query_modalities)) or "no"
+        raise MatcherMismatchError(f"The matcher {matcher.name} takes {takes} queries, so it cannot serve {role} queries; choose a {role} model.")
+
+
 def resolve_spec(spec: str) -> str | Path:
     """``"dlib"`` stays as it is; ``bundled:<name>`` and paths become checkpoint paths."""
     if spec == "dlib":

@@ -4,15 +4,18 @@ lateral X-ray of one skull are told apart, and which sets of images may be searc
 One module for the search service, the CLI and the GUI, so that the examiner's window, the
 command line and the service apply the same rules:
 
-* a colour photo is an injured face; a greyscale image or a DICOM is an X-ray, frontal when
-  left-right symmetric, else lateral (a DICOM's ``ViewPosition`` decides first);
+* what a DICOM header states decides first (:func:`guess_from_dicom`: ViewPosition, view
+  code, Patient Orientation, Image Laterality, Modality XC); otherwise a colour photo is an
+  injured face and a greyscale image or a DICOM is an X-ray, frontal when left-right
+  symmetric, else lateral;
 * two X-rays opened together are one frontal and one lateral view, the more symmetric frontal;
 * images are searched together only as one frontal and one lateral X-ray of one skull.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,14 +51,57 @@ def pair_views(images: Sequence[LoadedImage]) -> list[QueryModality]:
     return [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE] if front_first else [QueryModality.XRAY_SIDE, QueryModality.XRAY_FRONT]
 
 
+#: ViewPosition values (DICOM's defined terms and common vendor spellings) and their views
+FRONTAL_VIEW_POSITIONS = frozenset({"PA", "AP"})
+LATERAL_VIEW_POSITIONS = frozenset({"LL", "RL", "LAT", "LATERAL", "LLAT", "RLAT"})
+
+
+@dataclass(frozen=True)
+class DicomViewGuess:
+    """What a DICOM header says the query is, and which tag says so (``basis``, for the screen)."""
+
+    modality: QueryModality
+    basis: str
+
+
+def guess_from_dicom(tags: Mapping[str, str]) -> DicomViewGuess | None:
+    """The modality and view a DICOM header states, or ``None`` when it states none.
+
+    In order: Modality ``XC`` (a photograph: an injured face here); ViewPosition (PA, AP:
+    frontal; LL, RL, LAT: lateral); the View Code Sequence's meaning; Patient Orientation
+    (columns running head-foot, rows left-right: frontal; rows anterior-posterior:
+    lateral); Image Laterality L or R on a skull or head (one side
+    imaged: lateral). ``tags`` are ``ImageMeta.dicom`` or ``DicomImage.tags``.
+    """
+    if tags.get("Modality", "").strip().upper() == "XC":
+        return DicomViewGuess(QueryModality.INJURED_FACE, "Modality XC (a photograph)")
+    view = tags.get("ViewPosition", "").strip().upper()
+    if view in FRONTAL_VIEW_POSITIONS or view in LATERAL_VIEW_POSITIONS:
+        return DicomViewGuess(QueryModality.XRAY_FRONT if view in FRONTAL_VIEW_POSITIONS else QueryModality.XRAY_SIDE, f"ViewPosition {view}")
+    meaning = tags.get("ViewCodeMeaning", "").strip().lower()
+    if "lateral" in meaning:
+        return DicomViewGuess(QueryModality.XRAY_SIDE, f"view code {meaning!r}")
+    if any(word in meaning.replace("-", "") for word in ("posteroanterior", "anteroposterior", "frontal")):
+        return DicomViewGuess(QueryModality.XRAY_FRONT, f"view code {meaning!r}")
+    directions = tags.get("PatientOrientation", "").strip().upper().split("\\")
+    if len(directions) == 2 and directions[0] and directions[1][:1] in {"H", "F"}:  # columns run head-foot
+        if set(directions[0]) <= {"L", "R"}:
+            return DicomViewGuess(QueryModality.XRAY_FRONT, f"PatientOrientation {directions[0]}\\{directions[1]}")
+        if set(directions[0]) <= {"A", "P"}:
+            return DicomViewGuess(QueryModality.XRAY_SIDE, f"PatientOrientation {directions[0]}\\{directions[1]}")
+    laterality = tags.get("ImageLaterality", "").strip().upper()
+    if laterality in {"L", "R"} and tags.get("BodyPartExamined", "").strip().upper() in {"SKULL", "HEAD"}:
+        return DicomViewGuess(QueryModality.XRAY_SIDE, f"ImageLaterality {laterality} on a skull (one side imaged)")
+    return None
+
+
 def guess_modality(image: LoadedImage) -> QueryModality:
-    """A first guess the user can correct: colour photos are injured faces; greyscale images
-    and DICOMs are X-rays, frontal when left-right symmetric, else lateral."""
-    view = str(image.meta.dicom.get("ViewPosition", "")).upper() if image.meta.dicom else ""
-    if view in {"LAT", "LL", "RL"}:
-        return QueryModality.XRAY_SIDE
-    if view in {"PA", "AP"}:
-        return QueryModality.XRAY_FRONT
+    """A first guess the user can correct: what a DICOM header states (:func:`guess_from_dicom`);
+    otherwise colour photos are injured faces, and greyscale images and DICOMs are X-rays,
+    frontal when left-right symmetric, else lateral."""
+    stated = guess_from_dicom(image.meta.dicom) if image.meta.dicom else None
+    if stated is not None:
+        return stated.modality
     pixels = image.pixels
     if not image.meta.dicom and pixels.ndim == 3:
         channels = pixels.astype(np.int16)

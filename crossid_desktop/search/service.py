@@ -237,8 +237,18 @@ def _calibration(matcher: Matcher):
 
 
 def _meta_dict(image: LoadedImage) -> dict[str, Any]:
+    """What a query's record keeps of its metadata: the DICOM frame searched, the pixel spacing
+    (from the file or the examiner's ruler) and the patient's identifiers when the file names
+    them (the report prints these only when the examiner asks)."""
     meta = image.meta
-    return {"format": meta.format, "width": meta.width, "height": meta.height, "bit_depth": meta.bit_depth, "dicom": dict(meta.dicom)}
+    out: dict[str, Any] = {"format": meta.format, "width": meta.width, "height": meta.height, "bit_depth": meta.bit_depth, "dicom": dict(meta.dicom)}
+    if meta.frames > 1:
+        out.update(frame=meta.frame, frames=meta.frames)
+    if meta.spacing is not None:
+        out["pixel_spacing"] = meta.spacing.to_dict()
+    if meta.patient is not None:
+        out["patient"] = meta.patient.to_dict()
+    return out
 
 
 def _ms(start: float) -> float:

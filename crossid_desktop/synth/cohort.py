@@ -21,8 +21,6 @@ their own random streams, so the first people of a larger cohort equal a smaller
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from dataclasses import asdict, dataclass
@@ -35,6 +33,7 @@ from numpy.typing import NDArray
 from crossid_desktop.errors import DatasetError
 from crossid_desktop.paths import write_bytes_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel
+from crossid_desktop.spreadsheet import csv_text
 from crossid_desktop.synth.face import render_face_front
 from crossid_desktop.synth.face_profile import render_face_side
 from crossid_desktop.synth.injuries.simulate import simulate_injury
@@ -238,11 +237,7 @@ def _png(image: NDArray[np.uint8]) -> bytes:
 
 
 def _csv_bytes(rows: list[tuple[str, str, str, int]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["subject_id", "name", "sex", "age"])
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text([("subject_id", "name", "sex", "age"), *rows]).encode("utf-8")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

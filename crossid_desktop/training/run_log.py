@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from crossid_desktop.spreadsheet import csv_text
+
 __all__ = ["LOG_COLUMNS", "EpochRecord", "TrainResult", "read_log", "score", "write_log"]
 
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_triplet_accuracy", "val_recall_at_1", "val_recall_at_5", "val_recall_at_10", "lr", "seconds")
@@ -56,11 +58,7 @@ def read_log(path: Path) -> list[EpochRecord]:
 
 
 def write_log(path: Path, history: Sequence[EpochRecord]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)
-        writer.writeheader()
-        for record in history:
-            writer.writerow(asdict(record))
+    path.write_text(csv_text((asdict(record) for record in history), fieldnames=LOG_COLUMNS), encoding="utf-8")
 
 
 def score(record: EpochRecord) -> tuple[float, float, float]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crossid_desktop.gui.widgets.candidate_card import CandidateCard, Mark
+from crossid_desktop.cases.marks import Mark
+from crossid_desktop.gui.widgets.candidate_card import CandidateCard
 from crossid_desktop.matching.base import QueryModality
 
 TIMEOUT = 60_000
@@ -77,7 +78,7 @@ def test_marks_and_notes_reach_the_case_marks(qtbot, window, tiny) -> None:
         second.note_edit.setText("same ear shape")
         qtbot.mouseClick(second.interest_button, qtbot_button())
     mark = window.marks.get(second.candidate.subject_id)
-    assert mark.mark is Mark.INTEREST and mark.note == "same ear shape"
+    assert mark.mark is Mark.OF_INTEREST and mark.note == "same ear shape"
     with qtbot.waitSignal(window.marksChanged, timeout=TIMEOUT):
         qtbot.mouseClick(second.exclude_button, qtbot_button())
     assert window.marks.get(second.candidate.subject_id).mark is Mark.EXCLUDED

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QListWidget, QPlainTextEdit, QPushButton  # noqa: E402
 
 from crossid_desktop.cases import CaseService  # noqa: E402
+from crossid_desktop.cases.marks import Mark  # noqa: E402
 from crossid_desktop.gui.widgets.case_panel import CasePanel  # noqa: E402
 from crossid_desktop.matching.base import QueryModality  # noqa: E402
 
@@ -49,13 +50,13 @@ def test_case_fields_marks_identity_and_report(qtbot, window, tiny, tmp_path: Pa
         panel.commit_notes()
     card = window.candidates.cards()[1]
     with qtbot.waitSignal(panel.caseChanged, timeout=20_000):
-        card.set_mark(type(card.mark()).INTEREST, "similar nose")
+        card.set_mark(Mark.OF_INTEREST, "similar nose")
     with qtbot.waitSignal(panel.caseChanged, timeout=20_000):
         _type(qtbot, panel.findChild(QLineEdit, "caseKnownIdentityEdit"), subject)
 
     case = service.get("GUI-TEST-1")
     assert (case.title, case.agency, case.notes) == ("Remains at the quarry", "Unit 7", "Left orbit damaged.")
-    assert case.marks[card.candidate.subject_id].mark == "of_interest"
+    assert case.marks[card.candidate.subject_id].mark is Mark.OF_INTEREST
     assert case.marks[card.candidate.subject_id].note == "similar nose"
     assert case.known_identity is not None and case.known_identity.subject_id == subject
     log = service.audit_log("GUI-TEST-1")
@@ -66,7 +67,7 @@ def test_case_fields_marks_identity_and_report(qtbot, window, tiny, tmp_path: Pa
     assert window.candidates.identity_edit.text() == subject
     qtbot.waitUntil(lambda: any(c.is_true_identity and c.candidate.subject_id == subject for c in window.candidates.cards()), timeout=10_000)
     marks = panel.findChild(QListWidget, "caseMarksList")
-    assert marks.count() == 1 and "similar nose" in marks.item(0).text()
+    assert marks.count() == 1 and marks.item(0).text() == f"{card.candidate.subject_id} (of interest): similar nose"
 
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(panel.reportExported, timeout=60_000) as exported:

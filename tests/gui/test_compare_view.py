@@ -13,7 +13,8 @@ from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsPixmapItem, QSlider, QTabWidget, QWidget  # noqa: E402
 
 from crossid_desktop.gui.images import from_qimage  # noqa: E402
-from crossid_desktop.gui.widgets.compare_view import ComparePair, CompareView  # noqa: E402
+from crossid_desktop.gui.job_results import ComparePair
+from crossid_desktop.gui.widgets.compare_view import CompareView  # noqa: E402
 from crossid_desktop.gui.widgets.image_view import ImageView  # noqa: E402
 from crossid_desktop.gui.worker import Worker  # noqa: E402
 from crossid_desktop.matching.base import QueryModality  # noqa: E402

@@ -23,7 +23,7 @@ from crossid_desktop.paths import resource_path
 
 SMALL_DEMO = 24
 
-pytestmark = pytest.mark.skipif(not resource_path("models", "skull2face.pt").is_file(), reason="the bundled skull-to-face model is missing")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not resource_path("models", "skull2face.pt").is_file(), reason="the bundled skull-to-face model is missing")]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ import pytest
 
 from crossid_desktop.paths import resource_path
 
+pytestmark = pytest.mark.slow  # end to end: real cohorts, models, cases or reports
+
 MODELS = resource_path("models")
 SKULL = MODELS / "skull2face.pt"
 INJURED = MODELS / "injured.pt"

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from crossid_desktop.cases.case import CaseService
+from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.report import export_report, report_file_name
 from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.errors import CaseError
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mark = commands.add_parser("mark", help="mark a candidate as of interest or excluded (none clears), with a note")
     mark.add_argument("case", metavar="CASE")
     mark.add_argument("subject", metavar="SUBJECT")
-    mark.add_argument("mark", choices=("of_interest", "excluded", "none"))
+    mark.add_argument("mark", choices=[m.value for m in Mark])
     mark.add_argument("--note", default="")
     mark.add_argument("--examiner", default=None, help="who marks (default: the operating-system user)")
     mark.set_defaults(run=run_mark)
@@ -52,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("case", metavar="CASE")
     report.add_argument("-o", "--output", type=Path, default=None, help="PDF file (default: <workspace>/reports/<case>.pdf)")
     report.add_argument("--examiner", default=None, help="who exports (default: the case's examiner)")
+    report.add_argument(
+        "--patient-identifiers", action="store_true",
+        help="print the patient's name, ID and birth date that a DICOM query names (default: withheld)",
+    )
     report.set_defaults(run=run_report)
 
 
@@ -99,7 +104,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"matcher {r.matcher_name} ({r.matcher_fingerprint[:12]}), gallery {r.gallery_subjects} subjects, digest {r.gallery_digest[:12]}; {len(case.searches)} search(es)")
         for c in r.candidates:
             mark = case.mark_of(c.subject_id)
-            flag = f"  [{mark.mark.replace('_', ' ')}]" if mark and mark.mark != "none" else ""
+            flag = f"  [{mark.mark.label}]" if mark and mark.mark is not Mark.NONE else ""
             lr = f"  LR {c.likelihood_ratio:.3g}" if c.likelihood_ratio is not None else ""
             print(f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:6.1f}%{lr}{flag}")
     if case.notes:
@@ -140,6 +145,6 @@ def run_report(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace)
     out = args.output or workspace.reports_dir / report_file_name(args.case)
     with TextProgress("report") as bar:
-        path = export_report(workspace, args.case, out, actor=args.examiner, progress=bar)
+        path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, progress=bar)
     print(f"report written: {path}")
     return 0

@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enroll = subparsers.add_parser("enroll", help="enrol face photos into the gallery (a folder ROOT/<subject_id>/* or a CSV manifest)")
     enroll.add_argument("source", type=Path, help="gallery folder, or a CSV manifest with columns path,subject_id,name,view")
     enroll.add_argument("--centre-crop", action="store_true", help="enrol a centred crop of photos in which no face is found")
+    enroll.add_argument("--rename", action="store_true", help="let the source's names replace those of subjects already enrolled under another name")
     enroll.set_defaults(run=run_enroll)
 
     gallery = subparsers.add_parser("gallery", help="list the gallery, remove subjects, rebuild indexes")
@@ -39,7 +40,7 @@ def run_enroll(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace)
     matchers = MatcherCache().configured(workspace.root)
     with TextProgress("enrolling") as bar:
-        report = enrol(workspace, args.source, matchers=matchers, allow_centre_crop=args.centre_crop, progress=bar)
+        report = enrol(workspace, args.source, matchers=matchers, allow_centre_crop=args.centre_crop, rename=args.rename, progress=bar)
     print(f"added {report.added} photos of {len(report.subjects)} subjects; skipped {report.skipped_duplicates} already enrolled; {len(report.failures)} failed")
     for name, count in report.embedded.items():
         print(f"  embedded {count} photos with {name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crossid_desktop.matching.selection import ROLES, MatcherCache, read_config, resolve_spec, write_config
+from crossid_desktop.matching.selection import ROLES, MatcherCache, check_serves_role, read_config, resolve_spec, write_config
 from crossid_desktop.workspace import Workspace
 
 ORDER = 45
@@ -38,6 +38,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_set(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace)
     matcher = MatcherCache().get(args.spec)  # refuses a missing or corrupt model before it is chosen
+    check_serves_role(matcher, args.role)
     write_config(workspace.root, args.role, args.spec)
     print(f"{args.role} queries now use {matcher.name} ({matcher.fingerprint[:16]}); run 'crossid gallery rebuild-index' to embed the gallery with it")
     return 0

@@ -8,12 +8,13 @@ The card of the query's known true identity has a green frame: its dynamic prope
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from crossid_desktop.cases.marks import Mark
 
 THUMBNAIL_PX = 104
 
@@ -21,21 +22,14 @@ THUMBNAIL_PX = 104
 CARD_STYLE = """
 CandidateCard { border: 1px solid palette(mid); border-radius: 6px; background: palette(base); }
 CandidateCard[isTrueIdentity="true"] { border: 3px solid #2e9d3a; }
-CandidateCard[mark="interest"] { background: #fff6d8; }
+CandidateCard[mark="of_interest"] { background: #fff6d8; }
 CandidateCard[mark="excluded"] { background: palette(window); }
 """
 
 
-class Mark(str, Enum):
-    """The examiner's decision on a candidate."""
-
-    NONE = ""
-    INTEREST = "interest"
-    EXCLUDED = "excluded"
-
-
 class CandidateCard(QFrame):
-    """A ranked candidate. ``markChanged(subject_id, mark, note)`` reports the examiner's mark."""
+    """A ranked candidate. ``markChanged(subject_id, mark, note)`` reports the examiner's mark
+    (``mark`` a :class:`~crossid_desktop.cases.marks.Mark` value)."""
 
     markChanged = Signal(str, str, str)
     compareRequested = Signal(int)
@@ -91,9 +85,9 @@ class CandidateCard(QFrame):
         for button in (self.interest_button, self.exclude_button):
             button.setMaximumHeight(24)
             group.addButton(button)
-        self.interest_button.setChecked(mark is Mark.INTEREST)
+        self.interest_button.setChecked(mark is Mark.OF_INTEREST)
         self.exclude_button.setChecked(mark is Mark.EXCLUDED)
-        self.interest_button.toggled.connect(lambda on: self._toggled(Mark.INTEREST, on))
+        self.interest_button.toggled.connect(lambda on: self._toggled(Mark.OF_INTEREST, on))
         self.exclude_button.toggled.connect(lambda on: self._toggled(Mark.EXCLUDED, on))
         self.note_edit = QLineEdit(note, objectName="noteEdit", placeholderText="note")
         self.note_edit.editingFinished.connect(self._emit_mark)
@@ -124,13 +118,13 @@ class CandidateCard(QFrame):
         self._restyle()
 
     def mark(self) -> Mark:
-        return Mark(self.property("mark") or "")
+        return Mark(self.property("mark"))
 
     def set_mark(self, mark: Mark, note: str | None = None) -> None:
         """Set the mark (and the note) as the examiner would; emits ``markChanged``."""
         if note is not None:
             self.note_edit.setText(note)
-        self.interest_button.setChecked(mark is Mark.INTEREST)
+        self.interest_button.setChecked(mark is Mark.OF_INTEREST)
         self.exclude_button.setChecked(mark is Mark.EXCLUDED)
         self._emit_mark()
 
@@ -140,14 +134,14 @@ class CandidateCard(QFrame):
 
     def _toggled(self, mark: Mark, on: bool) -> None:
         if on:  # the two marks exclude each other
-            other = self.exclude_button if mark is Mark.INTEREST else self.interest_button
+            other = self.exclude_button if mark is Mark.OF_INTEREST else self.interest_button
             other.blockSignals(True)
             other.setChecked(False)
             other.blockSignals(False)
         self._emit_mark()
 
     def _emit_mark(self) -> None:
-        mark = Mark.INTEREST if self.interest_button.isChecked() else Mark.EXCLUDED if self.exclude_button.isChecked() else Mark.NONE
+        mark = Mark.OF_INTEREST if self.interest_button.isChecked() else Mark.EXCLUDED if self.exclude_button.isChecked() else Mark.NONE
         self.setProperty("mark", mark.value)
         self._restyle()
         self.markChanged.emit(self.candidate.subject_id, mark.value, self.note_edit.text())

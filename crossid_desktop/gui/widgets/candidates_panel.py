@@ -1,116 +1,25 @@
 """The candidates panel: the ranked gallery subjects of the last search, as cards in rank order.
 
-The search runs in the worker (:func:`search_job`), which also reads the candidates' aligned
-face thumbnails and, when the query's true identity is known, that person's rank even when it
-lies beyond the top-k. The examiner's marks live in :class:`CaseMarks`, a plain object the
-window owns (the case panel and the report read it).
+The search runs in the worker (:func:`~crossid_desktop.gui.jobs.search_job`, submitted by the
+window), which also reads the candidates' aligned face thumbnails and, when the query's true
+identity is known, that person's rank even when it lies beyond the top-k. The examiner's marks
+live in :class:`~crossid_desktop.cases.marks.CaseMarks`, a plain object the window owns (the
+case panel reads it).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
-from crossid_desktop.gallery.store import GalleryStore
-from crossid_desktop.gui.images import png_to_qimage
-from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard, Mark
-from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.search.query import check_query_set
+from crossid_desktop.cases.marks import CaseMarks
+from crossid_desktop.gui.job_results import SearchOutcome
+from crossid_desktop.gui.jobs import locate_job
+from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard
 
 COLUMNS = 2
-
-
-@dataclass(frozen=True)
-class CandidateMark:
-    mark: Mark
-    note: str = ""
-
-
-class CaseMarks:
-    """The examiner's marks: subject id -> (mark, note). Plain Python; the window signals changes."""
-
-    def __init__(self) -> None:
-        self._marks: dict[str, CandidateMark] = {}
-
-    def set(self, subject_id: str, mark: Mark | str, note: str = "") -> bool:
-        """Record a mark (``Mark.NONE`` with no note forgets the subject); True when it changed."""
-        new = CandidateMark(Mark(mark), note.strip())
-        old = self._marks.get(subject_id, CandidateMark(Mark.NONE))
-        if new == old:
-            return False
-        if new.mark is Mark.NONE and not new.note:
-            self._marks.pop(subject_id, None)
-        else:
-            self._marks[subject_id] = new
-        return True
-
-    def get(self, subject_id: str) -> CandidateMark:
-        return self._marks.get(subject_id, CandidateMark(Mark.NONE))
-
-    def items(self) -> dict[str, CandidateMark]:
-        return dict(self._marks)
-
-    def clear(self) -> None:
-        self._marks.clear()
-
-
-@dataclass(frozen=True)
-class SearchOutcome:
-    """A search result with what the panel shows beside it."""
-
-    result: Any  # crossid_desktop.search.service.SearchResult
-    thumbnails: dict[int, QImage] = field(default_factory=dict)
-    true_subject_id: str | None = None
-    true_rank: int | None = None  # over the whole gallery
-    true_in_gallery: bool = False
-    query_images: tuple[Any, ...] = ()
-    modality: QueryModality | tuple[QueryModality, ...] | list[QueryModality] | None = None  # per query image
-
-
-def search_arguments(queries: Sequence[Any]) -> tuple[list[Any], list[QueryModality]]:
-    """The images and the per-image modalities for :meth:`SearchService.search` of the opened
-    query images (each with ``image`` and ``modality`` as the examiner left it)."""
-    modalities = [q.modality for q in queries]
-    check_query_set(modalities)
-    return [q.image for q in queries], modalities
-
-
-def locate(service: Any, images: Sequence[Any], modality: Sequence[QueryModality] | QueryModality | None, subject_id: str, result: Any, cancel: threading.Event | None) -> tuple[int | None, bool]:
-    """(rank over the whole gallery, is in the gallery) of ``subject_id`` for this query."""
-    return service.locate(subject_id, list(images), modality=modality, result=result, cancel=cancel)
-
-
-def search_job(queries: Sequence[Any], *, top_k: int, true_subject_id: str | None = None):
-    """The job: search, read the thumbnails, place the true identity when it is known."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> SearchOutcome:
-        images, modality = search_arguments(queries)
-        service = context.search
-        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
-        with GalleryStore(service.workspace.db_path) as store:
-            thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
-        rank, in_gallery = (None, False)
-        if true_subject_id:
-            rank, in_gallery = locate(service, images, modality, true_subject_id, result, cancel)
-        return SearchOutcome(result, thumbnails, true_subject_id or None, rank, in_gallery, tuple(images), modality)
-
-    return run
-
-
-def locate_job(outcome: SearchOutcome, subject_id: str):
-    """The job that places a newly typed known identity in the last search's ranking."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> SearchOutcome:
-        rank, in_gallery = locate(context.search, outcome.query_images, outcome.modality, subject_id, outcome.result, cancel)
-        return SearchOutcome(outcome.result, outcome.thumbnails, subject_id, rank, in_gallery, outcome.query_images, outcome.modality)
-
-    return run
 
 
 class CandidatesPanel(QWidget):
@@ -251,7 +160,7 @@ class CandidatesPanel(QWidget):
             return
         rank = outcome.result.rank_of(subject) if subject else None
         if subject is None or rank is not None:  # nothing to look up
-            self._show_identity(SearchOutcome(outcome.result, outcome.thumbnails, subject, rank, rank is not None, outcome.query_images, outcome.modality))
+            self._show_identity(outcome.with_identity(subject, rank, rank is not None))
             return
         self._locate_job = self._worker.submit("locate", locate_job(outcome, subject), supersede_kind=True)
 

@@ -3,20 +3,23 @@
 Case number, title, examiner, agency, the known identity and general notes, the candidates the
 examiner marked (with their notes), and "Export report…". Every change goes through
 :class:`~crossid_desktop.cases.CaseService` in the worker, so that the case's audit log records
-it; while a case is open, every search that finishes is recorded in it and every mark set on a
-card is stored with its note. The known identity typed here is the one the candidates panel
+it; while a case is open, every search that finishes is recorded in it, every mark set on a
+card is stored with its note, and every ruler calibration of a query is logged (one made
+before the case is opened is logged when it is). The report prints the patient's identifiers
+a DICOM query names only when "Print the patient's identifiers" is ticked. The known identity
+typed here is the one the candidates panel
 frames in green (the two fields mirror each other).
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -30,65 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossid_desktop.cases import CaseService
-from crossid_desktop.cases.report import export_report, report_file_name
+from crossid_desktop.cases.marks import ExaminerMark
+from crossid_desktop.cases.report import report_file_name
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
-
-#: the cards' marks (candidate_card.Mark values) as the case service names them
-SERVICE_MARKS = {"interest": "of_interest", "excluded": "excluded", "": "none"}
-MARK_LABELS = {"of_interest": "of interest", "excluded": "excluded", "none": "note only"}
-
-
-def _service(context: Any):
-    return CaseService(context.workspace)
-
-
-def create_job(number: str | None, fields: dict[str, str], search: Any, marks: dict[str, tuple[str, str]], actor: str | None):
-    """Open a new case, record the last search in it and the marks already set on its candidates."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        service = _service(context)
-        case = service.create_case(case_number=number or None, actor=actor, **fields)
-        if search is not None:
-            service.record_search(case.case_number, search, actor=actor)
-            shown = {c.subject_id for c in search.candidates}
-            for subject_id, (mark, note) in marks.items():
-                if subject_id in shown:
-                    service.mark(case.case_number, subject_id, mark, note, actor=actor)
-        return service.get(case.case_number)
-
-    return run
-
-
-def change_job(number: str, change: str, actor: str | None, **values: Any):
-    """One change through the case service: ``change`` is ``update``, ``set_notes``,
-    ``set_known_identity``, ``record_search`` or ``mark``; returns the case as stored."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Any:
-        service = _service(context)
-        if change == "update":
-            service.update(number, actor=actor, **values)
-        elif change == "set_notes":
-            service.set_notes(number, values["notes"], actor=actor)
-        elif change == "set_known_identity":
-            service.set_known_identity(number, values["subject_id"], actor=actor)
-        elif change == "record_search":
-            service.record_search(number, values["result"], actor=actor)
-        elif change == "mark":
-            service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
-        else:
-            raise ValueError(f"unknown case change {change!r}")
-        return service.get(number)
-
-    return run
-
-
-def export_job(number: str, path: Path, actor: str | None):
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, progress=progress, cancel=cancel)
-
-    return run
+from crossid_desktop.gui.jobs import change_job, create_job, export_job
 
 
 class CasePanel(QWidget):
@@ -111,7 +60,8 @@ class CasePanel(QWidget):
         self._case: Any = None
         self._jobs: set[int] = set()
         self._export_job: int | None = None
-        self._recorded_marks: dict[str, tuple[str, str]] = {}
+        self._recorded_marks: dict[str, ExaminerMark] = {}
+        self._pending_calibrations: list[tuple[str, Any]] = []  # (query SHA-256, RulerCalibration) before a case exists
         self.last_report: Path | None = None
         self._build()
         self._worker.jobFinished.connect(self._job_finished)
@@ -138,6 +88,8 @@ class CasePanel(QWidget):
         self.marks_list = QListWidget(objectName="caseMarksList")
         self.marks_list.setWordWrap(True)
         self.export_button = QPushButton("Export report…", objectName="exportReportButton")
+        self.patient_check = QCheckBox("Print the patient's identifiers", objectName="reportPatientIdentifiersCheck")
+        self.patient_check.setToolTip("Print the name, ID and birth date a DICOM query names (they are recorded with the case either way)")
         self.export_button.clicked.connect(lambda: self.export_report())
         self.progress = QProgressBar(objectName="caseExportProgress")
         self.progress.setVisible(False)
@@ -167,6 +119,7 @@ class CasePanel(QWidget):
         layout.addWidget(self.marks_list, 2)
         export_row = QHBoxLayout()
         export_row.addWidget(self.progress, 1)
+        export_row.addWidget(self.patient_check)
         export_row.addWidget(self.export_button)
         layout.addLayout(export_row)
         layout.addWidget(self.report_label)
@@ -186,9 +139,21 @@ class CasePanel(QWidget):
         """Create the case from the fields; the last search and the marks go into it."""
         fields = {"title": self.title_edit.text().strip(), "examiner": self.examiner_edit.text().strip(), "agency": self.agency_edit.text().strip()}
         outcome = self._window.outcome()
-        marks = {s: (SERVICE_MARKS[m.mark.value], m.note) for s, m in self._window.marks.items().items()}
+        marks = self._window.marks.items()
         self._recorded_marks = dict(marks)
-        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor()))
+        calibrations, self._pending_calibrations = tuple(self._pending_calibrations), []
+        return self._submit(create_job(self.number_edit.text().strip(), fields, outcome.result if outcome else None, marks, self.actor(), calibrations))
+
+    def record_calibration(self, index: int, calibration: Any) -> int | None:
+        """Log the examiner's ruler calibration of query image ``index`` (kept until a case is open)."""
+        images = self._window.query_images()
+        if not 0 <= index < len(images):
+            return None
+        sha256 = images[index].image.sha256
+        if self._case is None:
+            self._pending_calibrations.append((sha256, calibration))
+            return None
+        return self._change("record_calibration", sha256=sha256, calibration=calibration)
 
     def commit_notes(self) -> int | None:
         """Store the notes if they changed."""
@@ -210,7 +175,7 @@ class CasePanel(QWidget):
         self.commit_notes()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor()))
+        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor(), self.patient_check.isChecked()))
         self._update_state()
         return self._export_job
 
@@ -248,14 +213,14 @@ class CasePanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _marks_changed(self) -> None:
-        marks = {s: (SERVICE_MARKS[m.mark.value], m.note) for s, m in self._window.marks.items().items()}
+        marks = self._window.marks.items()
         self._show_marks()
         if self._case is None:
             return
         for subject_id in sorted(set(marks) | set(self._recorded_marks)):
-            value = marks.get(subject_id, ("none", ""))
-            if self._recorded_marks.get(subject_id, ("none", "")) != value:
-                self._change("mark", subject_id=subject_id, mark=value[0], note=value[1])
+            value = marks.get(subject_id, ExaminerMark())
+            if self._recorded_marks.get(subject_id, ExaminerMark()) != value:
+                self._change("mark", subject_id=subject_id, mark=value.mark, note=value.note)
         self._recorded_marks = marks
 
     def _search_finished(self, outcome: Any) -> None:
@@ -312,7 +277,7 @@ class CasePanel(QWidget):
     def _show_marks(self) -> None:
         self.marks_list.clear()
         for subject_id, mark in sorted(self._window.marks.items().items()):
-            label = MARK_LABELS[SERVICE_MARKS[mark.mark.value]]
+            label = mark.mark.label or "note only"
             self.marks_list.addItem(f"{subject_id} ({label})" + (f": {mark.note}" if mark.note else ""))
 
     def _update_state(self) -> None:

@@ -12,21 +12,21 @@ is a visual aid for the examiner, not a measurement.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget
 
 from crossid_desktop.errors import Cancelled
-from crossid_desktop.gallery.enrol import decode_png
-from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.images import to_qimage
+from crossid_desktop.gui.job_results import ComparePair
+from crossid_desktop.gui.jobs import compare_job
 from crossid_desktop.gui.widgets.image_view import ImageView
 from crossid_desktop.matching.base import QueryModality
 
@@ -102,8 +102,6 @@ def superimpose(face: NDArray[np.uint8], query: NDArray[Any], *, opacity: float,
     the face's. ``face`` is the square aligned crop (RGB uint8); ``query`` is greyscale
     (``(H, W)`` float in [0, 1] or uint8) or RGB uint8. Of an X-ray only the skull's box (with a
     margin of a tenth of its breadth) covers the face."""
-    import cv2  # OpenCV loads on first use
-
     side = face.shape[0]
     s, tx, ty = initial_fit(query, side, is_xray=is_xray)
     box = skull_box(_grey(query)) if is_xray else None
@@ -126,38 +124,6 @@ def superimpose(face: NDArray[np.uint8], query: NDArray[Any], *, opacity: float,
     alpha = float(np.clip(opacity, 0.0, 1.0)) * cover[:, :, None]
     blended = (1.0 - alpha) * face.astype(np.float32) + alpha * (warped * 255.0)
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-
-
-# -- the job ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ComparePair:
-    """What the view compares: the preprocessed query and the candidate's aligned face."""
-
-    query: NDArray[Any]  # (H, W) float32 in [0, 1] for an X-ray, (256, 256, 3) uint8 for a face
-    face: NDArray[np.uint8]  # (256, 256, 3) RGB, the gallery's aligned crop
-    is_xray: bool
-    query_label: str
-    face_label: str
-
-
-def compare_job(query: Any, candidate: Any):
-    """The job that prepares ``query`` (a QueryImage) as its matcher does and reads the
-    aligned face of ``candidate`` (a search Candidate) from the gallery."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> ComparePair:
-        matcher = context.search.matcher_for(query.modality)
-        prepared = matcher.preprocess_query(query.image, query.modality)
-        with GalleryStore(context.workspace.db_path) as store:
-            face = decode_png(store.thumbnail(candidate.image_id))
-        what = "skull X-ray, soft tissue suppressed" if query.modality.is_xray else "injured face, aligned"
-        name = f" ({candidate.name})" if candidate.name else ""
-        return ComparePair(
-            np.asarray(prepared), face, query.modality.is_xray,
-            f"Query: {what}",
-            f"Rank {candidate.rank}: {candidate.subject_id}{name}, confidence {candidate.confidence:.2f}",
-        )
-
-    return run
 
 
 # -- the widget ---------------------------------------------------------------------------------

@@ -9,9 +9,7 @@ the table shows what the database holds once the job has stopped.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,75 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from crossid_desktop.errors import Cancelled
-from crossid_desktop.gallery.enrol import EnrolmentReport, enrol
-from crossid_desktop.gallery.index import IndexStatus
-from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
-from crossid_desktop.gallery.store import GalleryStore, SubjectRecord
+from crossid_desktop.gallery.enrol import EnrolmentReport
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.gallery_model import GalleryTableModel
+from crossid_desktop.gui.job_results import GallerySnapshot
+from crossid_desktop.gui.jobs import import_job, read_gallery_job, rebuild_job, remove_job
 from crossid_desktop.gui.settings import Settings
 from crossid_desktop.gui.worker import Worker
-from crossid_desktop.progress import ProgressCallback
-
-
-# -- the jobs (run in the worker thread; plain Python, no widget) -------------------------------
-@dataclass(frozen=True)
-class MatcherIndexState:
-    """One matcher's index as the manager shows it."""
-
-    name: str
-    fingerprint: str
-    embeddings: int  # vectors the database holds for this matcher
-    status: IndexStatus
-
-
-@dataclass(frozen=True)
-class GallerySnapshot:
-    """What the gallery holds, read in one job."""
-
-    workspace: str
-    subjects: tuple[SubjectRecord, ...]
-    indexes: tuple[MatcherIndexState, ...]
-
-
-def read_gallery(context: Any, progress: ProgressCallback, cancel: threading.Event) -> GallerySnapshot:
-    """Subjects and index states, without repairing anything (like ``crossid gallery list``)."""
-
-    workspace = context.workspace
-    with GalleryStore(workspace.db_path) as store:
-        subjects = tuple(store.subjects())
-        counts = store.counts()
-        states = [
-            MatcherIndexState(record.name, record.fingerprint, counts.embeddings.get(record.fingerprint, 0), index_status(workspace, store, record.fingerprint))
-            for record in store.matchers()
-        ]
-    return GallerySnapshot(str(workspace.root), subjects, tuple(states))
-
-
-def import_job(source: Path, *, allow_centre_crop: bool):
-    """A job enrolling a gallery folder or CSV manifest with every configured matcher."""
-
-    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> EnrolmentReport:
-        matchers = context.matchers.configured(context.workspace.root)
-        return enrol(context.workspace, source, matchers=matchers, allow_centre_crop=allow_centre_crop, progress=progress, cancel=cancel)
-
-    return run
-
-
-def remove_job(subject_ids: Sequence[str]):
-    """A job removing subjects, their photos and embeddings, and their faces from every index."""
-    ids = tuple(subject_ids)
-
-    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
-        return sum(remove_subjects(context.workspace, ids, progress=progress, cancel=cancel).values())
-
-    return run
-
-
-def rebuild_job(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
-    """Embed what is missing and rebuild every matcher's index (``crossid gallery rebuild-index``)."""
-
-    return len(rebuild_indexes(context.workspace, context.matchers.configured(context.workspace.root), progress=progress, cancel=cancel))
 
 
 def describe_import(report: EnrolmentReport) -> str:
@@ -227,7 +163,7 @@ class GalleryManager(QDialog):
     # -- public actions -------------------------------------------------------------------------
     def refresh(self) -> int:
         """Read the subjects and index states again (a worker job); ``refreshed`` follows."""
-        return self._submit("gallery-read", read_gallery)
+        return self._submit("gallery-read", read_gallery_job())
 
     def import_source(self, source: Path | str) -> int:
         """Enrol a gallery folder or CSV manifest; returns the job id."""
@@ -260,7 +196,7 @@ class GalleryManager(QDialog):
 
     def rebuild_indexes(self) -> int:
         self.progress_label.setText("Rebuilding the search indexes…")
-        return self._submit("gallery-rebuild", rebuild_job)
+        return self._submit("gallery-rebuild", rebuild_job())
 
     def cancel_job(self) -> None:
         """Cancel this dialog's running import, removal or rebuild."""
@@ -370,9 +306,8 @@ class GalleryManager(QDialog):
             self.index_table.setRowCount(1)
             self.index_table.setItem(0, 0, QTableWidgetItem("no matcher has embedded the gallery yet"))
         self.index_table.resizeRowsToContents()
-        status = getattr(self._window, "status", None)
-        if hasattr(status, "show_gallery"):
-            status.show_gallery(n, self.model.total_photos())
+        if self._window is not None:  # opened with a worker alone, there is no status bar
+            self._window.status.show_gallery(n, self.model.total_photos())
         self.refreshed.emit()
 
     def index_states(self) -> list[tuple[str, str]]:

@@ -2,105 +2,38 @@
 
 Opening reads the files in the worker (any format :func:`~crossid_desktop.imaging.io.load_image`
 reads, DICOM included) and guesses each image's modality and view
-(:func:`~crossid_desktop.search.query.guess_modality`); the examiner can correct it. The original and
-the preprocessed image are shown side by side, zoom and pan linked. For X-rays the preview is
-the soft-tissue suppression at the slider's strength; for photos it is the aligned face crop,
-and the detected faces are drawn on the original. Previews are computed in the worker: a newer
-request supersedes the older one, and a result that is not the latest request is dropped.
+(:func:`~crossid_desktop.search.query.initial_modalities`); the examiner can correct it. The
+original and the preprocessed image are shown side by side, zoom and pan linked. The preview is
+the query as the matcher prepares it (:func:`~crossid_desktop.matching.preprocess.prepare_query`):
+for X-rays the soft-tissue suppression at the slider's strength; for photos the aligned face
+crop, with the detected faces drawn on the original. Previews are computed in the worker
+(:mod:`crossid_desktop.gui.jobs`): a newer request supersedes the older one, and a result that
+is not the latest request is dropped. A DICOM disc or folder opens in the DICOM browser
+(``openDicomRequested``); the ruler under the form measures on the original and calibrates an
+image's pixel spacing (``spacingCalibrated``).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from crossid_desktop.gui.images import to_qimage
+from crossid_desktop.gui.job_results import Preview, QueryImage
+from crossid_desktop.gui.jobs import load_query_job, preview_job
 from crossid_desktop.gui.widgets.image_view import ImageView
-from crossid_desktop.imaging.faces import align_face, centre_crop, detect_faces
-from crossid_desktop.imaging.io import load_image
-from crossid_desktop.imaging.xray import SoftTissueParams, suppress_soft_tissue
+from crossid_desktop.gui.widgets.ruler import Ruler, RulerCalibration
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.progress import check_cancel
-from crossid_desktop.search.query import guess_modality, pair_views
 
 MODALITY_LABELS = {
     QueryModality.XRAY_FRONT: "X-ray, frontal",
     QueryModality.XRAY_SIDE: "X-ray, lateral",
     QueryModality.INJURED_FACE: "Injured face",
 }
-
-
-@dataclass(frozen=True)
-class QueryImage:
-    """One opened query image: the loaded file, its modality (as corrected) and the guess."""
-
-    image: Any  # crossid_desktop.imaging.io.LoadedImage
-    modality: QueryModality
-    guessed: QueryModality
-    original: QImage
-
-    @property
-    def path(self) -> str:
-        return str(self.image.path) if self.image.path else ""
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A preview computed in the worker: the preprocessed image and, for photos, the faces."""
-
-    processed: QImage
-    boxes: tuple[tuple[float, float, float, float], ...] = ()
-    landmarks: tuple[tuple[tuple[float, float], ...], ...] = ()
-    note: str = ""
-
-
-def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None):
-    """The job that reads and hashes the files and guesses their modality (``modalities``,
-    when given, are the known ones, e.g. of a demo query)."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> list[QueryImage]:
-        result = []
-        for done, path in enumerate(paths):
-            check_cancel(cancel, "Opening the query")
-            progress(done, len(paths), f"reading {Path(path).name}")
-            image = load_image(path)
-            guess = guess_modality(image)
-            pixels = image.pixels if image.pixels.ndim == 3 else image.grey_float()
-            chosen = modalities[done] if modalities else guess
-            result.append(QueryImage(image, chosen, guess, to_qimage(pixels)))
-        if not modalities and len(result) == 2 and all(q.modality.is_xray for q in result) and result[0].modality == result[1].modality:
-            views = pair_views([q.image for q in result])  # the same pairing the search service makes
-            result = [replace(q, modality=view) for q, view in zip(result, views)]
-        progress(len(paths), len(paths), "opened")
-        return result
-
-    return run
-
-
-def preview_job(image: Any, modality: QueryModality, strength: float):
-    """The job that computes the preview of one query image."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> Preview:
-        if modality.is_xray:
-            processed = suppress_soft_tissue(image.grey_float(), SoftTissueParams(strength=strength))
-            return Preview(to_qimage(processed), note=f"Soft tissue suppressed at strength {strength:.2f}.")
-
-        rgb = image.rgb_uint8()
-        faces = detect_faces(rgb)
-        aligned = align_face(rgb, detection=faces[0]) if faces else centre_crop(rgb)
-        boxes = tuple(tuple(float(v) for v in face.box) for face in faces)
-        marks = tuple(tuple((float(x), float(y)) for x, y in face.landmarks) for face in faces if face.landmarks is not None)
-        note = f"{len(faces)} face(s) found by {faces[0].detector}; aligned by {aligned.method}." if faces else "No face found: the central square is used."
-        return Preview(to_qimage(aligned.image), boxes, marks, note)
-
-    return run
 
 
 class QueryPanel(QWidget):
@@ -111,6 +44,8 @@ class QueryPanel(QWidget):
     queryLoaded = Signal()
     previewReady = Signal(int)
     openRequested = Signal()
+    openDicomRequested = Signal()
+    spacingCalibrated = Signal(int, object)  # image index, RulerCalibration
 
     def __init__(self, worker: Any, *, strength_percent: int = 70, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,6 +57,9 @@ class QueryPanel(QWidget):
 
         self.open_button = QPushButton("Open query…", objectName="openQueryButton")
         self.open_button.clicked.connect(self.openRequested)
+        self.open_dicom_button = QPushButton("Open DICOM disc or folder…", objectName="openDicomButton")
+        self.open_dicom_button.setToolTip("Browse a DICOMDIR, a disc or a folder of DICOM files and pick the views")
+        self.open_dicom_button.clicked.connect(self.openDicomRequested)
         self.image_combo = QComboBox(objectName="queryImageCombo")
         self.image_combo.currentIndexChanged.connect(self._show_current)
         self.modality_combo = QComboBox(objectName="modalityCombo")
@@ -140,6 +78,8 @@ class QueryPanel(QWidget):
         self.processed_view.setObjectName("processedView")
         self.original_view.link(self.processed_view)
         self.note_label = QLabel(objectName="previewNote", wordWrap=True)
+        self.ruler = Ruler(self.original_view)
+        self.ruler.calibrated.connect(self._calibrated)
 
         form = self._form = QFormLayout()
         form.addRow("Image", self.image_combo)
@@ -148,6 +88,7 @@ class QueryPanel(QWidget):
         strength.addWidget(self.strength_slider, 1)
         strength.addWidget(self.strength_label)
         form.addRow("Soft tissue", strength)
+        form.addRow("Ruler", self.ruler)
         views = QHBoxLayout()
         for title, view in (("Original", self.original_view), ("Preprocessed", self.processed_view)):
             column = QVBoxLayout()
@@ -155,7 +96,10 @@ class QueryPanel(QWidget):
             column.addWidget(view, 1)
             views.addLayout(column, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.open_button)
+        opening = QHBoxLayout()
+        opening.addWidget(self.open_button, 1)
+        opening.addWidget(self.open_dicom_button)
+        layout.addLayout(opening)
         layout.addLayout(form)
         layout.addLayout(views, 1)
         layout.addWidget(self.note_label)
@@ -165,9 +109,10 @@ class QueryPanel(QWidget):
         self._update_controls()
 
     # -- public ---------------------------------------------------------------------------------
-    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None) -> int:
-        """Open one image, or a frontal and a lateral X-ray; returns the load job's id."""
-        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities), supersede_kind=True)
+    def load(self, paths: Sequence[str | Path], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> int:
+        """Open one image, or a frontal and a lateral X-ray (``frames``: 0-based, of multi-frame
+        DICOMs); returns the load job's id."""
+        self._load_job = self._worker.submit("load", load_query_job([str(p) for p in paths], modalities, frames), supersede_kind=True)
         self.note_label.setText("Opening " + ", ".join(Path(p).name for p in paths) + "…")
         return self._load_job
 
@@ -235,8 +180,20 @@ class QueryPanel(QWidget):
         self.modality_combo.setCurrentIndex(self.modality_combo.findData(query.modality.value))
         self.original_view.set_image(query.original)
         self.processed_view.set_image(None)
+        self.ruler.show_image(query.image.meta.spacing)
         self._update_controls()
         self.request_preview()
+
+    def _calibrated(self, calibration: RulerCalibration) -> None:
+        """The examiner's ruler gives the current image a pixel spacing (kept with the query)."""
+        if not self._images:
+            return
+        index = self.current_index()
+        query = self._images[index]
+        meta = replace(query.image.meta, spacing=calibration.spacing)
+        self._images[index] = replace(query, image=replace(query.image, meta=meta))
+        self.spacingCalibrated.emit(index, calibration)
+        self.queryChanged.emit()
 
     def _modality_chosen(self, combo_index: int) -> None:
         if self._images:

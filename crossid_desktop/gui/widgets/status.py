@@ -96,6 +96,12 @@ class QueryFacts(QTextBrowser):
             ]
             if meta.exif_orientation:
                 rows.append(("EXIF orientation", str(meta.exif_orientation)))
+            if meta.frames > 1:
+                rows.append(("frame", f"{meta.frame + 1} of {meta.frames}"))
+            if query.modality.is_xray or meta.spacing is not None:
+                rows.append(("pixel spacing", meta.spacing.describe() if meta.spacing else "not known: distances in pixels"))
+            if meta.patient is not None:  # shown to the examiner; reports print it only when asked
+                rows.append(("patient (DICOM)", meta.patient.describe()))
             rows += [(f"DICOM {key}", str(value)) for key, value in meta.dicom.items()]
             parts.append(_table(rows))
         if result is not None:

@@ -21,6 +21,8 @@ from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
 
+pytestmark = pytest.mark.slow  # end to end: real cohorts, models, cases or reports
+
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path, MatcherCache]:
@@ -110,7 +112,7 @@ def test_cli_search_report_records_into_a_case(gallery: tuple[Workspace, Path, M
     query = root / "gallery" / "P001" / "photo_0.png"
     out = tmp_path / "cli.pdf"
     assert main([*args, "search", str(query), "--modality", "injured", "--top-k", "3", "--report", str(out), "--case", "DVI-7", "--examiner", "Ñúñez"]) == 0
-    assert "case DVI-7: report written" in capsys.readouterr().out and out.is_file()
+    assert "case DVI-7: search recorded, report written" in capsys.readouterr().out and out.is_file()
     # a second search goes into the same case
     assert main([*args, "search", str(query), "--modality", "injured", "--report", str(out), "--case", "DVI-7"]) == 0
     cases = CaseService(ws)

@@ -11,6 +11,8 @@ import pytest
 
 from crossid_desktop.cli import main
 
+pytestmark = pytest.mark.slow  # end to end: real cohorts, models, cases or reports
+
 
 def write_blob(path: Path, seed: int, *, grey: bool = False, size: int = 80) -> None:
     import cv2

@@ -21,6 +21,7 @@ def test_publication_backbones_are_the_nine_of_the_paper() -> None:
     assert {"resnet18_112", "mobilenet_v3_small", "compact64"} <= set(BACKBONES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_every_backbone_builds_and_gives_features(name: str) -> None:
     model, spec = build_backbone(name)

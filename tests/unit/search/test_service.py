@@ -160,6 +160,7 @@ def test_guess_modality() -> None:
     assert guess_modality(loaded(colour)) is QueryModality.INJURED_FACE
 
 
+@pytest.mark.slow
 def test_dlib_matcher_finds_real_people(tmp_path: Path, shared_data: Path) -> None:
     """Rank-1 on real LFW faces: the first photo of each person enrolled, a later one searched."""
     people = sorted(p for p in (shared_data / "faces" / "lfw_dev").iterdir() if len(list(p.glob("*.jpg"))) >= 3)[:25]
