@@ -190,6 +190,18 @@ def _five_points(shape: Any) -> NDArray[np.float32]:
     ]).astype(np.float32)
 
 
+def face_shape_68(rgb: NDArray[Any], box: tuple[float, float, float, float]) -> NDArray[np.float32]:
+    """dlib's 68 landmarks (iBUG 300-W order) of the face in ``box`` (x0, y0, x1, y1 pixels of
+    ``rgb``): ``(68, 2)`` float32 x, y in ``rgb``'s pixels. dlib rounds its points to whole
+    pixels; a caller wanting finer points runs it on an enlarged copy."""
+    import dlib
+
+    rgb = as_rgb(rgb)
+    rect = dlib.rectangle(*(round(float(v)) for v in (box[0], box[1], box[2] - 1, box[3] - 1)))
+    shape = _PREDICTOR.call(lambda predictor: predictor(rgb, rect))
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float32)
+
+
 def _clip_box(box: NDArray[np.float64], width: int, height: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = (float(v) for v in box)
     return (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))

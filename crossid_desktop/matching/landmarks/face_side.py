@@ -1,0 +1,118 @@
+"""Landmarks of a profile photo, from the contour of the head's silhouette.
+
+1. The backdrop is modelled from the photo's border (a smooth colour field: a plane in x and y
+   per channel, refitted without the border pixels it does not explain) and the head is the
+   largest region unlike it (:func:`silhouette`). A photo whose border is not a plain backdrop
+   gets no profile (:class:`~crossid_desktop.errors.NoFaceFoundError`).
+2. The face's side is the one whose outline has a chin and a throat below its nose (and, where
+   both have, the sharper nose); a profile facing
+   the image's left is mirrored, found, and mirrored back.
+3. The front outline, top of the head to the neck, is the silhouette's contour (smoothed along
+   its length), and the points are found on it by the anatomical
+   rules of :mod:`crossid_desktop.anatomy.landmarks` (:mod:`~crossid_desktop.matching.landmarks.face_profile_rules`):
+   the nose tip is the most prominent protrusion, the lips' meeting point and the labiomental
+   fold the deepest notches below it, soft-tissue menton the chin's lowest point before the
+   throat, and the rest the extremes or the points farthest from the chord between these.
+
+Points the rules cannot place (a profile without a clear notch between the lips, a chin cut by
+the photo's edge) are missing, with a warning; nothing is clipped. The photo is assumed upright
+(a tilt of a few degrees moves the flattest points, glabella and menton, along the outline).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import NoFaceFoundError
+from crossid_desktop.imaging.face_detect import as_rgb
+from crossid_desktop.matching.landmarks.face_points import FacePoints
+from crossid_desktop.matching.landmarks.face_profile_rules import _resample, nose_tip, profile_points
+
+#: a pixel whose colour differs from the modelled backdrop by more than this many standard
+#: deviations of the border's fit (and at least :data:`MIN_CONTRAST` levels) is foreground
+CONTRAST_SIGMAS, MIN_CONTRAST = 6.0, 24.0
+#: the head must cover at least this share of the photo
+MIN_HEAD_SHARE = 0.05
+
+
+def _backdrop(rgb: NDArray[np.float32]) -> tuple[NDArray[np.float32], float]:
+    """The backdrop's colour at every pixel (a plane per channel fitted to the border pixels,
+    twice without the worst-fitting third) and the fit's residual spread (levels)."""
+    h, w = rgb.shape[:2]
+    band = max(2, min(h, w) // 50)
+    mask = np.zeros((h, w), bool)
+    mask[:band], mask[-band:], mask[:, :band], mask[:, -band:] = True, True, True, True
+    ys, xs = np.nonzero(mask)
+    design = np.column_stack([np.ones(len(ys)), ys / h, xs / w])
+    values = rgb[ys, xs]
+    keep = np.ones(len(ys), bool)
+    for _ in range(3):
+        coef, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
+        error = np.abs(design @ coef - values).sum(axis=1)
+        keep = error <= np.quantile(error, 0.66)
+    spread = float(np.median(error[keep])) + 1.0
+    yy, xx = np.mgrid[0:h, 0:w]
+    field = coef[0] + (yy / h)[..., None] * coef[1] + (xx / w)[..., None] * coef[2]
+    return field.astype(np.float32), spread
+
+
+def silhouette(rgb: NDArray[Any]) -> tuple[NDArray[np.bool_], NDArray[np.float32]]:
+    """The head's mask (largest foreground region, holes filled) and the per-pixel contrast
+    against the backdrop (levels, summed over the channels)."""
+    import cv2  # heavy import kept local
+
+    image = as_rgb(rgb).astype(np.float32)
+    field, spread = _backdrop(image)
+    contrast = np.abs(image - field).sum(axis=2)
+    threshold = max(MIN_CONTRAST, CONTRAST_SIGMAS * spread)
+    fore = (contrast > threshold).astype(np.uint8)
+    fore = cv2.morphologyEx(fore, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(fore)
+    if count < 2:
+        raise NoFaceFoundError("No head stands out from the photo's backdrop.")
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    mask = (labels == largest).astype(np.uint8)
+    if mask.mean() < MIN_HEAD_SHARE:
+        raise NoFaceFoundError("No head stands out from the photo's backdrop.")
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(mask)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(bool), contrast / threshold
+
+
+def front_outline(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The silhouette's outline from the top of the head down its right side to the lowest row,
+    ``(n, 2)`` (x, y) pixels, smoothed along its length (Gaussian, 1 px) for sub-pixel places."""
+    import cv2  # heavy import kept local
+
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contour = max(contours, key=cv2.contourArea).reshape(-1, 2).astype(np.float64)
+    n = len(contour)
+    top = int(np.lexsort((-contour[:, 0], contour[:, 1]))[0])  # highest, then rightmost
+    bottom = int(np.lexsort((-contour[:, 0], -contour[:, 1]))[0])  # lowest, then rightmost
+    forward = contour[(top + np.arange((bottom - top) % n + 1)) % n]
+    backward = contour[(top - np.arange((top - bottom) % n + 1)) % n]
+    path = forward if forward[:, 0].mean() > backward[:, 0].mean() else backward
+    kernel = np.exp(-0.5 * np.arange(-3, 4) ** 2)
+    kernel /= kernel.sum()
+    smooth = np.column_stack([np.convolve(np.pad(path[:, k], 3, mode="edge"), kernel, mode="valid") for k in (0, 1)])
+    return smooth
+
+
+def detect_face_side(rgb: NDArray[Any]) -> FacePoints:
+    """The profile landmarks of the head in ``rgb`` (module docstring)."""
+    rgb = as_rgb(rgb)
+    mask, _ = silhouette(rgb)
+    width, height = rgb.shape[1], rgb.shape[0]
+    sides = []
+    for mirrored, outline in ((False, front_outline(mask)), (True, front_outline(mask[:, ::-1]))):
+        points, warnings = profile_points(outline, image_height=height)
+        sharpness = nose_tip(_resample(outline))[1]
+        sides.append(("menton_soft" not in points, sharpness, mirrored, points, warnings))
+    _, _, mirrored, points, warnings = min(sides, key=lambda side: side[:2])  # a chin and throat below, then the sharper nose
+    if mirrored:
+        points = {name: (width - 1 - x, y) for name, (x, y) in points.items()}
+    return FacePoints.from_dict("face-side", points, "profile contour", tuple(warnings), mirrored=mirrored)
