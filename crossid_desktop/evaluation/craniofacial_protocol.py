@@ -22,9 +22,10 @@ Landmarks come from the data set's annotations, exact or with simulated measurem
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,15 @@ from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.protocols import EvaluationResult, distance_matrix
 from crossid_desktop.evaluation.skull2face import SkullFaceEmbeddings, retrieval_figures, select_test_subjects
 from crossid_desktop.evaluation.xray_evidence import CONFIGURATIONS, EvidenceTable, evidence_table, exclusion_rates, fused_ln_lr
+from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
-from crossid_desktop.progress import ProgressCallback
+from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
 PERSON_KS = (1, 5, 10, 30)
 
@@ -61,6 +65,7 @@ class CraniofacialProtocol:
     noise: MeasurementNoise = field(default_factory=MeasurementNoise)
     noise_seed: int = 0
     max_k: int = 30
+    detect_faces: bool = False  # the photos' landmarks found by the face detectors instead of annotated
 
 
 def load_people(data_dir: str | Path, subjects: Sequence[str], noise: MeasurementNoise, seed: int) -> list[PairedPerson]:
@@ -70,6 +75,22 @@ def load_people(data_dir: str | Path, subjects: Sequence[str], noise: Measuremen
     if missing:
         raise DatasetError(f"The landmark annotations of {data_dir} lack the people {', '.join(missing[:5])}.")
     return paired_people({s: annotations[s] for s in subjects}, noise, seed)
+
+
+def with_detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, profiles: Mapping[str, ErrorProfile], *,
+                        progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> list[PairedPerson]:
+    """The people with their photos' landmarks found by the face detectors (the X-rays' kept)."""
+    report = progress or no_progress
+    dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
+    out = []
+    for done, person in enumerate(people):
+        check_cancel(cancel, "The craniofacial evaluation")
+        report(done, len(people), "detecting face landmarks")
+        paths = {p.stem: p for view in ("front", "side") for p in dataset[person.subject_id].faces[view]}
+        photos = {view: tuple(detect_face_landmarks(load_image(paths[name]).rgb_uint8(), view.removeprefix("face-"), profiles) for name in names)
+                  for view, names in person.photo_names.items()}
+        out.append(replace(person, photos=photos))
+    return out
 
 
 def siamese_distances(matcher: Matcher, data_dir: str | Path, subjects: Sequence[str], *, progress: ProgressCallback | None = None,
@@ -171,6 +192,8 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
     dataset = read_skull_faces(data_dir, strict=False)
     test = select_test_subjects([s.subject_id for s in dataset.subjects], protocol.subjects, split_seed=protocol.split_seed, test_fraction=protocol.test_fraction)
     people = load_people(data_dir, test, protocol.noise, protocol.noise_seed)
+    if protocol.detect_faces:
+        people = with_detected_faces(people, data_dir, CraniofacialMatcher(model).profiles, progress=progress, cancel=cancel)
     scores = {view: view_scores(vm, model.tolerance, people, people, progress=progress, cancel=cancel) for view, vm in model.views.items()}
     distances = siamese_distances(siamese, data_dir, test, progress=progress, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, model.tolerance, distances)
@@ -191,12 +214,23 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
     if calibrated and genuine.size and impostor.size:
         metrics["cllr"] = cllr(np.exp(genuine), np.exp(impostor))
         metrics["cllr_min"] = cllr_min(genuine, impostor)
+    name = "default-xray" if siamese is not None else model.name
+    fingerprint = hashlib.sha256(f"{model.fingerprint}+{siamese.fingerprint}".encode()).hexdigest() if siamese is not None else model.fingerprint
+    metrics.update(model={"name": name, "fingerprint": fingerprint, "task": "skull2face", "backbone": "craniofacial correspondence"},
+                   genuine_mean_distance=float(-genuine.mean()) if genuine.size else float("nan"),
+                   impostor_mean_distance=float(-impostor.mean()) if impostor.size else float("nan"))
     metrics.update(protocol="skull2face", n_test_subjects=len(test), gallery_size=sum(len(v.photos) for v in scores.values()),
-                   n_queries=sum(len(v.query_subjects) for v in scores.values()), landmarks=protocol.noise.describe() if protocol.noise != EXACT else "exact annotations",
+                   n_queries=sum(len(v.query_subjects) for v in scores.values()), landmarks=_landmark_source(protocol),
                    query_problems={view: dict(v.problems) for view, v in scores.items()},
                    data={"root": str(dataset.root), "layout": "s2f", "test_subjects": test, "subjects": protocol.subjects if isinstance(protocol.subjects, str) else "list"})
     notes = ("People are ranked by the evidence of their photos (fused and person/ keys); photo keys rank photos as the skull-to-face protocol does.",)
     return EvaluationResult("skull2face", metrics, curves, -genuine, -impostor, None, (np.exp(genuine), np.exp(impostor)) if calibrated else None, None, (), notes)
+
+
+def _landmark_source(protocol: CraniofacialProtocol) -> str:
+    """How the evaluated landmarks were had, in words (metrics.json and the report)."""
+    text = protocol.noise.describe() if protocol.noise != EXACT else "exact annotations"
+    return text + ("; photo landmarks found by the face detectors instead" if protocol.detect_faces else "")
 
 
 def _pairs(ln_lr: NDArray[np.float64] | None, table: EvidenceTable) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

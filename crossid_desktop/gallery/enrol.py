@@ -18,12 +18,15 @@ from numpy.typing import NDArray
 
 from crossid_desktop.datasets.gallery_sources import read_gallery_source
 from crossid_desktop.errors import CrossIDError, GalleryError
+from crossid_desktop.gallery.face_landmarks import face_landmarks, in_crop, put_face_landmarks
 from crossid_desktop.gallery.index import GalleryIndex
+from crossid_desktop.gallery.schema import ImageRecord
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.faces import align_face
 from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import Matcher
+from crossid_desktop.matching.craniofacial.matcher import measures_faces
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.workspace import Workspace
 
@@ -118,6 +121,7 @@ def enrol(
             if record is None:  # the same bytes appeared twice in this source
                 skipped += 1
                 continue
+            _measure_landmarks(store, matchers, record.image_id, image.rgb_uint8(), entry.view, aligned.transform)
             added += 1
             subjects[entry.subject_id] = None
         progress(len(entries), len(entries), "photos stored")
@@ -125,6 +129,28 @@ def enrol(
     finally:
         store.close()
     return EnrolmentReport(added, skipped, tuple(failures), tuple(subjects), embedded)
+
+
+def _measure_landmarks(store: GalleryStore, matchers: Sequence[Matcher], image_id: int, rgb: NDArray[np.uint8], view: str,
+                       transform: NDArray[np.float64]) -> None:
+    """Measure and store a new photo's face landmarks for every matcher that compares landmarks
+    (on the whole photo, where the chin is more often in view than in the crop; kept in crop pixels)."""
+    for matcher in matchers:
+        if measures_faces(matcher):
+            marks = in_crop(matcher.measure_face(rgb, view), transform)  # type: ignore[attr-defined]
+            put_face_landmarks(store, matcher.fingerprint, [(image_id, marks)])
+
+
+def _landmark_vectors(store: GalleryStore, matcher: Matcher, chunk: Sequence[ImageRecord]) -> NDArray[np.float32]:
+    """First-stage vectors of a landmark matcher from the stored landmarks; photos enrolled
+    before the matcher was chosen are measured now on their stored crop."""
+    ids = [record.image_id for record in chunk]
+    stored = face_landmarks(store, matcher.fingerprint, ids)
+    new = [(r.image_id, matcher.measure_face(decode_png(store.thumbnail(r.image_id)), r.view)) for r in chunk if r.image_id not in stored]  # type: ignore[attr-defined]
+    if new:
+        put_face_landmarks(store, matcher.fingerprint, new)
+        stored.update(new)
+    return matcher.encode_landmarks([stored[i] for i in ids])  # type: ignore[attr-defined]
 
 
 def _check_name(store: GalleryStore, subject_id: str, name: str, *, rename: bool) -> None:
@@ -159,8 +185,11 @@ def sync_embeddings(
             check_cancel(cancel, "The enrolment")
             chunk = missing[start : start + EMBED_CHUNK]
             progress(start, len(missing), f"embedding with {matcher.name}")
-            crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
-            vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
+            if measures_faces(matcher):
+                vectors = np.asarray(_landmark_vectors(store, matcher, chunk), dtype=np.float32)
+            else:
+                crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
+                vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
             ids = [record.image_id for record in chunk]
             store.put_embeddings(matcher.fingerprint, ids, vectors)
             index.add(ids, vectors)

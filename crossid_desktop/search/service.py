@@ -8,6 +8,7 @@ subject must match in both views to rank high.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -24,9 +25,12 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
 from crossid_desktop.matching.calibration import Calibration, verbal_scale
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
+from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.query import check_query_set, resolve_modalities
+from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -47,6 +51,9 @@ class Candidate:
     confidence: float  # exp(-distance^2), the publication's score
     likelihood_ratio: float | None = None  # when the matcher carries a calibration
     verbal_scale: str | None = None
+    #: the craniofacial matcher's record (consistency status and statement, excluding landmarks,
+    #: per-view evidence; :func:`crossid_desktop.search.xray_ranking.evidence_json`), else None
+    craniofacial: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     preprocessing: dict[str, Any]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: with the craniofacial matcher: each X-ray's landmarks, unit and problem, the people not
+    #: assessed and why (:meth:`SearchService._search_xray`)
+    craniofacial: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``crossid search --json``)."""
@@ -108,11 +118,14 @@ class SearchService:
         exact: bool = False,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        landmarks: Sequence[Landmarks | None] | None = None,
     ) -> SearchResult:
         """Rank the gallery against one query, or a frontal and a lateral X-ray together.
 
         ``modality``: one for every query, one per query (the examiner's corrections), or None
-        to guess (two X-rays are then taken as one frontal and one lateral view).
+        to guess (two X-rays are then taken as one frontal and one lateral view). ``landmarks``:
+        per query, the skull landmarks the examiner placed or corrected (the craniofacial matcher
+        detects them where None).
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -129,6 +142,9 @@ class SearchService:
         progress(1, 4, "loading the matcher")
 
         matcher = self.matcher_for(modalities[0])
+        if isinstance(matcher, (CraniofacialMatcher, FusedXrayMatcher)):
+            return self._search_xray(matcher, images, modalities, top_k=top_k, exact=exact, landmarks=landmarks, progress=progress,
+                                     cancel=cancel, timings=timings, start=start)
         store = GalleryStore(self.workspace.db_path)
         try:
             counts = store.counts()
@@ -162,6 +178,36 @@ class SearchService:
             QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
         )
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings)
+
+    def _search_xray(self, matcher: CraniofacialMatcher | FusedXrayMatcher, images: list[LoadedImage], modalities: list[QueryModality], *,
+                     top_k: int, exact: bool, landmarks: Sequence[Landmarks | None] | None, progress: ProgressCallback,
+                     cancel: threading.Event | None, timings: dict[str, float], start: float) -> SearchResult:
+        """The craniofacial search (:mod:`crossid_desktop.search.xray_ranking`)."""
+        progress(2, 4, "finding the skull landmarks")
+        t = time.perf_counter()
+        queries = prepare_queries(matcher, images, modalities, landmarks, cancel)
+        timings["landmarks"] = _ms(t)
+        progress(3, 4, "comparing the skull with the gallery's faces")
+        t = time.perf_counter()
+        with GalleryStore(self.workspace.db_path) as store:
+            counts = store.counts()
+            if counts.images == 0:
+                raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
+            evidence = gather_evidence(self.workspace, store, matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
+            order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
+            records = {r.image_id: r for r in store.images()}
+            names = {s.subject_id: s.name for s in store.subjects()}
+            digest = store.gallery_digest()
+        timings["search"] = _ms(t)
+        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(order[:top_k], start=1))
+        timings["total"] = _ms(start)
+        progress(4, 4, "done")
+        infos = tuple(QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities))
+        extra = {"queries": [xray_query_json(q) for q in queries],
+                 "not_assessed": [{"subject_id": e.subject_id, "reasons": list(dict.fromkeys(e.verdict.reasons))} for e in unranked],
+                 "people_compared": len(evidence)}
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, "subject", candidates,
+                            matcher.model_card().get("preprocessing", {}), timings, extra)
 
     def locate(
         self,
@@ -226,6 +272,22 @@ class SearchService:
                 Candidate(rank, record.subject_id, subjects[record.subject_id].name, image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
             )
         return tuple(result)
+
+
+def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: dict[str, str]) -> Candidate:
+    """A ranked person of the craniofacial search: shown with their best photo of the first view
+    compared (else their nearest photo by the Siamese network); ``distance`` is that Siamese
+    distance where fused, else the best photo's misfit per degree of freedom, square-rooted."""
+    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    if evidence.siamese_best is not None:
+        distance = evidence.siamese_best[1]
+        photo = photo if photo is not None else evidence.siamese_best[0]
+    else:
+        distance = math.sqrt(next(v["misfit_per_dof"] for v in evidence.views.values() if "misfit_per_dof" in v))
+    lr, verbal = likelihood_ratio(evidence)
+    record = records[photo]
+    return Candidate(rank, evidence.subject_id, names.get(evidence.subject_id, ""), photo, str(record.path), float(distance),
+                     float(confidence(distance)), lr, verbal, evidence_json(evidence))
 
 
 def _calibration(matcher: Matcher):

@@ -39,11 +39,13 @@ VALIDATION_FALSE_EXCLUSION = 0.005
 
 
 def train_craniofacial(training_data: str | Path, validation_data: str | Path, out: str | Path, *, siamese: Matcher | None = None,
-                       settings: FitSettings = FitSettings(), noise: MeasurementNoise = MeasurementNoise(), noise_seed: int = 0,
+                       siamese_spec: str | None = None,
+                       settings: FitSettings | None = None, noise: MeasurementNoise | None = None, noise_seed: int = 0,
                        command: Sequence[str] = (), progress: ProgressCallback | None = None,
                        cancel: threading.Event | None = None) -> CraniofacialModel:
     """Fit, calibrate and write the model ``out`` (``.npz`` and ``.json``); see the module docstring."""
     report = progress or no_progress
+    settings, noise = settings or FitSettings(), noise or MeasurementNoise()
     training = read_annotations(training_data)
     validation = read_annotations(validation_data)
     overlap = sorted(set(training) & set(validation))
@@ -68,6 +70,7 @@ def train_craniofacial(training_data: str | Path, validation_data: str | Path, o
     validation_metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
     validation_metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factor).items()})
     card = _card(fits, settings, noise, training_data, validation_data, val_ids, command, siamese, fusion, factor, validation_metrics, len(training))
+    card["fusion"]["siamese"] = None if siamese is None else {**card["fusion"]["siamese"], "spec": siamese_spec}
     report(3, 4, "writing the model")
     model = save_model(out, CraniofacialModel(views, tolerance, card))
     report(4, 4, "done")

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     settings = FitSettings(ridge=args.ridge, shrinkage=args.shrinkage)
     noise = MeasurementNoise(args.xray_error_mm, args.face_error)
     with TextProgress("train-craniofacial") as progress:
-        model = train_craniofacial(args.data, args.validation_data, args.out, siamese=siamese, settings=settings, noise=noise,
+        model = train_craniofacial(args.data, args.validation_data, args.out, siamese=siamese, siamese_spec=args.siamese, settings=settings, noise=noise,
                                    noise_seed=args.seed, command=["crossid", *sys.argv[1:]], progress=progress)
     metrics = model.card["validation"]["metrics"]
     for key in ("person/front/recall@1", "person/side/recall@1", "person/fused/recall@1", "person/fused/recall@10", "exclusion/tnr", "exclusion/fer"):

@@ -6,7 +6,9 @@ size, a point outside the image reported missing (a detector cannot see it), and
 standard deviation stated, as a detector states it. :class:`MeasurementNoise` sets the size:
 X-ray points in millimetres at the skull (automatic cephalometric detectors reach a mean radial
 error of 1.2-1.9 mm, METHODS.md section 4), photo points as a fraction of the face's height
-(eye-level midline to chin on a frontal photo, soft-tissue nasion to chin on a profile).
+(eye-level midline to chin on a frontal photo, soft-tissue nasion to chin on a profile; the
+bundled frontal face detector's mean radial error on unseen synthetic people is 0.94 %, its
+model card).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class MeasurementNoise:
     spacing is handed over (a DICOM with a calibrated spacing) or not (a plain image file)."""
 
     xray_mre_mm: float = 2.0
-    face_mre: float = 0.02
+    face_mre: float = 0.01
     spacing_known: bool = False
 
     def describe(self) -> str:

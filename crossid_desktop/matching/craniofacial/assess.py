@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.matching.craniofacial.geometry import Similarity, design, fit_similarity, fit_similarity_gls
+from crossid_desktop.matching.craniofacial.geometry import Similarity, design, fit_similarity
 from crossid_desktop.matching.craniofacial.model import Prediction, ViewModel
 from crossid_desktop.matching.craniofacial.points import Landmarks
 
@@ -87,22 +87,25 @@ def photo_problem(model: ViewModel, photo: Landmarks, xy: NDArray[np.float64] | 
 
 
 class _Gaussian:
-    """A covariance over all m face points with its eigen-decomposition, so that adding a uniform
-    measurement error ``e^2 I`` and solving costs O(m^2) per photo instead of O(m^3)."""
+    """A covariance over some face coordinates, made ready for adding a measurement error
+    ``e^2 diag(profile^2)`` (a photo's deviations, proportional to a fixed profile) and solving
+    in O(m^2) per photo instead of O(m^3): with ``P = diag(profile)``,
+    ``cov + e^2 P^2 = P (P^-1 cov P^-1 + e^2 I) P``, and ``P^-1 cov P^-1`` is decomposed once."""
 
-    def __init__(self, cov: NDArray[np.float64]) -> None:
-        self.cov = cov
-        self.values, self.vectors = np.linalg.eigh(cov)
+    def __init__(self, cov: NDArray[np.float64], profile: NDArray[np.float64]) -> None:
+        self.cov, self.profile = cov, profile
+        self.values, self.vectors = np.linalg.eigh(cov / np.outer(profile, profile))
+        self.log_profile = 2.0 * float(np.log(profile).sum())
 
     def fit(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: float) -> tuple[Similarity, float, float]:
-        """GLS registration of complete ``points`` to ``target`` under ``cov + error_var I``:
-        the similarity, the misfit and the log-determinant."""
-        m = design(points)
-        a, b = self.vectors.T @ m, self.vectors.T @ target.reshape(-1)
+        """GLS registration of ``points`` to ``target`` under ``cov + error_var P^2``: the
+        similarity, the misfit and the log-determinant."""
+        m = design(points) / self.profile[:, None]
+        a, b = self.vectors.T @ m, self.vectors.T @ (target.reshape(-1) / self.profile)
         w = 1.0 / (self.values + error_var)
         theta = np.linalg.solve(a.T @ (a * w[:, None]), a.T @ (w * b))
         r = a @ theta - b
-        return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum())
+        return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum()) + self.log_profile
 
 
 class QueryContext:
@@ -115,32 +118,25 @@ class QueryContext:
             self.same_cov = prediction.cov
             self.other_cov = model.impostor_cov + (prediction.cov - model.residual_cov)
 
-    def _gaussians(self, idx: NDArray[np.int64]) -> tuple[_Gaussian, _Gaussian]:
-        """The two hypotheses' covariances over the coordinates ``idx``, decomposed once per set of points."""
-        key = idx.tobytes()
+    def _gaussians(self, idx: NDArray[np.int64], profile: NDArray[np.float64]) -> tuple[_Gaussian, _Gaussian]:
+        """The two hypotheses' covariances over the coordinates ``idx``, decomposed once per set of
+        points and profile of deviations."""
+        key = idx.tobytes() + np.round(profile, 6).tobytes()
         if key not in self._patterns:
-            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)]), _Gaussian(self.other_cov[np.ix_(idx, idx)]))
+            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)], profile), _Gaussian(self.other_cov[np.ix_(idx, idx)], profile))
         return self._patterns[key]
 
     def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
                   scale: float) -> tuple[Similarity, float, float, NDArray[np.float64]]:
         """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each point's error variance."""
-        if np.ptp(sd) <= 1e-9 * max(float(sd.max()), 1.0):
-            var = float((scale * sd[0]) ** 2)
-            same_g, other_g = self._gaussians(idx)
-            same, misfit, logdet = same_g.fit(points, target, var)
-            _, other_misfit, other_logdet = other_g.fit(points, target, var)
-            errors = np.full(len(points), var)
-        else:
-            errors = (scale * sd) ** 2
-            noise = np.diag(np.repeat(errors, 2))
-            same_cov = self.same_cov[np.ix_(idx, idx)] + noise
-            other_cov = self.other_cov[np.ix_(idx, idx)] + noise
-            same, misfit = fit_similarity_gls(points, target, np.linalg.inv(same_cov))
-            _, other_misfit = fit_similarity_gls(points, target, np.linalg.inv(other_cov))
-            logdet, other_logdet = float(np.linalg.slogdet(same_cov)[1]), float(np.linalg.slogdet(other_cov)[1])
+        largest = float(sd.max()) if sd.size else 0.0
+        profile = np.repeat(np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd)), 2)
+        var = float((scale * largest) ** 2)
+        same_g, other_g = self._gaussians(idx, profile)
+        same, misfit, logdet = same_g.fit(points, target, var)
+        _, other_misfit, other_logdet = other_g.fit(points, target, var)
         llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
-        return same, misfit, float(llr), errors
+        return same, misfit, float(llr), (scale * sd) ** 2
 
     def assess(self, photo: Landmarks) -> Fit:
         """Register ``photo`` to the prediction and measure the misfit (see the module docstring)."""

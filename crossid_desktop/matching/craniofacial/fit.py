@@ -77,7 +77,7 @@ def choose_shrinkage(residuals: NDArray[np.float64], owner: NDArray[np.int64], f
     eigenvalues, and a fixed weight does not know by how much."""
     fold_of = np.random.default_rng(seed).permutation(int(owner.max()) + 1) % folds
     scores = {}
-    for weight in (w for w in SHRINKAGE_GRID if w >= floor) or (floor,):
+    for weight in [w for w in SHRINKAGE_GRID if w >= floor] or [floor]:
         total = 0.0
         for fold in range(folds):
             test = fold_of[owner] == fold

@@ -101,3 +101,31 @@ def test_a_moved_landmark_excludes_and_is_named(world: World, fitted) -> None:
     assert verdict.status == INCONSISTENT
     assert verdict.excluding[0] == "zygion_soft_left"
     assert "zygion soft left" in verdict.sentence()
+
+
+def test_fast_registration_equals_the_explicit_generalised_least_squares(world: World, fitted) -> None:
+    from crossid_desktop.matching.craniofacial.geometry import fit_similarity, fit_similarity_gls
+
+    rng = np.random.default_rng(10)
+    person, other = world.person(rng, "A"), world.person(rng, "B")
+    model = fitted.model
+    prediction = predict(model, person.skulls[world.pair.skull_view])
+    photo = other.photos[world.pair.face_view][0]
+    xy = photo.xy.copy()
+    xy[[0, 5]] = np.nan  # two points missing
+    sd = rng.uniform(0.5, 3.0, len(xy))  # every point its own deviation
+    noisy = Landmarks(photo.view, photo.names, xy, sd, "test")
+    fit = assess_photo(model, prediction, noisy)
+    keep = ~np.isnan(xy[:, 0])
+    idx = np.flatnonzero(np.repeat(keep, 2))
+    scale = fit_similarity(xy[keep], prediction.mean[keep]).scale
+    noise = np.diag(np.repeat((scale * sd[keep]) ** 2, 2))
+    same = prediction.cov[np.ix_(idx, idx)] + noise
+    other_cov = model.impostor_cov[np.ix_(idx, idx)] + (prediction.cov - model.residual_cov)[np.ix_(idx, idx)] + noise
+    transform, misfit = fit_similarity_gls(xy[keep], prediction.mean[keep], np.linalg.inv(same))
+    _, other_misfit = fit_similarity_gls(xy[keep], prediction.mean[keep], np.linalg.inv(other_cov))
+    llr = 0.5 * (other_misfit - misfit) + 0.5 * (np.linalg.slogdet(other_cov)[1] - np.linalg.slogdet(same)[1])
+    assert fit.misfit == pytest.approx(misfit, rel=1e-7)
+    assert fit.llr == pytest.approx(llr, rel=1e-7, abs=1e-7)
+    assert fit.dof == 2 * int(keep.sum()) - 4
+    np.testing.assert_allclose(fit.registration.matrix, transform.matrix, rtol=1e-7, atol=1e-9)
