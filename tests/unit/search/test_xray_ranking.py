@@ -1,0 +1,109 @@
+"""The craniofacial search end to end on a simulated world: landmarks stored with the gallery's
+photos, first-stage vectors in the index, the exact stage, verdicts and the people not assessed."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from craniofacial_world import make_world
+
+from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.gallery.enrol import encode_png, sync_embeddings
+from crossid_desktop.gallery.face_landmarks import face_landmarks, put_face_landmarks
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.io import ImageMeta, LoadedImage
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, save_model
+from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.selection import MatcherCache, write_config
+from crossid_desktop.search.service import SearchService
+from crossid_desktop.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory):
+    """A workspace whose X-ray matcher is a craniofacial model of the world, and a gallery of 30
+    people (two photos each; one person's photos unmeasurable, one photo of another moved)."""
+    tmp = tmp_path_factory.mktemp("cf")
+    world = make_world(seed=2)
+    rng = np.random.default_rng(1)
+    fitted = fit_view_model(world.pair, [world.person(rng, f"T{i}", photos=2) for i in range(120)], FitSettings(ridge=0.01))
+    model_path = tmp / "cf.npz"
+    save_model(model_path, CraniofacialModel({"front": fitted.model}, Tolerance(), {"name": "world-craniofacial"}))
+    workspace = Workspace.open(tmp / "ws")
+    write_config(workspace.root, "xray", str(model_path))
+    cache = MatcherCache()
+    matcher = cache.for_role(workspace.root, "xray")
+    people = [world.person(rng, f"P{i:02d}", photos=2) for i in range(30)]
+    with GalleryStore(workspace.db_path) as store:
+        thumb = encode_png(np.full((8, 8, 3), 128, np.uint8))
+        for n, person in enumerate(people):
+            store.ensure_subject(person.subject_id, name=f"Person {n}")
+            for k, photo in enumerate(person.photos[world.pair.face_view]):
+                sha = hashlib.sha256(f"{person.subject_id}/{k}".encode()).hexdigest()
+                record = store.add_image(person.subject_id, path=Path(f"/photos/{person.subject_id}_{k}.png"), sha256=sha, view="front",
+                                         width=256, height=256, thumbnail_png=thumb, alignment="test")
+                if person.subject_id == "P03":
+                    photo = Landmarks.failed("face-front", "No frontal face was found in the photo.", source="test")
+                put_face_landmarks(store, matcher.fingerprint, [(record.image_id, photo)])
+        sync_embeddings(workspace, store, matcher)
+    return world, workspace, cache, people
+
+
+def _xray() -> LoadedImage:
+    pixels = np.zeros((32, 32), np.uint8)
+    return LoadedImage(pixels, "0" * 64, None, ImageMeta("PNG", 32, 32, 1, 8))
+
+
+def test_the_true_person_ranks_first_and_is_consistent(scene) -> None:
+    world, workspace, cache, people = scene
+    service = SearchService(workspace, matchers=cache)
+    found = 0
+    for person in people[:10]:
+        if person.subject_id == "P03":
+            continue
+        result = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=5, landmarks=[person.skulls[world.pair.skull_view]])
+        top = result.candidates[0]
+        found += top.subject_id == person.subject_id
+        own = next(c for c in result.candidates if c.subject_id == person.subject_id)
+        assert own.craniofacial["status"] == "consistent"
+        assert own.likelihood_ratio > 1.0 and own.verbal_scale
+        assert [c.rank for c in result.candidates] == list(range(1, len(result.candidates) + 1))
+        lrs = [c.likelihood_ratio for c in result.candidates]
+        assert lrs == sorted(lrs, reverse=True)
+    assert found >= 8
+    assert result.craniofacial["queries"][0]["unit"] == "mm"
+
+
+def test_unmeasured_people_are_set_apart_with_the_reason(scene) -> None:
+    world, workspace, cache, people = scene
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=30,
+                                                            landmarks=[people[3].skulls[world.pair.skull_view]])
+    assert "P03" not in {c.subject_id for c in result.candidates}
+    apart = {entry["subject_id"]: entry["reasons"] for entry in result.craniofacial["not_assessed"]}
+    assert any("No frontal face" in reason for reason in apart["P03"])
+    assert len(result.candidates) == 29
+
+
+def test_a_query_with_too_few_landmarks_is_refused(scene) -> None:
+    world, workspace, cache, people = scene
+    skull = people[0].skulls[world.pair.skull_view]
+    xy = skull.xy.copy()
+    xy[:16] = np.nan
+    sparse = Landmarks(skull.view, skull.names, xy, skull.sd, "test")
+    with pytest.raises(MatcherMismatchError, match="could not be assessed"):
+        SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, landmarks=[sparse])
+
+
+def test_stored_landmarks_round_trip(scene) -> None:
+    _, workspace, cache, _ = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    with GalleryStore(workspace.db_path) as store:
+        marks = face_landmarks(store, matcher.fingerprint)
+    assert len(marks) == 60
+    assert sum(1 for m in marks.values() if m.failure) == 2
