@@ -59,19 +59,20 @@ class Overlay:
     note: str | None = None
 
 
-def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = IDENTITY) -> Overlay:
-    """The overlay of a fitted photo (``fit`` must be assessable). The examiner's ``adjustment``
-    (photo pixels to photo pixels) moves the skull side; measured points stay where they are."""
+def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = IDENTITY, frame: Similarity = IDENTITY) -> Overlay:
+    """The overlay of a fitted photo (``fit`` must be assessable). ``frame`` takes the photo's
+    points (as the model read them) into the pixels of the picture shown; the examiner's
+    ``adjustment`` (shown pixels to shown pixels) then moves the skull side; measured points stay."""
     if not fit.assessable:
         raise ValueError(f"A photo that was not compared cannot be overlaid: {fit.problem}")
-    to_photo = fit.registration.inverse().then(adjustment)
+    to_photo = fit.registration.inverse().then(frame).then(adjustment)
     xray_to_photo = prediction.skull_to_canonical.then(to_photo)
     skull = to_photo.apply(prediction.skull)
     predicted = to_photo.apply(prediction.mean)
     pair = prediction.pair
     vectors = tuple((tuple(map(float, skull[pair.skull_names.index(c.skull)])), tuple(map(float, predicted[prediction.names.index(c.face)])), c.face)
                     for c in pair.correspondences)
-    photo_points = fit.registration.inverse().apply(fit.residuals + prediction.mean[[prediction.names.index(n) for n in fit.names]])
+    photo_points = fit.registration.inverse().then(frame).apply(fit.residuals + prediction.mean[[prediction.names.index(n) for n in fit.names]])
     measured = {n: (float(x), float(y)) for n, (x, y) in zip(fit.names, photo_points)}
     unreliable = [name for name in prediction.imputed]
     note = None
@@ -81,12 +82,13 @@ def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = 
     return Overlay(xray_to_photo, skull, pair.skull_names, predicted, prediction.names, vectors, measured, adjustment, note is None, note)
 
 
-def correspondence_table(prediction: Prediction, fit: Fit, tolerance: Tolerance) -> list[TableRow]:
+def correspondence_table(prediction: Prediction, fit: Fit, tolerance: Tolerance, *, to_photo: Similarity = IDENTITY) -> list[TableRow]:
     """Per compared landmark: predicted and measured position on the photo, the residual's length
     and the tolerance along its direction (the radius, in that direction, of the ellipse within
     which the landmark's misfit stays under its limit, :meth:`Tolerance.point_limit`), in the
-    query's unit (:attr:`Prediction.unit`)."""
-    to_photo = fit.registration.inverse()
+    query's unit (:attr:`Prediction.unit`). ``to_photo`` moves the positions after the fitted
+    registration (the examiner's adjustment; the residuals are the fitted registration's)."""
+    to_photo = fit.registration.inverse().then(to_photo)
     limit = tolerance.point_limit()
     rows = []
     for name, residual, cov in zip(fit.names, fit.residuals, fit.point_cov):

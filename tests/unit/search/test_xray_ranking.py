@@ -22,6 +22,7 @@ from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, 
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search.service import SearchService
+from crossid_desktop.search.xray_overlay import candidate_overlay
 from crossid_desktop.workspace import Workspace
 
 
@@ -107,3 +108,16 @@ def test_stored_landmarks_round_trip(scene) -> None:
         marks = face_landmarks(store, matcher.fingerprint)
     assert len(marks) == 60
     assert sum(1 for m in marks.values() if m.failure) == 2
+
+
+def test_candidate_overlay_and_its_refusal(scene) -> None:
+    world, workspace, cache, people = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    skull = people[1].skulls[world.pair.skull_view]
+    made = candidate_overlay(workspace, matcher, _xray(), QueryModality.XRAY_FRONT, "P01", landmarks=skull)
+    assert made.problem is None and made.verdict.status == "consistent"
+    assert len(made.table) == len(world.pair.face_names) and all(row.unit == "mm" for row in made.table)
+    picture = made.figure(scale=2)
+    assert picture.shape == (16, 16, 3) and picture.dtype == np.uint8
+    refused = candidate_overlay(workspace, matcher, _xray(), QueryModality.XRAY_FRONT, "P03", landmarks=skull)
+    assert refused.overlay is None and "No frontal face" in refused.problem

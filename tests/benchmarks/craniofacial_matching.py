@@ -1,0 +1,180 @@
+"""The craniofacial matcher measured: identification, exclusion, calibration, ceiling, speed.
+
+On fresh synthetic cohorts (seeds never used to fit or calibrate anything), every person's
+frontal and lateral X-ray is a query and every photo of every person is in the gallery (100
+people, 3 frontal photos and 1 profile each). People are ranked (the true person's rank among
+the 100; Recall@k = share of queries with the true person in the top k), per X-ray view and
+with both views of one skull fused, for:
+
+* **craniofacial**: the correspondence model alone (its craniofacial-only fusion rules);
+* **siamese**: the published method alone (the bundled Siamese network, a person's nearest photo);
+* **fusion**: both, by the logistic rules fitted on the validation people (the default X-ray
+  matcher of new workspaces).
+
+Landmarks: ``simulated`` (the cohort's exact landmarks moved by the stated measurement error,
+points outside the image missing), ``detected-faces`` (the photos' landmarks found by the
+face detectors; the X-rays' simulated, no X-ray landmark detector being bundled yet) and
+``exact`` (the generator's true geometry: the ceiling of this model). Exclusion: the share of
+impostor query-person pairs marked inconsistent (true-negative rate) and of true pairs marked
+inconsistent (false-exclusion rate), both X-rays of a skull. Cllr of the fused likelihood ratios
+of all query-person pairs.
+
+Speed (``--timing N``): one X-ray query against a gallery of N photos on the CPU, through the
+search service (first stage over the whole gallery, exact stage on the shortlist); the gallery's
+landmark sets are drawn from the model's own between-person spread (their realism does not
+change the work done), its Siamese vectors at random.
+
+Run (after the cohorts and the model of docs/RESULTS.md)::
+
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/craniofacial_matching.py --model resources/models/craniofacial.npz \\
+        --test /tmp/cf/test1203/s2f --test /tmp/cf/test1204x2/s2f [--detect-faces] [--timing 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from crossid_desktop.evaluation.craniofacial_protocol import load_people, siamese_distances, table_figures, with_detected_faces
+from crossid_desktop.evaluation.craniofacial_scores import view_scores
+from crossid_desktop.evaluation.calibration import cllr, cllr_min
+from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fused_ln_lr
+from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
+from crossid_desktop.matching.craniofacial.model_file import load_model
+from crossid_desktop.matching.matchers import load_matcher
+from crossid_desktop.paths import resource_path
+
+KS = (1, 10)
+
+
+def _row(label: str, metrics: dict, prefix: str) -> str:
+    cells = []
+    for view in ("front", "side", "fused"):
+        for k in KS:
+            value = metrics.get(f"{prefix}{view}/recall@{k}")
+            cells.append("-" if value is None else f"{value:.2f}")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: dict, *, detect: bool) -> tuple[dict, dict]:
+    """Figures of one cohort and one landmark source."""
+    model = matcher.craniofacial.model
+    subjects = sorted(distances["front"][0])
+    people = load_people(data, subjects, noise, 0)
+    if detect:
+        people = with_detected_faces(people, data, matcher.craniofacial.profiles)
+    scores = {view: view_scores(vm, model.tolerance, people, people) for view, vm in model.views.items()}
+    table = evidence_table(scores, model.tolerance, distances)
+    metrics = {}
+    for siamese, craniofacial, prefix in ((False, True, "cf/"), (True, False, "siamese/"), (True, True, "fusion/")):
+        metrics.update(table_figures(table, matcher.fusion, siamese=siamese, craniofacial=craniofacial, prefix=prefix)[0])
+    ln_lr = fused_ln_lr(table, matcher.fusion, table.features("fused"))
+    genuine, ok = table.genuine, np.isfinite(ln_lr)
+    metrics["cllr"] = cllr(np.exp(ln_lr[ok & genuine]), np.exp(ln_lr[ok & ~genuine]))
+    metrics["cllr_min"] = cllr_min(ln_lr[ok & genuine], ln_lr[ok & ~genuine])
+    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side")).items()})
+    return metrics, {view: len(s.problems) for view, s in scores.items()}
+
+
+def report(label: str, metrics: dict, problems: dict) -> None:
+    print(f"\n### {label}\n")
+    print("| | front R@1 | front R@10 | side R@1 | side R@10 | fused R@1 | fused R@10 |\n|---|---|---|---|---|---|---|")
+    print(_row("craniofacial", metrics, "cf/"))
+    print(_row("Siamese (published method)", metrics, "siamese/"))
+    print(_row("**fusion (default X-ray matcher)**", metrics, "fusion/"))
+    print(f"\nexclusion (both X-rays): true-negative rate {metrics['exclusion/tnr']:.3f}, false-exclusion rate {metrics['exclusion/fer']:.3f}, "
+          f"not assessable {metrics['exclusion/not_assessable']:.3f}; Cllr {metrics['cllr']:.3f} (Cllr_min {metrics['cllr_min']:.3f}); "
+          f"queries not assessable: {problems}")
+
+
+def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
+    """Seconds for one X-ray query against ``n_photos`` gallery photos (module docstring), with the
+    X-ray matcher ``spec`` (``default-xray``, or a craniofacial model's path)."""
+    from crossid_desktop.gallery.enrol import encode_png, sync_embeddings
+    from crossid_desktop.gallery.face_landmarks import put_face_landmarks
+    from crossid_desktop.gallery.store import GalleryStore
+    from crossid_desktop.imaging.io import ImageMeta, LoadedImage
+    from crossid_desktop.matching.base import QueryModality
+    from crossid_desktop.matching.craniofacial.matcher import components
+    from crossid_desktop.matching.craniofacial.points import Landmarks
+    from crossid_desktop.matching.selection import MatcherCache, write_config
+    from crossid_desktop.search.service import SearchService
+    from crossid_desktop.workspace import Workspace
+
+    rng = np.random.default_rng(0)
+    workspace = Workspace.open(Path(tempfile.mkdtemp(prefix="cf_timing_")) / "ws")
+    write_config(workspace.root, "xray", spec)
+    cache = MatcherCache()
+    matcher = cache.for_role(workspace.root, "xray")
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    front = craniofacial.model.views["front"]
+    thumb = encode_png(np.full((8, 8, 3), 128, np.uint8))
+    with GalleryStore(workspace.db_path) as store:
+        draws = rng.multivariate_normal(front.face_mean.reshape(-1), front.impostor_cov, size=n_photos)
+        items, ids = [], []
+        for i in range(n_photos):
+            subject = f"G{i // 4:05d}"
+            if i % 4 == 0:
+                store.ensure_subject(subject)
+            record = store.add_image(subject, path=Path(f"/g/{i}.png"), sha256=hashlib.sha256(str(i).encode()).hexdigest(), view="front",
+                                     width=256, height=256, thumbnail_png=thumb, alignment="test")
+            xy = draws[i].reshape(-1, 2) * 1.3 + 128.0
+            items.append((record.image_id, Landmarks("face-front", front.pair.face_names, xy, np.full(len(xy), 1.5), "drawn")))
+            ids.append(record.image_id)
+        put_face_landmarks(store, craniofacial.fingerprint, items)
+        for part in components(matcher):
+            if part is not craniofacial:  # the Siamese vectors: random unit vectors (the work does not depend on them)
+                store.register_matcher(part.fingerprint, name=part.name, card=part.model_card())
+                vectors = rng.normal(size=(n_photos, part.embedding_dim)).astype(np.float32)
+                store.put_embeddings(part.fingerprint, ids, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+            sync_embeddings(workspace, store, part)
+    service = SearchService(workspace, matchers=cache)
+    skull_xy = front.skull_mean * 3.0 + 200.0
+    skull = Landmarks("xray-front", front.pair.skull_names, skull_xy, np.full(len(skull_xy), 1.0), "drawn")
+    xray = LoadedImage(np.zeros((64, 64), np.uint8), "0" * 64, None, ImageMeta("PNG", 64, 64, 1, 8))
+    service.search([xray], modality=QueryModality.XRAY_FRONT, landmarks=[skull])  # warm: the index files are read once
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = service.search([xray], modality=QueryModality.XRAY_FRONT, landmarks=[skull])
+        times.append(time.perf_counter() - start)
+    print(f"\nsearch time with {matcher.name}, one frontal X-ray (landmarks given) against {n_photos} photos: median {np.median(times):.3f} s "
+          f"(min {min(times):.3f}, max {max(times):.3f}; {result.craniofacial['people_compared']} people compared exactly; "
+          f"stages in ms {result.timings_ms})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=resource_path("models", "craniofacial.npz"))
+    parser.add_argument("--test", type=Path, action="append", default=[], help="S2F folder of a fresh cohort (repeatable)")
+    parser.add_argument("--xray-error-mm", type=float, default=MeasurementNoise.xray_mre_mm)
+    parser.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre)
+    parser.add_argument("--detect-faces", action="store_true", help="also with the photos' landmarks found by the face detectors")
+    parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument("--timing", type=int, default=0, metavar="N", help="also time one query against N gallery photos")
+    args = parser.parse_args()
+    craniofacial = CraniofacialMatcher(load_model(args.model))
+    spec = craniofacial.model.card["fusion"]["siamese"]["spec"]
+    siamese = load_matcher(resource_path("models", spec.removeprefix("bundled:") + ".pt") if spec.startswith("bundled:") else spec)
+    matcher = FusedXrayMatcher(craniofacial, siamese)
+    noise = MeasurementNoise(args.xray_error_mm, args.face_error)
+    for data in args.test:
+        subjects = sorted(p.name for p in data.iterdir() if p.is_dir())
+        distances = siamese_distances(siamese, data, subjects)
+        sources = [("simulated", noise, False)] + ([("detected-faces", noise, True)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False)])
+        for label, source_noise, detect in sources:
+            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect)
+            report(f"{data} - {label}: {source_noise.describe() if source_noise != EXACT else 'exact landmarks'}", metrics, problems)
+    if args.timing:
+        bundled = args.model.resolve() == resource_path("models", "craniofacial.npz").resolve()
+        timing("default-xray" if bundled else str(args.model), args.timing)
+
+
+if __name__ == "__main__":
+    main()
