@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crossid_desktop.evaluation.calibration import cllr, cllr_min
 from crossid_desktop.evaluation.craniofacial_protocol import load_people, siamese_distances, table_figures, with_detected_faces
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
-from crossid_desktop.evaluation.calibration import cllr, cllr_min
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fused_ln_lr
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher

@@ -47,7 +47,7 @@ def _marks(canvas: NDArray[np.uint8], overlay: Overlay, beyond: Collection[str],
     import cv2  # OpenCV loads on first use
 
     def point(p: tuple[float, float] | NDArray[np.float64]) -> tuple[int, int]:
-        return int(round(float(p[0]) * scale)), int(round(float(p[1]) * scale))
+        return round(float(p[0]) * scale), round(float(p[1]) * scale)
 
     radius = max(2, scale + 1)
     for start, end, _ in overlay.depth_vectors:
