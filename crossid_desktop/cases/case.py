@@ -309,6 +309,12 @@ class CaseService:
             )
         return self.audit_log(case_number)[-1]
 
+    def log_event(self, case_number: str, action: str, details: Mapping[str, Any], *, actor: str | None = None) -> audit.AuditEntry:
+        """Log an examiner's action that changes no stored field (an overlay moved by hand): the entry alone."""
+        with self._change(case_number, actor=actor, action=action) as (_, logged):
+            logged.update(details)
+        return self.audit_log(case_number)[-1]
+
     # ------------------------------------------------------------------ verification
 
     def verify(self, case_number: str) -> audit.VerifyResult:

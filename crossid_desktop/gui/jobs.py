@@ -32,9 +32,11 @@ from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.preprocess import prepare_query
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_query_set, guess_modality, initial_modalities
+from crossid_desktop.search.xray_overlay import candidate_overlay
 
 
 # -- the window -----------------------------------------------------------------------------------
@@ -167,6 +169,21 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
     return run
 
 
+def overlay_job(query: QueryImage, candidate: Any, landmarks: Landmarks | None) -> JobFunction:
+    """The automatic skull-face overlay of ``query`` (an X-ray) on ``candidate``'s photo of its view
+    (:func:`~crossid_desktop.search.xray_overlay.candidate_overlay`), with the skull landmarks the
+    search used."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
+        matcher = context.search.matcher_for(query.modality)
+        views = (candidate.craniofacial or {}).get("views", {})
+        view = "front" if query.modality is QueryModality.XRAY_FRONT else "side"
+        return candidate_overlay(context.workspace, matcher, query.image, query.modality, candidate.subject_id, landmarks=landmarks,
+                                 image_id=views.get(view, {}).get("photo"))
+
+    return run
+
+
 # -- the case panel -------------------------------------------------------------------------------
 def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None,
                calibrations: Sequence[tuple[str, Any]] = ()) -> JobFunction:
@@ -193,7 +210,8 @@ def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks
 
 def change_job(number: str, change: str, actor: str | None, **values: Any) -> JobFunction:
     """One change through the case service: ``change`` is ``update``, ``set_notes``,
-    ``set_known_identity``, ``record_search``, ``mark`` or ``record_calibration``; returns the case as stored."""
+    ``set_known_identity``, ``record_search``, ``mark``, ``record_calibration`` or ``log_event``
+    (an audit entry alone: ``action`` and ``details``); returns the case as stored."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
         service = CaseService(context.workspace)
@@ -211,6 +229,8 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
             calibration = values["calibration"]
             service.record_calibration(number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm,
                                        spacing=calibration.spacing, actor=actor)
+        elif change == "log_event":
+            service.log_event(number, values["action"], values["details"], actor=actor)
         else:
             raise ValueError(f"unknown case change {change!r}")
         return service.get(number)

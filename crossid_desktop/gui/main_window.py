@@ -204,7 +204,9 @@ class MainWindow(QMainWindow):
         widget.show()
 
     def open_compare(self) -> None:
-        self._open_window(CompareView(self))
+        view = CompareView(self)
+        view.overlayAdjusted.connect(self.case_panel.record_overlay_adjustment)
+        self._open_window(view)
 
     def open_gallery_manager(self) -> None:
         self._open_window(GalleryManager(self))

@@ -53,7 +53,16 @@ class CandidateOverlay:
     problem: str | None = None
     adjustment: Similarity = IDENTITY
     mirrored: bool = False  # the photo is shown mirrored (a profile facing left)
+    xray_mirrored: bool = False  # the X-ray is shown mirrored (a lateral view facing left)
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def adjusted(self, adjustment: Similarity) -> CandidateOverlay:
+        """The same overlay moved by the examiner's ``adjustment`` (pixels of the shown photo)."""
+        if self.prediction is None or self.fit is None or self.overlay is None:
+            return self
+        geometry = overlay_geometry(self.prediction, self.fit, self.face.shape[1], self.xray.shape[1], xray_mirrored=self.xray_mirrored,
+                                    photo_mirrored=self.mirrored, adjustment=adjustment)
+        return replace(self, overlay=geometry, adjustment=adjustment)
 
     def figure(self, *, opacity: float = 0.5, landmarks: bool = True, scale: int = 2) -> NDArray[np.uint8]:
         """The overlay picture (RGB uint8); the photo alone where no overlay could be made."""
@@ -106,18 +115,25 @@ def candidate_overlay(workspace: Workspace, matcher: Any, image: LoadedImage, mo
         return CandidateOverlay(subject_id, view, shown, face, xray, prediction, problem=chosen)
     photo_id, photo, fit = chosen
     tolerance = craniofacial.model.tolerance
-    # a mirrored X-ray or photo was read with x -> -x; it is shown flipped, facing right
+    overlay = overlay_geometry(prediction, fit, face.shape[1], xray.shape[1], xray_mirrored=marks.mirrored, photo_mirrored=photo.mirrored, adjustment=adjustment)
+    xray = np.ascontiguousarray(xray[:, ::-1]) if marks.mirrored else xray
+    face = np.ascontiguousarray(face[:, ::-1]) if photo.mirrored else face
     frame = Similarity(1.0, 0.0, face.shape[1] - 1.0, 0.0) if photo.mirrored else IDENTITY
-    overlay = build_overlay(prediction, fit, adjustment=adjustment, frame=frame)
-    if marks.mirrored:
-        xray = np.ascontiguousarray(xray[:, ::-1])
-        overlay = replace(overlay, xray_to_photo=Similarity(1.0, 0.0, -(xray.shape[1] - 1.0), 0.0).then(overlay.xray_to_photo))
-    if photo.mirrored:
-        face = np.ascontiguousarray(face[:, ::-1])
     table = tuple(correspondence_table(prediction, fit, tolerance, to_photo=frame))
     notes = tuple(n for n in (overlay.note, "The photo is shown mirrored, facing right as the skull model reads profiles." if photo.mirrored else None) if n)
     return CandidateOverlay(subject_id, view, photo_id, face, xray, prediction, fit, overlay, table, judge_photo(fit, tolerance), None,
-                            adjustment, photo.mirrored, notes)
+                            adjustment, photo.mirrored, marks.mirrored, notes)
+
+
+def overlay_geometry(prediction: Prediction, fit: Fit, face_width: int, xray_width: int, *, xray_mirrored: bool, photo_mirrored: bool,
+                     adjustment: Similarity) -> Overlay:
+    """The overlay in the pixels of the pictures as shown: a mirrored X-ray or photo was read with
+    x -> -x and is shown flipped, facing right."""
+    frame = Similarity(1.0, 0.0, face_width - 1.0, 0.0) if photo_mirrored else IDENTITY
+    overlay = build_overlay(prediction, fit, adjustment=adjustment, frame=frame)
+    if xray_mirrored:
+        overlay = replace(overlay, xray_to_photo=Similarity(1.0, 0.0, -(xray_width - 1.0), 0.0).then(overlay.xray_to_photo))
+    return overlay
 
 
 def craniofacial_soft_tissue(matcher: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_f
 from crossid_desktop.matching.craniofacial.model import Prediction, predict
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing
+from crossid_desktop.matching.preprocess import prepare_xray
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
 VIEW_OF_MODALITY = {QueryModality.XRAY_FRONT: "front", QueryModality.XRAY_SIDE: "side"}
@@ -59,6 +60,11 @@ class CraniofacialMatcher:
         return {**self.model.card, "embedding_dim": self.embedding_dim, "task": "craniofacial",
                 "preprocessing": {"query": {"modalities": sorted(m.value for m in self.query_modalities), "landmarks": "skull X-ray landmarks"},
                                   "gallery": {"landmarks": "face landmarks measured at enrolment"}}}
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[np.float32]:
+        """The X-ray with its soft tissue suppressed (default strength), for display and the overlay."""
+        self._view(modality)
+        return prepare_xray(image, {})
 
     def measure_face(self, rgb: NDArray[Any], view: str) -> Landmarks:
         """A photo's face landmarks with deviations (``view``: front, side or unknown)."""
@@ -133,6 +139,10 @@ class FusedXrayMatcher:
     @property
     def embedding_dim(self) -> int:
         return self.siamese.embedding_dim
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[Any]:
+        """The query as the Siamese network prepares it (soft tissue suppressed by its recipe)."""
+        return self.siamese.preprocess_query(image, modality)  # type: ignore[attr-defined]
 
     def model_card(self) -> dict[str, Any]:
         return {"name": self.name, "task": "skull2face",
