@@ -10,15 +10,25 @@ linearly plus the same variation. X-rays and photos are random similarity views 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.matching.craniofacial.fit import PairedPerson
+from crossid_desktop.gallery.enrol import encode_png, sync_embeddings
+from crossid_desktop.gallery.face_landmarks import put_face_landmarks
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.fit import FitSettings, PairedPerson, fit_view_model
 from crossid_desktop.matching.craniofacial.geometry import Similarity
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, save_model
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.craniofacial.views import FRONT, ViewPair
+from crossid_desktop.matching.selection import MatcherCache, write_config
+from crossid_desktop.workspace import Workspace
 
 #: the depth of the correspondences without a published one (mm); the others have the published mean
 DEPTH_MM = 4.0
@@ -79,3 +89,32 @@ def make_world(seed: int = 0, tissue_sd: float = 1.0) -> World:
     face_base = rng.uniform(-60, 60, (m, 2))
     face_modes = rng.normal(0.0, 2.0, (5, m, 2))
     return World(pair, skull_mean, skull_modes, face_base, face_modes, tissue_sd)
+
+
+def craniofacial_workspace(tmp: Path) -> tuple[World, Any, Any, list[PairedPerson]]:
+    """A workspace whose X-ray matcher is a craniofacial model of a world, and a gallery of 30
+    people (two photos each; the landmarks of P03's photos could not be measured):
+    ``(world, workspace, matcher cache, people)``."""
+    world = make_world(seed=2)
+    rng = np.random.default_rng(1)
+    fitted = fit_view_model(world.pair, [world.person(rng, f"T{i}", photos=2) for i in range(120)], FitSettings(ridge=0.01))
+    model_path = tmp / "cf.npz"
+    save_model(model_path, CraniofacialModel({"front": fitted.model}, Tolerance(), {"name": "world-craniofacial"}))
+    workspace = Workspace.open(tmp / "ws")
+    write_config(workspace.root, "xray", str(model_path))
+    cache = MatcherCache()
+    matcher = cache.for_role(workspace.root, "xray")
+    people = [world.person(rng, f"P{i:02d}", photos=2) for i in range(30)]
+    with GalleryStore(workspace.db_path) as store:
+        thumb = encode_png(np.full((8, 8, 3), 128, np.uint8))
+        for n, person in enumerate(people):
+            store.ensure_subject(person.subject_id, name=f"Person {n}")
+            for k, photo in enumerate(person.photos[world.pair.face_view]):
+                sha = hashlib.sha256(f"{person.subject_id}/{k}".encode()).hexdigest()
+                record = store.add_image(person.subject_id, path=Path(f"/photos/{person.subject_id}_{k}.png"), sha256=sha, view="front",
+                                         width=256, height=256, thumbnail_png=thumb, alignment="test")
+                if person.subject_id == "P03":
+                    photo = Landmarks.failed("face-front", "No frontal face was found in the photo.", source="test")
+                put_face_landmarks(store, matcher.fingerprint, [(record.image_id, photo)])
+        sync_embeddings(workspace, store, matcher)
+    return world, workspace, cache, people

@@ -22,6 +22,7 @@ from crossid_desktop.cases import report_sections as sections
 from crossid_desktop.cases.audit import now_utc
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, register_fonts
+from crossid_desktop.cases.report_craniofacial import craniofacial_figures, craniofacial_section
 from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
 from crossid_desktop.cases.report_sections import ReportContent
 from crossid_desktop.errors import CaseError, GalleryError
@@ -69,7 +70,9 @@ def export_report(
     check_cancel(cancel, "The report")
     progress(2, 5, "reading the gallery photos")
     thumbnails = _thumbnails(workspace, [c.image_id for c in search.result.candidates] if search else [])
-    content = ReportContent(case, search, entries, verification, now_utc(), pictures, thumbnails, patient_identifiers=patient_identifiers)
+    figures, figures_note = craniofacial_figures(workspace, case, search, entries)
+    content = ReportContent(case, search, entries, verification, now_utc(), pictures, thumbnails, patient_identifiers=patient_identifiers,
+                            craniofacial=figures, craniofacial_note=figures_note)
     check_cancel(cancel, "The report")
     progress(3, 5, "laying out the pages")
     pages = write_pdf(content, out, cancel=cancel)
@@ -109,7 +112,8 @@ def write_pdf(content: ReportContent, out: Path, *, cancel: threading.Event | No
     story: list[Any] = []
     for make in (
         sections.title_block, sections.summary, sections.query_section, sections.method_section, sections.results_section,
-        sections.comparison_section, sections.notes_section, sections.limitations_section, sections.audit_section, sections.signature_section,
+        sections.comparison_section, _craniofacial, sections.notes_section, sections.limitations_section, sections.audit_section,
+        sections.signature_section,
     ):
         check_cancel(cancel, "The report")
         story += make(content, s)
@@ -122,6 +126,10 @@ def write_pdf(content: ReportContent, out: Path, *, cancel: threading.Event | No
     }
     return build_atomically(story, out, header_left="CrossID Desktop case report", header_right=case.case_number,
                             footer="Investigative lead, not an identification. Generated " + content.generated[:19].replace("T", " ") + " UTC", metadata=metadata)
+
+
+def _craniofacial(content: ReportContent, s: dict[str, Any]) -> list[Any]:
+    return craniofacial_section(content.craniofacial, content.craniofacial_note, s, content.width)
 
 
 def build_atomically(story: list[Any], out: Path, *, header_left: str, header_right: str, footer: str, metadata: dict[str, str]) -> int:

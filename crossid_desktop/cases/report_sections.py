@@ -56,6 +56,8 @@ class ReportContent:
     thumbnails: Mapping[int, bytes | None] = field(default_factory=dict)  # image id -> PNG, None if gone
     width: float = 495.0  # usable frame width, points
     patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
+    craniofacial: tuple[Any, ...] = ()  # CraniofacialFigure of the top and marked candidates (crossid_desktop.cases.report_craniofacial)
+    craniofacial_note: str | None = None  # why the skull-face figures could not be made
 
 
 def styles() -> dict[str, Any]:

@@ -3,57 +3,24 @@ photos, first-stage vectors in the index, the exact stage, verdicts and the peop
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytest
-from craniofacial_world import make_world
+from craniofacial_world import craniofacial_workspace
 
 from crossid_desktop.errors import MatcherMismatchError
-from crossid_desktop.gallery.enrol import encode_png, sync_embeddings
-from crossid_desktop.gallery.face_landmarks import face_landmarks, put_face_landmarks
+from crossid_desktop.gallery.face_landmarks import face_landmarks
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import ImageMeta, LoadedImage
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.craniofacial.consistency import Tolerance
-from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
-from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, save_model
 from crossid_desktop.matching.craniofacial.points import Landmarks
-from crossid_desktop.matching.selection import MatcherCache, write_config
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.search.xray_overlay import candidate_overlay
-from crossid_desktop.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory):
-    """A workspace whose X-ray matcher is a craniofacial model of the world, and a gallery of 30
-    people (two photos each; one person's photos unmeasurable, one photo of another moved)."""
-    tmp = tmp_path_factory.mktemp("cf")
-    world = make_world(seed=2)
-    rng = np.random.default_rng(1)
-    fitted = fit_view_model(world.pair, [world.person(rng, f"T{i}", photos=2) for i in range(120)], FitSettings(ridge=0.01))
-    model_path = tmp / "cf.npz"
-    save_model(model_path, CraniofacialModel({"front": fitted.model}, Tolerance(), {"name": "world-craniofacial"}))
-    workspace = Workspace.open(tmp / "ws")
-    write_config(workspace.root, "xray", str(model_path))
-    cache = MatcherCache()
-    matcher = cache.for_role(workspace.root, "xray")
-    people = [world.person(rng, f"P{i:02d}", photos=2) for i in range(30)]
-    with GalleryStore(workspace.db_path) as store:
-        thumb = encode_png(np.full((8, 8, 3), 128, np.uint8))
-        for n, person in enumerate(people):
-            store.ensure_subject(person.subject_id, name=f"Person {n}")
-            for k, photo in enumerate(person.photos[world.pair.face_view]):
-                sha = hashlib.sha256(f"{person.subject_id}/{k}".encode()).hexdigest()
-                record = store.add_image(person.subject_id, path=Path(f"/photos/{person.subject_id}_{k}.png"), sha256=sha, view="front",
-                                         width=256, height=256, thumbnail_png=thumb, alignment="test")
-                if person.subject_id == "P03":
-                    photo = Landmarks.failed("face-front", "No frontal face was found in the photo.", source="test")
-                put_face_landmarks(store, matcher.fingerprint, [(record.image_id, photo)])
-        sync_embeddings(workspace, store, matcher)
-    return world, workspace, cache, people
+    return craniofacial_workspace(tmp_path_factory.mktemp("cf"))
 
 
 def _xray() -> LoadedImage:
