@@ -54,7 +54,8 @@ def resolve_spec(spec: str) -> str | Path:
     return Path(spec).expanduser()
 
 
-def _spec_available(spec: str) -> bool:
+def spec_available(spec: str) -> bool:
+    """Whether the files a matcher spec names are there."""
     target = resolve_spec(spec)
     if target in NAMED_MATCHERS:
         return all(path.is_file() for path in named_matcher_files(str(target)))
@@ -73,7 +74,7 @@ def read_config(workspace_root: Path) -> dict[str, str]:
         config.update({role: str(stored[role]) for role in ROLES if stored.get(role)})
     for role in ROLES:
         if role not in config:
-            available = [spec for spec in BUNDLED_DEFAULTS[role] if _spec_available(spec)]
+            available = [spec for spec in BUNDLED_DEFAULTS[role] if spec_available(spec)]
             if available:
                 config[role] = available[0]
     return config
@@ -83,7 +84,7 @@ def write_config(workspace_root: Path, role: str, spec: str) -> None:
     """Choose the matcher of a role for this workspace."""
     if role not in ROLES:
         raise MatcherMismatchError(f"Unknown matcher role {role!r}; the roles are {', '.join(ROLES)}.")
-    if not _spec_available(spec):
+    if not spec_available(spec):
         raise ModelError(f"The model {resolve_spec(spec)} does not exist.")
     path = Path(workspace_root) / CONFIG_NAME
     stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -26,7 +26,7 @@ from crossid_desktop.matching.craniofacial.fusion import Fusion
 from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks
 from crossid_desktop.matching.craniofacial.model import Prediction, predict
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
-from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing
+from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar
 from crossid_desktop.matching.preprocess import prepare_xray
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
@@ -86,8 +86,12 @@ class CraniofacialMatcher:
         return self.encode_landmarks(marks)
 
     def skull_landmarks(self, image: LoadedImage, modality: QueryModality) -> Landmarks:
-        """The skull landmarks of an X-ray, found by the X-ray landmark detector."""
+        """The skull landmarks of an X-ray: those kept beside it (placed by an examiner in another
+        session or tool, :func:`~.points.read_sidecar`), else the X-ray landmark detector's."""
         view = self._view(modality)
+        kept = read_sidecar(image.path, image.sha256, f"xray-{view}")
+        if kept is not None:
+            return kept
         try:
             from crossid_desktop.matching.landmarks.service import find_landmarks  # torch loads with the detector
         except ImportError as error:  # pragma: no cover - present once the detector is installed

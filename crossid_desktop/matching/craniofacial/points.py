@@ -10,15 +10,19 @@ are reported in the image's pixels.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.anatomy.landmarks import VIEWS, landmark_names
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.paths import write_text_atomic
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,4 +209,38 @@ def pixel_spacing(meta: Any) -> tuple[float | None, str | None]:
     return None, None
 
 
-__all__ = ["DetectionResult", "Landmarks", "from_detection", "pixel_spacing"]
+
+
+#: a file beside an X-ray holding its skull landmarks as placed by an examiner (or annotated)
+SIDECAR_SUFFIX = ".landmarks.json"
+
+
+def sidecar_path(image_path: str | Path) -> Path:
+    """Where the landmarks of an image are kept beside it: ``xray_front.png`` -> ``xray_front.landmarks.json``."""
+    path = Path(image_path)
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def write_sidecar(image_path: str | Path, image_sha256: str, landmarks: Landmarks) -> Path:
+    """Keep ``landmarks`` beside the image, tied to its SHA-256."""
+    target = sidecar_path(image_path)
+    write_text_atomic(target, json.dumps({"image_sha256": image_sha256, "landmarks": landmarks.to_dict()}, indent=1, sort_keys=True))
+    return target
+
+
+def read_sidecar(image_path: str | Path | None, image_sha256: str, view: str) -> Landmarks | None:
+    """The landmarks kept beside an image for ``view``, or None when there are none; a file that
+    belongs to another image (other SHA-256) or another view, or cannot be read, is refused."""
+    if image_path is None or not sidecar_path(image_path).is_file():
+        return None
+    path = sidecar_path(image_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        marks = Landmarks.from_dict(data["landmarks"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DatasetError(f"The landmark file {path} cannot be read ({error}).") from error
+    if data.get("image_sha256") != image_sha256:
+        raise DatasetError(f"The landmark file {path} belongs to another image (its SHA-256 differs); remove or replace it.")
+    if marks.view != view:
+        raise DatasetError(f"The landmark file {path} holds {marks.view} landmarks, not {view}.")
+    return marks

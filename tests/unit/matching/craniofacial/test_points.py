@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from crossid_desktop.anatomy.landmarks import landmark_names
-from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar, sidecar_path, write_sidecar
 
 
 def test_from_points_fills_the_views_table_and_round_trips() -> None:
@@ -76,3 +77,17 @@ def test_pixel_spacing_comes_with_its_source_or_not_at_all() -> None:
     assert pixel_spacing(_Meta(_Spacing(0.1, 0.2, "detector plane"))) == (None, None)  # not one spacing
     assert pixel_spacing(_Meta(None, {"PixelSpacing": "0.139\\0.139"})) == (0.139, "DICOM PixelSpacing, plane not stated")
     assert pixel_spacing(_Meta(None, {})) == (None, None)
+
+
+def test_sidecar_keeps_landmarks_beside_their_image_only(tmp_path) -> None:
+    image = tmp_path / "xray_front.png"
+    marks = Landmarks.from_points("xray-front", {"nasion": (3.0, 4.0)}, sd=1.0, source="examiner")
+    assert read_sidecar(image, "a" * 64, "xray-front") is None
+    written = write_sidecar(image, "a" * 64, marks)
+    assert written == sidecar_path(image) == tmp_path / "xray_front.landmarks.json"
+    back = read_sidecar(image, "a" * 64, "xray-front")
+    assert back.source == "examiner" and back.xy[back.index("nasion")].tolist() == [3.0, 4.0]
+    with pytest.raises(DatasetError, match="another image"):
+        read_sidecar(image, "b" * 64, "xray-front")
+    with pytest.raises(DatasetError, match="not xray-side"):
+        read_sidecar(image, "a" * 64, "xray-side")
