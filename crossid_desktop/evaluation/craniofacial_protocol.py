@@ -23,6 +23,7 @@ Landmarks come from the data set's annotations, exact or with simulated measurem
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,14 +41,16 @@ from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.protocols import EvaluationResult, distance_matrix
 from crossid_desktop.evaluation.skull2face import SkullFaceEmbeddings, retrieval_figures, select_test_subjects
 from crossid_desktop.evaluation.xray_evidence import CONFIGURATIONS, EvidenceTable, evidence_table, exclusion_rates, fused_ln_lr
-from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, measured_profile, with_profile
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
+from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
 PERSON_KS = (1, 5, 10, 30)
@@ -66,6 +69,7 @@ class CraniofacialProtocol:
     noise_seed: int = 0
     max_k: int = 30
     detect_faces: bool = False  # the photos' landmarks found by the face detectors instead of annotated
+    landmark_cache: Path | None = None  # a folder keeping the detections between runs
 
 
 def load_people(data_dir: str | Path, subjects: Sequence[str], noise: MeasurementNoise, seed: int) -> list[PairedPerson]:
@@ -77,9 +81,11 @@ def load_people(data_dir: str | Path, subjects: Sequence[str], noise: Measuremen
     return paired_people({s: annotations[s] for s in subjects}, noise, seed)
 
 
-def with_detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, profiles: Mapping[str, ErrorProfile], *,
-                        progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> list[PairedPerson]:
-    """The people with their photos' landmarks found by the face detectors (the X-rays' kept)."""
+def detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, *, cache_dir: Path | None = None, progress: ProgressCallback | None = None,
+                   cancel: threading.Event | None = None) -> list[PairedPerson]:
+    """The people with their photos' landmarks as the face detectors find them (no deviations
+    yet; the X-rays' kept). ``cache_dir`` keeps each photo's detection (by its SHA-256) for the
+    next run."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
     out = []
@@ -87,10 +93,37 @@ def with_detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, pr
         check_cancel(cancel, "The craniofacial evaluation")
         report(done, len(people), "detecting face landmarks")
         paths = {p.stem: p for view in ("front", "side") for p in dataset[person.subject_id].faces[view]}
-        photos = {view: tuple(detect_face_landmarks(load_image(paths[name]).rgb_uint8(), view.removeprefix("face-"), profiles) for name in names)
-                  for view, names in person.photo_names.items()}
+        photos = {view: tuple(_detected(paths[name], view.removeprefix("face-"), cache_dir) for name in names) for view, names in person.photo_names.items()}
         out.append(replace(person, photos=photos))
     return out
+
+
+def _detected(path: Path, view: str, cache_dir: Path | None) -> Landmarks:
+    sha = sha256_of_file(path)
+    cached = Path(cache_dir) / f"{sha}.json" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return Landmarks.from_dict(json.loads(cached.read_text(encoding="utf-8")))
+    found = detect_face_points(load_image(path).rgb_uint8(), view)
+    if cached is not None:
+        write_text_atomic(cached, json.dumps(found.to_dict(), sort_keys=True))
+    return found
+
+
+def with_detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, profiles: Mapping[str, ErrorProfile], *,
+                        cache_dir: Path | None = None, progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> list[PairedPerson]:
+    """The people with their photos' detected landmarks and the deviations of ``profiles``."""
+    found = detected_faces(people, data_dir, cache_dir=cache_dir, progress=progress, cancel=cancel)
+    return [replace(p, photos={view: tuple(with_profile(m, profiles) for m in marks) for view, marks in p.photos.items()}) for p in found]
+
+
+def detector_profiles(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> dict[str, ErrorProfile]:
+    """Each face view's detector error profile, measured against the annotations of the same photos."""
+    pairs: dict[str, list] = {}
+    for found, truth in zip(detected, annotated):
+        for view, marks in found.photos.items():
+            pairs.setdefault(view, []).extend((m, t) for m, t in zip(marks, truth.photos[view]) if not m.failure)
+    return {view: measured_profile(view, items, source=f"the face detectors against the annotations of {len(items)} validation photos")
+            for view, items in pairs.items() if items}
 
 
 def siamese_distances(matcher: Matcher, data_dir: str | Path, subjects: Sequence[str], *, progress: ProgressCallback | None = None,
@@ -193,7 +226,7 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
     test = select_test_subjects([s.subject_id for s in dataset.subjects], protocol.subjects, split_seed=protocol.split_seed, test_fraction=protocol.test_fraction)
     people = load_people(data_dir, test, protocol.noise, protocol.noise_seed)
     if protocol.detect_faces:
-        people = with_detected_faces(people, data_dir, CraniofacialMatcher(model).profiles, progress=progress, cancel=cancel)
+        people = with_detected_faces(people, data_dir, CraniofacialMatcher(model).profiles, cache_dir=protocol.landmark_cache, progress=progress, cancel=cancel)
     scores = {view: view_scores(vm, model.tolerance, people, people, progress=progress, cancel=cancel) for view, vm in model.views.items()}
     distances = siamese_distances(siamese, data_dir, test, progress=progress, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, model.tolerance, distances)

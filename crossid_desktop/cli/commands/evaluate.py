@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cf.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre, help="simulated photo landmark error, mean radial error as a fraction of the face height")
     cf.add_argument("--spacing-known", action="store_true", help="hand the X-rays' pixel spacing to the matcher (as a DICOM would); default: unknown, residuals in pixels")
     cf.add_argument("--noise-seed", type=int, default=0, help="seed of the simulated landmark errors")
+    cf.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections in DIR between runs (detected-faces)")
     parser.set_defaults(run=run)
 
 
@@ -124,7 +125,8 @@ def _craniofacial(args: argparse.Namespace, matcher: CraniofacialMatcher | Fused
     craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
     noise = EXACT if args.landmarks == "exact" else MeasurementNoise(args.xray_error_mm, args.face_error, args.spacing_known)
     protocol = CraniofacialProtocol(subjects=args.subjects, split_seed=args.split_seed, test_fraction=args.test_fraction, noise=noise,
-                                    noise_seed=args.noise_seed, max_k=args.max_k, detect_faces=args.landmarks == "detected-faces")
+                                    noise_seed=args.noise_seed, max_k=args.max_k, detect_faces=args.landmarks == "detected-faces",
+                                    landmark_cache=args.landmark_cache)
     out = args.out or Path("evaluation-skull2face")
     with TextProgress("evaluate") as progress:
         result = evaluate_craniofacial(craniofacial.model, args.data, protocol, fusion=matcher.fusion,

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--xray-error-mm", type=float, default=MeasurementNoise.xray_mre_mm, help="simulated X-ray landmark error of the validation people, mean radial error in mm")
     parser.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre, help="simulated photo landmark error, mean radial error as a fraction of the face height")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated errors")
+    parser.add_argument("--detect-faces", action="store_true",
+                        help="find the validation photos' landmarks with the face detectors (their errors measured against the annotations and kept in the card)")
+    parser.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections in DIR between runs")
     parser.set_defaults(run=run)
 
 
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     noise = MeasurementNoise(args.xray_error_mm, args.face_error)
     with TextProgress("train-craniofacial") as progress:
         model = train_craniofacial(args.data, args.validation_data, args.out, siamese=siamese, siamese_spec=args.siamese, settings=settings, noise=noise,
-                                   noise_seed=args.seed, command=["crossid", *sys.argv[1:]], progress=progress)
+                                   noise_seed=args.seed, detect_faces=args.detect_faces, landmark_cache=args.landmark_cache,
+                                   command=["crossid", *sys.argv[1:]], progress=progress)
     metrics = model.card["validation"]["metrics"]
     for key in ("person/front/recall@1", "person/side/recall@1", "person/fused/recall@1", "person/fused/recall@10", "exclusion/tnr", "exclusion/fer"):
         if key in metrics:

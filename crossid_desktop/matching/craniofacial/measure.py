@@ -74,29 +74,40 @@ def with_deviations(view: str, points: Mapping[str, tuple[float, float]], profil
     return Landmarks.from_points(view, points, sd=sd, source=source, warnings=warnings, mirrored=mirrored)
 
 
-def detect_face_landmarks(rgb: NDArray[Any], view: str, profiles: Mapping[str, ErrorProfile]) -> Landmarks:
-    """The landmarks of the face in a photo of ``view`` (``"front"``, ``"side"`` or ``"unknown"``:
-    frontal first, then profile), as :class:`Landmarks` with deviations; a failure with its reason
-    when no face or too few points are found."""
+def detect_face_points(rgb: NDArray[Any], view: str) -> Landmarks:
+    """The face landmarks the detectors find in a photo of ``view`` (``"front"``, ``"side"`` or
+    ``"unknown"``: frontal first, then profile), without deviations (NaN); a failure with its
+    reason when no face is found."""
     from crossid_desktop.matching.landmarks.face_front import detect_face_front  # dlib loads on first use
     from crossid_desktop.matching.landmarks.face_side import detect_face_side
 
     tries = ("front", "side") if view == "unknown" else (view,)
     reasons = []
     for kind in tries:
-        face_view = _VIEW_OF[kind]
         try:
             found = detect_face_front(rgb) if kind == "front" else detect_face_side(rgb)
         except CrossIDError as error:
             reasons.append(str(error).rstrip("."))
             continue
         points = {n: (float(x), float(y)) for n, (x, y) in zip(found.names, found.xy) if not np.isnan(x)}
-        if face_view not in profiles:
-            reasons.append(f"the model has no error profile of {face_view} landmarks")
-            continue
-        return with_deviations(face_view, points, profiles[face_view], source=found.detector, warnings=tuple(found.warnings),
-                               mirrored=bool(getattr(found, "mirrored", False)))
+        return Landmarks.from_points(_VIEW_OF[kind], points, sd=math.nan, source=found.detector, warnings=tuple(found.warnings),
+                                     mirrored=bool(getattr(found, "mirrored", False)))
     return Landmarks.failed(_VIEW_OF[tries[-1]], "; ".join(reasons) or "no face was found", source="face landmark detectors")
+
+
+def with_profile(found: Landmarks, profiles: Mapping[str, ErrorProfile]) -> Landmarks:
+    """Detected points with each point's deviation from the view's error profile."""
+    if found.failure:
+        return found
+    if found.view not in profiles:
+        return Landmarks.failed(found.view, f"the model has no error profile of {found.view} landmarks", source=found.source)
+    points = {n: (float(x), float(y)) for n, (x, y) in zip(found.names, found.xy) if not np.isnan(x)}
+    return with_deviations(found.view, points, profiles[found.view], source=found.source, warnings=found.warnings, mirrored=found.mirrored)
+
+
+def detect_face_landmarks(rgb: NDArray[Any], view: str, profiles: Mapping[str, ErrorProfile]) -> Landmarks:
+    """:func:`detect_face_points` with the deviations of :func:`with_profile`."""
+    return with_profile(detect_face_points(rgb, view), profiles)
 
 
 def measured_profile(view: str, pairs: list[tuple[Landmarks, Landmarks]], *, source: str) -> ErrorProfile:
