@@ -89,10 +89,9 @@ def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[Paired
         prediction = predict(model, person.skulls[pair.skull_view], sex=None, age=None)
         if prediction.problem:
             problems[person.subject_id] = prediction.problem
-        context = QueryContext(model, prediction)
+        fits = QueryContext(model, prediction).assess_many([landmarks for _, _, landmarks in photos])
         row = []
-        for g, (_, _, landmarks) in enumerate(photos):
-            fit = context.assess(landmarks)
+        for g, fit in enumerate(fits):
             row.append(judge_photo(fit, tolerance))
             if fit.assessable:
                 llr[q, g], misfit[q, g], statistic[q, g] = fit.llr, fit.misfit / fit.dof, tolerance.statistic(fit)

@@ -88,7 +88,8 @@ def _photo(store: GalleryStore, craniofacial: CraniofacialMatcher, subject_id: s
         return f"the gallery has no photo {image_id} of {subject_id}" if image_id else f"the gallery has no photo of {subject_id}"
     marks = face_landmarks(store, craniofacial.fingerprint, [r.image_id for r in records])
     face_view = craniofacial.model.views[view].pair.face_view
-    fits = [(r.image_id, marks[r.image_id], context.assess(marks[r.image_id])) for r in records if r.image_id in marks and marks[r.image_id].view == face_view]
+    chosen = [r.image_id for r in records if r.image_id in marks and marks[r.image_id].view == face_view]
+    fits = list(zip(chosen, [marks[i] for i in chosen], context.assess_many([marks[i] for i in chosen])))
     usable = [item for item in fits if item[2].assessable]
     if not usable:
         reasons = [f.problem for _, _, f in fits if f.problem] or [f"no {'frontal' if view == 'front' else 'profile'} photo with measured landmarks"]

@@ -154,7 +154,9 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
         if query.problem is None and query.view in contexts:
             face_view = craniofacial.model.views[query.view].pair.face_view
             relevant = [i for i in photo_ids if i not in photo_marks or photo_marks[i].failure or photo_marks[i].view == face_view]
-            fits = [(i, contexts[query.view].assess(photo_marks[i]) if i in photo_marks else UNMEASURED) for i in relevant]
+            measured = [i for i in relevant if i in photo_marks]
+            by_id = dict(zip(measured, contexts[query.view].assess_many([photo_marks[i] for i in measured])))
+            fits = [(i, by_id.get(i, UNMEASURED)) for i in relevant]
             if not fits:
                 fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
             views[query.view] = _view_evidence(fits, craniofacial.model.tolerance)

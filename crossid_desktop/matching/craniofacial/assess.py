@@ -15,6 +15,7 @@ this skull (``C``) against the face of some other person registered to the same 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +108,20 @@ class _Gaussian:
         r = a @ theta - b
         return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum()) + self.log_profile
 
+    def fit_many(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """:meth:`fit` for ``points`` ``(P, n, 2)`` and one error variance each ``(P,)``: the
+        parameters ``(P, 4)``, misfits ``(P,)`` and log-determinants ``(P,)``."""
+        designs = np.stack([design(p) for p in points]) / self.profile[None, :, None]  # (P, 2n, 4)
+        a = np.matmul(self.vectors.T[None], designs)
+        b = self.vectors.T @ (target.reshape(-1) / self.profile)
+        w = 1.0 / (self.values[None, :] + error_var[:, None])  # (P, 2n)
+        normal = np.einsum("pik,pi,pil->pkl", a, w, a)
+        rhs = np.einsum("pik,pi,i->pk", a, w, b)
+        theta = np.linalg.solve(normal, rhs[..., None])[..., 0]
+        r = np.einsum("pik,pk->pi", a, theta) - b
+        logdet = np.log(self.values[None, :] + error_var[:, None]).sum(axis=1) + self.log_profile
+        return theta, (w * r * r).sum(axis=1), logdet
+
 
 class QueryContext:
     """One query's prediction made ready for comparing many photos quickly."""
@@ -158,6 +173,68 @@ class QueryContext:
         point_misfit = np.einsum("ni,nij,nj->n", residuals, np.linalg.inv(blocks), residuals)
         names = tuple(prediction.names[i] for i in keep)
         return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), 2 * len(keep) - 4, llr)
+
+
+    def assess_many(self, photos: Sequence[Landmarks]) -> list[Fit]:
+        """:meth:`assess` for many photos at once (the same numbers), photos with the same points
+        and profile of deviations solved together."""
+        out: list[Fit | None] = [None] * len(photos)
+        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]] = {}
+        for i, photo in enumerate(photos):
+            if self.prediction.problem:
+                out[i] = not_comparable(f"the X-ray cannot be assessed: {self.prediction.problem}")
+                continue
+            xy, sd = photo_points(self.model, photo) if photo.view == self.model.pair.face_view else (None, None)
+            problem = photo_problem(self.model, photo, xy)
+            if problem:
+                out[i] = not_comparable(problem)
+                continue
+            keep = np.flatnonzero(~np.isnan(xy[:, 0]))
+            sd = np.nan_to_num(sd[keep], nan=0.0)
+            largest = float(sd.max()) if sd.size else 0.0
+            profile = np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd))
+            groups.setdefault(keep.tobytes() + np.round(profile, 6).tobytes(), []).append((i, keep, xy[keep], sd))
+        for members in groups.values():
+            for i, fit in zip((m[0] for m in members), self._assess_group(members)):
+                out[i] = fit
+        return out  # type: ignore[return-value]
+
+    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]) -> list[Fit]:
+        """Photos with the same points and deviation profile, registered and scored together."""
+        keep = members[0][1]
+        idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
+        points = np.stack([m[2] for m in members])  # (P, n, 2)
+        sds = np.stack([m[3] for m in members])  # (P, n)
+        target = self.prediction.mean[keep]
+        largest = sds.max(axis=1)
+        profile = np.repeat(np.maximum(sds[0] / largest[0], 1e-3) if largest[0] > 0 else np.ones(len(keep)), 2)
+        var = (_ls_scale(points, target) * largest) ** 2
+        same_g, other_g = self._gaussians(idx, profile)
+        theta, misfit, logdet = same_g.fit_many(points, target, var)
+        _, other_misfit, other_logdet = other_g.fit_many(points, target, var)
+        llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
+        a, b, tx, ty = theta.T
+        registered = np.stack([a[:, None] * points[..., 0] - b[:, None] * points[..., 1] + tx[:, None],
+                               b[:, None] * points[..., 0] + a[:, None] * points[..., 1] + ty[:, None]], axis=2)
+        residuals = registered - target
+        m = len(self.prediction.names)
+        errors = (_ls_scale(points, target)[:, None] * sds) ** 2  # (P, n)
+        blocks = self.prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :][None] + errors[..., None, None] * np.eye(2)
+        point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, np.linalg.inv(blocks), residuals)
+        names = tuple(self.prediction.names[i] for i in keep)
+        dof = 2 * len(keep) - 4
+        return [Fit(names, Similarity(*map(float, theta[p])), residuals[p], point_misfit[p], blocks[p], float(misfit[p]), dof, float(llr[p]))
+                for p in range(len(members))]
+
+
+def _ls_scale(points: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The scale of each ordinary least-squares similarity from ``points`` ``(P, n, 2)`` to ``target`` ``(n, 2)``."""
+    p = points - points.mean(axis=1, keepdims=True)
+    t = target - target.mean(axis=0)
+    norm = (p**2).sum(axis=(1, 2))
+    a = (p * t).sum(axis=(1, 2)) / norm
+    b = (p[..., 0] * t[:, 1] - p[..., 1] * t[:, 0]).sum(axis=1) / norm
+    return np.hypot(a, b)
 
 
 def assess_photo(model: ViewModel, prediction: Prediction, photo: Landmarks) -> Fit:

@@ -129,3 +129,21 @@ def test_fast_registration_equals_the_explicit_generalised_least_squares(world: 
     assert fit.llr == pytest.approx(llr, rel=1e-7, abs=1e-7)
     assert fit.dof == 2 * int(keep.sum()) - 4
     np.testing.assert_allclose(fit.registration.matrix, transform.matrix, rtol=1e-7, atol=1e-9)
+
+
+def test_many_photos_at_once_give_the_same_numbers(world: World, fitted) -> None:
+    rng = np.random.default_rng(12)
+    model = fitted.model
+    context = QueryContext(model, predict(model, world.person(rng, "Q").skulls[world.pair.skull_view]))
+    photos = [p.photos[world.pair.face_view][0] for p in (world.person(rng, f"M{i}") for i in range(6))]
+    holes = photos[2].xy.copy()
+    holes[[1, 4]] = np.nan
+    photos[2] = Landmarks(photos[2].view, photos[2].names, holes, photos[2].sd * 3.0, "test")
+    photos.append(Landmarks.failed("face-front", "no face", source="test"))
+    one_by_one, together = [context.assess(p) for p in photos], context.assess_many(photos)
+    for a, b in zip(one_by_one, together):
+        assert a.assessable == b.assessable and a.problem == b.problem
+        if a.assessable:
+            assert b.misfit == pytest.approx(a.misfit, rel=1e-9) and b.llr == pytest.approx(a.llr, rel=1e-9, abs=1e-9)
+            np.testing.assert_allclose(b.point_misfit, a.point_misfit, rtol=1e-8)
+            np.testing.assert_allclose(b.registration.matrix, a.registration.matrix, rtol=1e-9, atol=1e-12)
