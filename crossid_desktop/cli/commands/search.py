@@ -64,9 +64,31 @@ def run(args: argparse.Namespace) -> int:
         line = f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:>9.1f}% {c.distance:>8.4f}"
         if c.likelihood_ratio is not None:
             line += f"  {c.likelihood_ratio:<9.3g} {c.verbal_scale}"
+        if c.craniofacial is not None:
+            line += "  skull: " + _verdict(c.craniofacial)
         print(line)
+    if result.craniofacial is not None:
+        _print_craniofacial(result.craniofacial)
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     return 0
+
+
+def _verdict(record: dict) -> str:
+    """A candidate's craniofacial verdict in a few words."""
+    if record["status"] == "inconsistent":
+        return "inconsistent (" + ", ".join(record["excluding"][:3]) + ")"
+    if record["status"] == "not assessable":
+        return "not assessable (" + "; ".join(record["reasons"][:1]) + ")"
+    return "consistent"
+
+
+def _print_craniofacial(record: dict) -> None:
+    """Where each X-ray's skull landmarks came from, why a query was not assessed, who was set apart."""
+    for query in record["queries"]:
+        source = (query.get("landmarks") or {}).get("source", "none")
+        print(f"{query['view']} X-ray: skull landmarks from {source}" + (f"; NOT ASSESSED: {query['problem']}" if query["problem"] else f"; residuals in {query['unit']}"))
+    for entry in record["not_assessed"]:
+        print(f"not ranked: {entry['subject_id']}: {'; '.join(entry['reasons'])}")
 
 
 def _print_dicom_lines(query) -> None:
