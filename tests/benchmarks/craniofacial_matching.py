@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fused_ln_lr
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
-from crossid_desktop.matching.craniofacial.model_file import load_model
+from crossid_desktop.matching.craniofacial.model_file import load_model, update_card
 from crossid_desktop.matching.matchers import load_matcher
 from crossid_desktop.paths import resource_path
 
@@ -62,13 +63,13 @@ def _row(label: str, metrics: dict, prefix: str) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
-def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: dict, *, detect: bool) -> tuple[dict, dict]:
+def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: dict, *, detect: bool, cache: Path | None) -> tuple[dict, dict]:
     """Figures of one cohort and one landmark source."""
     model = matcher.craniofacial.model
     subjects = sorted(distances["front"][0])
     people = load_people(data, subjects, noise, 0)
     if detect:
-        people = with_detected_faces(people, data, matcher.craniofacial.profiles)
+        people = with_detected_faces(people, data, matcher.craniofacial.profiles, cache_dir=cache)
     scores = {view: view_scores(vm, model.tolerance, people, people) for view, vm in model.views.items()}
     table = evidence_table(scores, model.tolerance, distances)
     metrics = {}
@@ -158,19 +159,30 @@ def main() -> None:
     parser.add_argument("--detect-faces", action="store_true", help="also with the photos' landmarks found by the face detectors")
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument("--timing", type=int, default=0, metavar="N", help="also time one query against N gallery photos")
+    parser.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections between runs")
+    parser.add_argument("--write-card", action="store_true", help="store the figures in the model card's metrics (test_fresh_cohorts)")
     args = parser.parse_args()
     craniofacial = CraniofacialMatcher(load_model(args.model))
     spec = craniofacial.model.card["fusion"]["siamese"]["spec"]
     siamese = load_matcher(resource_path("models", spec.removeprefix("bundled:") + ".pt") if spec.startswith("bundled:") else spec)
     matcher = FusedXrayMatcher(craniofacial, siamese)
     noise = MeasurementNoise(args.xray_error_mm, args.face_error)
+    figures: dict[str, dict] = {}
     for data in args.test:
         subjects = sorted(p.name for p in data.iterdir() if p.is_dir())
         distances = siamese_distances(siamese, data, subjects)
         sources = [("simulated", noise, False)] + ([("detected-faces", noise, True)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False)])
         for label, source_noise, detect in sources:
-            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect)
+            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache)
             report(f"{data} - {label}: {source_noise.describe() if source_noise != EXACT else 'exact landmarks'}", metrics, problems)
+            figures[f"{data} | {label}"] = {k: round(float(v), 4) for k, v in metrics.items() if isinstance(v, (int, float))}
+    if args.write_card and figures:
+        command = "PYTHONPATH=. python tests/benchmarks/craniofacial_matching.py " + " ".join(sys.argv[1:])
+        metrics = dict(craniofacial.model.card.get("metrics", {}))
+        metrics["test_fresh_cohorts"] = {"command": command, "figures": figures,
+                                         "note": "people ranked among 100 (3 frontal photos and 1 profile each); see docs/RESULTS.md"}
+        update_card(args.model, metrics=metrics)
+        print(f"\nstored the figures in the card of {args.model}")
     if args.timing:
         bundled = args.model.resolve() == resource_path("models", "craniofacial.npz").resolve()
         timing("default-xray" if bundled else str(args.model), args.timing)

@@ -121,3 +121,15 @@ def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:
         raise ValueError(f"the {view} arrays do not fit the {view} landmark lists of this version")
     values["counterpart"] = values["counterpart"].astype(np.int64)
     return ViewModel(pair, **values)
+
+
+def update_card(path: str | Path, **fields: Any) -> dict[str, Any]:
+    """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays
+    and so the fingerprint stay as they are. Returns the new card."""
+    card_file = Path(path).with_suffix(".json")
+    load_model(path)  # refuses a damaged or mismatched model before anything is written
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    card.update(fields)
+    with atomic_path(card_file) as temporary:
+        temporary.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return card

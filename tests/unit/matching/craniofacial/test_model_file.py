@@ -13,7 +13,7 @@ from crossid_desktop.errors import ModelError
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
 from crossid_desktop.matching.craniofacial.features import VIEW_OFFSET, FeatureSpace
 from crossid_desktop.matching.craniofacial.model import predict
-from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model, update_card
 
 
 def test_round_trip_and_tampering(tmp_path: Path, world: World, fitted) -> None:
@@ -22,6 +22,9 @@ def test_round_trip_and_tampering(tmp_path: Path, world: World, fitted) -> None:
     loaded = load_model(tmp_path / "cf.npz")
     assert loaded.fingerprint == saved.fingerprint and len(saved.fingerprint) == 64
     assert loaded.tolerance.factor == 1.7 and loaded.card["tolerance"]["set_on"] == "test"
+    update_card(tmp_path / "cf.npz", metrics={"test": {"recall@1": 0.5}})
+    assert load_model(tmp_path / "cf.npz").card["metrics"] == {"test": {"recall@1": 0.5}}
+    assert load_model(tmp_path / "cf.npz").fingerprint == saved.fingerprint
     skull = world.person(np.random.default_rng(3), "Z").skulls[world.pair.skull_view]
     a, b = predict(fitted.model, skull), predict(loaded.views["front"], skull)
     np.testing.assert_allclose(a.mean, b.mean)
