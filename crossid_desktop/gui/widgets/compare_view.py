@@ -238,20 +238,25 @@ class CompareView(QWidget):
         holder.setMinimumWidth(280)
         overlay_layout.addWidget(holder, 1)
 
-        self.skull_face = SkullFaceOverlayPanel()
-        self.skull_face.adjustmentRecorded.connect(self._adjustment_recorded)
-        self.modes = QTabWidget(objectName="compareModes")
-        self.modes.addTab(side, "Side by side")
-        self.modes.addTab(overlay, "Overlay by hand")
-        self.modes.addTab(self.skull_face, "Skull-face overlay")
-        self.modes.setTabToolTip(1, REGISTRATION_TIP)
-        self.modes.setTabToolTip(2, "The skull registered to the face by their landmarks (craniofacial X-ray matchers).")
-        self.modes.setTabEnabled(2, False)
+        self.modes = self._modes(side, overlay)
         self.status_label = QLabel(objectName="compareStatus", wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addLayout(chooser)
         layout.addWidget(self.modes, 1)
         layout.addWidget(self.status_label)
+
+    def _modes(self, side: QWidget, overlay: QWidget) -> QTabWidget:
+        """The tabs: side by side, the overlay placed by hand, the automatic skull-face overlay."""
+        self.skull_face = SkullFaceOverlayPanel()
+        self.skull_face.adjustmentRecorded.connect(self._adjustment_recorded)
+        modes = QTabWidget(objectName="compareModes")
+        modes.addTab(side, "Side by side")
+        modes.addTab(overlay, "Overlay by hand")
+        modes.addTab(self.skull_face, "Skull-face overlay")
+        modes.setTabToolTip(1, REGISTRATION_TIP)
+        modes.setTabToolTip(2, "The skull registered to the face by their landmarks (craniofacial X-ray matchers).")
+        modes.setTabEnabled(2, False)
+        return modes
 
     # -- public ---------------------------------------------------------------------------------
     def reload(self) -> int | None:
