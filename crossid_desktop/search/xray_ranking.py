@@ -15,6 +15,22 @@
 People whose photos could not be compared are never ranked silently: fused, they rank by the
 Siamese evidence alone with the reason shown; with the craniofacial matcher alone they are
 listed apart (``not_assessed``) with their reasons.
+
+**The candidate's craniofacial record** (``Candidate.craniofacial``, :func:`evidence_json`; the
+card, ``--json``, the recorded search and the report read it; keys are only ever added)::
+
+    {"status": "consistent" | "inconsistent" | "not assessable",   # the person, all X-rays
+     "statement": str, "excluding": [landmark, ...], "reasons": [str, ...],
+     "views": {"front" | "side": {                                 # keyed by the X-ray's view
+         "status": ..., "excluding": [...], "reasons": [...], "photos_compared": int,
+         "unit": "mm" | "px" | None,                                # of residuals and tolerances
+         "llr": float, "photo": image id, "misfit_per_dof": float}},  # the last three when compared
+     "evidence": {"cf_front" | "cf_side" | "siamese_front" | "siamese_side": float},
+     "log10_lr": float}
+
+The search's own record (``SearchResult.extra``) adds ``queries`` (each X-ray's view, skull
+landmarks with their ``source`` and any ``failure``, ``problem`` when it was not assessed,
+``unit``), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
 """
 
 from __future__ import annotations
@@ -159,12 +175,12 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
             fits = [(i, by_id.get(i, UNMEASURED)) for i in relevant]
             if not fits:
                 fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
-            views[query.view] = _view_evidence(fits, craniofacial.model.tolerance)
+            views[query.view] = {**_view_evidence(fits, craniofacial.model.tolerance), "unit": query.prediction.unit if query.prediction else None}
             if "llr" in views[query.view]:
                 features[f"cf_{query.view}"] = views[query.view]["llr"]
         else:
             views[query.view] = {"status": NOT_ASSESSABLE, "excluding": [], "reasons": [f"the X-ray cannot be assessed: {query.problem}"],
-                                 "photos_compared": 0, "verdict": Verdict(NOT_ASSESSABLE, reasons=(f"the X-ray cannot be assessed: {query.problem}",))}
+                                 "photos_compared": 0, "unit": None, "verdict": Verdict(NOT_ASSESSABLE, reasons=(f"the X-ray cannot be assessed: {query.problem}",))}
     best = None
     if siamese is not None:
         for query in queries:

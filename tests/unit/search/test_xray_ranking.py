@@ -40,6 +40,8 @@ def test_the_true_person_ranks_first_and_is_consistent(scene) -> None:
         found += top.subject_id == person.subject_id
         own = next(c for c in result.candidates if c.subject_id == person.subject_id)
         assert own.craniofacial["status"] == "consistent"
+        front = own.craniofacial["views"]["front"]  # the record is keyed by the X-ray's view (the report reads it so)
+        assert front["status"] == "consistent" and front["unit"] == "mm" and front["photos_compared"] >= 1
         assert own.likelihood_ratio > 1.0 and own.verbal_scale
         assert [c.rank for c in result.candidates] == list(range(1, len(result.candidates) + 1))
         lrs = [c.likelihood_ratio for c in result.candidates]
