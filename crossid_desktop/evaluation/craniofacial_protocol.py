@@ -227,9 +227,9 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
     people = load_people(data_dir, test, protocol.noise, protocol.noise_seed)
     if protocol.detect_faces:
         people = with_detected_faces(people, data_dir, CraniofacialMatcher(model).profiles, cache_dir=protocol.landmark_cache, progress=progress, cancel=cancel)
-    scores = {view: view_scores(vm, model.tolerance, people, people, progress=progress, cancel=cancel) for view, vm in model.views.items()}
+    scores = {view: view_scores(vm, model.tolerance_of(view), people, people, progress=progress, cancel=cancel) for view, vm in model.views.items()}
     distances = siamese_distances(siamese, data_dir, test, progress=progress, cancel=cancel) if siamese is not None else None
-    table = evidence_table(scores, model.tolerance, distances)
+    table = evidence_table(scores, {view: model.tolerance_of(view) for view in model.views}, distances)
     metrics: dict[str, Any] = {}
     photo_metrics, curves = photo_figures(scores, protocol.max_k)
     metrics.update(photo_metrics)

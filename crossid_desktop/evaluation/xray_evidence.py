@@ -4,7 +4,7 @@ An :class:`EvidenceTable` holds, for every query person and every gallery person
 numbers of :data:`~crossid_desktop.matching.craniofacial.fusion.FEATURES` (NaN where absent)
 and each view's craniofacial verdict. From it come the validation rows that fit the fusion
 rules (:func:`fit_fusion`: every pattern of features, so that a pair with a view that cannot be
-assessed still gets a calibrated ratio), the exclusion tolerance (:func:`fit_tolerance_factor`),
+assessed still gets a calibrated ratio), the exclusion tolerance of each view (:func:`fit_view_factors`),
 and the fused log likelihood ratios by which people are ranked (:func:`fused_ln_lr`).
 
 Query configurations: ``"front"`` (the frontal X-ray alone), ``"side"``, and ``"fused"`` (both
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,8 @@ from crossid_desktop.evaluation.craniofacial_scores import ViewScores
 from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Tolerance, Verdict, judge_person
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion, fit_rule, pattern_of
 
+#: the narrowest tolerance factor a view may be given (a guard against a degenerate validation set)
+MIN_FACTOR = 0.25
 CONFIGURATIONS = {"front": ("cf_front", "siamese_front"), "side": ("cf_side", "siamese_side"), "fused": FEATURES}
 
 
@@ -50,9 +52,10 @@ class EvidenceTable:
         return tuple(f for f in CONFIGURATIONS[configuration] if (siamese or not f.startswith("siamese")) and (craniofacial or not f.startswith("cf")))
 
 
-def evidence_table(scores: dict[str, ViewScores], tolerance: Tolerance, siamese: dict[str, tuple[tuple[str, ...], tuple[str, ...], NDArray[np.float64]]] | None = None) -> EvidenceTable:
+def evidence_table(scores: dict[str, ViewScores], tolerance: Tolerance | Mapping[str, Tolerance], siamese: dict[str, tuple[tuple[str, ...], tuple[str, ...], NDArray[np.float64]]] | None = None) -> EvidenceTable:
     """Assemble the table from the craniofacial scores of each view (:func:`~.craniofacial_scores.view_scores`)
-    and, optionally, the Siamese distances per view: ``{view: (query subjects, gallery photo subjects, (Q, G) distances)}``."""
+    and, optionally, the Siamese distances per view: ``{view: (query subjects, gallery photo subjects, (Q, G) distances)}``.
+    ``tolerance``: one for every view, or each view's (:meth:`~crossid_desktop.matching.craniofacial.model_file.CraniofacialModel.tolerance_of`)."""
     queries = sorted({s for v in scores.values() for s in v.query_subjects} | {s for v in (siamese or {}).values() for s in v[0]})
     people = sorted({p.subject_id for v in scores.values() for p in v.photos} | {s for v in (siamese or {}).values() for s in v[1]})
     q_index, p_index = {s: i for i, s in enumerate(queries)}, {s: i for i, s in enumerate(people)}
@@ -60,7 +63,7 @@ def evidence_table(scores: dict[str, ViewScores], tolerance: Tolerance, siamese:
     verdicts: dict[str, list[list[Verdict]]] = {}
     statistics: dict[str, NDArray[np.float64]] = {}
     for view, view_scores in scores.items():
-        view_people, best, view_verdicts = view_scores.by_person(tolerance)
+        view_people, best, view_verdicts = view_scores.by_person(tolerance[view] if isinstance(tolerance, Mapping) else tolerance)
         column = FEATURES.index(f"cf_{view}")
         rows = [q_index[s] for s in view_scores.query_subjects]
         cols = [p_index[s] for s in view_people]
@@ -118,25 +121,33 @@ def person_verdicts(table: EvidenceTable, views: Sequence[str]) -> list[list[Ver
             for q in range(len(table.queries))]
 
 
-def fit_tolerance_factor(table: EvidenceTable, views: Sequence[str], *, false_exclusion: float = 0.005) -> float:
-    """The tolerance factor at which at most ``false_exclusion`` of the validation people are
-    excluded from their own skull (by any of ``views``): the (1 - rate) quantile of the genuine
-    pairs' worst view statistic, never below 1 (the chi-square tolerance itself)."""
-    stats = np.stack([table.statistics[v] for v in views if v in table.statistics], axis=2)
-    worst = np.nanmax(np.where(np.isnan(stats), -np.inf, stats), axis=2)[table.genuine]
-    worst = worst[np.isfinite(worst)]
-    if worst.size == 0:
+def fit_view_factors(table: EvidenceTable, views: Sequence[str], *, false_exclusion: float = 0.005) -> dict[str, float]:
+    """Each view's tolerance factor, so that at most ``false_exclusion`` of the validation people
+    are excluded from their own skull by any of ``views`` (each view gets an equal share): the
+    (1 - share) quantile of the genuine pairs' statistic in that view (the next observed value up). It may lie below 1 (the
+    model's spread can be wider than the true persons' misfits need), never below
+    :data:`MIN_FACTOR`; a view whose genuine pairs were all not assessable is left out."""
+    share = false_exclusion / max(len(views), 1)
+    factors = {}
+    for view in views:
+        if view not in table.statistics:
+            continue
+        genuine = table.statistics[view][table.genuine]
+        genuine = genuine[np.isfinite(genuine)]
+        if genuine.size:
+            factors[view] = max(MIN_FACTOR, float(np.quantile(genuine, 1.0 - share, method="higher")))
+    if not factors:
         raise ValueError("No genuine pair was assessable; the tolerance cannot be set.")
-    return max(1.0, float(np.quantile(worst, 1.0 - false_exclusion)))
+    return factors
 
 
-def exclusion_rates(table: EvidenceTable, views: Sequence[str], *, factor: float = 1.0) -> dict[str, float]:
+def exclusion_rates(table: EvidenceTable, views: Sequence[str], *, factor: float | Mapping[str, float] = 1.0) -> dict[str, float]:
     """True-negative rate (impostors marked inconsistent), false-exclusion rate (true persons
     marked inconsistent) and the share not assessable, over the query-person pairs, with the
     tolerance widened by ``factor`` beyond the one the table was scored with. A pair is
     inconsistent when a view's best photo lies beyond tolerance (statistic > 1), not assessable
-    when no view could be compared."""
-    stats = np.stack([table.statistics[v] / factor for v in views if v in table.statistics], axis=2)
+    when no view could be compared. ``factor``: one for every view or each view's."""
+    stats = np.stack([table.statistics[v] / (factor[v] if isinstance(factor, Mapping) else factor) for v in views if v in table.statistics], axis=2)
     assessed = np.isfinite(stats).any(axis=2)
     inconsistent = (np.where(np.isfinite(stats), stats, -np.inf) > 1.0).any(axis=2)
     genuine = table.genuine

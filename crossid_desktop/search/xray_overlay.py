@@ -115,7 +115,7 @@ def candidate_overlay(workspace: Workspace, matcher: Any, image: LoadedImage, mo
     if isinstance(chosen, str):
         return CandidateOverlay(subject_id, view, shown, face, xray, prediction, problem=chosen)
     photo_id, photo, fit = chosen
-    tolerance = craniofacial.model.tolerance
+    tolerance = craniofacial.model.tolerance_of(view)
     overlay = overlay_geometry(prediction, fit, face.shape[1], xray.shape[1], xray_mirrored=marks.mirrored, photo_mirrored=photo.mirrored, adjustment=adjustment)
     xray = np.ascontiguousarray(xray[:, ::-1]) if marks.mirrored else xray
     face = np.ascontiguousarray(face[:, ::-1]) if photo.mirrored else face

@@ -175,7 +175,7 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
             fits = [(i, by_id.get(i, UNMEASURED)) for i in relevant]
             if not fits:
                 fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
-            views[query.view] = {**_view_evidence(fits, craniofacial.model.tolerance), "unit": query.prediction.unit if query.prediction else None}
+            views[query.view] = {**_view_evidence(fits, craniofacial.model.tolerance_of(query.view)), "unit": query.prediction.unit if query.prediction else None}
             if "llr" in views[query.view]:
                 features[f"cf_{query.view}"] = views[query.view]["llr"]
         else:

@@ -7,8 +7,9 @@ Three sets of people, never mixed:
 2. **validation** people (another set), with landmarks as the matcher will meet them (the
    X-rays' with simulated measurement error until an X-ray landmark detector is bundled; the
    photos' simulated too, or found by the face detectors, whose errors are then measured on
-   these photos and kept in the card for the application): the exclusion tolerance is set so that at most
-   about 0.5 % of them are excluded from their own skull, and the fusion rules (craniofacial
+   these photos and kept in the card for the application): the exclusion tolerance of each view
+   is set so that at most about 0.5 % of them are excluded from their own skull (each view
+   takes half of that share), and the fusion rules (craniofacial
    evidence alone, and with the Siamese network's distances when a Siamese matcher is given)
    are fitted on them;
 3. **test** people: only ``crossid evaluate`` sees them.
@@ -26,7 +27,7 @@ from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import DatasetError
 from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detector_profiles, siamese_distances, table_figures
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
-from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_tolerance_factor
+from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
@@ -73,25 +74,25 @@ def train_craniofacial(training_data: str | Path, validation_data: str | Path, o
     val_ids = sorted(validation)
     distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, unit, distances)
-    factor = fit_tolerance_factor(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
-    tolerance = Tolerance(unit.global_level, unit.point_level, factor)
+    factors = fit_view_factors(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
+    tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()))
     report(3, 5, "fitting the fusion")
     fusion = fit_fusion(table)
     validation_metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
-    validation_metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factor).items()})
-    card = _card(fits, settings, noise, training_data, validation_data, val_ids, command, siamese, fusion, factor, validation_metrics, len(training))
+    validation_metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
+    card = _card(fits, settings, noise, training_data, validation_data, val_ids, command, siamese, fusion, factors, validation_metrics, len(training))
     card["fusion"]["siamese"] = None if siamese is None else {**card["fusion"]["siamese"], "spec": siamese_spec}
     if profiles is not None:
         card["detector_errors"] = {view: profile.to_dict() for view, profile in profiles.items()}
         card["validation"]["landmarks"] += "; photo landmarks found by the face detectors (their errors measured on these photos)"
     report(4, 5, "writing the model")
-    model = save_model(out, CraniofacialModel(views, tolerance, card))
+    model = save_model(out, CraniofacialModel(views, tolerance, card, view_factors=factors))
     report(5, 5, "done")
     return model
 
 
 def _card(fits: dict, settings: FitSettings, noise: MeasurementNoise, training_data: str | Path, validation_data: str | Path,
-          validation_ids: list[str], command: Sequence[str], siamese: Matcher | None, fusion: Any, factor: float,
+          validation_ids: list[str], command: Sequence[str], siamese: Matcher | None, fusion: Any, factors: dict[str, float],
           validation_metrics: dict[str, Any], n_training: int) -> dict[str, Any]:
     """The model card: what the model is, what it was fitted on, how, and what it achieved."""
     return {
@@ -102,7 +103,7 @@ def _card(fits: dict, settings: FitSettings, noise: MeasurementNoise, training_d
                      "views": {name: {"people": f.n_people, "photos": f.n_photos} for name, f in fits.items()}},
         "validation": {"data": str(validation_data), "people": len(validation_ids), "landmarks": noise.describe(), "metrics": validation_metrics},
         "depths": {name: list(f.depths) for name, f in fits.items()},
-        "tolerance": {"set_on": "validation people", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factor": factor},
+        "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors},
         "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint},
                    "rules": fusion.to_dict(), "fitted_on": "validation people"},
         "software": software_versions(),

@@ -70,8 +70,8 @@ def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, dist
     people = load_people(data, subjects, noise, 0)
     if detect:
         people = with_detected_faces(people, data, matcher.craniofacial.profiles, cache_dir=cache)
-    scores = {view: view_scores(vm, model.tolerance, people, people) for view, vm in model.views.items()}
-    table = evidence_table(scores, model.tolerance, distances)
+    scores = {view: view_scores(vm, model.tolerance_of(view), people, people) for view, vm in model.views.items()}
+    table = evidence_table(scores, {view: model.tolerance_of(view) for view in model.views}, distances)
     metrics = {}
     for siamese, craniofacial, prefix in ((False, True, "cf/"), (True, False, "siamese/"), (True, True, "fusion/")):
         metrics.update(table_figures(table, matcher.fusion, siamese=siamese, craniofacial=craniofacial, prefix=prefix)[0])

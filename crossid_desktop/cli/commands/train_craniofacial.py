@@ -55,5 +55,6 @@ def run(args: argparse.Namespace) -> int:
     for key in ("person/front/recall@1", "person/side/recall@1", "person/fused/recall@1", "person/fused/recall@10", "exclusion/tnr", "exclusion/fer"):
         if key in metrics:
             print(f"validation {key}: {metrics[key]:.3f}")
-    print(f"tolerance factor {model.tolerance.factor:.3f}; wrote {Path(args.out).with_suffix('.npz')} and its card (fingerprint {model.fingerprint[:12]})")
+    factors = ", ".join(f"{view} {model.tolerance_of(view).factor:.3f}" for view in model.views)
+    print(f"tolerance factors {factors}; wrote {Path(args.out).with_suffix('.npz')} and its card (fingerprint {model.fingerprint[:12]})")
     return 0

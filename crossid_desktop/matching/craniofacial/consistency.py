@@ -6,8 +6,9 @@ misfit exceeds a stated tolerance, either as a whole (``D^2`` beyond the chi-squ
 of its degrees of freedom at ``global_level``, times ``factor``) or at one landmark (``d_j^2``
 beyond the two-degree quantile at ``point_level``, times ``factor``); the landmarks beyond their
 own tolerance are the ones that exclude (when only the whole misfit is too large, the three
-landmarks that contribute most). ``factor`` is set on validation people so that at most about
-1 % of true persons are excluded (see the model card).
+landmarks that contribute most). ``factor`` is set on validation people, for each view, so
+that at most about 0.5 % of true persons are excluded (see the model card); it may lie below 1
+where the model's spread is wider than the true persons' misfits need.
 
 A person with several photos of a view is inconsistent in that view only when every
 assessable photo is; a person is inconsistent when one view is (front and lateral are

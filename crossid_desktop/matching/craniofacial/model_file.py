@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +32,24 @@ _ARRAYS = ("skull_mean", "skull_cov", "covariate_mean", "covariate_cov", "counte
 
 @dataclass(frozen=True, eq=False)
 class CraniofacialModel:
-    """The view models (``"front"``, ``"side"``), the exclusion tolerance and the card."""
+    """The view models (``"front"``, ``"side"``), the exclusion tolerance and the card.
+    ``view_factors``: each view's own tolerance factor (set on validation people per view: the
+    photo landmarks of a profile are found less reliably than a frontal face's); a view without
+    one uses ``tolerance.factor``."""
 
     views: Mapping[str, ViewModel]
     tolerance: Tolerance
     card: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+    view_factors: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return str(self.card.get("name", TASK))
+
+    def tolerance_of(self, view: str) -> Tolerance:
+        """The exclusion tolerance of one view (``"front"`` or ``"side"``)."""
+        return replace(self.tolerance, factor=float(self.view_factors.get(view, self.tolerance.factor)))
 
 
 def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
@@ -72,7 +80,8 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
     fingerprint = compute_fingerprint(arrays, model.views)
     card = {**model.card, "task": TASK, "format_version": FORMAT_VERSION, "fingerprint": fingerprint,
             "tolerance": {**_tolerance_notes(model.card), "global_level": model.tolerance.global_level,
-                          "point_level": model.tolerance.point_level, "factor": model.tolerance.factor},
+                          "point_level": model.tolerance.point_level, "factor": model.tolerance.factor,
+                          "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())}},
             "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
                              "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
     buffer = io.BytesIO()
@@ -81,13 +90,13 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
         temporary.write_bytes(buffer.getvalue())
     with atomic_path(path.with_suffix(".json")) as temporary:
         temporary.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return CraniofacialModel(model.views, model.tolerance, card, fingerprint)
+    return CraniofacialModel(model.views, model.tolerance, card, fingerprint, dict(model.view_factors))
 
 
 def _tolerance_notes(card: Mapping[str, Any]) -> dict[str, Any]:
     """What the card says about how the tolerance was set (everything but its three numbers)."""
     notes = card.get("tolerance", {})
-    return {k: v for k, v in notes.items() if k not in ("global_level", "point_level", "factor")} if isinstance(notes, Mapping) else {}
+    return {k: v for k, v in notes.items() if k not in ("global_level", "point_level", "factor", "view_factors")} if isinstance(notes, Mapping) else {}
 
 
 def load_model(path: str | Path) -> CraniofacialModel:
@@ -105,12 +114,13 @@ def load_model(path: str | Path) -> CraniofacialModel:
         views = {view: _view_model(view, arrays) for view in card["views"]}
         tol = card["tolerance"]
         tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
+        view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise ModelError(f"The craniofacial model {path} cannot be read ({error}).") from error
     fingerprint = compute_fingerprint(arrays, views)
     if card.get("fingerprint") not in (None, fingerprint):
         raise ModelError(f"The craniofacial model {path} does not match its card (the arrays were changed or swapped).")
-    return CraniofacialModel(views, tolerance, card, fingerprint)
+    return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
 
 
 def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:

@@ -17,11 +17,13 @@ from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, 
 
 
 def test_round_trip_and_tampering(tmp_path: Path, world: World, fitted) -> None:
-    model = CraniofacialModel({"front": fitted.model}, Tolerance(factor=1.7), {"name": "test-cf", "tolerance": {"set_on": "test"}})
+    model = CraniofacialModel({"front": fitted.model}, Tolerance(factor=1.7), {"name": "test-cf", "tolerance": {"set_on": "test"}},
+                              view_factors={"front": 0.6})
     saved = save_model(tmp_path / "cf.npz", model)
     loaded = load_model(tmp_path / "cf.npz")
     assert loaded.fingerprint == saved.fingerprint and len(saved.fingerprint) == 64
     assert loaded.tolerance.factor == 1.7 and loaded.card["tolerance"]["set_on"] == "test"
+    assert loaded.tolerance_of("front").factor == 0.6 and loaded.tolerance_of("side").factor == 1.7  # a view without its own: the overall factor
     update_card(tmp_path / "cf.npz", metrics={"test": {"recall@1": 0.5}})
     assert load_model(tmp_path / "cf.npz").card["metrics"] == {"test": {"recall@1": 0.5}}
     assert load_model(tmp_path / "cf.npz").fingerprint == saved.fingerprint
