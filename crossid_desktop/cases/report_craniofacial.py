@@ -10,7 +10,7 @@ adjustment of each overlay is applied and said.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,28 @@ def craniofacial_figures(workspace: Workspace, case: Case, search: RecordedSearc
     record = getattr(result, "craniofacial", None)
     if result is None or not record:
         return (), None
+    sources = landmark_note(record)
+    figures, note = _figures(workspace, case, result, record, entries)
+    return figures, " ".join(n for n in (sources, note) if n) or None
+
+
+def landmark_note(record: Mapping[str, Any]) -> str:
+    """Where each X-ray's skull landmarks came from, how many the examiner moved, and, said
+    plainly, an X-ray whose landmarks failed (it was not assessed)."""
+    out = []
+    for query in record.get("queries", []):
+        marks = query.get("landmarks") or {}
+        which = "Frontal" if query.get("view") == "front" else "Lateral"
+        text = f"{which} X-ray: skull landmarks from {marks.get('source') or 'nowhere'}"
+        if marks.get("corrected"):
+            text += f", {len(marks['corrected'])} of them placed by the examiner"
+        if query.get("problem"):
+            text += f". THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: {query['problem']}; the candidates were ranked without it"
+        out.append(text + ".")
+    return " ".join(out)
+
+
+def _figures(workspace: Workspace, case: Case, result: Any, record: Mapping[str, Any], entries: Sequence[AuditEntry]) -> tuple[tuple[CraniofacialFigure, ...], str | None]:
     try:
         matcher = MatcherCache().for_role(workspace.root, "xray")
     except CrossIDError as error:

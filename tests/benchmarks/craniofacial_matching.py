@@ -33,10 +33,14 @@ Run (after the cohorts and the model of docs/RESULTS.md)::
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +48,7 @@ import numpy as np
 from crossid_desktop.evaluation.calibration import cllr, cllr_min
 from crossid_desktop.evaluation.craniofacial_protocol import load_people, siamese_distances, table_figures, with_detected_faces
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
-from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fused_ln_lr
+from crossid_desktop.evaluation.xray_evidence import EvidenceTable, evidence_table, exclusion_rates, fused_ln_lr
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model_file import load_model, update_card
@@ -63,15 +67,41 @@ def _row(label: str, metrics: dict, prefix: str) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
-def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: dict, *, detect: bool, cache: Path | None) -> tuple[dict, dict]:
-    """Figures of one cohort and one landmark source."""
+def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: Callable[[], dict], *, detect: bool, cache: Path | None,
+                 score_cache: Path | None) -> tuple[EvidenceTable, dict]:
+    """The evidence of every query-person pair of one cohort and landmark source, with each view's
+    tolerance statistic at factor 1 (the model's view factors are applied when the exclusion is
+    counted). ``score_cache`` keeps the table, keyed by the matcher's fingerprint (the model's
+    arrays and the Siamese network), the cohort and the landmark source: the tolerance factors and
+    fusion rules live in the card and are applied afresh on every run."""
     model = matcher.craniofacial.model
-    subjects = sorted(distances["front"][0])
+    key = hashlib.sha256(f"{matcher.fingerprint}|{data.resolve()}|{noise}|{detect}".encode()).hexdigest()[:20]
+    stored = score_cache / f"{key}.npz" if score_cache is not None else None
+    if stored is not None and stored.is_file():
+        with np.load(stored, allow_pickle=False) as saved:
+            table = EvidenceTable(tuple(saved["queries"]), tuple(saved["people"]), saved["values"], {}, {v: saved[f"statistic_{v}"] for v in model.views})
+            return table, json.loads(str(saved["problems"]))
+    siamese = distances()  # the Siamese network's distances of the cohort (computed once, when first needed)
+    subjects = sorted(siamese["front"][0])
     people = load_people(data, subjects, noise, 0)
     if detect:
         people = with_detected_faces(people, data, matcher.craniofacial.profiles, cache_dir=cache)
-    scores = {view: view_scores(vm, model.tolerance_of(view), people, people) for view, vm in model.views.items()}
-    table = evidence_table(scores, {view: model.tolerance_of(view) for view in model.views}, distances)
+    unit = replace(model.tolerance, factor=1.0)
+    scores = {view: view_scores(vm, unit, people, people) for view, vm in model.views.items()}
+    table = evidence_table(scores, unit, siamese)
+    problems = {view: len(s.problems) for view, s in scores.items()}
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(stored, queries=np.array(table.queries), people=np.array(table.people), values=table.values, problems=json.dumps(problems),
+                            **{f"statistic_{v}": table.statistics[v] for v in model.views})
+    return table, problems
+
+
+def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: Callable[[], dict], *, detect: bool, cache: Path | None,
+            score_cache: Path | None) -> tuple[dict, dict]:
+    """Figures of one cohort and one landmark source."""
+    model = matcher.craniofacial.model
+    table, problems = scored_table(matcher, data, noise, distances, detect=detect, cache=cache, score_cache=score_cache)
     metrics = {}
     for siamese, craniofacial, prefix in ((False, True, "cf/"), (True, False, "siamese/"), (True, True, "fusion/")):
         metrics.update(table_figures(table, matcher.fusion, siamese=siamese, craniofacial=craniofacial, prefix=prefix)[0])
@@ -79,8 +109,9 @@ def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, dist
     genuine, ok = table.genuine, np.isfinite(ln_lr)
     metrics["cllr"] = cllr(np.exp(ln_lr[ok & genuine]), np.exp(ln_lr[ok & ~genuine]))
     metrics["cllr_min"] = cllr_min(ln_lr[ok & genuine], ln_lr[ok & ~genuine])
-    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side")).items()})
-    return metrics, {view: len(s.problems) for view, s in scores.items()}
+    factors = {view: model.tolerance_of(view).factor for view in model.views}
+    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
+    return metrics, problems
 
 
 def report(label: str, metrics: dict, problems: dict) -> None:
@@ -158,8 +189,11 @@ def main() -> None:
     parser.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre)
     parser.add_argument("--detect-faces", action="store_true", help="also with the photos' landmarks found by the face detectors")
     parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument("--only", choices=("simulated", "detected-faces", "exact"), default=None, help="measure only this landmark source")
     parser.add_argument("--timing", type=int, default=0, metavar="N", help="also time one query against N gallery photos")
     parser.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections between runs")
+    parser.add_argument("--score-cache", type=Path, default=None, metavar="DIR",
+                        help="keep the scored pairs between runs (keyed by the model's and the Siamese network's fingerprints, the cohort and the landmark source)")
     parser.add_argument("--write-card", action="store_true", help="store the figures in the model card's metrics (test_fresh_cohorts)")
     args = parser.parse_args()
     craniofacial = CraniofacialMatcher(load_model(args.model))
@@ -170,10 +204,11 @@ def main() -> None:
     figures: dict[str, dict] = {}
     for data in args.test:
         subjects = sorted(p.name for p in data.iterdir() if p.is_dir())
-        distances = siamese_distances(siamese, data, subjects)
+        distances = functools.cache(functools.partial(siamese_distances, siamese, data, subjects))
         sources = [("simulated", noise, False)] + ([("detected-faces", noise, True)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False)])
+        sources = [source for source in sources if args.only is None or source[0].split()[0] == args.only]
         for label, source_noise, detect in sources:
-            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache)
+            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache, score_cache=args.score_cache)
             report(f"{data} - {label}: {source_noise.describe() if source_noise != EXACT else 'exact landmarks'}", metrics, problems)
             figures[f"{data} | {label}"] = {k: round(float(v), 4) for k, v in metrics.items() if isinstance(v, (int, float))}
     if args.write_card and figures:

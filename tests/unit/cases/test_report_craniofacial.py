@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from crossid_desktop.cases import CaseService
 from crossid_desktop.cases.marks import Mark
+from crossid_desktop.cases.report_craniofacial import landmark_note
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.imaging.writing import save_image
@@ -40,4 +41,16 @@ def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None
     assert text.count("Conclusion: the face") >= 4  # three top candidates and the marked one
     assert "moved the overlay by hand" in text
     assert "Residual" in text and "Tolerance" in text
+    assert "Frontal X-ray: skull landmarks from" in text
     assert service.verify(case.case_number).ok
+
+
+def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
+    record = {"queries": [
+        {"view": "front", "problem": None, "landmarks": {"source": "xray-landmarks-front", "corrected": ["nasion", "gnathion"]}},
+        {"view": "side", "problem": "The landmark model for xray-side X-rays is not installed", "landmarks": None},
+    ]}
+    note = landmark_note(record)
+    assert "Frontal X-ray: skull landmarks from xray-landmarks-front, 2 of them placed by the examiner." in note
+    assert "Lateral X-ray: skull landmarks from nowhere. THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: The landmark model" in note
+    assert landmark_note({"queries": []}) == ""
