@@ -26,6 +26,11 @@ class CalibrationError(CrossIDError):
     known distance that is not a positive length)."""
 
 
+class UnsuitableQueryError(CrossIDError):
+    """A query that cannot be searched meaningfully: the same image twice, an image too small,
+    an X-ray too uniform or without the structure of a skull."""
+
+
 class NoFaceFoundError(CrossIDError):
     """A photo in which no face was detected."""
 

@@ -8,6 +8,7 @@
       cases/                   files attached to cases
       reports/                 exported PDF reports
       models/                  trained matchers
+      settings.json            the workspace's settings (e.g. where its gallery index lives)
 
 The user's own photos and X-rays stay where they are; the workspace records their paths and
 SHA-256 only. A folder that already holds other files is never adopted as a workspace.
@@ -19,6 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from crossid_desktop.errors import GalleryError
 from crossid_desktop.paths import default_workspace_dir, write_text_atomic
@@ -26,6 +28,7 @@ from crossid_desktop.paths import default_workspace_dir, write_text_atomic
 #: Version of the folder layout; a workspace with a higher one was made by a newer release.
 WORKSPACE_FORMAT_VERSION = 1
 MARKER_NAME = "crossid-workspace.json"
+SETTINGS_NAME = "settings.json"
 _MARKER_FORMAT = "crossid-desktop-workspace"
 _SUBFOLDERS = ("indexes", "cases", "reports", "models")
 
@@ -87,6 +90,31 @@ class Workspace:
     @property
     def models_dir(self) -> Path:
         return self.root / "models"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_NAME
+
+    def settings(self) -> dict[str, Any]:
+        """The workspace's settings (empty when none were written)."""
+        if not self.settings_path.is_file():
+            return {}
+        try:
+            stored = json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GalleryError(f"The workspace settings {self.settings_path} cannot be read ({exc}); fix or delete the file.") from exc
+        if not isinstance(stored, dict):
+            raise GalleryError(f"The workspace settings {self.settings_path} are not a JSON object; fix or delete the file.")
+        return stored
+
+    def write_setting(self, key: str, value: Any) -> None:
+        """Set one setting (None removes it), written atomically."""
+        stored = self.settings()
+        if value is None:
+            stored.pop(key, None)
+        else:
+            stored[key] = value
+        write_text_atomic(self.settings_path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
 
 
 def _check_marker(marker: Path) -> None:

@@ -137,3 +137,20 @@ def write_dicom_disc(tmp_path: Path) -> Path:
         fileset.add(path)
     fileset.write(tmp_path / "disc")
     return tmp_path / "disc"
+
+
+def skull_like(height: int = 96, width: int = 96):
+    """A stored 12-bit head-like X-ray, ``(height, width)`` uint16: a bright vault, dark orbits,
+    a jaw arc. Its edges give it the structure a search asks of an X-ray
+    (``search.query.xray_structure`` about 0.07); a smooth blob or ramp has none and is refused."""
+    import numpy as np
+
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    cx, cy = width / 2, height / 2
+    r = np.hypot((x - cx) / (0.36 * width), (y - cy) / (0.42 * height))
+    image = 1500 + 600 * np.exp(-(r**2)) + 1800 * ((r > 0.86) & (r < 1.0))
+    for offset in (-0.15, 0.15):
+        image -= 900 * (np.hypot((x - cx - offset * width) / (0.09 * width), (y - cy + 0.02 * height) / (0.08 * height)) < 1)
+    jaw = np.hypot((x - cx) / (0.25 * width), (y - cy - 0.3 * height) / (0.1 * height))
+    image += 1200 * ((jaw > 0.8) & (jaw < 1.0) & (y > cy + 0.3 * height))
+    return np.clip(image, 0, 4095).astype(np.uint16)

@@ -5,7 +5,10 @@ For each image the batch searches the gallery, opens a case for it, records the 
 writes its PDF report to ``OUT/reports/``. One bad file is recorded as failed with its reason
 and does not stop the batch. After every query the state file ``OUT/batch-state.json`` is
 rewritten atomically, keyed by the query's SHA-256, so a rerun (after a crash, a cancel or
-new files) skips the queries already done. At the end the summary is written as
+new files) skips the queries already done. A case is remembered in the state file as soon as
+it is opened, so a query that failed (or was stopped) after its case was opened is finished
+in that same case by the rerun: no case is left without its batch item, and reruns open none
+twice. At the end the summary is written as
 ``OUT/summary.csv``, ``OUT/summary.json`` and ``OUT/summary.pdf``.
 """
 
@@ -121,11 +124,15 @@ def run_batch(
             item = _moved(previous, path)
             skipped += 1
         else:
+
+            def remember(item: BatchItem, sha256: str = image.sha256) -> None:
+                state[sha256] = item
+                _write_state(out / STATE_NAME, state)
+
             item = _search_one(path, image, service, cases, reports, top_k=top_k, modality=modality, examiner=examiner, agency=agency,
-                               export=export_report, file_name=report_file_name, cancel=cancel)
+                               export=export_report, file_name=report_file_name, cancel=cancel, previous=previous, remember=remember)
             searched += 1
-            state[image.sha256] = item
-            _write_state(out / STATE_NAME, state)
+            remember(item)
         seen[image.sha256] = item
         items.append(item)
     progress(len(queries), len(queries), "writing the summary")
@@ -139,22 +146,29 @@ def _moved(previous: BatchItem, path: Path) -> BatchItem:
     return BatchItem(str(path), previous.sha256, previous.status, previous.case_number, previous.report, previous.top, previous.error)
 
 
-def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, cancel) -> BatchItem:
-    """Search one query, open its case, record the search and write the report."""
+def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, examiner, agency, export, file_name, cancel, previous, remember) -> BatchItem:
+    """Search one query, open its case, record the search and write the report. A case an
+    earlier run opened for this query (``previous``) is finished instead of opening another;
+    a new case is ``remember``-ed in the state file at once."""
 
+    number = previous.case_number if previous is not None and previous.case_number and cases.exists(previous.case_number) else ""
     try:
-        result = service.search([image], modality=modality, top_k=top_k, cancel=cancel)
-        case = cases.create_case(title=f"Batch query {path.name}", examiner=examiner, agency=agency, actor=examiner or None)
-        cases.record_search(case.case_number, result, actor=examiner or None)
-        report = export(service.workspace, case.case_number, reports / file_name(case.case_number), actor=examiner or None, cancel=cancel)
+        recorded = cases.get(number).latest_search if number else None
+        if recorded is None or image.sha256 not in {q.sha256 for q in recorded.result.queries}:
+            result = service.search([image], modality=modality, top_k=top_k, cancel=cancel)
+            if not number:
+                number = cases.create_case(title=f"Batch query {path.name}", examiner=examiner, agency=agency, actor=examiner or None).case_number
+                remember(BatchItem(str(path), image.sha256, "failed", number, error="stopped before its report was written"))
+            recorded = cases.record_search(number, result, actor=examiner or None)
+        report = export(service.workspace, number, reports / file_name(number), actor=examiner or None, cancel=cancel)
     except Cancelled:
         raise
     except CrossIDError as error:
-        return BatchItem(str(path), image.sha256, "failed", error=str(error))
+        return BatchItem(str(path), image.sha256, "failed", number, error=str(error))
     except Exception as error:  # a bug must not stop the other queries; its name is kept
-        return BatchItem(str(path), image.sha256, "failed", error=f"internal error ({type(error).__name__}: {error})")
-    top = tuple((c.subject_id, round(c.confidence, 6)) for c in result.candidates)
-    return BatchItem(str(path), image.sha256, "done", case.case_number, str(report), top)
+        return BatchItem(str(path), image.sha256, "failed", number, error=f"internal error ({type(error).__name__}: {error})")
+    top = tuple((c.subject_id, round(c.confidence, 6)) for c in recorded.result.candidates)
+    return BatchItem(str(path), image.sha256, "done", number, str(report), top)
 
 
 def _sha256_or_empty(path: Path) -> str:
@@ -234,10 +248,10 @@ def _write_summary_pdf(summary: BatchSummary, query_dir: Path, path: Path) -> No
     ]
     rows: list[list[Any]] = [[para(f"<b>{h}</b>", s["small"]) for h in ("Query", "Status", "Case", "Top candidates (confidence)")]]
     for item in summary.items:
-        top = ", ".join(f"{markup(subject)} ({confidence * 100:.1f}%)" for subject, confidence in item.top[:5])
+        top = ", ".join(f"{markup(subject, max_chars=80)} ({confidence * 100:.1f}%)" for subject, confidence in item.top[:5])
         rows.append([
-            para(markup(f"{Path(item.query).name}\n{item.sha256[:16]}"), s["small"]), para(markup(item.status), s["small"]),
-            para(markup(item.case_number), s["small"]), para(top or markup(item.error), s["small"]),
+            para(markup(f"{Path(item.query).name}\n{item.sha256[:16]}", max_chars=300), s["small"]), para(markup(item.status), s["small"]),
+            para(markup(item.case_number), s["small"]), para(top or markup(item.error, max_chars=1000), s["small"]),
         ])
     story.append(data_table(rows, [130, 45, 80, width - 255], header=True, zebra=True))
     metadata = {"title": "CrossID batch search summary", "author": "CrossID Desktop", "subject": f"Batch search of {query_dir}", "keywords": "CrossID; batch"}

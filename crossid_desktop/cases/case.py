@@ -4,8 +4,9 @@ A case records who works on it, every search made for it (exactly as returned), 
 examiner's marks and notes on candidates, general notes and, once known, the identity. Every
 change and every result (searches, exported reports) is appended to the case's hash-chained
 audit log (:mod:`crossid_desktop.cases.audit`) in the same transaction as the change, so the
-stored case and its log cannot drift apart. :meth:`CaseService.verify` recomputes the chain
-and replays it against the stored case.
+stored case and its log cannot drift apart; each entry seals every column of the rows it wrote
+(:mod:`crossid_desktop.cases.integrity`). :meth:`CaseService.verify` recomputes the chain and
+compares every stored field with what it sealed. A case that does not verify is not changed.
 
 Cases are never deleted by the application: they are evidence.
 """
@@ -19,13 +20,13 @@ import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from crossid_desktop.about import collect_info
-from crossid_desktop.cases import audit
+from crossid_desktop.cases import audit, integrity, legacy
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import (
     CandidateMark,
@@ -56,6 +57,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             mark TEXT NOT NULL, note TEXT NOT NULL, updated TEXT NOT NULL, actor TEXT NOT NULL,
             PRIMARY KEY (case_number, subject_id))""",
     ),
+    legacy.upgrade_chains,  # version-1 chains: seal every row of each intact case
 )
 
 #: case numbers: letters, digits and . _ / -, starting with a letter or digit, at most 64
@@ -119,20 +121,22 @@ class CaseService:
                 store.close()
 
     @contextmanager
-    def _change(self, case_number: str, *, actor: str | None, action: str) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
-        """A transaction on an existing case: yields (conn, details); appends the audit entry
-        with the details the caller filled in and moves the case's head, all or nothing."""
+    def _change(self, case_number: str, *, actor: str | None, action: str) -> Iterator[_Change]:
+        """A transaction on an existing case that verifies: yields a :class:`_Change` (which
+        also unpacks as ``conn, details``); appends the audit entry with the details the caller
+        filled in, sealing the case row and the rows the caller touched, and moves the case's
+        head, all or nothing."""
         with self._store() as store, store.transaction() as conn:
-            row = conn.execute("SELECT audit_seq, audit_head FROM cases WHERE case_number = ?", (case_number,)).fetchone()
+            row = conn.execute("SELECT * FROM cases WHERE case_number = ?", (case_number,)).fetchone()
             if row is None:
                 raise CaseError(f"There is no case {case_number!r} in the workspace {self.workspace.root}.")
-            details: dict[str, Any] = {}
-            yield conn, details
-            entry = audit.append(conn, case_number, actor=actor or default_actor(), action=action, details=details, head=(int(row[0]), str(row[1])))
-            conn.execute(
-                "UPDATE cases SET audit_seq = ?, audit_head = ?, updated = ? WHERE case_number = ?",
-                (entry.seq, entry.hash, entry.timestamp, case_number),
-            )
+            check = _verify(conn, case_number, row)
+            if not check.ok:
+                raise CaseError(f"The audit log of case {case_number} does not verify ({check.reason}); the case is kept as it is and cannot be changed.")
+            change = _Change(conn, {}, audit.now_utc(), actor or default_actor())
+            yield change
+            integrity.append_sealed(conn, case_number, actor=change.actor, action=action, details=change.details, rows=change.rows,
+                                    head=(int(row["audit_seq"]), str(row["audit_head"])), timestamp=change.timestamp)
 
     # ------------------------------------------------------------------ creating and reading
 
@@ -156,8 +160,7 @@ class CaseService:
                 "INSERT INTO cases (case_number, title, examiner, agency, created, updated, audit_seq, audit_head) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                 (case_number, values["title"], values["examiner"], values["agency"], now, now, audit.GENESIS_HASH),
             )
-            entry = audit.append(conn, case_number, actor=actor, action="case_created", details=values, head=(0, audit.GENESIS_HASH))
-            conn.execute("UPDATE cases SET audit_seq = ?, audit_head = ?, updated = ? WHERE case_number = ?", (entry.seq, entry.hash, entry.timestamp, case_number))
+            integrity.append_sealed(conn, case_number, actor=actor, action="case_created", details=values, rows=(), head=(0, audit.GENESIS_HASH), timestamp=now)
         return self.get(case_number)
 
     def exists(self, case_number: str) -> bool:
@@ -165,25 +168,29 @@ class CaseService:
             return store.connection.execute("SELECT 1 FROM cases WHERE case_number = ?", (case_number,)).fetchone() is not None
 
     def get(self, case_number: str) -> Case:
-        """The case with its searches and marks; :class:`CaseError` when there is none."""
+        """The case with its searches and marks; :class:`CaseError` when there is none, or when
+        a stored value cannot be read (changed outside the application: ``verify`` names it)."""
         with self._store() as store:
             conn = store.connection
             row = conn.execute("SELECT * FROM cases WHERE case_number = ?", (case_number,)).fetchone()
             if row is None:
                 raise CaseError(f"There is no case {case_number!r} in the workspace {self.workspace.root}.")
-            searches = tuple(
+            searches = conn.execute("SELECT * FROM case_searches WHERE case_number = ? ORDER BY search_id", (case_number,)).fetchall()
+            marks = conn.execute("SELECT * FROM case_marks WHERE case_number = ? ORDER BY subject_id", (case_number,)).fetchall()
+        try:
+            recorded = tuple(
                 RecordedSearch(r["search_id"], r["performed"], r["actor"], result_from_json(r["result"]), json.loads(r["matcher_card"]), json.loads(r["environment"]))
-                for r in conn.execute("SELECT * FROM case_searches WHERE case_number = ? ORDER BY search_id", (case_number,))
+                for r in searches
             )
-            marks = {
-                r["subject_id"]: CandidateMark(r["subject_id"], _mark(r["mark"]), r["note"], r["updated"], r["actor"])
-                for r in conn.execute("SELECT * FROM case_marks WHERE case_number = ? ORDER BY subject_id", (case_number,))
-            }
-        known = json.loads(row["known_identity"]) if row["known_identity"] else None
-        return Case(
-            row["case_number"], row["title"], row["examiner"], row["agency"], row["created"], row["updated"], row["notes"],
-            KnownIdentity(**known) if known else None, searches, marks, int(row["audit_seq"]), row["audit_head"],
-        )
+            known = json.loads(row["known_identity"]) if row["known_identity"] else None
+            return Case(
+                row["case_number"], row["title"], row["examiner"], row["agency"], row["created"], row["updated"], row["notes"],
+                KnownIdentity(**known) if known else None, recorded,
+                {r["subject_id"]: CandidateMark(r["subject_id"], _mark(r["mark"]), r["note"], r["updated"], r["actor"]) for r in marks},
+                int(row["audit_seq"]), row["audit_head"],
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise CaseError(f"The stored data of case {case_number} cannot be read ({type(error).__name__}); it was changed outside the application (crossid case verify {case_number} names where).") from error
 
     def list(self) -> list[CaseSummary]:
         """Every case, the most recently changed first."""
@@ -230,13 +237,14 @@ class CaseService:
                 matcher_card = next((m.card for m in store.matchers() if m.fingerprint == result.matcher_fingerprint), {})
         summary = card_summary(matcher_card)
         actor = actor or default_actor()
-        with self._change(case_number, actor=actor, action="search_recorded") as (conn, details):
-            performed = audit.now_utc()
+        with self._change(case_number, actor=actor, action="search_recorded") as change:
+            conn, details, performed = change.conn, change.details, change.timestamp
             cursor = conn.execute(
                 "INSERT INTO case_searches (case_number, performed, actor, result, matcher_card, environment) VALUES (?, ?, ?, ?, ?, ?)",
                 (case_number, performed, actor, text, json.dumps(summary, ensure_ascii=False, default=str), json.dumps(dict(environment), ensure_ascii=False, default=str)),
             )
             search_id = int(cursor.lastrowid)
+            change.touch("case_searches", search_id)
             details.update(
                 search_id=search_id,
                 result_sha256=_sha256(text),
@@ -254,19 +262,20 @@ class CaseService:
         mark = _mark(mark)
         note = _text(note, "note", MAX_TEXT)
         actor = actor or default_actor()
-        with self._change(case_number, actor=actor, action="candidate_marked") as (conn, details):
+        with self._change(case_number, actor=actor, action="candidate_marked") as change:
+            conn, details, now = change.conn, change.details, change.timestamp
             found = any(
                 subject_id in {c.subject_id for c in result_from_json(r[0]).candidates}
                 for r in conn.execute("SELECT result FROM case_searches WHERE case_number = ?", (case_number,))
             )
             if not found:
                 raise CaseError(f"The subject {subject_id!r} is not among the candidates of case {case_number}.")
-            now = audit.now_utc()
             conn.execute(
                 "INSERT INTO case_marks (case_number, subject_id, mark, note, updated, actor) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(case_number, subject_id) DO UPDATE SET mark = excluded.mark, note = excluded.note, updated = excluded.updated, actor = excluded.actor",
                 (case_number, subject_id, mark.value, note, now, actor),
             )
+            change.touch("case_marks", subject_id)
             details.update(subject_id=subject_id, mark=mark.value, note=note)
         return CandidateMark(subject_id, mark, note, now, actor)
 
@@ -282,8 +291,9 @@ class CaseService:
         established); ``subject_id=None`` with no name clears it."""
         subject_id = _text(subject_id, "subject id") or None
         name, note = _text(name, "name"), _text(note, "note", MAX_TEXT)
-        with self._change(case_number, actor=actor, action="known_identity_set") as (conn, details):
-            value = None if subject_id is None and not name else {"subject_id": subject_id, "name": name, "note": note, "recorded": audit.now_utc()}
+        with self._change(case_number, actor=actor, action="known_identity_set") as change:
+            conn, details = change
+            value = None if subject_id is None and not name else {"subject_id": subject_id, "name": name, "note": note, "recorded": change.timestamp}
             conn.execute("UPDATE cases SET known_identity = ? WHERE case_number = ?", (json.dumps(value, ensure_ascii=False) if value else None, case_number))
             details.update(value or {"cleared": True})
 
@@ -318,17 +328,11 @@ class CaseService:
     # ------------------------------------------------------------------ verification
 
     def verify(self, case_number: str) -> audit.VerifyResult:
-        """Recompute the audit chain, then check the stored case against what the log says."""
+        """Recompute the audit chain, then compare every stored field of the case, its searches
+        and its marks with what the chain sealed; names the first broken entry and the field."""
         with self._store() as store:
-            conn = store.connection
             row = self._require(store, case_number)
-            entries = audit.read_entries(conn, case_number)
-            result = audit.verify_chain(entries, head=(int(row["audit_seq"]), row["audit_head"]))
-            if not result.ok:
-                return result
-            stored_results = {int(r[0]): r[1] for r in conn.execute("SELECT search_id, result FROM case_searches WHERE case_number = ?", (case_number,))}
-            marks = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT subject_id, mark, note FROM case_marks WHERE case_number = ?", (case_number,))}
-        return _replay(entries, row, stored_results, marks, result)
+            return _verify(store.connection, case_number, row)
 
     @staticmethod
     def _require(store: GalleryStore, case_number: str) -> sqlite3.Row:
@@ -338,53 +342,34 @@ class CaseService:
         return row
 
 
-def _replay(entries: list[audit.AuditEntry], row: sqlite3.Row, results: dict[int, str], marks: dict[str, tuple[str, str]], chained: audit.VerifyResult) -> audit.VerifyResult:
-    """Compare the stored case with the state the (intact) log describes."""
-    last: dict[str, int] = {}
-    state: dict[str, Any] = {"title": "", "examiner": "", "agency": "", "notes": "", "known_identity": None}
-    logged_results: dict[int, tuple[str, int]] = {}
-    logged_marks: dict[str, tuple[tuple[str, str], int]] = {}
-    for entry in entries:
-        d = entry.details_dict()
-        if entry.action in ("case_created", "case_updated"):
-            for key in ("title", "examiner", "agency"):
-                if key in d:
-                    state[key], last[key] = d[key], entry.seq
-        elif entry.action == "notes_set":
-            state["notes"], last["notes"] = d.get("notes", ""), entry.seq
-        elif entry.action == "known_identity_set":
-            state["known_identity"] = None if d.get("cleared") else (d.get("subject_id"), d.get("name"), d.get("note"))
-            last["known_identity"] = entry.seq
-        elif entry.action == "search_recorded":
-            logged_results[int(d.get("search_id", -1))] = (d.get("result_sha256", ""), entry.seq)
-        elif entry.action == "candidate_marked":
-            logged_marks[d.get("subject_id", "")] = ((d.get("mark", ""), d.get("note", "")), entry.seq)
-    known = json.loads(row["known_identity"]) if row["known_identity"] else None
-    stored = {key: row[key] for key in ("title", "examiner", "agency", "notes")}
-    stored["known_identity"] = (known.get("subject_id"), known.get("name"), known.get("note")) if known else None
-    for key, value in stored.items():
-        if value != state[key]:
-            seq = last.get(key, 1)
-            return audit.VerifyResult(False, len(entries), seq, f"the case's {key.replace('_', ' ')} differs from what entry {seq} recorded (changed outside the application)", chained.head_hash)
-    for search_id, text in sorted(results.items()):
-        if search_id not in logged_results:
-            return audit.VerifyResult(False, len(entries), len(entries), f"search {search_id} is stored but was never logged", chained.head_hash)
-        digest, seq = logged_results[search_id]
-        if _sha256(text) != digest:
-            return audit.VerifyResult(False, len(entries), seq, f"the stored result of search {search_id} differs from the one entry {seq} recorded", chained.head_hash)
-    missing = sorted(set(logged_results) - set(results))
-    if missing:
-        seq = logged_results[missing[0]][1]
-        return audit.VerifyResult(False, len(entries), seq, f"the result of search {missing[0]} logged by entry {seq} is missing", chained.head_hash)
-    for subject, value in marks.items():
-        logged = logged_marks.get(subject)
-        if logged is None or logged[0] != value:
-            seq = logged[1] if logged else len(entries)
-            return audit.VerifyResult(False, len(entries), seq, f"the mark on {subject} differs from what the audit log recorded", chained.head_hash)
-    for subject in sorted(set(logged_marks) - set(marks)):
-        seq = logged_marks[subject][1]
-        return audit.VerifyResult(False, len(entries), seq, f"the mark on {subject} logged by entry {seq} is missing", chained.head_hash)
-    return chained
+@dataclass(frozen=True)
+class _Change:
+    """One change to a case inside its transaction: the connection, the details the entry
+    logs, the entry's time, who acts, and the rows (other than the case's own) it wrote."""
+
+    conn: sqlite3.Connection
+    details: dict[str, Any]
+    timestamp: str
+    actor: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        """``conn, details = change``."""
+        return iter((self.conn, self.details))
+
+    def touch(self, table: str, key: object) -> None:
+        """Seal this row (``case_searches`` by search id, ``case_marks`` by subject id) with the entry."""
+        self.rows.append((table, str(key)))
+
+
+def _verify(conn: sqlite3.Connection, case_number: str, row: sqlite3.Row) -> audit.VerifyResult:
+    entries = audit.read_entries(conn, case_number)
+    if not entries:  # every case has at least the entry that created it
+        gone = audit.VerifyResult(False, 0, 1, "entry 1 and later are missing: the case has no audit log left", audit.GENESIS_HASH, "audit_log")
+        return integrity.explain_missing(conn, case_number, row, entries, gone)
+    if integrity.is_sealed(entries):
+        return integrity.verify_case(conn, case_number, row, entries)
+    return legacy.verify_version_1(conn, case_number, row, entries)
 
 
 def _next_case_number(conn: sqlite3.Connection) -> str:

@@ -5,6 +5,12 @@ Cyrillic) and Noto Sans Devanagari. :func:`markup` escapes user text (names and 
 never read as reportlab markup) and puts every run of characters in the first font that has
 glyphs for them, so a name like "Dvořák प्रिया" draws each part in a font that covers it.
 
+Characters no bundled font can draw (emoji, CJK ideographs, other scripts) would come out as
+empty boxes; :func:`markup` writes each run of them as their Unicode names in brackets instead,
+a multi-person emoji (a ZWJ sequence) as one bracket: 👨‍👩‍👧 becomes "[man + woman + girl]",
+🇫🇷 "[flag FR]", 中文 "[U+4E2D U+6587]". The PDF then holds those names, not the characters
+(the case database keeps the text as typed).
+
 Limitation: reportlab does not shape complex scripts. Devanagari is drawn one glyph per
 character in logical order (no conjuncts, the vowel sign ि after its consonant instead of
 before it); the characters themselves are embedded with their Unicode values, so text
@@ -14,6 +20,7 @@ extracted or copied from the PDF is the original text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -81,12 +88,82 @@ def clean(text: object) -> str:
     return _UNSAFE.sub("", str(text if text is not None else "")).replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n")
 
 
+#: characters that only join or modify their neighbours: part of a run no font covers, never named
+_JOINERS = frozenset({0x200D, 0xFE0E, 0xFE0F, 0x20E3}) | frozenset(range(0xE0020, 0xE0080))
+
+
+def _drawable(code: int) -> bool:
+    return any(code in covered for covered in _coverage())
+
+
+def _names(run: str) -> str:
+    """A run of characters no font covers, as ``[name + name]`` (flags as ``flag XX``, CJK
+    ideographs and unnamed characters by their code point)."""
+    codes = [ord(c) for c in run if ord(c) not in _JOINERS]
+    words: list[str] = []
+    while codes:
+        code = codes.pop(0)
+        if 0x1F1E6 <= code <= 0x1F1FF and codes and 0x1F1E6 <= codes[0] <= 0x1F1FF:  # two regional indicators: a flag
+            words.append("flag " + chr(code - 0x1F1E6 + 65) + chr(codes.pop(0) - 0x1F1E6 + 65))
+            continue
+        name = unicodedata.name(chr(code), "")
+        words.append(name.lower() if name and not name.startswith("CJK") else f"U+{code:04X}")
+    joined = " + " if any(not w.startswith("U+") for w in words) else " "
+    return "[" + joined.join(words) + "]" if words else ""
+
+
+def spell_undrawable(text: str) -> str:
+    """``text`` with every run of characters no bundled font covers replaced by their names in
+    brackets (see the module docstring); joiners and variation selectors outside such a run
+    are left out when no font has them (they draw nothing)."""
+    out: list[str] = []
+    run = ""
+    for char in text:
+        code = ord(char)
+        undrawable = not (char in " \n" or _drawable(code))
+        if run and (code in _JOINERS or (undrawable and not _starts_new_emoji(run[-1], char))):
+            run += char
+            continue
+        if run:
+            out.append(_names(run))
+            run = ""
+        if undrawable and code not in _JOINERS:
+            run = char
+        elif not undrawable:
+            out.append(char)
+    if run:
+        out.append(_names(run))
+    return "".join(out)
+
+
+def _starts_new_emoji(previous: str, char: str) -> bool:
+    """Two pictographs side by side without a joiner are two emoji (a skin tone or the second
+    letter of a flag belongs to the one before)."""
+    pictographs = unicodedata.category(previous) == "So" and unicodedata.category(char) == "So"
+    flag_letters = 0x1F1E6 <= ord(previous) <= 0x1F1FF and 0x1F1E6 <= ord(char) <= 0x1F1FF
+    skin_tone = 0x1F3FB <= ord(char) <= 0x1F3FF
+    return pictographs and not flag_letters and not skin_tone
+
+
+#: a word this long is given line breaks every :data:`WORD_PIECE` characters (reportlab's own
+#: splitting of a long word takes time growing with the square of its length)
+_LONG_WORD = re.compile(r"\S{200,}")
+WORD_PIECE = 80
+
+
+def _broken_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return "\n".join(word[i: i + WORD_PIECE] for i in range(0, len(word), WORD_PIECE))
+
+
 def markup(text: object, *, max_chars: int | None = None) -> str:
     """Paragraph markup showing ``text`` literally: escaped, one font per script run,
-    newlines as line breaks; cut to ``max_chars`` with an ellipsis when given."""
+    newlines as line breaks, characters no font has spelled out by name; cut to ``max_chars``
+    with an ellipsis when given."""
     value = clean(text)
     if max_chars is not None and len(value) > max_chars:
         value = value[: max_chars - 1] + "…"
+    value = _LONG_WORD.sub(_broken_word, spell_undrawable(value))
     parts: list[str] = []
     run, run_font = "", SANS
     for char in value:

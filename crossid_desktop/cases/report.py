@@ -22,6 +22,7 @@ from crossid_desktop.cases import report_sections as sections
 from crossid_desktop.cases.audit import now_utc
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, clean, register_fonts
+from crossid_desktop.cases.report_appendix import appendix_section
 from crossid_desktop.cases.report_craniofacial import craniofacial_figures, craniofacial_section
 from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
 from crossid_desktop.cases.report_sections import ReportContent
@@ -114,6 +115,7 @@ def write_pdf(content: ReportContent, out: Path, *, cancel: threading.Event | No
         sections.title_block, sections.summary, sections.query_section, sections.method_section, sections.results_section,
         sections.comparison_section, _craniofacial, sections.notes_section, sections.limitations_section, sections.audit_section,
         sections.signature_section,
+        appendix_section,  # last: the texts the sections above shortened
     ):
         check_cancel(cancel, "The report")
         story += make(content, s)

@@ -2,7 +2,9 @@
 
 All user text (names, notes, titles, file paths, metadata) goes through
 :func:`crossid_desktop.cases.fonts.markup`, so it is shown literally and in a font that covers
-its script. Fixed wording about what the list means lives here too.
+its script; in tables through :meth:`~crossid_desktop.cases.report_appendix.Appendix.cell`, so
+that text too long for a cell is shortened there and printed whole in the appendix. Fixed
+wording about what the list means lives here too.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossid_desktop.about import describe_device
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import Case, RecordedSearch
+from crossid_desktop.cases.report_appendix import Appendix, chunks
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
 from crossid_desktop.imaging.dicom import PatientIdentity
 from crossid_desktop.imaging.spacing import PixelSpacing
@@ -57,7 +61,8 @@ class ReportContent:
     width: float = 495.0  # usable frame width, points
     patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
     craniofacial: tuple[Any, ...] = ()  # CraniofacialFigure of the top and marked candidates (crossid_desktop.cases.report_craniofacial)
-    craniofacial_note: str | None = None  # why the skull-face figures could not be made
+    craniofacial_note: str | None = None  # where the skull landmarks came from; why the skull-face figures could not be made
+    appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
 
 
 def styles() -> dict[str, Any]:
@@ -85,7 +90,8 @@ def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = Fal
     from reportlab.lib import colors  # reportlab loads only when a PDF is written
     from reportlab.platypus import Table, TableStyle  # reportlab loads only when a PDF is written
 
-    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
+    # splitInRow: a row taller than the space left is split across pages instead of failing the layout
+    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
     commands: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         *([("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa5b1"))] if grid else []),
@@ -100,10 +106,10 @@ def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = Fal
     return table
 
 
-def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, key_width: float = 120.0):
+def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, appendix: Appendix, key_width: float = 120.0):
     from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
-    rows = [[Paragraph(f"<b>{markup(k)}</b>", s["cell"]), Paragraph(markup(v), s["cell"])] for k, v in pairs]
+    rows = [[Paragraph(f"<b>{appendix.cell(k, 'a field name', 120)}</b>", s["cell"]), Paragraph(appendix.cell(v, str(k)[:80]), s["cell"])] for k, v in pairs]
     return data_table(rows, [key_width, width - key_width])
 
 
@@ -142,7 +148,7 @@ def title_block(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     ]
     if known is not None:
         pairs.append(("Known identity", " ".join(x for x in (known.subject_id or "", known.name, f"({known.note})" if known.note else "") if x)))
-    return [para(f"Case report {markup(case.case_number)}", s["title"]), _pairs(pairs, s, c.width), para(markup(LEAD_STATEMENT), s["lead"])]
+    return [para(f"Case report {markup(case.case_number)}", s["title"]), _pairs(pairs, s, c.width, c.appendix), para(markup(LEAD_STATEMENT), s["lead"])]
 
 
 def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
@@ -161,7 +167,8 @@ def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     text += f" The examiner marked {len(marked)} candidate(s) as of interest{': ' + ', '.join(markup(m) for m in marked) if marked else ''}."
     status = "intact" if c.verification.ok else f"BROKEN at entry {c.verification.first_broken_seq}"
     text += f" The case's audit log has {c.verification.entries} entries and verifies as {status}."
-    return out + [para(text, s["body"])]
+    warned = [para("<b>Warnings about this search:</b> " + " ".join(c.appendix.cell(w, "a warning", 1000) for w in r.warnings), s["lead"])] if r.warnings else []
+    return out + warned + [para(text, s["body"])]
 
 
 #: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
@@ -196,7 +203,7 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
         pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
-        out.append(_pairs(pairs, s, c.width))
+        out.append(_pairs(pairs, s, c.width, c.appendix))
         if pictures.problem:
             out.append(para(markup(pictures.problem), s["body"]))
         cells, captions = [], []
@@ -218,7 +225,7 @@ def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
     r, card, env = c.search.result, c.search.matcher_card, c.search.environment
-    device = env.get("cuda_device") or ("Apple MPS" if env.get("mps_available") else "CPU")
+    device = describe_device(env)
     calibration = card.get("calibration")
     if calibration:
         cal = f"{calibration.get('method', '?')} on {calibration.get('n_genuine', '?')} genuine / {calibration.get('n_impostor', '?')} impostor pairs; Cllr {_num(calibration.get('cllr'))} (minimum {_num(calibration.get('cllr_min'))})"
@@ -232,21 +239,21 @@ def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         ("Ranking", f"by {r.rank_by} (a subject's best photo); distance = Euclidean distance of L2-normalised embeddings"),
         ("Search time", f"{r.timings_ms.get('total', 0):.0f} ms"), ("Compute device", device),
     ]
-    out: list[Any] = [para("3. Method", s["h2"]), _pairs(pairs, s, c.width)]
+    out: list[Any] = [para("3. Method", s["h2"]), _pairs(pairs, s, c.width, c.appendix)]
     for heading, data in (("Training data", card.get("training")), ("Validation metrics", card.get("metrics")), ("Preprocessing", r.preprocessing)):
         rows = _flatten(data or {})
         out.append(para(heading, s["h3"]))
-        out.append(_grid(rows, s, c.width) if rows else para("not recorded in the model card", s["body"]))
-    software = {k: v for k, v in env.items() if k not in ("workspace",) and v is not None}
-    out += [para("Software and platform", s["h3"]), _grid([(k, str(v)) for k, v in software.items()], s, c.width)]
+        out.append(_grid(rows, s, c.width, c.appendix) if rows else para("not recorded in the model card", s["body"]))
+    software = [(k, str(v)) for k, v in env.items() if k not in ("workspace",) and v is not None]
+    out += [para("Software and platform", s["h3"]), _grid(software, s, c.width, c.appendix) if software else para("not recorded", s["body"])]
     return out
 
 
-def _grid(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float):
+def _grid(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, appendix: Appendix):
     """Key-value pairs two to a row (four columns)."""
     from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
-    cells = [[Paragraph(f"<b>{markup(k)}</b>", s["small"]), Paragraph(markup(v), s["small"])] for k, v in pairs]
+    cells = [[Paragraph(f"<b>{appendix.cell(k, 'a field name', 80)}</b>", s["small"]), Paragraph(appendix.cell(v, str(k)[:80], 300), s["small"])] for k, v in pairs]
     if len(cells) % 2:
         cells.append(["", ""])
     rows = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
@@ -271,9 +278,10 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         png = c.thumbnails.get(x.image_id)
         face = flowable(png, 40, 40) if png else para("not in gallery", s["small"])
         mark = c.case.mark_of(x.subject_id)
-        cells = [face, para(str(x.rank), s["cell"]), para(markup(x.subject_id), s["cell"]), para(markup(x.name or "-"), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
+        cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, f"subject id of rank {x.rank}", 80), s["cell"]),
+                 para(c.appendix.cell(x.name or "-", f"name of rank {x.rank} ({x.subject_id[:40]})", 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
-            cells += [para(_lr(x), s["cell"]), para(markup(x.verbal_scale or "-"), s["small"])]
+            cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or "-", "verbal scale", 120), s["small"])]
         cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
         rows.append(cells)
     return [
@@ -307,26 +315,29 @@ def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         left = flowable(display_bytes(query.preprocessed), side, 190) if query is not None else para("query not available", s["body"])
         png = c.thumbnails.get(x.image_id)
         right = flowable(png, side, 190) if png else para("photo no longer in the gallery", s["body"])
-        figure = Table([[left, right], [para("query (preprocessed)", s["caption"]), para(markup(f"rank {x.rank}: {x.subject_id} {x.name}"), s["caption"])]], colWidths=[side + 15] * 2)
+        who = c.appendix.cell(f"{x.subject_id} {x.name}", f"rank {x.rank}", 200)
+        figure = Table([[left, right], [para("query (preprocessed)", s["caption"]), para(f"rank {x.rank}: {who}", s["caption"])]], colWidths=[side + 15] * 2)
         mark = c.case.marks.get(subject)
         info = f"Rank {x.rank}, confidence {x.confidence * 100:.1f}%, distance {x.distance:.4f}"
         if x.likelihood_ratio is not None:
             info += f", LR {_lr(x)} ({markup(x.verbal_scale or '')})"
-        block = [*heading, para(markup(f"{x.subject_id} {x.name}"), s["h3"]), figure, para(info, s["body"])]
+        block = [*heading, para(who, s["h3"]), figure, para(info, s["body"])]
         heading = []  # the section heading stays with its first figure
         if mark and mark.note:
-            block.append(para(f"<b>Examiner's note:</b> {markup(mark.note)}", s["body"]))
+            block.append(para(f"<b>Examiner's note:</b> {c.appendix.cell(mark.note, f'note on {subject[:40]}', 3000)}", s["body"]))
         out.append(KeepTogether(block))
     return out
 
 
 def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [para("6. Examiner's notes", s["h2"]), para(markup(c.case.notes) if c.case.notes else "No general notes.", s["body"])]
+    out: list[Any] = [para("6. Examiner's notes", s["h2"])]
+    out += [para(markup(piece), s["body"]) for piece in chunks(c.case.notes)] or [para("No general notes.", s["body"])]
     noted = [m for m in c.case.marks.values() if m.mark is not Mark.NONE or m.note]
     if noted:
         rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
-        rows += [[para(markup(m.subject_id), s["cell"]), para(markup(m.mark.label), s["cell"]), para(markup(m.note or "-"), s["cell"]),
-                  para(markup(f"{m.actor}, {_date(m.updated)}"), s["small"])] for m in noted]
+        rows += [[para(c.appendix.cell(m.subject_id, "a subject id", 80), s["cell"]), para(markup(m.mark.label), s["cell"]),
+                  para(c.appendix.cell(m.note or "-", f"note on {m.subject_id[:40]}", 1000), s["cell"]),
+                  para(c.appendix.cell(f"{m.actor}, {_date(m.updated)}", f"who marked {m.subject_id[:40]}", 200), s["small"])] for m in noted]
         out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out
 
@@ -350,8 +361,10 @@ def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         ])
     return [
         para("8. Audit trail", s["h2"]),
-        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it. "
-           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}", s["intro"]),
+        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it, "
+           f"and seals every stored field of the rows it wrote (the case, its searches, its marks), so everything this report prints was checked against the chain. "
+           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}"
+           + (f" {markup(v.caveat)}" if v.caveat else ""), s["intro"]),
         data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
     ]
 
@@ -369,7 +382,10 @@ def entry_details(entry: AuditEntry) -> str:
     if entry.action == "pixel_spacing_calibrated":
         return (f"query {str(d.get('query_sha256', ''))[:12]}: {d.get('known_mm')} mm between {d.get('points')} "
                 f"-> {d.get('mm_per_pixel')} mm per pixel")
-    return ", ".join(f"{k}: {v}" for k, v in d.items())
+    if entry.action == "chain_upgraded":
+        replaced = "; ".join(f"{r.get('field')} of {r.get('row') or 'the case'}: {r.get('stored')} replaced by {r.get('chain')}" for r in d.get("replaced", []))
+        return f"every stored field sealed (chain version {d.get('to_version')}); {replaced or 'no stored value differed from the chain'}"
+    return ", ".join(f"{k}: {v}" for k, v in d.items() if k != "rows")  # the sealed rows are checked, not printed
 
 
 def signature_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:

@@ -2,19 +2,22 @@
 visible. A subject name, a note or a file name may hold ESC sequences, NUL or a carriage return
 (typed, pasted or hostile); written raw they would recolour or rewrite the examiner's terminal,
 or hide part of a line. Every character of Unicode category Cc (C0 and C1 controls, DEL) except
-the newline and the tab is written as an escape such as ``\\x1b`` instead."""
+the newline and the tab is written as an escape such as ``\\x1b`` instead, and so are the
+bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
+would show the rest of a line reversed (``\\u202e``)."""
 
 from __future__ import annotations
 
 import re
 from typing import TextIO
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:
-    """``text`` with every control character but ``\\n`` and ``\\t`` escaped (``\\x00``, ``\\x1b``, ...)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every control character but ``\\n`` and ``\\t`` escaped (``\\x00``, ``\\x1b``, ...),
+    and the bidirectional overrides too (``\\u202e``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
 class VisibleStream:

@@ -7,8 +7,10 @@ import threading
 from collections.abc import Sequence
 
 from crossid_desktop.errors import GalleryError
+from crossid_desktop.gallery.backends import index_location, open_index
 from crossid_desktop.gallery.enrol import sync_embeddings
-from crossid_desktop.gallery.index import GalleryIndex, IndexStatus, _files
+from crossid_desktop.gallery.index import index_files
+from crossid_desktop.gallery.index_base import IndexStatus
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
@@ -19,10 +21,21 @@ def index_status(workspace: Workspace, store: GalleryStore, fingerprint: str) ->
     """How a matcher's index stands against the database; never rewrites a file."""
 
     try:
-        return GalleryIndex.open(workspace.indexes_dir, store, fingerprint, rebuild="never").status()
+        index = open_index(workspace, store, fingerprint, rebuild="never")
     except GalleryError as error:
-        exists = any(path.exists() for path in _files(workspace.indexes_dir, fingerprint))
+        exists = index_location_is_local(workspace) and any(path.exists() for path in index_files(workspace.indexes_dir, fingerprint))
         return IndexStatus(exists=exists, count=0, matches_db=False, reason=str(error))
+    try:
+        return index.status()
+    finally:
+        index.close()
+
+
+def index_location_is_local(workspace: Workspace) -> bool:
+    try:
+        return index_location(workspace).backend == "hnswlib"
+    except GalleryError:
+        return False
 
 
 def remove_subjects(
@@ -41,18 +54,18 @@ def remove_subjects(
         for subject_id in subject_ids:
             store.subject(subject_id)
         # opened while they still match the database, so that removal is incremental
-        indexes = [GalleryIndex.open(workspace.indexes_dir, store, m.fingerprint) for m in store.matchers()]
+        indexes = [open_index(workspace, store, m.fingerprint) for m in store.matchers()]
         try:
             for done, subject_id in enumerate(subject_ids):
                 check_cancel(cancel, "Removing subjects")
                 progress(done, len(subject_ids), f"removing {subject_id}")
-                image_ids = [record.image_id for record in store.images(subject_id)]
                 removed[subject_id] = store.remove_subject(subject_id)
                 for index in indexes:
-                    index.remove(image_ids)
+                    index.sync()
         finally:
             for index in indexes:
                 index.save()
+                index.close()
         progress(len(subject_ids), len(subject_ids), "removed")
     return removed
 
@@ -72,6 +85,7 @@ def rebuild_indexes(
         for matcher in matchers:
             sync_embeddings(workspace, store, matcher, progress=progress, cancel=cancel)
         for record in store.matchers():
-            index = GalleryIndex.open(workspace.indexes_dir, store, record.fingerprint, rebuild="always", progress=progress, cancel=cancel)
+            index = open_index(workspace, store, record.fingerprint, rebuild="always", progress=progress, cancel=cancel)
             counts[record.name] = index.count
+            index.close()
     return counts

@@ -37,6 +37,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX embeddings_by_matcher ON embeddings(fingerprint, image_id)",
         "CREATE TABLE schema_components (component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)",
     ),
+    (
+        # Counters kept by triggers on every write, so that a search learns in one row lookup
+        # whether anything changed: `generation` counts changes to the images (it keys the
+        # cached gallery digest), `subjects` and `images` count rows. `gallery_id` names this
+        # gallery on a shared index server.
+        """CREATE TABLE gallery_state (singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            gallery_id TEXT NOT NULL, generation INTEGER NOT NULL, subjects INTEGER NOT NULL,
+            images INTEGER NOT NULL, digest TEXT, digest_generation INTEGER)""",
+        """INSERT INTO gallery_state VALUES (1, lower(hex(randomblob(16))), 0,
+            (SELECT COUNT(*) FROM subjects), (SELECT COUNT(*) FROM images), NULL, NULL)""",
+        "CREATE TRIGGER subjects_added AFTER INSERT ON subjects BEGIN UPDATE gallery_state SET subjects = subjects + 1; END",
+        "CREATE TRIGGER subjects_removed AFTER DELETE ON subjects BEGIN UPDATE gallery_state SET subjects = subjects - 1; END",
+        "CREATE TRIGGER images_added AFTER INSERT ON images BEGIN UPDATE gallery_state SET images = images + 1, generation = generation + 1; END",
+        "CREATE TRIGGER images_removed AFTER DELETE ON images BEGIN UPDATE gallery_state SET images = images - 1, generation = generation + 1; END",
+        "CREATE TRIGGER images_changed AFTER UPDATE ON images BEGIN UPDATE gallery_state SET generation = generation + 1; END",
+        "CREATE INDEX images_by_subject_and_sha256 ON images(subject_id, sha256)",
+        # Every change of an embedding, in order: an index that saved its state at change
+        # `seq` catches up by applying the changes after it. `matcher_state.generation` is the
+        # matcher's last change; `pruned_through`, the last change forgotten (an index older
+        # than that is rebuilt).
+        """CREATE TABLE embedding_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT NOT NULL,
+            image_id INTEGER NOT NULL, removed INTEGER NOT NULL CHECK (removed IN (0, 1)))""",
+        "CREATE INDEX embedding_log_by_matcher ON embedding_log(fingerprint, seq)",
+        """CREATE TABLE matcher_state (fingerprint TEXT PRIMARY KEY NOT NULL REFERENCES matchers(fingerprint) ON DELETE CASCADE,
+            embeddings INTEGER NOT NULL, generation INTEGER NOT NULL, pruned_through INTEGER NOT NULL)""",
+        """INSERT INTO matcher_state SELECT fingerprint,
+            (SELECT COUNT(*) FROM embeddings e WHERE e.fingerprint = m.fingerprint), 0, 0 FROM matchers m""",
+        "CREATE TRIGGER matcher_added AFTER INSERT ON matchers BEGIN INSERT INTO matcher_state VALUES (NEW.fingerprint, 0, 0, 0); END",
+        """CREATE TRIGGER embedding_added AFTER INSERT ON embeddings BEGIN
+            INSERT INTO embedding_log (fingerprint, image_id, removed) VALUES (NEW.fingerprint, NEW.image_id, 0);
+            UPDATE matcher_state SET embeddings = embeddings + 1, generation = last_insert_rowid() WHERE fingerprint = NEW.fingerprint; END""",
+        """CREATE TRIGGER embedding_changed AFTER UPDATE ON embeddings BEGIN
+            INSERT INTO embedding_log (fingerprint, image_id, removed) VALUES (NEW.fingerprint, NEW.image_id, 0);
+            UPDATE matcher_state SET generation = last_insert_rowid() WHERE fingerprint = NEW.fingerprint; END""",
+        """CREATE TRIGGER embedding_removed AFTER DELETE ON embeddings BEGIN
+            INSERT INTO embedding_log (fingerprint, image_id, removed) VALUES (OLD.fingerprint, OLD.image_id, 1);
+            UPDATE matcher_state SET embeddings = embeddings - 1, generation = last_insert_rowid() WHERE fingerprint = OLD.fingerprint; END""",
+    ),
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -77,6 +115,33 @@ class MatcherRecord:
     name: str
     card: dict[str, Any] = field(hash=False)
     added: str
+
+
+@dataclass(frozen=True)
+class MatcherState:
+    """Where a matcher's embeddings stand, kept by triggers on every write (one row lookup).
+
+    ``generation`` is the number of the matcher's last change in the embedding log (0: none
+    logged); an index that records the generation it reflects is current when the two are
+    equal. Changes up to ``pruned_through`` are no longer in the log.
+    """
+
+    fingerprint: str
+    embeddings: int
+    generation: int
+    pruned_through: int
+
+
+@dataclass(frozen=True)
+class EmbeddingChanges:
+    """The net change of a matcher's embeddings after a generation: ids whose vector was put
+    (added or replaced) and ids removed, each ascending; ``generation`` is the last change and
+    ``embeddings`` the count of the matcher's embeddings, both as of the same moment."""
+
+    put: tuple[int, ...]
+    removed: tuple[int, ...]
+    generation: int
+    embeddings: int
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from PySide6.QtGui import QImage
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
 from crossid_desktop.cases.report import export_report
-from crossid_desktop.demo import build_demo
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
@@ -35,7 +34,7 @@ from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.preprocess import prepare_query
 from crossid_desktop.progress import ProgressCallback, check_cancel
-from crossid_desktop.search.query import check_query_set, guess_modality, initial_modalities
+from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
 from crossid_desktop.search.xray_overlay import candidate_overlay
 
 
@@ -56,6 +55,8 @@ def demo_job(root: Path | None) -> JobFunction:
     ``(demo, gallery counts)``."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[Any, Any]:
+        from crossid_desktop.demo import build_demo  # renders a cohort with OpenCV: loaded only when the demo is asked for
+
         demo = build_demo(root, progress=progress, cancel=cancel)
         workspace = demo.workspace()
         context.open_workspace(workspace)
@@ -70,7 +71,7 @@ def demo_job(root: Path | None) -> JobFunction:
 def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | None = None, frames: Sequence[int] | None = None) -> JobFunction:
     """Read and hash the files and take each image's modality: ``modalities`` when known (a demo
     query), else the first guess (:func:`~crossid_desktop.search.query.initial_modalities`:
-    two X-rays become one frontal and one lateral view). ``guessed`` keeps each image's own guess;
+    two X-rays of the same guessed view stay so: the examiner says which is which). ``guessed`` keeps each image's own guess;
     ``frames`` (0-based) are the chosen frames of multi-frame DICOMs."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> list[QueryImage]:
@@ -115,6 +116,7 @@ def search_arguments(queries: Sequence[QueryImage]) -> tuple[list[LoadedImage], 
     :class:`~crossid_desktop.errors.MatcherMismatchError` when they may not be searched together
     (:func:`~crossid_desktop.search.query.check_query_set`)."""
     modalities = [q.modality for q in queries]
+    check_distinct_images([q.image for q in queries])
     check_query_set(modalities)
     return [q.image for q in queries], modalities
 
@@ -127,6 +129,8 @@ def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: st
         images, modality = search_arguments(queries)
         service = context.search
         result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        left = [q for q in queries if q.modality.is_xray and q.modality == q.guessed]  # views the examiner left at the guess
+        result = result.with_warnings(*query_warnings([q.image for q in left], [q.modality for q in left], views_guessed=True))
         with GalleryStore(service.workspace.db_path) as store:
             thumbnails = {c.image_id: png_to_qimage(store.thumbnail(c.image_id)) for c in result.candidates}
         outcome = SearchOutcome(result, thumbnails, query_images=tuple(images), modality=tuple(modality))

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget, QWidget
 
 from crossid_desktop import __version__
+from crossid_desktop.about import describe_device
 from crossid_desktop.cases.marks import CaseMarks
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         info = self._info
-        device = info.get("cuda_device") or "CPU"
+        device = describe_device(info)
         text = (
             f"<h3>CrossID Desktop {__version__}</h3><p>Ranks a gallery of face photos against a skull X-ray or an injured-face "
             f"photo. The ranked list is an investigative lead for an examiner to compare, never an identification.</p>"

@@ -71,6 +71,8 @@ class JobContext:
         return self._workspace
 
     def open_workspace(self, workspace) -> None:
+        if self._service is not None:
+            self._service.close()  # its database connection and loaded indexes belong to the old workspace
         self._workspace, self._service = workspace, None
 
     @property

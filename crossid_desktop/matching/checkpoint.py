@@ -49,10 +49,13 @@ def card_path(path: str | Path) -> Path:
 
 
 def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 over the weights: for each key in sorted order, the key, dtype, shape and bytes."""
+    """SHA-256 over the weights: for each key in sorted order, the key, dtype, shape and bytes.
+    An empty state (dlib's matcher without a head) hashes without loading torch."""
+    digest = hashlib.sha256()
+    if not state_dict:
+        return digest.hexdigest()
     import torch  # torch loads only when a model runs
 
-    digest = hashlib.sha256()
     for key in sorted(state_dict):
         tensor = state_dict[key].detach().cpu().contiguous()
         digest.update(key.encode())

@@ -183,13 +183,22 @@ class TorchMatcher:
 
 def load_matcher(path_or_name: str | Path, *, device: str | None = None) -> Matcher:
     """The matcher called ``"dlib"`` (dlib's pretrained face matcher) or stored at a checkpoint
-    path (a cross-domain network, or a head on dlib's descriptor)."""
+    path (a cross-domain network, or a head on dlib's descriptor). The matcher's ``source``
+    attribute keeps ``path_or_name``, so that another process can load the same matcher
+    (enrolment's workers do)."""
+    matcher = _load(path_or_name, device=device)
+    matcher.source = str(path_or_name)  # type: ignore[attr-defined]
+    return matcher
+
+
+def _load(path_or_name: str | Path, *, device: str | None) -> Matcher:
     if str(path_or_name) == DLIB_MATCHER_NAME:
         return DlibFaceMatcher()
     if str(path_or_name) in (CRANIOFACIAL_NAME, DEFAULT_XRAY_NAME):
         craniofacial = _craniofacial(resource_path("models", "craniofacial.npz"))
         if str(path_or_name) == CRANIOFACIAL_NAME:
             return craniofacial
+        craniofacial.source = CRANIOFACIAL_NAME  # type: ignore[attr-defined]  # the part enrolment's workers load on its own
         return FusedXrayMatcher(craniofacial, load_matcher(_fused_siamese_path(resource_path("models", "craniofacial.npz")), device=device))
     if Path(path_or_name).suffix == ".npz":
         return _craniofacial(Path(path_or_name))

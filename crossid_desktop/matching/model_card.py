@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import crossid_desktop
+from crossid_desktop.about import package_version
 from crossid_desktop.errors import ModelError
 
 #: version of the card and checkpoint format this code writes and reads
@@ -31,14 +32,14 @@ EMBEDDING_FIELDS = ("task", "backbone", "embedding_dim", "network", "preprocessi
 
 
 def software_versions() -> dict[str, str]:
-    """Versions of the software that produced a model (torch and torchvision when importable)."""
+    """Versions of the software that produced a model (torch, torchvision and dlib when
+    installed), from package metadata: naming them loads none of them."""
 
     versions = {"crossid_desktop": crossid_desktop.__version__, "python": platform.python_version()}
-    for module in ("torch", "torchvision", "dlib"):
-        try:
-            versions[module] = str(__import__(module).__version__)
-        except ImportError:
-            pass
+    for name in ("torch", "torchvision", "dlib"):
+        found = package_version(name)
+        if found is not None:
+            versions[name] = found
     return versions
 
 

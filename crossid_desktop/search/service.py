@@ -4,6 +4,22 @@ The same service serves the CLI, the GUI's worker thread and batch jobs. Subject
 their best photo (smallest distance over the subject's photos). A frontal and a lateral X-ray of
 one skull can be searched together: their per-subject distances are averaged (fused), so a
 subject must match in both views to rank high.
+
+**Refusals and warnings.** A query that cannot be searched meaningfully is refused before the
+matcher runs (:func:`crossid_desktop.search.query.check_query_images`, ``check_query_set``).
+What makes a search that does run less reliable is said on its result: ``SearchResult.warnings``,
+one sentence each for the examiner, shown wherever the result is (``crossid search`` prints
+them, ``--json`` has ``"warnings": [...]``, the window shows them above the cards, the case
+report on its first page) and stored with the result in a case. Producers return sentences;
+:meth:`SearchService.search` gathers them, and :meth:`SearchResult.with_warnings` adds more to
+a result already made (the window's own, e.g. views left at the guess).
+
+**Cost.** The service keeps the database open and each matcher's index loaded between
+searches. Before each query it compares the index's generation with the database's (one row
+lookup) and applies what changed since; it then asks the index for a shortlist and reads the
+records and vectors of the shortlisted photos (and of the other photos of shortlisted
+subjects) by id. Nothing in a search reads the whole gallery: its cost beyond the index query
+does not grow with the gallery. Call :meth:`SearchService.close` when done (or use ``with``).
 """
 
 from __future__ import annotations
@@ -12,7 +28,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import GalleryError, MatcherMismatchError
-from crossid_desktop.gallery.index import GalleryIndex
+from crossid_desktop.gallery.backends import open_index
+from crossid_desktop.gallery.index_base import GalleryIndexBase
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
@@ -29,7 +46,7 @@ from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, F
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
-from crossid_desktop.search.query import check_query_set, resolve_modalities
+from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, query_warnings, resolve_modalities
 from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
@@ -79,6 +96,11 @@ class SearchResult:
     #: with the craniofacial matcher: each X-ray's landmarks, unit and problem, the people not
     #: assessed and why (:meth:`SearchService._search_xray`)
     craniofacial: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()  # one sentence each: what makes this result less reliable
+
+    def with_warnings(self, *texts: str) -> SearchResult:
+        """A copy with ``texts`` added to :attr:`warnings` (each once, in order)."""
+        return replace(self, warnings=tuple(dict.fromkeys((*self.warnings, *texts))))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``crossid search --json``)."""
@@ -94,11 +116,54 @@ class SearchResult:
 
 
 class SearchService:
-    """Searches one workspace's gallery; keeps matchers loaded between searches."""
+    """Searches one workspace's gallery; keeps matchers, the database and indexes open between
+    searches. Use from one thread at a time (the GUI's worker thread owns one)."""
 
     def __init__(self, workspace: Workspace, *, matchers: MatcherCache | None = None) -> None:
         self.workspace = workspace
         self.matchers = matchers or MatcherCache()
+        self._store: GalleryStore | None = None
+        self._indexes: dict[str, GalleryIndexBase] = {}
+
+    def __enter__(self) -> SearchService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the indexes and the database (a later search opens them again)."""
+        for index in self._indexes.values():
+            index.close()
+        self._indexes.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def store(self) -> GalleryStore:
+        """The workspace's gallery database, opened on first use and kept."""
+        if self._store is None:
+            self._store = GalleryStore(self.workspace.db_path)
+        return self._store
+
+    def index_for(self, fingerprint: str, *, cancel: threading.Event | None = None) -> GalleryIndexBase:
+        """A matcher's index, up to date with the database: kept open between searches and
+        caught up before each (one row lookup when nothing changed)."""
+        index = self._indexes.get(fingerprint)
+        if index is not None and index.catch_up(cancel):
+            return index
+        if index is not None:
+            index.close()
+        self._indexes[fingerprint] = index = open_index(self.workspace, self.store, fingerprint, cancel=cancel)
+        return index
+
+    def rank_vectors(
+        self, fingerprint: str, vectors: NDArray[np.float32], *, top_k: int = 10, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None
+    ) -> tuple[Candidate, ...]:
+        """The whole ranking step of a search for already encoded queries ``(m, d)``: the index
+        brought up to date, the shortlist, the exact ranking of its photos and their records."""
+        return self.rank(self.index_for(fingerprint), vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=calibration)
 
     def matcher_for(self, modality: QueryModality) -> Matcher:
         matcher = self.matchers.for_role(self.workspace.root, role_of(modality))
@@ -112,7 +177,7 @@ class SearchService:
         self,
         queries: Sequence[str | Path | LoadedImage],
         *,
-        modality: QueryModality | Sequence[QueryModality] | None = None,
+        modality: QueryModality | Sequence[QueryModality] | str | None = None,
         top_k: int = 10,
         rank_by: str = "subject",
         exact: bool = False,
@@ -122,10 +187,12 @@ class SearchService:
     ) -> SearchResult:
         """Rank the gallery against one query, or a frontal and a lateral X-ray together.
 
-        ``modality``: one for every query, one per query (the examiner's corrections), or None
-        to guess (two X-rays are then taken as one frontal and one lateral view). ``landmarks``:
-        per query, the skull landmarks the examiner placed or corrected (the craniofacial matcher
-        detects them where None).
+        ``modality``: one for every query, one per query (the examiner's corrections),
+        ``"xray"`` (:data:`~crossid_desktop.search.query.ANY_XRAY_VIEW`) for X-rays whose views
+        are guessed, or None to guess everything. Refuses unsuitable queries
+        (:class:`~crossid_desktop.errors.UnsuitableQueryError`) and warns on the result.
+        ``landmarks``: per query, the skull landmarks the examiner placed or corrected (the
+        craniofacial matcher finds them where None).
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -135,49 +202,50 @@ class SearchService:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         images = [q if isinstance(q, LoadedImage) else load_image(q) for q in queries]
+        check_distinct_images(images)
         modalities = resolve_modalities(images, modality)
         check_query_set(modalities)
+        check_query_images(images, modalities)
+        warnings = query_warnings(images, modalities, views_guessed=modality is None or modality == ANY_XRAY_VIEW)
         timings["load"] = _ms(start)
         check_cancel(cancel, "The search")
         progress(1, 4, "loading the matcher")
 
         matcher = self.matcher_for(modalities[0])
         if isinstance(matcher, (CraniofacialMatcher, FusedXrayMatcher)):
-            return self._search_xray(matcher, images, modalities, top_k=top_k, exact=exact, landmarks=landmarks, progress=progress,
-                                     cancel=cancel, timings=timings, start=start)
-        store = GalleryStore(self.workspace.db_path)
-        try:
-            counts = store.counts()
-            if counts.images == 0:
-                raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
-            t = time.perf_counter()
-            index = GalleryIndex.open(self.workspace.indexes_dir, store, matcher.fingerprint, cancel=cancel)
-            if index.count == 0:
-                raise MatcherMismatchError(
-                    f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
-                )
-            if index.dim != matcher.embedding_dim:
-                raise MatcherMismatchError(f"The index of {matcher.name} has {index.dim}-d vectors but the matcher makes {matcher.embedding_dim}-d ones; rebuild the index.")
-            timings["open_index"] = _ms(t)
-            progress(2, 4, "encoding the query")
-            t = time.perf_counter()
-            vectors = np.concatenate([matcher.encode_query([image], m, cancel=cancel) for image, m in zip(images, modalities)])
-            timings["encode"] = _ms(t)
-            check_cancel(cancel, "The search")
-            progress(3, 4, "searching the gallery")
-            t = time.perf_counter()
-            candidates = self._rank(store, index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, matcher=matcher)
-            timings["search"] = _ms(t)
-            digest = store.gallery_digest()
-        finally:
-            store.close()
+            result = self._search_xray(matcher, images, modalities, top_k=top_k, exact=exact, landmarks=landmarks, progress=progress,
+                                       cancel=cancel, timings=timings, start=start)
+            return result.with_warnings(*warnings)
+        store = self.store
+        counts = store.counts()
+        if counts.images == 0:
+            raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
+        t = time.perf_counter()
+        index = self.index_for(matcher.fingerprint, cancel=cancel)
+        if index.count == 0:
+            raise MatcherMismatchError(
+                f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
+            )
+        if index.dim != matcher.embedding_dim:
+            raise MatcherMismatchError(f"The index of {matcher.name} has {index.dim}-d vectors but the matcher makes {matcher.embedding_dim}-d ones; rebuild the index.")
+        timings["open_index"] = _ms(t)
+        progress(2, 4, "encoding the query")
+        t = time.perf_counter()
+        vectors = np.concatenate([matcher.encode_query([image], m, cancel=cancel) for image, m in zip(images, modalities)])
+        timings["encode"] = _ms(t)
+        check_cancel(cancel, "The search")
+        progress(3, 4, "searching the gallery")
+        t = time.perf_counter()
+        candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher))
+        timings["search"] = _ms(t)
+        digest = store.gallery_digest()
         timings["total"] = _ms(start)
         progress(4, 4, "done")
         preprocessing = matcher.model_card().get("preprocessing", {})
         infos = tuple(
             QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities)
         )
-        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings)
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings, tuple(warnings))
 
     def _search_xray(self, matcher: CraniofacialMatcher | FusedXrayMatcher, images: list[LoadedImage], modalities: list[QueryModality], *,
                      top_k: int, exact: bool, landmarks: Sequence[Landmarks | None] | None, progress: ProgressCallback,
@@ -189,15 +257,15 @@ class SearchService:
         timings["landmarks"] = _ms(t)
         progress(3, 4, "comparing the skull with the gallery's faces")
         t = time.perf_counter()
-        with GalleryStore(self.workspace.db_path) as store:
-            counts = store.counts()
-            if counts.images == 0:
-                raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
-            evidence = gather_evidence(self.workspace, store, matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
-            order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
-            records = {r.image_id: r for r in store.images()}
-            names = {s.subject_id: s.name for s in store.subjects()}
-            digest = store.gallery_digest()
+        store = self.store
+        counts = store.counts()
+        if counts.images == 0:
+            raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
+        evidence = gather_evidence(store, lambda fingerprint: self.index_for(fingerprint, cancel=cancel), matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
+        order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
+        records = {r.image_id: r for r in store.images()}
+        names = {s.subject_id: s.name for s in store.subjects()}
+        digest = store.gallery_digest()
         timings["search"] = _ms(t)
         candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(order[:top_k], start=1))
         timings["total"] = _ms(start)
@@ -223,44 +291,32 @@ class SearchService:
         subject. ``result``, the search already made, saves a second search when it holds them."""
         if result is not None and (rank := result.rank_of(subject_id)) is not None:
             return rank, True
-        with GalleryStore(self.workspace.db_path) as store:
-            subjects = store.subjects()
-        if not any(s.subject_id == subject_id for s in subjects):
+        if not self.store.has_subject(subject_id):
             return None, False
-        whole = self.search(list(queries), modality=modality, top_k=max(len(subjects), 1), cancel=cancel)
+        whole = self.search(list(queries), modality=modality, top_k=max(self.store.counts().subjects, 1), cancel=cancel)
         return whole.rank_of(subject_id), True
 
-    def _rank(self, store, index, vectors: NDArray[np.float32], *, top_k: int, rank_by: str, exact: bool, matcher: Matcher) -> tuple[Candidate, ...]:
+    def rank(
+        self, index: GalleryIndexBase, vectors: NDArray[np.float32], *, top_k: int, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None
+    ) -> tuple[Candidate, ...]:
+        """The ranking step of a search, the query already encoded (``vectors`` (m, d), one row
+        per query): a shortlist from the index, then exact distances over the shortlisted
+        photos (and every photo of a shortlisted subject), read from the database by id."""
+        store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
-        images = {record.image_id: record for record in store.images()}
-        candidate_ids = sorted({int(i) for i in ids.ravel() if int(i) in images})
+        subject_of = store.subjects_of_images(int(i) for i in np.unique(ids))
         if rank_by == "subject":  # every photo of a shortlisted subject takes part
-            subjects = {images[i].subject_id for i in candidate_ids}
-            candidate_ids = sorted(i for i, record in images.items() if record.subject_id in subjects)
-        stored_ids, gallery = store.embeddings(matcher.fingerprint, candidate_ids)
+            subject_of = store.images_of_subjects_ids(subject_of.values())
+        stored_ids, gallery = index.ranking_vectors(sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
-        if rank_by == "image":
-            fused = distances.mean(axis=0)
-            order = np.argsort(fused, kind="stable")[:top_k]
-            chosen = [(candidate_ids[j], float(fused[j])) for j in order]
-        else:
-            best: dict[str, tuple[float, int]] = {}
-            per_subject: dict[str, list[int]] = {}
-            for column, image_id in enumerate(candidate_ids):
-                per_subject.setdefault(images[image_id].subject_id, []).append(column)
-            for subject, columns in per_subject.items():
-                per_query_best = distances[:, columns].min(axis=1)  # each view's best photo
-                fused = float(per_query_best.mean())
-                photo = candidate_ids[columns[int(np.argmin(distances[0, columns]))]]  # the first query's best photo
-                best[subject] = (fused, photo)
-            ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:top_k]
-            chosen = [(photo, distance) for _, (distance, photo) in ordered]
+        chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
+        images = store.images_by_id(image_id for image_id, _ in chosen)
         # The calibration models the distance of ONE query to ONE photo; a fused distance over
         # several queries is another statistic, so it gets no likelihood ratio.
-        calibration = _calibration(matcher) if len(vectors) == 1 else None
-        subjects = {record.subject_id: record for record in store.subjects()}
+        calibration = calibration if len(vectors) == 1 else None
+        names = store.subject_names(images[image_id].subject_id for image_id, _ in chosen)
         result = []
         for rank, (image_id, distance) in enumerate(chosen, start=1):
             record = images[image_id]
@@ -269,7 +325,7 @@ class SearchService:
                 lr = float(calibration.likelihood_ratio_from_distance(np.array([distance]))[0])
                 verbal = verbal_scale(lr)
             result.append(
-                Candidate(rank, record.subject_id, subjects[record.subject_id].name, image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
+                Candidate(rank, record.subject_id, names[record.subject_id], image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
             )
         return tuple(result)
 
@@ -290,7 +346,27 @@ def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: di
                      float(confidence(distance)), lr, verbal, evidence_json(evidence))
 
 
-def _calibration(matcher: Matcher):
+def _choose(
+    candidate_ids: list[int], subjects: list[str], distances: NDArray[np.float64], *, top_k: int, rank_by: str
+) -> list[tuple[int, float]]:
+    """The top photos (``rank_by="image"``: mean distance over queries) or subjects (each
+    query's best photo of the subject, averaged; shown with the first query's best photo), as
+    ``(image_id, distance)``; ties by subject id (subjects) or position (photos)."""
+    if rank_by == "image":
+        fused = distances.mean(axis=0)
+        order = np.argsort(fused, kind="stable")[:top_k]
+        return [(candidate_ids[j], float(fused[j])) for j in order]
+    names, group = np.unique(np.asarray(subjects, dtype=object), return_inverse=True)  # names ascending
+    columns = np.argsort(group, kind="stable")  # each subject's photos together, in candidate order
+    starts = np.flatnonzero(np.r_[True, np.diff(group[columns]) != 0])
+    fused = np.minimum.reduceat(distances[:, columns], starts, axis=1).mean(axis=0)  # each view's best photo, averaged
+    first = np.lexsort((distances[0, columns], group[columns]))  # by subject, then the first query's distance
+    best_photo = columns[first[np.searchsorted(group[columns][first], np.arange(len(names)))]]
+    ranked = np.lexsort((np.arange(len(names)), fused))[:top_k]  # by distance, ties by subject id
+    return [(candidate_ids[int(best_photo[g])], float(fused[g])) for g in ranked]
+
+
+def _calibration(matcher: Matcher) -> Calibration | None:
     card = matcher.model_card()
     data = card.get("calibration") if isinstance(card, dict) else None
     if not data:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,7 @@ import numpy as np
 
 from crossid_desktop.errors import CrossIDError, GalleryError, MatcherMismatchError
 from crossid_desktop.gallery.face_landmarks import face_landmarks
-from crossid_desktop.gallery.index import GalleryIndex
+from crossid_desktop.gallery.index_base import GalleryIndexBase
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
@@ -56,8 +56,9 @@ from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, Cran
 from crossid_desktop.matching.craniofacial.model import Prediction
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.progress import check_cancel
-from crossid_desktop.workspace import Workspace
 
+#: a matcher's index by its fingerprint (the search service keeps them open)
+IndexGetter = Callable[[str], GalleryIndexBase]
 #: photos the first stage hands to the exact stage per X-ray
 SHORTLIST_PHOTOS = 300
 #: a photo stored without landmarks for the matcher
@@ -114,12 +115,11 @@ def prepare_queries(matcher: CraniofacialMatcher | FusedXrayMatcher, images: Seq
     return queries
 
 
-def _shortlist(workspace: Workspace, store: GalleryStore, fingerprint: str, vectors: list[np.ndarray], exact: bool,
-               everyone: bool, cancel: threading.Event | None) -> set[int]:
+def _shortlist(index_for: IndexGetter, fingerprint: str, vectors: list[np.ndarray], exact: bool, everyone: bool) -> set[int]:
     """Photo ids nearest to the vectors in a matcher's index (all photos when ``everyone``)."""
     if not vectors:
         return set()
-    index = GalleryIndex.open(workspace.indexes_dir, store, fingerprint, cancel=cancel)
+    index = index_for(fingerprint)
     if index.count == 0:
         raise MatcherMismatchError("The gallery has no vectors for the X-ray matcher; enrol again or rebuild its index (crossid gallery rebuild-index).")
     k = index.count if everyone else min(index.count, SHORTLIST_PHOTOS)
@@ -127,17 +127,17 @@ def _shortlist(workspace: Workspace, store: GalleryStore, fingerprint: str, vect
     return {int(i) for i in np.asarray(ids).ravel() if int(i) >= 0}
 
 
-def candidate_people(workspace: Workspace, store: GalleryStore, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
-                     *, top_k: int, exact: bool, cancel: threading.Event | None) -> dict[str, list[int]]:
+def candidate_people(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
+                     *, top_k: int, exact: bool) -> dict[str, list[int]]:
     """The people the first stage finds, each with all of their photo ids."""
     craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
     images = store.images()
     everyone = top_k * 10 >= len(images)
-    found = _shortlist(workspace, store, craniofacial.fingerprint,
-                       [craniofacial.query_vector(q.prediction) for q in queries if q.prediction is not None and q.problem is None], exact, everyone, cancel)
+    found = _shortlist(index_for, craniofacial.fingerprint,
+                       [craniofacial.query_vector(q.prediction) for q in queries if q.prediction is not None and q.problem is None], exact, everyone)
     if isinstance(matcher, FusedXrayMatcher):
-        found |= _shortlist(workspace, store, matcher.siamese.fingerprint, [q.siamese_vector for q in queries if q.siamese_vector is not None],
-                            exact, everyone, cancel)
+        found |= _shortlist(index_for, matcher.siamese.fingerprint, [q.siamese_vector for q in queries if q.siamese_vector is not None],
+                            exact, everyone)
     people = {r.subject_id for r in images if r.image_id in found}
     grouped: dict[str, list[int]] = {}
     for record in images:
@@ -194,11 +194,12 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
     return PersonEvidence(subject_id, features, ln_lr, verdict, views, best)
 
 
-def gather_evidence(workspace: Workspace, store: GalleryStore, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
+def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
                     *, top_k: int, exact: bool, cancel: threading.Event | None) -> list[PersonEvidence]:
-    """Every candidate person's evidence (first stage, then the exact stage)."""
+    """Every candidate person's evidence (first stage, then the exact stage); ``index_for`` gives
+    a matcher's index by its fingerprint, up to date with the database."""
     craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
-    people = candidate_people(workspace, store, matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
+    people = candidate_people(store, index_for, matcher, queries, top_k=top_k, exact=exact)
     if not people:
         raise GalleryError("The gallery holds no photo the X-ray could be compared with.")
     all_ids = [i for ids in people.values() for i in ids]

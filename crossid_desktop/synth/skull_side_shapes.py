@@ -67,7 +67,7 @@ def draw_side_vault(layer: Layer, k: LateralSkull) -> None:
 
 def draw_side_cranial_base(layer: Layer, k: LateralSkull) -> None:
     """Anterior fossa floor to sella, clivus, petrous part, mastoid, acoustic meatus, sella turcica."""
-    (cz, cy), sella = k.condylion, k.sella
+    (cz, _cy), sella = k.condylion, k.sella
     layer.polyline([(-4.0, 4.0), (-30.0, 6.0), (sella[0] + 7, sella[1] - 5)], 16.0, 4.0)
     layer.polyline([(sella[0] - 6, sella[1] - 4), (sella[0] - 12, 40.0), (cz - 8, 52.0)], 14.0, 6.0)
     draw_side_petrous(layer, k)

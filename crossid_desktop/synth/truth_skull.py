@@ -121,7 +121,7 @@ def _side_upper_face(k: side.LateralSkull, marks: dict[str, Point]) -> dict[str,
 
 def _side_mandible(k: side.LateralSkull) -> dict[str, Point]:
     """Infradentale, B point, pogonion, gnathion, menton, gonion and articulare on the mandible."""
-    (cz, cy), (gz, gy), (mz, my) = k.condylion, k.gonion, k.menton
+    (_cz, cy), (gz, gy), (mz, my) = k.condylion, k.gonion, k.menton
     box = (gz - 12, cy - 12, max(k.pogonion[0], k.incisor_z) + 12, my + 12)
     outline = fine_outline(lambda layer: side.draw_side_mandible(layer, k), box)
     n = len(outline)

@@ -30,8 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import NoFaceFoundError
-from crossid_desktop.matching.landmarks.face_front import (REFINED_PARTS, WORK_SIDE, _work_crop, crop_rectangle,
-                                                           find_face_box, generic_extras, generic_shape, reference_box)
+from crossid_desktop.matching.landmarks.face_front import REFINED_PARTS, WORK_SIDE, _work_crop, crop_rectangle, find_face_box, generic_extras, generic_shape, reference_box
 
 
 def cohort_photos(root: Path) -> Iterator[tuple[Path, dict[str, tuple[float, float]]]]:

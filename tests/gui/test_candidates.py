@@ -93,3 +93,17 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_warnings_show_above_the_cards_on_each_card_and_in_the_status_bar(qtbot, window, tiny) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    outcome = search(qtbot, window, tiny.xrays(tiny.cohort.subject_ids[2]))  # views left at the guess; 96-pixel X-rays
+    warnings = outcome.result.warnings
+    assert any("was guessed" in w for w in warnings) and any("96x96 pixels" in w for w in warnings)
+    label = window.candidates.warnings_label
+    assert label.isVisibleTo(window) and all(w in label.text() for w in warnings)
+    assert all(card.findChild(QLabel, "cardWarningLabel").isVisibleTo(card) for card in cards(window))
+    assert f"{len(warnings)} warning(s)" in window.status.search_label.text()
+    search(qtbot, window, [tiny.photo(tiny.photo_subjects[0])], modalities=[QueryModality.INJURED_FACE])
+    assert not label.isVisibleTo(window) and not cards(window)[0].findChild(QLabel, "cardWarningLabel").isVisibleTo(cards(window)[0])

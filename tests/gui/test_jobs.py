@@ -14,11 +14,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.errors import MatcherMismatchError, UnsuitableQueryError
 from crossid_desktop.gui import jobs
 from crossid_desktop.gui.images import from_qimage
 from crossid_desktop.gui.job_results import QueryImage
-from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.preprocess import prepare_query
 from crossid_desktop.paths import resource_path
@@ -89,12 +89,15 @@ def test_the_xray_preview_at_the_default_strength_is_what_the_bundled_matcher_se
 
 def test_only_a_frontal_and_a_lateral_xray_are_searched_together(tmp_path: Path) -> None:
     image = load_image(_skull(tmp_path / "skull.png", lateral=False))
+    other = load_image(_skull(tmp_path / "side.png", lateral=True))
 
-    def query(modality: QueryModality) -> QueryImage:
-        return QueryImage(image, modality, modality, None)  # type: ignore[arg-type]
+    def query(modality: QueryModality, picture: LoadedImage = image) -> QueryImage:
+        return QueryImage(picture, modality, modality, None)  # type: ignore[arg-type]
 
-    images, modalities = jobs.search_arguments([query(QueryModality.XRAY_FRONT), query(QueryModality.XRAY_SIDE)])
-    assert images == [image, image] and modalities == [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE]
+    images, modalities = jobs.search_arguments([query(QueryModality.XRAY_FRONT), query(QueryModality.XRAY_SIDE, other)])
+    assert images == [image, other] and modalities == [QueryModality.XRAY_FRONT, QueryModality.XRAY_SIDE]
     for pair in ((QueryModality.XRAY_FRONT, QueryModality.XRAY_FRONT), (QueryModality.XRAY_FRONT, QueryModality.INJURED_FACE)):
         with pytest.raises(MatcherMismatchError):
-            jobs.search_arguments([query(m) for m in pair])
+            jobs.search_arguments([query(pair[0]), query(pair[1], other)])
+    with pytest.raises(UnsuitableQueryError, match="same image"):  # one file as both views
+        jobs.search_arguments([query(QueryModality.XRAY_FRONT), query(QueryModality.XRAY_SIDE)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -80,8 +81,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     service = _service(args)
-    case = service.get(args.case)
     verification = service.verify(args.case)
+    if not verification.ok:
+        field = f" (field {verification.field})" if verification.field else ""
+        print(f"WARNING: the audit log of case {args.case} does not verify: broken at entry {verification.first_broken_seq}{field}: {verification.reason}. "
+              "What follows may have been changed outside the application.", file=sys.stderr)
+    case = service.get(args.case)
     entries = service.audit_log(args.case)
     if args.json:
         data = asdict(case)
@@ -109,7 +114,9 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:6.1f}%{lr}{flag}")
     if case.notes:
         print(f"notes: {case.notes}")
-    print(f"audit log: {len(entries)} entries, {'intact' if verification.ok else 'BROKEN: ' + verification.reason}")
+    print(f"audit log: {len(entries)} entries, {'intact (every stored field checked)' if verification.ok else 'BROKEN: ' + verification.reason}")
+    if verification.caveat:
+        print(f"note: {verification.caveat}")
     for e in entries:
         print(f"  {e.seq:>3}  {e.timestamp[:19]}  {e.actor:<16} {e.action:<20} {e.hash[:12]}")
     return 0
@@ -118,8 +125,11 @@ def run_show(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     result = _service(args).verify(args.case)
     if not result.ok:
-        raise CaseError(f"The audit log of case {args.case} is broken at entry {result.first_broken_seq}: {result.reason}.")
-    print(f"case {args.case}: audit log intact ({result.entries} entries); head hash {result.head_hash}")
+        field = f" (field {result.field})" if result.field else ""
+        raise CaseError(f"The audit log of case {args.case} is broken at entry {result.first_broken_seq}{field}: {result.reason}.")
+    print(f"case {args.case}: audit log intact ({result.entries} entries), every stored field checked; head hash {result.head_hash}")
+    if result.caveat:
+        print(f"note: {result.caveat}")
     return 0
 
 

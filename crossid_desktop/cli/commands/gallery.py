@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.gallery.backends import IndexLocation, index_location, set_index_location
 from crossid_desktop.gallery.enrol import enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
 from crossid_desktop.gallery.store import GalleryStore
@@ -34,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.set_defaults(run=run_remove)
     rebuild = actions.add_parser("rebuild-index", help="re-embed what is missing and rebuild every matcher's index from the database")
     rebuild.set_defaults(run=run_rebuild)
+    backend = actions.add_parser("backend", help="show or choose where the gallery index lives: hnswlib (in the workspace), milvus://HOST:PORT, or a Milvus Lite file")
+    backend.add_argument("location", nargs="?", help="hnswlib | milvus://HOST:PORT | PATH.db (Milvus Lite); omit to show the current one")
+    backend.set_defaults(run=run_backend)
 
 
 def run_enroll(args: argparse.Namespace) -> int:
@@ -60,10 +64,12 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "subjects": [asdict(s) for s in subjects],
+            "index_backend": asdict(index_location(workspace)),
             "indexes": [{"matcher": m.name, "fingerprint": m.fingerprint, **asdict(s)} for m, s in indexes],
         }, indent=2, default=str))
         return 0
     print(f"{len(subjects)} subjects, {sum(s.n_images for s in subjects)} photos in {workspace.root}")
+    print(f"gallery index: {_describe(index_location(workspace))}")
     for subject in subjects:
         print(f"  {subject.subject_id:<16} {subject.n_images:>3} photos  {subject.name}")
     for matcher, status in indexes:
@@ -86,3 +92,22 @@ def run_rebuild(args: argparse.Namespace) -> int:
     for name, count in counts.items():
         print(f"index {name}: {count} vectors")
     return 0
+
+
+def run_backend(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(args.workspace)
+    if args.location is None:
+        print(_describe(index_location(workspace)))
+        return 0
+    location = set_index_location(workspace, args.location)
+    print(f"gallery index: {_describe(location)}")
+    if location.backend != "hnswlib":
+        print("the index is filled from the gallery on the next search or enrolment (or now: crossid gallery rebuild-index)")
+    return 0
+
+
+def _describe(location: IndexLocation) -> str:
+    if location.backend == "hnswlib":
+        return f"hnswlib, in {location.uri}"
+    kind = "Milvus server" if location.shared else "Milvus Lite file"
+    return f"{kind} {location.uri} (only vectors and image ids are stored there)"

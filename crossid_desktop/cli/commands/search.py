@@ -22,7 +22,10 @@ ORDER = 50
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("search", help="rank the gallery against a skull X-ray (front and/or side) or an injured-face photo")
     parser.add_argument("queries", type=Path, nargs="+", metavar="QUERY", help="query image(s); a frontal and a lateral X-ray of one skull are fused")
-    parser.add_argument("--modality", choices=sorted(MODALITY_OPTIONS), default=None, help="what the query shows (default: guessed)")
+    parser.add_argument(
+        "--modality", choices=sorted(MODALITY_OPTIONS), action="append", default=None,
+        help="what the query shows (default: guessed); once for every image, or once per image in their order (e.g. --modality xray-front --modality xray-side)",
+    )
     parser.add_argument("--top-k", type=int, default=10, help="number of candidates (default 10)")
     parser.add_argument("--rank", choices=("subject", "image"), default="subject", help="rank subjects (best photo each) or photos")
     parser.add_argument("--exact", action="store_true", help="exact search instead of the approximate index")
@@ -56,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     for query in result.queries:
         print(f"query {query.path}  sha256 {query.sha256}  ({query.modality.replace('_', ' ')})")
         _print_dicom_lines(query)
+    for warning in result.warnings:
+        print(f"WARNING: {warning}")
     print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
     calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
     header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")

@@ -43,6 +43,7 @@ class CandidateCard(QFrame):
         true_identity: bool = False,
         mark: Mark = Mark.NONE,
         note: str = "",
+        warnings: tuple[str, ...] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,6 +80,10 @@ class CandidateCard(QFrame):
         truth = QLabel("✔ known identity", objectName="trueIdentityLabel")
         truth.setStyleSheet("color: #2e9d3a; font-weight: bold;")
         truth.setVisible(bool(true_identity))
+        warned = QLabel("⚠ this search has warnings (above the cards)", objectName="cardWarningLabel", wordWrap=True)
+        warned.setStyleSheet("color: #9a5b00;")
+        warned.setToolTip("\n".join(warnings))
+        warned.setVisible(bool(warnings))
 
         self.interest_button = QPushButton("Of interest", objectName="interestButton", checkable=True)
         self.exclude_button = QPushButton("Exclude", objectName="excludeButton", checkable=True)
@@ -96,7 +101,7 @@ class CandidateCard(QFrame):
 
         text = QVBoxLayout()
         text.setSpacing(2)
-        for widget in (title, name, bar, likelihood, consistency, truth):
+        for widget in (title, name, bar, likelihood, consistency, truth, warned):
             text.addWidget(widget)
         text.addStretch(1)
         buttons = QHBoxLayout()

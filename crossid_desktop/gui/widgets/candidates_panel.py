@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
 from crossid_desktop.cases.marks import CaseMarks
@@ -67,6 +67,10 @@ class CandidatesPanel(QWidget):
         self.search_button = QPushButton("Search", objectName="runSearchButton")
         self.search_button.clicked.connect(self.searchRequested)
         self.summary_label = QLabel("No search yet.", objectName="summaryLabel", wordWrap=True)
+        self.warnings_label = QLabel(objectName="searchWarningsLabel", wordWrap=True)
+        self.warnings_label.setStyleSheet("background: #fff1cc; border: 1px solid #d9a400; padding: 4px;")
+        self.warnings_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings_label.setVisible(False)
         self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
         self.rank_label.setVisible(False)
         self._scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
@@ -85,6 +89,7 @@ class CandidatesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.summary_label)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.rank_label)
         layout.addWidget(self._scroll, 1)
         worker.jobFinished.connect(self._job_finished)
@@ -118,6 +123,8 @@ class CandidatesPanel(QWidget):
             f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
             + craniofacial_summary(getattr(result, "craniofacial", None))
         )
+        self.warnings_label.setText("\n".join(f"⚠ {warning}" for warning in result.warnings))
+        self.warnings_label.setVisible(bool(result.warnings))
         self._show_true_rank(outcome)
         self._build_some()
 
@@ -127,6 +134,7 @@ class CandidatesPanel(QWidget):
         self._build_timer.stop()
         self._new_host()
         self.summary_label.setText("No search yet.")
+        self.warnings_label.setVisible(False)
         self.rank_label.setVisible(False)
 
     def _new_host(self) -> None:
@@ -149,6 +157,7 @@ class CandidatesPanel(QWidget):
                 true_identity=candidate.subject_id == outcome.true_subject_id,
                 mark=saved.mark,
                 note=saved.note,
+                warnings=outcome.result.warnings,
             )
             card.markChanged.connect(self.markChanged)
             card.compareRequested.connect(self.compareRequested)

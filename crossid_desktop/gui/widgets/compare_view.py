@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt, Signal
@@ -120,6 +119,8 @@ def superimpose(face: NDArray[np.uint8], query: NDArray[Any], *, opacity: float,
     q = query.astype(np.float32) / (255.0 if query.dtype == np.uint8 else 1.0)
     if q.ndim == 2:
         q = np.repeat(q[:, :, None], 3, axis=2)
+    import cv2  # OpenCV loads on the first overlay, not with the window
+
     size = (face.shape[1], face.shape[0])
     warped = cv2.warpAffine(np.ascontiguousarray(q), matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     cover = cv2.warpAffine(np.ones(q.shape[:2], np.float32), matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QTextBrowser, QToolButton, QWidget
 
+from crossid_desktop.about import describe_device
 from crossid_desktop.gui.widgets.query_panel import MODALITY_LABELS
 
 
@@ -41,7 +42,7 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(label)
 
     def show_device(self, info: dict[str, Any]) -> None:
-        device = info.get("cuda_device") or ("Apple MPS" if info.get("mps_available") else "CPU")
+        device = describe_device(info)
         self.device_label.setText(f"device: {device}")
 
     def show_gallery(self, subjects: int, images: int) -> None:
@@ -50,7 +51,8 @@ class StatusBar(QStatusBar):
     def show_search(self, result: Any) -> None:
         self.matcher_label.setText(f"matcher: {result.matcher_name}")
         self.show_gallery(result.gallery_subjects, result.gallery_images)
-        self.search_label.setText(f"last search: {result.timings_ms.get('total', 0.0) / 1000.0:.2f} s")
+        warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+        self.search_label.setText(f"last search: {result.timings_ms.get('total', 0.0) / 1000.0:.2f} s{warned}")
 
     def show_progress(self, done: int, total: int, message: str) -> None:
         self.progress.setVisible(True)

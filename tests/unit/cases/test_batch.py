@@ -120,3 +120,48 @@ def test_cli_search_report_records_into_a_case(gallery: tuple[Workspace, Path, M
     assert [e.action for e in cases.audit_log("DVI-7")] == ["case_created", "search_recorded", "report_exported", "search_recorded", "report_exported"]
     assert main([*args, "search", str(query), "--report", str(tmp_path / "report.txt")]) != 0
     assert main([*args, "batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) != 0
+
+
+def test_a_subject_with_a_huge_name_fails_no_query(gallery: tuple[Workspace, Path, MatcherCache], tmp_path: Path) -> None:
+    """Every report lists the subject; a 10,000-character name once made every query fail."""
+    from crossid_desktop.gallery.store import GalleryStore
+
+    ws, _, cache = gallery
+    with GalleryStore(ws.db_path) as store:
+        store.upsert_subject("P000", name=("Maximiliana " * 900)[:10_000])
+    try:
+        queries = tmp_path / "queries"
+        for n in range(2):
+            write_photo(queries / f"q{n}.png", seed=10 + n)
+        summary = run_batch(ws, queries, tmp_path / "out", top_k=4, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
+        assert [i.status for i in summary.items] == ["done", "done"], [i.error for i in summary.items]
+    finally:
+        with GalleryStore(ws.db_path) as store:
+            store.upsert_subject("P000", name="")
+
+
+def test_a_failed_item_leaves_no_orphan_case_and_reruns_open_none(gallery: tuple[Workspace, Path, MatcherCache], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crossid_desktop.cases import batch
+    from crossid_desktop.errors import CaseError
+
+    ws, _, cache = gallery
+    queries = tmp_path / "queries"
+    write_photo(queries / "q.png", seed=21)
+    real_export = batch.export_report
+
+    def failing_export(*args, **kwargs):
+        raise CaseError("The report cannot be written (disk full).")
+
+    monkeypatch.setattr(batch, "export_report", failing_export)
+    cases = CaseService(ws)
+    before = len(cases.list())
+    run = lambda: run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
+    for _ in range(2):  # the first run and a rerun, both failing at the report
+        item = run().items[0]
+        assert item.status == "failed" and "disk full" in item.error and item.case_number
+    assert len(cases.list()) == before + 1  # one case, named by the failed item
+    assert len(cases.get(item.case_number).searches) == 1  # the rerun did not search again
+    monkeypatch.setattr(batch, "export_report", real_export)
+    done = run().items[0]
+    assert done.status == "done" and done.case_number == item.case_number and Path(done.report).is_file()
+    assert len(cases.list()) == before + 1 and cases.verify(done.case_number).ok

@@ -89,7 +89,14 @@ def test_chain_hashes_match_an_independent_computation(service: CaseService, cas
         expected = hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
         assert prev_hash == previous and digest == expected
         previous = digest
-    assert json.loads(rows[2][5]) == {"subject_id": "S2", "mark": "of_interest", "note": "same ear shape"}
+    details = json.loads(rows[2][5])
+    sealed = details.pop("rows")
+    assert details == {"subject_id": "S2", "mark": "of_interest", "note": "same ear shape"}
+    db = _db(service)
+    db.row_factory = sqlite3.Row
+    mark_row = dict(db.execute("SELECT * FROM case_marks WHERE subject_id = 'S2'").fetchone())
+    assert sealed["case_marks"] == {"S2": mark_row}  # every column of the row the entry wrote, as stored
+    assert set(sealed["cases"][case_with_five_entries]) == {r[1] for r in db.execute("PRAGMA table_info(cases)")} - {"audit_seq", "audit_head"}
     result = service.verify(case_with_five_entries)
     assert result.ok and result.entries == 5 and result.head_hash == previous
 
@@ -122,10 +129,11 @@ def test_appended_forged_entry_is_detected(service: CaseService, case_with_five_
     from crossid_desktop.cases.audit import entry_hash
 
     digest = entry_hash(case_with_five_entries, 6, "2026-01-01T00:00:00+00:00", "x", "notes_set", "{}", last)
-    db.execute("INSERT INTO audit_log VALUES (?, 6, '2026-01-01T00:00:00+00:00', 'x', 'notes_set', '{}', ?, ?)", (case_with_five_entries, last, digest))
+    db.execute("INSERT INTO audit_log (case_number, seq, timestamp, actor, action, details, prev_hash, hash) VALUES (?, 6, '2026-01-01T00:00:00+00:00', 'x', 'notes_set', '{}', ?, ?)",
+               (case_with_five_entries, last, digest))
     db.commit()
     result = service.verify(case_with_five_entries)
-    assert not result.ok and result.first_broken_seq == 6
+    assert not result.ok and result.first_broken_seq == 6 and "added outside" in result.reason
 
 
 def test_cli_verify_exits_non_zero_naming_the_entry(service: CaseService, case_with_five_entries: str, capsys: pytest.CaptureFixture[str]) -> None:

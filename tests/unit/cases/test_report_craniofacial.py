@@ -12,8 +12,8 @@ from pypdf import PdfReader
 
 from crossid_desktop.cases import CaseService
 from crossid_desktop.cases.marks import Mark
-from crossid_desktop.cases.report_craniofacial import landmark_note
 from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.report_craniofacial import landmark_note
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.imaging.writing import save_image
 from crossid_desktop.matching.base import QueryModality

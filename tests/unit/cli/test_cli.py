@@ -35,6 +35,25 @@ def test_help_lists_commands_and_is_light() -> None:
         assert command in help_text
 
 
+def test_info_loads_no_heavy_module_and_says_the_device_was_not_checked(tmp_path: Path) -> None:
+    code = (
+        "import sys, contextlib, io, json\n"
+        "from crossid_desktop.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    main(['--workspace', {str(tmp_path / 'ws')!r}, 'info', '--json'])\n"
+        "heavy = [m for m in ('torch', 'torchvision', 'cv2', 'PySide6', 'dlib') if m in sys.modules]\n"
+        "print(json.dumps(heavy))\nprint(out.getvalue())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    first, _, text = result.stdout.partition("\n")
+    assert json.loads(first) == [], f"heavy modules imported by info: {first}"
+    info = json.loads(text)
+    from importlib.metadata import version
+
+    assert info["torch"] == version("torch") and info["numpy"] == version("numpy")
+    assert info["device_checked"] is False and info["cuda_available"] is None
+
+
 def test_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0
@@ -42,15 +61,16 @@ def test_version() -> None:
 
 
 def test_info_json_reports_versions_and_device(tmp_path: Path) -> None:
-    result = run_cli("--workspace", str(tmp_path / "ws"), "info", "--json")
+    result = run_cli("--workspace", str(tmp_path / "ws"), "info", "--json", "--device")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     import cv2
     import torch
 
-    assert info["torch"] == torch.__version__
-    assert info["opencv"] == cv2.__version__
-    assert info["cuda_available"] == torch.cuda.is_available()
+    assert info["torch"] == torch.__version__.split("+")[0]  # the package's version; the build is torch_build
+    assert info["torch_build"] == torch.__version__
+    assert cv2.__version__ in info["opencv"]  # 4.10.0 of the wheel 4.10.0.84
+    assert info["cuda_available"] == torch.cuda.is_available() and info["device_checked"]
     assert info["workspace"] == str(tmp_path / "ws")
     assert info["python"] == ".".join(map(str, sys.version_info[:3]))
     assert info["qt"] and info["qt"].startswith("6.")

@@ -11,6 +11,9 @@ from crossid_desktop.cli.terminal import VisibleStream, visible
 def test_controls_are_escaped_but_newline_and_tab_kept() -> None:
     assert visible("a\x1b[31mred\x00b\rc\x7fd\x9be\tf\ng") == "a\\x1b[31mred\\x00b\\x0dc\\x7fd\\x9be\tf\ng"
     assert visible("Émile Ğ 名前") == "Émile Ğ 名前"
+    # a right-to-left override would show the rest of the line reversed ("gpj.exe" as "exe.jpg")
+    assert visible("photo\u202egpj.exe \u2066x\u2069") == "photo\\u202egpj.exe \\u2066x\\u2069"
+    assert visible("\u200d\u200f") == "\u200d\u200f"  # joiners and marks stay (emoji, Hebrew)
 
 
 def test_cli_prints_names_escaped(tmp_path, capsys) -> None:

@@ -1,106 +1,29 @@
-from __future__ import annotations
+"""Every gallery index backend (the embedded hnswlib index, Milvus Lite) against exact search
+and against the database it is derived from."""
 
-import hashlib
-import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
+from __future__ import annotations
 
 import numpy as np
 import pytest
+from gallery_vectors import FP, OTHER_FP, OpenIndex, enrol_vectors
+from test_exact import loop_knn
 
 from crossid_desktop.errors import GalleryError, MatcherMismatchError
-from crossid_desktop.gallery import exact as exact_module
 from crossid_desktop.gallery.exact import exact_search
-from crossid_desktop.gallery.index import GalleryIndex, HnswParams
+from crossid_desktop.gallery.index import HnswParams
 from crossid_desktop.gallery.store import GalleryStore
-
-PNG = b"\x89PNG\r\n\x1a\n"
-FP = "a" * 64
-OTHER_FP = "b" * 64
-# smaller graph settings keep the tests quick on a shared CPU; recall is still checked
-PARAMS = HnswParams(M=16, ef_construction=100, ef=100)
-
-
-def loop_knn(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple[list[list[int]], list[list[float]]]:
-    """Reference: every distance in float64, one pair at a time, sorted by (distance, position)."""
-    positions, distances = [], []
-    for q in queries.astype(np.float64):
-        pairs = []
-        for j, v in enumerate(vectors.astype(np.float64)):
-            pairs.append((float(np.sqrt(sum((a - b) ** 2 for a, b in zip(q, v)))), j))
-        pairs.sort()
-        positions.append([j for _, j in pairs[:k]])
-        distances.append([d for d, _ in pairs[:k]])
-    return positions, distances
-
-
-def test_exact_search_matches_a_plain_loop() -> None:
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((60, 7)).astype(np.float32)
-    queries = rng.standard_normal((5, 7)).astype(np.float32)
-    positions, distances = exact_search(queries, vectors, 6)
-    want_pos, want_d = loop_knn(queries, vectors, 6)
-    assert positions.dtype == np.int64 and distances.dtype == np.float32
-    assert positions.tolist() == want_pos
-    np.testing.assert_allclose(distances, want_d, rtol=1e-6)
-
-
-def test_exact_search_ties_and_k_beyond_n() -> None:
-    # integer vectors: distances are exact, so ties are real ties
-    vectors = np.array([[2, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 0], [3, 3]], np.float32)
-    queries = np.array([[0, 0], [1, 1], [0.5, 0.5]], np.float32)
-    positions, distances = exact_search(queries, vectors, 10)
-    want_pos, want_d = loop_knn(queries, vectors, 10)
-    assert positions.shape == (3, 7)
-    assert positions.tolist() == want_pos
-    np.testing.assert_allclose(distances, want_d, rtol=1e-6)
-    # the hand-worked first row: 0 at pos 5, then four at distance 1 (positions 1, 2, 3, 4)
-    assert positions[0, :5].tolist() == [5, 1, 2, 3, 4]
-
-
-def test_exact_search_over_many_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exact_module, "_BLOCK_ELEMENTS", 50)  # forces one query row per block
-    rng = np.random.default_rng(3)
-    vectors = rng.standard_normal((40, 3)).astype(np.float32)
-    vectors[10] = vectors[30]  # duplicate vector: a tie broken by position
-    queries = np.vstack([vectors[30] + 1e-3, rng.standard_normal((3, 3))]).astype(np.float32)
-    positions, _ = exact_search(queries, vectors, 5)
-    assert positions.tolist() == loop_knn(queries, vectors, 5)[0]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[GalleryStore]:
-    with GalleryStore(tmp_path / "gallery.db") as s:
-        s.register_matcher(FP, name="matcher", card={})
-        s.register_matcher(OTHER_FP, name="other matcher", card={})
-        s.upsert_subject("s")
-        yield s
-
-
-def enrol(store: GalleryStore, vectors: np.ndarray, *, fingerprint: str = FP, start: int = 0) -> np.ndarray:
-    with store.transaction():
-        ids = [
-            store.add_image(
-                "s", path=Path(f"/p/{i}.jpg"), sha256=hashlib.sha256(str(i).encode()).hexdigest(), view="front",
-                width=9, height=9, thumbnail_png=PNG, alignment="x",
-            ).image_id
-            for i in range(start, start + len(vectors))
-        ]
-        store.put_embeddings(fingerprint, ids, vectors)
-    return np.array(ids)
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
-def test_index_recall_and_exact_mode(tmp_path: Path, store: GalleryStore) -> None:
+def test_index_recall_and_exact_mode(open_index: OpenIndex, store: GalleryStore) -> None:
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((5000, 64)).astype(np.float32)
-    ids = enrol(store, vectors)
+    ids = enrol_vectors(store, vectors)
     queries = rng.standard_normal((100, 64)).astype(np.float32)
-    index = GalleryIndex.open(tmp_path / "indexes", store, FP)  # the default parameters
+    index = open_index(store, params=HnswParams())  # the default parameters
     assert (index.count, index.dim, index.fingerprint) == (5000, 64, FP)
     found, distances = index.search(queries, 10)
     truth_pos, truth_d = exact_search(queries, vectors, 10)
@@ -114,11 +37,11 @@ def test_index_recall_and_exact_mode(tmp_path: Path, store: GalleryStore) -> Non
     np.testing.assert_allclose(exact_d, truth_d, rtol=1e-6)
 
 
-def test_small_gallery_is_exact_and_k_is_clipped(tmp_path: Path, store: GalleryStore) -> None:
+def test_small_gallery_is_exact_and_k_is_clipped(open_index: OpenIndex, store: GalleryStore) -> None:
     rng = np.random.default_rng(2)
     vectors = rng.standard_normal((20, 8)).astype(np.float32)
-    ids = enrol(store, vectors)
-    index = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
+    ids = enrol_vectors(store, vectors)
+    index = open_index(store)
     query = rng.standard_normal(8).astype(np.float32)
     found, distances = index.search(query, 50)
     want_pos, want_d = loop_knn(query[None], vectors, 50)
@@ -129,47 +52,46 @@ def test_small_gallery_is_exact_and_k_is_clipped(tmp_path: Path, store: GalleryS
         index.search(np.zeros(9, np.float32), 3)
 
 
-def test_empty_gallery(tmp_path: Path, store: GalleryStore) -> None:
-    index = GalleryIndex.open(tmp_path, store, FP)
+def test_empty_gallery(open_index: OpenIndex, store: GalleryStore) -> None:
+    index = open_index(store)
     assert index.count == 0 and not index.status().exists
     with pytest.raises(GalleryError, match="empty"):
         index.search(np.zeros((1, 4), np.float32), 5)
 
 
-def test_persistence_round_trip(tmp_path: Path, store: GalleryStore) -> None:
+def test_persistence_round_trip(open_index: OpenIndex, store: GalleryStore) -> None:
     rng = np.random.default_rng(11)
-    enrol(store, rng.standard_normal((600, 16)).astype(np.float32))
+    enrol_vectors(store, rng.standard_normal((600, 16)).astype(np.float32))
     queries = rng.standard_normal((20, 16)).astype(np.float32)
-    first = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
-    assert first.rebuilt and "no index file" in first.status().reason
+    first = open_index(store)
+    assert first.rebuilt and first.status().matches_db
     ids1, d1 = first.search(queries, 10)
-    again = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
+    first.close()
+    again = open_index(store)
     assert not again.rebuilt
     status = again.status()
     assert status.exists and status.matches_db and status.count == 600 and "loaded" in status.reason
     ids2, d2 = again.search(queries, 10)
     assert np.array_equal(ids1, ids2) and np.array_equal(d1, d2)
-    assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_incremental_add_remove_and_sync(tmp_path: Path, store: GalleryStore) -> None:
+def test_changes_of_the_database_are_caught_up(open_index: OpenIndex, store: GalleryStore) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((400, 16)).astype(np.float32)
-    ids = enrol(store, vectors[:300])
-    index = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
-    new_ids = enrol(store, vectors[300:], start=300)
+    ids = enrol_vectors(store, vectors[:300])
+    index = open_index(store)
+    new_ids = enrol_vectors(store, vectors[300:], start=300)  # e.g. another process enrols
     assert not index.status().matches_db
-    index.add(new_ids, vectors[300:])  # grows past the initial capacity
+    assert index.sync() == (100, 0)  # grows past the initial capacity
     all_ids = np.concatenate([ids, new_ids])
     assert index.count == 400 and index.status().matches_db
-    # search for each added vector finds itself
     found, distances = index.search(vectors[300:], 1)
     assert np.array_equal(found[:, 0], new_ids) and np.allclose(distances, 0)
 
     gone = all_ids[::3]
     for image_id in gone:
         store.remove_image(int(image_id))
-    index.remove(gone)
+    assert index.catch_up() and index.count == 400 - len(gone)
     kept = np.setdiff1d(all_ids, gone)
     for exact in (False, True):
         found, _ = index.search(vectors, 50, exact=exact)
@@ -177,84 +99,61 @@ def test_incremental_add_remove_and_sync(tmp_path: Path, store: GalleryStore) ->
     found, _ = index.search(vectors[np.searchsorted(all_ids, kept)], 1)
     assert np.array_equal(found[:, 0], kept)
     index.save()
-    reopened = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
+    index.close()
+    reopened = open_index(store)
     assert not reopened.rebuilt and reopened.count == len(kept)
     assert not np.isin(reopened.search(vectors, 50)[0], gone).any()
-    rebuilt = GalleryIndex.open(tmp_path, store, FP, params=PARAMS, rebuild="always")
+    rebuilt = open_index(store, rebuild="always")
     assert rebuilt.rebuilt and not np.isin(rebuilt.search(vectors, 50)[0], gone).any()
 
-    # another process removes a subject's images: sync catches up without a rebuild
-    store.remove_image(int(kept[0]))
-    assert rebuilt.sync() == (0, 1)
-    assert rebuilt.status().matches_db and rebuilt.count == len(kept) - 1
+
+def test_a_replaced_vector_is_searched_as_replaced(open_index: OpenIndex, store: GalleryStore) -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    ids = enrol_vectors(store, vectors)
+    index = open_index(store)
+    moved = vectors[7] + 50.0  # far from everything
+    store.put_embeddings(FP, [int(ids[3])], moved[None])
+    assert index.catch_up() and index.count == 300
+    for exact in (False, True):
+        found, distances = index.search(moved, 1, exact=exact)
+        assert found[0, 0] == ids[3] and distances[0, 0] == pytest.approx(0.0, abs=1e-4)
+        assert ids[3] not in index.search(vectors[3], 5, exact=exact)[0]
 
 
-def _saved_index(tmp_path: Path, store: GalleryStore, n: int = 300, dim: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    vectors = np.random.default_rng(9).standard_normal((n, dim)).astype(np.float32)
-    ids = enrol(store, vectors)
-    GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
-    return ids, vectors
+def test_an_index_behind_the_database_catches_up_on_open(open_index: OpenIndex, store: GalleryStore) -> None:
+    rng = np.random.default_rng(8)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    ids = enrol_vectors(store, vectors[:290])
+    open_index(store).close()  # saved
+    new_ids = enrol_vectors(store, vectors[290:], start=290)  # e.g. an enrolment killed before its save
+    with pytest.raises(GalleryError, match="out of date.*crossid gallery rebuild-index"):
+        open_index(store, rebuild="never")
+    index = open_index(store)
+    assert not index.rebuilt and "caught up with 10" in index.status().reason and index.count == 300
+    found, _ = index.search(vectors[290:], 1)
+    assert np.array_equal(found[:, 0], new_ids)
+    assert np.array_equal(index.search(vectors[:5], 1)[0][:, 0], ids[:5])
 
 
-def _check_rebuilt(tmp_path: Path, store: GalleryStore, ids: np.ndarray, vectors: np.ndarray, reason: str) -> None:
-    with pytest.raises(GalleryError, match="out of date"):
-        GalleryIndex.open(tmp_path, store, FP, params=PARAMS, rebuild="never")
-    index = GalleryIndex.open(tmp_path, store, FP, params=PARAMS)
-    assert index.rebuilt and reason in index.status().reason
-    found, distances = index.search(vectors[:50], 1)
-    assert np.array_equal(found[:, 0], ids[:50]) and np.allclose(distances, 0)
-    assert not GalleryIndex.open(tmp_path, store, FP, params=PARAMS).rebuilt  # repaired on disk
+def test_an_index_older_than_the_log_is_rebuilt(open_index: OpenIndex, store: GalleryStore) -> None:
+    rng = np.random.default_rng(12)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    enrol_vectors(store, vectors[:280])
+    open_index(store).close()
+    new_ids = enrol_vectors(store, vectors[280:], start=280)
+    store.prune_embedding_log(FP, store.matcher_state(FP).generation)  # the changes since are forgotten
+    index = open_index(store)
+    assert index.rebuilt and "record of changes" in index.status().reason
+    assert np.array_equal(index.search(vectors[280:], 1)[0][:, 0], new_ids)
 
 
-def test_stale_count_is_rebuilt(tmp_path: Path, store: GalleryStore) -> None:
-    ids, vectors = _saved_index(tmp_path, store)
-    extra = np.random.default_rng(1).standard_normal((5, 16)).astype(np.float32)
-    new_ids = enrol(store, extra, start=1000)
-    _check_rebuilt(tmp_path, store, np.concatenate([ids, new_ids]), np.vstack([vectors, extra]), "faces")
-
-
-def test_another_matchers_file_is_rebuilt(tmp_path: Path, store: GalleryStore) -> None:
-    ids, vectors = _saved_index(tmp_path, store)
-    store.put_embeddings(OTHER_FP, ids, -vectors)  # same images and size, other vectors
-    GalleryIndex.open(tmp_path, store, OTHER_FP, params=PARAMS)
-    shutil.copy(tmp_path / f"{OTHER_FP}.hnsw", tmp_path / f"{FP}.hnsw")  # only the graph copied over
-    _check_rebuilt(tmp_path, store, ids, vectors, "other vectors")
-    shutil.copy(tmp_path / f"{OTHER_FP}.hnsw", tmp_path / f"{FP}.hnsw")  # the graph and its meta
-    shutil.copy(tmp_path / f"{OTHER_FP}.json", tmp_path / f"{FP}.json")
-    _check_rebuilt(tmp_path, store, ids, vectors, "another matcher")
-
-
-def test_truncated_file_is_rebuilt(tmp_path: Path, store: GalleryStore) -> None:
-    ids, vectors = _saved_index(tmp_path, store)
-    graph = tmp_path / f"{FP}.hnsw"
-    graph.write_bytes(graph.read_bytes()[:-100])
-    _check_rebuilt(tmp_path, store, ids, vectors, "does not match its description")
-    graph.write_bytes(b"")
-    _check_rebuilt(tmp_path, store, ids, vectors, "unreadable")
-
-
-def test_other_dimension_is_rebuilt(tmp_path: Path, store: GalleryStore) -> None:
-    ids, vectors = _saved_index(tmp_path, store)
-    meta_path = tmp_path / f"{FP}.json"
-    meta = json.loads(meta_path.read_text())
-    meta["dim"] = 32  # an index of another dimension described truthfully
-    meta_path.write_text(json.dumps(meta))
-    _check_rebuilt(tmp_path, store, ids, vectors, "does not match its description")
-    # a consistent 32-d graph and meta for the same images, relabelled as this matcher's
-    store.put_embeddings(OTHER_FP, ids, np.tile(vectors, 2))
-    GalleryIndex.open(tmp_path, store, OTHER_FP, params=PARAMS)
-    shutil.copy(tmp_path / f"{OTHER_FP}.hnsw", tmp_path / f"{FP}.hnsw")
-    meta = json.loads((tmp_path / f"{OTHER_FP}.json").read_text())
-    meta_path.write_text(json.dumps({**meta, "fingerprint": FP}))
-    _check_rebuilt(tmp_path, store, ids, vectors, "other vectors")
-
-
-def test_older_format_is_rebuilt(tmp_path: Path, store: GalleryStore) -> None:
-    ids, vectors = _saved_index(tmp_path, store)
-    meta_path = tmp_path / f"{FP}.json"
-    meta = json.loads(meta_path.read_text())
-    meta["format_version"] -= 1
-    meta_path.write_text(json.dumps(meta))
-    _check_rebuilt(tmp_path, store, ids, vectors, "format version")
-    (tmp_path / f"{FP}.json").write_text("{broken")
-    _check_rebuilt(tmp_path, store, ids, vectors, "unreadable")
+def test_matchers_have_separate_indexes(open_index: OpenIndex, store: GalleryStore) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    ids = enrol_vectors(store, vectors)
+    store.put_embeddings(OTHER_FP, ids, -vectors)
+    mine, other = open_index(store), open_index(store, OTHER_FP)
+    assert mine.search(vectors[0], 1)[0][0, 0] == ids[0]
+    assert other.search(-vectors[0], 1)[0][0, 0] == ids[0]
+    assert other.search(vectors[0], 1)[1][0, 0] > 1.0

@@ -129,8 +129,12 @@ def test_user_errors(workspace: Workspace, gallery_folder: Path, tmp_path: Path)
     cache = MatcherCache()
     enrol(workspace, gallery_folder, matchers=[cache.for_role(workspace.root, "injured")], allow_centre_crop=True)
     # the X-ray matcher has embedded nothing: a clear sentence, never a silent empty result
+    import cv2
+
+    xray = tmp_path / "xray.png"  # grey blocks: edges enough to pass as an X-ray
+    cv2.imwrite(str(xray), cv2.resize(np.random.default_rng(1).integers(0, 256, (20, 20), dtype=np.uint8), (160, 160), interpolation=cv2.INTER_NEAREST))
     with pytest.raises(MatcherMismatchError, match="no embeddings"):
-        SearchService(workspace, matchers=cache).search([query], modality=QueryModality.XRAY_FRONT)
+        SearchService(workspace, matchers=cache).search([xray], modality=QueryModality.XRAY_FRONT)
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     result = subprocess.run(
@@ -302,3 +306,33 @@ def test_gallery_list_reports_a_missing_index_and_rebuild_repairs_it(workspace: 
     assert "24 vectors" in capsys.readouterr().out
     assert main([*ws, "gallery", "list", "--json"]) == 0
     assert all(i["matches_db"] and i["exists"] and i["count"] == 24 for i in json.loads(capsys.readouterr().out)["indexes"])
+
+
+def test_refusals_and_warnings_reach_the_command_line(xray_workspace: tuple[Workspace, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Guessed views and small X-rays are warned about on screen and in --json; the same file
+    twice, two laterals of two people, a 1x1 image and a gradient are refused in one sentence."""
+    import cv2
+
+    workspace, s2f = xray_workspace
+    ws = ["--workspace", str(workspace.root)]
+    front, side = s2f / "S0003" / "xray_front.png", s2f / "S0003" / "xray_side.png"
+    assert main([*ws, "search", str(front), str(side), "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("(frontal) was guessed" in w for w in warnings) and any("(lateral) was guessed" in w for w in warnings)
+    assert any("96x96 pixels" in w for w in warnings)  # the cohort's X-rays are small
+    assert main([*ws, "search", str(front), str(side), "--modality", "xray-front", "--modality", "xray-side"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING:" in out and "was guessed" not in out  # the views were stated; the size still warned
+    cv2.imwrite(str(tmp_path / "one.png"), np.zeros((1, 1), np.uint8))
+    cv2.imwrite(str(tmp_path / "gradient.png"), np.tile(np.arange(256, dtype=np.uint8), (256, 1)))
+    (tmp_path / "copy.png").write_bytes(front.read_bytes())
+    refusals = {
+        "same image": [str(front), str(tmp_path / "copy.png")],
+        "2 lateral": [str(side), str(s2f / "S0004" / "xray_side.png")],
+        "only 1x1 pixels": [str(tmp_path / "one.png"), "--modality", "xray"],
+        "no edges or structure": [str(tmp_path / "gradient.png"), "--modality", "xray-side"],
+    }
+    for expected, args in refusals.items():
+        assert main([*ws, "search", *args]) == 2, expected
+        err = capsys.readouterr().err.strip()
+        assert expected in err and "Traceback" not in err and len(err.splitlines()) == 1, err

@@ -3,7 +3,6 @@ photos, first-stage vectors in the index, the exact stage, verdicts and the peop
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from craniofacial_world import craniofacial_workspace
