@@ -21,6 +21,11 @@ class InvalidImageError(CrossIDError):
     too large, a DICOM without pixel data)."""
 
 
+class UnsuitableImageError(CrossIDError):
+    """An image that can be read but cannot serve the step asked of it (a blank image, an
+    image that is not the kind of picture the step needs)."""
+
+
 class CalibrationError(CrossIDError):
     """A pixel-spacing calibration that cannot be made (ruler points too close together, a
     known distance that is not a positive length)."""

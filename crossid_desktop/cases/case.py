@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crossid_desktop.about import collect_info
-from crossid_desktop.cases import audit, integrity, legacy
+from crossid_desktop.cases import audit, integrity, landmark_log, legacy
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import (
     CandidateMark,
@@ -367,9 +367,12 @@ def _verify(conn: sqlite3.Connection, case_number: str, row: sqlite3.Row) -> aud
     if not entries:  # every case has at least the entry that created it
         gone = audit.VerifyResult(False, 0, 1, "entry 1 and later are missing: the case has no audit log left", audit.GENESIS_HASH, "audit_log")
         return integrity.explain_missing(conn, case_number, row, entries, gone)
-    if integrity.is_sealed(entries):
-        return integrity.verify_case(conn, case_number, row, entries)
-    return legacy.verify_version_1(conn, case_number, row, entries)
+    result = integrity.verify_case(conn, case_number, row, entries) if integrity.is_sealed(entries) \
+        else legacy.verify_version_1(conn, case_number, row, entries)
+    landmarks = landmark_log.check_against_log(conn, case_number, entries) if result.ok else None
+    if landmarks is not None:
+        return audit.VerifyResult(False, len(entries), landmarks[0], landmarks[1], result.head_hash, "case_landmarks", result.caveat)
+    return result
 
 
 def _next_case_number(conn: sqlite3.Connection) -> str:

@@ -31,6 +31,7 @@ from crossid_desktop.gui.widgets.case_panel import CasePanel
 from crossid_desktop.gui.widgets.compare_view import CompareView
 from crossid_desktop.gui.widgets.dicom_browser import DicomBrowser, is_dicom_media
 from crossid_desktop.gui.widgets.gallery_manager import GalleryManager
+from crossid_desktop.gui.widgets.landmark_editor import LandmarkEditor
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
 from crossid_desktop.gui.widgets.status import QueryFacts, StatusBar
 from crossid_desktop.gui.worker import JobContext, Worker
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self.case_panel = CasePanel(self)
         self.case_tabs.insertTab(0, self.case_panel, "Case")
         self.case_tabs.setCurrentIndex(0)
+        self.landmark_editor = LandmarkEditor(self)  # a row under the query images
+        self.query_panel.layout().insertWidget(self.query_panel.layout().count() - 1, self.landmark_editor)
         self.case_dock = QDockWidget("Case", self, objectName="caseDock")
         self.case_dock.setWidget(self.case_tabs)
         self.case_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)

@@ -72,7 +72,7 @@ def test_persistence_round_trip(open_index: OpenIndex, store: GalleryStore) -> N
     status = again.status()
     assert status.exists and status.matches_db and status.count == 600 and "loaded" in status.reason
     ids2, d2 = again.search(queries, 10)
-    assert np.array_equal(ids1, ids2) and np.array_equal(d1, d2)
+    assert np.array_equal(ids1, ids2) and np.allclose(d1, d2, rtol=1e-6)  # a server may sum in another order
 
 
 def test_changes_of_the_database_are_caught_up(open_index: OpenIndex, store: GalleryStore) -> None:

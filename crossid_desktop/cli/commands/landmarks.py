@@ -1,0 +1,155 @@
+"""``crossid landmarks IMAGE``: the landmarks of a skull X-ray or face photo;
+``crossid train-landmarks``: train the X-ray landmark model."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.writing import save_image
+from crossid_desktop.matching.landmarks.overlay import draw_landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
+from crossid_desktop.search.query import guess_modality
+
+if TYPE_CHECKING:
+    from crossid_desktop.matching.landmarks.train_config import LandmarkTrainConfig
+
+ORDER = 15
+
+
+#: exit status when the image does not look like the view asked for (the result is still printed)
+EXIT_REFUSED = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "landmarks",
+        help="find the named landmarks of a skull X-ray or a face photo",
+        description="Find the named landmarks of a skull X-ray (frontal, or lateral with the cephalometric points l1..l19) or of "
+        "a face photo (frontal: the 68 points p1..p68 and soft-tissue points; profile: the soft-tissue profile points), in the "
+        "image's own pixel coordinates; X-ray points carry a standard deviation (pixels). A point that is not in the image is "
+        "reported missing; doubts are printed as warnings. When an X-ray does not look like a skull of the view, the result is "
+        f"printed flagged and the exit status is {EXIT_REFUSED}.",
+    )
+    parser.add_argument("image", type=Path, help="the image (DICOM, PNG, TIFF, JPEG, ...)")
+    parser.add_argument("--view", choices=("xray-front", "xray-side", "face-front", "face-side"), help="what the image shows (default: guessed)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--out", type=Path, metavar="OVERLAY.png", help="write the image with the landmarks drawn on it")
+    parser.add_argument("--model", type=Path, help="a landmark model file instead of the bundled one")
+    parser.set_defaults(run=run_landmarks)
+    _register_train(subparsers)
+
+
+def run_landmarks(args: argparse.Namespace) -> int:
+    image = load_image(args.image)
+    view = args.view
+    if view is None:
+        guessed = guess_modality(image)
+        view = {"xray_front": "xray-front", "xray_side": "xray-side"}.get(guessed.value, "face-front")  # a colour photo: a face
+    result = find_landmarks(image, view, model=args.model)
+    if args.out is not None:
+        save_image(args.out, draw_landmarks(image.rgb_uint8(), result))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        _print_table(result, guessed=args.view is None)
+        if args.out is not None:
+            print(f"overlay: {args.out}")
+    for warning in result.warnings:
+        print(f"crossid: warning: {warning}", file=sys.stderr)
+    return EXIT_REFUSED if result.refused else 0
+
+
+def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkTrainConfig:
+    """The stored configuration of a run, with a number of steps given again on the command line
+    replacing the stored one (the change and the step reached are recorded in the run)."""
+    given = {key: getattr(args, key) for key in ("global_steps", "local_steps") if f"--{key.replace('_', '-')}" in sys.argv}
+    given = {key: value for key, value in given.items() if value != getattr(config, key)}
+    if not given:
+        return config
+    reached = {}
+    for stage in ("global", "local"):
+        log = args.out / f"{stage}_log.csv"
+        lines = log.read_text().splitlines() if log.is_file() else []
+        reached[stage] = int(lines[-1].split(",")[0]) if len(lines) > 1 else 0
+    note = f"{' '.join(['crossid', *sys.argv[1:]])} (at global step {reached['global']}, local step {reached['local']})"
+    config = dataclasses.replace(config, **given, changes=(*config.changes, note))
+    (args.out / "config.json").write_text(config.to_json(), encoding="utf-8")
+    return config
+
+
+def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
+    print(f"{result.image} (sha256 {result.sha256[:16]}...), view {result.view}{' (guessed)' if guessed else ''}"
+          f"{', facing left (read mirrored)' if result.mirrored else ''}; model {result.model.get('name', '?')}")
+    print(f"{'label':>5} {'name':<24} {'x':>8} {'y':>8} {'sd':>6}  note")
+    for p in result.landmarks:
+        if p.missing:
+            print(f"{p.label or '':>5} {p.name:<24} {'-':>8} {'-':>8} {'-':>6}  missing (not in the image)")
+        else:
+            note = "low confidence" if p.low_confidence else ""
+            sd = f"{p.sd:6.1f}" if p.sd is not None else f"{'-':>6}"
+            print(f"{p.label or '':>5} {p.name:<24} {p.x:8.1f} {p.y:8.1f} {sd}  {note}")
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train-landmarks",
+        help="train the skull X-ray landmark model (global and local heatmap networks)",
+        description="Train the two networks of the X-ray landmark detector on real lateral cephalograms (their 'train' images; "
+        "'tune' images choose checkpoints; 'test' images are never read) and/or synthetic cohorts, then assemble the model file "
+        "RUN_DIR/model.pt with its card. Stages can run separately (--stage global / local in two processes) and resume.",
+    )
+    parser.add_argument("--view", choices=("xray-side", "xray-front"), required=True)
+    parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder (created; an existing one is resumed)")
+    parser.add_argument("--ceph-dir", type=Path, help="folder of real lateral cephalograms with landmarks.csv (xray-side only)")
+    parser.add_argument("--cohort", type=Path, action="append", default=[], metavar="DIR", help="synthetic cohort folder (crossid synth), repeatable")
+    parser.add_argument("--negatives-from", type=Path, action="append", default=[], metavar="DIR", help="synthetic cohort whose other-view X-rays and face photos serve as negatives, repeatable")
+    parser.add_argument("--stage", choices=("global", "local", "assemble", "all"), default="all")
+    parser.add_argument("--global-steps", type=int, default=700)
+    parser.add_argument("--local-steps", type=int, default=1500)
+    parser.add_argument("--batch-global", type=int, default=8)
+    parser.add_argument("--batch-local", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--real-fraction", type=float, default=0.5, help="share of real images in batches when both kinds are given")
+    parser.add_argument("--eval-every", type=int, default=100, help="steps between checkpoints and tuning evaluations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    parser.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    # torch, imported by these modules, loads only when training is asked for
+    import torch
+
+    from crossid_desktop.matching.landmarks.assemble import assemble
+    from crossid_desktop.matching.landmarks.train_config import LandmarkTrainConfig, training_sets
+    from crossid_desktop.matching.landmarks.training import train_stage
+
+    torch.set_num_threads(max(1, args.threads))
+    config_file = args.out / "config.json"
+    if config_file.is_file():
+        config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
+    else:
+        config = LandmarkTrainConfig(
+            view=args.view, ceph_dir=str(args.ceph_dir) if args.ceph_dir else None, cohort_dirs=tuple(str(c) for c in args.cohort),
+            negative_dirs=tuple(str(c) for c in args.negatives_from),
+            global_steps=args.global_steps, local_steps=args.local_steps, batch_global=args.batch_global, batch_local=args.batch_local,
+            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, eval_every=args.eval_every, command=("crossid", *sys.argv[1:]),
+        )
+    sets = training_sets(config)
+    print(f"{len(sets.real)} real and {len(sets.synthetic)} synthetic training images, {len(sets.tune)} tuning images, {len(sets.negatives)} negatives")
+    stages = ("global", "local") if args.stage == "all" else (args.stage,) if args.stage != "assemble" else ()
+    for stage in stages:
+        with TextProgress(stage) as progress:
+            best = train_stage(config, sets, args.out, stage, progress=progress)
+        print(f"{stage} stage: best weights {best}")
+    if args.stage in ("assemble", "all"):
+        model = assemble(config, sets, args.out)
+        print(f"model: {model} (card {model.with_suffix('.json')})")
+    return 0

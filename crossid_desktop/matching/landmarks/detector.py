@@ -1,0 +1,186 @@
+"""Find the landmarks of a skull X-ray: global heatmaps, then local refinement (torch).
+
+1. **Global stage.** The whole normalised image on a square canvas (192 px in the bundled
+   models, :class:`~.frames.Frames`); one heatmap per
+   landmark (plus its "not in the image" bin) at half that resolution. A lateral view is read
+   both as it is and mirrored, and the reading with the higher image score is kept: the network
+   was trained on heads facing right, and an image facing left is mirrored first.
+2. **Local stage.** Around each point the global stage found, a 96 px crop at five times
+   the global detail; a second network places the point within it. A point that moved more
+   than a quarter of the crop is looked at again from its new place.
+3. **Reading.** Position: the probability-weighted mean near the local peak. Uncertainty
+   (``sd``, image pixels, per axis): the local heatmap's spread times a factor fitted on tuning
+   images. A point whose null bin wins (``presence`` < threshold) or that falls outside the
+   image is **missing**, never clipped to the border. A point with little probability near its
+   peak is flagged low-confidence; the image as a whole is flagged when its mean confidence is
+   low or the points are not arranged like a skull (:mod:`.shape`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from crossid_desktop.imaging.xray import normalise_xray
+from crossid_desktop.matching.landmarks.frames import Frames, apply, invert, warp
+from crossid_desktop.matching.landmarks.heatmap_net import HeatmapNet, HeatmapNetConfig
+from crossid_desktop.matching.landmarks.heatmaps import Readout, read_heatmaps
+from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, read_landmark_model
+from crossid_desktop.matching.landmarks.shape import ShapeModel
+from crossid_desktop.matching.landmarks.training_data import network_input
+
+
+@dataclass(frozen=True)
+class DetectedPoint:
+    """One landmark as found: ``x``, ``y`` and ``sd`` in image pixels (None when missing)."""
+
+    name: str
+    label: str | None
+    x: float | None
+    y: float | None
+    sd: float | None
+    presence: float
+    confidence: float
+    low_confidence: bool
+
+    @property
+    def missing(self) -> bool:
+        return self.x is None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """All landmarks of one image, and what the detector thinks of the image as a whole.
+
+    Attributes:
+        points: one per landmark of the model, in the model's order.
+        mirrored: the image faced left and was read mirrored (lateral view).
+        image_score: mean over landmarks of presence x confidence, in [0, 1].
+        shape_residual: :func:`~.shape.shape_residual` of the found points (NaN: too few).
+        warnings: sentences for the examiner; empty when nothing is doubtful.
+    """
+
+    points: tuple[DetectedPoint, ...]
+    mirrored: bool
+    image_score: float
+    shape_residual: float
+    warnings: tuple[str, ...]
+
+    @property
+    def low_confidence(self) -> bool:
+        return bool(self.warnings)
+
+
+class XrayLandmarkDetector:
+    """A loaded landmark model for one X-ray view. Build with :meth:`load` or from weights."""
+
+    def __init__(self, state: dict[str, torch.Tensor], card: LandmarkModelCard) -> None:
+        self.card = card
+        self.frames = Frames(**card.frames)
+        self.global_net = _net(state, "global.", card.global_net)
+        self.local_net = _net(state, "local.", card.local_net)
+        mean = np.array([[np.nan if v is None else v for v in row] for row in card.shape_mean], float).reshape(-1, 2)
+        self.shape = ShapeModel(mean, card.shape_threshold) if mean.size else None
+
+    @classmethod
+    def load(cls, path: str | Path) -> XrayLandmarkDetector:
+        state, card = read_landmark_model(path)
+        return cls(state, card)
+
+    @torch.no_grad()
+    def detect(self, image: NDArray[Any]) -> Detection:
+        """Landmarks of ``image`` (``(H, W)`` grey or ``(H, W, 3)``, any dtype
+        :func:`~crossid_desktop.imaging.xray.normalise_xray` takes), in its own pixel coordinates."""
+        grey = normalise_xray(image)
+        height, width = grey.shape
+        readings = [self._global(grey, False)]
+        if self.card.view == "xray-side":
+            readings.append(self._global(grey[:, ::-1].copy(), True))
+        score, mirrored, reading, to_canvas = max(readings, key=lambda r: r[0])
+        work = grey[:, ::-1].copy() if mirrored else grey
+        global_xy = apply(invert(to_canvas), reading.xy)
+        present = reading.presence >= self.card.thresholds["presence"]
+        inside = (global_xy[:, 0] >= -0.5) & (global_xy[:, 0] <= width - 0.5) & (global_xy[:, 1] >= -0.5) & (global_xy[:, 1] <= height - 0.5)
+        found = np.flatnonzero(present & inside)
+        xy, sd, confidence = global_xy.copy(), np.full(len(global_xy), np.nan), reading.peak_mass.copy()
+        if found.size:
+            xy[found], sd[found], confidence[found] = self._local(work, global_xy[found], found)
+        if mirrored:
+            xy[:, 0] = width - 1 - xy[:, 0]
+        return self._result(xy, sd, reading.presence, confidence, present & inside, mirrored, (height, width))
+
+    def _global(self, grey: NDArray[np.float32], mirrored: bool) -> tuple[float, bool, Readout, NDArray[np.float64]]:
+        canvas, to_canvas = self.frames.global_canvas(grey)
+        grid, null = self.global_net(torch.from_numpy(network_input([canvas])))
+        reading = read_heatmaps(grid[0], null[0], self.global_net.config.output_stride, window=max(2, round(3 * self.card.sigma_global)))
+        score = float(np.mean(reading.presence * reading.peak_mass))
+        return score, mirrored, reading, to_canvas
+
+    def _local(self, grey: NDArray[np.float32], start: NDArray[np.float64], channels: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Refine ``start`` (image coordinates) of landmarks ``channels``: positions, sd (image px), confidence."""
+        resized, to_resized = self.frames.local_image(grey)
+        scale = float(np.sqrt(abs(np.linalg.det(to_resized[:, :2]))))
+        centres = apply(to_resized, start)
+        xy, sd, confidence = np.zeros((len(channels), 2)), np.zeros(len(channels)), np.zeros(len(channels))
+        todo = np.arange(len(channels))
+        for _round in range(2):
+            maps = [self.frames.crop_map(c) for c in centres[todo]]
+            crops = [warp(resized, m, self.frames.crop) for m in maps]
+            grid, null = self.local_net(torch.from_numpy(network_input(crops)))
+            window = max(2, round(3 * self.card.sigma_local))
+            again = []
+            for row, (index, to_crop) in enumerate(zip(todo, maps)):
+                k = int(channels[index])
+                reading = read_heatmaps(grid[row, k: k + 1], null[row, k: k + 1], self.local_net.config.output_stride, window)
+                point = apply(invert(to_crop), reading.xy)[0]
+                xy[index], sd[index], confidence[index] = point, reading.sd[0], reading.peak_mass[0]
+                if np.hypot(*(point - centres[index])) > self.frames.crop / 4.0 and _round == 0:
+                    again.append(index)
+                centres[index] = point
+            if not again:
+                break
+            todo = np.array(again)
+        return apply(invert(to_resized), xy), sd / scale * self.card.sd_scale, confidence
+
+    def _result(self, xy: NDArray[np.float64], sd: NDArray[np.float64], presence: NDArray[np.float64], confidence: NDArray[np.float64],
+                found: NDArray[np.bool_], mirrored: bool, shape: tuple[int, int]) -> Detection:
+        height, width = shape
+        inside = (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
+        found = found & inside
+        low = confidence < self.card.thresholds["peak_mass"]
+        points = tuple(
+            DetectedPoint(name, self.card.labels.get(name), float(xy[i, 0]) if found[i] else None, float(xy[i, 1]) if found[i] else None,
+                          float(sd[i]) if found[i] else None, float(presence[i]), float(confidence[i]) if found[i] else 0.0, bool(found[i] and low[i]))
+            for i, name in enumerate(self.card.landmarks)
+        )
+        image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))
+        residual = self.shape.residual(np.where(found[:, None], xy, np.nan)) if self.shape is not None else float("nan")
+        warnings = _warnings(self.card, points, image_score, residual)
+        return Detection(points, mirrored, image_score, residual, warnings)
+
+
+def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_score: float, residual: float) -> tuple[str, ...]:
+    view = "lateral" if card.view == "xray-side" else "frontal"
+    out = []
+    missing = [p.name for p in points if p.missing]
+    if image_score < card.thresholds["image_score"]:
+        out.append(f"The image does not look like a {view} skull X-ray to the landmark model (score {image_score:.2f}); the points are unreliable.")
+    elif np.isfinite(residual) and residual > card.shape_threshold:
+        out.append(f"The points found are not arranged like a {view} skull (shape residual {residual:.3f}); check them.")
+    if len(missing) > len(points) // 2:
+        out.append(f"{len(missing)} of {len(points)} landmarks were not found in the image.")
+    doubtful = [p.name for p in points if p.low_confidence]
+    if doubtful and not out:
+        out.append(f"{len(doubtful)} landmark(s) found with low confidence: {', '.join(doubtful)}.")
+    return tuple(out)
+
+
+def _net(state: dict[str, torch.Tensor], prefix: str, config: dict[str, Any]) -> HeatmapNet:
+    net = HeatmapNet(HeatmapNetConfig.from_dict(config))
+    net.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    return net.eval()
