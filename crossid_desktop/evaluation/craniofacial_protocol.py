@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.datasets.skull_faces import read_skull_faces
-from crossid_desktop.errors import DatasetError
+from crossid_desktop.errors import CrossIDError, DatasetError
 from crossid_desktop.evaluation.calibration import cllr, cllr_min
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.protocols import EvaluationResult, distance_matrix
@@ -49,7 +49,8 @@ from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
 from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, measured_profile, with_profile
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
-from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
+from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model, find_landmarks
 from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
@@ -104,6 +105,41 @@ def _detected(path: Path, view: str, cache_dir: Path | None) -> Landmarks:
     if cached is not None and cached.is_file():
         return Landmarks.from_dict(json.loads(cached.read_text(encoding="utf-8")))
     found = detect_face_points(load_image(path).rgb_uint8(), view)
+    if cached is not None:
+        write_text_atomic(cached, json.dumps(found.to_dict(), sort_keys=True))
+    return found
+
+
+def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cache_dir: Path | None = None, progress: ProgressCallback | None = None,
+                   cancel: threading.Event | None = None) -> list[PairedPerson]:
+    """The people with their X-rays' skull landmarks as the X-ray landmark detector finds them
+    (pixel spacing unknown, as in a plain image file). An X-ray the detector refuses, or one it
+    cannot read, keeps its failure with the reason: that query is not assessed and counts as
+    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's."""
+    report = progress or no_progress
+    dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
+    models = {view: sha256_of_file(bundled_model(view))[:16] if bundled_model(view).is_file() else "none" for view in XRAY_VIEWS}
+    out = []
+    for done, person in enumerate(people):
+        check_cancel(cancel, "The craniofacial evaluation")
+        report(done, len(people), "detecting skull landmarks")
+        subject = dataset[person.subject_id]
+        skulls = {view: _detected_xray(getattr(subject, view.replace("-", "_")), view, models[view], cache_dir) for view in person.skulls}
+        out.append(replace(person, skulls=skulls))
+    return out
+
+
+def _detected_xray(path: Path | None, view: str, model: str, cache_dir: Path | None) -> Landmarks:
+    if path is None:
+        return Landmarks.failed(view, f"no {view} image", source="the X-ray landmark detector")
+    image = load_image(path)
+    cached = Path(cache_dir) / f"{image.sha256}-{view}-{model}.json" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return Landmarks.from_dict(json.loads(cached.read_text(encoding="utf-8")))
+    try:
+        found = from_detection(find_landmarks(image, view))
+    except CrossIDError as error:
+        found = Landmarks.failed(view, str(error).rstrip("."), source="the X-ray landmark detector")
     if cached is not None:
         write_text_atomic(cached, json.dumps(found.to_dict(), sort_keys=True))
     return found

@@ -121,14 +121,17 @@ def search_arguments(queries: Sequence[QueryImage]) -> tuple[list[LoadedImage], 
     return [q.image for q in queries], modalities
 
 
-def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: str | None = None) -> JobFunction:
+def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: str | None = None,
+               landmarks: Sequence[Landmarks | None] | None = None) -> JobFunction:
     """Search, read the candidates' aligned faces, and place the known identity (when given)
-    in the whole gallery's ranking (:meth:`~crossid_desktop.search.service.SearchService.locate`)."""
+    in the whole gallery's ranking (:meth:`~crossid_desktop.search.service.SearchService.locate`).
+    ``landmarks``: per query, the skull landmarks as the examiner corrected them (None: found by
+    the matcher)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
         images, modality = search_arguments(queries)
         service = context.search
-        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel)
+        result = service.search(images, modality=modality, top_k=top_k, progress=progress, cancel=cancel, landmarks=landmarks)
         left = [q for q in queries if q.modality.is_xray and q.modality == q.guessed]  # views the examiner left at the guess
         result = result.with_warnings(*query_warnings([q.image for q in left], [q.modality for q in left], views_guessed=True))
         with GalleryStore(service.workspace.db_path) as store:

@@ -11,10 +11,13 @@ with both views of one skull fused, for:
 * **fusion**: both, by the logistic rules fitted on the validation people (the default X-ray
   matcher of new workspaces).
 
-Landmarks: ``simulated`` (the cohort's exact landmarks moved by the stated measurement error,
-points outside the image missing), ``detected-faces`` (the photos' landmarks found by the
-face detectors; the X-rays' simulated, no X-ray landmark detector being bundled yet) and
-``exact`` (the generator's true geometry: the ceiling of this model). Exclusion: the share of
+Landmarks: ``detectors`` (``--detect-xrays``: every landmark found by the application's own
+detectors, the X-rays' by the bundled X-ray landmark models, the photos' by the face
+detectors: what the application does), ``simulated`` (the cohort's exact landmarks moved by
+the stated measurement error, points outside the image missing), ``detected-faces`` (the
+photos' landmarks found by the face detectors, the X-rays' simulated) and ``exact`` (the
+generator's true geometry: the ceiling of this model). An X-ray whose landmarks failed is not
+assessed and its person counts as missed. Exclusion: the share of
 impostor query-person pairs marked inconsistent (true-negative rate) and of true pairs marked
 inconsistent (false-exclusion rate), both X-rays of a skull. Cllr of the fused likelihood ratios
 of all query-person pairs.
@@ -46,9 +49,10 @@ from pathlib import Path
 import numpy as np
 
 from crossid_desktop.evaluation.calibration import cllr, cllr_min
-from crossid_desktop.evaluation.craniofacial_protocol import load_people, siamese_distances, table_figures, with_detected_faces
+from crossid_desktop.evaluation.craniofacial_protocol import detected_xrays, load_people, siamese_distances, table_figures, with_detected_faces
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.xray_evidence import EvidenceTable, evidence_table, exclusion_rates, fused_ln_lr
+from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model_file import load_model, update_card
@@ -56,6 +60,7 @@ from crossid_desktop.matching.matchers import load_matcher
 from crossid_desktop.paths import resource_path
 
 KS = (1, 10)
+DETECTORS = "every landmark found by the detectors: the X-rays' by the bundled X-ray landmark models (pixel spacing unknown), the photos' by the face detectors"
 
 
 def _row(label: str, metrics: dict, prefix: str) -> str:
@@ -67,15 +72,31 @@ def _row(label: str, metrics: dict, prefix: str) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
+def stored_distances(siamese: Matcher, data: Path, subjects: list[str], score_cache: Path | None) -> dict:
+    """The Siamese network's distances of a cohort (:func:`siamese_distances`), kept in
+    ``score_cache`` by the network's fingerprint and the cohort."""
+    key = hashlib.sha256(f"{siamese.fingerprint}|{data.resolve()}|{','.join(subjects)}".encode()).hexdigest()[:20]
+    stored = score_cache / f"siamese-{key}.npz" if score_cache is not None else None
+    if stored is not None and stored.is_file():
+        with np.load(stored, allow_pickle=False) as saved:
+            return {view: (tuple(saved[f"{view}_queries"]), tuple(saved[f"{view}_gallery"]), saved[f"{view}_d"]) for view in ("front", "side")}
+    found = siamese_distances(siamese, data, subjects)
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(stored, **{f"{view}_{part}": np.asarray(value) for view, (q, g, d) in found.items()
+                                        for part, value in (("queries", q), ("gallery", g), ("d", d))})
+    return found
+
+
 def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: Callable[[], dict], *, detect: bool, cache: Path | None,
-                 score_cache: Path | None) -> tuple[EvidenceTable, dict]:
+                 score_cache: Path | None, xrays: bool = False) -> tuple[EvidenceTable, dict]:
     """The evidence of every query-person pair of one cohort and landmark source, with each view's
     tolerance statistic at factor 1 (the model's view factors are applied when the exclusion is
     counted). ``score_cache`` keeps the table, keyed by the matcher's fingerprint (the model's
     arrays and the Siamese network), the cohort and the landmark source: the tolerance factors and
     fusion rules live in the card and are applied afresh on every run."""
     model = matcher.craniofacial.model
-    key = hashlib.sha256(f"{matcher.fingerprint}|{data.resolve()}|{noise}|{detect}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{matcher.fingerprint}|{data.resolve()}|{noise}|{detect}{'|xrays' if xrays else ''}".encode()).hexdigest()[:20]
     stored = score_cache / f"{key}.npz" if score_cache is not None else None
     if stored is not None and stored.is_file():
         with np.load(stored, allow_pickle=False) as saved:
@@ -86,6 +107,8 @@ def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise,
     people = load_people(data, subjects, noise, 0)
     if detect:
         people = with_detected_faces(people, data, matcher.craniofacial.profiles, cache_dir=cache)
+    if xrays:
+        people = detected_xrays(people, data, cache_dir=cache)
     unit = replace(model.tolerance, factor=1.0)
     scores = {view: view_scores(vm, unit, people, people) for view, vm in model.views.items()}
     table = evidence_table(scores, unit, siamese)
@@ -98,10 +121,10 @@ def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise,
 
 
 def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: Callable[[], dict], *, detect: bool, cache: Path | None,
-            score_cache: Path | None) -> tuple[dict, dict]:
+            score_cache: Path | None, xrays: bool = False) -> tuple[dict, dict]:
     """Figures of one cohort and one landmark source."""
     model = matcher.craniofacial.model
-    table, problems = scored_table(matcher, data, noise, distances, detect=detect, cache=cache, score_cache=score_cache)
+    table, problems = scored_table(matcher, data, noise, distances, detect=detect, cache=cache, score_cache=score_cache, xrays=xrays)
     metrics = {}
     for siamese, craniofacial, prefix in ((False, True, "cf/"), (True, False, "siamese/"), (True, True, "fusion/")):
         metrics.update(table_figures(table, matcher.fusion, siamese=siamese, craniofacial=craniofacial, prefix=prefix)[0])
@@ -188,8 +211,9 @@ def main() -> None:
     parser.add_argument("--xray-error-mm", type=float, default=MeasurementNoise.xray_mre_mm)
     parser.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre)
     parser.add_argument("--detect-faces", action="store_true", help="also with the photos' landmarks found by the face detectors")
+    parser.add_argument("--detect-xrays", action="store_true", help="also with every landmark found by the detectors (X-rays and photos)")
     parser.add_argument("--no-ceiling", action="store_true")
-    parser.add_argument("--only", choices=("simulated", "detected-faces", "exact"), default=None, help="measure only this landmark source")
+    parser.add_argument("--only", choices=("detectors", "simulated", "detected-faces", "exact"), default=None, help="measure only this landmark source")
     parser.add_argument("--timing", type=int, default=0, metavar="N", help="also time one query against N gallery photos")
     parser.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections between runs")
     parser.add_argument("--score-cache", type=Path, default=None, metavar="DIR",
@@ -204,12 +228,14 @@ def main() -> None:
     figures: dict[str, dict] = {}
     for data in args.test:
         subjects = sorted(p.name for p in data.iterdir() if p.is_dir())
-        distances = functools.cache(functools.partial(siamese_distances, siamese, data, subjects))
-        sources = [("simulated", noise, False)] + ([("detected-faces", noise, True)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False)])
+        distances = functools.cache(functools.partial(stored_distances, siamese, data, subjects, args.score_cache))
+        sources = ([("detectors", EXACT, True, True)] if args.detect_xrays else []) + [("simulated", noise, False, False)] \
+            + ([("detected-faces", noise, True, False)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False, False)])
         sources = [source for source in sources if args.only is None or source[0].split()[0] == args.only]
-        for label, source_noise, detect in sources:
-            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache, score_cache=args.score_cache)
-            report(f"{data} - {label}: {source_noise.describe() if source_noise != EXACT else 'exact landmarks'}", metrics, problems)
+        for label, source_noise, detect, xrays in sources:
+            metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache, score_cache=args.score_cache, xrays=xrays)
+            described = DETECTORS if xrays else source_noise.describe() if source_noise != EXACT else "exact landmarks"
+            report(f"{data} - {label}: {described}", metrics, problems)
             figures[f"{data} | {label}"] = {k: round(float(v), 4) for k, v in metrics.items() if isinstance(v, (int, float))}
     if args.write_card and figures:
         command = "PYTHONPATH=. python tests/benchmarks/craniofacial_matching.py " + " ".join(sys.argv[1:])

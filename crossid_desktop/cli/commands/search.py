@@ -10,9 +10,10 @@ from pathlib import Path
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.report_sections import query_dicom_pairs
+from crossid_desktop.cases.skull_landmarks import case_skull_landmarks
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
-from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option
+from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option, resolve_modalities
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
 
@@ -50,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
         raise CrossIDError("--frame counts from 1.")
     service = SearchService(Workspace.open(args.workspace))
     images = [load_image(path, frame=args.frame - 1) for path in args.queries]
-    result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank, exact=args.exact)
+    modality = modality_from_option(args.modality, len(args.queries))
+    landmarks = None
+    if args.case is not None and CaseService(service.workspace).exists(args.case):  # the examiner's landmark corrections kept in the case
+        landmarks = case_skull_landmarks(CaseService(service.workspace), args.case, images, resolve_modalities(images, modality))
+    result = service.search(images, modality=modality, top_k=args.top_k, rank_by=args.rank, exact=args.exact, landmarks=landmarks)
     if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:

@@ -182,6 +182,17 @@ def from_detection(result: DetectionResult, *, spacing_mm: float | None = None, 
     return marks
 
 
+def corrected_landmarks(result: DetectionResult | None, image: Any) -> Landmarks | None:
+    """The X-ray landmark detector's result with the examiner's corrections, as the craniofacial
+    search takes them (the image's pixel spacing where its metadata states one), or None when the
+    examiner moved no point (the matcher then reads the landmarks kept beside the X-ray, else
+    detects them itself)."""
+    if result is None or not any(getattr(p, "corrected", False) for p in result.landmarks):
+        return None
+    spacing, source = pixel_spacing(getattr(image, "meta", None))
+    return from_detection(result, spacing_mm=spacing, spacing_source=source)
+
+
 def pixel_spacing(meta: Any) -> tuple[float | None, str | None]:
     """The pixel spacing (mm per pixel) an image's metadata states, and where it holds, or (None, None).
 
