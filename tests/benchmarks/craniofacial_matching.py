@@ -192,7 +192,8 @@ def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
     service = SearchService(workspace, matchers=cache)
     skull_xy = front.skull_mean * 3.0 + 200.0
     skull = Landmarks("xray-front", front.pair.skull_names, skull_xy, np.full(len(skull_xy), 1.0), "drawn")
-    xray = LoadedImage(np.zeros((64, 64), np.uint8), "0" * 64, None, ImageMeta("PNG", 64, 64, 1, 8))
+    blocks = np.kron(rng.integers(0, 256, (20, 20)), np.ones((8, 8))).astype(np.uint8)  # grey blocks: edges enough to pass as an X-ray
+    xray = LoadedImage(blocks, "0" * 64, None, ImageMeta("PNG", 160, 160, 1, 8))
     service.search([xray], modality=QueryModality.XRAY_FRONT, landmarks=[skull])  # warm: the index files are read once
     times = []
     for _ in range(repeats):
@@ -213,7 +214,8 @@ def main() -> None:
     parser.add_argument("--detect-faces", action="store_true", help="also with the photos' landmarks found by the face detectors")
     parser.add_argument("--detect-xrays", action="store_true", help="also with every landmark found by the detectors (X-rays and photos)")
     parser.add_argument("--no-ceiling", action="store_true")
-    parser.add_argument("--only", choices=("detectors", "simulated", "detected-faces", "exact"), default=None, help="measure only this landmark source")
+    parser.add_argument("--only", choices=("detectors", "simulated", "detected-faces", "exact"), action="append", default=None,
+                        help="measure only these landmark sources (repeatable)")
     parser.add_argument("--timing", type=int, default=0, metavar="N", help="also time one query against N gallery photos")
     parser.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections between runs")
     parser.add_argument("--score-cache", type=Path, default=None, metavar="DIR",
@@ -231,7 +233,7 @@ def main() -> None:
         distances = functools.cache(functools.partial(stored_distances, siamese, data, subjects, args.score_cache))
         sources = ([("detectors", EXACT, True, True)] if args.detect_xrays else []) + [("simulated", noise, False, False)] \
             + ([("detected-faces", noise, True, False)] if args.detect_faces else []) + ([] if args.no_ceiling else [("exact (ceiling)", EXACT, False, False)])
-        sources = [source for source in sources if args.only is None or source[0].split()[0] == args.only]
+        sources = [source for source in sources if args.only is None or source[0].split()[0] in args.only]
         for label, source_noise, detect, xrays in sources:
             metrics, problems = measure(matcher, data, source_noise, distances, detect=detect, cache=args.landmark_cache, score_cache=args.score_cache, xrays=xrays)
             described = DETECTORS if xrays else source_noise.describe() if source_noise != EXACT else "exact landmarks"
