@@ -27,6 +27,7 @@ from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_f
 from crossid_desktop.matching.craniofacial.model import Prediction, predict
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar
+from crossid_desktop.matching.landmarks.service import find_landmarks
 from crossid_desktop.matching.preprocess import prepare_xray
 from crossid_desktop.progress import ProgressCallback, check_cancel
 
@@ -92,10 +93,6 @@ class CraniofacialMatcher:
         kept = read_sidecar(image.path, image.sha256, f"xray-{view}")
         if kept is not None:
             return kept
-        try:
-            from crossid_desktop.matching.landmarks.service import find_landmarks  # torch loads with the detector
-        except ImportError as error:  # pragma: no cover - present once the detector is installed
-            raise ModelError("The X-ray landmark detector is not installed; place the skull landmarks by hand.") from error
         spacing, source = pixel_spacing(image.meta)
         return from_detection(find_landmarks(image, f"xray-{view}"), spacing_mm=spacing, spacing_source=source)
 

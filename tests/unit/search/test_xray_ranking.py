@@ -12,7 +12,9 @@ from crossid_desktop.gallery.face_landmarks import face_landmarks
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import ImageMeta, LoadedImage
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial import matcher as matcher_module
 from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.search.xray_overlay import candidate_overlay
 
@@ -23,8 +25,9 @@ def scene(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _xray() -> LoadedImage:
-    pixels = np.zeros((32, 32), np.uint8)
-    return LoadedImage(pixels, "0" * 64, None, ImageMeta("PNG", 32, 32, 1, 8))
+    """Grey blocks: structure enough to pass the X-ray checks (the landmarks are given or stubbed)."""
+    pixels = np.kron(np.random.default_rng(0).integers(0, 256, (20, 20)), np.ones((8, 8))).astype(np.uint8)
+    return LoadedImage(pixels, "0" * 64, None, ImageMeta("PNG", 160, 160, 1, 8))
 
 
 def test_the_true_person_ranks_first_and_is_consistent(scene) -> None:
@@ -89,3 +92,12 @@ def test_candidate_overlay_and_its_refusal(scene) -> None:
     assert picture.shape == (16, 16, 3) and picture.dtype == np.uint8
     refused = candidate_overlay(workspace, matcher, _xray(), QueryModality.XRAY_FRONT, "P03", landmarks=skull)
     assert refused.overlay is None and "No frontal face" in refused.problem
+
+
+def test_an_x_ray_the_detector_refuses_is_said(scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, workspace, cache, _ = scene
+    refused = LandmarkResult(None, "0" * 64, "xray-front", (), warnings=("The image does not look like a frontal skull X-ray.",), refused=True,
+                             model={"name": "xray-landmarks-front"})
+    monkeypatch.setattr(matcher_module, "find_landmarks", lambda image, view: refused)
+    with pytest.raises(MatcherMismatchError, match="could not be assessed: The image does not look like a frontal skull X-ray"):
+        SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT)
