@@ -93,10 +93,10 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     preprocessing: dict[str, Any]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # one sentence each: what makes this result less reliable
     #: with the craniofacial matcher: each X-ray's landmarks, unit and problem, the people not
     #: assessed and why (:meth:`SearchService._search_xray`)
     craniofacial: dict[str, Any] | None = None
-    warnings: tuple[str, ...] = ()  # one sentence each: what makes this result less reliable
 
     def with_warnings(self, *texts: str) -> SearchResult:
         """A copy with ``texts`` added to :attr:`warnings` (each once, in order)."""
@@ -275,7 +275,7 @@ class SearchService:
                  "not_assessed": [{"subject_id": e.subject_id, "reasons": list(dict.fromkeys(e.verdict.reasons))} for e in unranked],
                  "people_compared": len(evidence)}
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, "subject", candidates,
-                            matcher.model_card().get("preprocessing", {}), timings, extra)
+                            matcher.model_card().get("preprocessing", {}), timings, craniofacial=extra)
 
     def locate(
         self,
