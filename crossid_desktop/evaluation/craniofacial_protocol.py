@@ -175,24 +175,31 @@ def siamese_distances(matcher: Matcher, data_dir: str | Path, subjects: Sequence
     return out
 
 
-def person_ranks(ln_lr: NDArray[np.float64], genuine: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Rank of each query's true person among the people by ``ln_lr`` ``(Q, P)`` (NaN: last;
-    ties count against the true person). Queries whose person is absent get rank 0."""
+def person_ranks(ln_lr: NDArray[np.float64], genuine: NDArray[np.bool_], tiebreak: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
+    """Rank of each query's true person among the people by ``ln_lr`` ``(Q, P)`` (NaN: last),
+    equal ratios ordered by ``tiebreak`` (the unclipped combination, as the search orders them);
+    remaining ties count against the true person. Queries whose person is absent get rank 0."""
     scores = np.where(np.isnan(ln_lr), -np.inf, ln_lr)
+    second = np.zeros_like(scores) if tiebreak is None else np.where(np.isnan(tiebreak), -np.inf, tiebreak)
     ranks = np.zeros(len(scores), np.int64)
     for q in range(len(scores)):
         true = np.flatnonzero(genuine[q])
         if true.size:
-            ranks[q] = int((scores[q] >= scores[q, true[0]]).sum())
+            t = true[0]
+            ahead = (scores[q] > scores[q, t]) | ((scores[q] == scores[q, t]) & (second[q] >= second[q, t]))
+            ranks[q] = int(ahead.sum())
     return ranks
 
 
-def person_figures(ln_lr: NDArray[np.float64], table: EvidenceTable, prefix: str, rows: NDArray[np.bool_] | None = None) -> dict[str, float]:
+def person_figures(ln_lr: NDArray[np.float64], table: EvidenceTable, prefix: str, rows: NDArray[np.bool_] | None = None,
+                   tiebreak: NDArray[np.float64] | None = None) -> dict[str, float]:
     """Recall@k of the people ranking (k in :data:`PERSON_KS`) and the mean rank, keys with ``prefix``."""
     genuine = table.genuine
     if rows is not None:
         ln_lr, genuine = ln_lr[rows], genuine[rows]
-    ranks = person_ranks(ln_lr, genuine)
+    if rows is not None and tiebreak is not None:
+        tiebreak = tiebreak[rows]
+    ranks = person_ranks(ln_lr, genuine, tiebreak)
     ranks = ranks[ranks > 0]
     if not ranks.size:
         return {}
@@ -220,8 +227,9 @@ def table_figures(table: EvidenceTable, fusion: Fusion, *, siamese: bool, cranio
         if not features:
             continue
         ln_lr = fused_ln_lr(table, fusion, features)
+        tiebreak = fused_ln_lr(table, fusion, features, clipped=False)
         lrs[configuration] = ln_lr
-        metrics.update(person_figures(ln_lr, table, f"{prefix}{configuration}/", _rows_with(table, configuration)))
+        metrics.update(person_figures(ln_lr, table, f"{prefix}{configuration}/", _rows_with(table, configuration), tiebreak))
     return metrics, lrs
 
 

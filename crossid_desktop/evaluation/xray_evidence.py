@@ -103,15 +103,17 @@ def fit_fusion(table: EvidenceTable, *, min_genuine: int = 10) -> Fusion:
     return Fusion(rules)
 
 
-def fused_ln_lr(table: EvidenceTable, fusion: Fusion, features: Sequence[str]) -> NDArray[np.float64]:
-    """``(Q, P)`` natural-log LRs using ``features`` where present (NaN where none is)."""
+def fused_ln_lr(table: EvidenceTable, fusion: Fusion, features: Sequence[str], *, clipped: bool = True) -> NDArray[np.float64]:
+    """``(Q, P)`` natural-log LRs using ``features`` where present (NaN where none is);
+    ``clipped=False``: the unclipped combination that breaks ties (:meth:`Fusion.score`)."""
     out = np.full(table.values.shape[:2], np.nan)
     cols = [FEATURES.index(f) for f in features]
+    combine = fusion.ln_lr if clipped else fusion.score
     for q in range(out.shape[0]):
         for p in range(out.shape[1]):
             present = {f: float(table.values[q, p, c]) for f, c in zip(features, cols) if math.isfinite(table.values[q, p, c])}
             if pattern_of(present):
-                out[q, p] = fusion.ln_lr(present)
+                out[q, p] = combine(present)
     return out
 
 

@@ -88,6 +88,7 @@ class PersonEvidence:
     verdict: Verdict
     views: dict[str, dict[str, Any]]
     siamese_best: tuple[int, float] | None  # (image id, distance) of the nearest photo to the first X-ray
+    score: float = math.nan  # the fusion's unclipped combination: orders people whose ln LR the clips make equal
 
 
 def prepare_queries(matcher: CraniofacialMatcher | FusedXrayMatcher, images: Sequence[LoadedImage], modalities: Sequence[QueryModality],
@@ -191,7 +192,7 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
                 best = best or (nearest, distances[nearest])
     verdict = judge_person({view: data.pop("verdict") for view, data in views.items()})
     ln_lr = matcher.fusion.ln_lr(features) if features else math.nan
-    return PersonEvidence(subject_id, features, ln_lr, verdict, views, best)
+    return PersonEvidence(subject_id, features, ln_lr, verdict, views, best, matcher.fusion.score(features) if features else math.nan)
 
 
 def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
@@ -217,11 +218,12 @@ def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: Cranio
 
 
 def ranked(evidence: Sequence[PersonEvidence], *, craniofacial_only: bool) -> tuple[list[PersonEvidence], list[PersonEvidence]]:
-    """The people in order of decreasing likelihood ratio (ties by subject id), and those that
+    """The people in order of decreasing likelihood ratio (equal ratios by the fusion's unclipped
+    combination, then by subject id), and those that
     could not be ranked (no evidence; with the craniofacial matcher alone, no comparable photo)."""
     usable = [e for e in evidence if math.isfinite(e.ln_lr) and (not craniofacial_only or any(k.startswith("cf_") for k in e.features))]
     rest = [e for e in evidence if e not in usable]
-    return sorted(usable, key=lambda e: (-e.ln_lr, e.subject_id)), rest
+    return sorted(usable, key=lambda e: (-e.ln_lr, -e.score if math.isfinite(e.score) else math.inf, e.subject_id)), rest
 
 
 def evidence_json(evidence: PersonEvidence) -> dict[str, Any]:

@@ -14,6 +14,9 @@ training prior odds are taken off to leave the natural-log likelihood ratio:
 Features are clipped to the range seen in validation and the result to
 ``[-ln(n_genuine), ln(n_impostor)]``, the most extreme ratios validation data of that size can
 support (the convention of the PAV calibration, :mod:`crossid_desktop.matching.calibration`).
+Rankings order by that ratio and, where the clips make ratios equal, by the unclipped
+combination (:meth:`Fusion.score`), so that evidence beyond the validation range still orders
+the candidates instead of tying them.
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ class FusionRule:
         x = np.clip(np.asarray(values, dtype=np.float64), self.low, self.high)
         return np.clip(x @ np.asarray(self.weights) + self.intercept, -math.log(self.n_genuine), math.log(self.n_impostor))
 
+    def score(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The same combination without any clipping: it orders pairs whose ln LR the clips make
+        equal (evidence stronger than any validation pair's), never reported as a ratio."""
+        return np.asarray(values, dtype=np.float64) @ np.asarray(self.weights) + (self.intercept if self.calibrated else 0.0)
+
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": list(self.weights), "intercept": self.intercept, "low": list(self.low),
                 "high": list(self.high), "n_genuine": self.n_genuine, "n_impostor": self.n_impostor, "calibrated": self.calibrated}
@@ -93,6 +101,14 @@ class Fusion:
             raise ModelError(f"The fusion has no rule for the evidence {key or 'none'}; refit it with that pattern.")
         rule = self.rules[key]
         return float(rule.ln_lr(np.array([[features[name] for name in rule.features]]))[0])
+
+    def score(self, features: Mapping[str, float]) -> float:
+        """The unclipped combination of :meth:`ln_lr` (:meth:`FusionRule.score`): the tie-break of rankings."""
+        key = pattern_of(features)
+        if key not in self.rules:
+            raise ModelError(f"The fusion has no rule for the evidence {key or 'none'}; refit it with that pattern.")
+        rule = self.rules[key]
+        return float(rule.score(np.array([[features[name] for name in rule.features]]))[0])
 
     def to_dict(self) -> dict[str, Any]:
         return {key: rule.to_dict() for key, rule in self.rules.items()}
