@@ -11,12 +11,14 @@ training prior odds are taken off to leave the natural-log likelihood ratio:
 
     ln LR = w . features + b - ln(n_genuine / n_impostor)
 
-Features are clipped to the range seen in validation and the result to
-``[-ln(n_genuine), ln(n_impostor)]``, the most extreme ratios validation data of that size can
-support (the convention of the PAV calibration, :mod:`crossid_desktop.matching.calibration`).
-Rankings order by that ratio and, where the clips make ratios equal, by the unclipped
-combination (:meth:`Fusion.score`), so that evidence beyond the validation range still orders
-the candidates instead of tying them.
+The result is clipped to ``[-ln(n_genuine), ln(n_impostor)]``, the most extreme ratios
+validation data of that size can support (the convention of the PAV calibration,
+:mod:`crossid_desktop.matching.calibration`); the features themselves are not clipped (the
+range seen in validation, ``low``/``high``, is kept in the card for the record): clipping each
+feature made evidence beyond that range tie with the weakest such evidence, and the other
+feature then decided the order. Rankings order by the ratio and, where the clip makes ratios
+equal, by the unclipped combination (:meth:`Fusion.score`), which is the same order as the
+combination itself.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def pattern_of(features: Mapping[str, float]) -> str:
 @dataclass(frozen=True)
 class FusionRule:
     """One pattern's logistic regression: ``weights`` per feature, ``intercept`` (prior odds
-    removed), the feature range seen in validation, and the clip on ln LR (``[-ln n_genuine, ln n_impostor]``)."""
+    removed), the feature range seen in validation (for the record), and the clip on ln LR
+    (``[-ln n_genuine, ln n_impostor]``)."""
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
@@ -57,8 +60,7 @@ class FusionRule:
         """Natural-log LR of ``values`` ``(n, len(features))``."""
         if not self.calibrated:
             return np.asarray(values, dtype=np.float64) @ np.asarray(self.weights)
-        x = np.clip(np.asarray(values, dtype=np.float64), self.low, self.high)
-        return np.clip(x @ np.asarray(self.weights) + self.intercept, -math.log(self.n_genuine), math.log(self.n_impostor))
+        return np.clip(self.score(values), -math.log(self.n_genuine), math.log(self.n_impostor))
 
     def score(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """The same combination without any clipping: it orders pairs whose ln LR the clips make

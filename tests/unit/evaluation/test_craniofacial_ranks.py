@@ -3,7 +3,10 @@ clipped ratio is what is reported, its unclipped combination breaks the ties."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 
 from crossid_desktop.evaluation.craniofacial_protocol import person_ranks
 from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
@@ -16,8 +19,9 @@ def _fusion() -> Fusion:
 
 def test_clipped_ratios_are_equal_and_the_score_still_orders_them() -> None:
     fusion = _fusion()
-    strong, stronger = {"cf_front": 40.0}, {"cf_front": 80.0}  # both beyond the highest validation value (10)
-    assert fusion.ln_lr(strong) == fusion.ln_lr(stronger) == 0.5 * 10.0 - 1.0
+    strong, stronger = {"cf_front": 40.0}, {"cf_front": 80.0}  # both beyond what 10,000 validation impostors support
+    assert fusion.ln_lr(strong) == fusion.ln_lr(stronger) == pytest.approx(math.log(10000))
+    assert fusion.ln_lr({"cf_front": 12.0}) == pytest.approx(5.0)  # beyond the validation range of the feature, not clipped there
     assert fusion.score(stronger) == 0.5 * 80.0 - 1.0 > fusion.score(strong)
 
 
