@@ -24,8 +24,10 @@ from typing import Any
 from crossid_desktop.cases.audit import now_utc
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.fonts import markup
-from crossid_desktop.cases.report import MARGIN_MM, build_atomically, export_report, report_file_name
-from crossid_desktop.cases.report_sections import LEAD_STATEMENT, data_table, para, styles
+from crossid_desktop.cases.report import export_report, report_file_name
+from crossid_desktop.cases.report_layout import MARGIN_MM, build_atomically
+from crossid_desktop.cases.report_sections import data_table, para, styles
+from crossid_desktop.cases.report_strings import LEAD_STATEMENT
 from crossid_desktop.errors import Cancelled, CaseError, CrossIDError
 from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import QueryModality

@@ -298,12 +298,17 @@ class CaseService:
             details.update(value or {"cleared": True})
 
     def record_export(
-        self, case_number: str, *, path: str, sha256: str, pages: int, patient_identifiers: bool = False, actor: str | None = None
+        self, case_number: str, *, path: str, sha256: str, pages: int, patient_identifiers: bool = False, actor: str | None = None,
+        record_sha256: str = "", signatures: tuple[str, ...] = (), action: str = "report_exported",
     ) -> audit.AuditEntry:
-        """Log an exported report (its path, SHA-256, page count, and whether it prints the
-        patient's identifiers)."""
-        with self._change(case_number, actor=actor, action="report_exported") as (conn, details):
+        """Log an exported report (its path, SHA-256, page count, whether it prints the
+        patient's identifiers, the SHA-256 of the case record it carries and who signed it);
+        ``action="report_signed"`` logs a signature added to a report exported before."""
+        if action not in ("report_exported", "report_signed"):
+            raise ValueError(f"action must be report_exported or report_signed, not {action!r}")
+        with self._change(case_number, actor=actor, action=action) as (conn, details):
             details.update(path=path, sha256=sha256, pages=pages, patient_identifiers=bool(patient_identifiers))
+            details.update({"record_sha256": record_sha256} if record_sha256 else {}, **({"signatures": list(signatures)} if signatures else {}))
         return self.audit_log(case_number)[-1]
 
     def record_calibration(
@@ -319,11 +324,20 @@ class CaseService:
             )
         return self.audit_log(case_number)[-1]
 
-    def log_event(self, case_number: str, action: str, details: Mapping[str, Any], *, actor: str | None = None) -> audit.AuditEntry:
-        """Log an examiner's action that changes no stored field (an overlay moved by hand): the entry alone."""
-        with self._change(case_number, actor=actor, action=action) as (_, logged):
-            logged.update(details)
-        return self.audit_log(case_number)[-1]
+    def snapshot(self, case_number: str) -> tuple[audit.VerifyResult, dict[str, list[dict[str, Any]]], list[audit.AuditEntry]]:
+        """One consistent reading of a case, as a report embeds it: the check of its audit log,
+        every stored row (``cases``, ``case_searches``, ``case_marks`` and, where the case has
+        any, ``case_landmarks``: column -> value as stored) and the audit log's entries."""
+        with self._store() as store, store.transaction() as conn:
+            row = self._require(store, case_number)
+            verification = _verify(conn, case_number, row)
+            rows = {
+                table: [dict(r) for r in conn.execute(f"SELECT * FROM {table} WHERE case_number = ? ORDER BY {key}", (case_number,))]
+                for table, key in integrity.ROW_KEYS.items()
+            }
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_landmarks'").fetchone():
+                rows["case_landmarks"] = [dict(r) for r in conn.execute(landmark_log.SELECT_ROWS, (case_number,))]
+            return verification, rows, audit.read_entries(conn, case_number)
 
     # ------------------------------------------------------------------ verification
 

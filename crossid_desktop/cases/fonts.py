@@ -13,14 +13,17 @@ a multi-person emoji (a ZWJ sequence) as one bracket: 👨‍👩‍👧 becomes
 
 Limitation: reportlab does not shape complex scripts. Devanagari is drawn one glyph per
 character in logical order (no conjuncts, the vowel sign ि after its consonant instead of
-before it); the characters themselves are embedded with their Unicode values, so text
-extracted or copied from the PDF is the original text.
+before it), and Arabic and Hebrew letter by letter from left to right in the order typed
+(Arabic letters unjoined); the characters themselves are embedded with their Unicode values,
+so text extracted or copied from the PDF is the original text. A report holding such text
+says so among its limitations (:func:`needs_shaping`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -83,6 +86,17 @@ def font_for(char: str) -> str:
     return SANS
 
 
+#: the bundled fonts of scripts that need shaping, which reportlab does not do (see the module docstring)
+_UNSHAPED_FONTS = frozenset({DEVANAGARI})
+
+
+def needs_shaping(text: str) -> bool:
+    """Whether ``text`` holds characters of a script the report draws without shaping (such as
+    Devanagari) or that runs right to left (Arabic, Hebrew: drawn letter by letter, left to
+    right, in the order typed)."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL") or font_for(char) in _UNSHAPED_FONTS for char in set(text) if ord(char) > 0x2FF)
+
+
 def clean(text: object) -> str:
     """``text`` as a string without control characters (tab becomes a space)."""
     return _UNSAFE.sub("", str(text if text is not None else "")).replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n")
@@ -112,15 +126,18 @@ def _names(run: str) -> str:
     return "[" + joined.join(words) + "]" if words else ""
 
 
-def spell_undrawable(text: str) -> str:
+def spell_undrawable(text: str, drawable: Callable[[int], bool] | None = None) -> str:
     """``text`` with every run of characters no bundled font covers replaced by their names in
     brackets (see the module docstring); joiners and variation selectors outside such a run
-    are left out when no font has them (they draw nothing)."""
+    are left out when no font has them (they draw nothing). ``drawable``: which code points
+    the target font draws (default: the bundled fonts'; e.g. ``lambda code: code < 256`` for a
+    PDF standard font)."""
+    drawable = drawable or _drawable
     out: list[str] = []
     run = ""
     for char in text:
         code = ord(char)
-        undrawable = not (char in " \n" or _drawable(code))
+        undrawable = not (char in " \n" or drawable(code))
         if run and (code in _JOINERS or (undrawable and not _starts_new_emoji(run[-1], char))):
             run += char
             continue

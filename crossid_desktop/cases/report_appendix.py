@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crossid_desktop.cases import report_strings as strings
 from crossid_desktop.cases.fonts import clean, markup
 
 #: characters of user text a table cell shows before the text moves to the appendix
@@ -35,7 +36,7 @@ class Appendix:
         if not number:
             self.items.append((what, value))
             number = len(self.items)
-        return markup(value[: limit - 1] + "…") + f" <i>(shortened; {len(value):,} characters in all: appendix item A{number})</i>"
+        return markup(value[: limit - 1] + "…") + " <i>" + strings.APPENDIX_POINTER.format(chars=len(value), number=number) + "</i>"
 
 
 def appendix_section(c: Any, s: dict[str, Any]) -> list[Any]:
@@ -44,10 +45,10 @@ def appendix_section(c: Any, s: dict[str, Any]) -> list[Any]:
 
     if not c.appendix.items:
         return []
-    out: list[Any] = [Paragraph("Appendix: texts shortened above", s["h2"]),
-                      Paragraph("Texts too long for the tables above, each in full as recorded in the case.", s["intro"])]
+    out: list[Any] = [Paragraph(strings.APPENDIX_HEADING, s["h2"]),
+                      Paragraph(strings.APPENDIX_INTRO, s["intro"])]
     for number, (what, text) in enumerate(c.appendix.items, start=1):
-        out.append(Paragraph(f"A{number}. {markup(what)} ({len(text):,} characters)", s["h3"]))
+        out.append(Paragraph(markup(strings.APPENDIX_ITEM.format(number=number, what=what, chars=len(text))), s["h3"]))
         out += [Paragraph(markup(chunk), s["body"]) for chunk in chunks(text)]
     return out
 

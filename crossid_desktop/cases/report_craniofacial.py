@@ -1,5 +1,7 @@
-"""The report's craniofacial comparison: for the top candidates and every marked one, the
-skull-face overlay figure, the correspondence table and the consistency statement in plain words.
+"""The report's craniofacial figures: for the top candidates and every marked one, the
+skull-face overlay made again and its correspondence table, handed to the comparison pages
+(:func:`crossid_desktop.cases.report_evidence.with_figures`, which lay them out), and a note
+on where each X-ray's skull landmarks came from.
 
 The overlays are made again when the report is written (:func:`craniofacial_figures`), from the
 recorded search: the same query files (their SHA-256 checked), the skull landmarks the search
@@ -15,10 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crossid_desktop.cases.audit import AuditEntry
-from crossid_desktop.cases.fonts import markup
 from crossid_desktop.cases.records import Case, RecordedSearch
-from crossid_desktop.cases.report_figures import display_bytes, flowable
-from crossid_desktop.cases.report_sections import data_table, para
+from crossid_desktop.cases.report_figures import display_bytes
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.base import QueryModality
@@ -150,29 +150,3 @@ def _figure(rank: int, made: CandidateOverlay, adjustment: Similarity) -> Cranio
                      f"size {100 * adjustment.scale:.1f} %); the table and the statement are those of the fitted position.")
     picture = display_bytes(made.figure(scale=2)) if made.overlay is not None else None
     return CraniofacialFigure(made.subject_id, rank, made.view, picture, rows, plain_statement(made), tuple(notes))
-
-
-def craniofacial_section(figures: Sequence[CraniofacialFigure], note: str | None, s: dict[str, Any], width: float) -> list[Any]:
-    """The report section (reportlab flowables)."""
-    from reportlab.platypus import KeepTogether  # reportlab loads only when a PDF is written
-
-    if not figures and not note:
-        return []
-    out: list[Any] = [para("Skull-face comparison", s["h2"]),
-                      para("For the first candidates and every marked one: the skull X-ray laid over the candidate's photo by the registration "
-                           "that fits the skull's landmarks to the face's best (cyan: skull landmarks; yellow: where the skull puts the face's "
-                           "landmarks; magenta: the face's landmarks on the photo; white lines: soft-tissue depth; red rings: beyond tolerance), "
-                           "and the table of every landmark.", s["intro"])]
-    if note:
-        out.append(para(markup(note), s["body"]))
-    for figure in figures:
-        head = para(markup(f"Rank {figure.rank}: {figure.subject_id}, {'frontal' if figure.view == 'front' else 'lateral'} X-ray"), s["h3"])
-        block = [head, flowable(figure.picture, width * 0.55, 260) if figure.picture else para("No overlay.", s["body"]),
-                 para(markup(figure.statement), s["body"])]
-        block += [para(markup(n), s["small"]) for n in figure.notes]
-        out.append(KeepTogether(block))
-        if figure.rows:
-            header = [para(f"<b>{h}</b>", s["small"]) for h in ("Landmark", "Predicted (x, y)", "Measured (x, y)", "Residual", "Tolerance", "Within")]
-            rows = [header] + [[para(markup(c), s["small"]) for c in row] for row in figure.rows]
-            out.append(data_table(rows, [width * f for f in (0.26, 0.16, 0.16, 0.14, 0.14, 0.14)], header=True, zebra=True))
-    return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.fonts import SANS, register_fonts
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
@@ -86,22 +87,22 @@ def query_pictures(query: QueryInfo, preprocessing: Mapping[str, Any]) -> QueryP
     """Load a recorded query again, check its hash and redo its preprocessing."""
 
     if not query.path:
-        return QueryPictures(None, None, "", "The query was searched from memory; no file path was recorded.")
+        return QueryPictures(None, None, "", text.PICTURE_IN_MEMORY)
     try:
         image = load_image(query.path, frame=int(query.meta.get("frame", 0) or 0))
     except CrossIDError as error:
-        return QueryPictures(None, None, "", f"The query file cannot be shown: {error}")
+        return QueryPictures(None, None, "", text.PICTURE_UNREADABLE.format(error=error))
     if image.sha256 != query.sha256:
-        return QueryPictures(None, None, "", f"The file now at {query.path} is not the one searched (its SHA-256 is {image.sha256}); it is not shown.")
+        return QueryPictures(None, None, "", text.PICTURE_CHANGED.format(path=query.path, sha256=image.sha256))
     recipe = dict(preprocessing.get("query", {})) if isinstance(preprocessing, Mapping) else {}
     if query.modality.startswith("xray") and "soft_tissue" not in recipe:
-        return QueryPictures(to_uint8(image.pixels), None, "", "The matcher recorded no soft-tissue parameters; no preprocessed image is shown.")
+        return QueryPictures(to_uint8(image.pixels), None, "", text.PICTURE_NO_SOFT_TISSUE)
     try:
         prepared = prepare_query(image, query.modality, recipe)
         caption = prepared.caption
         prepared = to_uint8(prepared.pixels)
     except CrossIDError as error:
-        return QueryPictures(to_uint8(image.pixels), None, "", f"The preprocessing could not be repeated: {error}")
+        return QueryPictures(to_uint8(image.pixels), None, "", text.PICTURE_NOT_REPEATED.format(error=error))
     return QueryPictures(to_uint8(image.pixels), prepared, caption)
 
 
@@ -135,7 +136,7 @@ def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: fl
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 3
     drawing.add(chart)
-    drawing.add(String(chart.x + chart.width / 2, 8, "confidence exp(-d²), %", fontName=SANS, fontSize=7, textAnchor="middle"))
+    drawing.add(String(chart.x + chart.width / 2, 8, text.SCORE_AXIS, fontName=SANS, fontSize=7, textAnchor="middle"))
     return drawing
 
 

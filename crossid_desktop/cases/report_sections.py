@@ -1,50 +1,33 @@
-"""The sections of the case report, each a list of reportlab flowables.
+"""The sections of the case report, each a list of reportlab flowables: title, summary,
+query, candidate list, notes, limitations and audit trail (the method page, the comparison
+pages, the sign-off and the technical appendix have modules of their own), and the styles and
+table helpers all sections share.
 
 All user text (names, notes, titles, file paths, metadata) goes through
 :func:`crossid_desktop.cases.fonts.markup`, so it is shown literally and in a font that covers
 its script; in tables through :meth:`~crossid_desktop.cases.report_appendix.Appendix.cell`, so
-that text too long for a cell is shortened there and printed whole in the appendix. Fixed
-wording about what the list means lives here too.
+that text too long for a cell is shortened there and printed whole in the appendix. The fixed
+wording is in :mod:`~crossid_desktop.cases.report_strings`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crossid_desktop.about import describe_device
+from crossid_desktop.cases import landmark_log
+from crossid_desktop.cases import report_strings as text
 from crossid_desktop.cases.audit import AuditEntry, VerifyResult, short_hash
 from crossid_desktop.cases.fonts import SANS, SANS_BOLD, markup, register_fonts
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.records import Case, RecordedSearch
 from crossid_desktop.cases.report_appendix import Appendix, chunks
 from crossid_desktop.cases.report_figures import QueryPictures, display_bytes, flowable, score_chart
+from crossid_desktop.cases.signing import SignaturePlan
 from crossid_desktop.imaging.dicom import PatientIdentity
 from crossid_desktop.imaging.spacing import PixelSpacing
 from crossid_desktop.search.service import Candidate
-
-LEAD_STATEMENT = (
-    "The ranked list in this report is an investigative lead produced by automated search. "
-    "It is not an identification. Any candidate must be compared by a qualified examiner and the "
-    "identity established by other evidence (DNA, dental records, fingerprints, documents)."
-)
-
-LIMITATIONS = (
-    "The matcher ranks every enrolled subject, so a list is produced even when the person is not in "
-    "the gallery; the first rank is not necessarily the person sought.",
-    "Scores depend on image quality, pose, age difference, injuries and, for skull X-rays, on the "
-    "soft-tissue suppression and the view. Error rates measured on validation data (see Method) may "
-    "not hold for this case.",
-    "Confidence exp(-d²) is a similarity score, not a probability of identity. A likelihood ratio is "
-    "given only when the matcher carries a calibration measured on validation subjects; it expresses "
-    "how much more probable the score is if the query and the candidate are the same person than if "
-    "they are different persons.",
-    "Gallery photos are shown as the aligned crops the matcher used; originals are identified by their "
-    "SHA-256 in the gallery database.",
-    "Text in scripts that need shaping (e.g. Devanagari) is drawn without conjuncts; the characters "
-    "are embedded unchanged and can be copied from the PDF.",
-)
 
 
 @dataclass(frozen=True)
@@ -60,9 +43,16 @@ class ReportContent:
     thumbnails: Mapping[int, bytes | None] = field(default_factory=dict)  # image id -> PNG, None if gone
     width: float = 495.0  # usable frame width, points
     patient_identifiers: bool = False  # print the DICOM patient's name, ID and birth date (the examiner's choice)
-    craniofacial: tuple[Any, ...] = ()  # CraniofacialFigure of the top and marked candidates (crossid_desktop.cases.report_craniofacial)
-    craniofacial_note: str | None = None  # where the skull landmarks came from; why the skull-face figures could not be made
+    file_name: str = "report.pdf"  # the report's file name, as the sign-off names it
+    signature: SignaturePlan | None = None  # the signature made at export, or None (unsigned)
+    record_file: Mapping[str, Any] = field(default_factory=dict)  # the attached record: name, size, sha256, beside
+    model_card: Mapping[str, Any] | None = field(default=None, compare=False)  # the matcher's complete card, from the gallery
+    signature_boxes: dict[str, Any] = field(default_factory=dict, compare=False)  # role -> (page, rectangle), filled while laying out
+    #: skull-face figures a matcher made again for this report (see report_evidence.with_figures), and why none could be made
+    craniofacial: tuple[Any, ...] = ()
+    craniofacial_note: str | None = None  # also: where each X-ray's skull landmarks came from, and an X-ray that failed
     appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
+    unshaped_text: bool = True  # the report holds text in a script drawn without shaping (the limitations say so)
 
 
 def styles() -> dict[str, Any]:
@@ -80,6 +70,7 @@ def styles() -> dict[str, Any]:
         "intro": ParagraphStyle("intro", parent=base, keepWithNext=1),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10, spaceAfter=0),
         "small": ParagraphStyle("small", parent=base, fontSize=7, leading=8.6, spaceAfter=0),
+        "statement": ParagraphStyle("statement", parent=base, spaceBefore=4, spaceAfter=8),
         "caption": ParagraphStyle("caption", parent=base, fontSize=7, leading=8.6, alignment=1, textColor=colors.HexColor("#444444")),
         "lead": ParagraphStyle("lead", parent=base, fontName=SANS_BOLD, fontSize=9, leading=12, borderColor=colors.HexColor("#b03030"),
                                borderWidth=0.8, borderPadding=6, backColor=colors.HexColor("#fbeeee"), spaceBefore=6, spaceAfter=10),
@@ -109,67 +100,56 @@ def data_table(rows: list[list[Any]], widths: list[float], *, header: bool = Fal
 def _pairs(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, appendix: Appendix, key_width: float = 120.0):
     from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
-    rows = [[Paragraph(f"<b>{appendix.cell(k, 'a field name', 120)}</b>", s["cell"]), Paragraph(appendix.cell(v, str(k)[:80]), s["cell"])] for k, v in pairs]
+    rows = [[Paragraph(f"<b>{appendix.cell(k, text.SHORTENED['field_name'], 120)}</b>", s["cell"]), Paragraph(appendix.cell(v, str(k)[:80]), s["cell"])] for k, v in pairs]
     return data_table(rows, [key_width, width - key_width])
 
 
-def para(text: str, style: Any):
+def para(ready: str, style: Any):
     """A paragraph of ready markup (pass user text through :func:`markup` first)."""
     from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
 
-    return Paragraph(text, style)
+    return Paragraph(ready, style)
 
 
-def _date(iso: str) -> str:
-    return iso.replace("T", " ")[:19] + " UTC" if iso else ""
-
-
-def _flatten(value: Any, prefix: str = "", limit: int = 40) -> list[tuple[str, str]]:
-    """Nested dict -> [("a.b", "value")], at most ``limit`` rows."""
-    rows: list[tuple[str, str]] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            rows += _flatten(item, f"{prefix}.{key}" if prefix else str(key), limit)
-    elif isinstance(value, float):
-        rows.append((prefix, f"{value:.4g}"))
-    elif isinstance(value, (list, tuple)):
-        rows.append((prefix, ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)))
-    else:
-        rows.append((prefix, str(value)))
-    return rows[:limit]
+def date_utc(iso: str) -> str:
+    """An ISO 8601 UTC time as "YYYY-MM-DD HH:MM:SS UTC" ("" for none)."""
+    return text.DATE.format(date=iso.replace("T", " ")[:19]) if iso else ""
 
 
 def title_block(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    case = c.case
-    known = case.known_identity
+    case, label = c.case, text.TITLE_FIELDS
     pairs = [
-        ("Case number", case.case_number), ("Title", case.title or "-"), ("Examiner", case.examiner or "-"), ("Agency", case.agency or "-"),
-        ("Case opened", _date(case.created)), ("Last change", _date(case.updated)), ("Report generated", _date(c.generated)),
+        (label["case_number"], case.case_number), (label["title"], case.title or text.NONE), (label["examiner"], case.examiner or text.NONE),
+        (label["agency"], case.agency or text.NONE), (label["created"], date_utc(case.created)), (label["updated"], date_utc(case.updated)),
+        (label["generated"], date_utc(c.generated)),
     ]
+    known = case.known_identity
     if known is not None:
-        pairs.append(("Known identity", " ".join(x for x in (known.subject_id or "", known.name, f"({known.note})" if known.note else "") if x)))
-    return [para(f"Case report {markup(case.case_number)}", s["title"]), _pairs(pairs, s, c.width, c.appendix), para(markup(LEAD_STATEMENT), s["lead"])]
+        pairs.append((label["known_identity"], " ".join(x for x in (known.subject_id or "", known.name, f"({known.note})" if known.note else "") if x)))
+    return [para(markup(text.TITLE.format(case=case.case_number)), s["title"]), _pairs(pairs, s, c.width, c.appendix), para(markup(text.LEAD_STATEMENT), s["lead"])]
 
 
 def summary(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [para("1. Summary", s["h2"])]
+    out: list[Any] = [para(text.heading("summary"), s["h2"])]
     if c.search is None:
-        return out + [para("No search has been recorded in this case.", s["body"])]
+        return out + [para(text.NO_SEARCH, s["body"])]
     r = c.search.result
-    queries = "; ".join(f"{markup(q.path or 'an image in memory')} (SHA-256 {q.sha256[:16]}…, {q.modality.replace('_', ' ')})" for q in r.queries)
-    top = ", ".join(f"{markup(x.subject_id)} ({x.confidence * 100:.1f}%)" for x in r.candidates[:3])
-    text = (
-        f"On {_date(c.search.performed)}, {markup(c.search.actor)} searched {queries} against a gallery of "
-        f"{r.gallery_subjects} subjects ({r.gallery_images} photos) with the matcher {markup(r.matcher_name)}. "
-        f"{len(r.candidates)} candidates were returned; the first three are {top or 'none'}."
-    )
+    queries = "; ".join(text.SUMMARY_QUERY.format(path=markup(q.path or text.SUMMARY_QUERY_IN_MEMORY, max_chars=300), sha256=q.sha256[:16],
+                                                  modality=q.modality.replace("_", " ")) for q in r.queries)
+    top = ", ".join(text.SUMMARY_TOP.format(subject=markup(x.subject_id, max_chars=80), score=f"{x.confidence * 100:.1f}%") for x in r.candidates[:3])
+    words = text.SUMMARY.format(date=date_utc(c.search.performed), actor=markup(c.search.actor, max_chars=200), queries=queries,
+                                subjects=f"{r.gallery_subjects:,}", images=f"{r.gallery_images:,}", matcher=markup(r.matcher_name),
+                                candidates=len(r.candidates), top=top or text.SUMMARY_TOP_NONE)
     marked = c.case.of_interest()
-    text += f" The examiner marked {len(marked)} candidate(s) as of interest{': ' + ', '.join(markup(m) for m in marked) if marked else ''}."
-    status = "intact" if c.verification.ok else f"BROKEN at entry {c.verification.first_broken_seq}"
-    text += f" The case's audit log has {c.verification.entries} entries and verifies as {status}."
-    warned = [para("<b>Warnings about this search:</b> " + " ".join(c.appendix.cell(w, "a warning", 1000) for w in r.warnings), s["lead"])] if r.warnings else []
-    return out + warned + [para(text, s["body"])]
+    words += text.SUMMARY_MARKED.format(count=len(marked), which=(": " + ", ".join(markup(m, max_chars=80) for m in marked)) if marked else "")
+    status = text.SUMMARY_AUDIT_INTACT if c.verification.ok else text.SUMMARY_AUDIT_BROKEN.format(seq=c.verification.first_broken_seq)
+    words += text.SUMMARY_AUDIT.format(entries=c.verification.entries, status=status)
+    warned = [para(f"<b>{text.SUMMARY_WARNINGS}</b> " + " ".join(c.appendix.cell(w, text.SHORTENED["warning"], 1000) for w in r.warnings), s["lead"])] if r.warnings else []
+    return out + warned + [para(words, s["body"])]
 
+
+#: the side (points) of a candidate's face in the candidate list (the comparison pages show it large)
+THUMBNAIL = 30.0
 
 #: query metadata that :func:`query_dicom_pairs` words itself (the rest is printed as it is)
 QUERY_META_SHOWN_APART = frozenset({"dicom", "patient", "pixel_spacing", "frame", "frames"})
@@ -178,31 +158,36 @@ QUERY_META_SHOWN_APART = frozenset({"dicom", "patient", "pixel_spacing", "frame"
 def query_dicom_pairs(meta: Mapping[str, Any], *, xray: bool, patient_identifiers: bool) -> list[tuple[str, str]]:
     """The frame searched, the pixel spacing of an X-ray and, only when the examiner chose to
     print them, the patient's identifiers named by the DICOM file."""
+    label = text.QUERY_FIELDS
     pairs = []
     frames = int(meta.get("frames", 1) or 1)
     if frames > 1:
-        pairs.append(("Frame", f"{int(meta.get('frame', 0) or 0) + 1} of {frames}"))
+        pairs.append((label["frame"], text.QUERY_FRAME.format(frame=int(meta.get("frame", 0) or 0) + 1, frames=frames)))
     spacing = meta.get("pixel_spacing")
     if xray:
-        pairs.append(("Pixel spacing", PixelSpacing.from_dict(spacing).describe() if spacing else "not known: distances on this image are in pixels"))
+        pairs.append((label["pixel_spacing"], PixelSpacing.from_dict(spacing).describe() if spacing else text.QUERY_NO_SPACING))
     if meta.get("patient"):
-        shown = PatientIdentity.from_dict(meta["patient"]).describe() if patient_identifiers else "withheld from this report (recorded with the case)"
-        pairs.append(("Patient (DICOM)", shown))
+        shown = PatientIdentity.from_dict(meta["patient"]).describe() if patient_identifiers else text.QUERY_PATIENT_WITHHELD
+        pairs.append((label["patient"], shown))
     return pairs
 
 
 def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
+    from reportlab.platypus import Table  # reportlab loads only when a PDF is written
+
     if c.search is None:
         return []
-    out: list[Any] = [para("2. Query", s["h2"])]
+    out: list[Any] = [para(text.heading("query"), s["h2"])]
+    label = text.QUERY_FIELDS
     for n, (q, pictures) in enumerate(zip(c.search.result.queries, c.queries), start=1):
         if len(c.search.result.queries) > 1:
-            out.append(para(f"Query {n}", s["h3"]))
+            out.append(para(text.QUERY_NUMBER.format(n=n), s["h3"]))
         meta = {k: v for k, v in q.meta.items() if k not in QUERY_META_SHOWN_APART}
-        pairs = [("File", q.path or "-"), ("SHA-256", q.sha256), ("Modality", q.modality.replace("_", " "))]
-        pairs += [(k.replace("_", " "), str(v)) for k, v in meta.items()]
+        pairs = [(label["file"], q.path or text.NONE), (label["sha256"], q.sha256), (label["modality"], q.modality.replace("_", " "))]
+        pairs += [image_property(k, v) for k, v in meta.items()]
         pairs += query_dicom_pairs(q.meta, xray=q.modality.startswith("xray"), patient_identifiers=c.patient_identifiers)
-        pairs += [(f"DICOM {k}", str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
+        pairs += [(label["dicom"].format(key=k), str(v)) for k, v in sorted((q.meta.get("dicom") or {}).items())]
+        pairs += corrected_landmarks(c.entries, q.sha256)
         out.append(_pairs(pairs, s, c.width, c.appendix))
         if pictures.problem:
             out.append(para(markup(pictures.problem), s["body"]))
@@ -210,59 +195,40 @@ def query_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         half = (c.width - 20) / 2
         if pictures.original is not None:
             cells.append(flowable(display_bytes(pictures.original), half, 210))
-            captions.append(para("original (as searched)", s["caption"]))
+            captions.append(para(text.QUERY_CAPTION_ORIGINAL, s["caption"]))
         if pictures.preprocessed is not None:
             cells.append(flowable(display_bytes(pictures.preprocessed), half, 210))
-            captions.append(para(markup(f"preprocessed: {pictures.preprocessed_caption}"), s["caption"]))
+            captions.append(para(markup(preprocessed_caption(pictures.preprocessed_caption)), s["caption"]))
         if cells:
-            from reportlab.platypus import Table  # reportlab loads only when a PDF is written
-
-            out.append(Table([cells, captions], colWidths=[half + 10] * len(cells)))
+            table = Table([cells, captions], colWidths=[half + 10] * len(cells))
+            table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
+            out.append(table)
     return out
 
 
-def method_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    if c.search is None:
+def corrected_landmarks(entries: Sequence[AuditEntry], sha256: str) -> list[tuple[str, str]]:
+    """The landmarks of one query image the examiner placed by hand (as the audit log leaves
+    them), as one labelled row; none when there are none."""
+    placed = sorted((key[2].replace("_", " "), seq) for key, (position, seq) in landmark_log.logged_corrections(list(entries)).items()
+                    if key[0] == sha256 and position is not None)
+    if not placed:
         return []
-    r, card, env = c.search.result, c.search.matcher_card, c.search.environment
-    device = describe_device(env)
-    calibration = card.get("calibration")
-    if calibration:
-        cal = f"{calibration.get('method', '?')} on {calibration.get('n_genuine', '?')} genuine / {calibration.get('n_impostor', '?')} impostor pairs; Cllr {_num(calibration.get('cllr'))} (minimum {_num(calibration.get('cllr_min'))})"
-    else:
-        cal = "none: the matcher is not calibrated, so no likelihood ratio is reported (confidence only)"
-    pairs = [
-        ("Matcher", r.matcher_name), ("Fingerprint", r.matcher_fingerprint), ("Task", card.get("task", "-")),
-        ("Backbone", card.get("backbone", "-")), ("Embedding size", card.get("embedding_dim", "-")),
-        ("Model created", card.get("created", "-")), ("Weights SHA-256", card.get("weights_sha256") or "-"), ("Calibration", cal),
-        ("Gallery searched", f"{r.gallery_subjects} subjects, {r.gallery_images} photos, digest {r.gallery_digest}"),
-        ("Ranking", f"by {r.rank_by} (a subject's best photo); distance = Euclidean distance of L2-normalised embeddings"),
-        ("Search time", f"{r.timings_ms.get('total', 0):.0f} ms"), ("Compute device", device),
-    ]
-    out: list[Any] = [para("3. Method", s["h2"]), _pairs(pairs, s, c.width, c.appendix)]
-    for heading, data in (("Training data", card.get("training")), ("Validation metrics", card.get("metrics")), ("Preprocessing", r.preprocessing)):
-        rows = _flatten(data or {})
-        out.append(para(heading, s["h3"]))
-        out.append(_grid(rows, s, c.width, c.appendix) if rows else para("not recorded in the model card", s["body"]))
-    software = [(k, str(v)) for k, v in env.items() if k not in ("workspace",) and v is not None]
-    out += [para("Software and platform", s["h3"]), _grid(software, s, c.width, c.appendix) if software else para("not recorded", s["body"])]
-    return out
+    words = text.QUERY_LANDMARKS.format(names=", ".join(n for n, _ in placed), entries=", ".join(str(s) for s in sorted({s for _, s in placed})))
+    return [(text.QUERY_FIELDS["landmarks"], words)]
 
 
-def _grid(pairs: list[tuple[str, Any]], s: dict[str, Any], width: float, appendix: Appendix):
-    """Key-value pairs two to a row (four columns)."""
-    from reportlab.platypus import Paragraph  # reportlab loads only when a PDF is written
-
-    cells = [[Paragraph(f"<b>{appendix.cell(k, 'a field name', 80)}</b>", s["small"]), Paragraph(appendix.cell(v, str(k)[:80], 300), s["small"])] for k, v in pairs]
-    if len(cells) % 2:
-        cells.append(["", ""])
-    rows = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
-    key = width * 0.2
-    return data_table(rows, [key, width / 2 - key] * 2)
+def image_property(key: str, value: Any) -> tuple[str, str]:
+    """A query image's property as the report labels it: ``("width", 256)`` -> ``("Width", "256 pixels")``."""
+    label = text.QUERY_IMAGE_FIELDS.get(key) or key.replace("_", " ").capitalize()
+    shown = text.QUERY_PIXELS.format(value=f"{value:,}") if key in ("width", "height") and isinstance(value, int) else str(value)
+    return label, shown
 
 
-def _num(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+def preprocessed_caption(caption: str) -> str:
+    """The preprocessing's caption for a reader: what was done, the parameters left to the
+    technical appendix ("soft tissue suppressed: algorithm sts-1, ..." -> "soft tissue suppressed")."""
+    what, _, parameters = caption.partition(":")
+    return text.QUERY_CAPTION_PREPROCESSED.format(caption=what.strip()) + (text.QUERY_CAPTION_PARAMETERS if parameters.strip() else "")
 
 
 def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
@@ -270,74 +236,44 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         return []
     candidates = c.search.result.candidates
     calibrated = any(x.likelihood_ratio is not None for x in candidates)
-    head = ["Face", "Rank", "Subject", "Name", "Confidence", *(["LR", "Verbal scale"] if calibrated else []), "Distance", "Mark"]
-    widths = [46, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
+    head = [h for h in text.CANDIDATES_HEAD if calibrated or h not in ("LR", "Verbal scale")]
+    widths = [36, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
     widths[3] += c.width - sum(widths)
     rows: list[list[Any]] = [[para(f"<b>{h}</b>", s["small"]) for h in head]]
     for x in candidates:
         png = c.thumbnails.get(x.image_id)
-        face = flowable(png, 40, 40) if png else para("not in gallery", s["small"])
+        face = flowable(png, THUMBNAIL, THUMBNAIL) if png else para(text.CANDIDATES_NOT_IN_GALLERY, s["small"])
         mark = c.case.mark_of(x.subject_id)
-        cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, f"subject id of rank {x.rank}", 80), s["cell"]),
-                 para(c.appendix.cell(x.name or "-", f"name of rank {x.rank} ({x.subject_id[:40]})", 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
+        cells = [face, para(str(x.rank), s["cell"]), para(c.appendix.cell(x.subject_id, text.SHORTENED["subject_id"].format(rank=x.rank), 80), s["cell"]),
+                 para(c.appendix.cell(x.name or text.NONE, text.SHORTENED["name"].format(rank=x.rank, subject=x.subject_id[:40]), 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
-            cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or "-", "verbal scale", 120), s["small"])]
+            cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or text.NONE, text.SHORTENED["verbal_scale"], 120), s["small"])]
         cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
         rows.append(cells)
+    method = list(text.SECTIONS).index("method") + 1
     return [
-        para("4. Candidates", s["h2"]),
-        para(f"{len(candidates)} candidates, most similar first. Confidence = exp(-d²) of the distance d.", s["intro"]),
+        para(text.heading("candidates"), s["h2"]),
+        para(text.CANDIDATES_INTRO.format(count=len(candidates), method=method), s["intro"]),
         data_table(rows, widths, header=True, zebra=True),
-        para("Scores", s["h3"]),
+        para(text.SCORES_HEADING, s["h3"]),
         score_chart(candidates, width=c.width),
     ]
 
 
 def _lr(candidate: Candidate) -> str:
-    return f"{candidate.likelihood_ratio:.3g}" if candidate.likelihood_ratio is not None else "-"
-
-
-def comparison_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    from reportlab.platypus import KeepTogether, Table  # reportlab loads only when a PDF is written
-
-    marked = c.case.of_interest()
-    if c.search is None or not marked:
-        return []
-    heading = [para("5. Candidates of interest: side-by-side", s["h2"])]
-    out: list[Any] = []
-    by_subject = {x.subject_id: x for x in c.search.result.candidates}
-    query = next((q for q in c.queries if q.preprocessed is not None), None)
-    side = (c.width - 30) / 2
-    for subject in marked:
-        x = by_subject.get(subject)
-        if x is None:
-            continue
-        left = flowable(display_bytes(query.preprocessed), side, 190) if query is not None else para("query not available", s["body"])
-        png = c.thumbnails.get(x.image_id)
-        right = flowable(png, side, 190) if png else para("photo no longer in the gallery", s["body"])
-        who = c.appendix.cell(f"{x.subject_id} {x.name}", f"rank {x.rank}", 200)
-        figure = Table([[left, right], [para("query (preprocessed)", s["caption"]), para(f"rank {x.rank}: {who}", s["caption"])]], colWidths=[side + 15] * 2)
-        mark = c.case.marks.get(subject)
-        info = f"Rank {x.rank}, confidence {x.confidence * 100:.1f}%, distance {x.distance:.4f}"
-        if x.likelihood_ratio is not None:
-            info += f", LR {_lr(x)} ({markup(x.verbal_scale or '')})"
-        block = [*heading, para(who, s["h3"]), figure, para(info, s["body"])]
-        heading = []  # the section heading stays with its first figure
-        if mark and mark.note:
-            block.append(para(f"<b>Examiner's note:</b> {c.appendix.cell(mark.note, f'note on {subject[:40]}', 3000)}", s["body"]))
-        out.append(KeepTogether(block))
-    return out
+    return f"{candidate.likelihood_ratio:.3g}" if candidate.likelihood_ratio is not None else text.NONE
 
 
 def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [para("6. Examiner's notes", s["h2"])]
-    out += [para(markup(piece), s["body"]) for piece in chunks(c.case.notes)] or [para("No general notes.", s["body"])]
+    out: list[Any] = [para(text.heading("notes"), s["h2"])]
+    out += [para(markup(piece), s["body"]) for piece in chunks(c.case.notes)] or [para(text.NOTES_NONE, s["body"])]
     noted = [m for m in c.case.marks.values() if m.mark is not Mark.NONE or m.note]
     if noted:
-        rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("Subject", "Mark", "Note", "By, when")]]
-        rows += [[para(c.appendix.cell(m.subject_id, "a subject id", 80), s["cell"]), para(markup(m.mark.label), s["cell"]),
-                  para(c.appendix.cell(m.note or "-", f"note on {m.subject_id[:40]}", 1000), s["cell"]),
-                  para(c.appendix.cell(f"{m.actor}, {_date(m.updated)}", f"who marked {m.subject_id[:40]}", 200), s["small"])] for m in noted]
+        rows = [[para(f"<b>{h}</b>", s["small"]) for h in text.NOTES_HEAD]]
+        rows += [[para(c.appendix.cell(m.subject_id, text.SHORTENED["any_subject_id"], 80), s["cell"]), para(markup(m.mark.label), s["cell"]),
+                  para(c.appendix.cell(m.note or text.NONE, text.SHORTENED["note"].format(subject=m.subject_id[:40]), 1000), s["cell"]),
+                  para(c.appendix.cell(text.NOTES_BY.format(actor=m.actor, date=date_utc(m.updated)), text.SHORTENED["marked_by"].format(subject=m.subject_id[:40]), 200), s["small"])]
+                 for m in noted]
         out.append(data_table(rows, [70, 60, c.width - 220, 90], header=True))
     return out
 
@@ -345,28 +281,24 @@ def notes_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
 def limitations_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     from reportlab.platypus import ListFlowable, ListItem  # reportlab loads only when a PDF is written
 
-    items = ListFlowable([ListItem(para(markup(t), s["body"]), leftIndent=10) for t in LIMITATIONS], bulletType="bullet", start="•", leftIndent=10)
-    return [para("7. Limitations", s["h2"]), items, para(markup(LEAD_STATEMENT), s["lead"])]
+    method = list(text.SECTIONS).index("method") + 1
+    limitations = text.LIMITATIONS + ((text.LIMITATION_UNSHAPED,) if c.unshaped_text else ())
+    items = [ListItem(para(markup(t.format(method=method)), s["body"]), leftIndent=10) for t in limitations]
+    return [para(text.heading("limitations"), s["h2"]), ListFlowable(items, bulletType="bullet", start="•", leftIndent=10), para(markup(text.LEAD_STATEMENT), s["lead"])]
 
 
 def audit_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     v = c.verification
-    status = f"intact: {v.entries} entries recomputed" if v.ok else f"BROKEN at entry {v.first_broken_seq}: {v.reason}"
-    rows = [[para(f"<b>{h}</b>", s["small"]) for h in ("#", "Time (UTC)", "Actor", "Action", "Details", "Hash / previous")]]
+    status = text.AUDIT_INTACT.format(entries=v.entries) if v.ok else text.AUDIT_BROKEN.format(seq=v.first_broken_seq, reason=v.reason)
+    rows = [[para(f"<b>{h}</b>", s["small"]) for h in text.AUDIT_HEAD]]
     for e in c.entries:
         rows.append([
             para(str(e.seq), s["small"]), para(e.timestamp.replace("T", " ")[:19], s["small"]), para(markup(e.actor, max_chars=60), s["small"]),
             para(markup(e.action.replace("_", " ")), s["small"]), para(markup(entry_details(e), max_chars=400), s["small"]),
             para(f"{short_hash(e.hash)}<br/>{short_hash(e.prev_hash)}", s["small"]),
         ])
-    return [
-        para("8. Audit trail", s["h2"]),
-        para(f"Every change to the case and every result is logged; each entry holds the SHA-256 of its content and of the entry before it, "
-           f"and seals every stored field of the rows it wrote (the case, its searches, its marks), so everything this report prints was checked against the chain. "
-           f"Chain check: {markup(status)}. Head hash (keep a copy to check this case later): {v.head_hash}"
-           + (f" {markup(v.caveat)}" if v.caveat else ""), s["intro"]),
-        data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True),
-    ]
+    intro = markup(text.AUDIT_INTRO.format(status=status, head=v.head_hash) + (f" {v.caveat}" if v.caveat else ""))
+    return [para(text.heading("audit"), s["h2"]), para(intro, s["intro"]), data_table(rows, [18, 62, 62, 66, c.width - 270, 62], header=True, zebra=True)]
 
 
 def entry_details(entry: AuditEntry) -> str:
@@ -374,26 +306,16 @@ def entry_details(entry: AuditEntry) -> str:
     d = entry.details_dict()
     if entry.action == "search_recorded":
         queries = ", ".join(q.get("sha256", "")[:12] for q in d.get("queries", []))
-        return (f"search {d.get('search_id')}: query {queries}; matcher {d.get('matcher', {}).get('name')}; "
-                f"{len(d.get('candidates', []))} candidates; result SHA-256 {str(d.get('result_sha256', ''))[:16]}")
-    if entry.action == "report_exported":
-        shown = "; patient identifiers printed" if d.get("patient_identifiers") else ""
-        return f"{d.get('path')} ({d.get('pages')} pages), SHA-256 {d.get('sha256')}{shown}"
+        return text.AUDIT_SEARCH.format(search_id=d.get("search_id"), queries=queries, matcher=(d.get("matcher") or {}).get("name"),
+                                        candidates=len(d.get("candidates", [])), sha256=str(d.get("result_sha256", ""))[:16])
+    if entry.action in ("report_exported", "report_signed"):
+        signed = text.AUDIT_REPORT_SIGNED.format(who="; ".join(d["signatures"])) if d.get("signatures") else ""
+        return text.AUDIT_REPORT.format(path=d.get("path"), pages=d.get("pages"), sha256=d.get("sha256"),
+                                        patient=text.AUDIT_REPORT_PATIENT if d.get("patient_identifiers") else "", signed=signed)
     if entry.action == "pixel_spacing_calibrated":
-        return (f"query {str(d.get('query_sha256', ''))[:12]}: {d.get('known_mm')} mm between {d.get('points')} "
-                f"-> {d.get('mm_per_pixel')} mm per pixel")
+        return text.AUDIT_SPACING.format(sha256=str(d.get("query_sha256", ""))[:12], known_mm=d.get("known_mm"), points=d.get("points"), mm_per_pixel=d.get("mm_per_pixel"))
     if entry.action == "chain_upgraded":
-        replaced = "; ".join(f"{r.get('field')} of {r.get('row') or 'the case'}: {r.get('stored')} replaced by {r.get('chain')}" for r in d.get("replaced", []))
-        return f"every stored field sealed (chain version {d.get('to_version')}); {replaced or 'no stored value differed from the chain'}"
+        replaced = "; ".join(text.AUDIT_UPGRADE_REPLACED.format(field=r.get("field"), row=r.get("row") or text.AUDIT_UPGRADE_CASE, stored=r.get("stored"), chain=r.get("chain"))
+                             for r in d.get("replaced", []))
+        return text.AUDIT_UPGRADE.format(version=d.get("to_version"), replaced=replaced or text.AUDIT_UPGRADE_NONE)
     return ", ".join(f"{k}: {v}" for k, v in d.items() if k != "rows")  # the sealed rows are checked, not printed
-
-
-def signature_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
-    from reportlab.platypus import KeepTogether, Spacer  # reportlab loads only when a PDF is written
-
-    line = "_" * 34
-    rows = [[para(f"<b>{role}</b>", s["cell"]), para(f"Name: {markup(name) if name else '_' * 20}", s["cell"]), para(f"Signature: {line}", s["cell"]), para("Date: ____________", s["cell"])]
-            for role, name in (("Examiner", c.case.examiner), ("Reviewer", ""))]
-    table = data_table(rows, [55, 150, c.width - 305, 100], grid=False)
-    table.setStyle([("TOPPADDING", (0, 0), (-1, -1), 14)])
-    return [KeepTogether([para("9. Sign-off", s["h2"]), para("I have compared the candidates above and reviewed this report.", s["body"]), Spacer(1, 6), table])]

@@ -10,6 +10,7 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,10 @@ from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.events import log_event
+from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.signing import SignerFile
 from crossid_desktop.errors import InvalidImageError
 from crossid_desktop.gallery.enrol import EnrolmentReport, decode_png, enrol
 from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, remove_subjects
@@ -32,10 +36,11 @@ from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_me
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.matching.preprocess import prepare_query
+from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
-from crossid_desktop.search.xray_overlay import candidate_overlay
 
 
 # -- the window -----------------------------------------------------------------------------------
@@ -91,13 +96,36 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     return run
 
 
+#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
+_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
+
+
+def soft_tissue_at(strength: float) -> dict[str, Any]:
+    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
+    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
+    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
+    algorithm derives it (``1 - (1 - strength)^2``)."""
+    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
+    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
+    trained = float(recipe.get("strength", 0.0))
+    if strength == trained or trained <= 0:
+        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
+    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
+    for name in _PROPORTIONAL:
+        if recipe.get(name) is not None:
+            moved[name] = float(recipe[name]) * strength / trained
+    return moved
+
+
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
-    """The preprocessed image as the matcher prepares it
+    """The preprocessed image as the bundled X-ray matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`), the soft-tissue strength of an
-    X-ray set by the examiner's slider (``strength`` in [0, 1]); for photos also the faces found."""
+    X-ray set by the examiner's slider (``strength`` in [0, 1], :func:`soft_tissue_at`); for
+    photos also the faces found."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Preview:
-        prepared = prepare_query(image, modality, {"soft_tissue": {"strength": strength}})
+        soft_tissue = soft_tissue_at(strength) if modality.is_xray else {}
+        prepared = prepare_query(image, modality, {"soft_tissue": soft_tissue})
         if modality.is_xray:
             return Preview(to_qimage(prepared.pixels), note=f"Soft tissue suppressed at strength {strength:.2f}.")
         faces = prepared.faces
@@ -176,20 +204,6 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
     return run
 
 
-def overlay_job(query: QueryImage, candidate: Any, landmarks: Landmarks | None) -> JobFunction:
-    """The automatic skull-face overlay of ``query`` (an X-ray) on ``candidate``'s photo of its view
-    (:func:`~crossid_desktop.search.xray_overlay.candidate_overlay`), with the skull landmarks the
-    search used."""
-
-    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
-        matcher = context.search.matcher_for(query.modality)
-        views = (candidate.craniofacial or {}).get("views", {})
-        view = "front" if query.modality is QueryModality.XRAY_FRONT else "side"
-        return candidate_overlay(context.workspace, matcher, query.image, query.modality, candidate.subject_id, landmarks=landmarks,
-                                 image_id=views.get(view, {}).get("photo"))
-
-    return run
-
 
 # -- the case panel -------------------------------------------------------------------------------
 def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None,
@@ -237,7 +251,7 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
             service.record_calibration(number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm,
                                        spacing=calibration.spacing, actor=actor)
         elif change == "log_event":
-            service.log_event(number, values["action"], values["details"], actor=actor)
+            log_event(service, number, values["action"], values["details"], actor=actor)
         else:
             raise ValueError(f"unknown case change {change!r}")
         return service.get(number)
@@ -245,12 +259,19 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
     return run
 
 
-def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False) -> JobFunction:
+def export_job(number: str, path: Path, actor: str | None, patient_identifiers: bool = False, signer: SignerFile | None = None) -> JobFunction:
     """Write the case's PDF report to ``path`` (the patient's identifiers printed only when
-    ``patient_identifiers``); returns the path written."""
+    ``patient_identifiers``), signed by ``signer`` when given (its certificate is opened here,
+    in the worker); returns the path written."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Path:
-        return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, progress=progress, cancel=cancel)
+        signature = signer.load() if signer is not None else None
+        try:
+            return export_report(context.workspace, number, path, actor=actor, patient_identifiers=patient_identifiers, signature=signature,
+                                 progress=progress, cancel=cancel)
+        finally:
+            if signature is not None:
+                signature.credentials.close()
 
     return run
 
@@ -335,5 +356,39 @@ def thumbnails_job(series: list[DicomSeries]):
             except InvalidImageError:
                 continue
         return pictures
+
+    return run
+
+
+# -- the landmark editor -------------------------------------------------------------------------
+#: (sha256, view, name, x, y, detected): a correction (x, y given) or a reset (x None) of one point
+LandmarkChange = tuple[str, str, str, float | None, float | None, tuple[float, float] | None]
+
+
+def _corrections(context: Any) -> CaseLandmarks:
+    return CaseLandmarks(CaseService(context.workspace))
+
+
+def landmarks_job(image: LoadedImage, view: str, case_number: str | None) -> JobFunction:
+    """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
+        detected = find_landmarks(image, view)
+        return detected, _corrections(context).apply(case_number, detected) if case_number else detected
+
+    return run
+
+
+def landmark_corrections_job(case_number: str, changes: list[LandmarkChange], actor: str | None) -> JobFunction:
+    """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> int:
+        store = _corrections(context)
+        for sha256, view, name, x, y, detected in changes:
+            if x is None or y is None:
+                store.reset(case_number, sha256, view, name, actor=actor)
+            else:
+                store.correct(case_number, sha256, view, name, x, y, detected=detected, actor=actor)
+        return len(changes)
 
     return run

@@ -65,6 +65,24 @@ class Settings:
         self._s.setValue("files/last_folder", str(folder))
 
     @property
+    def signing_certificate(self) -> str:
+        """The certificate file (PKCS#12) the examiner last signed a report with ("" for none)."""
+        return str(self._s.value("signing/certificate", "") or "")
+
+    @signing_certificate.setter
+    def signing_certificate(self, path: str) -> None:
+        self._s.setValue("signing/certificate", str(path))
+
+    @property
+    def signing_tsa(self) -> str:
+        """The time-stamping authority's URL for report signatures ("" for none)."""
+        return str(self._s.value("signing/tsa_url", "") or "")
+
+    @signing_tsa.setter
+    def signing_tsa(self, url: str) -> None:
+        self._s.setValue("signing/tsa_url", str(url))
+
+    @property
     def recent_files(self) -> list[list[str]]:
         """Recent queries, newest first; each a list of paths (one image, or a frontal + lateral pair)."""
         raw = self._s.value("files/recent", []) or []

@@ -68,9 +68,10 @@ class Candidate:
     confidence: float  # exp(-distance^2), the publication's score
     likelihood_ratio: float | None = None  # when the matcher carries a calibration
     verbal_scale: str | None = None
-    #: the craniofacial matcher's record (consistency status and statement, excluding landmarks,
-    #: per-view evidence; :func:`crossid_desktop.search.xray_ranking.evidence_json`), else None
-    craniofacial: dict[str, Any] | None = None
+    #: the craniofacial matcher's record of this candidate (consistency status and statement,
+    #: excluding landmarks, per-view evidence keyed by the X-ray's view;
+    #: :func:`crossid_desktop.search.xray_ranking.evidence_json`, read by :mod:`crossid_desktop.cases.report_evidence`)
+    craniofacial: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class QueryInfo:
     sha256: str
     modality: str
     meta: dict[str, Any]
+    #: the parts of an aligned face the search left out (a mask record), or None
+    ignored: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

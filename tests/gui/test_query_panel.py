@@ -4,6 +4,7 @@ the two views zoomed together."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from crossid_desktop.gui.images import from_qimage
 from crossid_desktop.gui.widgets.query_panel import QueryPanel
 from crossid_desktop.gui.worker import Worker
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.paths import resource_path
 
 TIMEOUT = 30_000
 
@@ -65,7 +67,10 @@ def test_xray_preview_follows_the_slider_and_a_superseded_request_is_dropped(qtb
         panel.strength_slider.setValue(90)
     assert shown == [older + 1]  # neither older request reached the screen
     grey = load_image(xray_file).grey_float()
-    expected = np.round(suppress_soft_tissue(grey, SoftTissueParams(strength=0.9)) * 255).astype(np.uint8)
+    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))["preprocessing"]["query"]["soft_tissue"]
+    ratio = 0.9 / card["strength"]  # the bundled matcher's parameters moved to the slider's strength
+    moved = SoftTissueParams(strength=0.9, amount=0.99, soft_ceiling=card["soft_ceiling"] * ratio, knee=card["knee"] * ratio, lift=card["lift"] * ratio)
+    expected = np.round(suppress_soft_tissue(grey, moved) * 255).astype(np.uint8)
     shown_pixels = from_qimage(panel.processed_view.image())[:, :, 0]
     assert np.array_equal(shown_pixels, expected)
     weaker = np.round(suppress_soft_tissue(grey, SoftTissueParams(strength=0.2)) * 255).astype(np.uint8)

@@ -1,4 +1,4 @@
-"""``crossid case ...`` (list, show, verify, new, mark, note) and ``crossid report CASE -o OUT.pdf``."""
+"""``crossid case ...``: list, show, verify, new, mark, note (reports: ``crossid report``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.marks import Mark
-from crossid_desktop.cases.report import export_report, report_file_name
-from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.errors import CaseError
 from crossid_desktop.workspace import Workspace
 
@@ -49,16 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     note.add_argument("text")
     note.add_argument("--examiner", default=None)
     note.set_defaults(run=run_note)
-
-    report = subparsers.add_parser("report", help="export a case's PDF report")
-    report.add_argument("case", metavar="CASE")
-    report.add_argument("-o", "--output", type=Path, default=None, help="PDF file (default: <workspace>/reports/<case>.pdf)")
-    report.add_argument("--examiner", default=None, help="who exports (default: the case's examiner)")
-    report.add_argument(
-        "--patient-identifiers", action="store_true",
-        help="print the patient's name, ID and birth date that a DICOM query names (default: withheld)",
-    )
-    report.set_defaults(run=run_report)
 
 
 def _service(args: argparse.Namespace):
@@ -148,13 +135,4 @@ def run_mark(args: argparse.Namespace) -> int:
 def run_note(args: argparse.Namespace) -> int:
     _service(args).set_notes(args.case, args.text, actor=args.examiner)
     print(f"case {args.case}: notes saved")
-    return 0
-
-
-def run_report(args: argparse.Namespace) -> int:
-    workspace = Workspace.open(args.workspace)
-    out = args.output or workspace.reports_dir / report_file_name(args.case)
-    with TextProgress("report") as bar:
-        path = export_report(workspace, args.case, out, actor=args.examiner, patient_identifiers=args.patient_identifiers, progress=bar)
-    print(f"report written: {path}")
     return 0

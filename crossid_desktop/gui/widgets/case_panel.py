@@ -6,7 +6,8 @@ examiner marked (with their notes), and "Export report…". Every change goes th
 it; while a case is open, every search that finishes is recorded in it, every mark set on a
 card is stored with its note, and every ruler calibration of a query is logged (one made
 before the case is opened is logged when it is). The report prints the patient's identifiers
-a DICOM query names only when "Print the patient's identifiers" is ticked. The known identity
+a DICOM query names only when "Print the patient's identifiers" is ticked; with "Sign" ticked,
+the export asks for the examiner's certificate (:class:`SignDialog`) and signs the report. The known identity
 typed here is the one the candidates panel
 frames in green (the two fields mirror each other).
 """
@@ -20,6 +21,7 @@ from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -35,9 +37,11 @@ from PySide6.QtWidgets import (
 
 from crossid_desktop.cases.marks import ExaminerMark
 from crossid_desktop.cases.report import report_file_name
+from crossid_desktop.cases.signing import SignerFile
 from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.jobs import change_job, create_job, export_job
+from crossid_desktop.gui.widgets.sign_dialog import SignDialog
 
 
 class CasePanel(QWidget):
@@ -60,6 +64,7 @@ class CasePanel(QWidget):
         self._case: Any = None
         self._jobs: set[int] = set()
         self._export_job: int | None = None
+        self._export_signed = False
         self._recorded_marks: dict[str, ExaminerMark] = {}
         self._pending_calibrations: list[tuple[str, Any]] = []  # (query SHA-256, RulerCalibration) before a case exists
         self.last_report: Path | None = None
@@ -90,6 +95,8 @@ class CasePanel(QWidget):
         self.export_button = QPushButton("Export report…", objectName="exportReportButton")
         self.patient_check = QCheckBox("Print the patient's identifiers", objectName="reportPatientIdentifiersCheck")
         self.patient_check.setToolTip("Print the name, ID and birth date a DICOM query names (they are recorded with the case either way)")
+        self.sign_check = QCheckBox("Sign", objectName="reportSignCheck")
+        self.sign_check.setToolTip("Sign the exported report with your certificate (asked for when you export)")
         self.export_button.clicked.connect(lambda: self.export_report())
         self.progress = QProgressBar(objectName="caseExportProgress")
         self.progress.setVisible(False)
@@ -120,6 +127,7 @@ class CasePanel(QWidget):
         export_row = QHBoxLayout()
         export_row.addWidget(self.progress, 1)
         export_row.addWidget(self.patient_check)
+        export_row.addWidget(self.sign_check)
         export_row.addWidget(self.export_button)
         layout.addLayout(export_row)
         layout.addWidget(self.report_label)
@@ -168,8 +176,9 @@ class CasePanel(QWidget):
             return None
         return self._change("set_notes", notes=self.notes_edit.toPlainText())
 
-    def export_report(self, path: str | Path | None = None) -> int | None:
-        """Write the case's PDF report (asks where when ``path`` is None); returns the job id."""
+    def export_report(self, path: str | Path | None = None, signer: SignerFile | None = None) -> int | None:
+        """Write the case's PDF report (asks where when ``path`` is None and, with "Sign"
+        ticked, who signs when ``signer`` is None); returns the job id."""
         if self._case is None:
             self.state_label.setText("Open a case first (New case), then export its report.")
             return None
@@ -179,10 +188,16 @@ class CasePanel(QWidget):
             if not chosen:
                 return None
             path = chosen
+        if self.sign_check.isChecked() and signer is None:
+            dialog = SignDialog(self._window.settings, self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            signer = dialog.signer()
         self.commit_notes()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor(), self.patient_check.isChecked()))
+        self._export_signed = signer is not None
+        self._export_job = self._worker.submit("report", export_job(self._case.case_number, Path(path), self.actor(), self.patient_check.isChecked(), signer))
         self._update_state()
         return self._export_job
 
@@ -242,7 +257,8 @@ class CasePanel(QWidget):
             self.last_report = Path(str(result))
             self._window.settings.last_folder = str(self.last_report.parent)
             url = QUrl.fromLocalFile(str(self.last_report)).toString()
-            self.report_label.setText(f'Report written: <a href="{url}">{self.last_report}</a>')
+            signed = "signed" if self._export_signed else "not signed"
+            self.report_label.setText(f'Report written ({signed}): <a href="{url}">{self.last_report}</a>')
             self._update_state()
             self.reportExported.emit(str(self.last_report))
         elif job_id in self._jobs:

@@ -15,50 +15,19 @@ is reported in a dialog and its points are drawn flagged.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
-from crossid_desktop.cases import CaseService
-from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.errors import Cancelled, UnsuitableImageError
 from crossid_desktop.gui import errors
+from crossid_desktop.gui.jobs import LandmarkChange, landmark_corrections_job, landmarks_job
 from crossid_desktop.gui.widgets.landmark_layer import LandmarkLayer
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult
 
 VIEWS = {QueryModality.XRAY_FRONT: "xray-front", QueryModality.XRAY_SIDE: "xray-side"}
-
-
-def _corrections(context: Any) -> CaseLandmarks:
-    return CaseLandmarks(CaseService(context.workspace))
-
-
-def detect_job(image: Any, view: str, case_number: str | None):
-    """Find the landmarks of ``image``; returns (detected, with the case's corrections)."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> tuple[LandmarkResult, LandmarkResult]:
-        detected = find_landmarks(image, view)
-        return detected, _corrections(context).apply(case_number, detected) if case_number else detected
-
-    return run
-
-
-def record_job(case_number: str, changes: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]], actor: str | None):
-    """Store corrections (x, y given) and resets (x None) of ``(sha256, view, name, x, y, detected)``."""
-
-    def run(context: Any, progress: Any, cancel: threading.Event) -> int:
-        store = _corrections(context)
-        for sha256, view, name, x, y, detected in changes:
-            if x is None or y is None:
-                store.reset(case_number, sha256, view, name, actor=actor)
-            else:
-                store.correct(case_number, sha256, view, name, x, y, detected=detected, actor=actor)
-        return len(changes)
-
-    return run
 
 
 class LandmarkEditor(QWidget):
@@ -73,10 +42,10 @@ class LandmarkEditor(QWidget):
         self.setObjectName("landmarkEditor")
         self._window, self._worker, self._panel = window, window.worker, window.query_panel
         self._results: dict[tuple[str, str], tuple[LandmarkResult, LandmarkResult]] = {}
-        self._pending: list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]] = []
+        self._pending: list[LandmarkChange] = []
         self._jobs: dict[int, tuple[str, str]] = {}
         self._key: tuple[str, str] | None = None  # the image and view last refreshed
-        self._record_jobs: dict[int, list[tuple[str, str, str, float | None, float | None, tuple[float, float] | None]]] = {}
+        self._record_jobs: dict[int, list[LandmarkChange]] = {}
         self.toggle = QCheckBox("Landmarks", objectName="landmarksToggle")
         self.toggle.setToolTip("Show the landmarks found on the X-ray; drag a point to correct it, right-click to reset it")
         self.status = QLabel(objectName="landmarkStatus", wordWrap=True)
@@ -122,7 +91,7 @@ class LandmarkEditor(QWidget):
         query = self._panel.images()[self._panel.current_index()]
         self.layer.set_result(None)
         self.status.setText("Finding the landmarks…")
-        job = self._worker.submit("landmarks", detect_job(query.image, key[1], self._case_number()), supersede_kind=True)
+        job = self._worker.submit("landmarks", landmarks_job(query.image, key[1], self._case_number()), supersede_kind=True)
         self._jobs[job] = key
         return job
 
@@ -153,7 +122,7 @@ class LandmarkEditor(QWidget):
         self._results[key] = (detected, shown.with_correction(name, None, None, detected))
         self._record((*key, name, None, None, None))
 
-    def _record(self, change: tuple[str, str, str, float | None, float | None, tuple[float, float] | None]) -> None:
+    def _record(self, change: LandmarkChange) -> None:
         self._pending.append(change)
         self._show(self._results[(change[0], change[1])][1])
         self._flush()
@@ -163,7 +132,7 @@ class LandmarkEditor(QWidget):
         if number is None or not self._pending:
             return
         changes, self._pending = self._pending, []
-        job = self._worker.submit("case", record_job(number, changes, self._window.case_panel.actor()))
+        job = self._worker.submit("case", landmark_corrections_job(number, changes, self._window.case_panel.actor()))
         self._record_jobs[job] = changes
 
     # -- helpers --------------------------------------------------------------------------------

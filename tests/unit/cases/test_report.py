@@ -130,9 +130,11 @@ def test_calibrated_scores_and_comparison_are_shown(built: tuple[Workspace, Path
     for lr in (100.0, 10.0, 1.0, 0.1, 0.01):  # the table's 3-significant-digit form, in rank order
         assert f"{lr:.3g}" in table
     assert "moderately strong support" in table or "moderate support" in table
-    comparison = text[text.index("5. Candidates of interest"): text.index("6. Examiner")]
-    assert "P003" in comparison and "प्रिया" in comparison and "P000" not in comparison  # only the marked one
-    assert "Cllr 0.400" in text and "logistic" in text
+    comparison = text[text.index("5. Candidate comparisons"): text.index("6. Examiner")]
+    pages = re.findall(r"Rank (\d): (P\d+)", comparison)
+    assert pages == [("1", "P000"), ("2", "P001"), ("3", "P002"), ("4", "P003")]  # the first three and the marked one, P004 not
+    assert "प्रिया" in comparison and "10: moderate support for 'same person'" in re.sub(r"\s+", " ", comparison)
+    assert "Cllr 0.400 (minimum 0.300)" in text and "logistic" in text
     assert "aligned to the canonical face crop" in text  # the preprocessed query was recomputed
 
 

@@ -11,6 +11,7 @@ from craniofacial_world import craniofacial_workspace
 from pypdf import PdfReader
 
 from crossid_desktop.cases import CaseService
+from crossid_desktop.cases.events import log_event
 from crossid_desktop.cases.marks import Mark
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.report_craniofacial import landmark_note
@@ -33,14 +34,13 @@ def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None
     service.record_search(case.case_number, result)
     marked = result.candidates[-1].subject_id
     service.mark(case.case_number, marked, Mark.EXCLUDED, "checked")
-    service.log_event(case.case_number, "overlay_adjusted", {"subject_id": result.candidates[0].subject_id, "view": "front",
+    log_event(service, case.case_number, "overlay_adjusted", {"subject_id": result.candidates[0].subject_id, "view": "front",
                                                              "query_sha256": result.queries[0].sha256, "matrix": [[1.0, 0.0, 3.0], [0.0, 1.0, -2.0]]})
     out = export_report(workspace, case.case_number, tmp_path / "case.pdf")
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(out)).pages).split())
-    assert "Skull-face comparison" in text
-    assert text.count("Conclusion: the face") >= 4  # three top candidates and the marked one
+    assert text.count("Skull and face compared") >= 4  # the comparison pages of the three top candidates and the marked one
     assert "moved the overlay by hand" in text
-    assert "Residual" in text and "Tolerance" in text
+    assert "Off by (mm)" in text and "Allowed (mm)" in text
     assert "Frontal X-ray: skull landmarks from" in text
     assert service.verify(case.case_number).ok
 

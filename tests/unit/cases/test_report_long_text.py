@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from crossid_desktop.cases import CaseService
 from crossid_desktop.cases.case import MAX_TEXT
-from crossid_desktop.cases.fonts import spell_undrawable
+from crossid_desktop.cases.fonts import needs_shaping, spell_undrawable
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
 from crossid_desktop.workspace import Workspace
@@ -91,6 +91,13 @@ def test_spelling_keeps_what_a_font_draws() -> None:
     for text in ("Dvořák", "प्रिया", "Ἀλέξανδρος Иванов", "★ € ₹", "a\u200db", "line\nbreak"):
         assert spell_undrawable(text) == text
     assert spell_undrawable("👨\u200d👩\u200d👧👍") == "[man + woman + girl][thumbs up sign]"  # two emoji, two brackets
+    assert spell_undrawable("Zoë 李", drawable=lambda code: code < 256) == "Zoë [U+674E]"  # for a PDF standard font
+
+
+def test_scripts_drawn_without_shaping_are_recognised() -> None:
+    assert needs_shaping("Chandra प्रिया") and needs_shaping("\u0915")
+    assert needs_shaping("عربي") and needs_shaping("שלום")  # right to left, drawn left to right
+    assert not any(needs_shaping(t) for t in ("Dvořák", "Ἀλέξανδρος Иванов", "李小龍 👍", ""))
 
 
 def test_search_warnings_are_stored_and_on_the_first_page(tmp_path: Path) -> None:

@@ -1,0 +1,104 @@
+"""What the method page reads from a model card: the chance level of a random ordering, the
+figures for the query configuration searched, the training data; and the sentences it makes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from crossid_desktop.cases.records import RecordedSearch, card_summary
+from crossid_desktop.cases.report_method import matcher_sentences, not_covered, percent, ratio_sentences, validation_sentences
+from crossid_desktop.cases.report_validation import chance_in_top, configuration_of, training_of, validation_of
+from crossid_desktop.paths import resource_path
+from crossid_desktop.search.service import QueryInfo, SearchResult
+
+
+def _card(name: str) -> dict:
+    return card_summary(json.loads(resource_path("models", f"{name}.json").read_text(encoding="utf-8")))
+
+
+def _search(card: dict, modalities: tuple[str, ...], gallery: int = 80) -> RecordedSearch:
+    queries = tuple(QueryInfo(f"/q{n}.png", "0" * 64, m, {}) for n, m in enumerate(modalities))
+    return RecordedSearch(1, "2026-01-01T00:00:00+00:00", "a", SearchResult(queries, card["name"], "f" * 64, gallery, gallery * 4, "d" * 64, "subject", (), {}), card, {})
+
+
+@pytest.mark.parametrize(("photos", "relevant", "k"), [(6, 1, 1), (6, 2, 3), (8, 4, 2), (5, 2, 4), (7, 3, 5)])
+def test_chance_equals_counting_every_ordering(photos: int, relevant: int, k: int) -> None:
+    # every set of k photos a random ordering can put first is equally likely: count those holding a right one
+    firsts = list(itertools.combinations(range(photos), k))
+    hits = sum(any(p < relevant for p in first) for first in firsts)
+    assert chance_in_top(k, photos, relevant) == pytest.approx(hits / len(firsts))
+
+
+def test_chance_edge_cases() -> None:
+    assert chance_in_top(10, 30) == pytest.approx(1 / 3)
+    assert chance_in_top(50, 30) == 1.0
+    with pytest.raises(ValueError):
+        chance_in_top(1, 0)
+
+
+def test_configuration_names_the_figures_prefix() -> None:
+    assert configuration_of(["xray_front", "xray_side"]) == "fused"
+    assert configuration_of(["xray_side"]) == "side"
+    assert configuration_of(["xray_front"]) == "front"
+    assert configuration_of(["injured_face"]) == ""
+
+
+def test_bundled_skull_card_read_for_each_configuration() -> None:
+    raw = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))["metrics"]["test_fresh_cohort"]["figures"]
+    card = _card("skull2face")
+    fused = validation_of(card, ["xray_front", "xray_side"])
+    assert fused is not None and fused.held_out == "test" and fused.configuration == "fused" and fused.synthetic is True
+    assert [(f.k, f.found) for f in fused.figures] == [(k, raw[f"fused/recall@{k}"]) for k in (1, 5, 10, 20, 30)]
+    assert fused.searches == 100 and fused.people == 100 and fused.photos_per_person == 4
+    side = validation_of(card, ["xray_side"])
+    assert [(f.k, f.found) for f in side.figures] == [(1, raw["side/recall@1"]), (10, raw["side/recall@10"]), (30, raw["side/recall@30"])]
+    assert side.searches is None  # the card counts no side-only searches; none are claimed
+    assert side.at(10).chance == pytest.approx(chance_in_top(10, 400, 4))
+
+
+def test_bundled_injured_card_and_a_card_without_a_test() -> None:
+    v = validation_of(_card("injured"), ["injured_face"])
+    assert v is not None and v.repeated and v.people == 30 and v.searches == 90
+    assert v.at(1).found == pytest.approx(0.8422222222222221) and v.at(1).chance == pytest.approx(1 / 30)
+    only_training = {"metrics": {"validation": {"val_recall_at_1": 0.5, "val_recall_at_10": 0.9}}, "training": {"data": {"n_val_subjects": 20, "n_val_queries": 40}}}
+    v = validation_of(only_training, ["injured_face"])
+    assert v.held_out == "validation" and v.people == 20 and [f.found for f in v.figures] == [0.5, 0.9]
+    assert validation_of({"metrics": {}}, ["injured_face"]) is None and validation_of({}, []) is None
+
+
+def test_training_data_from_cards() -> None:
+    skull = training_of(_card("skull2face"))
+    assert (skull.people, skull.training_people, skull.synthetic, skull.generator) == (700, 595, True, "1.0")
+    assert training_of({"training": {"data": "dlib's pretrained network"}}).text == "dlib's pretrained network"
+
+
+def test_sentences_say_what_the_card_says() -> None:
+    search = _search(_card("injured"), ("injured_face",))
+    does, trained, tested = matcher_sentences(search)
+    assert "128 numbers" in does and "injured" in does
+    assert trained.startswith("It learned from 100 people (computer-generated")
+    assert "90 searches of 30 people" in tested and "first in 84 %" in tested and "first 10 in 100 %" in tested
+    assert "random order would put the right person first in 3.3 %" in tested and "averages over several random divisions" in tested
+    assert "0.28 on the test people, so the ratios are informative" in ratio_sentences(search)
+    items = not_covered(search)
+    assert any("generated by the program" in i for i in items) and any("80 people; the test galleries held 30" in i for i in items)
+    skull = _search(_card("skull2face"), ("xray_front", "xray_side"))
+    assert "because it combined several images" in ratio_sentences(skull)
+    assert "carry little information" in ratio_sentences(_search(_card("skull2face"), ("xray_side",)))
+
+
+def test_no_test_no_calibration_said_plainly() -> None:
+    card = {"name": "m", "task": "injured", "embedding_dim": 32, "metrics": {}, "training": {}}
+    _, trained, tested = matcher_sentences(_search(card, ("injured_face",)))
+    assert "does not record what it learned from" in trained and "records no test on people it never saw" in tested
+    assert "has not been calibrated" in ratio_sentences(_search(card, ("injured_face",)))
+    assert "kind of comparison" in matcher_sentences(_search({"name": "m", "task": "other"}, ("injured_face",)))[0]
+
+
+def test_validation_block_is_marked_optimistic_and_percentages_read_well() -> None:
+    only_training = {"metrics": {"validation": {"val_recall_at_1": 0.5, "val_recall_at_10": 0.9}}, "training": {"data": {"n_val_subjects": 20, "n_val_queries": 40}}}
+    assert "somewhat optimistic" in validation_sentences(validation_of(only_training, []))
+    assert [percent(x) for x in (0.015, 0.1, 0.84222, 1.0, 0.0333)] == ["1.5 %", "10 %", "84 %", "100 %", "3.3 %"]
