@@ -29,8 +29,8 @@ change the work done), its Siamese vectors at random.
 
 Run (after the cohorts and the model of docs/RESULTS.md)::
 
-    PYTHONPATH=. .venv/bin/python tests/benchmarks/craniofacial_matching.py --model resources/models/craniofacial.npz \\
-        --test /tmp/cf/test1203/s2f --test /tmp/cf/test1204x2/s2f [--detect-faces] [--timing 10000]
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/craniofacial_matching.py --test /tmp/cf/fresh2501x2/s2f --detect-xrays \\
+        --landmark-cache /tmp/cf/detcache --score-cache /tmp/cf/scorecache [--only detectors --only exact] [--write-card] [--timing 10000]
 """
 
 from __future__ import annotations
