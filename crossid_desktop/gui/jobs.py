@@ -10,7 +10,6 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from crossid_desktop.gallery.maintenance import index_status, rebuild_indexes, r
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui.images import png_to_qimage, to_qimage
 from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
+from crossid_desktop.gui.preview_settings import soft_tissue_at
 from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
@@ -38,9 +38,9 @@ from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.matching.preprocess import prepare_query
-from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
+from crossid_desktop.search.xray_overlay import candidate_overlay
 
 
 # -- the window -----------------------------------------------------------------------------------
@@ -94,27 +94,6 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
         return result
 
     return run
-
-
-#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
-_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
-
-
-def soft_tissue_at(strength: float) -> dict[str, Any]:
-    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
-    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
-    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
-    algorithm derives it (``1 - (1 - strength)^2``)."""
-    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
-    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
-    trained = float(recipe.get("strength", 0.0))
-    if strength == trained or trained <= 0:
-        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
-    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
-    for name in _PROPORTIONAL:
-        if recipe.get(name) is not None:
-            moved[name] = float(recipe[name]) * strength / trained
-    return moved
 
 
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float) -> JobFunction:
@@ -203,6 +182,19 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
 
     return run
 
+
+
+def overlay_job(query: QueryImage, candidate: Any, landmarks: Landmarks | None) -> JobFunction:
+    """The automatic skull-face overlay of ``query`` (an X-ray) on ``candidate``'s photo of its view
+    (:func:`~crossid_desktop.search.xray_overlay.candidate_overlay`), with the skull landmarks the search used."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
+        views = (candidate.craniofacial or {}).get("views", {})
+        photo = views.get("front" if query.modality is QueryModality.XRAY_FRONT else "side", {}).get("photo")
+        return candidate_overlay(context.workspace, context.search.matcher_for(query.modality), query.image, query.modality, candidate.subject_id,
+                                 landmarks=landmarks, image_id=photo)
+
+    return run
 
 
 # -- the case panel -------------------------------------------------------------------------------

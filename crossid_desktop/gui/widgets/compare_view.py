@@ -25,8 +25,7 @@ from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.images import to_qimage
 from crossid_desktop.gui.job_results import ComparePair
-from crossid_desktop.gui.jobs import compare_job
-from crossid_desktop.gui.jobs_craniofacial import overlay_job
+from crossid_desktop.gui.jobs import compare_job, overlay_job
 from crossid_desktop.gui.widgets.image_view import ImageView
 from crossid_desktop.gui.widgets.skull_face_overlay import SkullFaceOverlayPanel
 from crossid_desktop.matching.base import QueryModality
