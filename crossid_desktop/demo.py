@@ -11,13 +11,20 @@ import csv
 import json
 import shutil
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import CrossIDError, ModelError
 from crossid_desktop.gallery.enrol import enrol
+from crossid_desktop.imaging.io import sha256_of_file
 from crossid_desktop.matching.base import QueryModality
-from crossid_desktop.matching.selection import MatcherCache, resolve_spec, write_config
+from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, measured
+from crossid_desktop.matching.craniofacial.points import write_sidecar
+from crossid_desktop.matching.matchers import DEFAULT_XRAY_NAME
+from crossid_desktop.matching.selection import MatcherCache, resolve_spec, spec_available, write_config
 from crossid_desktop.paths import default_workspace_dir, write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.spreadsheet import csv_text
@@ -27,11 +34,13 @@ from crossid_desktop.workspace import Workspace
 DEMO_SEED = 20261123
 DEMO_SUBJECTS = 80
 DEMO_IMAGE_SIZE = 256
-DEMO_FORMAT = 1
+DEMO_FORMAT = 2
 #: written first into a demo folder: only a folder carrying it is ever cleared for a rebuild
 OWNER_MARKER = ".crossid-demo"
 #: the demo's skull X-ray and injured-face queries: people of the demo cohort (0-based index)
 XRAY_QUERY_SUBJECT = 17
+#: where the demo X-rays' skull landmarks come from, in the words every record of them carries
+DEMO_LANDMARK_SOURCE = "demo: the synthetic cohort's annotated points with a simulated 2 mm placement error (as an examiner might place them)"
 INJURED_QUERY_SUBJECT = 42
 
 
@@ -100,7 +109,7 @@ def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | Non
     cohort = generate_cohort(cohort_dir, CohortConfig(DEMO_SUBJECTS, DEMO_SEED, DEMO_IMAGE_SIZE), progress=cohort_progress, cancel=cancel)
     check_cancel(cancel, "Building the demo")
     workspace = Workspace.open(root / "workspace")
-    write_config(workspace.root, "xray", "bundled:skull2face")
+    write_config(workspace.root, "xray", DEFAULT_XRAY_NAME if spec_available(DEFAULT_XRAY_NAME) else "bundled:skull2face")
     injured_spec = "bundled:injured" if Path(resolve_spec("bundled:injured")).is_file() else "dlib"
     write_config(workspace.root, "injured", injured_spec)
     manifest = _gallery_manifest(cohort.s2f_root)
@@ -111,6 +120,7 @@ def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | Non
     cache = MatcherCache()
     enrol(workspace, manifest, matchers=cache.configured(workspace.root), allow_centre_crop=True, progress=enrol_progress, cancel=cancel)
     xray_subject = cohort.subject_ids[XRAY_QUERY_SUBJECT]
+    _place_skull_landmarks(cohort.s2f_root, xray_subject)
     injured_subject = cohort.subject_ids[INJURED_QUERY_SUBJECT]
     injured_photo = sorted((cohort.if_root / injured_subject / "injured").iterdir())[0]
     queries = (
@@ -122,6 +132,20 @@ def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | Non
     write_text_atomic(root / "demo.json", json.dumps(data, indent=2))  # written last: its presence means the demo is complete
     progress(1, 1, "demo ready")
     return Demo(root, queries)
+
+
+def _place_skull_landmarks(s2f_root: Path, subject_id: str) -> None:
+    """Keep the demo X-rays' skull landmarks beside them, as an examiner would place them: the
+    cohort's annotated points moved by a simulated placement error (2 mm mean radial error,
+    fixed seed), so the demo shows the craniofacial comparison without an X-ray landmark
+    detector. The landmarks' source says so wherever they are shown."""
+    person = read_annotations(s2f_root)[subject_id]
+    rng = np.random.default_rng(DEMO_SEED)
+    for view in ("xray_front", "xray_side"):
+        image = person.images[view]
+        marks = replace(measured(image, MeasurementNoise(xray_mre_mm=2.0), rng), source=DEMO_LANDMARK_SOURCE)
+        path = _one(s2f_root / subject_id, view)
+        write_sidecar(path, sha256_of_file(path), marks)
 
 
 def _one(folder: Path, stem: str) -> Path:

@@ -114,6 +114,7 @@ def result_from_json(text: str) -> SearchResult:
         candidates=tuple(Candidate(**c) for c in data["candidates"]),
         preprocessing=data.get("preprocessing") or {},
         timings_ms=data.get("timings_ms") or {},
+        craniofacial=data.get("craniofacial"),
         warnings=tuple(data.get("warnings") or ()),
     )
 

@@ -27,6 +27,7 @@ from crossid_desktop.cases.audit import now_utc
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.fonts import needs_shaping
 from crossid_desktop.cases.records import RecordedSearch
+from crossid_desktop.cases.report_craniofacial import craniofacial_figures
 from crossid_desktop.cases.report_embed import embedded_record, finish_pdf
 from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
 from crossid_desktop.cases.report_layout import render, write_atomically
@@ -84,8 +85,10 @@ def export_report(
     progress(2, STEPS, "reading the gallery photos")
     thumbnails = _thumbnails(workspace, [c.image_id for c in search.result.candidates] if search else [])
     beside = record_path_for(out)
+    figures, figures_note = craniofacial_figures(workspace, case, search, entries)  # the skull-face overlays made again, and where the landmarks came from
     content = ReportContent(
         case, search, tuple(entries), verification, record["generated"], pictures, thumbnails, patient_identifiers=patient_identifiers,
+        craniofacial=figures, craniofacial_note=figures_note,
         file_name=out.name, signature=signature.plan() if signature else None, model_card=model_card,
         record_file={"name": EMBEDDED_NAME, "size": f"{len(data):,}", "sha256": record_sha256(data), "beside": beside.name},
         unshaped_text=needs_shaping(data.decode("utf-8") + (signature.credentials.name if signature else "")),

@@ -50,7 +50,7 @@ class ReportContent:
     signature_boxes: dict[str, Any] = field(default_factory=dict, compare=False)  # role -> (page, rectangle), filled while laying out
     #: skull-face figures a matcher made again for this report (see report_evidence.with_figures), and why none could be made
     craniofacial: tuple[Any, ...] = ()
-    craniofacial_note: str | None = None
+    craniofacial_note: str | None = None  # also: where each X-ray's skull landmarks came from, and an X-ray that failed
     appendix: Appendix = field(default_factory=Appendix, compare=False)  # texts shortened in tables, filled while laying out
     unshaped_text: bool = True  # the report holds text in a script drawn without shaping (the limitations say so)
 

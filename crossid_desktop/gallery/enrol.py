@@ -30,11 +30,14 @@ from crossid_desktop.datasets.gallery_sources import GalleryEntry, read_gallery_
 from crossid_desktop.errors import CrossIDError, GalleryError
 from crossid_desktop.gallery.backends import open_index
 from crossid_desktop.gallery.enrol_work import PhotoFailure, PhotoJob, PreparedPhoto, encode_png, init_worker, prepare_photos, worker_batch
+from crossid_desktop.gallery.face_landmarks import ensure_schema, face_landmarks, put_face_landmarks
 from crossid_desktop.gallery.faults import fault_point
 from crossid_desktop.gallery.index_base import GalleryIndexBase
+from crossid_desktop.gallery.schema import ImageRecord
 from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import sha256_of_file
 from crossid_desktop.matching.base import Matcher
+from crossid_desktop.matching.craniofacial.matcher import measures_faces
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.workspace import Workspace
 
@@ -109,6 +112,7 @@ def enrol(
     with GalleryStore(workspace.db_path) as store:
         for matcher in matchers:
             store.register_matcher(matcher.fingerprint, name=matcher.name, card=matcher.model_card())
+        ensure_schema(store)  # the face-landmark table, before the photos' transactions
         indexes: list[GalleryIndexBase] = []
         try:
             for matcher in matchers:
@@ -145,7 +149,7 @@ def _job_batches(store: GalleryStore, entries: Sequence[GalleryEntry], tally: _T
         if store.image_by_sha256(sha256) is not None:
             tally.skipped += 1
             continue
-        batch.append(PhotoJob(position, entry.path, sha256))
+        batch.append(PhotoJob(position, entry.path, sha256, entry.view))
         if len(batch) == size:
             yield batch
             batch = []
@@ -207,6 +211,9 @@ def _store_batch(
                         entry.subject_id, path=entry.path.resolve(), sha256=result.sha256, view=entry.view, width=result.width,
                         height=result.height, thumbnail_png=result.png, alignment=result.alignment, embeddings=result.vectors,
                     )
+                    for measurer, marks in result.landmarks.items():  # the face landmarks of a landmark matcher, with the photo
+                        if record is not None:
+                            put_face_landmarks(store, measurer, [(record.image_id, marks)])
             except CrossIDError as error:
                 tally.failures.append(EnrolmentFailure(entry.path, str(error)))
                 continue
@@ -219,6 +226,18 @@ def _store_batch(
                 tally.embedded[matcher.name] += 1
             fault_point("photo stored")
     fault_point("batch committed")
+
+
+def _landmark_vectors(store: GalleryStore, matcher: Matcher, chunk: Sequence[ImageRecord]) -> NDArray[np.float32]:
+    """First-stage vectors of a landmark matcher from the stored landmarks; photos enrolled
+    before the matcher was chosen are measured now on their stored crop."""
+    ids = [record.image_id for record in chunk]
+    stored = face_landmarks(store, matcher.fingerprint, ids)
+    new = [(r.image_id, matcher.measure_face(decode_png(store.thumbnail(r.image_id)), r.view)) for r in chunk if r.image_id not in stored]  # type: ignore[attr-defined]
+    if new:
+        put_face_landmarks(store, matcher.fingerprint, new)
+        stored.update(new)
+    return matcher.encode_landmarks([stored[i] for i in ids])  # type: ignore[attr-defined]
 
 
 def _check_name(store: GalleryStore, subject_id: str, name: str, *, rename: bool) -> None:
@@ -256,8 +275,11 @@ def sync_embeddings(
             check_cancel(cancel, "The enrolment")
             chunk = missing[start : start + EMBED_CHUNK]
             progress(start, len(missing), f"embedding with {matcher.name}")
-            crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
-            vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
+            if measures_faces(matcher):
+                vectors = np.asarray(_landmark_vectors(store, matcher, chunk), dtype=np.float32)
+            else:
+                crops = [decode_png(store.thumbnail(record.image_id)) for record in chunk]
+                vectors = np.asarray(matcher.encode_gallery(crops, cancel=cancel), dtype=np.float32)
             store.put_embeddings(matcher.fingerprint, [record.image_id for record in chunk], vectors)
             index.sync(cancel=cancel)
     finally:

@@ -1,5 +1,7 @@
 """The work enrolment does per photo, in batches, in this process or in worker processes: load,
-align to the canonical crop, encode the crop as PNG, and embed the crops with every matcher.
+align to the canonical crop, encode the crop as PNG, and embed the crops with every matcher (a
+matcher that compares face landmarks, the craniofacial one, measures them on the whole photo
+instead, keeps them in the crop's pixels and embeds them).
 
 Worker processes load the same matchers as the enrolling process (by their ``source``, see
 :func:`~crossid_desktop.matching.matchers.load_matcher`) and refuse to start when one loads
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +21,32 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.errors import CrossIDError, ModelError
+from crossid_desktop.gallery.face_landmarks import in_crop
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.faces import align_face
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.matching.base import Matcher
+from crossid_desktop.matching.craniofacial.matcher import measures_faces
+from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.matchers import load_matcher
 
 
 @dataclass(frozen=True)
 class PhotoJob:
-    """One photo to prepare: its place in the source, file and SHA-256 (hashed beforehand)."""
+    """One photo to prepare: its place in the source, file, SHA-256 (hashed beforehand) and view
+    (``front``, ``side`` or ``unknown``)."""
 
     position: int
     path: Path
     sha256: str
+    view: str = "unknown"
 
 
 @dataclass(frozen=True)
 class PreparedPhoto:
-    """A photo ready to store: the crop as PNG, how it was aligned, and ``vectors`` mapping each
-    matcher's fingerprint to its ``(d,)`` float32 embedding of the crop."""
+    """A photo ready to store: the crop as PNG, how it was aligned, ``vectors`` mapping each
+    matcher's fingerprint to its ``(d,)`` float32 embedding of the crop, and ``landmarks`` the
+    face landmarks a landmark matcher measured (by its fingerprint, in the crop's pixels)."""
 
     position: int
     sha256: str
@@ -47,6 +55,7 @@ class PreparedPhoto:
     png: bytes
     alignment: str
     vectors: dict[str, NDArray[np.float32]]
+    landmarks: dict[str, Landmarks] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,18 +78,23 @@ def prepare_photos(jobs: Sequence[PhotoJob], matchers: Sequence[Matcher], *, all
     batch. The PNG is lossless: the crops embedded are exactly the stored thumbnails."""
     results: list[Any] = []
     crops = []
+    marks: dict[str, list[Landmarks]] = {m.fingerprint: [] for m in matchers if measures_faces(m)}
     for job in jobs:
         try:
             image = load_image(job.path)
             if image.sha256 != job.sha256:
                 raise CrossIDError(f"The file {job.path.name} changed while it was being enrolled; enrol it again.")
             aligned = align_face(image.rgb_uint8(), size=ALIGNED_SIZE, allow_centre_crop=allow_centre_crop)
+            for m in matchers:  # on the whole photo, where the chin is more often in view than in the crop
+                if measures_faces(m):
+                    marks[m.fingerprint].append(in_crop(m.measure_face(image.rgb_uint8(), job.view), aligned.transform))  # type: ignore[attr-defined]
             results.append((job, image.meta.width, image.meta.height, encode_png(aligned.image), aligned.method))
             crops.append(aligned.image)
         except CrossIDError as error:
             results.append(PhotoFailure(job.position, str(error)))
     # a batch whose every photo failed has nothing to embed (an empty batch does not reshape)
-    vectors = {m.fingerprint: np.asarray(m.encode_gallery(crops), dtype=np.float32).reshape(len(crops), -1) for m in matchers} if crops else {}
+    vectors = {m.fingerprint: np.asarray(m.encode_landmarks(marks[m.fingerprint]) if measures_faces(m) else m.encode_gallery(crops),  # type: ignore[attr-defined]
+                                         dtype=np.float32).reshape(len(crops), m.embedding_dim) for m in matchers} if crops else {}
     prepared: list[PreparedPhoto | PhotoFailure] = []
     row = 0
     for item in results:
@@ -88,7 +102,8 @@ def prepare_photos(jobs: Sequence[PhotoJob], matchers: Sequence[Matcher], *, all
             prepared.append(item)
             continue
         job, width, height, png, method = item
-        prepared.append(PreparedPhoto(job.position, job.sha256, width, height, png, method, {fp: v[row] for fp, v in vectors.items()}))
+        prepared.append(PreparedPhoto(job.position, job.sha256, width, height, png, method, {fp: v[row] for fp, v in vectors.items()},
+                                      {fp: found[row] for fp, found in marks.items()}))
         row += 1
     return prepared
 

@@ -10,7 +10,6 @@ return the records of :mod:`crossid_desktop.gui.job_results`.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from PySide6.QtGui import QImage
 
 from crossid_desktop.about import collect_info
 from crossid_desktop.cases import CaseService, ExaminerMark
+from crossid_desktop.cases.events import log_event
 from crossid_desktop.cases.landmarks import CaseLandmarks
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.signing import SignerFile
@@ -31,15 +31,17 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.gui.face_preview import face_preview
 from crossid_desktop.gui.images import png_to_qimage, to_qimage
 from crossid_desktop.gui.job_results import ComparePair, GallerySnapshot, MatcherIndexState, Preview, QueryImage, SearchOutcome, StartupFacts
+from crossid_desktop.gui.preview_settings import soft_tissue_at
 from crossid_desktop.gui.worker import JobFunction
 from crossid_desktop.imaging.dicom_media import DicomMedia, DicomSeries, open_media, thumbnail
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
 from crossid_desktop.matching.preprocess import FaceChoice, prepare_query
-from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback, check_cancel
 from crossid_desktop.search.query import check_distinct_images, check_query_set, guess_modality, initial_modalities, query_warnings
+from crossid_desktop.search.xray_overlay import candidate_overlay
 from crossid_desktop.selftest import SelfTestOutcome, run_selftest
 
 
@@ -97,27 +99,6 @@ def load_query_job(paths: Sequence[str], modalities: Sequence[QueryModality] | N
     return run
 
 
-#: soft-tissue parameters derived in proportion to the strength (see ``SoftTissueParams``)
-_PROPORTIONAL = ("soft_ceiling", "knee", "lift")
-
-
-def soft_tissue_at(strength: float) -> dict[str, Any]:
-    """The soft-tissue parameters of the bundled skull-to-face matcher (its card) moved to
-    ``strength``: at the card's own strength exactly what the matcher sees; elsewhere the
-    parameters that grow with the strength scaled in proportion and ``amount`` derived as the
-    algorithm derives it (``1 - (1 - strength)^2``)."""
-    card = json.loads(resource_path("models", "skull2face.json").read_text(encoding="utf-8"))
-    recipe = dict(card.get("preprocessing", {}).get("query", {}).get("soft_tissue") or {})
-    trained = float(recipe.get("strength", 0.0))
-    if strength == trained or trained <= 0:
-        return {**recipe, "strength": strength} if trained > 0 else {"strength": strength}
-    moved = {**recipe, "strength": strength, "amount": 1.0 - (1.0 - strength) ** 2}
-    for name in _PROPORTIONAL:
-        if recipe.get(name) is not None:
-            moved[name] = float(recipe[name]) * strength / trained
-    return moved
-
-
 def preview_job(image: LoadedImage, modality: QueryModality, strength: float, choice: FaceChoice | None = None) -> JobFunction:
     """The preprocessed image as the matcher prepares it
     (:func:`~crossid_desktop.matching.preprocess.prepare_query`): an X-ray with the soft-tissue
@@ -145,15 +126,18 @@ def search_arguments(queries: Sequence[QueryImage]) -> tuple[list[LoadedImage], 
     return [q.image for q in queries], modalities
 
 
-def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: str | None = None) -> JobFunction:
+def search_job(queries: Sequence[QueryImage], *, top_k: int, true_subject_id: str | None = None,
+               landmarks: Sequence[Landmarks | None] | None = None) -> JobFunction:
     """Search, read the candidates' aligned faces, and place the known identity (when given)
-    in the whole gallery's ranking (:meth:`~crossid_desktop.search.service.SearchService.locate`)."""
+    in the whole gallery's ranking (:meth:`~crossid_desktop.search.service.SearchService.locate`).
+    ``landmarks``: per query, the skull landmarks as the examiner corrected them (None: found by
+    the matcher)."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> SearchOutcome:
         images, modality = search_arguments(queries)
         choices = [q.choice for q in queries]
         service = context.search
-        result = service.search(images, modality=modality, top_k=top_k, choices=choices, progress=progress, cancel=cancel)
+        result = service.search(images, modality=modality, top_k=top_k, choices=choices, progress=progress, cancel=cancel, landmarks=landmarks)
         left = [q for q in queries if q.modality.is_xray and q.modality == q.guessed]  # views the examiner left at the guess
         result = result.with_warnings(*query_warnings([q.image for q in left], [q.modality for q in left], views_guessed=True))
         with GalleryStore(service.workspace.db_path) as store:
@@ -202,6 +186,20 @@ def compare_job(query: QueryImage, candidate: Any) -> JobFunction:
     return run
 
 
+
+def overlay_job(query: QueryImage, candidate: Any, landmarks: Landmarks | None) -> JobFunction:
+    """The automatic skull-face overlay of ``query`` (an X-ray) on ``candidate``'s photo of its view
+    (:func:`~crossid_desktop.search.xray_overlay.candidate_overlay`), with the skull landmarks the search used."""
+
+    def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
+        views = (candidate.craniofacial or {}).get("views", {})
+        photo = views.get("front" if query.modality is QueryModality.XRAY_FRONT else "side", {}).get("photo")
+        return candidate_overlay(context.workspace, context.search.matcher_for(query.modality), query.image, query.modality, candidate.subject_id,
+                                 landmarks=landmarks, image_id=photo)
+
+    return run
+
+
 # -- the case panel -------------------------------------------------------------------------------
 def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks: Mapping[str, ExaminerMark], actor: str | None,
                calibrations: Sequence[tuple[str, Any]] = ()) -> JobFunction:
@@ -228,7 +226,8 @@ def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks
 
 def change_job(number: str, change: str, actor: str | None, **values: Any) -> JobFunction:
     """One change through the case service: ``change`` is ``update``, ``set_notes``,
-    ``set_known_identity``, ``record_search``, ``mark`` or ``record_calibration``; returns the case as stored."""
+    ``set_known_identity``, ``record_search``, ``mark``, ``record_calibration`` or ``log_event``
+    (an audit entry alone: ``action`` and ``details``); returns the case as stored."""
 
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> Any:
         service = CaseService(context.workspace)
@@ -246,6 +245,8 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
             calibration = values["calibration"]
             service.record_calibration(number, query_sha256=values["sha256"], points=calibration.points, known_mm=calibration.known_mm,
                                        spacing=calibration.spacing, actor=actor)
+        elif change == "log_event":
+            log_event(service, number, values["action"], values["details"], actor=actor)
         else:
             raise ValueError(f"unknown case change {change!r}")
         return service.get(number)

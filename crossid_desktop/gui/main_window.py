@@ -40,6 +40,7 @@ from crossid_desktop.gui.widgets.status import QueryFacts, StatusBar
 from crossid_desktop.gui.worker import JobContext, Worker
 from crossid_desktop.imaging.formats import file_dialog_filter
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial.points import Landmarks, corrected_landmarks
 from crossid_desktop.matching.preprocess import FaceChoice
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,15 @@ class MainWindow(QMainWindow):
         if not queries:
             self.status.showMessage("Open a query first (Ctrl+O).", 4000)
             return None
-        self._search_job = self.worker.submit("search", search_job(queries, top_k=self.candidates.top_k(), true_subject_id=self.candidates.known_identity()), supersede_kind=True)
+        landmarks = [self._corrected_skull(q) for q in queries]
+        job = search_job(queries, top_k=self.candidates.top_k(), true_subject_id=self.candidates.known_identity(), landmarks=landmarks if any(landmarks) else None)
+        self._search_job = self.worker.submit("search", job, supersede_kind=True)
         return self._search_job
+
+    def _corrected_skull(self, query: QueryImage) -> Landmarks | None:
+        """An X-ray's skull landmarks as the examiner corrected them in the landmark editor (None when uncorrected)."""
+        view = {QueryModality.XRAY_FRONT: "xray-front", QueryModality.XRAY_SIDE: "xray-side"}.get(query.modality)
+        return corrected_landmarks(self.landmark_editor.landmarks(query.image.sha256, view), query.image) if view else None
 
     def stop_jobs(self) -> None:
         self.worker.cancel()
@@ -214,7 +222,9 @@ class MainWindow(QMainWindow):
         widget.show()
 
     def open_compare(self) -> None:
-        self._open_window(CompareView(self))
+        view = CompareView(self)
+        view.overlayAdjusted.connect(self.case_panel.record_overlay_adjustment)
+        self._open_window(view)
 
     def open_gallery_manager(self) -> None:
         self._open_window(GalleryManager(self))

@@ -10,6 +10,7 @@ numpy arrays, L2-normalised.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -22,10 +23,13 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.matching.batching import encode_in_batches
 from crossid_desktop.matching.checkpoint import card_path, fingerprint, load_checkpoint
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
+from crossid_desktop.matching.craniofacial.model_file import load_model
 from crossid_desktop.matching.device import autocast_dtype, select_device
 from crossid_desktop.matching.dlib_matcher import DlibFaceMatcher
 from crossid_desktop.matching.model_card import ModelCard
 from crossid_desktop.matching.preprocess import FaceChoice, InputRecipe, PreparedQuery, prepare_query, to_network_batch
+from crossid_desktop.paths import resource_path
 from crossid_desktop.progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -35,6 +39,35 @@ if TYPE_CHECKING:
 
 #: the name :func:`load_matcher` accepts for dlib's pretrained face matcher
 DLIB_MATCHER_NAME = "dlib"
+#: the bundled craniofacial matcher, and its fusion with the Siamese network it was calibrated with
+CRANIOFACIAL_NAME = "craniofacial"
+DEFAULT_XRAY_NAME = "default-xray"
+NAMED_MATCHERS = (DLIB_MATCHER_NAME, CRANIOFACIAL_NAME, DEFAULT_XRAY_NAME)
+#: the Siamese model a bundled craniofacial model without a stated one is fused with
+_SIAMESE_DEFAULT = "skull2face.pt"
+
+
+def named_matcher_files(name: str) -> tuple[Path, ...]:
+    """The bundled files a named matcher needs (none for dlib)."""
+    model = resource_path("models", "craniofacial.npz")
+    if name == CRANIOFACIAL_NAME:
+        return (model, model.with_suffix(".json"))
+    if name == DEFAULT_XRAY_NAME:
+        return (model, model.with_suffix(".json"), _fused_siamese_path(model))
+    return ()
+
+
+def _fused_siamese_path(model: Path) -> Path:
+    """The Siamese checkpoint the bundled craniofacial model's fusion names (bundled:NAME)."""
+    try:
+        spec = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))["fusion"]["siamese"]["spec"]
+    except (OSError, ValueError, KeyError, TypeError):
+        spec = "bundled:" + _SIAMESE_DEFAULT.removesuffix(".pt")
+    return resource_path("models", str(spec).removeprefix("bundled:") + ".pt") if str(spec).startswith("bundled:") else Path(spec)
+
+
+def _craniofacial(path: Path) -> CraniofacialMatcher:
+    return CraniofacialMatcher(load_model(path))
 
 
 class TorchMatcher:
@@ -174,6 +207,14 @@ def load_matcher(path_or_name: str | Path, *, device: str | None = None) -> Matc
 def _load(path_or_name: str | Path, *, device: str | None) -> Matcher:
     if str(path_or_name) == DLIB_MATCHER_NAME:
         return DlibFaceMatcher()
+    if str(path_or_name) in (CRANIOFACIAL_NAME, DEFAULT_XRAY_NAME):
+        craniofacial = _craniofacial(resource_path("models", "craniofacial.npz"))
+        if str(path_or_name) == CRANIOFACIAL_NAME:
+            return craniofacial
+        craniofacial.source = CRANIOFACIAL_NAME  # type: ignore[attr-defined]  # the part enrolment's workers load on its own
+        return FusedXrayMatcher(craniofacial, load_matcher(_fused_siamese_path(resource_path("models", "craniofacial.npz")), device=device))
+    if Path(path_or_name).suffix == ".npz":
+        return _craniofacial(Path(path_or_name))
     path = Path(path_or_name)
     if not path.is_file():
         raise ModelError(f"No matcher called {str(path_or_name)!r}: it is neither {DLIB_MATCHER_NAME!r} nor an existing model file.")

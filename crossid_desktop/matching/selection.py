@@ -2,8 +2,10 @@
 
 A workspace has two roles: ``xray`` (skull X-ray queries, front or side) and ``injured``
 (injured-face queries). Each role names a matcher *spec*: ``"dlib"`` (the pretrained face
-matcher), ``"bundled:<name>"`` (a model shipped in ``resources/models/<name>.pt``), or the path
-of a checkpoint. The choice is kept in ``matchers.json`` in the workspace, written atomically;
+matcher), ``"craniofacial"`` (the bundled craniofacial matcher), ``"default-xray"`` (the
+craniofacial matcher fused with the Siamese network it was calibrated with: the default for X-ray
+queries), ``"bundled:<name>"`` (a model shipped in ``resources/models/<name>.pt``), or the path
+of a checkpoint (or of a craniofacial model, ``.npz``). The choice is kept in ``matchers.json`` in the workspace, written atomically;
 a workspace without it uses the bundled demo models when they are present.
 """
 
@@ -15,7 +17,8 @@ from pathlib import Path
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
 from crossid_desktop.matching.base import Matcher, QueryModality
-from crossid_desktop.matching.matchers import load_matcher
+from crossid_desktop.matching.craniofacial.matcher import components
+from crossid_desktop.matching.matchers import DEFAULT_XRAY_NAME, NAMED_MATCHERS, load_matcher, named_matcher_files
 from crossid_desktop.paths import resource_path, write_text_atomic
 
 ROLES = ("xray", "injured")
@@ -26,7 +29,8 @@ CONFIG_NAME = "matchers.json"
 #: (a card alone, ``resources/models/injured_real.json``), the best of the variants measured on
 #: real photos of held-out people (docs/RESULTS.md section 3); the bundled SCL head was trained
 #: on synthetic faces and lowers Rank-1 on real photos, so only the synthetic demo uses it.
-BUNDLED_DEFAULTS = {"xray": ("bundled:skull2face",), "injured": ("bundled:injured_real", "dlib")}
+#: X-ray queries default to the craniofacial matcher fused with the Siamese network (docs/RESULTS.md).
+BUNDLED_DEFAULTS = {"xray": (DEFAULT_XRAY_NAME, "bundled:skull2face"), "injured": ("bundled:injured_real", "dlib")}
 
 
 def role_of(modality: QueryModality) -> str:
@@ -44,8 +48,9 @@ def check_serves_role(matcher: Matcher, role: str) -> None:
 
 
 def resolve_spec(spec: str) -> str | Path:
-    """``"dlib"`` stays as it is; ``bundled:<name>`` and paths become checkpoint paths."""
-    if spec == "dlib":
+    """``"dlib"``, ``"craniofacial"`` and ``"default-xray"`` stay as they are; ``bundled:<name>``
+    and paths become model paths."""
+    if spec in NAMED_MATCHERS:
         return spec
     if spec.startswith("bundled:"):  # weights (.pt with a card beside), else a card alone (.json)
         weights = resource_path("models", spec.removeprefix("bundled:") + ".pt")
@@ -62,9 +67,12 @@ def _card_only(card: Path) -> bool:
         return False
 
 
-def _spec_available(spec: str) -> bool:
+def spec_available(spec: str) -> bool:
+    """Whether the files a matcher spec names are there."""
     target = resolve_spec(spec)
-    return target == "dlib" or Path(target).is_file()
+    if target in NAMED_MATCHERS:
+        return all(path.is_file() for path in named_matcher_files(str(target)))
+    return Path(target).is_file()
 
 
 def read_config(workspace_root: Path) -> dict[str, str]:
@@ -79,7 +87,7 @@ def read_config(workspace_root: Path) -> dict[str, str]:
         config.update({role: str(stored[role]) for role in ROLES if stored.get(role)})
     for role in ROLES:
         if role not in config:
-            available = [spec for spec in BUNDLED_DEFAULTS[role] if _spec_available(spec)]
+            available = [spec for spec in BUNDLED_DEFAULTS[role] if spec_available(spec)]
             if available:
                 config[role] = available[0]
     return config
@@ -89,7 +97,7 @@ def write_config(workspace_root: Path, role: str, spec: str) -> None:
     """Choose the matcher of a role for this workspace."""
     if role not in ROLES:
         raise MatcherMismatchError(f"Unknown matcher role {role!r}; the roles are {', '.join(ROLES)}.")
-    if not _spec_available(spec):
+    if not spec_available(spec):
         raise ModelError(f"The model {resolve_spec(spec)} does not exist.")
     path = Path(workspace_root) / CONFIG_NAME
     stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
@@ -121,6 +129,8 @@ class MatcherCache:
         return self.get(config[role])
 
     def configured(self, workspace_root: Path) -> list[Matcher]:
-        """Every matcher the workspace uses, each once (enrolment embeds the gallery with all)."""
+        """Every matcher the workspace's gallery needs vectors of, each once (enrolment embeds the
+        gallery with all; a fused matcher contributes its parts)."""
         specs = dict.fromkeys(read_config(workspace_root).values())
-        return [self.get(spec) for spec in specs]
+        found = {m.fingerprint: m for spec in specs for m in components(self.get(spec))}
+        return list(found.values())

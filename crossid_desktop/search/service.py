@@ -24,10 +24,10 @@ does not grow with the gallery. Call :meth:`SearchService.close` when done (or u
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,83 +41,19 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage, load_image
 from crossid_desktop.matching.base import Matcher, QueryModality, confidence
 from crossid_desktop.matching.calibration import Calibration, verbal_scale
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
+from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, describe_preparation, query_warnings, resolve_modalities
+from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
+from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
 SHORTLIST_FACTOR = 10
 SHORTLIST_MIN = 200
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One ranked gallery subject (or photo, when ranking photos)."""
-
-    rank: int
-    subject_id: str
-    name: str
-    image_id: int  # the subject's photo nearest to the (first) query
-    image_path: str
-    distance: float  # Euclidean distance to that photo; with several queries, the mean over queries of each one's nearest photo
-    confidence: float  # exp(-distance^2), the publication's score
-    likelihood_ratio: float | None = None  # when the matcher carries a calibration
-    verbal_scale: str | None = None
-    #: the skull-face correspondence of an X-ray query with this candidate's photo, when the
-    #: matcher compares landmarks (format: :mod:`crossid_desktop.cases.report_evidence`)
-    craniofacial: dict[str, Any] | None = field(default=None, hash=False)
-
-
-@dataclass(frozen=True)
-class QueryInfo:
-    """One query image as searched: its file, hash, modality and image metadata; for a face
-    photo ``face`` (which face of how many, how it was aligned), ``ignored`` (the parts left
-    out of the search: who marked them, how much of the crop, the mask as a PNG and its hash)
-    and ``warnings`` the examiner must read (a centre crop instead of a detected face)."""
-
-    path: str | None
-    sha256: str
-    modality: str
-    meta: dict[str, Any]
-    #: the face searched in the photo (detector, box, alignment transform), or None
-    face: dict[str, Any] | None = field(default=None, hash=False)
-    #: the parts of an aligned face the search left out (a mask record), or None
-    ignored: dict[str, Any] | None = field(default=None, hash=False)
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    queries: tuple[QueryInfo, ...]
-    matcher_name: str
-    matcher_fingerprint: str
-    gallery_subjects: int
-    gallery_images: int
-    gallery_digest: str
-    rank_by: str  # "subject" | "image"
-    candidates: tuple[Candidate, ...]
-    preprocessing: dict[str, Any]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()  # one sentence each: what makes this result less reliable
-
-    def with_warnings(self, *texts: str) -> SearchResult:
-        """A copy with ``texts`` added to :attr:`warnings` (each once, in order)."""
-        return replace(self, warnings=tuple(dict.fromkeys((*self.warnings, *texts))))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (``crossid search --json``)."""
-        data = asdict(self)
-        data["warnings"] = list(self.warnings)
-        data["query"] = data["queries"][0] if len(self.queries) == 1 else data["queries"]
-        for candidate in data["candidates"]:
-            candidate["image"] = candidate.pop("image_path")
-        return data
-
-    def rank_of(self, subject_id: str) -> int | None:
-        """Rank of a subject among the returned candidates, or None."""
-        return next((c.rank for c in self.candidates if c.subject_id == subject_id), None)
 
 
 class SearchService:
@@ -189,6 +125,7 @@ class SearchService:
         choices: Sequence[FaceChoice | None] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        landmarks: Sequence[Landmarks | None] | None = None,
     ) -> SearchResult:
         """Rank the gallery against one query, or a frontal and a lateral X-ray together.
 
@@ -198,6 +135,8 @@ class SearchService:
         (:class:`~crossid_desktop.errors.UnsuitableQueryError`) and warns on the result.
         ``choices``: for face photos, one :class:`FaceChoice` per query (which face, a centre crop
         when none is found, the examiner's mask of parts to ignore); None: the photo must show one face.
+        ``landmarks``: per query, the skull landmarks the examiner placed or corrected (the
+        craniofacial matcher finds them where None).
         """
         if not queries:
             raise GalleryError("No query image was given.")
@@ -217,18 +156,16 @@ class SearchService:
         progress(1, 4, "loading the matcher")
 
         matcher = self.matcher_for(modalities[0])
+        if isinstance(matcher, (CraniofacialMatcher, FusedXrayMatcher)):
+            result = self._search_xray(matcher, images, modalities, top_k=top_k, exact=exact, landmarks=landmarks, progress=progress,
+                                       cancel=cancel, timings=timings, start=start)
+            return result.with_warnings(*warnings)
         store = self.store
         counts = store.counts()
         if counts.images == 0:
             raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
         t = time.perf_counter()
-        index = self.index_for(matcher.fingerprint, cancel=cancel)
-        if index.count == 0:
-            raise MatcherMismatchError(
-                f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
-            )
-        if index.dim != matcher.embedding_dim:
-            raise MatcherMismatchError(f"The index of {matcher.name} has {index.dim}-d vectors but the matcher makes {matcher.embedding_dim}-d ones; rebuild the index.")
+        index = self._matcher_index(matcher, cancel)
         timings["open_index"] = _ms(t)
         progress(2, 4, "encoding the query")
         t = time.perf_counter()
@@ -254,6 +191,47 @@ class SearchService:
         warnings = [*(w for info in infos for w in info.warnings), *warnings]  # the face's first: a centre crop matters most
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, rank_by, candidates, preprocessing, timings,
                             tuple(dict.fromkeys(warnings)))
+
+    def _matcher_index(self, matcher: Matcher, cancel: threading.Event | None) -> GalleryIndexBase:
+        """The matcher's index, refused when it holds no vectors or vectors of another size."""
+        index = self.index_for(matcher.fingerprint, cancel=cancel)
+        if index.count == 0:
+            raise MatcherMismatchError(
+                f"The gallery has no embeddings for the matcher {matcher.name}; enrol again or rebuild its index (crossid gallery rebuild-index)."
+            )
+        if index.dim != matcher.embedding_dim:
+            raise MatcherMismatchError(f"The index of {matcher.name} has {index.dim}-d vectors but the matcher makes {matcher.embedding_dim}-d ones; rebuild the index.")
+        return index
+
+    def _search_xray(self, matcher: CraniofacialMatcher | FusedXrayMatcher, images: list[LoadedImage], modalities: list[QueryModality], *,
+                     top_k: int, exact: bool, landmarks: Sequence[Landmarks | None] | None, progress: ProgressCallback,
+                     cancel: threading.Event | None, timings: dict[str, float], start: float) -> SearchResult:
+        """The craniofacial search (:mod:`crossid_desktop.search.xray_ranking`)."""
+        progress(2, 4, "finding the skull landmarks")
+        t = time.perf_counter()
+        queries = prepare_queries(matcher, images, modalities, landmarks, cancel)
+        timings["landmarks"] = _ms(t)
+        progress(3, 4, "comparing the skull with the gallery's faces")
+        t = time.perf_counter()
+        store = self.store
+        counts = store.counts()
+        if counts.images == 0:
+            raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
+        evidence = gather_evidence(store, lambda fingerprint: self.index_for(fingerprint, cancel=cancel), matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
+        order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
+        records = {r.image_id: r for r in store.images()}
+        names = {s.subject_id: s.name for s in store.subjects()}
+        digest = store.gallery_digest()
+        timings["search"] = _ms(t)
+        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(order[:top_k], start=1))
+        timings["total"] = _ms(start)
+        progress(4, 4, "done")
+        infos = tuple(QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities))
+        extra = {"queries": [xray_query_json(q) for q in queries],
+                 "not_assessed": [{"subject_id": e.subject_id, "reasons": list(dict.fromkeys(e.verdict.reasons))} for e in unranked],
+                 "people_compared": len(evidence)}
+        return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, "subject", candidates,
+                            matcher.model_card().get("preprocessing", {}), timings, craniofacial=extra)
 
     def locate(
         self,
@@ -319,6 +297,22 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
     prepared = prepare(image, modality, choice)
     check_cancel(cancel, "The search")
     return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
+
+
+def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: dict[str, str]) -> Candidate:
+    """A ranked person of the craniofacial search: shown with their best photo of the first view
+    compared (else their nearest photo by the Siamese network); ``distance`` is that Siamese
+    distance where fused, else the best photo's misfit per degree of freedom, square-rooted."""
+    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    if evidence.siamese_best is not None:
+        distance = evidence.siamese_best[1]
+        photo = photo if photo is not None else evidence.siamese_best[0]
+    else:
+        distance = math.sqrt(next(v["misfit_per_dof"] for v in evidence.views.values() if "misfit_per_dof" in v))
+    lr, verbal = likelihood_ratio(evidence)
+    record = records[photo]
+    return Candidate(rank, evidence.subject_id, names.get(evidence.subject_id, ""), photo, str(record.path), float(distance),
+                     float(confidence(distance)), lr, verbal, evidence_json(evidence))
 
 
 def _choose(

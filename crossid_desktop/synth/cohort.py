@@ -50,13 +50,15 @@ _PNG_COMPRESSION = 1
 class CohortConfig:
     """What to generate: ``n_subjects`` people from ``seed``, images ``image_size`` pixels square,
     ``extra_gallery_photos`` frontal photos beyond ``face_front``, ``injured_per_subject``
-    injured frontal photos per person."""
+    injured frontal photos per person; ``nuisance_factor`` widens (or narrows) the ranges of
+    every image's pose, shift and scale (1: the defaults of :func:`draw_nuisance`)."""
 
     n_subjects: int
     seed: int
     image_size: int = 256
     extra_gallery_photos: int = 2
     injured_per_subject: int = 3
+    nuisance_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def generate_cohort(out_dir: Path, config: CohortConfig, *, progress: ProgressCa
         "image_size": config.image_size,
         "extra_gallery_photos": config.extra_gallery_photos,
         "injured_per_subject": config.injured_per_subject if injure is not None else 0,
+        **({"nuisance_factor": config.nuisance_factor} if config.nuisance_factor != 1.0 else {}),
         "units": "lengths in mm (head frame: nasion origin, x to the subject's left, y down, z forwards); "
                  "landmarks in pixels (x, y) of their image, the centre of the top-left pixel at (0, 0), "
                  "possibly outside the image; landmarks_mm in the head frame ((x, y) frontal, (z, y) lateral); "
@@ -134,9 +137,9 @@ def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tupl
     mm = subject_landmarks_mm(subject)
     files: dict[str, bytes] = {}
     images: dict[str, Any] = {}
-    _render_xrays(subject, config.image_size, rng, mm, files, images)
+    _render_xrays(subject, config.image_size, rng, mm, files, images, config.nuisance_factor)
     gallery_names = ["face_front"] + [f"face_front_{k}" for k in range(2, config.extra_gallery_photos + 2)]
-    _render_photos(subject, config.image_size, rng, mm, gallery_names, files, images)
+    _render_photos(subject, config.image_size, rng, mm, gallery_names, files, images, config.nuisance_factor)
     injuries: list[dict[str, Any]] = []
     if injure is not None and config.injured_per_subject > 0:
         injuries = _render_injured(subject, config, rng, injure, files, images)
@@ -148,13 +151,18 @@ def render_subject(config: CohortConfig, index: int, injure: Any | None) -> tupl
     return record, files
 
 
+def _photo_nuisance(rng: np.random.Generator, factor: float) -> Any:
+    """A photo's nuisance with the default ranges times ``factor``."""
+    return draw_nuisance(rng, max_angle=4.0 * factor, max_shift=0.02 * factor, max_scale=0.03 * factor)
+
+
 def _render_xrays(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], files: dict[str, bytes],
-                  images: dict[str, Any]) -> None:
+                  images: dict[str, Any], factor: float = 1.0) -> None:
     """The frontal and lateral radiographs, with and without soft tissue, and their landmarks."""
 
     sid = subject.subject_id
     for view, render in (("front", render_xray_front), ("side", render_xray_side)):
-        nuisance = draw_nuisance(rng, max_angle=3.0, max_shift=0.015, max_scale=0.02)
+        nuisance = draw_nuisance(rng, max_angle=3.0 * factor, max_shift=0.015 * factor, max_scale=0.02 * factor)
         hazy, clean = render(subject, nuisance, size)
         files[f"s2f/{sid}/xray_{view}.png"] = _png(hazy)
         files[f"s2f/{sid}/xray_{view}_clean.png"] = _png(clean)
@@ -165,18 +173,18 @@ def _render_xrays(subject: Any, size: int, rng: np.random.Generator, mm: dict[st
 
 
 def _render_photos(subject: Any, size: int, rng: np.random.Generator, mm: dict[str, Any], gallery_names: list[str],
-                   files: dict[str, bytes], images: dict[str, Any]) -> None:
+                   files: dict[str, bytes], images: dict[str, Any], factor: float = 1.0) -> None:
     """The frontal gallery photos and the profile photo, and their landmarks."""
 
     sid = subject.subject_id
     for name in gallery_names:
-        nuisance = draw_nuisance(rng)
+        nuisance = _photo_nuisance(rng, factor)
         data = _png(render_face_front(subject, nuisance, size))
         files[f"s2f/{sid}/{name}.png"] = data
         files[f"if/{sid}/normal/{name}.png"] = data
         marks = image_landmarks("face-front", subject, nuisance, size)
         images[name] = {"nuisance": nuisance.to_json(), "view": "face-front", "landmarks": _points_json(marks)}
-    nuisance = draw_nuisance(rng)
+    nuisance = _photo_nuisance(rng, factor)
     files[f"s2f/{sid}/face_side.png"] = _png(render_face_side(subject, nuisance, size))
     marks = image_landmarks("face-side", subject, nuisance, size, mm)
     images["face_side"] = {"nuisance": nuisance.to_json(), "view": "face-side", "landmarks": _points_json(marks)}
@@ -187,7 +195,7 @@ def _render_injured(subject: Any, config: CohortConfig, rng: np.random.Generator
     """One unseen frontal photo (not in the gallery) carrying the person's injuries; its records."""
 
     sid = subject.subject_id
-    nuisance = draw_nuisance(rng)
+    nuisance = _photo_nuisance(rng, config.nuisance_factor)
     photo = render_face_front(subject, nuisance, config.image_size)
     marks = image_landmarks("face-front", subject, nuisance, config.image_size)
     images["injured_base"] = {"nuisance": nuisance.to_json(), "view": "face-front", "landmarks": _points_json(marks)}
@@ -220,6 +228,8 @@ def _check_config(config: CohortConfig) -> None:
         raise DatasetError(f"A cohort holds at most 9999 subjects (ids S0001-S9999), not {config.n_subjects}.")
     if not 64 <= config.image_size <= 2048:
         raise DatasetError(f"The image size must be between 64 and 2048 pixels, not {config.image_size}.")
+    if not 0.0 < config.nuisance_factor <= 5.0:
+        raise DatasetError(f"The nuisance factor must lie in (0, 5], not {config.nuisance_factor}.")
     if config.extra_gallery_photos < 0 or config.injured_per_subject < 0:
         raise DatasetError("The numbers of extra gallery photos and injured photos cannot be negative.")
 

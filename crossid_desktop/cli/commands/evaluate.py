@@ -10,11 +10,14 @@ from crossid_desktop.cli.progressbar import TextProgress
 from crossid_desktop.datasets.skull_faces import read_skull_faces
 from crossid_desktop.errors import CrossIDError, DatasetError
 from crossid_desktop.evaluation.calibration import model_validation_subjects, validation_test_split, write_calibration
+from crossid_desktop.evaluation.craniofacial_protocol import CraniofacialProtocol, evaluate_craniofacial
 from crossid_desktop.evaluation.injured import evaluate_injured
 from crossid_desktop.evaluation.model_calibration import calibrate_model
 from crossid_desktop.evaluation.outputs import main_table, write_outputs
 from crossid_desktop.evaluation.skull2face import SkullFaceProtocol, evaluate_skull2face, select_test_subjects
 from crossid_desktop.matching.calibration import Calibration
+from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise
+from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.matchers import DLIB_MATCHER_NAME, load_matcher
 from crossid_desktop.synth.injuries.mix import MIXES
 
@@ -32,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "report.md and report.json into --out."
         ),
     )
-    parser.add_argument("--model", required=True, help="model file (.pt with its .json card) or 'dlib' (pretrained face matcher)")
+    parser.add_argument("--model", required=True, help="model file (.pt with its .json card), 'dlib' (pretrained face matcher), 'craniofacial', "
+                        "'default-xray' (the X-ray matcher of new workspaces: craniofacial fused with the Siamese network) or a craniofacial model (.npz)")
     parser.add_argument("--data", type=Path, required=True, help="data set folder: S2F layout (skull2face), IF layout or a face gallery (injured)")
     parser.add_argument("--protocol", choices=("skull2face", "injured"), default=None, help="default: the model's task")
     parser.add_argument("--extra-gallery", type=Path, default=None, help="faces added as distractors (mixed / extended gallery): gallery folder, S2F or IF set")
@@ -50,6 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-k", type=int, default=30, help="largest k of the Recall/mAP/MRR curves (default 30)")
     parser.add_argument("--no-tsne", action="store_true", help="skip the 3-D t-SNE picture")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: ./evaluation-<protocol>)")
+    cf = parser.add_argument_group("craniofacial matchers (craniofacial, default-xray)")
+    cf.add_argument("--landmarks", choices=("simulated", "detected-faces", "exact"), default="simulated",
+                    help="simulated (default): the data set's landmark annotations with simulated measurement error; detected-faces: the photos' "
+                         "landmarks found by the face detectors, the X-rays' simulated; exact: the annotations as they are")
+    cf.add_argument("--xray-error-mm", type=float, default=MeasurementNoise.xray_mre_mm, help="simulated X-ray landmark error, mean radial error in mm at the skull")
+    cf.add_argument("--face-error", type=float, default=MeasurementNoise.face_mre, help="simulated photo landmark error, mean radial error as a fraction of the face height")
+    cf.add_argument("--spacing-known", action="store_true", help="hand the X-rays' pixel spacing to the matcher (as a DICOM would); default: unknown, residuals in pixels")
+    cf.add_argument("--noise-seed", type=int, default=0, help="seed of the simulated landmark errors")
+    cf.add_argument("--landmark-cache", type=Path, default=None, metavar="DIR", help="keep the face detections in DIR between runs (detected-faces)")
     parser.set_defaults(run=run)
 
 
@@ -84,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise DatasetError(f"The data set folder {args.data} does not exist or is not a folder.")
     matcher = load_matcher(args.model)
+    if isinstance(matcher, (CraniofacialMatcher, FusedXrayMatcher)):
+        return _craniofacial(args, matcher)
     protocol = args.protocol or ("skull2face" if matcher.model_card().get("task") == "skull2face" else "injured")
     out = args.out or Path(f"evaluation-{protocol}")
     with TextProgress("evaluate") as progress:
@@ -104,6 +119,33 @@ def run(args: argparse.Namespace) -> int:
         _store_calibration(args, result, protocol)
     print(f"Wrote {paths['metrics']}, {paths['report_md'].name}, {paths['report_json'].name} and {len(paths) - 3} figures to {out}")
     print("Figures from synthetic data or simulated injuries are not directly comparable with the published ones.")
+    return 0
+
+
+def _craniofacial(args: argparse.Namespace, matcher: CraniofacialMatcher | FusedXrayMatcher) -> int:
+    """The skull-to-face protocol for the craniofacial matchers (:mod:`crossid_desktop.evaluation.craniofacial_protocol`)."""
+    if args.protocol == "injured" or args.calibrate or args.extra_gallery is not None:
+        raise CrossIDError("The craniofacial matchers take the skull-to-face protocol only, without --calibrate (their calibration is fitted by crossid train-craniofacial) or --extra-gallery.")
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    noise = EXACT if args.landmarks == "exact" else MeasurementNoise(args.xray_error_mm, args.face_error, args.spacing_known)
+    protocol = CraniofacialProtocol(subjects=args.subjects, split_seed=args.split_seed, test_fraction=args.test_fraction, noise=noise,
+                                    noise_seed=args.noise_seed, max_k=args.max_k, detect_faces=args.landmarks == "detected-faces",
+                                    landmark_cache=args.landmark_cache)
+    out = args.out or Path("evaluation-skull2face")
+    with TextProgress("evaluate") as progress:
+        result = evaluate_craniofacial(craniofacial.model, args.data, protocol, fusion=matcher.fusion,
+                                       siamese=matcher.siamese if isinstance(matcher, FusedXrayMatcher) else None, progress=progress)
+        paths = write_outputs(result, out, tsne=False)
+    print(main_table(result))
+    m = result.metrics
+    for view in ("front", "side", "fused"):
+        if f"person/{view}/recall@1" in m:
+            print(f"people ranked, {view}: Recall@1 {m[f'person/{view}/recall@1']:.3f}, Recall@10 {m[f'person/{view}/recall@10']:.3f}")
+    print(f"exclusion: {m['exclusion/tnr']:.3f} of impostors inconsistent, {m['exclusion/fer']:.3f} of true persons inconsistent")
+    if "cllr" in m:
+        print(f"Cllr {m['cllr']:.3f}, Cllr_min {m['cllr_min']:.3f} on the test pairs (fusion fitted on validation people).")
+    print(f"Landmarks: {m['landmarks']}.")
+    print(f"Wrote {paths['metrics']}, {paths['report_md'].name}, {paths['report_json'].name} and {len(paths) - 3} figures to {out}")
     return 0
 
 

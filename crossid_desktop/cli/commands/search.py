@@ -10,12 +10,13 @@ from pathlib import Path
 from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.report import export_report
 from crossid_desktop.cases.report_sections import query_dicom_pairs
+from crossid_desktop.cases.skull_landmarks import case_skull_landmarks
 from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.canonical import ALIGNED_SIZE
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.imaging.masks import read_mask
 from crossid_desktop.matching.preprocess import FaceChoice
-from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option
+from crossid_desktop.search.query import MODALITY_OPTIONS, modality_from_option, resolve_modalities
 from crossid_desktop.search.service import SearchService
 from crossid_desktop.workspace import Workspace
 
@@ -62,8 +63,12 @@ def run(args: argparse.Namespace) -> int:
     choice = FaceChoice(face=args.face, allow_centre_crop=args.centre_crop, ignore=ignore)
     service = SearchService(Workspace.open(args.workspace))
     images = [load_image(path, frame=args.frame - 1) for path in args.queries]
-    result = service.search(images, modality=modality_from_option(args.modality, len(args.queries)), top_k=args.top_k, rank_by=args.rank,
-                            exact=args.exact, choices=[choice] * len(args.queries))
+    modality = modality_from_option(args.modality, len(args.queries))
+    landmarks = None
+    if args.case is not None and CaseService(service.workspace).exists(args.case):  # the examiner's landmark corrections kept in the case
+        landmarks = case_skull_landmarks(CaseService(service.workspace), args.case, images, resolve_modalities(images, modality))
+    result = service.search(images, modality=modality, top_k=args.top_k, rank_by=args.rank, exact=args.exact,
+                            choices=[choice] * len(args.queries), landmarks=landmarks)
     if args.report is not None or args.case is not None:
         _record_and_report(args, service.workspace, result)
     if args.json:
@@ -86,11 +91,33 @@ def run(args: argparse.Namespace) -> int:
         line = f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:>9.1f}% {c.distance:>8.4f}"
         if c.likelihood_ratio is not None:
             line += f"  {c.likelihood_ratio:<9.3g} {c.verbal_scale}"
+        if c.craniofacial is not None:
+            line += "  skull: " + _verdict(c.craniofacial)
         print(line)
+    if result.craniofacial is not None:
+        _print_craniofacial(result.craniofacial)
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     for warning in result.warnings:
         print(f"WARNING: {warning}")
     return 0
+
+
+def _verdict(record: dict) -> str:
+    """A candidate's craniofacial verdict in a few words."""
+    if record["status"] == "inconsistent":
+        return "inconsistent (" + ", ".join(record["excluding"][:3]) + ")"
+    if record["status"] == "not assessable":
+        return "not assessable (" + "; ".join(record["reasons"][:1]) + ")"
+    return "consistent"
+
+
+def _print_craniofacial(record: dict) -> None:
+    """Where each X-ray's skull landmarks came from, why a query was not assessed, who was set apart."""
+    for query in record["queries"]:
+        source = (query.get("landmarks") or {}).get("source", "none")
+        print(f"{query['view']} X-ray: skull landmarks from {source}" + (f"; NOT ASSESSED: {query['problem']}" if query["problem"] else f"; residuals in {query['unit']}"))
+    for entry in record["not_assessed"]:
+        print(f"not ranked: {entry['subject_id']}: {'; '.join(entry['reasons'])}")
 
 
 def _print_dicom_lines(query) -> None:

@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
     parser.add_argument("--gallery-photos", type=int, default=2, help="extra frontal photos per person (default 2)")
     parser.add_argument("--injured", type=int, default=3, help="injured frontal photos per person (default 3)")
+    parser.add_argument("--nuisance-factor", type=float, default=1.0,
+                        help="multiply the ranges of every image's pose, shift and scale variation (default 1; 2 = twice the default variation)")
     parser.add_argument("--contact-sheet", type=Path, default=None, help="also write a PNG contact sheet of the first six people")
     parser.set_defaults(run=run)
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from crossid_desktop.synth.sheet import write_contact_sheet  # loads torch: only when a model is used
 
     config = CohortConfig(n_subjects=args.subjects, seed=args.seed, image_size=args.image_size,
-                          extra_gallery_photos=args.gallery_photos, injured_per_subject=args.injured)
+                          extra_gallery_photos=args.gallery_photos, injured_per_subject=args.injured, nuisance_factor=args.nuisance_factor)
     with TextProgress("synth") as progress:
         manifest = generate_cohort(args.out, config, progress=progress)
     print(f"Wrote {len(manifest.subject_ids)} simulated people ({manifest.n_files} files) to {manifest.root}")

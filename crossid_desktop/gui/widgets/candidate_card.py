@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from crossid_desktop.cases.marks import Mark
+from crossid_desktop.gui.widgets.consistency_badge import ConsistencyBadge
 
 THUMBNAIL_PX = 104
 
@@ -75,6 +76,7 @@ class CandidateCard(QFrame):
                 lr_text += f" · {candidate.verbal_scale}"
         likelihood = QLabel(lr_text, objectName="likelihoodLabel", wordWrap=True)
         likelihood.setVisible(bool(lr_text))
+        consistency = ConsistencyBadge(getattr(candidate, "craniofacial", None))
         truth = QLabel("✔ known identity", objectName="trueIdentityLabel")
         truth.setStyleSheet("color: #2e9d3a; font-weight: bold;")
         truth.setVisible(bool(true_identity))
@@ -99,7 +101,7 @@ class CandidateCard(QFrame):
 
         text = QVBoxLayout()
         text.setSpacing(2)
-        for widget in (title, name, bar, likelihood, truth, warned):
+        for widget in (title, name, bar, likelihood, consistency, truth, warned):
             text.addWidget(widget)
         text.addStretch(1)
         buttons = QHBoxLayout()

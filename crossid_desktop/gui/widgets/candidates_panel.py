@@ -22,6 +22,23 @@ from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard
 COLUMNS = 2
 
 
+def craniofacial_summary(record: dict | None) -> str:
+    """What the summary says of a craniofacial search: each X-ray's landmark source or why it was
+    not assessed, and how many people could not be compared (never ranked silently)."""
+    if not record:
+        return ""
+    parts = []
+    for query in record.get("queries", []):
+        source = (query.get("landmarks") or {}).get("source", "none")
+        view = "frontal" if query.get("view") == "front" else "lateral"
+        parts.append(f"<br><b>{view} X-ray not assessed:</b> {query['problem']}; the remaining evidence ranks the candidates." if query.get("problem")
+                     else f"<br>{view} X-ray: skull landmarks from {source}.")
+    apart = record.get("not_assessed", [])
+    if apart:
+        parts.append(f"<br>{len(apart)} people could not be compared with the skull and are not ranked.")
+    return "".join(parts)
+
+
 class CandidatesPanel(QWidget):
     """Cards of the last search in rank order, the top-k choice and the known identity."""
 
@@ -104,6 +121,7 @@ class CandidatesPanel(QWidget):
         self.summary_label.setText(
             f"Top {len(result.candidates)} of {result.gallery_subjects} people ({result.gallery_images} photos), "
             f"matcher {result.matcher_name}, {seconds:.2f} s. These are investigative leads to compare, not identifications."
+            + craniofacial_summary(getattr(result, "craniofacial", None))
         )
         self.warnings_label.setText("\n".join(f"⚠ {warning}" for warning in result.warnings))
         self.warnings_label.setVisible(bool(result.warnings))

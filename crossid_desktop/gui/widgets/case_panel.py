@@ -163,6 +163,13 @@ class CasePanel(QWidget):
             return None
         return self._change("record_calibration", sha256=sha256, calibration=calibration)
 
+    def record_overlay_adjustment(self, details: dict) -> int | None:
+        """Log the examiner's hand adjustment of an automatic skull-face overlay (needs an open case)."""
+        if self._case is None:
+            self.state_label.setText("Open a case first (New case) to record the overlay's adjustment.")
+            return None
+        return self._change("log_event", action="overlay_adjusted", details=dict(details))
+
     def commit_notes(self) -> int | None:
         """Store the notes if they changed."""
         if self._case is None or self.notes_edit.toPlainText() == self._case.notes:

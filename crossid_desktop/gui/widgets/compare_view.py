@@ -25,9 +25,11 @@ from crossid_desktop.errors import Cancelled
 from crossid_desktop.gui import errors
 from crossid_desktop.gui.images import to_qimage
 from crossid_desktop.gui.job_results import ComparePair
-from crossid_desktop.gui.jobs import compare_job
+from crossid_desktop.gui.jobs import compare_job, overlay_job
 from crossid_desktop.gui.widgets.image_view import ImageView
+from crossid_desktop.gui.widgets.skull_face_overlay import SkullFaceOverlayPanel
 from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial.points import Landmarks
 
 #: skull breadth as a fraction of the canonical crop's side (eye distance 0.31 of the side,
 #: about 6.3 cm, puts the side near 20 cm; a skull is about 14 cm broad)
@@ -147,6 +149,8 @@ class CompareView(QWidget):
 
     pairShown = Signal()
     overlayUpdated = Signal()
+    #: the examiner's recorded hand adjustment of the automatic overlay (audit details)
+    overlayAdjusted = Signal(dict)
 
     def __init__(self, window: Any = None, *, worker: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent if parent is not None else window, Qt.WindowType.Window)
@@ -156,6 +160,7 @@ class CompareView(QWidget):
         self._window = window
         self._worker = worker if worker is not None else window.worker
         self._job: int | None = None
+        self._overlay_job: int | None = None
         self._pair: ComparePair | None = None
         self._candidates: list[Any] = []
         self._queries: list[Any] = []
@@ -215,8 +220,9 @@ class CompareView(QWidget):
             controls.addRow(label, row)
             slider.valueChanged.connect(lambda v, lab=value, u=unit: (lab.setText(f"{v}{u}"), self._compose()))
         note = QLabel(
-            "<i>Manual placement:</i> the skull is fitted by rough proportions only; automatic registration of an "
-            "X-ray to a photograph is not reliable. Use this as a visual aid, not a measurement.",
+            "<i>Manual placement:</i> the skull is fitted by rough proportions only. Use this as a visual aid, not a "
+            "measurement; with a craniofacial X-ray matcher the <i>Skull-face overlay</i> tab registers the skull to the "
+            "face by their landmarks.",
             objectName="overlayNote", wordWrap=True,
         )
         note.setToolTip(REGISTRATION_TIP)
@@ -233,15 +239,25 @@ class CompareView(QWidget):
         holder.setMinimumWidth(280)
         overlay_layout.addWidget(holder, 1)
 
-        self.modes = QTabWidget(objectName="compareModes")
-        self.modes.addTab(side, "Side by side")
-        self.modes.addTab(overlay, "Overlay")
-        self.modes.setTabToolTip(1, REGISTRATION_TIP)
+        self.modes = self._modes(side, overlay)
         self.status_label = QLabel(objectName="compareStatus", wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addLayout(chooser)
         layout.addWidget(self.modes, 1)
         layout.addWidget(self.status_label)
+
+    def _modes(self, side: QWidget, overlay: QWidget) -> QTabWidget:
+        """The tabs: side by side, the overlay placed by hand, the automatic skull-face overlay."""
+        self.skull_face = SkullFaceOverlayPanel()
+        self.skull_face.adjustmentRecorded.connect(self._adjustment_recorded)
+        modes = QTabWidget(objectName="compareModes")
+        modes.addTab(side, "Side by side")
+        modes.addTab(overlay, "Overlay by hand")
+        modes.addTab(self.skull_face, "Skull-face overlay")
+        modes.setTabToolTip(1, REGISTRATION_TIP)
+        modes.setTabToolTip(2, "The skull registered to the face by their landmarks (craniofacial X-ray matchers).")
+        modes.setTabEnabled(2, False)
+        return modes
 
     # -- public ---------------------------------------------------------------------------------
     def reload(self) -> int | None:
@@ -267,10 +283,23 @@ class CompareView(QWidget):
         return self._request()
 
     def compare(self, query: Any, candidate: Any) -> int:
-        """Compare a QueryImage with a Candidate (prepared in the worker); returns the job id."""
+        """Compare a QueryImage with a Candidate (prepared in the worker); returns the job id.
+        An X-ray and a candidate of a craniofacial search also get the automatic overlay."""
         self._job = self._worker.submit("compare", compare_job(query, candidate), supersede_kind=True)
+        automatic = query.modality.is_xray and getattr(candidate, "craniofacial", None) is not None
+        self.modes.setTabEnabled(2, automatic)
+        self._overlay_job = self._worker.submit("overlay", overlay_job(query, candidate, self._landmarks_of(query)), supersede_kind=True) if automatic else None
         self.status_label.setText(f"Preparing the comparison with {candidate.subject_id}…")
         return self._job
+
+    def _landmarks_of(self, query: Any) -> Landmarks | None:
+        """The skull landmarks the last search used for ``query`` (None: the detector finds them)."""
+        outcome = self._window.outcome() if self._window is not None else None
+        record = getattr(outcome.result, "craniofacial", None) if outcome is not None else None
+        for info, used in zip(outcome.result.queries if record else (), (record or {}).get("queries", [])):
+            if info.sha256 == query.image.sha256 and used.get("landmarks"):
+                return Landmarks.from_dict(used["landmarks"])
+        return None
 
     def show_pair(self, pair: ComparePair) -> None:
         """Show a prepared pair side by side and superimposed."""
@@ -322,8 +351,21 @@ class CompareView(QWidget):
         if job_id == self._job and isinstance(result, ComparePair):
             self._job = None
             self.show_pair(result)
+        elif job_id == self._overlay_job:
+            self._overlay_job = None
+            self.skull_face.show_overlay(result)
+
+    def _adjustment_recorded(self, details: dict) -> None:
+        queries = self._queries
+        index = self.query_combo.currentIndex()
+        sha = queries[index].image.sha256 if 0 <= index < len(queries) else None
+        self.overlayAdjusted.emit({**details, "query_sha256": sha})
 
     def _job_failed(self, job_id: int, error: object) -> None:
+        if job_id == self._overlay_job:
+            self._overlay_job = None
+            self.skull_face.statement.setText(errors.user_message(error))  # type: ignore[arg-type]
+            return
         if job_id == self._job:
             self._job = None
             self.status_label.setText(errors.user_message(error))  # type: ignore[arg-type]

@@ -298,6 +298,8 @@ def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
     assert matcher.name == "dlib-injured-real" and matcher.recipe is not None and matcher.recipe.flip and matcher.recipe.segmenter == "none"
     assert matcher.calibration is not None and matcher.model_card()["metrics"]["held_out_calibration"]["cllr"] < 0.5
     assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
+    if resource_path("models", "craniofacial.npz").is_file() and resource_path("models", "skull2face.pt").is_file():
+        assert config["xray"] == "default-xray"  # the craniofacial matcher fused with the Siamese network
 
 
 def test_gallery_list_reports_a_missing_index_and_rebuild_repairs_it(workspace: Workspace, gallery_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,242 @@
+"""One skull against one photo: the best registration, the misfit, and the residual of every landmark.
+
+The photo's points are brought into the skull's canonical frame by the similarity that
+minimises their Mahalanobis misfit ``r^T C^-1 r`` against the prediction, where ``C`` is the
+prediction's spread plus the photo's own measurement error (its stated deviations, scaled by
+the registration). Under "same person" the misfit ``D^2`` follows a chi-square law with
+``2 n - 4`` degrees of freedom (n points, four taken by the registration); each landmark's own
+misfit ``d_j^2 = r_j^T C_jj^-1 r_j`` follows a chi-square law with 2.
+
+The score is a log likelihood ratio of the two Gaussian models: the face as predicted from
+this skull (``C``) against the face of some other person registered to the same prediction
+(the model's different-person covariance plus the same measurement error).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.matching.craniofacial.geometry import Similarity, design, fit_similarity
+from crossid_desktop.matching.craniofacial.model import Prediction, ViewModel
+from crossid_desktop.matching.craniofacial.points import Landmarks
+
+#: fewest face points (fraction of the view's) a photo needs to be compared
+MIN_FACE_FRACTION = 0.6
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A photo registered to a skull's prediction.
+
+    ``names`` the face points used (present in the photo); ``registration`` maps photo pixels
+    into the canonical frame; ``residuals`` ``(n, 2)`` canonical units (photo minus prediction);
+    ``point_misfit`` ``(n,)`` each point's ``d_j^2``; ``point_cov`` ``(n, 2, 2)`` each point's
+    covariance; ``misfit`` ``D^2`` with ``dof`` degrees of freedom; ``llr`` the natural-log
+    likelihood ratio same/different person of the Gaussian models. ``problem`` says why the pair
+    cannot be compared (then the numbers are NaN).
+    """
+
+    names: tuple[str, ...]
+    registration: Similarity
+    residuals: NDArray[np.float64]
+    point_misfit: NDArray[np.float64]
+    point_cov: NDArray[np.float64]
+    misfit: float
+    dof: int
+    llr: float
+    problem: str | None = None
+
+    @property
+    def assessable(self) -> bool:
+        return self.problem is None
+
+
+def not_comparable(reason: str) -> Fit:
+    """A pair that cannot be compared, with the reason in words."""
+    empty = np.zeros((0, 2))
+    return Fit((), Similarity(1.0, 0.0, 0.0, 0.0), empty, np.zeros(0), np.zeros((0, 2, 2)), math.nan, 0, math.nan, reason)
+
+
+def photo_points(model: ViewModel, photo: Landmarks) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The view's face points of ``photo``: ``(m, 2)`` px facing right (NaN missing), ``(m,)`` sd px."""
+    xy, sd = photo.subset(model.pair.face_names)
+    if photo.mirrored:
+        xy = xy * np.array([-1.0, 1.0])
+    return xy, sd
+
+
+def photo_problem(model: ViewModel, photo: Landmarks, xy: NDArray[np.float64] | None = None) -> str | None:
+    """Why a photo cannot be compared with this view's skulls (None when it can); ``xy`` its
+    points (:func:`photo_points`) when already read."""
+    if photo.view != model.pair.face_view:
+        kind = "frontal" if model.pair.name == "front" else "profile"
+        return f"the photo is not a {kind} view ({photo.view}); a {model.pair.skull_view} X-ray is compared with {kind} photos only"
+    if photo.failure:
+        return f"the photo's face landmarks could not be measured: {photo.failure}"
+    if xy is None:
+        xy, _ = photo_points(model, photo)
+    found = int((~np.isnan(xy[:, 0])).sum())
+    need = math.ceil(MIN_FACE_FRACTION * len(model.pair.face_names))
+    if found < need:
+        return f"only {found} of the {len(model.pair.face_names)} face landmarks were found on the photo (at least {need} are needed)"
+    return None
+
+
+class _Gaussian:
+    """A covariance over some face coordinates, made ready for adding a measurement error
+    ``e^2 diag(profile^2)`` (a photo's deviations, proportional to a fixed profile) and solving
+    in O(m^2) per photo instead of O(m^3): with ``P = diag(profile)``,
+    ``cov + e^2 P^2 = P (P^-1 cov P^-1 + e^2 I) P``, and ``P^-1 cov P^-1`` is decomposed once."""
+
+    def __init__(self, cov: NDArray[np.float64], profile: NDArray[np.float64]) -> None:
+        self.cov, self.profile = cov, profile
+        self.values, self.vectors = np.linalg.eigh(cov / np.outer(profile, profile))
+        self.log_profile = 2.0 * float(np.log(profile).sum())
+
+    def fit(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: float) -> tuple[Similarity, float, float]:
+        """GLS registration of ``points`` to ``target`` under ``cov + error_var P^2``: the
+        similarity, the misfit and the log-determinant."""
+        m = design(points) / self.profile[:, None]
+        a, b = self.vectors.T @ m, self.vectors.T @ (target.reshape(-1) / self.profile)
+        w = 1.0 / (self.values + error_var)
+        theta = np.linalg.solve(a.T @ (a * w[:, None]), a.T @ (w * b))
+        r = a @ theta - b
+        return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum()) + self.log_profile
+
+    def fit_many(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """:meth:`fit` for ``points`` ``(P, n, 2)`` and one error variance each ``(P,)``: the
+        parameters ``(P, 4)``, misfits ``(P,)`` and log-determinants ``(P,)``."""
+        designs = np.stack([design(p) for p in points]) / self.profile[None, :, None]  # (P, 2n, 4)
+        a = np.matmul(self.vectors.T[None], designs)
+        b = self.vectors.T @ (target.reshape(-1) / self.profile)
+        w = 1.0 / (self.values[None, :] + error_var[:, None])  # (P, 2n)
+        normal = np.einsum("pik,pi,pil->pkl", a, w, a)
+        rhs = np.einsum("pik,pi,i->pk", a, w, b)
+        theta = np.linalg.solve(normal, rhs[..., None])[..., 0]
+        r = np.einsum("pik,pk->pi", a, theta) - b
+        logdet = np.log(self.values[None, :] + error_var[:, None]).sum(axis=1) + self.log_profile
+        return theta, (w * r * r).sum(axis=1), logdet
+
+
+class QueryContext:
+    """One query's prediction made ready for comparing many photos quickly."""
+
+    def __init__(self, model: ViewModel, prediction: Prediction) -> None:
+        self.model, self.prediction = model, prediction
+        self._patterns: dict[bytes, tuple[_Gaussian, _Gaussian]] = {}
+        if prediction.problem is None:
+            self.same_cov = prediction.cov
+            self.other_cov = model.impostor_cov + (prediction.cov - model.residual_cov)
+
+    def _gaussians(self, idx: NDArray[np.int64], profile: NDArray[np.float64]) -> tuple[_Gaussian, _Gaussian]:
+        """The two hypotheses' covariances over the coordinates ``idx``, decomposed once per set of
+        points and profile of deviations."""
+        key = idx.tobytes() + np.round(profile, 6).tobytes()
+        if key not in self._patterns:
+            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)], profile), _Gaussian(self.other_cov[np.ix_(idx, idx)], profile))
+        return self._patterns[key]
+
+    def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
+                  scale: float) -> tuple[Similarity, float, float, NDArray[np.float64]]:
+        """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each point's error variance."""
+        largest = float(sd.max()) if sd.size else 0.0
+        profile = np.repeat(np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd)), 2)
+        var = float((scale * largest) ** 2)
+        same_g, other_g = self._gaussians(idx, profile)
+        same, misfit, logdet = same_g.fit(points, target, var)
+        _, other_misfit, other_logdet = other_g.fit(points, target, var)
+        llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
+        return same, misfit, float(llr), (scale * sd) ** 2
+
+    def assess(self, photo: Landmarks) -> Fit:
+        """Register ``photo`` to the prediction and measure the misfit (see the module docstring)."""
+        prediction = self.prediction
+        if prediction.problem:
+            return not_comparable(f"the X-ray cannot be assessed: {prediction.problem}")
+        xy, sd = photo_points(self.model, photo) if photo.view == self.model.pair.face_view else (None, None)
+        problem = photo_problem(self.model, photo, xy)
+        if problem:
+            return not_comparable(problem)
+        keep = np.flatnonzero(~np.isnan(xy[:, 0]))
+        idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
+        points, target, sd = xy[keep], prediction.mean[keep], np.nan_to_num(sd[keep], nan=0.0)
+        scale = fit_similarity(points, target).scale
+        transform, misfit, llr, errors = self._register(points, target, sd, idx, scale)
+        residuals = transform.apply(points) - target
+        m = len(prediction.names)
+        blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + errors[:, None, None] * np.eye(2)
+        point_misfit = np.einsum("ni,nij,nj->n", residuals, np.linalg.inv(blocks), residuals)
+        names = tuple(prediction.names[i] for i in keep)
+        return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), 2 * len(keep) - 4, llr)
+
+
+    def assess_many(self, photos: Sequence[Landmarks]) -> list[Fit]:
+        """:meth:`assess` for many photos at once (the same numbers), photos with the same points
+        and profile of deviations solved together."""
+        out: list[Fit | None] = [None] * len(photos)
+        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]] = {}
+        for i, photo in enumerate(photos):
+            if self.prediction.problem:
+                out[i] = not_comparable(f"the X-ray cannot be assessed: {self.prediction.problem}")
+                continue
+            xy, sd = photo_points(self.model, photo) if photo.view == self.model.pair.face_view else (None, None)
+            problem = photo_problem(self.model, photo, xy)
+            if problem:
+                out[i] = not_comparable(problem)
+                continue
+            keep = np.flatnonzero(~np.isnan(xy[:, 0]))
+            sd = np.nan_to_num(sd[keep], nan=0.0)
+            largest = float(sd.max()) if sd.size else 0.0
+            profile = np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd))
+            groups.setdefault(keep.tobytes() + np.round(profile, 6).tobytes(), []).append((i, keep, xy[keep], sd))
+        for members in groups.values():
+            for i, fit in zip((m[0] for m in members), self._assess_group(members)):
+                out[i] = fit
+        return out  # type: ignore[return-value]
+
+    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]) -> list[Fit]:
+        """Photos with the same points and deviation profile, registered and scored together."""
+        keep = members[0][1]
+        idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
+        points = np.stack([m[2] for m in members])  # (P, n, 2)
+        sds = np.stack([m[3] for m in members])  # (P, n)
+        target = self.prediction.mean[keep]
+        largest = sds.max(axis=1)
+        profile = np.repeat(np.maximum(sds[0] / largest[0], 1e-3) if largest[0] > 0 else np.ones(len(keep)), 2)
+        var = (_ls_scale(points, target) * largest) ** 2
+        same_g, other_g = self._gaussians(idx, profile)
+        theta, misfit, logdet = same_g.fit_many(points, target, var)
+        _, other_misfit, other_logdet = other_g.fit_many(points, target, var)
+        llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
+        a, b, tx, ty = theta.T
+        registered = np.stack([a[:, None] * points[..., 0] - b[:, None] * points[..., 1] + tx[:, None],
+                               b[:, None] * points[..., 0] + a[:, None] * points[..., 1] + ty[:, None]], axis=2)
+        residuals = registered - target
+        m = len(self.prediction.names)
+        errors = (_ls_scale(points, target)[:, None] * sds) ** 2  # (P, n)
+        blocks = self.prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :][None] + errors[..., None, None] * np.eye(2)
+        point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, np.linalg.inv(blocks), residuals)
+        names = tuple(self.prediction.names[i] for i in keep)
+        dof = 2 * len(keep) - 4
+        return [Fit(names, Similarity(*map(float, theta[p])), residuals[p], point_misfit[p], blocks[p], float(misfit[p]), dof, float(llr[p]))
+                for p in range(len(members))]
+
+
+def _ls_scale(points: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The scale of each ordinary least-squares similarity from ``points`` ``(P, n, 2)`` to ``target`` ``(n, 2)``."""
+    p = points - points.mean(axis=1, keepdims=True)
+    t = target - target.mean(axis=0)
+    norm = (p**2).sum(axis=(1, 2))
+    a = (p * t).sum(axis=(1, 2)) / norm
+    b = (p[..., 0] * t[:, 1] - p[..., 1] * t[:, 0]).sum(axis=1) / norm
+    return np.hypot(a, b)
+
+
+def assess_photo(model: ViewModel, prediction: Prediction, photo: Landmarks) -> Fit:
+    """One photo against one prediction (for many photos, build a :class:`QueryContext` once)."""
+    return QueryContext(model, prediction).assess(photo)

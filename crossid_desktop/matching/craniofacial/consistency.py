@@ -1,0 +1,108 @@
+"""Exclusion support: is a candidate's face consistent with the skull, inconsistent, or not assessable?
+
+Craniofacial comparison is strongest at excluding: a face whose landmarks lie where the skull
+cannot put them belongs to someone else. A photo is **inconsistent** with the skull when its
+misfit exceeds a stated tolerance, either as a whole (``D^2`` beyond the chi-square quantile
+of its degrees of freedom at ``global_level``, times ``factor``) or at one landmark (``d_j^2``
+beyond the two-degree quantile at ``point_level``, times ``factor``); the landmarks beyond their
+own tolerance are the ones that exclude (when only the whole misfit is too large, the three
+landmarks that contribute most). ``factor`` is set on validation people, for each view, so
+that at most about 0.5 % of true persons are excluded (see the model card); it may lie below 1
+where the model's spread is wider than the true persons' misfits need.
+
+A person with several photos of a view is inconsistent in that view only when every
+assessable photo is; a person is inconsistent when one view is (front and lateral are
+independent evidence), consistent when a view was assessed and none is inconsistent, and not
+assessable when no photo of theirs could be compared, with the reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crossid_desktop.matching.craniofacial import chi2
+from crossid_desktop.matching.craniofacial.assess import Fit
+
+CONSISTENT, INCONSISTENT, NOT_ASSESSABLE = "consistent", "inconsistent", "not assessable"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The exclusion rule's settings (see the module docstring)."""
+
+    global_level: float = 0.999
+    point_level: float = 0.9999
+    factor: float = 1.0
+
+    def point_limit(self) -> float:
+        """The largest ``d_j^2`` a landmark may have."""
+        return self.factor * chi2.quantile(self.point_level, 2)
+
+    def global_limit(self, dof: int) -> float:
+        return self.factor * chi2.quantile(self.global_level, dof)
+
+    def statistic(self, fit: Fit) -> float:
+        """How far beyond tolerance a fit lies: > 1 means inconsistent (NaN when not assessable)."""
+        if not fit.assessable:
+            return math.nan
+        worst_point = float(fit.point_misfit.max()) / chi2.quantile(self.point_level, 2) if len(fit.point_misfit) else 0.0
+        whole = fit.misfit / chi2.quantile(self.global_level, fit.dof)
+        return max(worst_point, whole) / self.factor
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision with its grounds: ``status`` one of consistent / inconsistent / not assessable;
+    ``excluding`` the landmarks beyond tolerance; ``reasons`` why it could not be assessed."""
+
+    status: str
+    excluding: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    views: dict[str, str] = field(default_factory=dict)
+
+    def sentence(self) -> str:
+        """The decision in plain words."""
+        if self.status == INCONSISTENT:
+            return ("The face is not consistent with the skull: the landmarks " + ", ".join(n.replace("_", " ") for n in self.excluding)
+                    + " lie farther from where the skull puts them than the stated tolerances allow.")
+        if self.status == CONSISTENT:
+            return "The face is consistent with the skull: every landmark lies within its tolerance of where the skull puts it."
+        return "The skull and this face could not be compared: " + "; ".join(dict.fromkeys(self.reasons)) + "."
+
+
+def judge_photo(fit: Fit, tolerance: Tolerance) -> Verdict:
+    """The decision for one photo."""
+    if not fit.assessable:
+        return Verdict(NOT_ASSESSABLE, reasons=(fit.problem or "not comparable",))
+    limit = tolerance.point_limit()
+    beyond = [(float(d), n) for d, n in zip(fit.point_misfit, fit.names) if d > limit]
+    if beyond:
+        return Verdict(INCONSISTENT, tuple(n for _, n in sorted(beyond, reverse=True)))
+    if fit.misfit > tolerance.global_limit(fit.dof):
+        worst = np.argsort(-fit.point_misfit)[:3]
+        return Verdict(INCONSISTENT, tuple(fit.names[i] for i in worst))
+    return Verdict(CONSISTENT)
+
+
+def judge_view(verdicts: Sequence[Verdict], statistics: Sequence[float]) -> Verdict:
+    """The decision for one view from a person's photo decisions and their tolerance statistics
+    (:meth:`Tolerance.statistic`): the photo nearest to tolerance speaks for the view."""
+    assessed = [(v, s) for v, s in zip(verdicts, statistics) if v.status != NOT_ASSESSABLE]
+    if not assessed:
+        return Verdict(NOT_ASSESSABLE, reasons=tuple(r for v in verdicts for r in v.reasons) or ("no photo of this view",))
+    return min(assessed, key=lambda pair: pair[1])[0]
+
+
+def judge_person(by_view: dict[str, Verdict]) -> Verdict:
+    """A person's decision from their views' decisions (``{"front": ..., "side": ...}``)."""
+    statuses = {view: v.status for view, v in by_view.items()}
+    inconsistent = [v for v in by_view.values() if v.status == INCONSISTENT]
+    if inconsistent:
+        return Verdict(INCONSISTENT, tuple(n for v in inconsistent for n in v.excluding), views=statuses)
+    if any(v.status == CONSISTENT for v in by_view.values()):
+        return Verdict(CONSISTENT, views=statuses)
+    return Verdict(NOT_ASSESSABLE, reasons=tuple(r for v in by_view.values() for r in v.reasons), views=statuses)

@@ -1,0 +1,167 @@
+"""The craniofacial matcher as the application uses it, alone or fused with the Siamese network.
+
+:class:`CraniofacialMatcher` fulfils the :class:`~crossid_desktop.matching.base.Matcher` contract
+for the gallery's first stage: a photo's "embedding" is its scale-free landmark vector
+(:mod:`.features`), measured when the photo is enrolled; a query's is the face its skull
+predicts. The exact stage (registration, misfit, verdict) works on the stored landmarks
+themselves (``crossid_desktop.search.xray_ranking``). :class:`FusedXrayMatcher` adds the Siamese
+network and the fusion rules fitted with it (the default X-ray matcher of new workspaces).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import MatcherMismatchError, ModelError
+from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.matching.base import Matcher, QueryModality
+from crossid_desktop.matching.craniofacial.features import FeatureSpace
+from crossid_desktop.matching.craniofacial.fusion import Fusion
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks
+from crossid_desktop.matching.craniofacial.model import Prediction, predict
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
+from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar
+from crossid_desktop.matching.landmarks.service import find_landmarks
+from crossid_desktop.matching.preprocess import prepare_xray
+from crossid_desktop.progress import ProgressCallback, check_cancel
+
+VIEW_OF_MODALITY = {QueryModality.XRAY_FRONT: "front", QueryModality.XRAY_SIDE: "side"}
+#: what the face detectors are assumed to miss by where the model card measured nothing
+#: (per-axis deviation, fraction of the face height): the frontal model's 0.94 % mean radial error
+ASSUMED_PROFILES = {"face-front": ErrorProfile("face-front", {}, 0.0094 / 1.2533, "assumed: the frontal detector's card"),
+                    "face-side": ErrorProfile("face-side", {}, 0.015 / 1.2533, "assumed")}
+
+
+class CraniofacialMatcher:
+    """The craniofacial model behind the matcher contract (module docstring)."""
+
+    def __init__(self, model: CraniofacialModel) -> None:
+        self.model = model
+        self.space = FeatureSpace(model.views)
+        self.name: str = model.name
+        self.fingerprint: str = model.fingerprint
+        self.embedding_dim: int = self.space.dim
+        self.query_modalities: frozenset[QueryModality] = frozenset(m for m, v in VIEW_OF_MODALITY.items() if v in model.views)
+        stored = model.card.get("detector_errors", {})
+        self.profiles = {view: ErrorProfile.from_dict(stored[view]) if view in stored else ASSUMED_PROFILES[view] for view in ASSUMED_PROFILES}
+
+    @property
+    def fusion(self) -> Fusion:
+        """The card's fusion rules (the craniofacial-only ones serve this matcher alone)."""
+        rules = self.model.card.get("fusion", {}).get("rules")
+        return Fusion.from_dict(rules) if rules else Fusion.uncalibrated()
+
+    def model_card(self) -> dict[str, Any]:
+        return {**self.model.card, "embedding_dim": self.embedding_dim, "task": "craniofacial",
+                "preprocessing": {"query": {"modalities": sorted(m.value for m in self.query_modalities), "landmarks": "skull X-ray landmarks"},
+                                  "gallery": {"landmarks": "face landmarks measured at enrolment"}}}
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[np.float32]:
+        """The X-ray with its soft tissue suppressed (default strength), for display and the overlay."""
+        self._view(modality)
+        return prepare_xray(image, {})
+
+    def measure_face(self, rgb: NDArray[Any], view: str) -> Landmarks:
+        """A photo's face landmarks with deviations (``view``: front, side or unknown)."""
+        return detect_face_landmarks(rgb, view, self.profiles)
+
+    def encode_landmarks(self, photos: Sequence[Landmarks]) -> NDArray[np.float32]:
+        """First-stage vectors ``(n, embedding_dim)`` of photos' landmarks."""
+        return np.stack([self.space.photo_vector(p) for p in photos]) if photos else np.zeros((0, self.embedding_dim), np.float32)
+
+    def encode_gallery(self, faces: Sequence[NDArray[np.uint8]], *, progress: ProgressCallback | None = None,
+                       cancel: threading.Event | None = None) -> NDArray[np.float32]:
+        """Vectors of aligned crops whose landmarks were not stored at enrolment (measured here, view unknown)."""
+        marks = []
+        for done, face in enumerate(faces):
+            check_cancel(cancel, "Measuring face landmarks")
+            if progress is not None:
+                progress(done, len(faces), "measuring face landmarks")
+            marks.append(self.measure_face(face, "unknown"))
+        return self.encode_landmarks(marks)
+
+    def skull_landmarks(self, image: LoadedImage, modality: QueryModality) -> Landmarks:
+        """The skull landmarks of an X-ray: those kept beside it (placed by an examiner in another
+        session or tool, :func:`~.points.read_sidecar`), else the X-ray landmark detector's."""
+        view = self._view(modality)
+        kept = read_sidecar(image.path, image.sha256, f"xray-{view}")
+        if kept is not None:
+            return kept
+        spacing, source = pixel_spacing(image.meta)
+        return from_detection(find_landmarks(image, f"xray-{view}"), spacing_mm=spacing, spacing_source=source)
+
+    def predict(self, skull: Landmarks, *, sex: str | None = None, age: float | None = None) -> Prediction:
+        """The face the skull predicts (view from the landmarks)."""
+        view = skull.view.removeprefix("xray-")
+        if view not in self.model.views:
+            raise MatcherMismatchError(f"The craniofacial model has no {skull.view} view.")
+        return predict(self.model.views[view], skull, sex=sex, age=age)
+
+    def query_vector(self, prediction: Prediction) -> NDArray[np.float32]:
+        return self.space.query_vector(prediction)
+
+    def encode_query(self, images: Sequence[LoadedImage], modality: QueryModality, *, progress: ProgressCallback | None = None,
+                     cancel: threading.Event | None = None) -> NDArray[np.float32]:
+        """First-stage vectors of X-ray queries (their landmarks detected)."""
+        rows = []
+        for image in images:
+            check_cancel(cancel, "Encoding the query")
+            rows.append(self.query_vector(self.predict(self.skull_landmarks(image, modality))))
+        return np.stack(rows)
+
+    def _view(self, modality: QueryModality | str) -> str:
+        modality = QueryModality(modality)
+        if modality not in self.query_modalities:
+            raise MatcherMismatchError(f"The craniofacial matcher takes skull X-rays, not {modality.value.replace('_', ' ')} queries.")
+        return VIEW_OF_MODALITY[modality]
+
+
+class FusedXrayMatcher:
+    """The craniofacial matcher and a Siamese network, their evidence fused by the card's rules."""
+
+    def __init__(self, craniofacial: CraniofacialMatcher, siamese: Matcher) -> None:
+        fusion_card = craniofacial.model.card.get("fusion", {})
+        expected = (fusion_card.get("siamese") or {}).get("fingerprint")
+        if expected != siamese.fingerprint:
+            raise ModelError(f"The craniofacial model's fusion was fitted with another Siamese model than {siamese.name}; refit it with crossid train-craniofacial --siamese.")
+        self.craniofacial, self.siamese = craniofacial, siamese
+        self.fusion = Fusion.from_dict(fusion_card["rules"])
+        self.name = "default-xray"
+        self.fingerprint = hashlib.sha256(f"{craniofacial.fingerprint}+{siamese.fingerprint}".encode()).hexdigest()
+        self.query_modalities = craniofacial.query_modalities & siamese.query_modalities
+        self.components: tuple[Matcher, ...] = (siamese, craniofacial)  # type: ignore[assignment]
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.siamese.embedding_dim
+
+    def preprocess_query(self, image: LoadedImage | NDArray[Any], modality: QueryModality) -> NDArray[Any]:
+        """The query as the Siamese network prepares it (soft tissue suppressed by its recipe)."""
+        return self.siamese.preprocess_query(image, modality)  # type: ignore[attr-defined]
+
+    def model_card(self) -> dict[str, Any]:
+        return {"name": self.name, "task": "skull2face",
+                "description": "Craniofacial correspondence fused with the Siamese network by logistic regression on validation people.",
+                "components": {"craniofacial": {"name": self.craniofacial.name, "fingerprint": self.craniofacial.fingerprint},
+                               "siamese": {"name": self.siamese.name, "fingerprint": self.siamese.fingerprint}},
+                "fusion": self.craniofacial.model.card.get("fusion", {}), "metrics": self.craniofacial.model.card.get("metrics", {}),
+                "preprocessing": self.siamese.model_card().get("preprocessing", {})}
+
+
+def components(matcher: Matcher) -> tuple[Matcher, ...]:
+    """The matchers whose gallery vectors a matcher needs (itself, or a fused matcher's parts)."""
+    return tuple(getattr(matcher, "components", (matcher,)))
+
+
+def measures_faces(matcher: Any) -> bool:
+    """Whether a matcher measures face landmarks at enrolment."""
+    return callable(getattr(matcher, "measure_face", None))
+
+
+__all__ = ["CraniofacialMatcher", "FusedXrayMatcher", "components", "measures_faces"]

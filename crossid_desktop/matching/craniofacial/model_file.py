@@ -1,0 +1,145 @@
+"""The craniofacial model on disk: arrays in ``NAME.npz`` (no pickles), its card in ``NAME.json``.
+
+The card says what the model is (its views and landmarks), what it was fitted on and with which
+command, the soft-tissue depths it uses (published and refitted), the exclusion tolerance and
+how it was set, and what it achieved. The fingerprint (a SHA-256 of the arrays and the
+landmark lists) names the model in reports and in the gallery's index of first-stage vectors;
+metrics and notes in the card can change without changing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.model import ViewModel
+from crossid_desktop.matching.craniofacial.views import view_pair
+from crossid_desktop.paths import atomic_path
+
+FORMAT_VERSION = 1
+TASK = "craniofacial"
+_ARRAYS = ("skull_mean", "skull_cov", "covariate_mean", "covariate_cov", "counterpart", "offset", "coef", "residual_cov", "impostor_cov")
+
+
+@dataclass(frozen=True, eq=False)
+class CraniofacialModel:
+    """The view models (``"front"``, ``"side"``), the exclusion tolerance and the card.
+    ``view_factors``: each view's own tolerance factor (set on validation people per view: the
+    photo landmarks of a profile are found less reliably than a frontal face's); a view without
+    one uses ``tolerance.factor``."""
+
+    views: Mapping[str, ViewModel]
+    tolerance: Tolerance
+    card: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    view_factors: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name", TASK))
+
+    def tolerance_of(self, view: str) -> Tolerance:
+        """The exclusion tolerance of one view (``"front"`` or ``"side"``)."""
+        return replace(self.tolerance, factor=float(self.view_factors.get(view, self.tolerance.factor)))
+
+
+def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
+    out = {}
+    for view, vm in model.views.items():
+        for key in _ARRAYS:
+            out[f"{view}/{key}"] = np.asarray(getattr(vm, key))
+    return out
+
+
+def compute_fingerprint(arrays: Mapping[str, np.ndarray], views: Mapping[str, ViewModel]) -> str:
+    """SHA-256 over the arrays (name, dtype, shape, bytes in name order) and each view's landmark names."""
+    digest = hashlib.sha256(b"crossid-craniofacial-v1\n")
+    for key in sorted(arrays):
+        value = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{value.dtype.str}:{value.shape}\n".encode())
+        digest.update(value.tobytes())
+    for view in sorted(views):
+        pair = views[view].pair
+        digest.update(json.dumps([view, pair.skull_names, pair.face_names]).encode())
+    return digest.hexdigest()
+
+
+def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
+    """Write ``path`` (``.npz``) and its card (``.json`` beside it); returns the model with its fingerprint."""
+    path = Path(path).with_suffix(".npz")
+    arrays = _arrays(model)
+    fingerprint = compute_fingerprint(arrays, model.views)
+    card = {**model.card, "task": TASK, "format_version": FORMAT_VERSION, "fingerprint": fingerprint,
+            "tolerance": {**_tolerance_notes(model.card), "global_level": model.tolerance.global_level,
+                          "point_level": model.tolerance.point_level, "factor": model.tolerance.factor,
+                          "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())}},
+            "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
+                             "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(buffer.getvalue())
+    with atomic_path(path.with_suffix(".json")) as temporary:
+        temporary.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return CraniofacialModel(model.views, model.tolerance, card, fingerprint, dict(model.view_factors))
+
+
+def _tolerance_notes(card: Mapping[str, Any]) -> dict[str, Any]:
+    """What the card says about how the tolerance was set (everything but its three numbers)."""
+    notes = card.get("tolerance", {})
+    return {k: v for k, v in notes.items() if k not in ("global_level", "point_level", "factor", "view_factors")} if isinstance(notes, Mapping) else {}
+
+
+def load_model(path: str | Path) -> CraniofacialModel:
+    """Read a model written by :func:`save_model`; :class:`ModelError` when it is missing or damaged."""
+    path = Path(path).with_suffix(".npz")
+    card_file = path.with_suffix(".json")
+    if not path.is_file() or not card_file.is_file():
+        raise ModelError(f"The craniofacial model {path} (with its card {card_file.name}) is missing.")
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        if card.get("task") != TASK or int(card.get("format_version", 0)) > FORMAT_VERSION:
+            raise ValueError(f"the card describes a {card.get('task')!r} model of format {card.get('format_version')}")
+        views = {view: _view_model(view, arrays) for view in card["views"]}
+        tol = card["tolerance"]
+        tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
+        view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise ModelError(f"The craniofacial model {path} cannot be read ({error}).") from error
+    fingerprint = compute_fingerprint(arrays, views)
+    if card.get("fingerprint") not in (None, fingerprint):
+        raise ModelError(f"The craniofacial model {path} does not match its card (the arrays were changed or swapped).")
+    return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
+
+
+def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:
+    pair = view_pair(view)
+    values = {key: np.asarray(arrays[f"{view}/{key}"]) for key in _ARRAYS}
+    m, k = len(pair.face_names), len(pair.skull_names)
+    if values["skull_mean"].shape != (k, 2) or values["coef"].shape != (2 * m, 2 * k + 2) or values["residual_cov"].shape != (2 * m, 2 * m):
+        raise ValueError(f"the {view} arrays do not fit the {view} landmark lists of this version")
+    values["counterpart"] = values["counterpart"].astype(np.int64)
+    return ViewModel(pair, **values)
+
+
+def update_card(path: str | Path, **fields: Any) -> dict[str, Any]:
+    """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays
+    and so the fingerprint stay as they are. Returns the new card."""
+    card_file = Path(path).with_suffix(".json")
+    load_model(path)  # refuses a damaged or mismatched model before anything is written
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    card.update(fields)
+    with atomic_path(card_file) as temporary:
+        temporary.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return card

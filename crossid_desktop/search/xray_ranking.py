@@ -1,0 +1,247 @@
+"""Ranking the gallery against skull X-rays with the craniofacial matcher, alone or fused.
+
+1. **Query.** Each X-ray's skull landmarks (the examiner's, or the X-ray detector's) predict a
+   face (:meth:`~crossid_desktop.matching.craniofacial.matcher.CraniofacialMatcher.predict`); a
+   query that cannot be assessed says why, and then only the Siamese evidence (if any) ranks.
+2. **Fast first stage.** The predicted face's scale-free vector is looked up in the gallery's
+   index of photo vectors (:data:`SHORTLIST_PHOTOS` nearest photos per X-ray), and, fused, the
+   Siamese embedding in its own index; the people of these photos are the candidates.
+3. **Exact stage.** Every photo of a candidate of the X-ray's view is registered to the
+   prediction (its landmarks stored at enrolment): misfit, log likelihood ratio, verdict. A
+   person's craniofacial evidence in a view is the mean ratio over their comparable photos; the
+   Siamese evidence the smallest distance to any of their photos. The fusion rules turn the
+   evidence into a likelihood ratio, by which the candidates are ranked.
+
+People whose photos could not be compared are never ranked silently: fused, they rank by the
+Siamese evidence alone with the reason shown; with the craniofacial matcher alone they are
+listed apart (``not_assessed``) with their reasons.
+
+**The candidate's craniofacial record** (``Candidate.craniofacial``, :func:`evidence_json`; the
+card, ``--json``, the recorded search and the report read it; keys are only ever added)::
+
+    {"status": "consistent" | "inconsistent" | "not assessable",   # the person, all X-rays
+     "statement": str, "excluding": [landmark, ...], "reasons": [str, ...],
+     "views": {"front" | "side": {                                 # keyed by the X-ray's view
+         "status": ..., "excluding": [...], "reasons": [...], "photos_compared": int,
+         "unit": "mm" | "px" | None,                                # of residuals and tolerances
+         "llr": float, "photo": image id, "misfit_per_dof": float}},  # the last three when compared
+     "evidence": {"cf_front" | "cf_side" | "siamese_front" | "siamese_side": float},
+     "log10_lr": float}
+
+The search's own record (``SearchResult.extra``) adds ``queries`` (each X-ray's view, skull
+landmarks with their ``source`` and any ``failure``, ``problem`` when it was not assessed,
+``unit``), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crossid_desktop.errors import CrossIDError, GalleryError, MatcherMismatchError
+from crossid_desktop.gallery.face_landmarks import face_landmarks
+from crossid_desktop.gallery.index_base import GalleryIndexBase
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.io import LoadedImage
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.calibration import verbal_scale
+from crossid_desktop.matching.craniofacial.assess import Fit, QueryContext, not_comparable
+from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Verdict, judge_person, judge_photo, judge_view
+from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
+from crossid_desktop.matching.craniofacial.model import Prediction
+from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.progress import check_cancel
+
+#: a matcher's index by its fingerprint (the search service keeps them open)
+IndexGetter = Callable[[str], GalleryIndexBase]
+#: photos the first stage hands to the exact stage per X-ray
+SHORTLIST_PHOTOS = 300
+#: a photo stored without landmarks for the matcher
+UNMEASURED = not_comparable("the photo's face landmarks were not measured (rebuild the gallery's index to measure them)")
+
+
+@dataclass(frozen=True, eq=False)
+class XrayQuery:
+    """One X-ray of the search: its view, skull landmarks and the face they predict (``problem``
+    when it cannot be assessed), and its Siamese embedding when fused."""
+
+    modality: QueryModality
+    view: str
+    landmarks: Landmarks | None
+    prediction: Prediction | None
+    problem: str | None
+    siamese_vector: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class PersonEvidence:
+    """What the search found about one gallery person."""
+
+    subject_id: str
+    features: dict[str, float]
+    ln_lr: float
+    verdict: Verdict
+    views: dict[str, dict[str, Any]]
+    siamese_best: tuple[int, float] | None  # (image id, distance) of the nearest photo to the first X-ray
+    score: float = math.nan  # the fusion's unclipped combination: orders people whose ln LR the clips make equal
+
+
+def prepare_queries(matcher: CraniofacialMatcher | FusedXrayMatcher, images: Sequence[LoadedImage], modalities: Sequence[QueryModality],
+                    landmarks: Sequence[Landmarks | None] | None, cancel: threading.Event | None) -> list[XrayQuery]:
+    """Each X-ray's landmarks, prediction and (fused) Siamese embedding."""
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    queries = []
+    for i, (image, modality) in enumerate(zip(images, modalities)):
+        check_cancel(cancel, "The search")
+        view = VIEW_OF_MODALITY[modality]
+        given = landmarks[i] if landmarks is not None and i < len(landmarks) else None
+        marks, prediction, problem = given, None, None
+        try:
+            marks = given if given is not None else craniofacial.skull_landmarks(image, modality)
+            prediction = craniofacial.predict(marks)
+            problem = prediction.problem
+        except CrossIDError as error:
+            problem = str(error).rstrip(".")
+        vector = None
+        if isinstance(matcher, FusedXrayMatcher):
+            vector = matcher.siamese.encode_query([image], modality, cancel=cancel)[0]
+        queries.append(XrayQuery(modality, view, marks, prediction, problem, vector))
+    if not isinstance(matcher, FusedXrayMatcher) and all(q.problem for q in queries):
+        raise MatcherMismatchError("The X-ray could not be assessed: " + "; ".join(q.problem or "" for q in queries) + ".")
+    return queries
+
+
+def _shortlist(index_for: IndexGetter, fingerprint: str, vectors: list[np.ndarray], exact: bool, everyone: bool) -> set[int]:
+    """Photo ids nearest to the vectors in a matcher's index (all photos when ``everyone``)."""
+    if not vectors:
+        return set()
+    index = index_for(fingerprint)
+    if index.count == 0:
+        raise MatcherMismatchError("The gallery has no vectors for the X-ray matcher; enrol again or rebuild its index (crossid gallery rebuild-index).")
+    k = index.count if everyone else min(index.count, SHORTLIST_PHOTOS)
+    ids, _ = index.search(np.stack(vectors).astype(np.float32), k, exact=exact)
+    return {int(i) for i in np.asarray(ids).ravel() if int(i) >= 0}
+
+
+def candidate_people(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
+                     *, top_k: int, exact: bool) -> dict[str, list[int]]:
+    """The people the first stage finds, each with all of their photo ids."""
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    images = store.images()
+    everyone = top_k * 10 >= len(images)
+    found = _shortlist(index_for, craniofacial.fingerprint,
+                       [craniofacial.query_vector(q.prediction) for q in queries if q.prediction is not None and q.problem is None], exact, everyone)
+    if isinstance(matcher, FusedXrayMatcher):
+        found |= _shortlist(index_for, matcher.siamese.fingerprint, [q.siamese_vector for q in queries if q.siamese_vector is not None],
+                            exact, everyone)
+    people = {r.subject_id for r in images if r.image_id in found}
+    grouped: dict[str, list[int]] = {}
+    for record in images:
+        if record.subject_id in people:
+            grouped.setdefault(record.subject_id, []).append(record.image_id)
+    return grouped
+
+
+def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any]:
+    """One person's craniofacial evidence in one view from the fits of their photos."""
+    verdicts = [judge_photo(fit, tolerance) for _, fit in fits]
+    statistics = [tolerance.statistic(fit) for _, fit in fits]
+    verdict = judge_view(verdicts, statistics)
+    assessed = [(image_id, fit) for image_id, fit in fits if fit.assessable]
+    out: dict[str, Any] = {"status": verdict.status, "excluding": list(verdict.excluding), "reasons": list(dict.fromkeys(verdict.reasons)),
+                           "photos_compared": len(assessed), "verdict": verdict}
+    if assessed:
+        best_id, best = max(assessed, key=lambda item: item[1].llr)
+        out.update(llr=float(np.mean([f.llr for _, f in assessed])), photo=best_id, misfit_per_dof=best.misfit / best.dof)
+    return out
+
+
+def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], contexts: dict[str, QueryContext],
+                    photo_marks: dict[int, Landmarks], siamese: dict[int, np.ndarray] | None, matcher: Any) -> PersonEvidence:
+    """The evidence about one person from their photos (see the module docstring)."""
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    features: dict[str, float] = {}
+    views: dict[str, dict[str, Any]] = {}
+    for query in queries:
+        if query.problem is None and query.view in contexts:
+            face_view = craniofacial.model.views[query.view].pair.face_view
+            relevant = [i for i in photo_ids if i not in photo_marks or photo_marks[i].failure or photo_marks[i].view == face_view]
+            measured = [i for i in relevant if i in photo_marks]
+            by_id = dict(zip(measured, contexts[query.view].assess_many([photo_marks[i] for i in measured])))
+            fits = [(i, by_id.get(i, UNMEASURED)) for i in relevant]
+            if not fits:
+                fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
+            views[query.view] = {**_view_evidence(fits, craniofacial.model.tolerance_of(query.view)), "unit": query.prediction.unit if query.prediction else None}
+            if "llr" in views[query.view]:
+                features[f"cf_{query.view}"] = views[query.view]["llr"]
+        else:
+            views[query.view] = {"status": NOT_ASSESSABLE, "excluding": [], "reasons": [f"the X-ray cannot be assessed: {query.problem}"],
+                                 "photos_compared": 0, "unit": None, "verdict": Verdict(NOT_ASSESSABLE, reasons=(f"the X-ray cannot be assessed: {query.problem}",))}
+    best = None
+    if siamese is not None:
+        for query in queries:
+            distances = {i: float(np.linalg.norm(siamese[i] - query.siamese_vector)) for i in photo_ids if i in siamese}
+            if distances:
+                nearest = min(distances, key=distances.get)
+                features[f"siamese_{query.view}"] = -distances[nearest]
+                best = best or (nearest, distances[nearest])
+    verdict = judge_person({view: data.pop("verdict") for view, data in views.items()})
+    ln_lr = matcher.fusion.ln_lr(features) if features else math.nan
+    return PersonEvidence(subject_id, features, ln_lr, verdict, views, best, matcher.fusion.score(features) if features else math.nan)
+
+
+def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
+                    *, top_k: int, exact: bool, cancel: threading.Event | None) -> list[PersonEvidence]:
+    """Every candidate person's evidence (first stage, then the exact stage); ``index_for`` gives
+    a matcher's index by its fingerprint, up to date with the database."""
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    people = candidate_people(store, index_for, matcher, queries, top_k=top_k, exact=exact)
+    if not people:
+        raise GalleryError("The gallery holds no photo the X-ray could be compared with.")
+    all_ids = [i for ids in people.values() for i in ids]
+    marks = face_landmarks(store, craniofacial.fingerprint, all_ids)
+    contexts = {q.view: QueryContext(craniofacial.model.views[q.view], q.prediction) for q in queries if q.prediction is not None and q.problem is None}
+    siamese = None
+    if isinstance(matcher, FusedXrayMatcher):
+        ids, vectors = store.embeddings(matcher.siamese.fingerprint, all_ids)
+        siamese = {int(i): v.astype(np.float64) for i, v in zip(ids, vectors)}
+    evidence = []
+    for subject_id, photo_ids in sorted(people.items()):
+        check_cancel(cancel, "The search")
+        evidence.append(person_evidence(subject_id, photo_ids, queries, contexts, marks, siamese, matcher))
+    return evidence
+
+
+def ranked(evidence: Sequence[PersonEvidence], *, craniofacial_only: bool) -> tuple[list[PersonEvidence], list[PersonEvidence]]:
+    """The people in order of decreasing likelihood ratio (equal ratios by the fusion's unclipped
+    combination, then by subject id), and those that
+    could not be ranked (no evidence; with the craniofacial matcher alone, no comparable photo)."""
+    usable = [e for e in evidence if math.isfinite(e.ln_lr) and (not craniofacial_only or any(k.startswith("cf_") for k in e.features))]
+    rest = [e for e in evidence if e not in usable]
+    return sorted(usable, key=lambda e: (-e.ln_lr, -e.score if math.isfinite(e.score) else math.inf, e.subject_id)), rest
+
+
+def evidence_json(evidence: PersonEvidence) -> dict[str, Any]:
+    """A candidate's craniofacial record (the card, ``--json`` and the report read it)."""
+    return {"status": evidence.verdict.status, "statement": evidence.verdict.sentence(), "excluding": list(evidence.verdict.excluding),
+            "reasons": list(dict.fromkeys(evidence.verdict.reasons)), "views": evidence.views,
+            "evidence": {k: round(v, 4) for k, v in evidence.features.items()}, "log10_lr": round(evidence.ln_lr / math.log(10), 4)}
+
+
+def likelihood_ratio(evidence: PersonEvidence) -> tuple[float, str]:
+    lr = float(math.exp(evidence.ln_lr))
+    return lr, verbal_scale(lr)
+
+
+def xray_query_json(query: XrayQuery) -> dict[str, Any]:
+    """An X-ray's record: its skull landmarks, the unit of its residuals, and why it could not be assessed."""
+    prediction = query.prediction
+    return {"view": query.view, "landmarks": None if query.landmarks is None else query.landmarks.to_dict(), "problem": query.problem,
+            "unit": None if prediction is None or prediction.problem else prediction.unit,
+            "imputed": [] if prediction is None else list(prediction.imputed),
+            "uncertainty_ratio": None if prediction is None or not math.isfinite(prediction.uncertainty_ratio) else round(prediction.uncertainty_ratio, 3)}

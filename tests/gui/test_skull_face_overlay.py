@@ -1,0 +1,66 @@
+"""The automatic skull-face overlay panel and the consistency badge, on the simulated world."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from craniofacial_world import make_world
+
+from crossid_desktop.gui.widgets.consistency_badge import ConsistencyBadge, badge_text
+from crossid_desktop.gui.widgets.skull_face_overlay import SkullFaceOverlayPanel
+from crossid_desktop.matching.craniofacial.assess import assess_photo
+from crossid_desktop.matching.craniofacial.consistency import Tolerance, judge_photo
+from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
+from crossid_desktop.matching.craniofacial.geometry import IDENTITY
+from crossid_desktop.matching.craniofacial.model import predict
+from crossid_desktop.matching.craniofacial.overlay import correspondence_table
+from crossid_desktop.search.xray_overlay import CandidateOverlay, overlay_geometry
+
+
+@pytest.fixture(scope="module")
+def overlay() -> CandidateOverlay:
+    world = make_world(seed=4)
+    rng = np.random.default_rng(1)
+    model = fit_view_model(world.pair, [world.person(rng, f"T{i}", photos=2) for i in range(100)], FitSettings(ridge=0.01)).model
+    person = world.person(rng, "P")
+    prediction = predict(model, person.skulls[world.pair.skull_view])
+    fit = assess_photo(model, prediction, person.photos[world.pair.face_view][0])
+    face, xray = np.full((256, 256, 3), 90, np.uint8), np.zeros((300, 300), np.float32)
+    geometry = overlay_geometry(prediction, fit, 256, 300, xray_mirrored=False, photo_mirrored=False, adjustment=IDENTITY)
+    table = tuple(correspondence_table(prediction, fit, Tolerance()))
+    return CandidateOverlay("P", "front", 7, face, xray, prediction, fit, geometry, table, judge_photo(fit, Tolerance()))
+
+
+def test_panel_shows_the_table_and_records_a_hand_adjustment(qtbot, overlay: CandidateOverlay) -> None:
+    panel = SkullFaceOverlayPanel()
+    qtbot.addWidget(panel)
+    panel.show_overlay(overlay)
+    assert panel.table.rowCount() == len(overlay.table)
+    assert "consistent" in panel.statement.text() and "millimetres" in panel.statement.text()
+    assert not panel.record_button.isEnabled()
+    before = panel.picture()
+    panel.dx.setValue(6.0)
+    assert panel.record_button.isEnabled()
+    assert not np.array_equal(before, panel.picture())
+    with qtbot.waitSignal(panel.adjustmentRecorded) as recorded:
+        panel.record_button.click()
+    details = recorded.args[0]
+    assert details["shift_px"] == [6.0, 0.0] and details["subject_id"] == "P" and details["image_id"] == 7
+    assert details["matrix"][0][2] == pytest.approx(6.0)
+    panel.reset()
+    np.testing.assert_array_equal(panel.picture(), before)
+
+
+def test_badge_words() -> None:
+    assert badge_text({"status": "consistent"}) == "skull: consistent"
+    assert badge_text({"status": "inconsistent", "excluding": ["zygion_soft_left"]}) == "skull: inconsistent (zygion soft left)"
+    assert "no frontal photo" in badge_text({"status": "not assessable", "reasons": ["no frontal photo"]})
+
+
+def test_badge_hidden_without_a_record(qtbot) -> None:
+    badge = ConsistencyBadge(None)
+    qtbot.addWidget(badge)
+    assert badge.isHidden()
+    shown = ConsistencyBadge({"status": "inconsistent", "excluding": ["gonion_soft_right"], "statement": "The face is not consistent..."})
+    qtbot.addWidget(shown)
+    assert shown.property("status") == "inconsistent" and shown.toolTip().startswith("The face is not")

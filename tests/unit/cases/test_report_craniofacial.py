@@ -1,0 +1,56 @@
+"""The report's skull-face comparison: overlay figures, correspondence tables and plain statements
+for the top and marked candidates of a craniofacial search, with the examiner's adjustment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from craniofacial_world import craniofacial_workspace
+from pypdf import PdfReader
+
+from crossid_desktop.cases import CaseService
+from crossid_desktop.cases.events import log_event
+from crossid_desktop.cases.marks import Mark
+from crossid_desktop.cases.report import export_report
+from crossid_desktop.cases.report_craniofacial import landmark_note
+from crossid_desktop.imaging.io import load_image
+from crossid_desktop.imaging.writing import save_image
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.search.service import SearchService
+
+
+@pytest.mark.slow
+def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None:
+    world, workspace, cache, people = craniofacial_workspace(tmp_path)
+    xray_path = tmp_path / "xray.png"
+    save_image(xray_path, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8))
+    person = people[5]
+    result = SearchService(workspace, matchers=cache).search([load_image(xray_path)], modality=QueryModality.XRAY_FRONT, top_k=10,
+                                                            landmarks=[person.skulls[world.pair.skull_view]])
+    service = CaseService(workspace)
+    case = service.create_case(title="skull", examiner="E. Xam")
+    service.record_search(case.case_number, result)
+    marked = result.candidates[-1].subject_id
+    service.mark(case.case_number, marked, Mark.EXCLUDED, "checked")
+    log_event(service, case.case_number, "overlay_adjusted", {"subject_id": result.candidates[0].subject_id, "view": "front",
+                                                             "query_sha256": result.queries[0].sha256, "matrix": [[1.0, 0.0, 3.0], [0.0, 1.0, -2.0]]})
+    out = export_report(workspace, case.case_number, tmp_path / "case.pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(out)).pages).split())
+    assert text.count("Skull and face compared") >= 4  # the comparison pages of the three top candidates and the marked one
+    assert "moved the overlay by hand" in text
+    assert "Off by (mm)" in text and "Allowed (mm)" in text
+    assert "Frontal X-ray: skull landmarks from" in text
+    assert service.verify(case.case_number).ok
+
+
+def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
+    record = {"queries": [
+        {"view": "front", "problem": None, "landmarks": {"source": "xray-landmarks-front", "corrected": ["nasion", "gnathion"]}},
+        {"view": "side", "problem": "The landmark model for xray-side X-rays is not installed", "landmarks": None},
+    ]}
+    note = landmark_note(record)
+    assert "Frontal X-ray: skull landmarks from xray-landmarks-front, 2 of them placed by the examiner." in note
+    assert "Lateral X-ray: skull landmarks from nowhere. THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: The landmark model" in note
+    assert landmark_note({"queries": []}) == ""

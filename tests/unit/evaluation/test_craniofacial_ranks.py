@@ -1,0 +1,33 @@
+"""Evidence beyond the validation range orders the candidates instead of tying them: the fusion's
+clipped ratio is what is reported, its unclipped combination breaks the ties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from crossid_desktop.evaluation.craniofacial_protocol import person_ranks
+from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
+
+
+def _fusion() -> Fusion:
+    rule = FusionRule(("cf_front",), (0.5,), -1.0, (-20.0,), (10.0,), 100, 10000)
+    return Fusion({"cf_front": rule})
+
+
+def test_clipped_ratios_are_equal_and_the_score_still_orders_them() -> None:
+    fusion = _fusion()
+    strong, stronger = {"cf_front": 40.0}, {"cf_front": 80.0}  # both beyond what 10,000 validation impostors support
+    assert fusion.ln_lr(strong) == fusion.ln_lr(stronger) == pytest.approx(math.log(10000))
+    assert fusion.ln_lr({"cf_front": 12.0}) == pytest.approx(5.0)  # beyond the validation range of the feature, not clipped there
+    assert fusion.score(stronger) == 0.5 * 80.0 - 1.0 > fusion.score(strong)
+
+
+def test_person_ranks_break_ties_by_the_unclipped_combination() -> None:
+    ln_lr = np.array([[4.0, 4.0, 4.0, 1.0], [2.0, 4.0, np.nan, 4.0]])
+    score = np.array([[9.0, 30.0, 5.0, 1.0], [2.0, 7.0, np.nan, 8.0]])
+    genuine = np.array([[False, True, False, False], [False, True, False, False]])
+    assert person_ranks(ln_lr, genuine).tolist() == [3, 2]  # without the tie-break, ties count against the true person
+    assert person_ranks(ln_lr, genuine, score).tolist() == [1, 2]

@@ -1,0 +1,48 @@
+"""Each view's exclusion tolerance set on validation pairs, and the exclusion rates it gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crossid_desktop.evaluation.xray_evidence import MIN_FACTOR, EvidenceTable, exclusion_rates, fit_view_factors
+
+
+def _table(front: np.ndarray, side: np.ndarray) -> EvidenceTable:
+    n = front.shape[0]
+    people = tuple(f"P{i:03d}" for i in range(n))
+    return EvidenceTable(people, people, np.full((n, n, 4), np.nan), {}, {"front": front, "side": side})
+
+
+def _statistics(rng: np.random.Generator, n: int, genuine_scale: float, impostor_low: float) -> np.ndarray:
+    """``(n, n)``: true pairs on the diagonal below ``genuine_scale``, impostors above ``impostor_low`` or mixed in."""
+    stats = rng.uniform(impostor_low, 3.0, size=(n, n))
+    np.fill_diagonal(stats, rng.uniform(0.05, genuine_scale, size=n))
+    return stats
+
+
+def test_each_view_gets_its_own_factor_and_true_persons_stay_in() -> None:
+    rng = np.random.default_rng(4)
+    front = _statistics(rng, 200, 0.5, 0.3)  # tight: a factor below 1 excludes more impostors
+    side = _statistics(rng, 200, 0.5, 0.3)
+    side[7, 7] = 9.0  # one true pair whose profile landmarks were found badly
+    table = _table(front, side)
+    factors = fit_view_factors(table, ("front", "side"), false_exclusion=0.01)
+    assert factors["front"] < 1.0 and factors["front"] == pytest.approx(np.sort(np.diag(front))[-1])
+    assert factors["side"] == pytest.approx(9.0)  # 1 % of 200 split between two views: nobody may be excluded
+    rates = exclusion_rates(table, ("front", "side"), factor=factors)
+    assert rates["fer"] == 0.0
+    impostor = ~table.genuine
+    expected = ((front / factors["front"] > 1) | (side / factors["side"] > 1))[impostor].mean()
+    assert rates["tnr"] == pytest.approx(expected)
+    one = exclusion_rates(table, ("front", "side"), factor=max(factors.values()))
+    assert one["tnr"] < rates["tnr"]  # one factor for both views, driven by the worst view, excludes fewer impostors
+
+
+def test_a_floor_and_a_view_nobody_could_assess() -> None:
+    front = np.full((20, 20), 0.01)
+    side = np.full((20, 20), np.nan)
+    factors = fit_view_factors(_table(front, side), ("front", "side"))
+    assert factors == {"front": MIN_FACTOR}
+    with pytest.raises(ValueError, match="No genuine pair"):
+        fit_view_factors(_table(side, side), ("front", "side"))

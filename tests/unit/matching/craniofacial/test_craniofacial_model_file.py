@@ -1,0 +1,58 @@
+"""The model on disk: a round trip keeps every prediction, a changed array is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from craniofacial_world import World
+
+from crossid_desktop.errors import ModelError
+from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.features import VIEW_OFFSET, FeatureSpace
+from crossid_desktop.matching.craniofacial.model import predict
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model, update_card
+
+
+def test_round_trip_and_tampering(tmp_path: Path, world: World, fitted) -> None:
+    model = CraniofacialModel({"front": fitted.model}, Tolerance(factor=1.7), {"name": "test-cf", "tolerance": {"set_on": "test"}},
+                              view_factors={"front": 0.6})
+    saved = save_model(tmp_path / "cf.npz", model)
+    loaded = load_model(tmp_path / "cf.npz")
+    assert loaded.fingerprint == saved.fingerprint and len(saved.fingerprint) == 64
+    assert loaded.tolerance.factor == 1.7 and loaded.card["tolerance"]["set_on"] == "test"
+    assert loaded.tolerance_of("front").factor == 0.6 and loaded.tolerance_of("side").factor == 1.7  # a view without its own: the overall factor
+    update_card(tmp_path / "cf.npz", metrics={"test": {"recall@1": 0.5}})
+    assert load_model(tmp_path / "cf.npz").card["metrics"] == {"test": {"recall@1": 0.5}}
+    assert load_model(tmp_path / "cf.npz").fingerprint == saved.fingerprint
+    skull = world.person(np.random.default_rng(3), "Z").skulls[world.pair.skull_view]
+    a, b = predict(fitted.model, skull), predict(loaded.views["front"], skull)
+    np.testing.assert_allclose(a.mean, b.mean)
+    np.testing.assert_allclose(a.cov, b.cov)
+    card = json.loads((tmp_path / "cf.json").read_text())
+    card["fingerprint"] = "0" * 64
+    (tmp_path / "cf.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError):
+        load_model(tmp_path / "cf.npz")
+    with pytest.raises(ModelError):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_first_stage_distance_tracks_the_misfit(world: World, fitted) -> None:
+    model = fitted.model
+    space = FeatureSpace({"front": model})
+    rng = np.random.default_rng(4)
+    people = [world.person(rng, f"F{i}") for i in range(25)]
+    photos = np.stack([space.photo_vector(p.photos[world.pair.face_view][0]) for p in people])
+    assert np.all(photos[:, -1] == VIEW_OFFSET)
+    hits = 0
+    for i, person in enumerate(people):
+        query = space.query_vector(predict(model, person.skulls[world.pair.skull_view]))
+        distance = np.linalg.norm(photos - query, axis=1)
+        hits += int(np.argmin(distance) == i)
+    assert hits >= 23  # the fast stage already finds nearly everyone in this easy world
+    side_photo = np.zeros(space.dim, np.float32)
+    side_photo[-1] = -VIEW_OFFSET  # what a profile photo's vector looks like in the last coordinate
+    assert np.linalg.norm(side_photo - query) > 1.9 * VIEW_OFFSET

@@ -1,0 +1,103 @@
+"""The craniofacial search end to end on a simulated world: landmarks stored with the gallery's
+photos, first-stage vectors in the index, the exact stage, verdicts and the people not assessed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from craniofacial_world import craniofacial_workspace
+
+from crossid_desktop.errors import MatcherMismatchError
+from crossid_desktop.gallery.face_landmarks import face_landmarks
+from crossid_desktop.gallery.store import GalleryStore
+from crossid_desktop.imaging.io import ImageMeta, LoadedImage
+from crossid_desktop.matching.base import QueryModality
+from crossid_desktop.matching.craniofacial import matcher as matcher_module
+from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.landmarks.service import LandmarkResult
+from crossid_desktop.search.service import SearchService
+from crossid_desktop.search.xray_overlay import candidate_overlay
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory):
+    return craniofacial_workspace(tmp_path_factory.mktemp("cf"))
+
+
+def _xray() -> LoadedImage:
+    """Grey blocks: structure enough to pass the X-ray checks (the landmarks are given or stubbed)."""
+    pixels = np.kron(np.random.default_rng(0).integers(0, 256, (20, 20)), np.ones((8, 8))).astype(np.uint8)
+    return LoadedImage(pixels, "0" * 64, None, ImageMeta("PNG", 160, 160, 1, 8))
+
+
+def test_the_true_person_ranks_first_and_is_consistent(scene) -> None:
+    world, workspace, cache, people = scene
+    service = SearchService(workspace, matchers=cache)
+    found = 0
+    for person in people[:10]:
+        if person.subject_id == "P03":
+            continue
+        result = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=5, landmarks=[person.skulls[world.pair.skull_view]])
+        top = result.candidates[0]
+        found += top.subject_id == person.subject_id
+        own = next(c for c in result.candidates if c.subject_id == person.subject_id)
+        assert own.craniofacial["status"] == "consistent"
+        front = own.craniofacial["views"]["front"]  # the record is keyed by the X-ray's view (the report reads it so)
+        assert front["status"] == "consistent" and front["unit"] == "mm" and front["photos_compared"] >= 1
+        assert own.likelihood_ratio > 1.0 and own.verbal_scale
+        assert [c.rank for c in result.candidates] == list(range(1, len(result.candidates) + 1))
+        lrs = [c.likelihood_ratio for c in result.candidates]
+        assert lrs == sorted(lrs, reverse=True)
+    assert found >= 8
+    assert result.craniofacial["queries"][0]["unit"] == "mm"
+
+
+def test_unmeasured_people_are_set_apart_with_the_reason(scene) -> None:
+    world, workspace, cache, people = scene
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=30,
+                                                            landmarks=[people[3].skulls[world.pair.skull_view]])
+    assert "P03" not in {c.subject_id for c in result.candidates}
+    apart = {entry["subject_id"]: entry["reasons"] for entry in result.craniofacial["not_assessed"]}
+    assert any("No frontal face" in reason for reason in apart["P03"])
+    assert len(result.candidates) == 29
+
+
+def test_a_query_with_too_few_landmarks_is_refused(scene) -> None:
+    world, workspace, cache, people = scene
+    skull = people[0].skulls[world.pair.skull_view]
+    xy = skull.xy.copy()
+    xy[:16] = np.nan
+    sparse = Landmarks(skull.view, skull.names, xy, skull.sd, "test")
+    with pytest.raises(MatcherMismatchError, match="could not be assessed"):
+        SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, landmarks=[sparse])
+
+
+def test_stored_landmarks_round_trip(scene) -> None:
+    _, workspace, cache, _ = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    with GalleryStore(workspace.db_path) as store:
+        marks = face_landmarks(store, matcher.fingerprint)
+    assert len(marks) == 60
+    assert sum(1 for m in marks.values() if m.failure) == 2
+
+
+def test_candidate_overlay_and_its_refusal(scene) -> None:
+    world, workspace, cache, people = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    skull = people[1].skulls[world.pair.skull_view]
+    made = candidate_overlay(workspace, matcher, _xray(), QueryModality.XRAY_FRONT, "P01", landmarks=skull)
+    assert made.problem is None and made.verdict.status == "consistent"
+    assert len(made.table) == len(world.pair.face_names) and all(row.unit == "mm" for row in made.table)
+    picture = made.figure(scale=2)
+    assert picture.shape == (16, 16, 3) and picture.dtype == np.uint8
+    refused = candidate_overlay(workspace, matcher, _xray(), QueryModality.XRAY_FRONT, "P03", landmarks=skull)
+    assert refused.overlay is None and "No frontal face" in refused.problem
+
+
+def test_an_x_ray_the_detector_refuses_is_said(scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, workspace, cache, _ = scene
+    refused = LandmarkResult(None, "0" * 64, "xray-front", (), warnings=("The image does not look like a frontal skull X-ray.",), refused=True,
+                             model={"name": "xray-landmarks-front"})
+    monkeypatch.setattr(matcher_module, "find_landmarks", lambda image, view: refused)
+    with pytest.raises(MatcherMismatchError, match="could not be assessed: The image does not look like a frontal skull X-ray"):
+        SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT)
