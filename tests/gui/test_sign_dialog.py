@@ -19,6 +19,7 @@ from crossid_desktop.gui.settings import Settings  # noqa: E402
 from crossid_desktop.gui.widgets.case_panel import CasePanel  # noqa: E402
 from crossid_desktop.gui.widgets.sign_dialog import SignDialog  # noqa: E402
 from crossid_desktop.matching.base import QueryModality  # noqa: E402
+from crossid_desktop.matching.preprocess import FaceChoice  # noqa: E402
 
 
 def test_dialog_gives_the_signer_and_remembers_all_but_the_password(qtbot, tmp_path: Path) -> None:
@@ -48,7 +49,8 @@ def test_dialog_gives_the_signer_and_remembers_all_but_the_password(qtbot, tmp_p
 def test_panel_exports_a_signed_report(qtbot, window, tiny, tmp_path: Path) -> None:
     panel = window.findChild(CasePanel, "casePanel")
     with qtbot.waitSignal(window.searchFinished, timeout=60_000):
-        window.load_query([str(tiny.photo(tiny.photo_subjects[3]))], modalities=[QueryModality.INJURED_FACE], search=True)
+        window.load_query([str(tiny.photo(tiny.photo_subjects[3]))], modalities=[QueryModality.INJURED_FACE], search=True,
+                          choices=[FaceChoice(allow_centre_crop=True)])  # the tiny gallery's pictures hold no face
     panel.findChild(QLineEdit, "caseNumberEdit").setText("GUI-SIGN-1")
     panel.findChild(QLineEdit, "caseExaminerEdit").setText("Jane Examiner")
     with qtbot.waitSignal(panel.caseChanged, timeout=20_000):
