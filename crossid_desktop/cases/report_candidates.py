@@ -181,7 +181,7 @@ def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):
     else:
         table = para(text.CRANIOFACIAL_NO_LANDMARKS, s["cell"])
     notes = [para(markup(note), s["small"]) for note in view.notes]
-    row = Table([[picture, [table, statement, *notes]]], colWidths=[side + 14, width])
+    row = Table([[picture, [table, statement, *notes]]], colWidths=[side + 14, width], splitInRow=1)  # a long landmark table runs on
     row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, -1), 10)]))
     return row
 

@@ -151,3 +151,15 @@ def test_signature_box_name_is_one_line(name: str) -> None:
     assert stringWidth(f"Name: {line}", SANS, NAME_SIZE) <= NAME_FILL * 230.0
     assert line == name or line.endswith("…")
     assert _one_line("", 230.0) == "_" * 24  # a line to sign on paper
+
+
+def test_a_landmark_table_longer_than_a_page_runs_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import report_builders
+
+    # 70 landmarks per view: the 68-point face scheme and more, as the craniofacial matcher reports them
+    names = tuple(f"jaw_{k:02d}" for k in range(1, 71))
+    monkeypatch.setattr(report_builders, "LANDMARKS", names)
+    ws, number = xray_case(tmp_path)
+    pages = _pages(export_report(ws, number, tmp_path / "long.pdf"))
+    text = " ".join(pages)
+    assert all(f"jaw {k:02d}" in text or f"jaw_{k:02d}" in text for k in (1, 35, 70))
