@@ -134,7 +134,8 @@ def test_a_subject_with_a_huge_name_fails_no_query(gallery: tuple[Workspace, Pat
         queries = tmp_path / "queries"
         for n in range(2):
             write_photo(queries / f"q{n}.png", seed=10 + n)
-        summary = run_batch(ws, queries, tmp_path / "out", top_k=4, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
+        summary = run_batch(ws, queries, tmp_path / "out", top_k=4, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache),
+                            allow_centre_crop=True)  # the drawn photos hold no face a detector finds
         assert [i.status for i in summary.items] == ["done", "done"], [i.error for i in summary.items]
     finally:
         with GalleryStore(ws.db_path) as store:
@@ -156,7 +157,8 @@ def test_a_failed_item_leaves_no_orphan_case_and_reruns_open_none(gallery: tuple
     monkeypatch.setattr(batch, "export_report", failing_export)
     cases = CaseService(ws)
     before = len(cases.list())
-    run = lambda: run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache))
+    run = lambda: run_batch(ws, queries, tmp_path / "out", top_k=2, modality=QueryModality.INJURED_FACE, service=SearchService(ws, matchers=cache),
+                            allow_centre_crop=True)
     for _ in range(2):  # the first run and a rerun, both failing at the report
         item = run().items[0]
         assert item.status == "failed" and "disk full" in item.error and item.case_number
