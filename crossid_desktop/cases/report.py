@@ -28,7 +28,7 @@ from crossid_desktop.cases.case import CaseService
 from crossid_desktop.cases.fonts import needs_shaping
 from crossid_desktop.cases.records import RecordedSearch
 from crossid_desktop.cases.report_craniofacial import craniofacial_figures
-from crossid_desktop.cases.report_embed import embedded_record, finish_pdf
+from crossid_desktop.cases.report_embed import embedded_record, finish_pdf, read_report
 from crossid_desktop.cases.report_figures import as_jpeg, query_pictures
 from crossid_desktop.cases.report_layout import render, write_atomically
 from crossid_desktop.cases.report_record import EMBEDDED_NAME, build_record, check_record, record_bytes, record_path_for, record_sha256
@@ -114,11 +114,7 @@ def export_report(
 def sign_report(path: str | Path, signature: SigningRequest, *, workspace: Workspace | None = None, actor: str | None = None) -> Path:
     """Add ``signature`` (e.g. a reviewer's) to a report exported before, in place; when
     ``workspace`` holds the report's case, log the signed file in its audit log."""
-    pdf_path = Path(path).expanduser().absolute()
-    try:
-        pdf = pdf_path.read_bytes()
-    except OSError as error:
-        raise CaseError(f"The report {pdf_path} cannot be read ({error.strerror or error}).") from error
+    pdf_path, pdf = read_report(path)
     record, _ = embedded_record(pdf)
     case_number = _case_number_of(record)
     signed = sign(pdf, signature, reason=text.SIGNATURE_REASON[signature.role].format(case=case_number))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from crossid_desktop.cases.report_record import EMBEDDED_NAME, record_sha256
@@ -45,6 +46,15 @@ def finish_pdf(laid_out: bytes, *, case_number: str, record: bytes, boxes: Mappi
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def read_report(path: str | Path) -> tuple[Path, bytes]:
+    """A report's absolute path and its bytes; :class:`CaseError` when it cannot be read."""
+    pdf_path = Path(path).expanduser().absolute()
+    try:
+        return pdf_path, pdf_path.read_bytes()
+    except OSError as error:
+        raise CaseError(f"The report {pdf_path} cannot be read ({error.strerror or error}).") from error
 
 
 def embedded_record(pdf: bytes) -> tuple[bytes, str]:

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossid_desktop.cases.case import CaseService
-from crossid_desktop.cases.report_embed import embedded_record
+from crossid_desktop.cases.report_embed import embedded_record, read_report
 from crossid_desktop.cases.report_record import check_record, compare_with_log, record_path_for, record_sha256
 from crossid_desktop.cases.signing import SignatureCheck, read_signatures
-from crossid_desktop.errors import CaseError
 from crossid_desktop.workspace import Workspace
 
 #: the audit-log actions that record a report file
@@ -64,11 +63,7 @@ class ReportCheck:
 def verify_report(path: str | Path, *, workspace: Workspace | None = None, trust_anchors: Sequence[bytes] = ()) -> ReportCheck:
     """Check the report at ``path`` (see the module docstring); :class:`CaseError` when the file
     cannot be read or is not a CrossID report."""
-    pdf_path = Path(path).expanduser().absolute()
-    try:
-        pdf = pdf_path.read_bytes()
-    except OSError as error:
-        raise CaseError(f"The report {pdf_path} cannot be read ({error.strerror or error}).") from error
+    pdf_path, pdf = read_report(path)
     data, stated = embedded_record(pdf)
     actual = record_sha256(data)
     problems: list[str] = []
