@@ -28,13 +28,11 @@ from numpy.typing import NDArray
 
 from crossid_desktop.imaging.canonical import CANONICAL, CanonicalLayout
 from crossid_desktop.synth.injuries.mix import HARSH_MIX, CaseworkKind, InjuryMix
-from crossid_desktop.synth.injuries.simulate import blend_margin, check_face, check_severity
+from crossid_desktop.synth.injuries.simulate import MASK_LEVEL, check_face, check_severity, restore_beyond_margin
 from crossid_desktop.synth.injuries.sites import CHEEKS, EYES, FaceFrame, Site
 
 #: the most injuries one face may be given
 MAX_COUNT = 6
-#: the pixels where an injury's footprint reaches this count as injured
-MASK_LEVEL = 0.04
 _ALL = tuple(Site)
 _NOT_MOUTH = tuple(s for s in Site if s is not Site.MOUTH)
 #: per kind: the sites it occurs on and its layer (lower layers are drawn first)
@@ -161,10 +159,7 @@ def _effects() -> dict[CaseworkKind, Callable[..., Any]]:
 
 def _draw(face: NDArray[np.uint8], frame: FaceFrame, plan: list[tuple[CaseworkKind, Site]], severity: float,
           seq: np.random.SeedSequence, mix: InjuryMix) -> CaseworkResult:
-    import cv2  # OpenCV loads on first use
-
     effects = _effects()
-    size = frame.size
     rngs = [np.random.default_rng(child) for child in seq.spawn(1 + len(plan))[1:]]
     img = face.astype(np.float32) / 255.0
     points = frame.points()
@@ -179,11 +174,6 @@ def _draw(face: NDArray[np.uint8], frame: FaceFrame, plan: list[tuple[CaseworkKi
             points = result[2].forward(points)
         masks[i] = footprint >= MASK_LEVEL
     union = np.logical_or.reduce([m for m in masks if m is not None])
-    out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
-    m = blend_margin(size)
-    offsets = np.arange(-m, m + 1)
-    disc = (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= m * m).astype(np.uint8)
-    near = cv2.dilate(union.astype(np.uint8), disc)
-    out[near == 0] = face[near == 0]  # the faint tails of blurs beyond the margin
+    out = restore_beyond_margin(img, union, face)
     injuries = tuple(Injury(k.value, s.value, severities[i], masks[i]) for i, (k, s) in enumerate(plan))  # type: ignore[arg-type]
     return CaseworkResult(out, union, injuries, severity, points.astype(np.float32), mix.name)

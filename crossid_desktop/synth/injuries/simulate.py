@@ -29,7 +29,7 @@ from crossid_desktop.synth.injuries.rendering import Spot
 #: the smallest crop side accepted, in pixels
 MIN_SIZE = 64
 #: the pixels where ``footprint`` >= this count as injured in the returned mask
-_MASK_LEVEL = 0.04
+MASK_LEVEL = 0.04
 MULTIPLE = "multiple"
 
 
@@ -71,6 +71,20 @@ def blend_margin(size: int) -> int:
     return max(1, int(round(2 * size / 256)))
 
 
+def restore_beyond_margin(img: NDArray[np.float32], mask: NDArray[np.bool_], face: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The drawn image ``img`` (float, 0-255 scale) as uint8, with every pixel farther than the
+    blend margin from ``mask`` put back to ``face``: the faint tails of blurs beyond the margin."""
+    import cv2  # OpenCV loads on first use
+
+    out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+    m = blend_margin(face.shape[0])
+    offsets = np.arange(-m, m + 1)
+    disc = (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= m * m).astype(np.uint8)
+    near = cv2.dilate(mask.astype(np.uint8), disc)
+    out[near == 0] = face[near == 0]
+    return out
+
+
 def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6,
                     kind: InjuryKind | str | None = None, region: FaceRegion | str | None = None,
                     layout: CanonicalLayout = CANONICAL) -> InjuryResult:
@@ -100,7 +114,6 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
         empty = np.zeros(face.shape[:2], bool)
         return InjuryResult(face.copy(), empty, tuple(k.value for k in kinds), tuple(r.value for r in regions), 0.0)
 
-    import cv2  # OpenCV loads on first use
 
 
     effects: dict[InjuryKind, Callable[..., tuple[NDArray[np.float32], NDArray[np.float32]]]] = {
@@ -125,13 +138,8 @@ def simulate_injury(face: NDArray[np.uint8], *, seed: int, severity: float = 0.6
         img[wy0:wy1, wx0:wx1] = changed
         footprint[wy0:wy1, wx0:wx1] = np.maximum(footprint[wy0:wy1, wx0:wx1], fp)
 
-    mask = footprint >= _MASK_LEVEL
-    out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
-    m = blend_margin(size)
-    offsets = np.arange(-m, m + 1)
-    disc = (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= m * m).astype(np.uint8)
-    near = cv2.dilate(mask.astype(np.uint8), disc)
-    out[near == 0] = face[near == 0]  # the faint tails of blurs beyond the margin
+    mask = footprint >= MASK_LEVEL
+    out = restore_beyond_margin(img, mask, face)
     return InjuryResult(out, mask, tuple(k.value for k in kinds), tuple(r.value for r in regions), severity)
 
 
