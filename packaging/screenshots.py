@@ -223,7 +223,7 @@ class Tour:
         notes = {0: "Orbit spacing and nasal aperture consistent", 2: "Jaw line similar; check dental records"}
         for index, note in notes.items():
             if index < len(cards):
-                cards[index].set_mark(Mark.INTEREST, note)
+                cards[index].set_mark(Mark.OF_INTEREST, note)
                 self.wait(panel.caseChanged)
         if len(cards) > 4:
             cards[4].set_mark(Mark.EXCLUDED, "Mandible clearly broader")
