@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
 from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
+#: re-scores a search's distances ``(queries, photos)`` given the photos' ids
+Rescore = Callable[[list[int], NDArray[np.float64]], NDArray[np.float64]]
 #: candidate photos fetched from the index per query before ranking subjects exactly
 SHORTLIST_FACTOR = 10
 SHORTLIST_MIN = 200
@@ -178,7 +180,8 @@ class SearchService:
         check_cancel(cancel, "The search")
         progress(3, 4, "searching the gallery")
         t = time.perf_counter()
-        candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher))
+        candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher),
+                               rescore=_transplant(matcher, store, vectors, [prepared for _, prepared in encoded]))
         timings["search"] = _ms(t)
         digest = store.gallery_digest()
         timings["total"] = _ms(start)
@@ -254,11 +257,14 @@ class SearchService:
         return whole.rank_of(subject_id), True
 
     def rank(
-        self, index: GalleryIndexBase, vectors: NDArray[np.float32], *, top_k: int, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None
+        self, index: GalleryIndexBase, vectors: NDArray[np.float32], *, top_k: int, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None,
+        rescore: Rescore | None = None,
     ) -> tuple[Candidate, ...]:
         """The ranking step of a search, the query already encoded (``vectors`` (m, d), one row
         per query): a shortlist from the index, then exact distances over the shortlisted
-        photos (and every photo of a shortlisted subject), read from the database by id."""
+        photos (and every photo of a shortlisted subject), read from the database by id.
+        ``rescore(image_ids, distances)``: the distances ``(m, n)`` re-scored before ranking
+        (the occlusion transplant of an injured face)."""
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
@@ -268,6 +274,8 @@ class SearchService:
         stored_ids, gallery = index.ranking_vectors(sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
+        if rescore is not None:
+            distances = rescore(candidate_ids, distances)
         chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
         images = store.images_by_id(image_id for image_id, _ in chosen)
         # The calibration models the distance of ONE query to ONE photo; a fused distance over
@@ -297,6 +305,22 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
     prepared = prepare(image, modality, choice)
     check_cancel(cancel, "The search")
     return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
+
+
+def _transplant(matcher: Matcher, store: GalleryStore, vectors: NDArray[np.float32], prepared: list[PreparedQuery | None]) -> Rescore | None:
+    """For one face query whose matcher re-ranks by the occlusion transplant
+    (``matching/transplant.py``), the re-scoring of its distances with the photos' stored
+    aligned crops; None otherwise (several queries are fused on plain distances)."""
+    rescore = getattr(matcher, "transplant_rescore", None)
+    if rescore is None or len(prepared) != 1 or prepared[0] is None:
+        return None
+    query = prepared[0]
+    from crossid_desktop.gallery.enrol import decode_png  # the stored crops are read only for a re-ranking
+
+    def apply(image_ids: list[int], distances: NDArray[np.float64]) -> NDArray[np.float64]:
+        return rescore(query, vectors[0], distances[0], lambda j: decode_png(store.thumbnail(image_ids[j])))[None, :]
+
+    return apply
 
 
 def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: dict[str, str]) -> Candidate:
