@@ -36,21 +36,9 @@ from injured_real import FACES, figures, print_table
 from injured_real_data import COUNTS, REPORT_SETS, SEVERITIES, Cache, gallery_probe_rows, probe_masks, split_lfw_train
 from injured_real_variants import descriptors, matcher, segmenter, spec_crops
 
+from crossid_desktop.matching.transplant import composite, reordered
+
 GREY = 128
-
-
-def composite(gallery_face: np.ndarray, source: np.ndarray, mask: np.ndarray, feather: float) -> np.ndarray:
-    """``gallery_face`` with ``source``'s pixels inside ``mask`` (all three ``(S, S[, 3])``), the
-    edge feathered outwards over about ``feather`` px: inside the mask the composite is the
-    source, farther than ``3 * feather`` px outside it the gallery face."""
-    import cv2
-
-    hole = mask.astype(np.float32)
-    if not hole.any():
-        return gallery_face.copy()
-    alpha = np.maximum(hole, cv2.GaussianBlur(hole, (0, 0), feather) if feather > 0 else hole)[..., None]
-    out = gallery_face.astype(np.float32) * (1.0 - alpha) + source.astype(np.float32) * alpha
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def flip_described(faces: list[np.ndarray]) -> np.ndarray:
@@ -136,16 +124,14 @@ def transplanted(cache: Cache, spec: str, part: str, source: str, fill: str, k: 
 
 
 def reranked(plain: np.ndarray, top: np.ndarray, new: np.ndarray, k: int, how: str) -> np.ndarray:
-    """Photo scores after re-ranking the first ``k`` of ``top`` by ``new`` (``transplant``) or by
-    its mean with the plain distance (``transplant-mean``); ``plain`` for ``plain``. Photos
-    outside the top ``k`` come after every re-ranked one, in their old order."""
+    """Photo scores ``(n, G)`` after re-ranking the first ``k`` of ``top`` by ``new``
+    (``transplant``) or by its mean with the plain distance (``transplant-mean``), as the
+    product does (:func:`~crossid_desktop.matching.transplant.reordered`); ``plain`` for ``plain``."""
     if how == "plain":
         return plain
     rows = np.arange(len(plain))[:, None]
-    scores = plain + 1e3
     value = new[:, :k] if how == "transplant" else (new[:, :k] + plain[rows, top[:, :k]]) / 2
-    scores[rows, top[:, :k]] = value
-    return scores
+    return np.stack([reordered(p, t, v) for p, t, v in zip(plain, top[:, :k], value)])
 
 
 def subject_ranks(scores: np.ndarray, gallery_subjects: list[str], probe_subjects: list[str]) -> np.ndarray:
