@@ -264,7 +264,8 @@ class SearchService:
         per query): a shortlist from the index, then exact distances over the shortlisted
         photos (and every photo of a shortlisted subject), read from the database by id.
         ``rescore(image_ids, distances)``: the distances ``(m, n)`` re-scored before ranking
-        (the occlusion transplant of an injured face)."""
+        (the occlusion transplant of an injured face); a candidate's likelihood ratio then still
+        comes from its photo's plain distance, the statistic the calibration was fitted on."""
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
@@ -274,6 +275,7 @@ class SearchService:
         stored_ids, gallery = index.ranking_vectors(sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
+        plain = dict(zip(candidate_ids, distances[0].tolist()))
         if rescore is not None:
             distances = rescore(candidate_ids, distances)
         chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
@@ -287,7 +289,7 @@ class SearchService:
             record = images[image_id]
             lr = verbal = None
             if calibration is not None:
-                lr = float(calibration.likelihood_ratio_from_distance(np.array([distance]))[0])
+                lr = float(calibration.likelihood_ratio_from_distance(np.array([plain[image_id]]))[0])
                 verbal = verbal_scale(lr)
             result.append(
                 Candidate(rank, record.subject_id, names[record.subject_id], image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
