@@ -30,10 +30,11 @@ def percent(share: float) -> str:
 def matcher_sentences(search: RecordedSearch) -> list[str]:
     """What the matcher does, what it learned from, how it was tested and what that showed."""
     card = search.matcher_card
-    task = str(card.get("task", ""))
-    does = text.MATCHER_DOES.get(task)
+    method = str(card.get("method") or card.get("task", ""))  # "method" names a fused matcher's way of ranking
+    does = text.MATCHER_DOES.get(method)
     dim = card.get("embedding_dim", "?")
-    sentences = [does.format(dim=dim) + " " + text.SCORES_SHOWN if does else text.MATCHER_DOES_UNKNOWN.format(name=search.result.matcher_name)]
+    scores = text.SCORES_SHOWN_BY.get(method, text.SCORES_SHOWN)
+    sentences = [does.format(dim=dim) + " " + scores if does else text.MATCHER_DOES_UNKNOWN.format(name=search.result.matcher_name)]
     sentences.append(_training_sentence(training_of(card)))
     validation = validation_of(card, [q.modality for q in search.result.queries])
     sentences.append(validation_sentences(validation) if validation else text.NOT_TESTED)

@@ -85,6 +85,7 @@ CANDIDATES_INTRO = (
 CANDIDATES_NOT_IN_GALLERY = "not in gallery"
 SCORES_HEADING = "Scores"
 SCORE_AXIS = "similarity score exp(-d²), %"
+SCORE_AXIS_RATIO = "score LR / (1 + LR), %"
 
 NOTES_NONE = "No general notes."
 NOTES_HEAD = ("Subject", "Mark", "Note", "By, when")
@@ -144,12 +145,31 @@ MATCHER_DOES = MappingProxyType({
         "of the same person lie close together, even when one of the faces is injured. "
         "The people in the gallery are then put in order of how close their closest photograph lies to the query."
     ),
+    "craniofacial": (
+        "The landmarks of the skull are found on the X-ray (and checked or corrected by the examiner). From them, published tables of the thickness of the soft "
+        "tissue over the skull and a model fitted on paired skulls and faces predict where the landmarks of the face lie, each with its expected spread. Every "
+        "photograph's face landmarks, measured when it entered the gallery, are laid onto that prediction by the best shift, turn and scaling, and how far they "
+        "lie from it is weighed against the spread as a likelihood ratio. The people in the gallery are put in order of that ratio."
+    ),
+    "craniofacial-fused": (
+        "The landmarks of the skull are found on the X-ray (and checked or corrected by the examiner). From them, published tables of the thickness of the soft "
+        "tissue over the skull and a model fitted on paired skulls and faces predict where the landmarks of the face lie, each with its expected spread. Every "
+        "photograph's face landmarks, measured when it entered the gallery, are laid onto that prediction by the best shift, turn and scaling, and how far they "
+        "lie from it is weighed against the spread. This evidence and a neural network's comparison of the X-ray with the photographs (the network turns each "
+        "into a list of {dim} numbers) are combined into one likelihood ratio, by rules fitted on people kept apart for the purpose. The people in the gallery "
+        "are put in order of that ratio."
+    ),
 })
 MATCHER_DOES_UNKNOWN = "The model card of the matcher {name} does not say what kind of comparison it makes."
 SCORES_SHOWN = (
     "How close they lie is shown as a similarity score between 0 and 100 %. A similarity score orders the candidates; it is not the probability that a candidate is "
     "the person sought."
 )
+SCORES_SHOWN_RATIO = (
+    "The score shown beside each candidate is that likelihood ratio put on a scale from 0 to 100 % (LR / (1 + LR)): it orders the candidates as the ratio does; "
+    "it is not the probability that a candidate is the person sought."
+)
+SCORES_SHOWN_BY = MappingProxyType({"craniofacial": SCORES_SHOWN_RATIO, "craniofacial-fused": SCORES_SHOWN_RATIO})
 
 TRAINED_COUNTED = "It learned from {people} people ({kind}): {training_people} to learn from and the others to check the learning."
 TRAINED_COUNTED_ONLY = "It learned from {people} people ({kind})."
@@ -244,6 +264,8 @@ ROW_MARK = "Examiner's mark"
 ROW_NOTE = "Examiner's note"
 RANK_OF = "{rank} of {candidates} candidates listed, from a gallery of {people} people"
 SCORE_VALUE = "{score} (distance {distance:.4f}; a higher score means more alike)"
+ROW_SCORE_RATIO = "Score"
+SCORE_VALUE_RATIO = "{score} (the likelihood ratio on a 0-100 % scale, LR / (1 + LR); a higher score means stronger support)"
 RATIO_VALUE = "{lr}: {verbal}"
 RATIO_SAME = "The score is {times} times more probable if the query and this candidate show the same person than if they show different people."
 RATIO_DIFFERENT = "The score is {times} times more probable if the query and this candidate show different people than if they show the same person."

@@ -219,11 +219,12 @@ class SearchService:
             raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
         evidence = gather_evidence(store, lambda fingerprint: self.index_for(fingerprint, cancel=cancel), matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
         order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
-        records = {r.image_id: r for r in store.images()}
-        names = {s.subject_id: s.name for s in store.subjects()}
+        shown = order[:top_k]
+        records = store.images_by_id(_shown_photo(e) for e in shown)
+        names = store.subject_names(e.subject_id for e in shown)
         digest = store.gallery_digest()
         timings["search"] = _ms(t)
-        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(order[:top_k], start=1))
+        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(shown, start=1))
         timings["total"] = _ms(start)
         progress(4, 4, "done")
         infos = tuple(QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities))
@@ -299,20 +300,34 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
     return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
 
 
+def ratio_score(ln_lr: float) -> float:
+    """The score of a craniofacial candidate: the likelihood ratio on a 0-1 scale, LR / (1 + LR)
+    (computed without overflow); it orders the candidates as their ratios do, where a
+    similarity of the Siamese network would not."""
+    return float(1.0 / (1.0 + math.exp(-ln_lr))) if ln_lr >= 0 else float(math.exp(ln_lr) / (1.0 + math.exp(ln_lr)))
+
+
+def _shown_photo(evidence: Any) -> int:
+    """The photo a ranked person is shown with: their best of the first view compared, else their
+    nearest by the Siamese network."""
+    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    return int(photo if photo is not None else evidence.siamese_best[0])
+
+
 def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: dict[str, str]) -> Candidate:
     """A ranked person of the craniofacial search: shown with their best photo of the first view
     compared (else their nearest photo by the Siamese network); ``distance`` is that Siamese
-    distance where fused, else the best photo's misfit per degree of freedom, square-rooted."""
-    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    distance where fused, else the best photo's misfit per degree of freedom, square-rooted;
+    ``confidence`` is :func:`ratio_score`."""
+    photo = _shown_photo(evidence)
     if evidence.siamese_best is not None:
         distance = evidence.siamese_best[1]
-        photo = photo if photo is not None else evidence.siamese_best[0]
     else:
         distance = math.sqrt(next(v["misfit_per_dof"] for v in evidence.views.values() if "misfit_per_dof" in v))
     lr, verbal = likelihood_ratio(evidence)
     record = records[photo]
     return Candidate(rank, evidence.subject_id, names.get(evidence.subject_id, ""), photo, str(record.path), float(distance),
-                     float(confidence(distance)), lr, verbal, evidence_json(evidence))
+                     ratio_score(evidence.ln_lr), lr, verbal, evidence_json(evidence))
 
 
 def _choose(

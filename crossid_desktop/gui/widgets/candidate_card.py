@@ -68,7 +68,11 @@ class CandidateCard(QFrame):
         bar.setValue(round(percent * 10))
         bar.setFormat(f"{percent:.1f} %")
         bar.setMaximumHeight(16)
-        bar.setToolTip(f"confidence exp(-d²) with distance d = {candidate.distance:.3f}")
+        if getattr(candidate, "craniofacial", None):
+            bar.setToolTip("score LR / (1 + LR): the likelihood ratio on a 0-100 % scale; it orders the candidates as their ratios do "
+                           "(it is not the probability that this is the person)")
+        else:
+            bar.setToolTip(f"confidence exp(-d²) with distance d = {candidate.distance:.3f}")
         lr_text = ""
         if candidate.likelihood_ratio is not None:
             lr_text = f"LR {candidate.likelihood_ratio:.3g}"

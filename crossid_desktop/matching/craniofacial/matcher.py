@@ -146,7 +146,7 @@ class FusedXrayMatcher:
         return self.siamese.preprocess_query(image, modality)  # type: ignore[attr-defined]
 
     def model_card(self) -> dict[str, Any]:
-        return {"name": self.name, "task": "skull2face",
+        return {"name": self.name, "task": "skull2face", "method": "craniofacial-fused",
                 "description": "Craniofacial correspondence fused with the Siamese network by logistic regression on validation people.",
                 "components": {"craniofacial": {"name": self.craniofacial.name, "fingerprint": self.craniofacial.fingerprint},
                                "siamese": {"name": self.siamese.name, "fingerprint": self.siamese.fingerprint}},
