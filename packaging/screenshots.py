@@ -225,8 +225,10 @@ class Tour:
             if index < len(cards):
                 cards[index].set_mark(Mark.OF_INTEREST, note)
                 self.wait(panel.caseChanged)
-        if len(cards) > 4:
-            cards[4].set_mark(Mark.EXCLUDED, "Mandible clearly broader")
+        # an examiner excludes someone else than the person sought (the demo knows who that is)
+        others = [card for card in cards[3:] if not card.is_true_identity]
+        if others:
+            others[0].set_mark(Mark.EXCLUDED, "Mandible clearly broader")
             self.wait(panel.caseChanged)
         panel.notes_edit.setPlainText(
             "Frontal and lateral skull radiographs received 17 Jan. Gallery: demo missing-persons list. "
