@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  left out of the search: {100 * query.ignored['fraction']:.1f} % of the face crop, marked by the {query.ignored['source'].replace('detected', 'injury segmenter')}")
     print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
     calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
-    header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
+    score = "score" if result.craniofacial is not None else "confidence"  # an X-ray's score: its likelihood ratio as LR/(1+LR)
+    header = f"{'rank':>4}  {'subject':<14} {'name':<24} {score:>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
     print(header)
     for c in result.candidates:
         line = f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:>9.1f}% {c.distance:>8.4f}"
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if result.craniofacial is not None:
         _print_craniofacial(result.craniofacial)
+        print("score: the likelihood ratio that ranks the list, on a 0-100 % scale (LR/(1+LR)); it is not the probability that a candidate is the person sought")
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     for warning in result.warnings:
         print(f"WARNING: {warning}")
