@@ -223,7 +223,8 @@ class CaseService:
         matcher_card: Mapping[str, Any] | None = None, environment: Mapping[str, Any] | None = None,
     ) -> RecordedSearch:
         """Keep a search result in the case. The matcher's model card is taken from the gallery
-        (where enrolment registered it) unless given; the environment (software versions,
+        (where enrolment registered it) unless given (a fused matcher's card is not in the
+        gallery: the caller gives it, :meth:`MatcherCache.card_of`); the environment (software versions,
         compute device) is collected now unless given. A relative query path is recorded as
         absolute (against the current folder) so that the report can find the file later."""
 

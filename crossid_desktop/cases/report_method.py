@@ -86,7 +86,7 @@ def ratio_sentences(search: RecordedSearch) -> str:
     calibration = search.matcher_card.get("calibration")
     if not isinstance(calibration, Mapping):
         return text.NOT_CALIBRATED
-    if len(search.result.queries) > 1:
+    if len(search.result.queries) > 1 and not calibration.get("several_queries"):  # a fused X-ray matcher combines them itself
         return text.NO_RATIO_FOR_SEVERAL_QUERIES
     out = text.CALIBRATED.format(genuine=_count(calibration.get("n_genuine")), impostor=_count(calibration.get("n_impostor")))
     validation = validation_of(search.matcher_card, [q.modality for q in search.result.queries])

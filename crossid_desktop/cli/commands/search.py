@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     result = service.search(images, modality=modality, top_k=args.top_k, rank_by=args.rank, exact=args.exact,
                             choices=[choice] * len(args.queries), landmarks=landmarks)
     if args.report is not None or args.case is not None:
-        _record_and_report(args, service.workspace, result)
+        _record_and_report(args, service.workspace, result, service.matchers.card_of(result.matcher_fingerprint))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -130,14 +130,15 @@ def _print_dicom_lines(query) -> None:
         print(f"  {label.lower()}: {value}")
 
 
-def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
-    """Open or reuse the case, record the search in it and, with ``--report``, write its report."""
+def _record_and_report(args: argparse.Namespace, workspace, result, card: dict | None) -> None:
+    """Open or reuse the case, record the search in it (with the matcher's model ``card`` when
+    the gallery does not keep it) and, with ``--report``, write its report."""
     cases = CaseService(workspace)
     if args.case is None or not cases.exists(args.case):
         case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
     else:
         case_number = args.case
-    cases.record_search(case_number, result, actor=args.examiner)
+    cases.record_search(case_number, result, actor=args.examiner, matcher_card=card)
     where = sys.stderr if args.json else sys.stdout
     if args.report is None:
         print(f"case {case_number}: search recorded", file=where)

@@ -116,3 +116,10 @@ def test_the_default_x_ray_matcher_is_described_as_what_ranks_its_list() -> None
     assert "how close their closest photograph lies" not in does
     plain = matcher_sentences(_search(_card("skull2face"), ("xray_front",)))[0]
     assert "how close their closest photograph lies to the X-ray" in plain and "similarity score" in plain
+    both = _search(fused, ("xray_front", "xray_side"))
+    _, trained, tested = matcher_sentences(both)
+    assert trained.startswith("It learned from 600 people (computer-generated")
+    assert "100 searches of 100 people" in tested and "first in 48 %" in tested and "first 10 in 86 %" in tested  # RESULTS section 9
+    ratios = ratio_sentences(both)  # one ratio for both X-rays: the fusion combines them
+    assert "150 same-person and 22,350 different-person" in ratios and "0.45 on the test people" in ratios
+    assert "because it combined several images" not in ratios
