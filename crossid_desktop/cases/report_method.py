@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossid_desktop.cases import report_strings as text
+from crossid_desktop.cases import report_strings_method as text
 from crossid_desktop.cases.fonts import SANS, markup, register_fonts
 from crossid_desktop.cases.records import RecordedSearch
+from crossid_desktop.cases.report_strings import heading
 from crossid_desktop.cases.report_validation import Training, Validation, training_of, validation_of
 
 #: the rank the method page names beside rank 1 ("among the first 10")
@@ -123,7 +124,7 @@ def method_page(c: Any, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
     does, trained, tested = matcher_sentences(c.search)
-    out: list[Any] = [PageBreak(), Paragraph(text.heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
+    out: list[Any] = [PageBreak(), Paragraph(heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
     validation = validation_of(c.search.matcher_card, [q.modality for q in c.search.result.queries])
     if validation is not None and validation.figures:
         out.append(recall_chart(validation, width=min(c.width, 330.0)))
