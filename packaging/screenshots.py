@@ -5,7 +5,7 @@
 The application (:func:`crossid_desktop.gui.app.run_app`) starts on its demo, exactly as
 ``crossid-desktop --demo`` does; this script then steps through it the way an examiner would
 (the skull X-ray search with its top 10 and the known identity framed in green, the
-injured-face query, the compare view with the overlay, the gallery manager, a case with marked
+injured-face query, the compare view with both overlays, the gallery manager, a case with marked
 candidates) and saves a PNG of each step (each under 400 KB).
 
 It needs a display. Without ``$DISPLAY`` it starts itself again under ``xvfb-run`` (a virtual
@@ -142,6 +142,17 @@ class Tour:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
+    def until(self, done: Callable[[], bool]) -> None:
+        """Let the event loop run until ``done()`` (at most the step timeout)."""
+        import time
+
+        from PySide6.QtWidgets import QApplication
+
+        end = time.monotonic() + self.timeout_s
+        while not done() and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.02)
+
     def shoot(self, widget: Any, name: str) -> Path:
         """Save a PNG of ``widget`` under :data:`MAX_BYTES`: full colour when it fits, else a
         256-colour palette at full size, else the palette image scaled down."""
@@ -193,6 +204,9 @@ class Tour:
         self.shoot(view, "compare_overlay.png")
         view.modes.setCurrentIndex(0)
         self.shoot(view, "compare_side_by_side.png")
+        self.until(lambda: view._overlay_job is None)  # the skull registered to the face by their landmarks
+        view.modes.setCurrentIndex(2)
+        self.shoot(view, "compare_skull_face.png")
         view.close()
 
     def gallery_manager(self) -> None:
@@ -225,8 +239,10 @@ class Tour:
             if index < len(cards):
                 cards[index].set_mark(Mark.OF_INTEREST, note)
                 self.wait(panel.caseChanged)
-        if len(cards) > 4:
-            cards[4].set_mark(Mark.EXCLUDED, "Mandible clearly broader")
+        # an examiner excludes someone else than the person sought (the demo knows who that is)
+        others = [card for card in cards[3:] if not card.is_true_identity]
+        if others:
+            others[0].set_mark(Mark.EXCLUDED, "Mandible clearly broader")
             self.wait(panel.caseChanged)
         panel.notes_edit.setPlainText(
             "Frontal and lateral skull radiographs received 17 Jan. Gallery: demo missing-persons list. "

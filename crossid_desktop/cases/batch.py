@@ -168,7 +168,7 @@ def _search_one(path, image, service, cases, reports: Path, *, top_k, modality, 
             if not number:
                 number = cases.create_case(title=f"Batch query {path.name}", examiner=examiner, agency=agency, actor=examiner or None).case_number
                 remember(BatchItem(str(path), image.sha256, "failed", number, error="stopped before its report was written"))
-            recorded = cases.record_search(number, result, actor=examiner or None)
+            recorded = cases.record_search(number, result, actor=examiner or None, matcher_card=service.matchers.card_of(result.matcher_fingerprint))
         report = export(service.workspace, number, reports / file_name(number), actor=examiner or None, cancel=cancel)
     except Cancelled:
         raise

@@ -223,9 +223,9 @@ class CaseService:
         matcher_card: Mapping[str, Any] | None = None, environment: Mapping[str, Any] | None = None,
     ) -> RecordedSearch:
         """Keep a search result in the case. The matcher's model card is taken from the gallery
-        (where enrolment registered it) unless given; the environment (software versions,
-        compute device) is collected now unless given. A relative query path is recorded as
-        absolute (against the current folder) so that the report can find the file later."""
+        unless given (a fused matcher's is not there: ``MatcherCache.card_of`` gives it); the
+        environment (software versions, compute device) is collected now unless given. A relative
+        query path is recorded as absolute so that the report can find the file later."""
 
         queries = tuple(replace(q, path=str(Path(q.path).absolute())) if q.path and not Path(q.path).is_absolute() else q for q in result.queries)
         result = replace(result, queries=queries)

@@ -16,7 +16,7 @@ from crossid_desktop.cases.marks import Mark
 from crossid_desktop.search.service import Candidate, QueryInfo, SearchResult
 
 #: model card fields a case keeps (the network configuration is left out)
-CARD_FIELDS = ("name", "task", "backbone", "embedding_dim", "training", "metrics", "calibration", "software", "created", "weights_sha256", "format_version")
+CARD_FIELDS = ("name", "task", "method", "backbone", "embedding_dim", "training", "metrics", "calibration", "software", "created", "weights_sha256", "format_version")
 
 
 @dataclass(frozen=True)

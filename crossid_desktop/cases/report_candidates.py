@@ -113,8 +113,11 @@ def _query_picture(modality: str, shown: QueryPictures):
 def _score_rows(c: Any, s: dict[str, Any], x: Candidate) -> list[list[Any]]:
     r = c.search.result
     rank = text.RANK_OF.format(rank=x.rank, candidates=len(r.candidates), people=f"{r.gallery_subjects:,}")
-    score = text.SCORE_VALUE.format(score=f"{100 * x.confidence:.1f} %", distance=x.distance)
-    rows = [(text.ROW_RANK, rank), (text.ROW_SCORE, score), (text.ROW_RATIO, ratio_words(c, x))]
+    if x.craniofacial:  # an X-ray candidate's score is its likelihood ratio on a 0-100 % scale
+        score, score_label = text.SCORE_VALUE_RATIO.format(score=f"{100 * x.confidence:.1f} %"), text.ROW_SCORE_RATIO
+    else:
+        score, score_label = text.SCORE_VALUE.format(score=f"{100 * x.confidence:.1f} %", distance=x.distance), text.ROW_SCORE
+    rows = [(text.ROW_RANK, rank), (score_label, score), (text.ROW_RATIO, ratio_words(c, x))]
     mark = c.case.mark_of(x.subject_id)
     cells = [[para(f"<b>{label}</b>", s["cell"]), para(markup(value), s["cell"])] for label, value in rows]
     if mark is not None and mark.mark is not Mark.NONE:

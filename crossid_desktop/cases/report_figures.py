@@ -159,7 +159,8 @@ def score_chart(candidates: Sequence[Candidate], *, width: float, bar_height: fl
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 3
     drawing.add(chart)
-    drawing.add(String(chart.x + chart.width / 2, 8, text.SCORE_AXIS, fontName=SANS, fontSize=7, textAnchor="middle"))
+    axis = text.SCORE_AXIS_RATIO if any(getattr(c, "craniofacial", None) for c in candidates) else text.SCORE_AXIS
+    drawing.add(String(chart.x + chart.width / 2, 8, axis, fontName=SANS, fontSize=7, textAnchor="middle"))
     return drawing
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossid_desktop.cases import report_strings as text
+from crossid_desktop.cases import report_strings_method as text
 from crossid_desktop.cases.fonts import SANS, markup, register_fonts
 from crossid_desktop.cases.records import RecordedSearch
+from crossid_desktop.cases.report_strings import heading
 from crossid_desktop.cases.report_validation import Training, Validation, training_of, validation_of
 
 #: the rank the method page names beside rank 1 ("among the first 10")
@@ -30,10 +31,11 @@ def percent(share: float) -> str:
 def matcher_sentences(search: RecordedSearch) -> list[str]:
     """What the matcher does, what it learned from, how it was tested and what that showed."""
     card = search.matcher_card
-    task = str(card.get("task", ""))
-    does = text.MATCHER_DOES.get(task)
+    method = str(card.get("method") or card.get("task", ""))  # "method" names a fused matcher's way of ranking
+    does = text.MATCHER_DOES.get(method)
     dim = card.get("embedding_dim", "?")
-    sentences = [does.format(dim=dim) + " " + text.SCORES_SHOWN if does else text.MATCHER_DOES_UNKNOWN.format(name=search.result.matcher_name)]
+    scores = text.SCORES_SHOWN_BY.get(method, text.SCORES_SHOWN)
+    sentences = [does.format(dim=dim) + " " + scores if does else text.MATCHER_DOES_UNKNOWN.format(name=search.result.matcher_name)]
     sentences.append(_training_sentence(training_of(card)))
     validation = validation_of(card, [q.modality for q in search.result.queries])
     sentences.append(validation_sentences(validation) if validation else text.NOT_TESTED)
@@ -85,7 +87,7 @@ def ratio_sentences(search: RecordedSearch) -> str:
     calibration = search.matcher_card.get("calibration")
     if not isinstance(calibration, Mapping):
         return text.NOT_CALIBRATED
-    if len(search.result.queries) > 1:
+    if len(search.result.queries) > 1 and not calibration.get("several_queries"):  # a fused X-ray matcher combines them itself
         return text.NO_RATIO_FOR_SEVERAL_QUERIES
     out = text.CALIBRATED.format(genuine=_count(calibration.get("n_genuine")), impostor=_count(calibration.get("n_impostor")))
     validation = validation_of(search.matcher_card, [q.modality for q in search.result.queries])
@@ -122,7 +124,7 @@ def method_page(c: Any, s: dict[str, Any]) -> list[Any]:
     if c.search is None:
         return []
     does, trained, tested = matcher_sentences(c.search)
-    out: list[Any] = [PageBreak(), Paragraph(text.heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
+    out: list[Any] = [PageBreak(), Paragraph(heading("method"), s["h2"]), Paragraph(markup(does), s["body"]), Paragraph(markup(trained + " " + tested), s["body"])]
     validation = validation_of(c.search.matcher_card, [q.modality for q in c.search.result.queries])
     if validation is not None and validation.figures:
         out.append(recall_chart(validation, width=min(c.width, 330.0)))

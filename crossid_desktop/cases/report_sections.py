@@ -254,7 +254,7 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
     method = list(text.SECTIONS).index("method") + 1
     return [
         para(text.heading("candidates"), s["h2"]),
-        para(text.CANDIDATES_INTRO.format(count=len(candidates), method=method), s["intro"]),
+        para((text.CANDIDATES_INTRO_RATIO if any(x.craniofacial for x in candidates) else text.CANDIDATES_INTRO).format(count=len(candidates), method=method), s["intro"]),
         data_table(rows, widths, header=True, zebra=True),
         para(text.SCORES_HEADING, s["h3"]),
         score_chart(candidates, width=c.width),

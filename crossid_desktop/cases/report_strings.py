@@ -1,4 +1,5 @@
-"""Every fixed piece of wording in the case report, in one place so that it can be translated.
+"""Every fixed piece of wording in the case report, in one place so that it can be translated
+(the method page's in :mod:`~crossid_desktop.cases.report_strings_method`).
 
 Templates use ``str.format`` fields with names (``{people}``); the modules that lay out the
 report fill them and never write report wording of their own. User text (names, notes) is
@@ -82,9 +83,16 @@ CANDIDATES_INTRO = (
     "{count} candidates, most similar first. Score: the similarity exp(-d²) of the distance d between the query and the candidate's closest photo, as a percentage; "
     "LR: the likelihood ratio where the matcher is calibrated (section {method})."
 )
+CANDIDATES_INTRO_RATIO = (
+    "{count} candidates, strongest support first. LR: the likelihood ratio that orders the list, from the comparison of the skull's landmarks with each "
+    "candidate's face (combined with the neural network's comparison where the matcher fuses the two; section {method}); Score: that ratio on a 0-100 % scale, "
+    "LR / (1 + LR); Distance: the neural network's distance between the X-ray and the candidate's closest photo (without the network, the square root of the "
+    "best photo's landmark misfit per degree of freedom)."
+)
 CANDIDATES_NOT_IN_GALLERY = "not in gallery"
 SCORES_HEADING = "Scores"
 SCORE_AXIS = "similarity score exp(-d²), %"
+SCORE_AXIS_RATIO = "score LR / (1 + LR), %"
 
 NOTES_NONE = "No general notes."
 NOTES_HEAD = ("Subject", "Mark", "Note", "By, when")
@@ -131,92 +139,7 @@ LEAD_STATEMENT = (
 
 # ---------------------------------------------------------------- the method page
 
-MATCHER_DOES = MappingProxyType({
-    "skull2face": (
-        "The X-ray is first processed to fade the soft tissue (skin and muscle) so that the shape of the skull stands out. "
-        "A neural network trained on pairs of skull X-rays and face photographs turns the X-ray and every photograph in the "
-        "gallery into a list of {dim} numbers, placed so that an X-ray lies close to photographs of the same person. "
-        "The people in the gallery are then put in order of how close their closest photograph lies to the X-ray."
-    ),
-    "injured": (
-        "The face in the photograph is found, turned upright and cut out in a standard frame, as is every face in the gallery. "
-        "A neural network trained to recognise faces turns each face into a list of {dim} numbers, placed so that photographs "
-        "of the same person lie close together, even when one of the faces is injured. "
-        "The people in the gallery are then put in order of how close their closest photograph lies to the query."
-    ),
-})
-MATCHER_DOES_UNKNOWN = "The model card of the matcher {name} does not say what kind of comparison it makes."
-SCORES_SHOWN = (
-    "How close they lie is shown as a similarity score between 0 and 100 %. A similarity score orders the candidates; it is not the probability that a candidate is "
-    "the person sought."
-)
-
-TRAINED_COUNTED = "It learned from {people} people ({kind}): {training_people} to learn from and the others to check the learning."
-TRAINED_COUNTED_ONLY = "It learned from {people} people ({kind})."
-TRAINED_TEXT = "What it learned from, in its model card's words: {text}."
-TRAINED_UNKNOWN = "Its model card does not record what it learned from."
-KIND_SYNTHETIC = "computer-generated people, made by the program's own generator, version {generator}"
-KIND_SYNTHETIC_PLAIN = "computer-generated people"
-KIND_REAL = "real people"
-KIND_UNKNOWN = "the card does not say whether they were real or computer-generated"
-
-TESTED = "It was tested in {searches} searches of {people} people it never saw in training ({kind})."
-TESTED_PEOPLE_ONLY = "It was tested on {people} people it never saw in training ({kind})."
-TESTED_FOUND = " The right person was put first in {first} of these searches and among the first {k} in {top}."
-TESTED_VALIDATION_CAVEAT = (
-    " These people were kept out of the training itself but were used to decide when to stop training, which makes the figures somewhat optimistic."
-)
-TESTED_REPEATED = " The figures are averages over several random divisions of the test people."
-CHANCE = "Putting the same gallery in a random order would put the right person first in {first} and among the first {k} in {top}."
-CONFIGURATION = MappingProxyType({
-    "fused": "The figures are those of a frontal and a lateral X-ray searched together, as in this case.",
-    "front": "The figures are those of a frontal X-ray searched alone, as in this case.",
-    "side": "The figures are those of a lateral X-ray searched alone, as in this case.",
-})
-NOT_TESTED = "The model card of this matcher records no test on people it never saw in training, so how often it finds the right person is not known."
-CHART_TITLE = "The right person among the first k candidates, people never seen in training (%)"
-CHART_MATCHER = "this matcher"
-CHART_CHANCE = "random order"
-CHART_AXIS = "k (number of candidates looked at)"
-
-CALIBRATED = (
-    "Likelihood ratios: each candidate's score is turned into a likelihood ratio, which says how many times more probable the score is if the query and the candidate "
-    "show the same person than if they show different people. The conversion was fitted on {genuine} same-person and {impostor} different-person comparisons."
-)
-CLLR = "Its quality is measured by Cllr, which is 0 for perfect ratios and 1 for ratios that carry no information: here {cllr}{where}, so {words}."
-CLLR_WHERE_TEST = " on the test people"
-CLLR_WHERE_FIT = " on the comparisons it was fitted on"
-CLLR_WORDS = (  # (upper bound, words), the first band the value falls below
-    (0.2, "the ratios are informative and well calibrated"),
-    (0.5, "the ratios are informative"),
-    (0.8, "the ratios carry limited information"),
-    (1.0, "the ratios carry little information and must be read with great caution"),
-    (float("inf"), "the ratios are misleading on average and must not be relied on"),
-)
-NOT_CALIBRATED = "Likelihood ratios: none are given. The matcher has not been calibrated, so its score orders the candidates but does not say how strong the evidence is."
-NO_RATIO_FOR_SEVERAL_QUERIES = (
-    "Likelihood ratios: none are given for this search, because it combined several images and the calibration was fitted on one image at a time."
-)
-
-NOT_COVERED_HEADING = "What these figures do not cover"
-NOT_COVERED_SYNTHETIC = (
-    "The test people were generated by the program, not real people. Real images vary in ways the generated ones may not, so the figures may be better than what this "
-    "matcher achieves in real casework."
-)
-NOT_COVERED_UNKNOWN_KIND = "The model card does not say whether the test people were real or computer-generated."
-NOT_COVERED_GALLERY = (
-    "This search compared the query with {searched} people; the test galleries held {tested}. The more people a gallery holds, the less often the right person comes "
-    "first."
-)
-NOT_COVERED_ALWAYS = ("Whether the person sought is in the gallery at all: the list always has a first candidate.",)
-NOT_COVERED_CONDITIONS = MappingProxyType({
-    "xray": "The conditions of this case: image quality, the years between the X-ray and the photographs, pose, the view and "
-            "the soft-tissue processing of the X-ray.",
-    "face": "The conditions of this case: image quality, the years between the photographs, pose, lighting, and the kind "
-            "and extent of the injuries.",
-})
-PERCENT = "{value:.0f} %"
-PERCENT_SMALL = "{value:.1f} %"
+# in report_strings_method.py (this module would pass 400 lines)
 
 # ---------------------------------------------------------------- the comparison pages
 
@@ -244,6 +167,8 @@ ROW_MARK = "Examiner's mark"
 ROW_NOTE = "Examiner's note"
 RANK_OF = "{rank} of {candidates} candidates listed, from a gallery of {people} people"
 SCORE_VALUE = "{score} (distance {distance:.4f}; a higher score means more alike)"
+ROW_SCORE_RATIO = "Score"
+SCORE_VALUE_RATIO = "{score} (the likelihood ratio on a 0-100 % scale, LR / (1 + LR); a higher score means stronger support)"
 RATIO_VALUE = "{lr}: {verbal}"
 RATIO_SAME = "The score is {times} times more probable if the query and this candidate show the same person than if they show different people."
 RATIO_DIFFERENT = "The score is {times} times more probable if the query and this candidate show different people than if they show the same person."

@@ -214,7 +214,7 @@ def create_job(number: str | None, fields: Mapping[str, str], search: Any, marks
             service.record_calibration(case.case_number, query_sha256=sha256, points=calibration.points, known_mm=calibration.known_mm,
                                        spacing=calibration.spacing, actor=actor)
         if search is not None:
-            service.record_search(case.case_number, search, actor=actor)
+            service.record_search(case.case_number, search, actor=actor, matcher_card=context.matchers.card_of(search.matcher_fingerprint))
             shown = {c.subject_id for c in search.candidates}
             for subject_id, mark in marks.items():
                 if subject_id in shown:
@@ -238,7 +238,7 @@ def change_job(number: str, change: str, actor: str | None, **values: Any) -> Jo
         elif change == "set_known_identity":
             service.set_known_identity(number, values["subject_id"], actor=actor)
         elif change == "record_search":
-            service.record_search(number, values["result"], actor=actor)
+            service.record_search(number, values["result"], actor=actor, matcher_card=context.matchers.card_of(values["result"].matcher_fingerprint))
         elif change == "mark":
             service.mark(number, values["subject_id"], values["mark"], values["note"], actor=actor)
         elif change == "record_calibration":

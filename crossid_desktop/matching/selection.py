@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from crossid_desktop.errors import MatcherMismatchError, ModelError
 from crossid_desktop.matching.base import Matcher, QueryModality
@@ -119,6 +120,13 @@ class MatcherCache:
             if spec not in self._loaded:
                 self._loaded[spec] = load_matcher(resolve_spec(spec), device=self._device)
             return self._loaded[spec]
+
+    def card_of(self, fingerprint: str) -> dict[str, Any] | None:
+        """The model card of a loaded matcher with this fingerprint (a fused matcher's own card,
+        which the gallery does not keep: only its parts have vectors there), or None."""
+        with self._lock:
+            loaded = list(self._loaded.values())
+        return next((m.model_card() for m in loaded if m.fingerprint == fingerprint), None)
 
     def for_role(self, workspace_root: Path, role: str) -> Matcher:
         config = read_config(workspace_root)

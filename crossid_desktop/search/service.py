@@ -51,8 +51,7 @@ from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
 from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
-#: re-scores a search's distances ``(queries, photos)`` given the photos' ids
-Rescore = Callable[[list[int], NDArray[np.float64]], NDArray[np.float64]]
+Rescore = Callable[[list[int], NDArray[np.float64]], NDArray[np.float64]]  #: re-scores distances (queries, photos) given the photos' ids
 #: candidate photos fetched from the index per query before ranking subjects exactly
 SHORTLIST_FACTOR = 10
 SHORTLIST_MIN = 200
@@ -222,11 +221,12 @@ class SearchService:
             raise GalleryError("The gallery is empty; enrol face photos first (crossid enroll DIR).")
         evidence = gather_evidence(store, lambda fingerprint: self.index_for(fingerprint, cancel=cancel), matcher, queries, top_k=top_k, exact=exact, cancel=cancel)
         order, unranked = ranked(evidence, craniofacial_only=isinstance(matcher, CraniofacialMatcher))
-        records = {r.image_id: r for r in store.images()}
-        names = {s.subject_id: s.name for s in store.subjects()}
+        shown = order[:top_k]
+        records = store.images_by_id(_shown_photo(e) for e in shown)
+        names = store.subject_names(e.subject_id for e in shown)
         digest = store.gallery_digest()
         timings["search"] = _ms(t)
-        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(order[:top_k], start=1))
+        candidates = tuple(_xray_candidate(rank, e, records, names) for rank, e in enumerate(shown, start=1))
         timings["total"] = _ms(start)
         progress(4, 4, "done")
         infos = tuple(QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities))
@@ -263,9 +263,8 @@ class SearchService:
         """The ranking step of a search, the query already encoded (``vectors`` (m, d), one row
         per query): a shortlist from the index, then exact distances over the shortlisted
         photos (and every photo of a shortlisted subject), read from the database by id.
-        ``rescore(image_ids, distances)``: the distances ``(m, n)`` re-scored before ranking
-        (the occlusion transplant of an injured face); a candidate's likelihood ratio then still
-        comes from its photo's plain distance, the statistic the calibration was fitted on."""
+        ``rescore(image_ids, distances)`` re-scores the distances ``(m, n)`` before ranking (the occlusion
+        transplant); a likelihood ratio still comes from the plain distance, which the calibration models."""
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
@@ -310,9 +309,8 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
 
 
 def _transplant(matcher: Matcher, store: GalleryStore, vectors: NDArray[np.float32], prepared: list[PreparedQuery | None]) -> Rescore | None:
-    """For one face query whose matcher re-ranks by the occlusion transplant
-    (``matching/transplant.py``), the re-scoring of its distances with the photos' stored
-    aligned crops; None otherwise (several queries are fused on plain distances)."""
+    """The re-scoring of one face query's distances by the occlusion transplant (``matching/transplant.py``)
+    with the photos' stored crops; None without one (several queries are fused on plain distances)."""
     rescore = getattr(matcher, "transplant_rescore", None)
     if rescore is None or len(prepared) != 1 or prepared[0] is None:
         return None
@@ -325,20 +323,34 @@ def _transplant(matcher: Matcher, store: GalleryStore, vectors: NDArray[np.float
     return apply
 
 
+def ratio_score(ln_lr: float) -> float:
+    """The score of a craniofacial candidate: the likelihood ratio on a 0-1 scale, LR / (1 + LR)
+    (computed without overflow); it orders the candidates as their ratios do, where a
+    similarity of the Siamese network would not."""
+    return float(1.0 / (1.0 + math.exp(-ln_lr))) if ln_lr >= 0 else float(math.exp(ln_lr) / (1.0 + math.exp(ln_lr)))
+
+
+def _shown_photo(evidence: Any) -> int:
+    """The photo a ranked person is shown with: their best of the first view compared, else their
+    nearest by the Siamese network."""
+    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    return int(photo if photo is not None else evidence.siamese_best[0])
+
+
 def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: dict[str, str]) -> Candidate:
     """A ranked person of the craniofacial search: shown with their best photo of the first view
     compared (else their nearest photo by the Siamese network); ``distance`` is that Siamese
-    distance where fused, else the best photo's misfit per degree of freedom, square-rooted."""
-    photo = next((v["photo"] for v in evidence.views.values() if "photo" in v), None)
+    distance where fused, else the best photo's misfit per degree of freedom, square-rooted;
+    ``confidence`` is :func:`ratio_score`."""
+    photo = _shown_photo(evidence)
     if evidence.siamese_best is not None:
         distance = evidence.siamese_best[1]
-        photo = photo if photo is not None else evidence.siamese_best[0]
     else:
         distance = math.sqrt(next(v["misfit_per_dof"] for v in evidence.views.values() if "misfit_per_dof" in v))
     lr, verbal = likelihood_ratio(evidence)
     record = records[photo]
     return Candidate(rank, evidence.subject_id, names.get(evidence.subject_id, ""), photo, str(record.path), float(distance),
-                     float(confidence(distance)), lr, verbal, evidence_json(evidence))
+                     ratio_score(evidence.ln_lr), lr, verbal, evidence_json(evidence))
 
 
 def _choose(

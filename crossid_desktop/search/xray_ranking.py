@@ -130,20 +130,19 @@ def _shortlist(index_for: IndexGetter, fingerprint: str, vectors: list[np.ndarra
 
 def candidate_people(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
                      *, top_k: int, exact: bool) -> dict[str, list[int]]:
-    """The people the first stage finds, each with all of their photo ids."""
+    """The people the first stage finds, each with all of their photo ids (read by id: the
+    search never reads the whole gallery's records)."""
     craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
-    images = store.images()
-    everyone = top_k * 10 >= len(images)
+    everyone = top_k * 10 >= store.counts().images
     found = _shortlist(index_for, craniofacial.fingerprint,
                        [craniofacial.query_vector(q.prediction) for q in queries if q.prediction is not None and q.problem is None], exact, everyone)
     if isinstance(matcher, FusedXrayMatcher):
         found |= _shortlist(index_for, matcher.siamese.fingerprint, [q.siamese_vector for q in queries if q.siamese_vector is not None],
                             exact, everyone)
-    people = {r.subject_id for r in images if r.image_id in found}
+    subject_of = store.images_of_subjects_ids(set(store.subjects_of_images(found).values()))
     grouped: dict[str, list[int]] = {}
-    for record in images:
-        if record.subject_id in people:
-            grouped.setdefault(record.subject_id, []).append(record.image_id)
+    for image_id in sorted(subject_of):
+        grouped.setdefault(subject_of[image_id], []).append(image_id)
     return grouped
 
 
@@ -161,38 +160,64 @@ def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any
     return out
 
 
-def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], contexts: dict[str, QueryContext],
-                    photo_marks: dict[int, Landmarks], siamese: dict[int, np.ndarray] | None, matcher: Any) -> PersonEvidence:
-    """The evidence about one person from their photos (see the module docstring)."""
+def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], fits: dict[str, dict[int, Fit]],
+                    photo_marks: dict[int, Landmarks], siamese: list[dict[int, float]] | None, matcher: Any) -> PersonEvidence:
+    """The evidence about one person from their photos (see the module docstring): ``fits`` holds
+    each assessed X-ray view's fits of the gallery's measured photos by image id, ``siamese`` each
+    X-ray's Siamese distance to every photo by image id (fused)."""
     craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
     features: dict[str, float] = {}
     views: dict[str, dict[str, Any]] = {}
     for query in queries:
-        if query.problem is None and query.view in contexts:
+        if query.problem is None and query.view in fits:
             face_view = craniofacial.model.views[query.view].pair.face_view
             relevant = [i for i in photo_ids if i not in photo_marks or photo_marks[i].failure or photo_marks[i].view == face_view]
-            measured = [i for i in relevant if i in photo_marks]
-            by_id = dict(zip(measured, contexts[query.view].assess_many([photo_marks[i] for i in measured])))
-            fits = [(i, by_id.get(i, UNMEASURED)) for i in relevant]
-            if not fits:
-                fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
-            views[query.view] = {**_view_evidence(fits, craniofacial.model.tolerance_of(query.view)), "unit": query.prediction.unit if query.prediction else None}
+            view_fits = [(i, fits[query.view].get(i, UNMEASURED)) for i in relevant]
+            if not view_fits:
+                view_fits = [(photo_ids[0], not_comparable(f"the person has no {'frontal' if query.view == 'front' else 'profile'} photo"))]
+            views[query.view] = {**_view_evidence(view_fits, craniofacial.model.tolerance_of(query.view)), "unit": query.prediction.unit if query.prediction else None}
             if "llr" in views[query.view]:
                 features[f"cf_{query.view}"] = views[query.view]["llr"]
         else:
             views[query.view] = {"status": NOT_ASSESSABLE, "excluding": [], "reasons": [f"the X-ray cannot be assessed: {query.problem}"],
                                  "photos_compared": 0, "unit": None, "verdict": Verdict(NOT_ASSESSABLE, reasons=(f"the X-ray cannot be assessed: {query.problem}",))}
     best = None
-    if siamese is not None:
-        for query in queries:
-            distances = {i: float(np.linalg.norm(siamese[i] - query.siamese_vector)) for i in photo_ids if i in siamese}
-            if distances:
-                nearest = min(distances, key=distances.get)
-                features[f"siamese_{query.view}"] = -distances[nearest]
-                best = best or (nearest, distances[nearest])
+    for query, distances in zip(queries, siamese or []):
+        known = [i for i in photo_ids if i in distances]
+        if known:
+            nearest = min(known, key=distances.__getitem__)
+            features[f"siamese_{query.view}"] = -distances[nearest]
+            best = best or (nearest, distances[nearest])
     verdict = judge_person({view: data.pop("verdict") for view, data in views.items()})
     ln_lr = matcher.fusion.ln_lr(features) if features else math.nan
     return PersonEvidence(subject_id, features, ln_lr, verdict, views, best, matcher.fusion.score(features) if features else math.nan)
+
+
+def _view_fits(queries: Sequence[XrayQuery], craniofacial: CraniofacialMatcher, marks: dict[int, Landmarks]) -> dict[str, dict[int, Fit]]:
+    """Every assessed X-ray view's fits of the measured photos of its face view, all solved in one
+    batch per view (photos with the same points and deviation profile together)."""
+    fits: dict[str, dict[int, Fit]] = {}
+    for query in queries:
+        if query.prediction is None or query.problem is not None:
+            continue
+        model = craniofacial.model.views[query.view]
+        ids = [i for i, m in marks.items() if m.failure or m.view == model.pair.face_view]  # a failed photo's fit says why
+        fits[query.view] = dict(zip(ids, QueryContext(model, query.prediction).assess_many([marks[i] for i in ids])))
+    return fits
+
+
+def _siamese_distances(store: GalleryStore, matcher: FusedXrayMatcher, queries: Sequence[XrayQuery], image_ids: list[int]) -> list[dict[int, float]]:
+    """Each X-ray's Siamese distance to every one of these photos (stored vectors), by image id."""
+    ids, vectors = store.embeddings(matcher.siamese.fingerprint, image_ids)
+    ids = [int(i) for i in ids]
+    gallery = np.asarray(vectors, dtype=np.float64).reshape(len(ids), -1)
+    out = []
+    for query in queries:
+        if query.siamese_vector is None or not ids:
+            out.append({})
+            continue
+        out.append(dict(zip(ids, np.linalg.norm(gallery - np.asarray(query.siamese_vector, dtype=np.float64)[None, :], axis=1).tolist())))
+    return out
 
 
 def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: CraniofacialMatcher | FusedXrayMatcher, queries: Sequence[XrayQuery],
@@ -205,15 +230,13 @@ def gather_evidence(store: GalleryStore, index_for: IndexGetter, matcher: Cranio
         raise GalleryError("The gallery holds no photo the X-ray could be compared with.")
     all_ids = [i for ids in people.values() for i in ids]
     marks = face_landmarks(store, craniofacial.fingerprint, all_ids)
-    contexts = {q.view: QueryContext(craniofacial.model.views[q.view], q.prediction) for q in queries if q.prediction is not None and q.problem is None}
-    siamese = None
-    if isinstance(matcher, FusedXrayMatcher):
-        ids, vectors = store.embeddings(matcher.siamese.fingerprint, all_ids)
-        siamese = {int(i): v.astype(np.float64) for i, v in zip(ids, vectors)}
+    check_cancel(cancel, "The search")
+    fits = _view_fits(queries, craniofacial, marks)
+    siamese = _siamese_distances(store, matcher, queries, all_ids) if isinstance(matcher, FusedXrayMatcher) else None
     evidence = []
     for subject_id, photo_ids in sorted(people.items()):
         check_cancel(cancel, "The search")
-        evidence.append(person_evidence(subject_id, photo_ids, queries, contexts, marks, siamese, matcher))
+        evidence.append(person_evidence(subject_id, photo_ids, queries, fits, marks, siamese, matcher))
     return evidence
 
 
@@ -222,7 +245,8 @@ def ranked(evidence: Sequence[PersonEvidence], *, craniofacial_only: bool) -> tu
     combination, then by subject id), and those that
     could not be ranked (no evidence; with the craniofacial matcher alone, no comparable photo)."""
     usable = [e for e in evidence if math.isfinite(e.ln_lr) and (not craniofacial_only or any(k.startswith("cf_") for k in e.features))]
-    rest = [e for e in evidence if e not in usable]
+    kept = {id(e) for e in usable}
+    rest = [e for e in evidence if id(e) not in kept]
     return sorted(usable, key=lambda e: (-e.ln_lr, -e.score if math.isfinite(e.score) else math.inf, e.subject_id)), rest
 
 

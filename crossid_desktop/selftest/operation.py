@@ -135,7 +135,7 @@ class OperationalChecks:
             raise CheckFailed(f"there is no result of the reference search '{first.name}' to record.")
         cases = CaseService(workspace)
         cases.create_case(case_number=CASE_NUMBER, title="Installation self-test", examiner=ACTOR, actor=ACTOR)
-        cases.record_search(CASE_NUMBER, result, actor=ACTOR)
+        cases.record_search(CASE_NUMBER, result, actor=ACTOR, matcher_card=self.matchers.card_of(result.matcher_fingerprint))
         leading = result.candidates[0].subject_id
         cases.mark(CASE_NUMBER, leading, "of_interest", "Leading candidate of the reference search.", actor=ACTOR)
         cases.set_notes(CASE_NUMBER, CASE_NOTES, actor=ACTOR)

@@ -113,3 +113,28 @@ def test_warnings_show_above_the_cards_on_each_card_and_in_the_status_bar(qtbot,
     # searched, which is the only warning now; the X-ray's warnings are gone
     assert photo.result.warnings == (CENTRE_CROP_WARNING,)
     assert label.isVisibleTo(window) and label.text() == f"⚠ {CENTRE_CROP_WARNING}"
+
+
+def test_the_cards_never_run_off_the_panel(qtbot, window, tiny) -> None:
+    """Two cards side by side when the panel is wide enough, one under the other when it is not:
+    every card lies whole inside the panel, with no horizontal scrolling."""
+    from crossid_desktop.gui.widgets.candidates_panel import COLUMNS
+
+    window.resize(1500, 920)
+    window.show()
+    search(qtbot, window, tiny.xrays(tiny.cohort.subject_ids[0]))
+    scroll = window.candidates.findChild(type(window.candidates._scroll), "cardsScroll")
+    for width in (300, 1400):  # the candidates panel itself: narrow, then wide
+        window.candidates.setFixedWidth(width)
+        qtbot.waitUntil(lambda: all(card.isVisible() for card in cards(window)), timeout=5_000)
+        qtbot.wait(50)
+        shown = cards(window)
+        viewport = scroll.viewport()
+        card_width = max(card.minimumSizeHint().width() for card in shown)
+        expected = max(1, min(COLUMNS, (viewport.width() + 8) // (card_width + 8)))
+        assert window.candidates.columns() == expected
+        for card in shown:
+            right = card.mapTo(viewport, card.rect().topRight()).x()
+            assert right <= viewport.width(), f"card {card.objectName()} runs off the panel at width {width}"
+        assert not scroll.horizontalScrollBar().isVisible()
+    assert window.candidates.columns() == COLUMNS  # wide: side by side

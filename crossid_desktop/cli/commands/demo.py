@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         for c in result.candidates:
             mark = "  <== true identity" if c.subject_id == query.true_subject_id else ""
             lr = f"  LR {c.likelihood_ratio:.3g} ({c.verbal_scale})" if c.likelihood_ratio is not None else ""
-            print(f"   {c.rank:>2}. {c.subject_id}  {c.name:<28} confidence {c.confidence * 100:5.1f}%  distance {c.distance:.3f}{lr}{mark}")
+            score = "score LR/(1+LR)" if c.craniofacial is not None else "confidence"  # an X-ray's score is its ratio on a 0-100 % scale
+            print(f"   {c.rank:>2}. {c.subject_id}  {c.name:<28} {score} {c.confidence * 100:5.1f}%  distance {c.distance:.3f}{lr}{mark}")
         if result.rank_of(query.true_subject_id) is None:
             rank, _ = service.locate(query.true_subject_id, list(query.paths), modality=query.query_modality(), result=result)
             where = f"at rank {rank} of {result.gallery_subjects}" if rank is not None else "not in the gallery"

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     result = service.search(images, modality=modality, top_k=args.top_k, rank_by=args.rank, exact=args.exact,
                             choices=[choice] * len(args.queries), landmarks=landmarks)
     if args.report is not None or args.case is not None:
-        _record_and_report(args, service.workspace, result)
+        _record_and_report(args, service.workspace, result, service.matchers.card_of(result.matcher_fingerprint))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  left out of the search: {100 * query.ignored['fraction']:.1f} % of the face crop, marked by the {query.ignored['source'].replace('detected', 'injury segmenter')}")
     print(f"matcher {result.matcher_name} ({result.matcher_fingerprint[:12]}), gallery {result.gallery_subjects} subjects / {result.gallery_images} photos, {result.timings_ms['total']:.0f} ms")
     calibrated = any(c.likelihood_ratio is not None for c in result.candidates)
-    header = f"{'rank':>4}  {'subject':<14} {'name':<24} {'confidence':>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
+    score = "score" if result.craniofacial is not None else "confidence"  # an X-ray's score: its likelihood ratio as LR/(1+LR)
+    header = f"{'rank':>4}  {'subject':<14} {'name':<24} {score:>10} {'distance':>8}" + ("  LR        verbal scale" if calibrated else "")
     print(header)
     for c in result.candidates:
         line = f"{c.rank:>4}  {c.subject_id:<14} {c.name[:24]:<24} {c.confidence * 100:>9.1f}% {c.distance:>8.4f}"
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if result.craniofacial is not None:
         _print_craniofacial(result.craniofacial)
+        print("score: the likelihood ratio that ranks the list, on a 0-100 % scale (LR/(1+LR)); it is not the probability that a candidate is the person sought")
     print("This list is an investigative lead for an examiner to compare, not an identification.")
     for warning in result.warnings:
         print(f"WARNING: {warning}")
@@ -128,14 +130,15 @@ def _print_dicom_lines(query) -> None:
         print(f"  {label.lower()}: {value}")
 
 
-def _record_and_report(args: argparse.Namespace, workspace, result) -> None:
-    """Open or reuse the case, record the search in it and, with ``--report``, write its report."""
+def _record_and_report(args: argparse.Namespace, workspace, result, card: dict | None) -> None:
+    """Open or reuse the case, record the search in it (with the matcher's model ``card`` when
+    the gallery does not keep it) and, with ``--report``, write its report."""
     cases = CaseService(workspace)
     if args.case is None or not cases.exists(args.case):
         case_number = cases.create_case(case_number=args.case, examiner=args.examiner or "", actor=args.examiner).case_number
     else:
         case_number = args.case
-    cases.record_search(case_number, result, actor=args.examiner)
+    cases.record_search(case_number, result, actor=args.examiner, matcher_card=card)
     where = sys.stderr if args.json else sys.stdout
     if args.report is None:
         print(f"case {case_number}: search recorded", file=where)

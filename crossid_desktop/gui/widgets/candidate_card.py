@@ -62,13 +62,7 @@ class CandidateCard(QFrame):
         title = QLabel(f"<b>#{candidate.rank}</b>&nbsp;&nbsp;{_escape(candidate.subject_id)}", objectName="rankLabel")
         name = QLabel(_escape(candidate.name) or "<i>no name recorded</i>", objectName="nameLabel")
         name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        percent = 100.0 * float(candidate.confidence)
-        bar = QProgressBar(objectName="confidenceBar")
-        bar.setRange(0, 1000)
-        bar.setValue(round(percent * 10))
-        bar.setFormat(f"{percent:.1f} %")
-        bar.setMaximumHeight(16)
-        bar.setToolTip(f"confidence exp(-d²) with distance d = {candidate.distance:.3f}")
+        bar = _score_bar(candidate)
         lr_text = ""
         if candidate.likelihood_ratio is not None:
             lr_text = f"LR {candidate.likelihood_ratio:.3g}"
@@ -160,3 +154,20 @@ class CandidateCard(QFrame):
 
 def _escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _score_bar(candidate: Any) -> QProgressBar:
+    """The candidate's score as a bar: a face's similarity exp(-d²), an X-ray's likelihood ratio
+    on a 0-100 % scale (the tooltip says which)."""
+    percent = 100.0 * float(candidate.confidence)
+    bar = QProgressBar(objectName="confidenceBar")
+    bar.setRange(0, 1000)
+    bar.setValue(round(percent * 10))
+    bar.setFormat(f"{percent:.1f} %")
+    bar.setMaximumHeight(16)
+    if getattr(candidate, "craniofacial", None):
+        bar.setToolTip("score LR / (1 + LR): the likelihood ratio on a 0-100 % scale; it orders the candidates as their ratios do "
+                       "(it is not the probability that this is the person)")
+    else:
+        bar.setToolTip(f"confidence exp(-d²) with distance d = {candidate.distance:.3f}")
+    return bar

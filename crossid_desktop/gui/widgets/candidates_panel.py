@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
 
 from crossid_desktop.cases.marks import CaseMarks
@@ -19,6 +19,7 @@ from crossid_desktop.gui.job_results import SearchOutcome
 from crossid_desktop.gui.jobs import locate_job
 from crossid_desktop.gui.widgets.candidate_card import CARD_STYLE, CandidateCard
 
+#: at most this many cards side by side; fewer when the panel is too narrow for them
 COLUMNS = 2
 
 
@@ -74,6 +75,8 @@ class CandidatesPanel(QWidget):
         self.rank_label = QLabel(objectName="trueRankLabel", wordWrap=True)
         self.rank_label.setVisible(False)
         self._scroll = QScrollArea(objectName="cardsScroll", widgetResizable=True)
+        self._columns = COLUMNS
+        self._scroll.viewport().installEventFilter(self)  # the columns follow the panel's width
         self._new_host()
         # cards are built a few per event-loop turn, so a long list never stalls the window
         self._build_timer = QTimer(self, singleShot=True, interval=0)
@@ -145,6 +148,33 @@ class CandidatesPanel(QWidget):
         self._cards = []
         self._scroll.setWidget(host)  # deletes the previous host and its cards
 
+    def columns(self) -> int:
+        """How many cards stand side by side now."""
+        return self._columns
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self._scroll.viewport():
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """As many columns (up to :data:`COLUMNS`) as the cards fit in without being cut off."""
+        if not self._cards:
+            return
+        spacing = self._grid.horizontalSpacing()
+        margins = self._grid.contentsMargins()
+        card = max(c.minimumSizeHint().width() for c in self._cards)
+        room = self._scroll.viewport().width() - margins.left() - margins.right()
+        columns = max(1, min(COLUMNS, (room + spacing) // (card + spacing)))
+        if columns != self._columns:
+            self._columns = columns
+            for row in range(self._grid.rowCount()):
+                self._grid.setRowStretch(row, 0)
+            for index, card_widget in enumerate(self._cards):
+                self._grid.addWidget(card_widget, index // columns, index % columns)  # moves it
+            if not self._to_build:
+                self._grid.setRowStretch(self._grid.rowCount(), 1)
+
     def _build_some(self, count: int = 2) -> None:
         outcome = self._outcome
         if outcome is None:
@@ -162,9 +192,11 @@ class CandidatesPanel(QWidget):
             card.markChanged.connect(self.markChanged)
             card.compareRequested.connect(self.compareRequested)
             index = len(self._cards)
-            self._grid.addWidget(card, index // COLUMNS, index % COLUMNS)
+            self._grid.addWidget(card, index // self._columns, index % self._columns)
             card.show()
             self._cards.append(card)
+            if index == 0:
+                self._fit_columns()
         del self._to_build[:count]
         if self._to_build:
             self._build_timer.start()

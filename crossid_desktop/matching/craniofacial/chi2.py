@@ -7,6 +7,7 @@ point, four taken by a similarity), for which the tail has a closed form:
 
 from __future__ import annotations
 
+import functools
 import math
 
 
@@ -27,8 +28,10 @@ def sf(x: float, dof: int) -> float:
     return math.exp(log_sf(x, dof))
 
 
+@functools.lru_cache(maxsize=256)
 def quantile(p: float, dof: int) -> float:
-    """The ``x`` with ``P(X <= x) = p`` (bisection on :func:`log_sf`, relative precision 1e-10)."""
+    """The ``x`` with ``P(X <= x) = p`` (bisection on :func:`log_sf`, relative precision 1e-10);
+    remembered, since the exclusion rule asks for the same few levels for every photo it judges."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must lie strictly between 0 and 1, not {p}.")
     target = math.log1p(-p)

@@ -58,7 +58,7 @@ class CraniofacialMatcher:
         return Fusion.from_dict(rules) if rules else Fusion.uncalibrated()
 
     def model_card(self) -> dict[str, Any]:
-        return {**self.model.card, "embedding_dim": self.embedding_dim, "task": "craniofacial",
+        return {**self.model.card, **reported(self.model.card, "cf", ("cf_front", "cf_front+cf_side")), "embedding_dim": self.embedding_dim, "task": "craniofacial",
                 "preprocessing": {"query": {"modalities": sorted(m.value for m in self.query_modalities), "landmarks": "skull X-ray landmarks"},
                                   "gallery": {"landmarks": "face landmarks measured at enrolment"}}}
 
@@ -146,12 +146,44 @@ class FusedXrayMatcher:
         return self.siamese.preprocess_query(image, modality)  # type: ignore[attr-defined]
 
     def model_card(self) -> dict[str, Any]:
-        return {"name": self.name, "task": "skull2face",
+        card = self.craniofacial.model.card
+        summary = reported(card, "fusion", ("cf_front+cf_side+siamese_front+siamese_side", "cf_front+siamese_front"))
+        return {"name": self.name, "task": "skull2face", "method": "craniofacial-fused", "embedding_dim": self.embedding_dim, **summary,
                 "description": "Craniofacial correspondence fused with the Siamese network by logistic regression on validation people.",
                 "components": {"craniofacial": {"name": self.craniofacial.name, "fingerprint": self.craniofacial.fingerprint},
                                "siamese": {"name": self.siamese.name, "fingerprint": self.siamese.fingerprint}},
-                "fusion": self.craniofacial.model.card.get("fusion", {}), "metrics": self.craniofacial.model.card.get("metrics", {}),
+                "fusion": card.get("fusion", {}),
                 "preprocessing": self.siamese.model_card().get("preprocessing", {})}
+
+
+def reported(card: dict[str, Any], prefix: str, rules: Sequence[str]) -> dict[str, Any]:
+    """What a case report reads of a matcher's card (``training``, ``metrics`` with a test block of
+    flat figures first, ``calibration``), from a craniofacial model's card: the test figures of
+    the cohort measured with the application's own detectors under ``prefix`` (``cf`` alone,
+    ``fusion`` fused), the people the model was fitted on, and the fusion rules' counts."""
+    metrics = dict(card.get("metrics", {}))
+    tested = metrics.get("test_fresh_cohorts", {})
+    figures = next((f for label, f in tested.get("figures", {}).items() if label.endswith("| detectors")), None)
+    out: dict[str, Any] = {}
+    if figures:
+        flat = {key.removeprefix(f"{prefix}/"): value for key, value in figures.items() if key.startswith(f"{prefix}/")}
+        flat["n_test_subjects"] = int(figures.get(f"{prefix}/front/n_queries", 0)) or None
+        if prefix == "fusion":  # the card's Cllr is that of the fused ratios
+            flat.update(cllr=figures.get("cllr"), cllr_min=figures.get("cllr_min"))
+        people = flat["n_test_subjects"]
+        flat["gallery_size"] = 4 * people if people else None  # 3 frontal photos and 1 profile per person (the card's note)
+        block = {"command": tested.get("command", ""), "notes": tested.get("note", ""), "data": "synthetic cohort written by crossid synth, landmarks "
+                 "found by the application's own detectors", "figures": {k: v for k, v in flat.items() if v is not None}}
+        metrics = {"test_detectors": block, **metrics}
+    out["metrics"] = metrics
+    training = card.get("training", {})
+    if isinstance(training, dict) and training.get("people"):
+        out["training"] = {**training, "data": {"n_subjects": int(training["people"]), "synthetic": True, "path": training.get("data")}}
+    rule = next((card.get("fusion", {}).get("rules", {}).get(name) for name in rules if name in card.get("fusion", {}).get("rules", {})), None)
+    if isinstance(rule, dict) and rule.get("calibrated"):
+        out["calibration"] = {"method": "logistic fusion", "n_genuine": rule.get("n_genuine"), "n_impostor": rule.get("n_impostor"),
+                              "fitted_on": card.get("fusion", {}).get("fitted_on"), "several_queries": True}
+    return out
 
 
 def components(matcher: Matcher) -> tuple[Matcher, ...]:

@@ -149,3 +149,22 @@ def test_cli_verify_exits_non_zero_naming_the_entry(service: CaseService, case_w
     db.commit()
     assert main([*ws, "case", "verify", case_with_five_entries]) != 0
     assert "broken at entry 3" in capsys.readouterr().err
+
+
+def test_a_fused_x_ray_search_is_recorded_with_its_own_model_card(service: CaseService) -> None:
+    """The default X-ray matcher keeps no vectors of its own in the gallery, so its card is not
+    there: the loaded matcher's card is recorded (what the report's method page reads), not an
+    empty one."""
+    from crossid_desktop.matching.selection import MatcherCache
+
+    cache = MatcherCache()
+    fused = cache.get("default-xray")
+    assert cache.card_of("f" * 64) is None
+    result = SearchResult((QueryInfo("/q.png", "0" * 64, "xray_front", {}),), fused.name, fused.fingerprint, 1, 1, "d" * 64, "subject",
+                          (Candidate(1, "S1", "", 1, "/g/1.png", 0.5, 0.8, 4.0, "weak support"),), {})
+    number = service.create_case(title="t").case_number
+    unknown = service.record_search(number, result)  # the gallery knows no card of this fingerprint
+    assert unknown.matcher_card == {}
+    recorded = service.record_search(number, result, matcher_card=cache.card_of(fused.fingerprint))
+    assert recorded.matcher_card["method"] == "craniofacial-fused" and recorded.matcher_card["metrics"]
+    assert service.get(number).latest_search.matcher_card == recorded.matcher_card

@@ -163,3 +163,12 @@ def test_a_landmark_table_longer_than_a_page_runs_on(tmp_path: Path, monkeypatch
     pages = _pages(export_report(ws, number, tmp_path / "long.pdf"))
     text = " ".join(pages)
     assert all(f"jaw {k:02d}" in text or f"jaw_{k:02d}" in text for k in (1, 35, 70))
+
+
+def test_the_candidates_table_says_what_orders_it(xray: tuple, injured: tuple) -> None:
+    """A skull X-ray's list is ordered by the likelihood ratio of the skull-face comparison, a
+    face's by the similarity: the table's introduction says which, and the score's scale."""
+    listing = next(p for p in xray[3] if "strongest support first" in p)
+    assert "LR / (1 + LR)" in listing and "most similar first" not in listing
+    assert any("most similar first" in p and "exp(-d²)" in p for p in injured[3])
+    assert not any("strongest support first" in p for p in injured[3])

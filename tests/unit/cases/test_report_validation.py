@@ -102,3 +102,24 @@ def test_validation_block_is_marked_optimistic_and_percentages_read_well() -> No
     only_training = {"metrics": {"validation": {"val_recall_at_1": 0.5, "val_recall_at_10": 0.9}}, "training": {"data": {"n_val_subjects": 20, "n_val_queries": 40}}}
     assert "somewhat optimistic" in validation_sentences(validation_of(only_training, []))
     assert [percent(x) for x in (0.015, 0.1, 0.84222, 1.0, 0.0333)] == ["1.5 %", "10 %", "84 %", "100 %", "3.3 %"]
+
+
+def test_the_default_x_ray_matcher_is_described_as_what_ranks_its_list() -> None:
+    """The fused X-ray matcher ranks by the likelihood ratio of its landmark comparison and the
+    network: the method page says so, and what its 0-100 % score is, not the Siamese network's words."""
+    from crossid_desktop.matching.matchers import load_matcher
+
+    fused = card_summary(load_matcher("default-xray").model_card())
+    assert fused["method"] == "craniofacial-fused" and fused["task"] == "skull2face"
+    does = matcher_sentences(_search(fused, ("xray_front",)))[0]
+    assert "landmarks of the skull" in does and "likelihood ratio" in does and "LR / (1 + LR)" in does
+    assert "how close their closest photograph lies" not in does
+    plain = matcher_sentences(_search(_card("skull2face"), ("xray_front",)))[0]
+    assert "how close their closest photograph lies to the X-ray" in plain and "similarity score" in plain
+    both = _search(fused, ("xray_front", "xray_side"))
+    _, trained, tested = matcher_sentences(both)
+    assert trained.startswith("It learned from 600 people (computer-generated")
+    assert "100 searches of 100 people" in tested and "first in 48 %" in tested and "first 10 in 86 %" in tested  # RESULTS section 9
+    ratios = ratio_sentences(both)  # one ratio for both X-rays: the fusion combines them
+    assert "150 same-person and 22,350 different-person" in ratios and "0.45 on the test people" in ratios
+    assert "because it combined several images" not in ratios

@@ -13,9 +13,10 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import ImageMeta, LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.craniofacial import matcher as matcher_module
+from crossid_desktop.matching.craniofacial.assess import QueryContext
 from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.landmarks.service import LandmarkResult
-from crossid_desktop.search.service import SearchService
+from crossid_desktop.search.service import SearchService, ratio_score
 from crossid_desktop.search.xray_overlay import candidate_overlay
 
 
@@ -101,3 +102,49 @@ def test_an_x_ray_the_detector_refuses_is_said(scene, monkeypatch: pytest.Monkey
     monkeypatch.setattr(matcher_module, "find_landmarks", lambda image, view: refused)
     with pytest.raises(MatcherMismatchError, match="could not be assessed: The image does not look like a frontal skull X-ray"):
         SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT)
+
+
+def test_the_search_reads_only_the_photos_it_ranks(scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole gallery's records are never read by a search (it scales with the shortlist)."""
+    world, workspace, cache, people = scene
+
+    def whole_gallery(*args, **kwargs):
+        raise AssertionError("the search read every record of the gallery")
+
+    monkeypatch.setattr(GalleryStore, "images", whole_gallery)
+    monkeypatch.setattr(GalleryStore, "subjects", whole_gallery)
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=5,
+                                                            landmarks=[people[5].skulls[world.pair.skull_view]])
+    assert result.candidates[0].subject_id == "P05" and result.candidates[0].name == "Person 5"
+    assert result.candidates[0].image_path.startswith("/photos/P05_")
+
+
+def test_each_persons_evidence_is_their_photos_assessed_one_by_one(scene) -> None:
+    """The batched exact stage gives each person the mean log ratio of their photos, each photo
+    registered on its own (QueryContext.assess), and shows the best of them."""
+    world, workspace, cache, people = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    skull = people[7].skulls[world.pair.skull_view]
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=8, landmarks=[skull])
+    model = matcher.model.views["front"]
+    context = QueryContext(model, matcher.predict(skull))
+    with GalleryStore(workspace.db_path) as store:
+        marks = face_landmarks(store, matcher.fingerprint)
+        for candidate in result.candidates:
+            photos = {r.image_id: marks[r.image_id] for r in store.images(candidate.subject_id)}
+            fits = {i: context.assess(m) for i, m in photos.items()}
+            front = candidate.craniofacial["views"]["front"]
+            assert front["llr"] == pytest.approx(np.mean([f.llr for f in fits.values()]), rel=1e-6, abs=1e-6)
+            assert front["photo"] == max(fits, key=lambda i: fits[i].llr) == candidate.image_id
+
+
+def test_an_x_ray_candidates_score_is_its_ratio_on_a_0_to_1_scale(scene) -> None:
+    """The score shown on the cards falls with the rank, as the likelihood ratio that orders the list."""
+    world, workspace, cache, people = scene
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=12,
+                                                            landmarks=[people[9].skulls[world.pair.skull_view]])
+    scores = [c.confidence for c in result.candidates]
+    assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+    for c in result.candidates:
+        assert c.confidence == pytest.approx(c.likelihood_ratio / (1.0 + c.likelihood_ratio), rel=1e-9)
+    assert ratio_score(800.0) == 1.0 and ratio_score(-800.0) == pytest.approx(0.0, abs=1e-300) and ratio_score(0.0) == 0.5
