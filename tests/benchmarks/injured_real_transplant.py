@@ -13,7 +13,8 @@ the top K keep their order after the re-ranked ones; subjects are ranked by thei
 
 Galleries: ``report`` is the reporting gallery of ``injured_real.py`` (lfw_dev and yale, three
 photos a person, and 500 distractors of lfw_train); ``tune`` is the 100 tuning people of
-lfw_train (three photos each) and the same 500 distractors. Probes: injured (harsh mix) and the
+lfw_train (three photos each) and the same 500 distractors. Probes: injured (``--mix``, harsh
+by default; ``--sets`` limits the reporting sets searched) and the
 same photos clean. The composites' descriptors are cached under ``<work>/transplant``.
 
 Run::
@@ -70,9 +71,9 @@ def gallery_set(cache: Cache, part: str) -> tuple[np.ndarray, np.ndarray, list[s
     return np.concatenate(crops), np.concatenate(vectors), subjects
 
 
-def probe_specs(part: str) -> list[tuple[str, str]]:
+def probe_specs(part: str, mix: str = "harsh", sets: tuple[str, ...] = REPORT_SETS) -> list[tuple[str, str]]:
     """(set name, probe file name) of a part."""
-    return [(s, f"{s}_report_harsh") for s in REPORT_SETS] if part == "report" else [("lfw_train", "lfw_train_tune_harsh")]
+    return [(s, f"{s}_report_{mix}") for s in sets] if part == "report" else [("lfw_train", f"lfw_train_tune_{mix}")]
 
 
 def masks_of(cache: Cache, spec: str, crops: np.ndarray, probes: Any, source: str, seg_path: Path | None) -> np.ndarray:
@@ -145,15 +146,16 @@ def subject_ranks(scores: np.ndarray, gallery_subjects: list[str], probe_subject
     return 1 + (best < true[:, None]).sum(axis=1)
 
 
-def evaluate(cache: Cache, part: str, source: str, fill: str, ks: list[int], feather: float, seg_path: Path | None) -> list[dict[str, Any]]:
+def evaluate(cache: Cache, part: str, source: str, fill: str, ks: list[int], feather: float, seg_path: Path | None,
+             mix: str = "harsh", sets: tuple[str, ...] = REPORT_SETS) -> list[dict[str, Any]]:
     """Figures of the plain flip descriptor and of each re-ranking (``k`` in ``ks``, both ways
     of scoring) over a part's injured and clean probes."""
     g_crops, g_vectors, g_subjects = gallery_set(cache, part)
     kmax = max(ks)
     runs: dict[str, list[dict[str, np.ndarray]]] = {"injured": [], "clean": []}
     meta: dict[str, list[Any]] = {"subjects": [], "severity": [], "count": [], "kinds": [], "seconds": []}
-    for set_name, name in probe_specs(part):
-        probes = cache.probes(set_name, "report" if part == "report" else "tune", "harsh")
+    for set_name, name in probe_specs(part, mix, sets):
+        probes = cache.probes(set_name, "report" if part == "report" else "tune", mix)
         people = cache.crops(set_name)[2]
         meta["subjects"].append([people[i] for i in probes["rows"]])
         meta["severity"].append(probes["severity"])
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=("tune", "report"), default="tune")
     parser.add_argument("--mask", choices=("oracle", "seg"), default="oracle")
     parser.add_argument("--fill", choices=("query", "grey"), default="query")
+    parser.add_argument("--mix", default="harsh", help="the injury mix of the probes (harsh, or the held-out mix)")
+    parser.add_argument("--sets", nargs="+", default=list(REPORT_SETS), choices=REPORT_SETS, help="with --part report: whose probes are searched")
     parser.add_argument("--k", type=int, nargs="+", default=[10])
     parser.add_argument("--feather", type=float, default=2.0, help="edge feathering, px of the 256 px crop")
     parser.add_argument("--segmenter", type=Path, default=None, help="with --mask seg: segmenter weights (default: the bundled one)")
@@ -195,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cache = Cache(args.work, args.faces)
     (cache.work / "transplant").mkdir(exist_ok=True)
-    rows = evaluate(cache, args.part, args.mask, args.fill, sorted(args.k), args.feather, args.segmenter)
+    rows = evaluate(cache, args.part, args.mask, args.fill, sorted(args.k), args.feather, args.segmenter, args.mix, tuple(args.sets))
     print(f"people: {args.part}")
     print_table(rows)
     for kind, seconds, n in rows[0]["seconds"]:
         print(f"re-ranking time ({kind}, {n} probes, composites described): {seconds / max(n, 1):.2f} s per probe")
     if args.json:
-        args.json.write_text(json.dumps({"part": args.part, "mask": args.mask, "fill": args.fill, "segmenter": str(args.segmenter), "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"part": args.part, "mix": args.mix, "sets": args.sets, "mask": args.mask, "fill": args.fill, "segmenter": str(args.segmenter), "rows": rows}, indent=1))
     return 0
 
 
