@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -264,6 +264,21 @@ class DlibFaceMatcher:
             return self._embed([p.pixels for p in prepared])
         recipe = self._recipe
         return self._head_of(self.averaged_descriptors([described_faces(p, recipe) for p in prepared]))
+
+    def transplant_rescore(self, prepared: PreparedQuery, query_vector: NDArray[np.float32], plain: NDArray[np.float64],
+                           gallery_face: Callable[[int], NDArray[np.uint8]]) -> NDArray[np.float64]:
+        """The query's distances ``plain`` ``(n,)`` to ``n`` gallery photos re-scored by the
+        recipe's occlusion transplant (:func:`~crossid_desktop.matching.transplant.rescored`)
+        with the mask the query leaves out (the examiner's brush, else the segmenter's);
+        ``gallery_face(j)``: photo ``j``'s stored aligned crop. Unchanged (a copy) without a
+        transplant in the recipe or without a mask."""
+        from crossid_desktop.matching.transplant import rescored
+
+        recipe = self._recipe
+        if recipe is None or recipe.transplant_k < 1 or prepared.ignored is None:
+            return np.asarray(plain, dtype=np.float64).copy()
+        return rescored(plain, prepared.pixels, prepared.ignored, query_vector, gallery_face,
+                        lambda faces: self._embed(faces, flip=self._gallery_flip), recipe.transplant)
 
     def encode_query(
         self,

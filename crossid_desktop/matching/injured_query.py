@@ -15,7 +15,10 @@ entry under ``"injury_aware"``) chains:
    side) to take in the injuries' soft edges;
 5. at description time (:func:`described_faces`) the masked parts completed from the face's
    other side or inpainted (``matching/completion.py``), and, with ``flip``, the completed face
-   and its mirror image both described (the matcher averages the two descriptors).
+   and its mirror image both described (the matcher averages the two descriptors);
+6. with ``transplant_k`` > 0, at search time the query's ``transplant_k`` nearest gallery
+   photos re-ranked by the occlusion transplant (``matching/transplant.py``): the mask's
+   pixels of the query pasted into each photo's crop, the composite described.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from crossid_desktop.imaging.robust_align import landmark_reliability, robust_tr
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.completion import complete_face
 from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery, prepare_query
+from crossid_desktop.matching.transplant import TransplantRanking
 
 COMPLETIONS = ("mirror", "inpaint", "none")
 
@@ -55,12 +59,21 @@ class InjuryAwareRecipe:
     flip: bool = True
     segmenter: str = "bundled"  # "bundled", a weights path, or "none" (only the examiner's mask)
     segmenter_sha256: str = ""  # the weights the matcher was measured with ("" : not checked)
+    transplant_k: int = 0  # nearest gallery photos re-ranked by the occlusion transplant (0: none)
+    transplant_score: str = "mean"
+    transplant_feather: float = 2.0 / 256
 
     def __post_init__(self) -> None:
         if self.completion not in COMPLETIONS:
             raise ModelError(f"Unknown completion {self.completion!r}; the model card should name one of {', '.join(COMPLETIONS)}.")
         if not 0.0 < self.threshold < 1.0 or not 0.0 <= self.grow < 0.2:
             raise ModelError(f"The injury-aware recipe's threshold {self.threshold} or growth {self.grow} is out of range.")
+        TransplantRanking(self.transplant_k, self.transplant_feather, self.transplant_score)  # ModelError when not valid
+
+    @property
+    def transplant(self) -> TransplantRanking:
+        """The occlusion transplant's settings (``k = 0``: no re-ranking)."""
+        return TransplantRanking(self.transplant_k, self.transplant_feather, self.transplant_score)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,7 +26,8 @@ ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
 #: model per role when the workspace names none (the first one present). Injured faces default
 #: to ``injured_real``: dlib's pretrained network with each face described with its mirror image,
-#: the examiner's brush mask completed from the other side, and a likelihood-ratio calibration
+#: the 10 nearest gallery photos re-ranked by the occlusion transplant of the injury segmenter's
+#: mask (or the examiner's brush: ``matching/transplant.py``), and a likelihood-ratio calibration
 #: (a card alone, ``resources/models/injured_real.json``), the best of the variants measured on
 #: real photos of held-out people (docs/RESULTS.md section 3); the bundled SCL head was trained
 #: on synthetic faces and lowers Rank-1 on real photos, so only the synthetic demo uses it.

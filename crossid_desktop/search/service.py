@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
 from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
+Rescore = Callable[[list[int], NDArray[np.float64]], NDArray[np.float64]]  #: re-scores distances (queries, photos) given the photos' ids
 #: candidate photos fetched from the index per query before ranking subjects exactly
 SHORTLIST_FACTOR = 10
 SHORTLIST_MIN = 200
@@ -178,7 +179,8 @@ class SearchService:
         check_cancel(cancel, "The search")
         progress(3, 4, "searching the gallery")
         t = time.perf_counter()
-        candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher))
+        candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher),
+                               rescore=_transplant(matcher, store, vectors, [prepared for _, prepared in encoded]))
         timings["search"] = _ms(t)
         digest = store.gallery_digest()
         timings["total"] = _ms(start)
@@ -255,11 +257,14 @@ class SearchService:
         return whole.rank_of(subject_id), True
 
     def rank(
-        self, index: GalleryIndexBase, vectors: NDArray[np.float32], *, top_k: int, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None
+        self, index: GalleryIndexBase, vectors: NDArray[np.float32], *, top_k: int, rank_by: str = "subject", exact: bool = False, calibration: Calibration | None = None,
+        rescore: Rescore | None = None,
     ) -> tuple[Candidate, ...]:
         """The ranking step of a search, the query already encoded (``vectors`` (m, d), one row
         per query): a shortlist from the index, then exact distances over the shortlisted
-        photos (and every photo of a shortlisted subject), read from the database by id."""
+        photos (and every photo of a shortlisted subject), read from the database by id.
+        ``rescore(image_ids, distances)`` re-scores the distances ``(m, n)`` before ranking (the occlusion
+        transplant); a likelihood ratio still comes from the plain distance, which the calibration models."""
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
@@ -269,6 +274,9 @@ class SearchService:
         stored_ids, gallery = index.ranking_vectors(sorted(subject_of))
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
+        plain = dict(zip(candidate_ids, distances[0].tolist()))
+        if rescore is not None:
+            distances = rescore(candidate_ids, distances)
         chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
         images = store.images_by_id(image_id for image_id, _ in chosen)
         # The calibration models the distance of ONE query to ONE photo; a fused distance over
@@ -280,7 +288,7 @@ class SearchService:
             record = images[image_id]
             lr = verbal = None
             if calibration is not None:
-                lr = float(calibration.likelihood_ratio_from_distance(np.array([distance]))[0])
+                lr = float(calibration.likelihood_ratio_from_distance(np.array([plain[image_id]]))[0])
                 verbal = verbal_scale(lr)
             result.append(
                 Candidate(rank, record.subject_id, names[record.subject_id], image_id, str(record.path), distance, float(confidence(distance)), lr, verbal)
@@ -298,6 +306,21 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
     prepared = prepare(image, modality, choice)
     check_cancel(cancel, "The search")
     return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
+
+
+def _transplant(matcher: Matcher, store: GalleryStore, vectors: NDArray[np.float32], prepared: list[PreparedQuery | None]) -> Rescore | None:
+    """The re-scoring of one face query's distances by the occlusion transplant (``matching/transplant.py``)
+    with the photos' stored crops; None without one (several queries are fused on plain distances)."""
+    rescore = getattr(matcher, "transplant_rescore", None)
+    if rescore is None or len(prepared) != 1 or prepared[0] is None:
+        return None
+    query = prepared[0]
+    from crossid_desktop.gallery.enrol import decode_png  # the stored crops are read only for a re-ranking
+
+    def apply(image_ids: list[int], distances: NDArray[np.float64]) -> NDArray[np.float64]:
+        return rescore(query, vectors[0], distances[0], lambda j: decode_png(store.thumbnail(image_ids[j])))[None, :]
+
+    return apply
 
 
 def ratio_score(ln_lr: float) -> float:

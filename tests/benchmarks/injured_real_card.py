@@ -7,8 +7,10 @@ likelihood ratio and its held-out figures.
   *validation* half every injured probe of the benchmark is paired with every gallery photo of
   that half (same person: genuine, other person: impostor) and the calibration is fitted; on the
   *test* half the same pairs give Cllr and Cllr-min. Calibration does not change any ranking.
-* ``--results``: the benchmark's ``--json`` files whose rows are copied into the card's
-  metrics (the figures the choice was made on).
+* ``--results``: the benchmarks' ``--json`` files whose rows are copied into the card's
+  metrics (the figures the choice was made on: ``injured_real.py`` and
+  ``injured_real_transplant.py``). The calibration is fitted on the plain distances; the search
+  gives a re-ranked candidate the likelihood ratio of its photo's plain distance.
 
 Run after ``injured_real.py --variants dlib-flip`` (which caches the descriptors)::
 
@@ -19,6 +21,7 @@ Run after ``injured_real.py --variants dlib-flip`` (which caches the descriptors
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -29,11 +32,14 @@ from injured_real import FACES, _embedded
 from injured_real_data import REPORT_SETS, Cache, gallery_probe_rows
 from injured_real_variants import descriptors
 
-#: the preparation of the chosen matcher (docs/RESULTS.md section 3): no segmenter (none is
-#: bundled), no re-alignment, the examiner's brush mask (when drawn) completed from the face's
-#: other side, the face and its mirror image described (the gallery's photos too)
-RECIPE = {"segmenter": "none", "robust_alignment": False, "completion": "mirror", "flip": True, "threshold": 0.5, "grow": 0.0}
-VARIANT = "dlib-flip"  # the benchmark variant the recipe gives for a query without an examiner's mask
+#: the preparation of the chosen matcher (docs/RESULTS.md section 3.1): the face and its mirror
+#: image described (the gallery's photos too), nothing completed, no re-alignment; the bundled
+#: injury segmenter's mask (or the examiner's brush, when drawn) transplanted into the 10 nearest
+#: gallery photos, which are re-ranked by the mean of the composite's and the plain distance
+#: (``matching/transplant.py``; chosen on the tuning people, ``injured_real_transplant.py``)
+RECIPE = {"segmenter": "bundled", "robust_alignment": False, "completion": "none", "flip": True, "threshold": 0.5, "grow": 0.0,
+          "transplant_k": 10, "transplant_score": "mean", "transplant_feather": 2.0 / 256}
+VARIANT = "dlib-flip"  # the query's plain descriptor: the distances the calibration is fitted on
 
 
 def _pairs(probes: np.ndarray, probe_subjects: list[str], gallery: np.ndarray, gallery_subjects: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +75,7 @@ def held_out_pairs(cache: Cache, mix: str) -> dict[str, tuple[np.ndarray, np.nda
 def build_card(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
     from crossid_desktop.evaluation.calibration import fit_on_distances, test_calibration
     from crossid_desktop.matching.dlib_matcher import default_card
+    from crossid_desktop.paths import resource_path
 
     pairs = held_out_pairs(Cache(args.work, args.faces), args.mix)
     calibration = fit_on_distances(*pairs["validation"])
@@ -76,7 +83,8 @@ def build_card(args: argparse.Namespace, argv: list[str] | None) -> dict[str, An
     summary, _ = test_calibration(calibration, test_g, test_i)
     card = default_card().to_dict()
     card["name"] = args.name
-    card["preprocessing"]["query"]["injury_aware"] = dict(RECIPE)
+    segmenter = resource_path("models", "injury_segmenter.pt")
+    card["preprocessing"]["query"]["injury_aware"] = {**RECIPE, "segmenter_sha256": hashlib.sha256(segmenter.read_bytes()).hexdigest()}
     card["calibration"] = calibration.to_dict()
     card["preprocessing"]["gallery"]["flip"] = True
     card["training"] = {

@@ -67,9 +67,9 @@ class MaskEditor(QWidget):
         self.show_box.setToolTip("The parts of the face the search leaves out: detected injuries, dressings, blood, occluders")
         self.show_box.toggled.connect(self._refresh)
         self.mark_button = QToolButton(objectName="markBrush", text="Mark", checkable=True)
-        self.mark_button.setToolTip("Brush: drag on the aligned face to mark parts the search must ignore; they are filled from the face's "
-                                    "other side before it is described. Measured on simulated injuries (docs/RESULTS.md), this helped for "
-                                    "opaque dressings over one side of the jaw and hurt for swelling and bruises: mark only what hides the face")
+        self.mark_button.setToolTip("Brush: drag on the aligned face to mark parts the search must ignore; the marked parts replace "
+                                    "the detected ones and are copied into each of the nearest gallery faces before they are compared "
+                                    "again, so that both show the same injury (docs/RESULTS.md section 3.1)")
         self.clear_button = QToolButton(objectName="clearBrush", text="Clear", checkable=True)
         self.clear_button.setToolTip("Brush: drag on the aligned face to give parts back to the search")
         self.tools = QButtonGroup(self)

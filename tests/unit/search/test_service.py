@@ -292,10 +292,13 @@ def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
 
     config = read_config(Workspace.open(tmp_path / "fresh").root)
     # real photos: dlib's pretrained network as the real-photo benchmark chose to prepare it (the
-    # bundled head was trained on synthetic faces); a card alone, loaded as dlib with its recipe
+    # bundled head was trained on synthetic faces); a card alone, loaded as dlib with its recipe:
+    # flips, the bundled segmenter (the very weights measured) and the occlusion transplant
     assert config["injured"] == "bundled:injured_real"
     matcher = MatcherCache().get(config["injured"])
-    assert matcher.name == "dlib-injured-real" and matcher.recipe is not None and matcher.recipe.flip and matcher.recipe.segmenter == "none"
+    recipe = matcher.recipe
+    assert matcher.name == "dlib-injured-real" and recipe is not None and recipe.flip and recipe.segmenter == "bundled" and recipe.completion == "none"
+    assert recipe.transplant_k == 10 and recipe.transplant_score == "mean" and matcher.unreliable_regions().sha256 == recipe.segmenter_sha256
     assert matcher.calibration is not None and matcher.model_card()["metrics"]["held_out_calibration"]["cllr"] < 0.5
     assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
     if resource_path("models", "craniofacial.npz").is_file() and resource_path("models", "skull2face.pt").is_file():

@@ -1,0 +1,97 @@
+"""The occlusion transplant: re-ranking an injured query's nearest gallery photos with the
+query's unreliable region made the same in both images.
+
+A dressing over an eye or a bandage over the jaw moves a face descriptor as much as another
+person would, and filling that region from the face's other side or by inpainting moves it
+further (``docs/RESULTS.md`` section 3.1). Instead of filling it, the region ``M`` (the injury
+segmenter's mask, or the examiner's brush) is *transplanted*: for each of the query's ``k``
+nearest gallery photos by the plain descriptor, the query's pixels inside ``M`` are pasted into
+the gallery photo's aligned crop (both are in the canonical frame, ``imaging/canonical.py``; the
+edge is feathered outwards) and the composite is described. Query and composite then carry the
+same dressing or bruise, so their distance measures the rest of the face. The ``k`` photos are
+re-ranked by that distance (``score="transplant"``) or by its mean with the plain distance
+(``score="mean"``); every other photo keeps its order behind them.
+
+Pure numpy and OpenCV; the descriptor is passed in (:func:`rescored`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import ModelError
+
+SCORES = ("mean", "transplant")
+
+
+@dataclass(frozen=True)
+class TransplantRanking:
+    """How the nearest photos are re-ranked: ``k`` photos (0: no re-ranking), ``feather`` (the
+    edge's blur as a fraction of the crop side) and ``score`` (one of :data:`SCORES`)."""
+
+    k: int = 10
+    feather: float = 2.0 / 256
+    score: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.score not in SCORES or self.k < 0 or not 0.0 <= self.feather < 0.1:
+            raise ModelError(f"The occlusion transplant's settings (k {self.k}, feather {self.feather}, score {self.score!r}) are not valid.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def composite(gallery_face: NDArray[np.uint8], source: NDArray[np.uint8], mask: NDArray[np.bool_], feather_px: float) -> NDArray[np.uint8]:
+    """``gallery_face`` ``(S, S, 3) uint8`` with ``source``'s pixels inside ``mask`` ``(S, S)``:
+    inside the mask exactly the source, the edge blended outwards over about ``feather_px``
+    (a Gaussian of that sigma), and beyond ``4 * feather_px`` exactly the gallery face."""
+    import cv2  # OpenCV loads on first use
+
+    hole = np.asarray(mask, dtype=np.float32)
+    if not hole.any():
+        return np.array(gallery_face, copy=True)
+    if feather_px > 0:
+        radius = int(np.ceil(4 * feather_px))
+        hole = np.maximum(hole, cv2.GaussianBlur(hole, (2 * radius + 1, 2 * radius + 1), feather_px))
+    alpha = hole[..., None]
+    out = gallery_face.astype(np.float32) * (1.0 - alpha) + source.astype(np.float32) * alpha
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def reordered(plain: NDArray[np.float64], top: NDArray[np.int64], new: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Scores ``(n,)`` of ``n`` gallery photos after the photos ``top`` were scored ``new``: the
+    others keep their plain distances, shifted when needed so that each stays behind every
+    re-scored photo and their own order is kept."""
+    out = np.asarray(plain, dtype=np.float64).copy()
+    rest = np.ones(len(out), bool)
+    rest[top] = False
+    out[top] = new
+    if rest.any() and len(top):
+        shift = float(np.max(new)) - float(out[rest].min())
+        if shift >= 0:
+            out[rest] += shift + 1e-9  # strictly behind (distances are of order 1)
+    return out
+
+
+def rescored(plain: NDArray[np.float64], query_face: NDArray[np.uint8], mask: NDArray[np.bool_], query_vector: NDArray[np.float32],
+             gallery_face: Callable[[int], NDArray[np.uint8]], describe: Callable[[Sequence[NDArray[np.uint8]]], NDArray[np.float32]],
+             settings: TransplantRanking) -> NDArray[np.float64]:
+    """The query's scores ``(n,)`` for ``n`` gallery photos whose plain distances are ``plain``:
+    the ``settings.k`` nearest re-scored with their composites (see the module docstring), the
+    rest behind them in their order. ``gallery_face(j)`` is photo ``j``'s aligned crop,
+    ``describe`` the descriptor of crops ``(m, d)`` as the query was described. Without a mask
+    or with ``k = 0`` the plain distances come back unchanged."""
+    plain = np.asarray(plain, dtype=np.float64)
+    if settings.k < 1 or not np.asarray(mask).any() or len(plain) == 0:
+        return plain.copy()
+    top = np.argsort(plain, kind="stable")[:settings.k]
+    feather_px = settings.feather * query_face.shape[0]
+    made = np.asarray(describe([composite(gallery_face(int(j)), query_face, mask, feather_px) for j in top]), dtype=np.float64)
+    transplanted = np.sqrt(((made - np.asarray(query_vector, np.float64)) ** 2).sum(axis=1))
+    new = transplanted if settings.score == "transplant" else (transplanted + plain[top]) / 2
+    return reordered(plain, top, new)
