@@ -195,14 +195,18 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
 
 def _view_fits(queries: Sequence[XrayQuery], craniofacial: CraniofacialMatcher, marks: dict[int, Landmarks]) -> dict[str, dict[int, Fit]]:
     """Every assessed X-ray view's fits of the measured photos of its face view, all solved in one
-    batch per view (photos with the same points and deviation profile together)."""
+    batch per view (photos with the same points and deviation profile together), on one BLAS
+    thread: the decompositions are small (142 x 142) and a second thread only competes."""
+    from threadpoolctl import threadpool_limits  # loads with the first X-ray search
+
     fits: dict[str, dict[int, Fit]] = {}
-    for query in queries:
-        if query.prediction is None or query.problem is not None:
-            continue
-        model = craniofacial.model.views[query.view]
-        ids = [i for i, m in marks.items() if m.failure or m.view == model.pair.face_view]  # a failed photo's fit says why
-        fits[query.view] = dict(zip(ids, QueryContext(model, query.prediction).assess_many([marks[i] for i in ids])))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for query in queries:
+            if query.prediction is None or query.problem is not None:
+                continue
+            model = craniofacial.model.views[query.view]
+            ids = [i for i, m in marks.items() if m.failure or m.view == model.pair.face_view]  # a failed photo's fit says why
+            fits[query.view] = dict(zip(ids, QueryContext(model, query.prediction).assess_many([marks[i] for i in ids])))
     return fits
 
 

@@ -24,8 +24,10 @@ of all query-person pairs.
 
 Speed (``--timing N``): one X-ray query against a gallery of N photos on the CPU, through the
 search service (first stage over the whole gallery, exact stage on the shortlist); the gallery's
-landmark sets are drawn from the model's own between-person spread (their realism does not
-change the work done), its Siamese vectors at random.
+landmark sets are drawn from the model's own between-person spread, with deviations as a
+detector gives them (one profile over the points scaled per photo, with rounding noise; most
+photos missing a run of the chin's outline points, as the demo gallery's detected photos do:
+the work depends on these), its Siamese vectors at random.
 
 Run (after the cohorts and the model of docs/RESULTS.md)::
 
@@ -172,6 +174,9 @@ def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
     thumb = encode_png(np.full((8, 8, 3), 128, np.uint8))
     with GalleryStore(workspace.db_path) as store:
         draws = rng.multivariate_normal(front.face_mean.reshape(-1), front.impostor_cov, size=n_photos)
+        # deviations as a detector gives them: one profile over the points, scaled per photo, with
+        # rounding noise (so the photos do not share it exactly); most photos miss part of the chin's outline
+        profile = rng.uniform(0.8, 2.5, len(front.pair.face_names))
         items, ids = [], []
         for i in range(n_photos):
             subject = f"G{i // 4:05d}"
@@ -180,7 +185,11 @@ def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
             record = store.add_image(subject, path=Path(f"/g/{i}.png"), sha256=hashlib.sha256(str(i).encode()).hexdigest(), view="front",
                                      width=256, height=256, thumbnail_png=thumb, alignment="test")
             xy = draws[i].reshape(-1, 2) * 1.3 + 128.0
-            items.append((record.image_id, Landmarks("face-front", front.pair.face_names, xy, np.full(len(xy), 1.5), "drawn")))
+            sd = profile * rng.uniform(0.8, 1.2) * (1.0 + rng.normal(0.0, 4e-4, len(profile)))
+            if rng.random() < 0.85:  # the chin's outline, as the detectors leave it out (a run of jaw points around jaw_09)
+                hidden = {f"jaw_{k:02d}" for k in range(9 - int(rng.integers(0, 3)), 10 + int(rng.integers(0, 3)))}
+                xy[[j for j, name in enumerate(front.pair.face_names) if name in hidden]] = np.nan
+            items.append((record.image_id, Landmarks("face-front", front.pair.face_names, xy, sd, "drawn")))
             ids.append(record.image_id)
         put_face_landmarks(store, craniofacial.fingerprint, items)
         for part in components(matcher):

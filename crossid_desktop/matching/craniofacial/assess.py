@@ -87,6 +87,21 @@ def photo_problem(model: ViewModel, photo: Landmarks, xy: NDArray[np.float64] | 
     return None
 
 
+#: photos compared in one batch share the profile of deviations (each point's sd over the
+#: largest) of the first of them when no point's differs by more than this (as a log ratio):
+#: the photos of one detector, whose profiles differ only by rounding noise, then share one
+#: decomposition instead of one each (an eigen-decomposition per photo made a search of a
+#: gallery of detected photos take minutes); 2 % changes no misfit noticeably
+PROFILE_SHARING = 0.02
+
+
+def deviation_profile(sd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each point's deviation relative to the largest, floored at 1e-3 (all ones when no point
+    has a deviation)."""
+    largest = float(sd.max()) if sd.size else 0.0
+    return np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd))
+
+
 class _Gaussian:
     """A covariance over some face coordinates, made ready for adding a measurement error
     ``e^2 diag(profile^2)`` (a photo's deviations, proportional to a fixed profile) and solving
@@ -145,7 +160,7 @@ class QueryContext:
                   scale: float) -> tuple[Similarity, float, float, NDArray[np.float64]]:
         """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each point's error variance."""
         largest = float(sd.max()) if sd.size else 0.0
-        profile = np.repeat(np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd)), 2)
+        profile = np.repeat(deviation_profile(sd), 2)
         var = float((scale * largest) ** 2)
         same_g, other_g = self._gaussians(idx, profile)
         same, misfit, logdet = same_g.fit(points, target, var)
@@ -179,7 +194,8 @@ class QueryContext:
         """:meth:`assess` for many photos at once (the same numbers), photos with the same points
         and profile of deviations solved together."""
         out: list[Fit | None] = [None] * len(photos)
-        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]] = {}
+        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]] = {}
+        shared: dict[bytes, list[NDArray[np.float64]]] = {}  # the profiles already in use, by set of points
         for i, photo in enumerate(photos):
             if self.prediction.problem:
                 out[i] = not_comparable(f"the X-ray cannot be assessed: {self.prediction.problem}")
@@ -191,15 +207,19 @@ class QueryContext:
                 continue
             keep = np.flatnonzero(~np.isnan(xy[:, 0]))
             sd = np.nan_to_num(sd[keep], nan=0.0)
-            largest = float(sd.max()) if sd.size else 0.0
-            profile = np.maximum(sd / largest, 1e-3) if largest > 0 else np.ones(len(sd))
-            groups.setdefault(keep.tobytes() + np.round(profile, 6).tobytes(), []).append((i, keep, xy[keep], sd))
+            profile = deviation_profile(sd)
+            known = shared.setdefault(keep.tobytes(), [])
+            same = next((p for p in known if float(np.abs(np.log(profile / p)).max()) <= PROFILE_SHARING), None)
+            if same is None:
+                known.append(profile)
+            profile = profile if same is None else same
+            groups.setdefault(keep.tobytes() + profile.tobytes(), []).append((i, keep, xy[keep], sd, profile))
         for members in groups.values():
             for i, fit in zip((m[0] for m in members), self._assess_group(members)):
                 out[i] = fit
         return out  # type: ignore[return-value]
 
-    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]) -> list[Fit]:
+    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]) -> list[Fit]:
         """Photos with the same points and deviation profile, registered and scored together."""
         keep = members[0][1]
         idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
@@ -207,7 +227,7 @@ class QueryContext:
         sds = np.stack([m[3] for m in members])  # (P, n)
         target = self.prediction.mean[keep]
         largest = sds.max(axis=1)
-        profile = np.repeat(np.maximum(sds[0] / largest[0], 1e-3) if largest[0] > 0 else np.ones(len(keep)), 2)
+        profile = np.repeat(members[0][4], 2)  # the profile the group shares
         var = (_ls_scale(points, target) * largest) ** 2
         same_g, other_g = self._gaussians(idx, profile)
         theta, misfit, logdet = same_g.fit_many(points, target, var)

@@ -147,3 +147,28 @@ def test_many_photos_at_once_give_the_same_numbers(world: World, fitted) -> None
             assert b.misfit == pytest.approx(a.misfit, rel=1e-9) and b.llr == pytest.approx(a.llr, rel=1e-9, abs=1e-9)
             np.testing.assert_allclose(b.point_misfit, a.point_misfit, rtol=1e-8)
             np.testing.assert_allclose(b.registration.matrix, a.registration.matrix, rtol=1e-9, atol=1e-12)
+
+
+def test_photos_whose_deviations_differ_by_rounding_share_one_decomposition(world: World, fitted, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A detector's photos carry the same profile of deviations up to rounding noise: compared in
+    one batch they share one decomposition per set of points (not one each), and their numbers
+    stay those of each photo compared on its own (to the sharing's tolerance)."""
+    from crossid_desktop.matching.craniofacial import assess
+
+    rng = np.random.default_rng(21)
+    model = fitted.model
+    context = QueryContext(model, predict(model, world.person(rng, "Q").skulls[world.pair.skull_view]))
+    base = rng.uniform(0.8, 2.5, len(world.pair.face_names))
+    photos = []
+    for i in range(12):
+        photo = world.person(rng, f"N{i}").photos[world.pair.face_view][0]
+        photos.append(Landmarks(photo.view, photo.names, photo.xy, base * rng.uniform(0.5, 2.0) * (1 + rng.normal(0, 4e-4, len(base))), "test"))
+    photos.append(Landmarks(photos[0].view, photos[0].names, photos[0].xy, base * 1.3 * np.where(np.arange(len(base)) == 3, 1.5, 1.0), "test"))
+    made = []
+    original = assess._Gaussian.__init__
+    monkeypatch.setattr(assess._Gaussian, "__init__", lambda self, cov, profile: made.append(1) or original(self, cov, profile))
+    together = context.assess_many(photos)
+    assert len(made) == 4  # two hypotheses x two profiles: the twelve alike, and the one whose point 3 deviates by 50 %
+    for photo, b in zip(photos, together):
+        a = QueryContext(model, context.prediction).assess(photo)
+        assert b.misfit == pytest.approx(a.misfit, rel=5e-3) and b.llr == pytest.approx(a.llr, rel=5e-3, abs=5e-3)
