@@ -211,6 +211,13 @@ def _distance(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def transplant_k(preprocessing: Any) -> int:
+    """How many nearest photos the search re-ranked by the occlusion transplant (its recorded
+    recipe; 0 when it left the unreliable parts out or completed them instead)."""
+    recipe = ((preprocessing or {}).get("query") or {}).get("injury_aware") or {}
+    return int(recipe.get("transplant_k") or 0)
+
+
 def injury_section(c: Any, s: dict[str, Any]) -> list[Any]:
     """The parts of the query face the search left out, tinted on the aligned face, or the
     sentence that none were recorded."""
@@ -224,7 +231,8 @@ def injury_section(c: Any, s: dict[str, Any]) -> list[Any]:
         elif regions is None:
             out.append(para(text.INJURY_NOT_RECORDED, s["body"]))
         else:
-            words = text.INJURY_RECORDED.format(share=percent(regions.fraction), source=text.INJURY_SOURCE[regions.source])
+            k = transplant_k(c.search.result.preprocessing)
+            words = (text.INJURY_RECORDED_TRANSPLANT if k else text.INJURY_RECORDED).format(share=percent(regions.fraction), source=text.INJURY_SOURCE[regions.source], k=k)
             if shown.preprocessed is None:
                 out.append(para(markup(words), s["body"]))
                 continue

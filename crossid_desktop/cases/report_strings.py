@@ -223,6 +223,11 @@ INJURY_RECORDED = (
     "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}) and left out of the comparison; the score rests on the rest of the "
     "face."
 )
+INJURY_RECORDED_TRANSPLANT = (
+    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}). Before the query was compared with its {k} nearest gallery "
+    "photographs, these parts of the query were pasted into each of them, so that both pictures carry the same injury or dressing and the score of those "
+    "candidates rests on the rest of the face."
+)
 INJURY_SOURCE = MappingProxyType({"detected": "found by the injury detector", "examiner": "marked by the examiner"})
 INJURY_CAPTION = "query face, unreliable parts tinted"
 

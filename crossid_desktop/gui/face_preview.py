@@ -39,7 +39,10 @@ def face_preview(context: Any, image: LoadedImage, choice: FaceChoice | None) ->
     detected = None if prepared.unreliable is None else prepared.unreliable >= _threshold(matcher)
     if prepared.ignored is not None and prepared.ignored.any():
         who = "the examiner" if prepared.ignore_source == "examiner" else "the injury segmenter"
-        note += f" {100 * prepared.ignored.mean():.0f} % of the face is left out of the search (marked by {who})."
+        recipe = getattr(matcher, "recipe", None)
+        done = (f"pasted into the {recipe.transplant_k} nearest gallery photos before they are compared" if recipe is not None and recipe.transplant_k
+                else "left out of the search")
+        note += f" {100 * prepared.ignored.mean():.0f} % of the face is judged unreliable (marked by {who}): {done}."
     return Preview(to_qimage(prepared.pixels), boxes, marks, note, detected, prepared.ignored, prepared.ignore_source)
 
 

@@ -172,3 +172,21 @@ def test_the_candidates_table_says_what_orders_it(xray: tuple, injured: tuple) -
     assert "LR / (1 + LR)" in listing and "most similar first" not in listing
     assert any("most similar first" in p and "exp(-d²)" in p for p in injured[3])
     assert not any("strongest support first" in p for p in injured[3])
+
+
+def test_the_report_says_how_the_unreliable_parts_were_used() -> None:
+    """The default injured matcher pastes the unreliable parts into its nearest photos (the
+    occlusion transplant) rather than leaving them out: the report's words follow the recorded recipe."""
+    import json
+
+    from crossid_desktop.cases import report_strings as text
+    from crossid_desktop.cases.report_candidates import transplant_k
+    from crossid_desktop.paths import resource_path
+
+    def card(name: str) -> dict:
+        return json.loads(resource_path("models", f"{name}.json").read_text(encoding="utf-8"))
+
+    assert transplant_k(card("injured_real")["preprocessing"]) == 10
+    assert transplant_k(card("injured")["preprocessing"]) == 0 and transplant_k({}) == 0
+    words = text.INJURY_RECORDED_TRANSPLANT.format(share="9 %", source="found by the injury detector", k=10)
+    assert "10 nearest gallery photographs" in words and "left out" not in words
