@@ -91,7 +91,11 @@ def masks_of(cache: Cache, spec: str, crops: np.ndarray, probes: Any, source: st
 
 
 def _tag(path: Path | None) -> str:
-    return "bundled" if path is None else path.stem
+    """The segmenter's name in the cache: its file's stem and the start of its SHA-256 (two
+    segmenters of the same file name must not share cached masks)."""
+    import hashlib
+
+    return "bundled" if path is None else f"{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
 
 def transplanted(cache: Cache, spec: str, part: str, source: str, fill: str, k: int, feather: float, seg_path: Path | None,
