@@ -179,10 +179,11 @@ def reported(card: dict[str, Any], prefix: str, rules: Sequence[str]) -> dict[st
     training = card.get("training", {})
     if isinstance(training, dict) and training.get("people"):
         out["training"] = {**training, "data": {"n_subjects": int(training["people"]), "synthetic": True, "path": training.get("data")}}
-    rule = next((card.get("fusion", {}).get("rules", {}).get(name) for name in rules if name in card.get("fusion", {}).get("rules", {})), None)
+    fusion = card.get("fusion", {})
+    rule = next((fusion["rules"][name] for name in rules if name in fusion.get("rules", {})), None)
     if isinstance(rule, dict) and rule.get("calibrated"):
         out["calibration"] = {"method": "logistic fusion", "n_genuine": rule.get("n_genuine"), "n_impostor": rule.get("n_impostor"),
-                              "fitted_on": card.get("fusion", {}).get("fitted_on"), "several_queries": True}
+                              "fitted_on": fusion.get("fitted_on"), "several_queries": True}
     return out
 
 
