@@ -265,20 +265,21 @@ class DlibFaceMatcher:
         recipe = self._recipe
         return self._head_of(self.averaged_descriptors([described_faces(p, recipe) for p in prepared]))
 
-    def transplant_rescore(self, prepared: PreparedQuery, query_vector: NDArray[np.float32], plain: NDArray[np.float64],
-                           gallery_face: Callable[[int], NDArray[np.uint8]]) -> NDArray[np.float64]:
+    def transplant_rescore(self, prepared: PreparedQuery, query_vector: NDArray[np.float32], plain: NDArray[np.float64], groups: NDArray[np.int64],
+                           gallery_vectors: NDArray[np.float32], gallery_face: Callable[[int], NDArray[np.uint8]]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The query's distances ``plain`` ``(n,)`` to ``n`` gallery photos re-scored by the
-        recipe's occlusion transplant (:func:`~crossid_desktop.matching.transplant.rescored`)
-        with the mask the query leaves out (the examiner's brush, else the segmenter's);
-        ``gallery_face(j)``: photo ``j``'s stored aligned crop. Unchanged (a copy) without a
-        transplant in the recipe or without a mask."""
-        from crossid_desktop.matching.transplant import rescored
+        recipe's occlusion transplant with the mask the query leaves out (the examiner's brush,
+        else the segmenter's), and the subjects' scores fused as the recipe says
+        (:func:`~crossid_desktop.matching.transplant.subject_scores`): ``groups[j]`` photo ``j``'s
+        subject (``0..G-1``), ``gallery_vectors`` ``(n, d)`` the photos' stored descriptors,
+        ``gallery_face(j)`` photo ``j``'s stored aligned crop. Without a transplant in the recipe:
+        the plain distances and each subject's best photo."""
+        from crossid_desktop.matching.transplant import TransplantRanking, subject_scores
 
         recipe = self._recipe
-        if recipe is None or recipe.transplant_k < 1 or prepared.ignored is None:
-            return np.asarray(plain, dtype=np.float64).copy()
-        return rescored(plain, prepared.pixels, prepared.ignored, query_vector, gallery_face,
-                        lambda faces: self._embed(faces, flip=self._gallery_flip), recipe.transplant)
+        settings = recipe.transplant if recipe is not None else TransplantRanking(k=0, fusion="min")
+        return subject_scores(plain, groups, gallery_vectors, prepared.pixels, prepared.ignored, query_vector, gallery_face,
+                              lambda faces: self._embed(faces, flip=self._gallery_flip), settings)
 
     def encode_query(
         self,

@@ -62,18 +62,20 @@ class InjuryAwareRecipe:
     transplant_k: int = 0  # nearest gallery photos re-ranked by the occlusion transplant (0: none)
     transplant_score: str = "mean"
     transplant_feather: float = 2.0 / 256
+    transplant_scope: str = "photos"  # "photos": the k nearest photos re-ranked; "subjects": every photo of the k nearest subjects
+    transplant_fusion: str = "min"  # a subject's score from its re-scored photos (matching/transplant.py FUSIONS)
 
     def __post_init__(self) -> None:
         if self.completion not in COMPLETIONS:
             raise ModelError(f"Unknown completion {self.completion!r}; the model card should name one of {', '.join(COMPLETIONS)}.")
         if not 0.0 < self.threshold < 1.0 or not 0.0 <= self.grow < 0.2:
             raise ModelError(f"The injury-aware recipe's threshold {self.threshold} or growth {self.grow} is out of range.")
-        TransplantRanking(self.transplant_k, self.transplant_feather, self.transplant_score)  # ModelError when not valid
+        _ = self.transplant  # ModelError when not valid
 
     @property
     def transplant(self) -> TransplantRanking:
         """The occlusion transplant's settings (``k = 0``: no re-ranking)."""
-        return TransplantRanking(self.transplant_k, self.transplant_feather, self.transplant_score)
+        return TransplantRanking(self.transplant_k, self.transplant_feather, self.transplant_score, self.transplant_scope, self.transplant_fusion)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

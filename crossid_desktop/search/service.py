@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +46,12 @@ from crossid_desktop.matching.craniofacial.points import Landmarks
 from crossid_desktop.matching.preprocess import FaceChoice, PreparedQuery
 from crossid_desktop.matching.selection import MatcherCache, role_of
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
+from crossid_desktop.search.face_ranking import Rescore, choose, transplant_hook
 from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, describe_preparation, query_warnings, resolve_modalities
 from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
 from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, xray_query_json
 from crossid_desktop.workspace import Workspace
 
-Rescore = Callable[[list[int], NDArray[np.float64]], NDArray[np.float64]]  #: re-scores distances (queries, photos) given the photos' ids
 #: candidate photos fetched from the index per query before ranking subjects exactly
 SHORTLIST_FACTOR = 10
 SHORTLIST_MIN = 200
@@ -180,7 +180,7 @@ class SearchService:
         progress(3, 4, "searching the gallery")
         t = time.perf_counter()
         candidates = self.rank(index, vectors, top_k=top_k, rank_by=rank_by, exact=exact, calibration=_calibration(matcher),
-                               rescore=_transplant(matcher, store, vectors, [prepared for _, prepared in encoded]))
+                               rescore=transplant_hook(matcher, store, vectors, [prepared for _, prepared in encoded]))
         timings["search"] = _ms(t)
         digest = store.gallery_digest()
         timings["total"] = _ms(start)
@@ -263,8 +263,9 @@ class SearchService:
         """The ranking step of a search, the query already encoded (``vectors`` (m, d), one row
         per query): a shortlist from the index, then exact distances over the shortlisted
         photos (and every photo of a shortlisted subject), read from the database by id.
-        ``rescore(image_ids, distances)`` re-scores the distances ``(m, n)`` before ranking (the occlusion
-        transplant); a likelihood ratio still comes from the plain distance, which the calibration models."""
+        ``rescore(image_ids, subjects, distances, vectors)`` re-scores the distances ``(m, n)`` before ranking
+        and may give the subjects' fused scores (the occlusion transplant, ``search/face_ranking.py``); a
+        likelihood ratio still comes from the shown photo's plain distance, which the calibration models."""
         store = self.store
         shortlist = min(index.count, max(SHORTLIST_MIN, SHORTLIST_FACTOR * top_k))
         ids, _ = index.search(vectors, shortlist, exact=exact)
@@ -275,9 +276,11 @@ class SearchService:
         candidate_ids = [int(i) for i in stored_ids]
         distances = np.sqrt(((vectors[:, None, :].astype(np.float64) - gallery[None, :, :]) ** 2).sum(-1))  # (queries, photos)
         plain = dict(zip(candidate_ids, distances[0].tolist()))
+        subjects = [subject_of[i] for i in candidate_ids]
+        by_subject = None
         if rescore is not None:
-            distances = rescore(candidate_ids, distances)
-        chosen = _choose(candidate_ids, [subject_of[i] for i in candidate_ids], distances, top_k=top_k, rank_by=rank_by)
+            distances, by_subject = rescore(candidate_ids, subjects, distances, gallery)
+        chosen = choose(candidate_ids, subjects, distances, top_k=top_k, rank_by=rank_by, subject_scores=by_subject)
         images = store.images_by_id(image_id for image_id, _ in chosen)
         # The calibration models the distance of ONE query to ONE photo; a fused distance over
         # several queries is another statistic, so it gets no likelihood ratio.
@@ -308,21 +311,6 @@ def _encode(matcher: Matcher, image: LoadedImage, modality: QueryModality, choic
     return np.asarray(matcher.encode_prepared([prepared], modality), dtype=np.float32), prepared
 
 
-def _transplant(matcher: Matcher, store: GalleryStore, vectors: NDArray[np.float32], prepared: list[PreparedQuery | None]) -> Rescore | None:
-    """The re-scoring of one face query's distances by the occlusion transplant (``matching/transplant.py``)
-    with the photos' stored crops; None without one (several queries are fused on plain distances)."""
-    rescore = getattr(matcher, "transplant_rescore", None)
-    if rescore is None or len(prepared) != 1 or prepared[0] is None:
-        return None
-    query = prepared[0]
-    from crossid_desktop.gallery.enrol import decode_png  # the stored crops are read only for a re-ranking
-
-    def apply(image_ids: list[int], distances: NDArray[np.float64]) -> NDArray[np.float64]:
-        return rescore(query, vectors[0], distances[0], lambda j: decode_png(store.thumbnail(image_ids[j])))[None, :]
-
-    return apply
-
-
 def ratio_score(ln_lr: float) -> float:
     """The score of a craniofacial candidate: the likelihood ratio on a 0-1 scale, LR / (1 + LR)
     (computed without overflow); it orders the candidates as their ratios do, where a
@@ -351,26 +339,6 @@ def _xray_candidate(rank: int, evidence: Any, records: dict[int, Any], names: di
     record = records[photo]
     return Candidate(rank, evidence.subject_id, names.get(evidence.subject_id, ""), photo, str(record.path), float(distance),
                      ratio_score(evidence.ln_lr), lr, verbal, evidence_json(evidence))
-
-
-def _choose(
-    candidate_ids: list[int], subjects: list[str], distances: NDArray[np.float64], *, top_k: int, rank_by: str
-) -> list[tuple[int, float]]:
-    """The top photos (``rank_by="image"``: mean distance over queries) or subjects (each
-    query's best photo of the subject, averaged; shown with the first query's best photo), as
-    ``(image_id, distance)``; ties by subject id (subjects) or position (photos)."""
-    if rank_by == "image":
-        fused = distances.mean(axis=0)
-        order = np.argsort(fused, kind="stable")[:top_k]
-        return [(candidate_ids[j], float(fused[j])) for j in order]
-    names, group = np.unique(np.asarray(subjects, dtype=object), return_inverse=True)  # names ascending
-    columns = np.argsort(group, kind="stable")  # each subject's photos together, in candidate order
-    starts = np.flatnonzero(np.r_[True, np.diff(group[columns]) != 0])
-    fused = np.minimum.reduceat(distances[:, columns], starts, axis=1).mean(axis=0)  # each view's best photo, averaged
-    first = np.lexsort((distances[0, columns], group[columns]))  # by subject, then the first query's distance
-    best_photo = columns[first[np.searchsorted(group[columns][first], np.arange(len(names)))]]
-    ranked = np.lexsort((np.arange(len(names)), fused))[:top_k]  # by distance, ties by subject id
-    return [(candidate_ids[int(best_photo[g])], float(fused[g])) for g in ranked]
 
 
 def _calibration(matcher: Matcher) -> Calibration | None:

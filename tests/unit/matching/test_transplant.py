@@ -10,7 +10,7 @@ import pytest
 from crossid_desktop.errors import ModelError
 from crossid_desktop.matching.injured_query import InjuryAwareRecipe, prepare_injured
 from crossid_desktop.matching.preprocess import FaceChoice
-from crossid_desktop.matching.transplant import TransplantRanking, composite, reordered, rescored
+from crossid_desktop.matching.transplant import TransplantRanking, composite, reordered, rescored, subject_scores
 
 SIZE = 64
 
@@ -112,3 +112,62 @@ def test_settings_are_checked() -> None:
     with pytest.raises(ModelError):
         InjuryAwareRecipe(transplant_k=-1)
     assert InjuryAwareRecipe.from_card({"transplant_k": 10}).transplant == TransplantRanking(k=10)
+
+
+def _fusion_case():
+    """Five photos of three subjects: subject 0 has photos 0, 2, 4, subject 1 photo 1, subject 2 photo 3."""
+    rng = np.random.default_rng(5)
+    gallery = _faces(6, 5)
+    query = _faces(7, 1)[0]
+    vectors = rng.normal(size=(5, 3)).astype(np.float32)
+    qvec = rng.normal(size=3).astype(np.float32)
+    plain = np.linalg.norm(vectors.astype(np.float64) - qvec, axis=1)
+    return gallery, query, vectors, qvec, plain, np.array([0, 1, 0, 2, 0])
+
+
+def _mean_colour(faces):
+    return np.stack([f.reshape(-1, 3).mean(axis=0) / 255.0 for f in faces]).astype(np.float32)
+
+
+def test_subject_fusion_against_the_formula_computed_by_hand() -> None:
+    gallery, query, vectors, qvec, plain, groups = _fusion_case()
+    mask = _box(0, 0, 32, 64)
+    settings = TransplantRanking(k=3, feather=0.0, score="mean", scope="subjects", fusion="centroid")
+    photos, subjects = subject_scores(plain, groups, vectors, query, mask, qvec, lambda j: gallery[j], _mean_colour, settings)
+    q = qvec.astype(np.float64)
+    made = []
+    for j in range(5):  # every subject is among the 3 nearest: every photo re-scored
+        expected = gallery[j].copy()
+        expected[:, :32] = query[:, :32]
+        made.append(expected.reshape(-1, 3).mean(axis=0) / 255.0)
+        assert photos[j] == pytest.approx((np.linalg.norm(made[j] - q) + plain[j]) / 2, rel=1e-5)
+    own = [0, 2, 4]
+    by_hand = (np.linalg.norm(np.mean([made[j] for j in own], axis=0) - q) + np.linalg.norm(vectors[own].astype(np.float64).mean(axis=0) - q)) / 2
+    assert subjects[0] == pytest.approx(by_hand, rel=1e-5)
+    for s, j in ((1, 1), (2, 3)):  # a subject with one photo: its photo's score
+        assert subjects[s] == pytest.approx(photos[j], rel=1e-5)
+    both = subject_scores(plain, groups, vectors, query, mask, qvec, lambda j: gallery[j], _mean_colour,
+                          TransplantRanking(k=3, feather=0.0, scope="subjects", fusion="min+centroid"))[1]
+    assert both[0] == pytest.approx((min(photos[own]) + by_hand) / 2, rel=1e-5)
+    best = subject_scores(plain, groups, vectors, query, mask, qvec, lambda j: gallery[j], _mean_colour,
+                          TransplantRanking(k=3, feather=0.0, scope="subjects", fusion="min"))[1]
+    assert best == pytest.approx([min(photos[own]), photos[1], photos[3]], rel=1e-6)
+
+
+def test_subjects_outside_the_scope_come_behind_and_no_mask_fuses_plain_descriptors() -> None:
+    gallery, query, vectors, qvec, plain, groups = _fusion_case()
+    settings = TransplantRanking(k=1, feather=0.0, scope="subjects", fusion="centroid")
+    nothing = _Recorder()
+    photos, subjects = subject_scores(plain, groups, vectors, query, None, qvec, lambda j: gallery[j], nothing, settings)
+    assert not nothing.seen and np.array_equal(photos, plain)  # no mask: nothing described, photos keep their distances
+    best = np.array([plain[groups == s].min() for s in range(3)])
+    first = int(np.argmin(best))
+    own = np.flatnonzero(groups == first)
+    assert subjects[first] == pytest.approx(np.linalg.norm(vectors[own].astype(np.float64).mean(axis=0) - qvec), rel=1e-6)
+    assert all(subjects[s] > subjects[first] for s in range(3) if s != first)  # the others behind the re-scored subject
+    plain_only = subject_scores(plain, groups, vectors, query, None, qvec, lambda j: gallery[j], nothing, TransplantRanking(k=0))[1]
+    assert plain_only == pytest.approx(best)
+    with pytest.raises(ModelError):
+        TransplantRanking(fusion="median")
+    assert InjuryAwareRecipe.from_card({"transplant_k": 5, "transplant_scope": "subjects", "transplant_fusion": "centroid"}).transplant == \
+        TransplantRanking(k=5, scope="subjects", fusion="centroid")
