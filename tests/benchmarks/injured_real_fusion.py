@@ -41,7 +41,8 @@ from injured_real_data import REPORT_SETS, Cache
 from injured_real_transplant import _tag, flip_described, gallery_set, masks_of, probe_specs
 from injured_real_variants import descriptors, spec_crops
 
-from crossid_desktop.matching.transplant import composite
+from crossid_desktop.matching.transplant import FUSIONS as PRODUCT_FUSIONS
+from crossid_desktop.matching.transplant import composite, fused
 
 FUSIONS = ("min", "mean2", "mean", "centroid", "min+centroid")
 FEATHER = 2.0
@@ -117,44 +118,56 @@ def fused_scores(scores: np.ndarray, photos: np.ndarray, column: np.ndarray, n_s
                  q: np.ndarray | None = None, descs: np.ndarray | None = None, plain_descs: np.ndarray | None = None) -> np.ndarray:
     """Subject scores ``(n_subjects,)`` (``inf`` for subjects without a photo in ``photos``)
     fused over the photos ``photos`` with scores ``scores[photos]`` (module docstring)."""
+    if fusion in PRODUCT_FUSIONS:  # the product's own code (matching/transplant.py)
+        return fused(scores, photos, column, n_subjects, fusion, q, descs[photos], plain_descs[photos])
     out = np.full(n_subjects, np.inf)
     for s in np.unique(column[photos]):
         own = photos[column[photos] == s]
         values = np.sort(scores[own])
-        if fusion == "min":
-            out[s] = values[0]
-        elif fusion == "mean2":
-            out[s] = values[:2].mean()
-        elif fusion == "mean":
-            out[s] = values.mean()
-        else:
-            centroid = (np.linalg.norm(descs[own].mean(axis=0) - q) + np.linalg.norm(plain_descs[own].mean(axis=0) - q)) / 2
-            out[s] = centroid if fusion == "centroid" else (values[0] + centroid) / 2
+        out[s] = values[:2].mean() if fusion == "mean2" else values.mean()
     return out
 
 
-def probe_rank(i: int, plain: np.ndarray, q: np.ndarray, store: Composites, g_vectors: np.ndarray, column: np.ndarray,
-               truth: int, recipe: str) -> tuple[int, int]:
-    """The true subject's rank for probe ``i`` under ``recipe`` (``scope/fusion``; ``plain/min``:
-    no re-ranking) and the subject ranked first among the impostors."""
+def subject_front(plain: np.ndarray, q: np.ndarray, dist: np.ndarray, desc: np.ndarray, g_vectors: np.ndarray, column: np.ndarray,
+                  recipe: str, keep: np.ndarray) -> np.ndarray:
+    """One probe's subject scores under ``recipe`` (``scope/fusion``; ``plain/...``: no
+    re-ranking) over the gallery photos ``keep``; subjects outside the scope shifted behind."""
     scope, fusion = recipe.split("/")
     n_subjects = int(column.max()) + 1
-    everything = np.arange(len(column))
+    row = np.where(keep, plain, np.inf)
+    everything = np.flatnonzero(keep)
     if scope == "plain":
-        front = fused_scores(plain[i], everything, column, n_subjects, fusion, q[i], g_vectors, g_vectors)
-        back = np.full(n_subjects, np.inf)
-    else:
-        chosen = scope_photos(plain[i], column, n_subjects, scope)
-        scores = plain[i].copy()
-        scores[chosen] = (store.dist[i, chosen] + plain[i, chosen]) / 2
-        front = fused_scores(scores, chosen, column, n_subjects, fusion, q[i], store.desc[i], g_vectors)
-        back = fused_scores(plain[i], everything, column, n_subjects, fusion, q[i], g_vectors, g_vectors)
-        inside = np.isfinite(front)
-        shift = max(0.0, front[inside].max() - back[~inside].min() + 1e-9) if (~inside).any() else 0.0
-        front = np.where(inside, front, back + shift)
+        return fused_scores(row, everything, column, n_subjects, fusion, q, g_vectors, g_vectors)
+    chosen = scope_photos(row, column, n_subjects, scope)
+    chosen = chosen[keep[chosen]]
+    if np.isnan(dist[chosen]).any():
+        raise RuntimeError(f"composites missing for {recipe}: compute them with --need")
+    scores = row.copy()
+    scores[chosen] = (dist[chosen] + row[chosen]) / 2
+    front = fused_scores(scores, chosen, column, n_subjects, fusion, q, desc, g_vectors)
+    back = fused_scores(row, everything, column, n_subjects, fusion, q, g_vectors, g_vectors)
+    inside = np.isfinite(front)
+    shift = max(0.0, front[inside].max() - back[~inside].min() + 1e-9) if (~inside).any() else 0.0
+    return np.where(inside, front, back + shift)
+
+
+def probe_rank(i: int, plain: np.ndarray, q: np.ndarray, store: Composites, g_vectors: np.ndarray, column: np.ndarray,
+               truth: int, recipe: str, several: np.ndarray) -> tuple[int, int, int, int]:
+    """For probe ``i`` under ``recipe``: the true subject's rank, its rank among the subjects of
+    several photos (``several``) only, the impostor ranked first, and the true subject's rank
+    when the gallery keeps only its first photo (the others of several photos keep theirs)."""
+    keep = np.ones(len(column), bool)
+    front = subject_front(plain[i], q[i], store.dist[i], store.desc[i], g_vectors, column, recipe, keep)
     others = front.copy()
     others[truth] = np.inf
-    return 1 + int((front < front[truth]).sum()), int(np.argmin(others))
+    better = front < front[truth]
+    own = np.flatnonzero(column == truth)
+    keep[own[1:]] = False
+    try:
+        single = subject_front(plain[i], q[i], store.dist[i], store.desc[i], g_vectors, column, recipe, keep)
+    except RuntimeError:  # a photo now in the scope has no composite computed: not counted (0)
+        return 1 + int(better.sum()), 1 + int((better & several).sum()), int(np.argmin(others)), 0
+    return 1 + int(better.sum()), 1 + int((better & several).sum()), int(np.argmin(others)), 1 + int((single < single[truth]).sum())
 
 
 def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: list[str], recipes: list[str], prefill: str | None,
@@ -165,6 +178,8 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
     descriptors_too = any("centroid" in r for r in recipes)
     ranks: dict[str, dict[str, list[int]]] = {r: {"injured": [], "clean": []} for r in recipes}
     impostor_multi: dict[str, dict[str, list[bool]]] = {r: {"injured": [], "clean": []} for r in recipes}
+    among_several: dict[str, dict[str, list[int]]] = {r: {"injured": [], "clean": []} for r in recipes}
+    truth_single: dict[str, dict[str, list[int]]] = {r: {"injured": [], "clean": []} for r in recipes}
     flagged: dict[str, list[bool]] = {"injured": [], "clean": []}
     for set_name, name in probe_specs(part, mix, sets):
         probes = cache.probes(set_name, "report" if part == "report" else "tune", mix)
@@ -175,8 +190,10 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
             flagged[kind] += any_mask.tolist()
             for recipe in recipes:
                 for i, t in enumerate(truth):
-                    rank, impostor = probe_rank(i, plain, q, store, g_vectors, column, t, recipe)
+                    rank, rank_several, impostor, rank_single = probe_rank(i, plain, q, store, g_vectors, column, t, recipe, photos_of > 1)
+                    truth_single[recipe][kind].append(rank_single)
                     ranks[recipe][kind].append(rank)
+                    among_several[recipe][kind].append(rank_several)
                     impostor_multi[recipe][kind].append(bool(photos_of[impostor] > 1))
     rows = []
     first = {kind: np.array(v) for kind, v in ranks[recipes[0]].items()}
@@ -187,6 +204,8 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
                      "errors_by_multi_photo_impostor": {k: int(((r[k] > 1) & multi[k]).sum()) for k in r},
                      "errors_by_one_photo_impostor": {k: int(((r[k] > 1) & ~multi[k]).sum()) for k in r},
                      "top_impostor_multi_photo": {k: float(multi[k].mean()) for k in r},
+                     "against_multi_photo_subjects_only": {k: figures(np.array(v)) for k, v in among_several[recipe].items()},
+                     "true_subject_one_photo": {k: figures(np.array([x for x in v if x > 0])) for k, v in truth_single[recipe].items()},
                      "rank1_gained_lost_vs_first": {k: [int(((r[k] == 1) & (first[k] > 1)).sum()), int(((r[k] > 1) & (first[k] == 1)).sum())] for k in r}})
     print(f"people: {part}; gallery {len(names)} people, {len(g_subjects)} photos; probes {len(ranks[recipes[0]]['injured'])} injured "
           f"(segmenter flags {np.mean(flagged['injured']):.0%}), clean {len(ranks[recipes[0]]['clean'])} (flags {np.mean(flagged['clean']):.0%})")
@@ -196,12 +215,14 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
 def print_rows(rows: list[dict[str, Any]]) -> None:
     pct = lambda f: f"{100 * f['rank1']:5.1f} {100 * f['rank5']:5.1f} {100 * f['rank10']:5.1f}"  # noqa: E731
     print(f"{'recipe':26s} {'injured r1/5/10':>18s} {'clean r1/5/10':>18s}  injured errors: impostor of several photos / of one"
-          "  top impostor of several photos  rank-1 gained/lost vs the first row: injured, clean")
+          "  top impostor of several photos  rank-1 gained/lost vs the first row: injured, clean  injured/clean R1 against subjects of several photos only  injured/clean R1 the true person with one photo")
     for row in rows:
         e3, e1 = row["errors_by_multi_photo_impostor"]["injured"], row["errors_by_one_photo_impostor"]["injured"]
         gl = row["rank1_gained_lost_vs_first"]
         print(f"{row['recipe']:26s} {pct(row['injured']):>18s} {pct(row['clean']):>18s}  {e3:5d} / {e1:5d}"
-              f"{'':20s}{100 * row['top_impostor_multi_photo']['injured']:5.1f} %{'':20s}{gl['injured'][0]:3d}/{gl['injured'][1]:3d}, {gl['clean'][0]:3d}/{gl['clean'][1]:3d}")
+              f"{'':20s}{100 * row['top_impostor_multi_photo']['injured']:5.1f} %{'':20s}{gl['injured'][0]:3d}/{gl['injured'][1]:3d}, {gl['clean'][0]:3d}/{gl['clean'][1]:3d}"
+              f"{'':12s}{100 * row['against_multi_photo_subjects_only']['injured']['rank1']:5.1f} / {100 * row['against_multi_photo_subjects_only']['clean']['rank1']:5.1f}"
+              f"{'':14s}{100 * row['true_subject_one_photo']['injured']['rank1']:5.1f} / {100 * row['true_subject_one_photo']['clean']['rank1']:5.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
