@@ -214,8 +214,20 @@ def _distance(value: float | None) -> str:
 def transplant_k(preprocessing: Any) -> int:
     """How many nearest photos the search re-ranked by the occlusion transplant (its recorded
     recipe; 0 when it left the unreliable parts out or completed them instead)."""
-    recipe = ((preprocessing or {}).get("query") or {}).get("injury_aware") or {}
-    return int(recipe.get("transplant_k") or 0)
+    return int(_injury_recipe(preprocessing).get("transplant_k") or 0)
+
+
+def transplant_words(preprocessing: Any) -> str:
+    """The gallery photographs the transplant went into, and how a person's score was made of
+    them (the recorded recipe's ``transplant_scope`` and ``transplant_fusion``)."""
+    recipe = _injury_recipe(preprocessing)
+    k = transplant_k(preprocessing)
+    where = text.TRANSPLANT_SUBJECTS if recipe.get("transplant_scope") == "subjects" else text.TRANSPLANT_PHOTOS
+    return where.format(k=k) + text.TRANSPLANT_FUSION.get(str(recipe.get("transplant_fusion") or "min"), "")
+
+
+def _injury_recipe(preprocessing: Any) -> dict[str, Any]:
+    return ((preprocessing or {}).get("query") or {}).get("injury_aware") or {}
 
 
 def injury_section(c: Any, s: dict[str, Any]) -> list[Any]:
@@ -232,7 +244,8 @@ def injury_section(c: Any, s: dict[str, Any]) -> list[Any]:
             out.append(para(text.INJURY_NOT_RECORDED, s["body"]))
         else:
             k = transplant_k(c.search.result.preprocessing)
-            words = (text.INJURY_RECORDED_TRANSPLANT if k else text.INJURY_RECORDED).format(share=percent(regions.fraction), source=text.INJURY_SOURCE[regions.source], k=k)
+            words = (text.INJURY_RECORDED_TRANSPLANT if k else text.INJURY_RECORDED).format(share=percent(regions.fraction), source=text.INJURY_SOURCE[regions.source],
+                                                                                              targets=transplant_words(c.search.result.preprocessing))
             if shown.preprocessed is None:
                 out.append(para(markup(words), s["body"]))
                 continue

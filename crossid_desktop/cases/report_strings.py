@@ -224,10 +224,21 @@ INJURY_RECORDED = (
     "face."
 )
 INJURY_RECORDED_TRANSPLANT = (
-    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}). Before the query was compared with its {k} nearest gallery "
-    "photographs, these parts of the query were pasted into each of them, so that both pictures carry the same injury or dressing and the score of those "
-    "candidates rests on the rest of the face."
+    "The tinted parts of the query face ({share} of the face) were judged unreliable ({source}). Before the query was compared with {targets}"
 )
+TRANSPLANT_PHOTOS = (
+    "its {k} nearest gallery photographs, these parts of the query were pasted into each of them, so that both pictures carry the same injury or dressing and "
+    "the score of those photographs rests on the rest of the face."
+)
+TRANSPLANT_SUBJECTS = (
+    "every gallery photograph of its {k} nearest people, these parts of the query were pasted into each of them, so that both pictures carry the same injury "
+    "or dressing and the score of those photographs rests on the rest of the face."
+)
+TRANSPLANT_FUSION = MappingProxyType({
+    "min": "",
+    "centroid": " A person's score is then the distance to the average of their photographs so compared.",
+    "min+centroid": " A person's score is then the mean of their best such photograph's score and the distance to the average of their photographs so compared.",
+})
 INJURY_SOURCE = MappingProxyType({"detected": "found by the injury detector", "examiner": "marked by the examiner"})
 INJURY_CAPTION = "query face, unreliable parts tinted"
 

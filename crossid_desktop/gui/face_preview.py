@@ -40,7 +40,9 @@ def face_preview(context: Any, image: LoadedImage, choice: FaceChoice | None) ->
     if prepared.ignored is not None and prepared.ignored.any():
         who = "the examiner" if prepared.ignore_source == "examiner" else "the injury segmenter"
         recipe = getattr(matcher, "recipe", None)
-        done = (f"pasted into the {recipe.transplant_k} nearest gallery photos before they are compared" if recipe is not None and recipe.transplant_k
+        targets = ("every photo of the {k} nearest gallery people" if recipe is not None and recipe.transplant_scope == "subjects"
+                   else "the {k} nearest gallery photos")
+        done = (f"pasted into {targets.format(k=recipe.transplant_k)} before they are compared" if recipe is not None and recipe.transplant_k
                 else "left out of the search")
         note += f" {100 * prepared.ignored.mean():.0f} % of the face is judged unreliable (marked by {who}): {done}."
     return Preview(to_qimage(prepared.pixels), boxes, marks, note, detected, prepared.ignored, prepared.ignore_source)

@@ -17,8 +17,10 @@ entry under ``"injury_aware"``) chains:
    other side or inpainted (``matching/completion.py``), and, with ``flip``, the completed face
    and its mirror image both described (the matcher averages the two descriptors);
 6. with ``transplant_k`` > 0, at search time the query's ``transplant_k`` nearest gallery
-   photos re-ranked by the occlusion transplant (``matching/transplant.py``): the mask's
-   pixels of the query pasted into each photo's crop, the composite described.
+   photos (``transplant_scope="subjects"``: every photo of its ``transplant_k`` nearest
+   subjects) re-ranked by the occlusion transplant (``matching/transplant.py``): the mask's
+   pixels of the query pasted into each photo's crop, the composite described; a subject's
+   score fused over its re-ranked photos as ``transplant_fusion`` says.
 """
 
 from __future__ import annotations

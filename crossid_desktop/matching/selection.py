@@ -26,8 +26,9 @@ ROLES = ("xray", "injured")
 CONFIG_NAME = "matchers.json"
 #: model per role when the workspace names none (the first one present). Injured faces default
 #: to ``injured_real``: dlib's pretrained network with each face described with its mirror image,
-#: the 10 nearest gallery photos re-ranked by the occlusion transplant of the injury segmenter's
-#: mask (or the examiner's brush: ``matching/transplant.py``), and a likelihood-ratio calibration
+#: the 20 nearest gallery photos re-ranked by the occlusion transplant of the injury segmenter's
+#: mask (or the examiner's brush: ``matching/transplant.py``), a person scored by the mean of
+#: their best photo and the centroid of their re-ranked photos, and a likelihood-ratio calibration
 #: (a card alone, ``resources/models/injured_real.json``), the best of the variants measured on
 #: real photos of held-out people (docs/RESULTS.md section 3); the bundled SCL head was trained
 #: on synthetic faces and lowers Rank-1 on real photos, so only the synthetic demo uses it.

@@ -34,11 +34,13 @@ from injured_real_variants import descriptors
 
 #: the preparation of the chosen matcher (docs/RESULTS.md section 3.1): the face and its mirror
 #: image described (the gallery's photos too), nothing completed, no re-alignment; the bundled
-#: injury segmenter's mask (or the examiner's brush, when drawn) transplanted into the 10 nearest
-#: gallery photos, which are re-ranked by the mean of the composite's and the plain distance
-#: (``matching/transplant.py``; chosen on the tuning people, ``injured_real_transplant.py``)
+#: injury segmenter's mask (or the examiner's brush, when drawn) transplanted into the 20 nearest
+#: gallery photos, each scored by the mean of the composite's and the plain distance, and a person
+#: by the mean of their best such photo and their centroid distance (``matching/transplant.py``;
+#: chosen on the tuning people, ``injured_real_transplant.py`` and ``injured_real_fusion.py``)
 RECIPE = {"segmenter": "bundled", "robust_alignment": False, "completion": "none", "flip": True, "threshold": 0.5, "grow": 0.0,
-          "transplant_k": 10, "transplant_score": "mean", "transplant_feather": 2.0 / 256}
+          "transplant_k": 20, "transplant_score": "mean", "transplant_feather": 2.0 / 256, "transplant_scope": "photos",
+          "transplant_fusion": "min+centroid"}
 VARIANT = "dlib-flip"  # the query's plain descriptor: the distances the calibration is fitted on
 
 

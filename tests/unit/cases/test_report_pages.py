@@ -180,13 +180,17 @@ def test_the_report_says_how_the_unreliable_parts_were_used() -> None:
     import json
 
     from crossid_desktop.cases import report_strings as text
-    from crossid_desktop.cases.report_candidates import transplant_k
+    from crossid_desktop.cases.report_candidates import transplant_k, transplant_words
     from crossid_desktop.paths import resource_path
 
     def card(name: str) -> dict:
         return json.loads(resource_path("models", f"{name}.json").read_text(encoding="utf-8"))
 
-    assert transplant_k(card("injured_real")["preprocessing"]) == 10
+    real = card("injured_real")["preprocessing"]
+    assert transplant_k(real) == 20
     assert transplant_k(card("injured")["preprocessing"]) == 0 and transplant_k({}) == 0
-    words = text.INJURY_RECORDED_TRANSPLANT.format(share="9 %", source="found by the injury detector", k=10)
-    assert "10 nearest gallery photographs" in words and "left out" not in words
+    words = text.INJURY_RECORDED_TRANSPLANT.format(share="9 %", source="found by the injury detector", targets=transplant_words(real))
+    assert "20 nearest gallery photographs" in words and "left out" not in words
+    assert "mean of their best such photograph's score and the distance to the average" in words  # the card's fusion, min+centroid
+    subjects = {"query": {"injury_aware": {"transplant_k": 5, "transplant_scope": "subjects"}}}
+    assert transplant_words(subjects).startswith("every gallery photograph of its 5 nearest people") and "A person's score" not in transplant_words(subjects)

@@ -298,7 +298,8 @@ def test_default_matchers_of_a_new_workspace(tmp_path: Path) -> None:
     matcher = MatcherCache().get(config["injured"])
     recipe = matcher.recipe
     assert matcher.name == "dlib-injured-real" and recipe is not None and recipe.flip and recipe.segmenter == "bundled" and recipe.completion == "none"
-    assert recipe.transplant_k == 10 and recipe.transplant_score == "mean" and matcher.unreliable_regions().sha256 == recipe.segmenter_sha256
+    assert recipe.transplant_k == 20 and recipe.transplant_score == "mean" and matcher.unreliable_regions().sha256 == recipe.segmenter_sha256
+    assert recipe.transplant_scope == "photos" and recipe.transplant_fusion == "min+centroid"
     assert matcher.calibration is not None and matcher.model_card()["metrics"]["held_out_calibration"]["cllr"] < 0.5
     assert ("xray" in config) == resource_path("models", "skull2face.pt").is_file()
     if resource_path("models", "craniofacial.npz").is_file() and resource_path("models", "skull2face.pt").is_file():
