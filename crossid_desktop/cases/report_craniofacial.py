@@ -57,10 +57,12 @@ def plain_statement(overlay: CandidateOverlay) -> str:
             f"usual variation of soft-tissue thickness and of measurement. On this photo {inside} of the {len(rows)} lie within their "
             f"allowance; the largest relative difference is at {worst.landmark.replace('_', ' ')} ({worst.residual:.1f} {unit}, allowed "
             f"{worst.tolerance:.1f} {unit}). ")
+    text += ("The decision weighs all the landmarks together, so that one misplaced landmark cannot exclude a person on its own. ")
     if verdict.status == "inconsistent":
         names = ", ".join(n.replace("_", " ") for n in verdict.excluding)
-        return text + (f"Conclusion: the face is not consistent with the skull ({names} lie too far from where the skull puts them). "
-                       "This comparison supports excluding the candidate, provided the landmarks were placed correctly; check them.")
+        return text + (f"Conclusion: the face is not consistent with the skull: taken together, its landmarks lie too far from where the skull "
+                       f"puts them, most of all {names}. This comparison supports excluding the candidate, provided the landmarks were placed "
+                       "correctly; check them.")
     return text + ("Conclusion: the face is consistent with the skull. This does not identify the person: it means only that this "
                    "comparison gives no reason to exclude the candidate.")
 

@@ -189,7 +189,8 @@ CRANIOFACIAL_NOT_RECORDED = (
 CRANIOFACIAL_EXPLAINED = (
     "Where the search recorded a skull-face comparison, the page also shows it: from the skull and the usual thickness of the soft tissue, the matcher predicts where "
     "landmarks of the face should lie; for each landmark a table gives how far the candidate's photo puts it from there (off by) and the largest distance the skull "
-    "allows (allowed). A landmark beyond that speaks against the candidate."
+    "allows for that landmark alone (allowed). The decision weighs the landmarks together: a candidate is marked inconsistent when, taken together, they lie "
+    "too far, so that one misplaced landmark cannot exclude a person on its own; a landmark beyond its own allowance is a reason to check where it was placed."
 )
 INJURY_EXPLAINED = (
     "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, swelling), so that the score can be read as "
@@ -202,13 +203,13 @@ CRANIOFACIAL_TABLE_HEAD = ("Landmark on the face", "Off by ({unit})", "Allowed (
 CRANIOFACIAL_NO_LANDMARKS = "No landmark table was recorded with this search."
 CRANIOFACIAL_STATEMENT = MappingProxyType({
     "consistent": (
-        "{view}: the face in this photograph is consistent with the skull: every landmark that could be measured lies within "
-        "the distance the skull allows. Consistency does not identify a person; many faces are consistent with one skull."
+        "{view}: the face in this photograph is consistent with the skull: taken together, the landmarks that could be measured lie "
+        "within what the skull allows. Consistency does not identify a person; many faces are consistent with one skull."
     ),
     "inconsistent": (
-        "{view}: the face in this photograph is not consistent with the skull: {landmarks} lie further from where the skull "
-        "puts them than the skull allows. On this comparison the candidate can be excluded, unless the photograph or the "
-        "landmarks placed on it are at fault."
+        "{view}: the face in this photograph is not consistent with the skull: taken together, its landmarks lie further from "
+        "where the skull puts them than the skull allows, {landmarks} most of all. On this comparison the candidate can be excluded, "
+        "unless the photograph or the landmarks placed on it are at fault."
     ),
     "not assessable": "{view}: this photograph could not be compared with the skull: {reasons}.",
 })

@@ -4,10 +4,10 @@ For each view pair, each person's X-ray predicts a face (:func:`~crossid_desktop
 and every gallery photo of that view is registered to it (:class:`~crossid_desktop.matching.craniofacial.assess.QueryContext`);
 photos of the other view cannot be compared (NaN). What is kept per query-photo pair: the log
 likelihood ratio, the misfit per degree of freedom, the tolerance statistic (> 1: beyond
-tolerance) and the verdict; per query-person pair (:meth:`ViewScores.by_person`) the mean log
-likelihood ratio over the person's comparable photos of the view (as the search takes it: each
-photo is evidence about the same face, with its own measurement error and expression) and the
-person's verdict for the view.
+tolerance) and the verdict; per query-person pair (:meth:`ViewScores.by_person`) the pooled log
+likelihood ratio of the person's comparable photos of the view (the log of their mean ratio,
+:func:`~crossid_desktop.matching.craniofacial.assess.pooled_llr`, as the search takes it) and
+the person's verdict for the view.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from crossid_desktop.matching.craniofacial.assess import QueryContext
+from crossid_desktop.matching.craniofacial.assess import QueryContext, pooled_llr
 from crossid_desktop.matching.craniofacial.consistency import Tolerance, Verdict, judge_photo, judge_view
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.model import ViewModel, predict
@@ -54,7 +54,7 @@ class ViewScores:
     problems: dict[str, str]
 
     def by_person(self, tolerance: Tolerance) -> tuple[tuple[str, ...], NDArray[np.float64], list[list[Verdict]]]:
-        """People of the gallery (sorted), each query's mean photo llr per person ``(Q, P)`` (NaN
+        """People of the gallery (sorted), each query's pooled photo llr per person ``(Q, P)`` (NaN
         where none was comparable) and each query's verdict per person for this view."""
         people = tuple(sorted({p.subject_id for p in self.photos}))
         columns = {s: [g for g, p in enumerate(self.photos) if p.subject_id == s] for s in people}
@@ -65,7 +65,7 @@ class ViewScores:
             for j, s in enumerate(people):
                 values = self.llr[q, columns[s]]
                 if np.isfinite(values).any():
-                    best[q, j] = np.nanmean(values)
+                    best[q, j] = pooled_llr(values)
                 row.append(judge_view([self.verdicts[q][g] for g in columns[s]], self.statistic[q, columns[s]]))
             verdicts.append(row)
         return people, best, verdicts

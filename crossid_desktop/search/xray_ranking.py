@@ -8,8 +8,10 @@
    Siamese embedding in its own index; the people of these photos are the candidates.
 3. **Exact stage.** Every photo of a candidate of the X-ray's view is registered to the
    prediction (its landmarks stored at enrolment): misfit, log likelihood ratio, verdict. A
-   person's craniofacial evidence in a view is the mean ratio over their comparable photos; the
-   Siamese evidence the smallest distance to any of their photos. The fusion rules turn the
+   person's craniofacial evidence in a view is the log of the mean likelihood ratio of their
+   comparable photos (:func:`~crossid_desktop.matching.craniofacial.assess.pooled_llr`: led by
+   the photos that fit, so one photo whose landmarks the detectors misplaced does not drag the
+   person down); the Siamese evidence the smallest distance to any of their photos. The fusion rules turn the
    evidence into a likelihood ratio, by which the candidates are ranked.
 
 People whose photos could not be compared are never ranked silently: fused, they rank by the
@@ -50,7 +52,7 @@ from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.calibration import verbal_scale
-from crossid_desktop.matching.craniofacial.assess import Fit, QueryContext, not_comparable
+from crossid_desktop.matching.craniofacial.assess import Fit, QueryContext, not_comparable, pooled_llr
 from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Verdict, judge_person, judge_photo, judge_view
 from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model import Prediction
@@ -156,7 +158,7 @@ def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any
                            "photos_compared": len(assessed), "verdict": verdict}
     if assessed:
         best_id, best = max(assessed, key=lambda item: item[1].llr)
-        out.update(llr=float(np.mean([f.llr for _, f in assessed])), photo=best_id, misfit_per_dof=best.misfit / best.dof)
+        out.update(llr=pooled_llr([f.llr for _, f in assessed]), photo=best_id, misfit_per_dof=best.misfit / best.dof)
     return out
 
 

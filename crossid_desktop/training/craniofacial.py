@@ -5,8 +5,8 @@ Three sets of people, never mixed:
 1. **training** people (a paired set with landmark annotations): the correspondence model of
    each view pair is fitted on their exact landmarks (:func:`~crossid_desktop.matching.craniofacial.fit.fit_view_model`);
 2. **validation** people (another set), with landmarks as the matcher will meet them (the
-   X-rays' with simulated measurement error until an X-ray landmark detector is bundled; the
-   photos' simulated too, or found by the face detectors, whose errors are then measured on
+   X-rays' with simulated measurement error, or found by the bundled X-ray landmark detectors;
+   the photos' simulated too, or found by the face detectors, whose errors are then measured on
    these photos and kept in the card for the application): the exclusion tolerance of each view
    is set so that at most about 0.5 % of them are excluded from their own skull (each view
    takes half of that share), and the fusion rules (craniofacial
@@ -25,7 +25,7 @@ from typing import Any
 
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import DatasetError
-from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detector_profiles, siamese_distances, table_figures
+from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, siamese_distances, table_figures
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
@@ -33,7 +33,7 @@ from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, 
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
 from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
 from crossid_desktop.matching.craniofacial.measure import with_profile
-from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, save_model
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model
 from crossid_desktop.matching.craniofacial.views import VIEW_PAIRS
 from crossid_desktop.matching.model_card import software_versions
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
@@ -45,7 +45,7 @@ VALIDATION_FALSE_EXCLUSION = 0.005
 def train_craniofacial(training_data: str | Path, validation_data: str | Path, out: str | Path, *, siamese: Matcher | None = None,
                        siamese_spec: str | None = None,
                        settings: FitSettings | None = None, noise: MeasurementNoise | None = None, noise_seed: int = 0,
-                       detect_faces: bool = False, landmark_cache: Path | None = None,
+                       detect_faces: bool = False, detect_xrays: bool = False, landmark_cache: Path | None = None,
                        command: Sequence[str] = (), progress: ProgressCallback | None = None,
                        cancel: threading.Event | None = None) -> CraniofacialModel:
     """Fit, calibrate and write the model ``out`` (``.npz`` and ``.json``); see the module docstring."""
@@ -61,51 +61,110 @@ def train_craniofacial(training_data: str | Path, validation_data: str | Path, o
     fits = {name: fit_view_model(pair, people, settings) for name, pair in VIEW_PAIRS.items()}
     check_cancel(cancel, "The craniofacial training")
     views = {name: f.model for name, f in fits.items()}
-    val_people = paired_people(validation, noise, noise_seed)
+    card = _card(fits, settings, training_data, command, len(training))
+    return _validate(views, card, validation_data, out, siamese=siamese, siamese_spec=siamese_spec, noise=noise, noise_seed=noise_seed,
+                     detect_faces=detect_faces, detect_xrays=detect_xrays, landmark_cache=landmark_cache, progress=progress, cancel=cancel)
+
+
+def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out: str | Path, *, siamese: Matcher | None = None,
+                       siamese_spec: str | None = None, noise: MeasurementNoise | None = None, noise_seed: int = 0,
+                       detect_faces: bool = False, detect_xrays: bool = False, landmark_cache: Path | None = None,
+                       command: Sequence[str] = (), progress: ProgressCallback | None = None,
+                       cancel: threading.Event | None = None) -> CraniofacialModel:
+    """Keep the correspondence models of the model at ``model_path`` (so its fingerprint, and the
+    galleries indexed with it, stay valid) and set its exclusion tolerance, fusion rules and
+    detector error profiles afresh on the validation people; write the result to ``out``. The
+    card keeps the training block, records the refit's command, and drops the old test figures
+    (they described the old rules)."""
+    old = load_model(model_path)
+    card = {key: value for key, value in old.card.items() if key not in ("validation", "tolerance", "fusion", "detector_errors", "metrics", "software", "notes")}
+    card["refit"] = {"from": str(model_path), "command": " ".join(command),
+                     "what": "the exclusion tolerance, the fusion rules and the detector error profiles set afresh on the validation people; "
+                             "the correspondence models (and the fingerprint) kept"}
+    model = _validate(dict(old.views), card, validation_data, out, siamese=siamese, siamese_spec=siamese_spec, noise=noise or MeasurementNoise(),
+                      noise_seed=noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays, landmark_cache=landmark_cache,
+                      progress=progress, cancel=cancel)
+    if model.fingerprint != old.fingerprint:  # the arrays are written as read: this would be a defect
+        raise DatasetError("The refitted model's correspondence models differ from the original's.")
+    return model
+
+
+def _validation_people(validation_data: str | Path, noise: MeasurementNoise, noise_seed: int, *, detect_faces: bool, detect_xrays: bool,
+                       landmark_cache: Path | None, report: ProgressCallback, cancel: threading.Event | None) -> tuple[list, dict | None]:
+    """The validation people with their landmarks as the matcher will meet them, and the face
+    detectors' error profiles measured on them (None when the photos' error is simulated)."""
+    validation = read_annotations(validation_data)
+    people = paired_people(validation, noise, noise_seed)
     profiles = None
     if detect_faces:  # the validation photos' landmarks as the application will have them
         report(1, 5, "detecting the validation photos' face landmarks")
-        found = detected_faces(val_people, validation_data, cache_dir=landmark_cache, cancel=cancel)
+        found = detected_faces(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
         profiles = detector_profiles(found, paired_people(validation))
-        val_people = [replace(p, photos={v: tuple(with_profile(m, profiles) for m in marks) for v, marks in p.photos.items()}) for p in found]
+        people = [replace(p, photos={v: tuple(with_profile(m, profiles) for m in marks) for v, marks in p.photos.items()}) for p in found]
+    if detect_xrays:  # the validation X-rays' skull landmarks as the application finds them
+        report(1, 5, "detecting the validation X-rays' skull landmarks")
+        people = detected_xrays(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
+    return people, profiles
+
+
+def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, out: str | Path, *, siamese: Matcher | None, siamese_spec: str | None,
+              noise: MeasurementNoise, noise_seed: int, detect_faces: bool, detect_xrays: bool, landmark_cache: Path | None,
+              progress: ProgressCallback | None, cancel: threading.Event | None) -> CraniofacialModel:
+    """Set the tolerance and fit the fusion of ``views`` on the validation people, complete the card and write the model."""
+    report = progress or no_progress
+    val_people, profiles = _validation_people(validation_data, noise, noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays,
+                                              landmark_cache=landmark_cache, report=report, cancel=cancel)
     unit = Tolerance()
     report(2, 5, "scoring the validation people")
     scores = {name: view_scores(vm, unit, val_people, val_people, progress=progress, cancel=cancel) for name, vm in views.items()}
-    val_ids = sorted(validation)
+    val_ids = sorted(p.subject_id for p in val_people)
     distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, unit, distances)
     factors = fit_view_factors(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
     tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()))
     report(3, 5, "fitting the fusion")
     fusion = fit_fusion(table)
-    validation_metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
-    validation_metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
-    card = _card(fits, settings, noise, training_data, validation_data, val_ids, command, siamese, fusion, factors, validation_metrics, len(training))
-    card["fusion"]["siamese"] = None if siamese is None else {**card["fusion"]["siamese"], "spec": siamese_spec}
+    if not fusion.rules:
+        raise DatasetError(f"The {len(val_ids)} validation people are too few to fit the fusion: each rule needs at least 10 assessable true pairs.")
+    metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
+    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
     if profiles is not None:
         card["detector_errors"] = {view: profile.to_dict() for view, profile in profiles.items()}
-        card["validation"]["landmarks"] += "; photo landmarks found by the face detectors (their errors measured on these photos)"
+    landmarks = _validation_landmarks(noise, detect_faces=detect_faces, detect_xrays=detect_xrays)
+    card.update({
+        "validation": {"data": str(validation_data), "people": len(val_ids), "landmarks": landmarks, "metrics": metrics},
+        "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors},
+        "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint, "spec": siamese_spec},
+                   "rules": fusion.to_dict(), "fitted_on": "validation people"},
+        "software": software_versions(),
+        "metrics": {},
+    })
     report(4, 5, "writing the model")
     model = save_model(out, CraniofacialModel(views, tolerance, card, view_factors=factors))
     report(5, 5, "done")
     return model
 
 
-def _card(fits: dict, settings: FitSettings, noise: MeasurementNoise, training_data: str | Path, validation_data: str | Path,
-          validation_ids: list[str], command: Sequence[str], siamese: Matcher | None, fusion: Any, factors: dict[str, float],
-          validation_metrics: dict[str, Any], n_training: int) -> dict[str, Any]:
-    """The model card: what the model is, what it was fitted on, how, and what it achieved."""
+def _validation_landmarks(noise: MeasurementNoise, *, detect_faces: bool, detect_xrays: bool) -> str:
+    """How the validation people's landmarks were had, in words (the card's ``validation.landmarks``)."""
+    faces = "the photos' found by the face detectors (their errors measured on these photos)"
+    xrays = "the X-rays' found by the bundled X-ray landmark detectors (pixel spacing unknown)"
+    if detect_faces and detect_xrays:
+        return f"every landmark found by the detectors: {xrays}, {faces}"
+    if detect_faces:
+        return f"{noise.describe()}; {faces}"
+    if detect_xrays:
+        return f"{noise.describe()}; {xrays} (the simulated X-ray error not used)"
+    return noise.describe()
+
+
+def _card(fits: dict, settings: FitSettings, training_data: str | Path, command: Sequence[str], n_training: int) -> dict[str, Any]:
+    """The model card's training part: what the model is, what it was fitted on and how (the validation part is added by :func:`_validate`)."""
     return {
         "name": "craniofacial",
         "description": "Craniofacial correspondence: skull landmarks predict the face's landmarks with their spread "
                        "(soft-tissue depths and a ridge regression), photos scored by Mahalanobis misfit after registration.",
         "training": {"data": str(training_data), "people": n_training, "settings": asdict(settings), "command": " ".join(command),
                      "views": {name: {"people": f.n_people, "photos": f.n_photos} for name, f in fits.items()}},
-        "validation": {"data": str(validation_data), "people": len(validation_ids), "landmarks": noise.describe(), "metrics": validation_metrics},
         "depths": {name: list(f.depths) for name, f in fits.items()},
-        "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors},
-        "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint},
-                   "rules": fusion.to_dict(), "fitted_on": "validation people"},
-        "software": software_versions(),
-        "metrics": {},
     }

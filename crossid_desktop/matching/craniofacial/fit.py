@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from crossid_desktop.errors import DatasetError
 from crossid_desktop.matching.craniofacial.geometry import centroid_size, fit_similarity, fit_similarity_gls, procrustes_mean
 from crossid_desktop.matching.craniofacial.model import SEX_CODES, ViewModel
 from crossid_desktop.matching.craniofacial.points import Landmarks
@@ -104,7 +105,7 @@ def _skulls(pair: ViewPair, people: Sequence[PairedPerson]) -> tuple[list[Paired
         shapes.append(xy * (np.array([-1.0, 1.0]) if skull.mirrored else 1.0))
         spacing.append(np.nan if skull.spacing_mm is None else skull.spacing_mm)
     if len(chosen) < 20:
-        raise ValueError(f"The {pair.name} correspondence model needs at least 20 people with a complete skull and a photo; there are {len(chosen)}.")
+        raise DatasetError(f"The {pair.name} correspondence model needs at least 20 people with a complete skull and a photo; there are {len(chosen)}.")
     return chosen, np.stack(shapes), np.array(spacing)
 
 

@@ -2,9 +2,9 @@
 
 For a query (a frontal X-ray, a lateral one, or both of one skull) and a gallery person, the
 evidence is up to four numbers (:data:`FEATURES`): the craniofacial log likelihood ratio of the
-person's best frontal photo against the frontal X-ray and of their best profile photo against
-the lateral X-ray (:mod:`.assess`), and the Siamese network's smallest distance from each X-ray
-to any of the person's photos, negated. Which of them exist depends on the query and on what
+person's frontal photos against the frontal X-ray and of their profile photos against the
+lateral X-ray (each pooled over the person's comparable photos of the view, :func:`.assess.pooled_llr`),
+and the Siamese network's smallest distance from each X-ray to any of the person's photos, negated. Which of them exist depends on the query and on what
 could be assessed; for each such *pattern* a logistic regression fitted on validation people
 (never on the people a figure is reported for) turns them into posterior log-odds, and the
 training prior odds are taken off to leave the natural-log likelihood ratio:

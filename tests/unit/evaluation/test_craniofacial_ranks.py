@@ -1,5 +1,6 @@
 """Evidence beyond the validation range orders the candidates instead of tying them: the fusion's
-clipped ratio is what is reported, its unclipped combination breaks the ties."""
+clipped ratio is what is reported, its unclipped combination breaks the ties; a person's
+evidence in a view is their best-fitting photo's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 from crossid_desktop.evaluation.craniofacial_protocol import person_ranks
+from crossid_desktop.evaluation.craniofacial_scores import GalleryPhoto, ViewScores
+from crossid_desktop.matching.craniofacial.consistency import CONSISTENT, INCONSISTENT, NOT_ASSESSABLE, Tolerance, Verdict
 from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
 
 
@@ -31,3 +34,21 @@ def test_person_ranks_break_ties_by_the_unclipped_combination() -> None:
     genuine = np.array([[False, True, False, False], [False, True, False, False]])
     assert person_ranks(ln_lr, genuine).tolist() == [3, 2]  # without the tie-break, ties count against the true person
     assert person_ranks(ln_lr, genuine, score).tolist() == [1, 2]
+
+
+def test_a_persons_view_evidence_is_their_best_fitting_photo() -> None:
+    """A person's log ratio in a view is the log of the mean ratio of their comparable photos (a
+    misplaced photo does not drag it down as a mean of log ratios would); photos that could not be
+    compared are left out; the verdict is that of the photo nearest to tolerance."""
+    photos = (GalleryPhoto("A", "a1", "face-front"), GalleryPhoto("A", "a2", "face-front"), GalleryPhoto("A", "a3", "face-front"),
+              GalleryPhoto("B", "b1", "face-front"), GalleryPhoto("C", "c1", "face-front"))
+    llr = np.array([[4.0, -30.0, np.nan, 1.5, np.nan]])
+    statistic = np.array([[0.4, 3.0, np.nan, 0.9, np.nan]])
+    verdicts = ((Verdict(CONSISTENT), Verdict(INCONSISTENT, ("pronasale",)), Verdict(NOT_ASSESSABLE, reasons=("no landmarks",)),
+                 Verdict(CONSISTENT), Verdict(NOT_ASSESSABLE, reasons=("no landmarks",))),)
+    scores = ViewScores("front", ("A",), photos, llr, np.zeros_like(llr), statistic, verdicts, {})
+    people, best, by_person = scores.by_person(Tolerance())
+    assert people == ("A", "B", "C")
+    assert best[0, 0] == pytest.approx(math.log((math.exp(4.0) + math.exp(-30.0)) / 2))
+    assert best[0, 0] > 4.0 - math.log(2) - 1e-9 and best[0, 1] == 1.5 and np.isnan(best[0, 2])
+    assert [v.status for v in by_person[0]] == [CONSISTENT, CONSISTENT, NOT_ASSESSABLE]

@@ -3,6 +3,8 @@ photos, first-stage vectors in the index, the exact stage, verdicts and the peop
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from craniofacial_world import craniofacial_workspace
@@ -120,8 +122,8 @@ def test_the_search_reads_only_the_photos_it_ranks(scene, monkeypatch: pytest.Mo
 
 
 def test_each_persons_evidence_is_their_photos_assessed_one_by_one(scene) -> None:
-    """The batched exact stage gives each person the mean log ratio of their photos, each photo
-    registered on its own (QueryContext.assess), and shows the best of them."""
+    """The batched exact stage gives each person the log of the mean likelihood ratio of their
+    photos, each photo registered on its own (QueryContext.assess), and shows the best of them."""
     world, workspace, cache, people = scene
     matcher = cache.for_role(workspace.root, "xray")
     skull = people[7].skulls[world.pair.skull_view]
@@ -134,7 +136,8 @@ def test_each_persons_evidence_is_their_photos_assessed_one_by_one(scene) -> Non
             photos = {r.image_id: marks[r.image_id] for r in store.images(candidate.subject_id)}
             fits = {i: context.assess(m) for i, m in photos.items()}
             front = candidate.craniofacial["views"]["front"]
-            assert front["llr"] == pytest.approx(np.mean([f.llr for f in fits.values()]), rel=1e-6, abs=1e-6)
+            llrs = np.array([f.llr for f in fits.values()])
+            assert front["llr"] == pytest.approx(llrs.max() + math.log(np.mean(np.exp(llrs - llrs.max()))), rel=1e-6, abs=1e-6)
             assert front["photo"] == max(fits, key=lambda i: fits[i].llr) == candidate.image_id
 
 

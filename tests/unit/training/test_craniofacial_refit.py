@@ -1,0 +1,63 @@
+"""Refitting the craniofacial matcher: the correspondence models (and the fingerprint galleries
+are indexed under) stay, the tolerance and fusion are set on the new validation people, and the
+card says so; bad arguments are refused with a sentence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise
+from crossid_desktop.matching.craniofacial.model_file import load_model
+from crossid_desktop.paths import resource_path
+from crossid_desktop.training.craniofacial import refit_craniofacial
+
+
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    out = tmp_path_factory.mktemp("validation")
+    generate_cohort(out, CohortConfig(n_subjects=12, seed=41, image_size=64, extra_gallery_photos=0, injured_per_subject=0))
+    return out / "s2f"
+
+
+def test_a_refit_keeps_the_correspondence_models_and_replaces_the_validation_part(validation: Path, tmp_path: Path) -> None:
+    bundled = resource_path("models", "craniofacial.npz")
+    old = load_model(bundled)
+    model = refit_craniofacial(bundled, validation, tmp_path / "refit.npz", noise=MeasurementNoise(2.0, 0.01), command=["crossid", "refit-test"])
+    assert model.fingerprint == old.fingerprint
+    for view in old.views:
+        assert np.array_equal(model.views[view].coef, old.views[view].coef)
+    card = json.loads((tmp_path / "refit.json").read_text(encoding="utf-8"))
+    assert card["training"] == old.card["training"] and card["depths"] == old.card["depths"]
+    assert card["validation"]["people"] == 12 and card["validation"]["data"] == str(validation)
+    assert card["refit"]["command"] == "crossid refit-test" and card["refit"]["from"] == str(bundled)
+    assert card["metrics"] == {} and "notes" not in card and "detector_errors" not in card  # the old test figures described the old rules
+    assert set(card["tolerance"]["view_factors"]) == {"front", "side"}
+    assert load_model(tmp_path / "refit.npz").fingerprint == old.fingerprint
+
+
+def test_too_few_validation_people_are_refused_with_a_sentence(tmp_path: Path) -> None:
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    generate_cohort(tmp_path / "few", CohortConfig(n_subjects=5, seed=42, image_size=64, extra_gallery_photos=0, injured_per_subject=0))
+    with pytest.raises(DatasetError, match="5 validation people are too few to fit the fusion"):
+        refit_craniofacial(resource_path("models", "craniofacial.npz"), tmp_path / "few" / "s2f", tmp_path / "m.npz", noise=MeasurementNoise(2.0, 0.01))
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_the_command_wants_training_data_or_a_model_to_refit(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "crossid_desktop", "train-craniofacial", *args], capture_output=True, text=True, timeout=300)
+
+    neither = run("--validation-data", str(tmp_path), "--out", str(tmp_path / "m.npz"))
+    assert neither.returncode != 0 and "either --data" in neither.stderr and "Traceback" not in neither.stderr
+    missing = run("--refit", str(tmp_path / "none.npz"), "--validation-data", str(tmp_path), "--out", str(tmp_path / "m.npz"))
+    assert missing.returncode != 0 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
