@@ -19,6 +19,8 @@ import numpy as np
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import CrossIDError, ModelError
 from crossid_desktop.gallery.enrol import enrol
+from crossid_desktop.gallery.maintenance import rebuild_indexes
+from crossid_desktop.gallery.store import GalleryStore
 from crossid_desktop.imaging.io import sha256_of_file
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, measured
@@ -85,10 +87,24 @@ def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = 
         try:
             data = json.loads(marker.read_text(encoding="utf-8"))
             if data.get("format") == DEMO_FORMAT and data.get("seed") == DEMO_SEED:
-                return Demo(root, tuple(DemoQuery(q["label"], tuple(q["paths"]), q["modality"], q["true_subject_id"]) for q in data["queries"]))
+                demo = Demo(root, tuple(DemoQuery(q["label"], tuple(q["paths"]), q["modality"], q["true_subject_id"]) for q in data["queries"]))
+                _up_to_date(demo, progress or no_progress, cancel)
+                return demo
         except (OSError, ValueError, KeyError, TypeError):
             pass  # an unfinished or older demo: build it again
     return _build(root, progress or no_progress, cancel)
+
+
+def _up_to_date(demo: Demo, progress: ProgressCallback, cancel: threading.Event | None) -> None:
+    """A demo built before a bundled model changed (a refitted matcher is another model) lacks the
+    new model's vectors: embed what its gallery lacks for the matchers it uses now and rebuild
+    their indexes, as ``crossid gallery rebuild-index`` does."""
+    workspace = demo.workspace()
+    matchers = MatcherCache().configured(workspace.root)
+    with GalleryStore(workspace.db_path) as store:
+        stale = [m for m in matchers if store.images_without_embeddings(m.fingerprint)]
+    if stale:
+        rebuild_indexes(workspace, matchers, progress=progress, cancel=cancel)
 
 
 def _build(root: Path, progress: ProgressCallback, cancel: threading.Event | None) -> Demo:

@@ -10,7 +10,7 @@ view (a list, or a mapping from the view's name to its entry)::
     {"status": ..., "reasons": [...],                   # the overall verdict (optional)
      "views": [{"view": "front" | "side",
                 "status": "consistent" | "inconsistent" | "not assessable",
-                "excluding": [landmark name, ...],      # the landmarks beyond tolerance
+                "excluding": [landmark name, ...],      # the landmarks farthest out (an exclusion)
                 "reasons": [str, ...],                  # why it could not be assessed
                 "unit": "mm" | "px",
                 "landmarks": [{"name": str, "predicted": [x, y], "measured": [x, y] | null,

@@ -208,13 +208,13 @@ CRANIOFACIAL_STATEMENT = MappingProxyType({
     ),
     "inconsistent": (
         "{view}: the face in this photograph is not consistent with the skull: taken together, its landmarks lie further from "
-        "where the skull puts them than the skull allows, {landmarks} most of all. On this comparison the candidate can be excluded, "
+        "where the skull puts them than the skull allows (the farthest: {landmarks}). On this comparison the candidate can be excluded, "
         "unless the photograph or the landmarks placed on it are at fault."
     ),
     "not assessable": "{view}: this photograph could not be compared with the skull: {reasons}.",
 })
 CRANIOFACIAL_NO_REASON = "the comparison gave no reason"
-CRANIOFACIAL_SOME_LANDMARKS = "some landmarks"
+CRANIOFACIAL_SOME_LANDMARKS = "not recorded"
 CRANIOFACIAL_WITHIN = MappingProxyType({True: "yes", False: "<b>NO</b>", None: "not measured"})
 AND = " and "
 

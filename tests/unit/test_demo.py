@@ -79,3 +79,34 @@ def test_xray_query_finds_its_person_in_the_top_10(built) -> None:
     assert len(result.candidates) == 10
     rank = result.rank_of(query.true_subject_id)
     assert rank is not None and rank <= 10, f"the true identity {query.true_subject_id} is not in the top 10 (chance {10 / SMALL_DEMO:.2f})"
+
+
+def test_a_reused_demo_gets_the_vectors_of_a_changed_bundled_model(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A demo built before a bundled model changed (a refitted matcher is a model of a new
+    fingerprint) is brought up to date when opened again: the new model's vectors are embedded,
+    the demo is not built again."""
+    from crossid_desktop.gallery.store import GalleryStore
+    from crossid_desktop.matching.selection import MatcherCache
+
+    root, demo = built
+    renewed = "f" * 64
+    configured = MatcherCache.configured
+
+    def with_a_new_model(self, workspace_root):
+        matchers = configured(self, workspace_root)
+        for matcher in matchers:
+            if matcher.name.startswith("craniofacial"):
+                matcher.fingerprint = renewed
+        return matchers
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the demo was built again")
+
+    monkeypatch.setattr(MatcherCache, "configured", with_a_new_model)
+    monkeypatch.setattr(demo_module, "_build", no_rebuild)
+    with GalleryStore(demo.workspace().db_path) as store:
+        assert store.images_without_embeddings(renewed)
+    demo_module.build_demo(root)
+    with GalleryStore(demo.workspace().db_path) as store:
+        assert not store.images_without_embeddings(renewed)
+        assert store.counts().images > 0

@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", type=Path, default=None, metavar="DIR", help="training people: a paired skull-face set with params.json annotations")
     parser.add_argument("--refit", type=Path, default=None, metavar="MODEL",
-                        help="instead of --data: keep the correspondence models of MODEL (.npz; its fingerprint, and the galleries indexed "
-                        "with it, stay valid) and only set the tolerance and fit the fusion afresh on the validation people")
+                        help="instead of --data: keep the correspondence models of MODEL (.npz) and only set the tolerance and fit the "
+                        "fusion afresh on the validation people (a new model: galleries index it again)")
     parser.add_argument("--validation-data", type=Path, required=True, metavar="DIR", help="validation people: another such set")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="model file to write (.npz; the card goes beside it as .json)")
     parser.add_argument("--siamese", default=None, metavar="SPEC", help="Siamese skull-to-face model to fuse with (a path or bundled:NAME); default: none")
@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if (args.data is None) == (args.refit is None):
         raise CrossIDError("Give either --data (training people) or --refit MODEL (keep that model's correspondence models).")
+    if args.refit is not None and (args.ridge != FitSettings.ridge or args.shrinkage != FitSettings.shrinkage):
+        raise CrossIDError("--ridge and --shrinkage set how the correspondence models are fitted; --refit keeps them as they are.")
     if args.refit is not None and not Path(args.refit).with_suffix(".npz").is_file():
         raise CrossIDError(f"The model to refit, {Path(args.refit).with_suffix('.npz')}, does not exist.")
     for folder in (args.data, args.validation_data):

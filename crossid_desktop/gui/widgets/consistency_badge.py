@@ -1,5 +1,5 @@
 """The craniofacial verdict of a candidate on its card: consistent, inconsistent (with the
-landmarks that exclude) or not assessable (with the reason); the full statement as tooltip.
+landmarks farthest from where the skull puts them) or not assessable (with the reason); the full statement as tooltip.
 
 objectName ``consistencyBadge``; its dynamic property ``status`` holds the verdict.
 """

@@ -33,7 +33,7 @@ from crossid_desktop.matching.craniofacial.geometry import IDENTITY, Similarity
 
 COLUMNS = ("Landmark", "Predicted (x, y)", "Measured (x, y)", "Residual", "Tolerance", "Within")
 LEGEND = ("<span style='color:#00dcff'>●</span> skull &nbsp; <span style='color:#ffdc00'>+</span> face predicted from the skull &nbsp; "
-          "<span style='color:#ff00c8'>●</span> face measured on the photo &nbsp; <span style='color:#ff2828'>○</span> beyond tolerance &nbsp; "
+          "<span style='color:#ff00c8'>●</span> face measured on the photo &nbsp; <span style='color:#ff2828'>○</span> beyond its own allowance &nbsp; "
           "white lines: soft-tissue depth")
 
 

@@ -3,18 +3,21 @@
 Craniofacial comparison is strongest at excluding: a face whose landmarks lie where the skull
 cannot put them belongs to someone else. A photo is **inconsistent** with the skull when its
 landmarks, taken together, lie too far from where the skull puts them: the sum of the
-landmarks' own misfits ``sum_j d_j^2`` (each ``d_j^2`` weighs a landmark's residual against its
-own spread) exceeds the chi-square quantile of the photo's degrees of freedom at
-``global_level``, times ``factor``; the landmarks that exclude are the three that contribute
-most. One landmark far out of place does not exclude on its own (detectors misplace single
-points; a person must not be excluded for one), though the table still shows each landmark
-against its own allowance (``d_j^2`` within the two-degree quantile at ``point_level``, times
-``factor``). ``factor`` is set on validation people, for each view, so that at most about
-0.5 % of true persons are excluded (see the model card); it may lie below 1 where the model's
-spread is wider than the true persons' misfits need. (The rule was one landmark beyond its own
-allowance, or the whole Mahalanobis misfit beyond its quantile: with the detectors' landmarks
-the validation people's true pairs needed tolerances under which it marked 10 % of impostors
-inconsistent, against 43 % with the sum.)
+landmarks' own misfits ``d_j^2`` (each weighs a landmark's residual against its own spread),
+**leaving out the largest**, exceeds the chi-square quantile at ``global_level`` of the degrees
+of freedom that remain (``2 (n - 1) - 4``), times ``factor``. So one landmark, however far out
+of place, cannot exclude a person on its own (detectors misplace single points, and so may an
+examiner's hand); a second one must lie far out too, or many a little. The landmarks named
+are the three farthest from where the skull puts them (by ``d_j^2``). The table still shows
+each landmark against its own allowance (``d_j^2`` within the two-degree quantile at
+``point_level``, times ``factor``), for the examiner to check, not as a rule. ``factor`` is set
+on validation people, for each view, so that at most about 0.5 % of true persons are excluded
+(see the model card); it may lie below 1 where the model's spread is wider than the true
+persons' misfits need. (The rule was one landmark beyond its own allowance, or the whole
+Mahalanobis misfit beyond its quantile: with the detectors' landmarks the validation people's
+true pairs needed tolerances under which it marked 10 % of impostors inconsistent, against
+44 % now; RESULTS section 9.) :data:`RULE` names the rule in the model card: a model whose factors were set for
+another rule is refused (:mod:`.model_file`).
 
 A person with several photos of a view is inconsistent in that view only when every
 assessable photo is; a person is inconsistent when one view is (front and lateral are
@@ -34,6 +37,8 @@ from crossid_desktop.matching.craniofacial import chi2
 from crossid_desktop.matching.craniofacial.assess import Fit
 
 CONSISTENT, INCONSISTENT, NOT_ASSESSABLE = "consistent", "inconsistent", "not assessable"
+#: the exclusion rule the tolerance factors of a model card were set for
+RULE = "sum of the landmarks' own misfits without the largest, against the chi-square quantile"
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ class Tolerance:
     factor: float = 1.0
 
     def point_limit(self) -> float:
-        """The largest ``d_j^2`` a landmark may have."""
+        """A landmark's own allowance for ``d_j^2`` (shown in the correspondence table; the
+        decision weighs the landmarks together, :meth:`statistic`)."""
         return self.factor * chi2.quantile(self.point_level, 2)
 
     def global_limit(self, dof: int) -> float:
@@ -55,13 +61,16 @@ class Tolerance:
         """How far beyond tolerance a fit lies: > 1 means inconsistent (NaN when not assessable)."""
         if not fit.assessable:
             return math.nan
-        return float(fit.point_misfit.sum()) / self.global_limit(fit.dof)
+        misfits = np.asarray(fit.point_misfit, dtype=np.float64)
+        if misfits.size < 2:
+            return 0.0
+        return float(misfits.sum() - misfits.max()) / self.global_limit(max(fit.dof - 2, 1))
 
 
 @dataclass(frozen=True)
 class Verdict:
     """A decision with its grounds: ``status`` one of consistent / inconsistent / not assessable;
-    ``excluding`` the landmarks that contribute most to an exclusion; ``reasons`` why it could not be assessed."""
+    ``excluding`` the landmarks farthest from where the skull puts them (an exclusion); ``reasons`` why it could not be assessed."""
 
     status: str
     excluding: tuple[str, ...] = ()
@@ -71,8 +80,9 @@ class Verdict:
     def sentence(self) -> str:
         """The decision in plain words."""
         if self.status == INCONSISTENT:
+            farthest = ", ".join(n.replace("_", " ") for n in self.excluding) or "not recorded"
             return ("The face is not consistent with the skull: its landmarks, taken together, lie farther from where the skull puts them "
-                    "than the stated tolerance allows, most of all " + ", ".join(n.replace("_", " ") for n in self.excluding) + ".")
+                    f"than the stated tolerance allows (the farthest: {farthest}).")
         if self.status == CONSISTENT:
             return "The face is consistent with the skull: its landmarks, taken together, lie within the stated tolerance of where the skull puts them."
         return "The skull and this face could not be compared: " + "; ".join(dict.fromkeys(self.reasons)) + "."

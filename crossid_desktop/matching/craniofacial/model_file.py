@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from crossid_desktop.errors import ModelError
-from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.consistency import RULE, Tolerance
 from crossid_desktop.matching.craniofacial.model import ViewModel
 from crossid_desktop.matching.craniofacial.views import view_pair
 from crossid_desktop.paths import atomic_path
@@ -60,9 +60,19 @@ def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
     return out
 
 
-def compute_fingerprint(arrays: Mapping[str, np.ndarray], views: Mapping[str, ViewModel]) -> str:
-    """SHA-256 over the arrays (name, dtype, shape, bytes in name order) and each view's landmark names."""
-    digest = hashlib.sha256(b"crossid-craniofacial-v1\n")
+def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
+    """What, besides the arrays, decides a model's answers: the exclusion rule and its tolerance
+    (levels and factors) and the fusion rules, as the card states them."""
+    tolerance = card.get("tolerance", {}) if isinstance(card.get("tolerance"), Mapping) else {}
+    fusion = card.get("fusion", {}) if isinstance(card.get("fusion"), Mapping) else {}
+    return {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
+
+
+def compute_fingerprint(arrays: Mapping[str, np.ndarray], views: Mapping[str, ViewModel], calibration: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 over the arrays (name, dtype, shape, bytes in name order), each view's landmark
+    names and the calibration (:func:`calibration_of`): a model refitted on other validation
+    people is another model, and galleries, cases and reports tell it apart by this."""
+    digest = hashlib.sha256(b"crossid-craniofacial-v2\n" if calibration is not None else b"crossid-craniofacial-v1\n")
     for key in sorted(arrays):
         value = np.ascontiguousarray(arrays[key])
         digest.update(f"{key}:{value.dtype.str}:{value.shape}\n".encode())
@@ -70,6 +80,8 @@ def compute_fingerprint(arrays: Mapping[str, np.ndarray], views: Mapping[str, Vi
     for view in sorted(views):
         pair = views[view].pair
         digest.update(json.dumps([view, pair.skull_names, pair.face_names]).encode())
+    if calibration is not None:  # (v1 fingerprints, of models before the rule was recorded, covered the arrays alone)
+        digest.update(json.dumps(calibration, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -77,13 +89,14 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
     """Write ``path`` (``.npz``) and its card (``.json`` beside it); returns the model with its fingerprint."""
     path = Path(path).with_suffix(".npz")
     arrays = _arrays(model)
-    fingerprint = compute_fingerprint(arrays, model.views)
-    card = {**model.card, "task": TASK, "format_version": FORMAT_VERSION, "fingerprint": fingerprint,
-            "tolerance": {**_tolerance_notes(model.card), "global_level": model.tolerance.global_level,
+    card = {**model.card, "task": TASK, "format_version": FORMAT_VERSION,
+            "tolerance": {**_tolerance_notes(model.card), "rule": RULE, "global_level": model.tolerance.global_level,
                           "point_level": model.tolerance.point_level, "factor": model.tolerance.factor,
                           "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())}},
             "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
                              "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
+    card = json.loads(json.dumps(card))  # the card as it will be read back (floats and keys as JSON gives them)
+    fingerprint = card["fingerprint"] = compute_fingerprint(arrays, model.views, calibration_of(card))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     with atomic_path(path) as temporary:
@@ -96,11 +109,13 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
 def _tolerance_notes(card: Mapping[str, Any]) -> dict[str, Any]:
     """What the card says about how the tolerance was set (everything but its three numbers)."""
     notes = card.get("tolerance", {})
-    return {k: v for k, v in notes.items() if k not in ("global_level", "point_level", "factor", "view_factors")} if isinstance(notes, Mapping) else {}
+    return {k: v for k, v in notes.items() if k not in ("rule", "global_level", "point_level", "factor", "view_factors")} if isinstance(notes, Mapping) else {}
 
 
-def load_model(path: str | Path) -> CraniofacialModel:
-    """Read a model written by :func:`save_model`; :class:`ModelError` when it is missing or damaged."""
+def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel:
+    """Read a model written by :func:`save_model`; :class:`ModelError` when it is missing or
+    damaged, or when its tolerance was set for another exclusion rule (``to_refit``: read such a
+    model too, for its correspondence models, whose fingerprint is checked as it was written)."""
     path = Path(path).with_suffix(".npz")
     card_file = path.with_suffix(".json")
     if not path.is_file() or not card_file.is_file():
@@ -113,13 +128,17 @@ def load_model(path: str | Path) -> CraniofacialModel:
             raise ValueError(f"the card describes a {card.get('task')!r} model of format {card.get('format_version')}")
         views = {view: _view_model(view, arrays) for view in card["views"]}
         tol = card["tolerance"]
+        current = tol.get("rule") == RULE
+        if not current and not to_refit:
+            raise ModelError(f"The craniofacial model {path} was calibrated for another exclusion rule ({tol.get('rule') or 'an older one'}); "
+                             f"set its tolerance and fusion again with: crossid train-craniofacial --refit {path} --validation-data DIR ...")
         tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
         view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise ModelError(f"The craniofacial model {path} cannot be read ({error}).") from error
-    fingerprint = compute_fingerprint(arrays, views)
+    fingerprint = compute_fingerprint(arrays, views, calibration_of(card) if current or "rule" in tol else None)
     if card.get("fingerprint") not in (None, fingerprint):
-        raise ModelError(f"The craniofacial model {path} does not match its card (the arrays were changed or swapped).")
+        raise ModelError(f"The craniofacial model {path} does not match its card (the arrays, the tolerance or the fusion rules were changed).")
     return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
 
 
@@ -134,8 +153,11 @@ def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:
 
 
 def update_card(path: str | Path, **fields: Any) -> dict[str, Any]:
-    """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays
-    and so the fingerprint stay as they are. Returns the new card."""
+    """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays,
+    the calibration and so the fingerprint stay as they are. Returns the new card."""
+    fixed = sorted(set(fields) & {"tolerance", "fusion", "fingerprint", "views", "task", "format_version"})
+    if fixed:
+        raise ValueError(f"update_card does not change {', '.join(fixed)}: they make the model (refit it instead)")
     card_file = Path(path).with_suffix(".json")
     load_model(path)  # refuses a damaged or mismatched model before anything is written
     card = json.loads(card_file.read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """The skull-face overlay drawn: the X-ray warped onto the candidate's photo, with the landmarks.
 
 Colours (RGB): skull landmarks cyan, the face landmarks the skull predicts yellow, the photo's
-measured landmarks magenta (outlined red where a landmark lies beyond its tolerance), and the
+measured landmarks magenta (outlined red where a landmark lies beyond its own allowance; the
+verdict weighs the landmarks together), and the
 soft-tissue depth vectors from each paired skull point to its predicted skin point in white.
 """
 

@@ -95,7 +95,7 @@ def test_skull_face_comparison_shown_or_said_missing(xray: tuple) -> None:
     assert "Lateral X-ray: the face in this photograph is consistent" in page["S0001"]
     assert "pronasale: tip of the nose" in page["S0001"]  # the landmark table's words for it
     assert "not consistent with the skull: taken together, its landmarks lie further" in page["S0002"]
-    assert "pronasale and stomion most of all" in page["S0002"]
+    assert "(the farthest: pronasale and stomion)" in page["S0002"]
     assert re.search(r"pronasale.{0,60}9\.8 6\.0 NO", page["S0002"])
     assert "could not be compared with the skull: the chin is hidden in the photo" in page["S0003"]
     assert "No skull-face overlay or landmark comparison was recorded with this search" in page["S0004"]

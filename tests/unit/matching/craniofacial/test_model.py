@@ -84,7 +84,7 @@ def test_missing_and_uncertain_skull_points_widen_the_prediction(world: World, f
     assert "only" in predict(model, Landmarks(skull.view, skull.names, few, skull.sd, "test")).problem
 
 
-def test_a_moved_landmark_excludes_and_is_named(world: World, fitted) -> None:
+def test_two_moved_landmarks_exclude_and_are_named_one_alone_does_not(world: World, fitted) -> None:
     rng = np.random.default_rng(9)
     person = world.person(rng, "X")
     model = fitted.model
@@ -92,15 +92,19 @@ def test_a_moved_landmark_excludes_and_is_named(world: World, fitted) -> None:
     photo = person.photos[world.pair.face_view][0]
     tolerance = Tolerance()
     assert judge_photo(assess_photo(model, prediction, photo), tolerance).status == CONSISTENT
-    row = photo.names.index("zygion_soft_left")
-    moved_xy = photo.xy.copy()
     scale = assess_photo(model, prediction, photo).registration.scale
-    moved_xy[row, 0] += 15.0 / scale  # 15 mm outwards
-    moved = Landmarks(photo.view, photo.names, moved_xy, photo.sd, "test")
-    verdict = judge_photo(assess_photo(model, prediction, moved), tolerance)
+
+    def moved(*names: str) -> Landmarks:
+        xy = photo.xy.copy()
+        for name in names:
+            xy[photo.names.index(name), 0] += 15.0 / scale  # 15 mm outwards
+        return Landmarks(photo.view, photo.names, xy, photo.sd, "test")
+
+    assert judge_photo(assess_photo(model, prediction, moved("zygion_soft_left")), tolerance).status == CONSISTENT
+    verdict = judge_photo(assess_photo(model, prediction, moved("zygion_soft_left", "gonion_soft_left")), tolerance)
     assert verdict.status == INCONSISTENT
-    assert verdict.excluding[0] == "zygion_soft_left"
-    assert "zygion soft left" in verdict.sentence()
+    assert set(verdict.excluding[:2]) == {"zygion_soft_left", "gonion_soft_left"}
+    assert "zygion soft left" in verdict.sentence() and "gonion soft left" in verdict.sentence()
 
 
 def test_fast_registration_equals_the_explicit_generalised_least_squares(world: World, fitted) -> None:
