@@ -68,6 +68,18 @@ def figures(r: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
     return {"rank1": float((r <= 1).mean()), "rank5": float((r <= 5).mean()), "rank10": float((r <= 10).mean()), "n": int(len(r))}
 
 
+def injury_kinds(probes: Any) -> list[set[str]]:
+    """Each probe's kinds of injury (sites dropped) from a probe file."""
+    return [{k.split("@")[0] for k in str(text).split("+")} for text in probes["kinds"]]
+
+
+def curves(r: np.ndarray, severity: np.ndarray, count: np.ndarray, kinds: list[set[str]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Figures of the injured probes' ranks ``r`` by severity, by number of injuries and by kind
+    of injury (a probe counts under each of its kinds)."""
+    return {"by_severity": {str(s): figures(r, severity == s) for s in SEVERITIES}, "by_count": {str(c): figures(r, count == c) for c in COUNTS},
+            "by_kind": {kind: figures(r, np.array([kind in k for k in kinds])) for kind in sorted(set().union(*kinds))}}
+
+
 def gallery(cache: Cache, variant: str, head: Any, photos: int, distractors: bool) -> tuple[np.ndarray, list[str]]:
     """The reporting gallery's embeddings and subjects (gallery photos: plain or flipped)."""
     gvariant = "dlib-flip" if variant.endswith("-flip") else "dlib"
@@ -103,12 +115,11 @@ def evaluate(cache: Cache, variant: str, mix: str, seg: Path | None, head: Any, 
         clean_same_r.append(ranks(_embedded(descriptors(cache, f"clean:{name}", variant, seg), head), subjects, g, g_subjects))
         severity.append(probes["severity"])
         count.append(probes["count"])
-        kinds += [{k.split("@")[0] for k in str(text).split("+")} for text in probes["kinds"]]
+        kinds += injury_kinds(probes)
     r, sev, cnt = np.concatenate(injured_r), np.concatenate(severity), np.concatenate(count)
     return {
         "variant": variant, "clean_plain": figures(np.concatenate(clean_r)), "clean": figures(np.concatenate(clean_same_r)), "injured": figures(r),
-        "by_severity": {str(s): figures(r, sev == s) for s in SEVERITIES}, "by_count": {str(c): figures(r, cnt == c) for c in COUNTS},
-        "by_kind": {kind: figures(r, np.array([kind in k for k in kinds])) for kind in sorted(set().union(*kinds))},
+        **curves(r, sev, cnt, kinds),
         "gallery_subjects": len(set(g_subjects)), "gallery_photos": len(g_subjects),
     }
 
@@ -120,12 +131,29 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         sev = " ".join(f"{100 * row['by_severity'][str(s)]['rank1']:5.1f}" for s in SEVERITIES)
         cnt = " ".join(f"{100 * row['by_count'][str(c)]['rank1']:4.0f}" for c in COUNTS)
         print(f"{row['label']:28s} {pct(row['clean']):>18s} {pct(row['injured']):>18s} | {'':18s} {sev} | {'':11s} {cnt}")
+    print_kinds([row["label"] for row in rows], rows)
+    print(f"gallery: {rows[0]['gallery_subjects']} people, {rows[0]['gallery_photos']} photos; probes: {rows[0]['injured']['n']} injured, {rows[0]['clean']['n']} clean")
+
+
+def print_kinds(labels: list[str], rows: list[dict[str, Any]]) -> None:
+    """Rank-1 per kind of injury, one column per row (``by_kind`` of ``curves``)."""
     kinds = sorted(rows[0]["by_kind"], key=lambda k: -rows[0]["by_kind"][k]["n"])
     print("rank-1 of the injured probes showing each kind of injury (a probe counts under each of its kinds):")
-    print(f"{'kind':28s} {'n':>4s} " + " ".join(f"{row['label'][:14]:>14s}" for row in rows))
+    print(f"{'kind':28s} {'n':>4s} " + " ".join(f"{label[:14]:>14s}" for label in labels))
     for kind in kinds:
         print(f"{kind:28s} {rows[0]['by_kind'][kind]['n']:4d} " + " ".join(f"{100 * row['by_kind'][kind]['rank1']:14.0f}" for row in rows))
-    print(f"gallery: {rows[0]['gallery_subjects']} people, {rows[0]['gallery_photos']} photos; probes: {rows[0]['injured']['n']} injured, {rows[0]['clean']['n']} clean")
+
+
+def print_curves(labels: list[str], rows: list[dict[str, Any]]) -> None:
+    """Rank-1 by severity and by number of injuries, then per kind (``curves``'s figures)."""
+    print(f"{'':28s} rank-1 by severity {' '.join(f'{s:>5}' for s in SEVERITIES)} | by injuries {' '.join(f'{c:>5}' for c in COUNTS)}")
+    for label, row in zip(labels, rows):
+        sev = " ".join(f"{100 * row['by_severity'][str(s)]['rank1']:5.1f}" for s in SEVERITIES)
+        cnt = " ".join(f"{100 * row['by_count'][str(c)]['rank1']:5.1f}" for c in COUNTS)
+        print(f"{label:28s} {'':18s} {sev} | {'':11s} {cnt}")
+    print("probes per cell: severity " + " ".join(str(rows[0]["by_severity"][str(s)]["n"]) for s in SEVERITIES)
+          + "; injuries " + " ".join(str(rows[0]["by_count"][str(c)]["n"]) for c in COUNTS))
+    print_kinds(labels, rows)
 
 
 def draw(rows: list[dict[str, Any]], out: Path, title: str) -> None:

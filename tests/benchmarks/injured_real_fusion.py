@@ -19,6 +19,10 @@ The composites' distances and descriptors are cached per probe and photo under
 distances of an ``injured_real_transplant.py`` run whose masks are the same (no descriptors:
 the centroid fusions are then not available for those photos and the run computes them).
 
+``--curves`` adds each recipe's rank-1 of the injured probes by severity, by number of injuries
+and by kind of injury (``injured_real.curves``, the bins of ``injured_real.py``), printed and in
+the ``--json`` rows.
+
 Run (tuning people; the bundled segmenter)::
 
     .venv/bin/python tests/benchmarks/injured_real_fusion.py --work W --part tune --mask seg \\
@@ -36,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from injured_real import FACES, figures
+from injured_real import FACES, curves, figures, injury_kinds, print_curves
 from injured_real_data import REPORT_SETS, Cache
 from injured_real_transplant import _tag, flip_described, gallery_set, masks_of, probe_specs
 from injured_real_variants import descriptors, spec_crops
@@ -171,7 +175,9 @@ def probe_rank(i: int, plain: np.ndarray, q: np.ndarray, store: Composites, g_ve
 
 
 def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: list[str], recipes: list[str], prefill: str | None,
-             mix: str, sets: tuple[str, ...]) -> list[dict[str, Any]]:
+             mix: str, sets: tuple[str, ...], with_curves: bool = False) -> list[dict[str, Any]]:
+    """Each recipe's figures (``print_rows``); ``with_curves``: also the injured probes' rank-1
+    by severity, number of injuries and kind of injury (``injured_real.curves``)."""
     g_crops, g_vectors, g_subjects = gallery_set(cache, part)
     names, column = np.unique(np.asarray(g_subjects, dtype=object), return_inverse=True)
     photos_of = np.bincount(column)
@@ -181,10 +187,14 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
     among_several: dict[str, dict[str, list[int]]] = {r: {"injured": [], "clean": []} for r in recipes}
     truth_single: dict[str, dict[str, list[int]]] = {r: {"injured": [], "clean": []} for r in recipes}
     flagged: dict[str, list[bool]] = {"injured": [], "clean": []}
+    severity, count, kinds = [], [], []  # of the injured probes, in the order of ``ranks``
     for set_name, name in probe_specs(part, mix, sets):
         probes = cache.probes(set_name, "report" if part == "report" else "tune", mix)
         people = cache.crops(set_name)[2]
         truth = [int(np.searchsorted(names, people[i])) for i in probes["rows"]]
+        severity.append(probes["severity"])
+        count.append(probes["count"])
+        kinds += injury_kinds(probes)
         for kind, prefix in (("injured", "probes"), ("clean", "clean")):
             plain, q, store, any_mask = fill(cache, f"{prefix}:{name}", part, mask, seg_path, needs, prefill, g_crops, g_vectors, column, descriptors_too)
             flagged[kind] += any_mask.tolist()
@@ -206,7 +216,8 @@ def evaluate(cache: Cache, part: str, mask: str, seg_path: Path | None, needs: l
                      "top_impostor_multi_photo": {k: float(multi[k].mean()) for k in r},
                      "against_multi_photo_subjects_only": {k: figures(np.array(v)) for k, v in among_several[recipe].items()},
                      "true_subject_one_photo": {k: figures(np.array([x for x in v if x > 0])) for k, v in truth_single[recipe].items()},
-                     "rank1_gained_lost_vs_first": {k: [int(((r[k] == 1) & (first[k] > 1)).sum()), int(((r[k] > 1) & (first[k] == 1)).sum())] for k in r}})
+                     "rank1_gained_lost_vs_first": {k: [int(((r[k] == 1) & (first[k] > 1)).sum()), int(((r[k] > 1) & (first[k] == 1)).sum())] for k in r},
+                     **(curves(r["injured"], np.concatenate(severity), np.concatenate(count), kinds) if with_curves else {})})
     print(f"people: {part}; gallery {len(names)} people, {len(g_subjects)} photos; probes {len(ranks[recipes[0]]['injured'])} injured "
           f"(segmenter flags {np.mean(flagged['injured']):.0%}), clean {len(ranks[recipes[0]]['clean'])} (flags {np.mean(flagged['clean']):.0%})")
     return rows
@@ -237,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--need", nargs="+", default=["subjects:10"], help="scopes whose composites are computed")
     parser.add_argument("--recipes", nargs="+", default=["plain/min", "photos:10/min"])
     parser.add_argument("--prefill", default=None, help="mask tag of an injured_real_transplant.py k=10 run with the same masks")
+    parser.add_argument("--curves", action="store_true", help="also rank-1 by severity, number and kind of injury (injured probes)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if not args.faces.is_dir():
@@ -244,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cache = Cache(args.work, args.faces)
     (cache.work / "transplant").mkdir(exist_ok=True)
-    rows = evaluate(cache, args.part, args.mask, args.segmenter, args.need, args.recipes, args.prefill, args.mix, tuple(args.sets))
+    rows = evaluate(cache, args.part, args.mask, args.segmenter, args.need, args.recipes, args.prefill, args.mix, tuple(args.sets), args.curves)
     print_rows(rows)
+    if args.curves:
+        print_curves([row["recipe"] for row in rows], rows)
     if args.json:
         args.json.write_text(json.dumps({**{k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     return 0
