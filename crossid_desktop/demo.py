@@ -79,8 +79,10 @@ def default_demo_dir() -> Path:
     return default_workspace_dir().parent / "demo"
 
 
-def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> Demo:
-    """Open the demo, building it the first time (a few tens of seconds on a CPU)."""
+def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+               matchers: MatcherCache | None = None) -> Demo:
+    """Open the demo, building it the first time (a few tens of seconds on a CPU); ``matchers``:
+    the cache the caller searches with (so that the models are loaded once)."""
     root = Path(root) if root is not None else default_demo_dir()
     marker = root / "demo.json"
     if marker.is_file():
@@ -88,19 +90,19 @@ def build_demo(root: Path | None = None, *, progress: ProgressCallback | None = 
             data = json.loads(marker.read_text(encoding="utf-8"))
             if data.get("format") == DEMO_FORMAT and data.get("seed") == DEMO_SEED:
                 demo = Demo(root, tuple(DemoQuery(q["label"], tuple(q["paths"]), q["modality"], q["true_subject_id"]) for q in data["queries"]))
-                _up_to_date(demo, progress or no_progress, cancel)
+                _up_to_date(demo, matchers or MatcherCache(), progress or no_progress, cancel)
                 return demo
         except (OSError, ValueError, KeyError, TypeError):
             pass  # an unfinished or older demo: build it again
     return _build(root, progress or no_progress, cancel)
 
 
-def _up_to_date(demo: Demo, progress: ProgressCallback, cancel: threading.Event | None) -> None:
+def _up_to_date(demo: Demo, cache: MatcherCache, progress: ProgressCallback, cancel: threading.Event | None) -> None:
     """A demo built before a bundled model changed (a refitted matcher is another model) lacks the
     new model's vectors: embed what its gallery lacks for the matchers it uses now and rebuild
     their indexes, as ``crossid gallery rebuild-index`` does."""
     workspace = demo.workspace()
-    matchers = MatcherCache().configured(workspace.root)
+    matchers = cache.configured(workspace.root)
     with GalleryStore(workspace.db_path) as store:
         stale = [m for m in matchers if store.images_without_embeddings(m.fingerprint)]
     if stale:

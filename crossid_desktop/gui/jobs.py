@@ -64,7 +64,7 @@ def demo_job(root: Path | None) -> JobFunction:
     def run(context: Any, progress: ProgressCallback, cancel: threading.Event) -> tuple[Any, Any]:
         from crossid_desktop.demo import build_demo  # renders a cohort with OpenCV: loaded only when the demo is asked for
 
-        demo = build_demo(root, progress=progress, cancel=cancel)
+        demo = build_demo(root, progress=progress, cancel=cancel, matchers=context.matchers)
         workspace = demo.workspace()
         context.open_workspace(workspace)
         with GalleryStore(workspace.db_path) as store:

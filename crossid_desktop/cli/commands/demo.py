@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.matching.selection import MatcherCache
 from crossid_desktop.search.service import SearchService
 
 ORDER = 5
@@ -21,9 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from crossid_desktop.demo import build_demo  # builds the cohort with OpenCV: only when this command runs
 
+    matchers = MatcherCache()  # loaded once: the demo's freshness check and the searches
     with TextProgress("demo") as bar:
-        demo = build_demo(args.demo_dir, progress=bar)
-    service = SearchService(demo.workspace())
+        demo = build_demo(args.demo_dir, progress=bar, matchers=matchers)
+    service = SearchService(demo.workspace(), matchers=matchers)
     for query in demo.queries:
         result = service.search(list(query.paths), modality=query.query_modality(), top_k=args.top_k)
         print(f"\n== {query.label}: {', '.join(Path(p).name for p in query.paths)} (true identity {query.true_subject_id})")
