@@ -46,21 +46,18 @@ from injured_real_transplant import _tag, flip_described, gallery_set, masks_of,
 from injured_real_variants import descriptors, spec_crops
 
 from crossid_desktop.matching.transplant import FUSIONS as PRODUCT_FUSIONS
-from crossid_desktop.matching.transplant import composite, fused
+from crossid_desktop.matching.transplant import TransplantRanking, composite, fused
+from crossid_desktop.matching.transplant import scope_photos as product_scope
 
 FUSIONS = ("min", "mean2", "mean", "centroid", "min+centroid")
 FEATHER = 2.0
 
 
-def scope_photos(plain: np.ndarray, column: np.ndarray, n_subjects: int, scope: str) -> np.ndarray:
-    """The photos a scope re-scores for one probe (indices into the gallery)."""
+def scope_photos(plain: np.ndarray, column: np.ndarray, scope: str) -> np.ndarray:
+    """The photos a scope (``photos:K`` or ``subjects:N``) re-scores for one probe (indices into
+    the gallery), as the product chooses them."""
     kind, size = scope.split(":")
-    if kind == "photos":
-        return np.argsort(plain, kind="stable")[:int(size)]
-    best = np.full(n_subjects, np.inf)
-    np.minimum.at(best, column, plain)
-    top = np.argsort(best, kind="stable")[:int(size)]
-    return np.flatnonzero(np.isin(column, top))
+    return product_scope(plain, column, TransplantRanking(k=int(size), scope=kind))
 
 
 class Composites:
@@ -97,10 +94,9 @@ def fill(cache: Cache, spec: str, part: str, mask: str, seg_path: Path | None, n
         rows = np.arange(len(crops))[:, None]
         empty = np.isnan(store.dist[rows, old["top"]])
         store.dist[rows, old["top"]] = np.where(empty, old["new"], store.dist[rows, old["top"]])
-    n_subjects = int(column.max()) + 1
     start, done = time.time(), 0
     for i in range(len(crops)):
-        wanted = np.unique(np.concatenate([scope_photos(plain[i], column, n_subjects, s) for s in needs]))
+        wanted = np.unique(np.concatenate([scope_photos(plain[i], column, s) for s in needs]))
         if not masks[i].any():  # nothing to transplant: the composite is the gallery photo
             store.dist[i, wanted], store.desc[i, wanted] = plain[i, wanted], g_vectors[wanted]
             continue
@@ -142,7 +138,7 @@ def subject_front(plain: np.ndarray, q: np.ndarray, dist: np.ndarray, desc: np.n
     everything = np.flatnonzero(keep)
     if scope == "plain":
         return fused_scores(row, everything, column, n_subjects, fusion, q, g_vectors, g_vectors)
-    chosen = scope_photos(row, column, n_subjects, scope)
+    chosen = scope_photos(row, column, scope)
     chosen = chosen[keep[chosen]]
     if np.isnan(dist[chosen]).any():
         raise RuntimeError(f"composites missing for {recipe}: compute them with --need")
