@@ -47,7 +47,7 @@ from crossid_desktop.matching.craniofacial.annotations import EXACT, Measurement
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, measured_profile, with_profile
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, measured_profile, with_profile
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
 from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model, find_landmarks
@@ -100,8 +100,11 @@ def detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
 
 
 def _detected(path: Path, view: str, cache_dir: Path | None) -> Landmarks:
+    """A photo's detected landmarks, kept in ``cache_dir`` by the photo's SHA-256, its view and
+    the installed face landmark models (another model is another detection)."""
     sha = sha256_of_file(path)
-    cached = Path(cache_dir) / f"{sha}.json" if cache_dir is not None else None
+    models = hashlib.sha256(json.dumps(face_models(), sort_keys=True).encode()).hexdigest()[:12]
+    cached = Path(cache_dir) / f"{sha}-face-{view}-{models}.json" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return Landmarks.from_dict(json.loads(cached.read_text(encoding="utf-8")))
     found = detect_face_points(load_image(path).rgb_uint8(), view)

@@ -32,7 +32,7 @@ from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
 from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
-from crossid_desktop.matching.craniofacial.measure import with_profile
+from crossid_desktop.matching.craniofacial.measure import face_models, with_profile
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model
 from crossid_desktop.matching.craniofacial.views import VIEW_PAIRS
 from crossid_desktop.matching.model_card import software_versions
@@ -78,7 +78,7 @@ def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out:
     refit's command, and drops the old test figures (they described the old rules)."""
     old = load_model(model_path, to_refit=True)
     card = {key: value for key, value in old.card.items()
-            if key not in ("validation", "tolerance", "fusion", "detector_errors", "metrics", "software", "notes", "fingerprint")}
+            if key not in ("validation", "tolerance", "fusion", "detector_errors", "face_models", "metrics", "software", "notes", "fingerprint")}
     card["refit"] = {"from": str(model_path), "from_fingerprint": old.fingerprint, "command": " ".join(command),
                      "what": "the exclusion tolerance, the fusion rules and the detector error profiles set afresh on the validation people; "
                              "the correspondence models kept"}
@@ -128,6 +128,7 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
     if profiles is not None:
         card["detector_errors"] = {view: profile.to_dict() for view, profile in profiles.items()}
+        card["face_models"] = face_models()  # the error profiles hold for these models only
     landmarks = _validation_landmarks(noise, detect_faces=detect_faces, detect_xrays=detect_xrays)
     card.update({
         "validation": {"data": str(validation_data), "people": len(val_ids), "landmarks": landmarks, "metrics": metrics},

@@ -8,15 +8,18 @@ the unit tests'): each simulated person gets
 (frontal: eye-level midline to the chin; profile: soft-tissue nasion to soft-tissue menton;
 :func:`~crossid_desktop.matching.landmarks.face_points.face_height` on the exact points). Points
 outside the photo (a chin below a tightly framed photo) are not scored. Printed: mean radial
-error (MRE) overall and by region, for dlib's generic 68-point model and for the refined model,
-and for the profile-contour detector; photos without a face found or points missing are counted.
+error (MRE) overall and by region, for dlib's generic 68-point model and for the refined model;
+for profile photos (``--profiles`` people, every second photo mirrored; at ``--size`` with the
+default and with doubled pose, shift and scale ranges, and at half the size) the contour rules
+alone and with the profile model (seeds 73 trains it, 556 tuned it), and how often the face's
+side was taken wrongly; photos without a face found or points missing are counted.
 
 Real faces (``../shared/data/faces/lfw_dev``, no ground truth): the refined model's 68 points
 against dlib's own, as a percentage of the face's height by dlib's points (how far the refined
 model strays from the generic one on real photos).
 
 Run: ``PYTHONPATH=. .venv/bin/python tests/benchmarks/face_landmarks.py [--people 60] [--size 256]
-[--model resources/models/face_landmarks_front.dat] [--lfw 200]``
+[--model resources/models/face_landmarks_front.dat] [--lfw 200] [--profiles 200] [--side-model PATH] [--no-frontal]``
 """
 
 from __future__ import annotations
@@ -93,18 +96,51 @@ def synthetic(seed: int, people: int, photos: int, size: int, model: Path | None
                 finally:
                     seconds[name] += time.perf_counter() - start
                 results[name].append(_errors(found, truth, "face-front", size))
-        nuisance = draw_nuisance(rng)
-        photo, truth = render_face_side(subject, nuisance, size), image_landmarks("face-side", subject, nuisance, size)
-        start = time.perf_counter()
-        try:
-            results["profile"].append(_errors(detect_face_side(photo), truth, "face-side", size))
-        except NoFaceFoundError:
-            failures["profile"] += 1
-        seconds["profile"] += time.perf_counter() - start
     print(f"Synthetic people of seed {seed} (never used in training or tuning), photos {size} px")
     for name in runs:
         _report(f"Frontal, {name}", results[name], failures[name], seconds[name] / max(1, people * photos))
-    _report("Profile, contour detector", results["profile"], failures["profile"], seconds["profile"] / max(1, people))
+
+
+def profiles(seed: int, people: int, size: int, factor: float, side_model: Path | None) -> None:
+    """One profile photo per person (every second one mirrored, so the face looks left), with
+    the pose, shift and scale ranges times ``factor``: the contour rules alone and with the
+    profile model; and how often the face's side was taken wrongly."""
+    runs = {"contour rules alone": Path("/nonexistent/no-profile-model.dat"), "contour rules + profile model": side_model}
+    results: dict[str, list] = {k: [] for k in runs}
+    failures: dict[str, int] = defaultdict(int)
+    wrong: dict[str, int] = defaultdict(int)
+    right_side: dict[str, list] = defaultdict(list)
+    seconds: dict[str, float] = defaultdict(float)
+    for index in range(people):
+        subject = draw_subject(seed, index)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, index, 0x51DE]))
+        nuisance = draw_nuisance(rng, max_angle=4.0 * factor, max_shift=0.02 * factor, max_scale=0.03 * factor)
+        photo, truth = render_face_side(subject, nuisance, size), image_landmarks("face-side", subject, nuisance, size)
+        mirrored = index % 2 == 1
+        if mirrored:
+            photo = np.ascontiguousarray(photo[:, ::-1])
+            truth = {name: (size - 1 - x, y) for name, (x, y) in truth.items()}
+        for name, model in runs.items():
+            start = time.perf_counter()
+            try:
+                found = detect_face_side(photo, model=model)
+            except NoFaceFoundError:
+                failures[name] += 1
+                continue
+            finally:
+                seconds[name] += time.perf_counter() - start
+            wrong[name] += found.mirrored != mirrored
+            results[name].append(_errors(found, truth, "face-side", size))
+            if found.mirrored == mirrored:
+                right_side[name].append(results[name][-1])
+    print(f"\nProfile photos of seed {seed}, {size} px, nuisance ranges x{factor:g} (every second photo mirrored)")
+    for name in runs:
+        _report(f"Profile, {name}", results[name], failures[name], seconds[name] / max(1, people))
+        points = {n: [e[n] for e in results[name] if n in e and not np.isnan(e[n])] for n in landmark_names("face-side")}
+        print("  by point: " + ", ".join(f"{n} {np.mean(v):.2f}" for n, v in points.items() if v))
+        scored = [v for e in right_side[name] for v in e.values() if not np.isnan(v)]
+        print(f"  face's side taken wrongly: {wrong[name]} of {people - failures[name]}; "
+              f"MRE on the photos whose side was right {np.mean(scored):.2f} % (median {np.median(scored):.2f} %)")
 
 
 def real_faces(limit: int, model: Path | None) -> None:
@@ -141,8 +177,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--model", type=Path, default=None, help="refined frontal model (default: the bundled one)")
     parser.add_argument("--lfw", type=int, default=200, help="real LFW photos to compare on (0: none)")
+    parser.add_argument("--profiles", type=int, default=200, help="profile photos (one per person) per setting (0: none)")
+    parser.add_argument("--side-model", type=Path, default=None, help="profile model (default: the bundled one)")
+    parser.add_argument("--no-frontal", action="store_true", help="profiles only")
     args = parser.parse_args()
-    synthetic(args.seed, args.people, args.photos, args.size, args.model)
+    if not args.no_frontal:
+        synthetic(args.seed, args.people, args.photos, args.size, args.model)
+    if args.profiles:
+        for size, factor in ((args.size, 1.0), (args.size, 2.0), (args.size // 2, 1.0)):
+            profiles(args.seed, args.profiles, size, factor, args.side_model)
     if args.lfw:
         real_faces(args.lfw, args.model)
 

@@ -23,7 +23,7 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.matching.craniofacial.features import FeatureSpace
 from crossid_desktop.matching.craniofacial.fusion import Fusion
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks, face_models
 from crossid_desktop.matching.craniofacial.model import Prediction, predict
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar
@@ -38,6 +38,20 @@ ASSUMED_PROFILES = {"face-front": ErrorProfile("face-front", {}, 0.0094 / 1.2533
                     "face-side": ErrorProfile("face-side", {}, 0.015 / 1.2533, "assumed")}
 
 
+def _check_face_models(model: CraniofacialModel) -> None:
+    """Refuse a model whose detector error profiles were measured with other face landmark
+    models than the installed ones (its tolerances and likelihood ratios would not hold)."""
+    recorded = model.card.get("face_models")
+    if not isinstance(recorded, dict):
+        return  # a card from before the models were recorded
+    installed = face_models()
+    changed = sorted(view for view in recorded if recorded[view] != installed.get(view))
+    if changed:
+        raise ModelError(f"The craniofacial model {model.name} was fitted with other face landmark models than the installed ones "
+                         f"({', '.join(f'{v}: fitted with {recorded[v]}, installed {installed.get(v)}' for v in changed)}). "
+                         "Refit it with: crossid train-craniofacial --refit MODEL --validation-data DIR --detect-faces --detect-xrays --out NEW.npz")
+
+
 class CraniofacialMatcher:
     """The craniofacial model behind the matcher contract (module docstring)."""
 
@@ -48,6 +62,7 @@ class CraniofacialMatcher:
         self.fingerprint: str = model.fingerprint
         self.embedding_dim: int = self.space.dim
         self.query_modalities: frozenset[QueryModality] = frozenset(m for m, v in VIEW_OF_MODALITY.items() if v in model.views)
+        _check_face_models(model)
         stored = model.card.get("detector_errors", {})
         self.profiles = {view: ErrorProfile.from_dict(stored[view]) if view in stored else ASSUMED_PROFILES[view] for view in ASSUMED_PROFILES}
 

@@ -74,6 +74,32 @@ def with_deviations(view: str, points: Mapping[str, tuple[float, float]], profil
     return Landmarks.from_points(view, points, sd=sd, source=source, warnings=warnings, mirrored=mirrored)
 
 
+def face_models() -> dict[str, str]:
+    """The installed face landmark models, by view: ``"<file> <first 16 hex digits of its
+    SHA-256>"``, or ``"none"`` where the view's model is not installed (the frontal view then uses
+    dlib's generic model, the profile view the contour rules alone). Landmarks measured, error
+    profiles fitted and galleries indexed with other models are not comparable with these."""
+    from crossid_desktop.matching.landmarks.face_front import bundled_model as front_model
+    from crossid_desktop.matching.landmarks.face_side_model import bundled_model as side_model
+
+    return {view: _file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
+
+
+_IDENTITIES: dict[tuple[str, int, int], str] = {}
+
+
+def _file_identity(path: Any) -> str:
+    from crossid_desktop.imaging.io import sha256_of_file
+
+    if not path.is_file():
+        return "none"
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _IDENTITIES:
+        _IDENTITIES[key] = f"{path.name} {sha256_of_file(path)[:16]}"
+    return _IDENTITIES[key]
+
+
 def detect_face_points(rgb: NDArray[Any], view: str) -> Landmarks:
     """The face landmarks the detectors find in a photo of ``view`` (``"front"``, ``"side"`` or
     ``"unknown"``: frontal first, then profile), without deviations (NaN); a failure with its

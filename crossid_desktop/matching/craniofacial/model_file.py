@@ -62,10 +62,14 @@ def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
 
 def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     """What, besides the arrays, decides a model's answers: the exclusion rule and its tolerance
-    (levels and factors) and the fusion rules, as the card states them."""
+    (levels and factors), the fusion rules and the face landmark models the photos are measured
+    with, as the card states them."""
     tolerance = card.get("tolerance", {}) if isinstance(card.get("tolerance"), Mapping) else {}
     fusion = card.get("fusion", {}) if isinstance(card.get("fusion"), Mapping) else {}
-    return {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
+    out = {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
+    if "face_models" in card:  # the face landmark models its error profiles were measured with (cards since they were recorded)
+        out["face_models"] = card["face_models"]
+    return out
 
 
 def compute_fingerprint(arrays: Mapping[str, np.ndarray], views: Mapping[str, ViewModel], calibration: Mapping[str, Any] | None = None) -> str:

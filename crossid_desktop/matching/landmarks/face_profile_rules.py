@@ -114,11 +114,11 @@ def _opening(path: NDArray[np.float64], k: int, span: int) -> float:
     return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
 
 
-def nose_tip(path: NDArray[np.float64]) -> tuple[int, float]:
-    """The nose tip's index on the resampled ``path`` and its opening angle (degrees; 180 when
-    no protrusion stands out): among the peaks of x standing out by :data:`NOSE_PROMINENCE` of the
-    outline's height within :data:`NOSE_REACH` of it on both sides, the sharpest (the smallest
-    angle between the chords to the outline :data:`NOSE_SPAN` of the height away)."""
+def protrusions(path: NDArray[np.float64]) -> dict[int, float]:
+    """The protrusions of the resampled ``path`` that could be the nose tip, by index, with their
+    opening angles (degrees): peaks of x standing out by :data:`NOSE_PROMINENCE` of the outline's
+    height within :data:`NOSE_REACH` of it on both sides, with a forehead above and a chin below,
+    not sharper than :data:`NOSE_SHARPEST` (a spike of hair)."""
     x, height = path[:, 0], float(np.ptp(path[:, 1]))
     reach, span = int(NOSE_REACH * height / STEP), max(2, int(NOSE_SPAN * height / STEP))
 
@@ -130,7 +130,16 @@ def nose_tip(path: NDArray[np.float64]) -> tuple[int, float]:
     room = (y >= y.min() + FOREHEAD * height) & (y <= y.max() - CHIN_DROP * height)  # a forehead above, a chin below
     peaks = [int(k) for k in _local_maxima(x) if room[k] and prominence(int(k)) >= NOSE_PROMINENCE * height]
     openings = {k: _opening(path, k, span) for k in peaks}
-    openings = {k: angle for k, angle in openings.items() if angle >= NOSE_SHARPEST}  # not a spike of hair
+    return {k: angle for k, angle in openings.items() if angle >= NOSE_SHARPEST}
+
+
+def nose_tip(path: NDArray[np.float64]) -> tuple[int, float]:
+    """The nose tip's index on the resampled ``path`` and its opening angle (degrees; 180 when
+    no protrusion stands out): among the peaks of x standing out by :data:`NOSE_PROMINENCE` of the
+    outline's height within :data:`NOSE_REACH` of it on both sides, the sharpest (the smallest
+    angle between the chords to the outline :data:`NOSE_SPAN` of the height away)."""
+    y, height = path[:, 1], float(np.ptp(path[:, 1]))
+    openings = protrusions(path)
     if not openings:
         return 0, 180.0
     sharpest = min(openings, key=openings.get)

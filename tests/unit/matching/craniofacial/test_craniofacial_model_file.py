@@ -56,3 +56,28 @@ def test_first_stage_distance_tracks_the_misfit(world: World, fitted) -> None:
     side_photo = np.zeros(space.dim, np.float32)
     side_photo[-1] = -VIEW_OFFSET  # what a profile photo's vector looks like in the last coordinate
     assert np.linalg.norm(side_photo - query) > 1.9 * VIEW_OFFSET
+
+
+def test_face_models_enter_the_fingerprint_and_a_model_fitted_with_others_is_refused(tmp_path: Path, fitted, monkeypatch) -> None:
+    from crossid_desktop.matching.craniofacial import matcher as matcher_module
+    from crossid_desktop.matching.craniofacial import measure
+
+    models = {"face-front": "face_landmarks_front.dat 0123456789abcdef", "face-side": "face_landmarks_side.dat fedcba9876543210"}
+    base = {"name": "test-cf", "tolerance": {"set_on": "test"}}
+    plain = save_model(tmp_path / "a.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), dict(base)))
+    recorded = save_model(tmp_path / "b.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "face_models": models}))
+    assert plain.fingerprint != recorded.fingerprint  # galleries measured with other detectors are indexed again
+    assert load_model(tmp_path / "b.npz").fingerprint == recorded.fingerprint
+    monkeypatch.setattr(matcher_module, "face_models", lambda: dict(models))
+    matcher_module.CraniofacialMatcher(recorded)  # the models it was fitted with: accepted
+    matcher_module.CraniofacialMatcher(plain)  # a card from before the models were recorded: accepted
+    monkeypatch.setattr(matcher_module, "face_models", lambda: {**models, "face-side": "none"})
+    with pytest.raises(ModelError, match="face-side: fitted with face_landmarks_side.dat fedcba9876543210, installed none"):
+        matcher_module.CraniofacialMatcher(recorded)
+    # the identity of an installed model follows its bytes
+    first = tmp_path / "m.dat"
+    first.write_bytes(b"one")
+    one = measure._file_identity(first)
+    first.write_bytes(b"two, longer")
+    assert measure._file_identity(first) != one and one.startswith("m.dat ")
+    assert measure._file_identity(tmp_path / "absent.dat") == "none"

@@ -1,0 +1,149 @@
+"""Train the profile-photo landmark model on synthetic profile photos with exact landmarks.
+
+The model is a dlib shape predictor for the points of
+:data:`~crossid_desktop.matching.landmarks.face_side_model.PARTS`, trained on profile photos of
+simulated people rendered as ``crossid synth`` renders them (``params.json`` truth). Each photo
+goes through the same steps as at run time (silhouette, front outline, nose tip by the contour
+rules, the box of :func:`~crossid_desktop.matching.landmarks.face_side_model.reference_box`), so
+the model learns from the boxes it will be given. Half of the photos are drawn with the pose,
+shift and scale ranges doubled, and every photo is also used once more turned and scaled at
+random (up to ``--turn`` degrees and ``--zoom``) at a random size between ``--min-size`` and
+``--size`` pixels, so it meets wider poses and smaller photos than the cohort's own.
+
+Run::
+
+    python -m crossid_desktop.training.face_landmarks_side --synth-seed 73 --people 600 \\
+        --out resources/models/face_landmarks_side.dat
+
+and a JSON card is written beside the model (data, command, options, counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crossid_desktop.errors import NoFaceFoundError
+from crossid_desktop.matching.landmarks.face_front import _work_crop, crop_rectangle
+from crossid_desktop.matching.landmarks.face_side_model import PARTS, reference_box
+from crossid_desktop.training.face_landmarks import _turned
+
+
+def synthetic_profiles(seed: int, people: int, size: int) -> Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]]:
+    """``(RGB profile photo, (len(PARTS), 2) exact points)`` for ``people`` simulated people of
+    ``seed``: the odd-numbered people with the pose, shift and scale ranges doubled."""
+    from crossid_desktop.synth.face_profile import render_face_side
+    from crossid_desktop.synth.params import draw_nuisance, draw_subject
+    from crossid_desktop.synth.truth import image_landmarks
+
+    for index in range(people):
+        subject = draw_subject(seed, index)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, index, 0x51DE]))
+        factor = 2.0 if index % 2 else 1.0
+        nuisance = draw_nuisance(rng, max_angle=4.0 * factor, max_shift=0.02 * factor, max_scale=0.03 * factor)
+        marks = image_landmarks("face-side", subject, nuisance, size)
+        yield render_face_side(subject, nuisance, size), np.array([marks[name] for name in PARTS], dtype=np.float64)
+
+
+def training_sample(rgb: NDArray[np.uint8], points: NDArray[np.float64]) -> tuple[NDArray[np.uint8], object] | None:
+    """One dlib training sample (grey crop, full_object_detection) with the run-time box, or None
+    where the contour rules find no profile."""
+    import cv2  # heavy import kept local
+    import dlib  # heavy import kept local
+
+    from crossid_desktop.matching.landmarks.face_profile_rules import profile_points
+    from crossid_desktop.matching.landmarks.face_side import front_outline, silhouette
+
+    try:
+        mask, _ = silhouette(rgb)
+    except NoFaceFoundError:
+        return None
+    outline = front_outline(mask)
+    found, _ = profile_points(outline, image_height=rgb.shape[0])
+    if "pronasale" not in found:
+        return None
+    box = reference_box(outline, found["pronasale"])
+    crop, matrix = _work_crop(rgb, box)
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    parts = [dlib.point(int(round(x)), int(round(y))) for x, y in points @ matrix[:, :2].T + matrix[:, 2]]
+    return grey, dlib.full_object_detection(crop_rectangle(matrix, box), parts)
+
+
+def _resized(rgb: NDArray[np.uint8], points: NDArray[np.float64], side: int) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
+    import cv2  # heavy import kept local
+
+    factor = side / rgb.shape[0]
+    return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA), (points + 0.5) * factor - 0.5
+
+
+def build_samples(photos: Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]], *, turn: float, zoom: float, min_size: int,
+                  seed: int) -> tuple[list, list, int]:
+    """Training crops and shapes (each photo as it is and once turned, scaled and resized), and
+    the number of photos skipped because the rules found no profile."""
+    rng = np.random.default_rng(seed)
+    images, shapes, skipped = [], [], 0
+    for count, (rgb, points) in enumerate(photos, 1):
+        turned, moved = _turned(rgb, points, rng, turn, zoom)
+        side = int(rng.integers(min_size, rgb.shape[0] + 1))
+        for image, xy in ((rgb, points), _resized(turned, moved, side)):
+            sample = training_sample(image, xy)
+            if sample is None:
+                skipped += 1
+                continue
+            images.append(sample[0])
+            shapes.append([sample[1]])
+        if count % 100 == 0:
+            print(f"  {count} photos", file=sys.stderr, flush=True)
+    return images, shapes, skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    import dlib  # heavy import kept local
+
+    from crossid_desktop.matching.landmarks.face_front import WORK_SIDE
+
+    parser = argparse.ArgumentParser(description="Train the profile-photo landmark model on synthetic profile photos.")
+    parser.add_argument("--synth-seed", type=int, required=True, help="render profile photos of simulated people of this seed")
+    parser.add_argument("--people", type=int, default=600, help="simulated people (one profile photo each)")
+    parser.add_argument("--size", type=int, default=256, help="rendered photo side in pixels")
+    parser.add_argument("--min-size", type=int, default=128, help="smallest side of the extra copies")
+    parser.add_argument("--out", type=str, required=True, help="model file (.dat); its card goes beside it (.json)")
+    parser.add_argument("--turn", type=float, default=8.0, help="largest random turn of the extra copies (degrees)")
+    parser.add_argument("--zoom", type=float, default=0.06, help="largest random log-scale of the extra copies")
+    parser.add_argument("--trees", type=int, default=100, help="regression trees per cascade level")
+    parser.add_argument("--cascade", type=int, default=10, help="cascade levels")
+    parser.add_argument("--depth", type=int, default=4, help="tree depth")
+    parser.add_argument("--oversampling", type=int, default=10, help="initial shapes per training crop")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    photos = synthetic_profiles(args.synth_seed, args.people, args.size)
+    images, shapes, skipped = build_samples(photos, turn=args.turn, zoom=args.zoom, min_size=args.min_size, seed=args.seed)
+    options = dlib.shape_predictor_training_options()
+    options.tree_depth, options.cascade_depth, options.num_trees_per_cascade_level = args.depth, args.cascade, args.trees
+    options.oversampling_amount, options.num_threads, options.nu = args.oversampling, args.threads, 0.1
+    options.feature_pool_size, options.num_test_splits, options.be_verbose = 400, 20, True
+    options.random_seed = str(args.seed)
+    predictor = dlib.train_shape_predictor(images, shapes, options)
+    predictor.save(args.out)
+    card = {"name": "face_landmarks_side", "kind": "dlib shape predictor", "parts": list(PARTS), "work_side": WORK_SIDE,
+            "data": {"synthetic_seed": args.synth_seed, "people": args.people, "photo_size": args.size, "min_size": args.min_size,
+                     "description": f"{args.people} profile photos of simulated people (seed {args.synth_seed}, {args.size} px, "
+                                    "rendered as crossid synth renders them; every second person with the pose, shift and scale "
+                                    "ranges doubled) with their exact landmarks; each photo also once turned, scaled and resized"},
+            "training_crops": len(images), "photos_without_profile": skipped,
+            "options": {k: getattr(args, k) for k in ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")},
+            "command": "python -m crossid_desktop.training.face_landmarks_side " + " ".join(argv or sys.argv[1:])}
+    with open(args.out.removesuffix(".dat") + ".json", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(card, indent=1) + "\n")
+    print(f"Trained on {len(images)} crops ({skipped} photos without a profile found); wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
