@@ -7,7 +7,8 @@ were not found marked missing (never clipped to the border), and every doubt as 
 and ``xray_landmarks_side.pt`` (loaded once and kept); face photos use
 :func:`~crossid_desktop.matching.landmarks.face_front.detect_face_front` (the 68 iBUG points
 and the soft-tissue points of the frontal scheme) and
-:func:`~crossid_desktop.matching.landmarks.face_side.detect_face_side` (the profile contour),
+:func:`~crossid_desktop.matching.landmarks.face_side.detect_face_side` (the profile contour and the
+profile model ``resources/models/face_landmarks_side.dat``),
 which give no per-point uncertainty (``sd`` and ``confidence`` None). A blank image is refused
 with :class:`~crossid_desktop.errors.UnsuitableImageError`; a photo without a face with
 :class:`~crossid_desktop.errors.NoFaceFoundError`; an X-ray that does not look like a skull of
