@@ -85,8 +85,8 @@ def load_people(data_dir: str | Path, subjects: Sequence[str], noise: Measuremen
 def detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, *, cache_dir: Path | None = None, progress: ProgressCallback | None = None,
                    cancel: threading.Event | None = None) -> list[PairedPerson]:
     """The people with their photos' landmarks as the face detectors find them (no deviations
-    yet; the X-rays' kept). ``cache_dir`` keeps each photo's detection (by its SHA-256) for the
-    next run."""
+    yet; the X-rays' kept). ``cache_dir`` keeps each photo's detection (by its SHA-256, its view
+    and the installed face landmark models) for the next run."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
     out = []

@@ -48,12 +48,15 @@ _SIAMESE_DEFAULT = "skull2face.pt"
 
 
 def named_matcher_files(name: str) -> tuple[Path, ...]:
-    """The bundled files a named matcher needs (none for dlib)."""
+    """The bundled files a named matcher needs (none for dlib): the craniofacial model, its card,
+    the face landmark models its error profiles were measured with, and for the fusion the
+    Siamese network."""
     model = resource_path("models", "craniofacial.npz")
+    faces = (resource_path("models", "face_landmarks_front.dat"), resource_path("models", "face_landmarks_side.dat"))  # its card's face_models
     if name == CRANIOFACIAL_NAME:
-        return (model, model.with_suffix(".json"))
+        return (model, model.with_suffix(".json"), *faces)
     if name == DEFAULT_XRAY_NAME:
-        return (model, model.with_suffix(".json"), _fused_siamese_path(model))
+        return (model, model.with_suffix(".json"), _fused_siamese_path(model), *faces)
     return ()
 
 

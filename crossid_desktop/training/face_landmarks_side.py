@@ -12,8 +12,8 @@ random (up to ``--turn`` degrees and ``--zoom``) at a random size between ``--mi
 
 Run::
 
-    python -m crossid_desktop.training.face_landmarks_side --synth-seed 73 --people 600 \\
-        --out resources/models/face_landmarks_side.dat
+    python -m crossid_desktop.training.face_landmarks_side --synth-seed 73 --people 1500 --depth 5 \\
+        --cascade 15 --oversampling 20 --out resources/models/face_landmarks_side.dat   # the bundled model
 
 and a JSON card is written beside the model (data, command, options, counts).
 """
@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from crossid_desktop.errors import NoFaceFoundError
 from crossid_desktop.matching.landmarks.face_front import _work_crop, crop_rectangle
 from crossid_desktop.matching.landmarks.face_side_model import PARTS, reference_box
+from crossid_desktop.paths import atomic_path, write_text_atomic
 from crossid_desktop.training.face_landmarks import _turned
 
 
@@ -84,7 +85,7 @@ def _resized(rgb: NDArray[np.uint8], points: NDArray[np.float64], side: int) -> 
 def build_samples(photos: Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]], *, turn: float, zoom: float, min_size: int,
                   seed: int) -> tuple[list, list, int]:
     """Training crops and shapes (each photo as it is and once turned, scaled and resized), and
-    the number of photos skipped because the rules found no profile."""
+    the number of those crops skipped because the rules found no profile on them."""
     rng = np.random.default_rng(seed)
     images, shapes, skipped = [], [], 0
     for count, (rgb, points) in enumerate(photos, 1):
@@ -130,18 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     options.feature_pool_size, options.num_test_splits, options.be_verbose = 400, 20, True
     options.random_seed = str(args.seed)
     predictor = dlib.train_shape_predictor(images, shapes, options)
-    predictor.save(args.out)
+    with atomic_path(args.out) as temporary:
+        predictor.save(str(temporary))
     card = {"name": "face_landmarks_side", "kind": "dlib shape predictor", "parts": list(PARTS), "work_side": WORK_SIDE,
             "data": {"synthetic_seed": args.synth_seed, "people": args.people, "photo_size": args.size, "min_size": args.min_size,
                      "description": f"{args.people} profile photos of simulated people (seed {args.synth_seed}, {args.size} px, "
                                     "rendered as crossid synth renders them; every second person with the pose, shift and scale "
                                     "ranges doubled) with their exact landmarks; each photo also once turned, scaled and resized"},
-            "training_crops": len(images), "photos_without_profile": skipped,
+            "training_crops": len(images), "crops_without_profile": skipped,
             "options": {k: getattr(args, k) for k in ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")},
             "command": "python -m crossid_desktop.training.face_landmarks_side " + " ".join(argv or sys.argv[1:])}
-    with open(args.out.removesuffix(".dat") + ".json", "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(card, indent=1) + "\n")
-    print(f"Trained on {len(images)} crops ({skipped} photos without a profile found); wrote {args.out}")
+    write_text_atomic(args.out.removesuffix(".dat") + ".json", json.dumps(card, indent=1) + "\n")
+    print(f"Trained on {len(images)} crops ({skipped} crops without a profile found); wrote {args.out}")
     return 0
 
 

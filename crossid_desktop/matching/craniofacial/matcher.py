@@ -40,16 +40,25 @@ ASSUMED_PROFILES = {"face-front": ErrorProfile("face-front", {}, 0.0094 / 1.2533
 
 def _check_face_models(model: CraniofacialModel) -> None:
     """Refuse a model whose detector error profiles were measured with other face landmark
-    models than the installed ones (its tolerances and likelihood ratios would not hold)."""
+    models than the installed ones, or before the models were recorded (its tolerances and
+    likelihood ratios would not hold, and a gallery's stored landmarks would mix two detectors)."""
+    if "detector_errors" not in model.card:
+        return  # error profiles assumed, not measured: nothing to disagree with
+    refit = "Refit it with: crossid train-craniofacial --refit MODEL --validation-data DIR --detect-faces --detect-xrays --out NEW.npz"
     recorded = model.card.get("face_models")
     if not isinstance(recorded, dict):
-        return  # a card from before the models were recorded
+        raise ModelError(f"The craniofacial model {model.name} was fitted before its card recorded the face landmark models its error "
+                         f"profiles were measured with, so they cannot be checked against the installed ones. {refit}")
     installed = face_models()
-    changed = sorted(view for view in recorded if recorded[view] != installed.get(view))
+    views = [f"face-{view}" for view in model.views]
+    missing = [view for view in views if recorded.get(view, "none") != "none" and installed.get(view) == "none"]
+    if missing:
+        raise ModelError(f"The face landmark model the craniofacial model {model.name} was fitted with is missing "
+                         f"({', '.join(f'{v}: {recorded[v]}' for v in missing)}): install the application again.")
+    changed = [view for view in views if recorded.get(view) != installed.get(view)]
     if changed:
         raise ModelError(f"The craniofacial model {model.name} was fitted with other face landmark models than the installed ones "
-                         f"({', '.join(f'{v}: fitted with {recorded[v]}, installed {installed.get(v)}' for v in changed)}). "
-                         "Refit it with: crossid train-craniofacial --refit MODEL --validation-data DIR --detect-faces --detect-xrays --out NEW.npz")
+                         f"({', '.join(f'{v}: fitted with {recorded.get(v)}, installed {installed.get(v)}' for v in changed)}). {refit}")
 
 
 class CraniofacialMatcher:

@@ -2,9 +2,11 @@
 
 The card says what the model is (its views and landmarks), what it was fitted on and with which
 command, the soft-tissue depths it uses (published and refitted), the exclusion tolerance and
-how it was set, and what it achieved. The fingerprint (a SHA-256 of the arrays and the
-landmark lists) names the model in reports and in the gallery's index of first-stage vectors;
-metrics and notes in the card can change without changing it.
+how it was set, and what it achieved. The fingerprint (a SHA-256 of the arrays, the landmark
+lists and the calibration: exclusion rule and tolerance, fusion rules, and the face landmark
+models its error profiles were measured with, :func:`calibration_of`) names the model in
+reports and in the gallery's index of first-stage vectors; metrics and notes in the card can
+change without changing it.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@
    throat, and the rest the extremes or the points farthest from the chord between these.
 4. Where the profile model is installed (``resources/models/face_landmarks_side.dat``,
    :mod:`~crossid_desktop.matching.landmarks.face_side_model`), it places the points from the
-   photo's pixels in a box set from the rules' nose tip and the top of the head; the rules alone
-   (without the model, with a warning) are three times less accurate on synthetic profiles.
+   photo's pixels in a box set from a candidate nose tip (every protrusion the rules would take
+   for one) and the top of the head; the rules alone (without the model, with a warning) are
+   three to five times less accurate on synthetic profiles.
 
 Points the rules or the model cannot place (a profile without a clear notch between the lips, a
 chin cut by the photo's edge) are missing, with a warning; nothing is clipped. The photo is
@@ -118,7 +119,8 @@ SIDE_MARGIN = 2.0
 def _model_side(predictor: Any, rgb: NDArray[np.uint8], sides: list) -> tuple[dict[str, tuple[float, float]], list[str], bool]:
     """The profile model's points, warnings and side (mirrored or not): the side where the model's
     face lies clearly best on the outline (:data:`SIDE_MARGIN`), else the one with a chin and
-    throat below the nose, then the sharper nose."""
+    throat below the nose, then the sharper nose. Where the model places no face on either side,
+    no points, with a warning."""
     fitted = []
     for no_chin, sharpness, mirrored, points, warnings, outline in sides:
         path = _resample(outline)
@@ -127,8 +129,9 @@ def _model_side(predictor: Any, rgb: NDArray[np.uint8], sides: list) -> tuple[di
             continue
         found, notes, misfit = profile_model_points(predictor, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, outline, tips)
         fitted.append((misfit, (no_chin, sharpness), found, notes, mirrored))
-    if not fitted:
-        return {}, ["The outline shows no clear nose: no profile landmarks."], False
+    fitted = [side for side in fitted if np.isfinite(side[0])]
+    if not fitted:  # no points rather than the rules' far less certain ones
+        return {}, ["The profile model found no face on the head's outline: no profile landmarks."], False
     fitted.sort(key=lambda side: side[0])
     if len(fitted) == 1 or fitted[0][0] * SIDE_MARGIN < fitted[1][0]:
         return fitted[0][2], fitted[0][3], fitted[0][4]

@@ -45,6 +45,9 @@ HEIGHT_PER_DROP = 0.81
 BOX_DOWN, BOX_BACK, BOX_SIDE = 0.085, 0.35, 1.4
 #: a predicted point farther than this share of the face's height from the outline is missing
 OFF_OUTLINE = 0.06
+#: a placement counts only when this share of its points inside the photo lie on the outline
+#: (placements on the back of the head, or on a face cut by the photo's edge, rarely reach it)
+ON_OUTLINE = 0.9
 #: a predicted point within this many pixels of the photo's edge is missing (the outline there
 #: is the photo's frame, not the skin)
 EDGE = 2
@@ -70,9 +73,13 @@ def load_profile_model(path: Path | None = None) -> Any | None:
             if not path.is_file():
                 return None
             try:
-                _MODELS[path] = dlib.shape_predictor(str(path))
+                predictor = dlib.shape_predictor(str(path))
             except RuntimeError as error:
                 raise ModelError(f"The profile landmark model {path.name} cannot be read ({error}).") from error
+            parts = predictor(np.zeros((16, 16), np.uint8), dlib.rectangle(0, 0, 15, 15)).num_parts
+            if parts != len(PARTS):
+                raise ModelError(f"The profile landmark model {path.name} gives {parts} points, not the {len(PARTS)} of the profile scheme.")
+            _MODELS[path] = predictor
         return _MODELS[path]
 
 
@@ -113,15 +120,17 @@ def on_outline(points: NDArray[np.float64], outline: NDArray[np.float64]) -> tup
     return nearest[rows, best], distance[rows, best]
 
 
-def _placed(predictor: Any, rgb: NDArray[np.uint8], outline: NDArray[np.float64], tip: Point) -> tuple[NDArray[np.float64], float]:
+def _placed(predictor: Any, rgb: NDArray[np.uint8], outline: NDArray[np.float64], tip: Point) -> tuple[NDArray[np.float64], float] | None:
     """The model's points from a box anchored at ``tip``, run again in the box its own nose tip
-    and face height give; and that face height (pixels)."""
+    and face height give; and that face height (pixels). None when the model's face is upside
+    down (menton' not below glabella')."""
     first = predict(predictor, rgb, reference_box(outline, tip))
     height = float(first[_MENTON, 1] - first[_GLABELLA, 1])
     if height <= 0:
-        return first, 1.0
+        return None
     second = predict(predictor, rgb, reference_box(outline, (float(first[_TIP, 0]), float(first[_TIP, 1])), height))
-    return second, max(float(second[_MENTON, 1] - second[_GLABELLA, 1]), 1.0)
+    height = float(second[_MENTON, 1] - second[_GLABELLA, 1])
+    return (second, height) if height > 0 else None
 
 
 def profile_model_points(predictor: Any, rgb: NDArray[np.uint8], outline: NDArray[np.float64],
@@ -130,18 +139,27 @@ def profile_model_points(predictor: Any, rgb: NDArray[np.uint8], outline: NDArra
     the candidate nose tip of ``tips`` where the model's face lies best on the outline: the points
     found, the warnings (points off the outline or outside the photo are left out), and the
     median distance of its points inside the photo from the outline in face heights (the
-    detector takes the side where the model's face lies best)."""
+    detector takes the side where the model's face lies best). A placement counts only when the
+    model's nose tip lies inside the photo on the outline, at least half its points lie inside
+    the photo and :data:`ON_OUTLINE` of those on the outline; with none, no points and an
+    infinite misfit."""
     h, w = rgb.shape[:2]
     best = None
     for tip in tips:
-        raw, height = _placed(predictor, rgb, outline, tip)
+        placed = _placed(predictor, rgb, outline, tip)
+        if placed is None:
+            continue
+        raw, height = placed
         _, moved = on_outline(raw, outline)
         inside = (raw[:, 0] >= EDGE) & (raw[:, 0] <= w - 1 - EDGE) & (raw[:, 1] >= EDGE) & (raw[:, 1] <= h - 1 - EDGE)
-        misfit = float(np.median(moved[inside])) / height if inside.any() else float("inf")
+        near = inside & (moved <= OFF_OUTLINE * height)
+        if not near[_TIP] or inside.sum() * 2 < len(PARTS) or near.sum() < ON_OUTLINE * inside.sum():
+            continue
+        misfit = float(np.median(moved[inside])) / height
         if best is None or misfit < best[0]:
             best = (misfit, raw, moved, inside, height)
     if best is None:
-        return {}, ["The outline shows no clear nose: no profile landmarks."], float("inf")
+        return {}, ["The profile model found no face on the head's outline."], float("inf")
     misfit, raw, moved, inside, height = best
     points, off, outside = {}, [], []
     for name, (x, y), distance, within in zip(PARTS, raw, moved, inside):
@@ -152,6 +170,8 @@ def profile_model_points(predictor: Any, rgb: NDArray[np.uint8], outline: NDArra
         else:
             points[name] = (float(x), float(y))
     warnings = []
+    if float(outline[:, 1].min()) <= EDGE:
+        warnings.append("The top of the head is cut by the photo's edge: the box the profile points were found in, and so the points, are less certain.")
     if off:
         warnings.append("Not on the head's outline, so missing: " + ", ".join(off) + ".")
     if outside:

@@ -133,3 +133,18 @@ def test_profile_without_the_model_says_so_and_a_cut_chin_is_missing_not_clipped
         assert found.point(name) is None, name
     assert found.point("pronasale") is not None
     assert all(0 <= y < cut for _, y in found.xy[~np.isnan(found.xy[:, 0])])
+
+
+@pytest.mark.skipif(not side_model().is_file(), reason="the profile model is not installed")
+def test_a_profile_cut_through_the_nose_gets_no_points_rather_than_wrong_ones() -> None:
+    for index in range(3):
+        subject, nuisance = draw_subject(79, index), draw_nuisance(np.random.default_rng([79, index]))
+        photo, truth = render_face_side(subject, nuisance, SIZE), image_landmarks("face-side", subject, nuisance, SIZE)
+        cut = np.ascontiguousarray(photo[:, : int(truth["pronasale"][0]) - 2])  # the photo ends inside the nose
+        found = detect_face_side(cut)
+        height = face_height(truth, "face-side")
+        for name in found.names:  # what is reported lies where the face is; here nothing is
+            p = found.point(name)
+            assert p is None or np.hypot(p[0] - truth[name][0], p[1] - truth[name][1]) < 0.1 * height, name
+        if not np.isfinite(found.xy).any():
+            assert any("found no face" in w for w in found.warnings)

@@ -63,16 +63,27 @@ def test_face_models_enter_the_fingerprint_and_a_model_fitted_with_others_is_ref
     from crossid_desktop.matching.craniofacial import measure
 
     models = {"face-front": "face_landmarks_front.dat 0123456789abcdef", "face-side": "face_landmarks_side.dat fedcba9876543210"}
+    errors = {"face-front": {"view": "face-front", "fractions": {}, "default": 0.01, "source": "test"}}
     base = {"name": "test-cf", "tolerance": {"set_on": "test"}}
-    plain = save_model(tmp_path / "a.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), dict(base)))
-    recorded = save_model(tmp_path / "b.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "face_models": models}))
-    assert plain.fingerprint != recorded.fingerprint  # galleries measured with other detectors are indexed again
-    assert load_model(tmp_path / "b.npz").fingerprint == recorded.fingerprint
+    assumed = save_model(tmp_path / "a.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), dict(base)))
+    recorded = save_model(tmp_path / "b.npz", CraniofacialModel({"front": fitted.model}, Tolerance(),
+                                                                {**base, "detector_errors": errors, "face_models": models}))
+    unrecorded = save_model(tmp_path / "c.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "detector_errors": errors}))
+    assert recorded.fingerprint != save_model(tmp_path / "d.npz", CraniofacialModel(
+        {"front": fitted.model}, Tolerance(), {**base, "detector_errors": errors, "face_models": {**models, "face-front": "none"}})).fingerprint
+    assert load_model(tmp_path / "b.npz").fingerprint == recorded.fingerprint  # galleries measured with other detectors are indexed again
     monkeypatch.setattr(matcher_module, "face_models", lambda: dict(models))
     matcher_module.CraniofacialMatcher(recorded)  # the models it was fitted with: accepted
-    matcher_module.CraniofacialMatcher(plain)  # a card from before the models were recorded: accepted
+    matcher_module.CraniofacialMatcher(assumed)  # error profiles assumed, not measured: nothing to check
+    with pytest.raises(ModelError, match="before its card recorded the face landmark models"):
+        matcher_module.CraniofacialMatcher(unrecorded)
     monkeypatch.setattr(matcher_module, "face_models", lambda: {**models, "face-side": "none"})
-    with pytest.raises(ModelError, match="face-side: fitted with face_landmarks_side.dat fedcba9876543210, installed none"):
+    matcher_module.CraniofacialMatcher(recorded)  # a front-only model does not use the profile model
+    monkeypatch.setattr(matcher_module, "face_models", lambda: {**models, "face-front": "face_landmarks_front.dat 1111111111111111"})
+    with pytest.raises(ModelError, match="face-front: fitted with face_landmarks_front.dat 0123456789abcdef, installed face_landmarks_front.dat 1111"):
+        matcher_module.CraniofacialMatcher(recorded)
+    monkeypatch.setattr(matcher_module, "face_models", lambda: {**models, "face-front": "none"})
+    with pytest.raises(ModelError, match="is missing .*install the application again"):
         matcher_module.CraniofacialMatcher(recorded)
     # the identity of an installed model follows its bytes
     first = tmp_path / "m.dat"
