@@ -148,3 +148,16 @@ def test_a_profile_cut_through_the_nose_gets_no_points_rather_than_wrong_ones() 
             assert p is None or np.hypot(p[0] - truth[name][0], p[1] - truth[name][1]) < 0.1 * height, name
         if not np.isfinite(found.xy).any():
             assert any("found no face" in w for w in found.warnings)
+
+
+@pytest.mark.skipif(not side_model().is_file(), reason="the profile model is not installed")
+def test_profile_model_card_names_its_points_data_and_figures() -> None:
+    import json
+
+    from crossid_desktop.matching.landmarks.face_side_model import PARTS
+
+    card = json.loads(side_model().with_suffix(".json").read_text(encoding="utf-8"))
+    assert tuple(card["parts"]) == PARTS == landmark_names("face-side")
+    assert card["size_bytes"] == side_model().stat().st_size < 20 * 2**20
+    assert "--synth-seed 73" in card["command"] and card["data"]["synthetic_seed"] == 73
+    assert card["metrics"]["synthetic_fresh_seed"]["seed"] not in (73, 556, 79, 80)  # reported on people it never met
