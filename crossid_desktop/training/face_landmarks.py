@@ -122,6 +122,35 @@ def build_samples(photos: Iterator[tuple[NDArray[np.uint8], dict[str, tuple[floa
     return images, shapes, skipped
 
 
+#: the options of a dlib shape predictor's training that both face-landmark trainers take and
+#: record in their model cards
+PREDICTOR_OPTIONS = ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")
+
+
+def add_predictor_arguments(parser: argparse.ArgumentParser, *, oversampling: int) -> None:
+    """The command-line options of :data:`PREDICTOR_OPTIONS` (and the training threads)."""
+    parser.add_argument("--turn", type=float, default=8.0, help="largest random turn of the extra copies (degrees)")
+    parser.add_argument("--zoom", type=float, default=0.06, help="largest random log-scale of the extra copies")
+    parser.add_argument("--trees", type=int, default=100, help="regression trees per cascade level")
+    parser.add_argument("--cascade", type=int, default=10, help="cascade levels")
+    parser.add_argument("--depth", type=int, default=4, help="tree depth")
+    parser.add_argument("--oversampling", type=int, default=oversampling, help="initial shapes per training crop")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def train_predictor(images: list, shapes: list, args: argparse.Namespace) -> Any:
+    """A dlib shape predictor trained on the crops and shapes with the options of ``args``."""
+    import dlib  # heavy import kept local
+
+    options = dlib.shape_predictor_training_options()
+    options.tree_depth, options.cascade_depth, options.num_trees_per_cascade_level = args.depth, args.cascade, args.trees
+    options.oversampling_amount, options.num_threads, options.nu = args.oversampling, args.threads, 0.1
+    options.feature_pool_size, options.num_test_splits, options.be_verbose = 400, 20, True
+    options.random_seed = str(args.seed)
+    return dlib.train_shape_predictor(images, shapes, options)
+
+
 def _photos(args: argparse.Namespace) -> Iterator[tuple[NDArray[np.uint8], dict[str, tuple[float, float]]]]:
     import cv2  # heavy import kept local
 
@@ -135,8 +164,6 @@ def _photos(args: argparse.Namespace) -> Iterator[tuple[NDArray[np.uint8], dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    import dlib  # heavy import kept local
-
     parser = argparse.ArgumentParser(description="Train the refined frontal face-landmark model on synthetic cohorts.")
     parser.add_argument("--cohort", type=Path, action="append", help="synthetic cohort folder (repeatable)")
     parser.add_argument("--synth-seed", type=int, default=None, help="also render photos of simulated people of this seed")
@@ -146,22 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-faces", type=Path, default=None, help="folder of real face photos, labelled by dlib's generic model")
     parser.add_argument("--real-limit", type=int, default=800, help="real photos to use at most")
     parser.add_argument("--out", type=Path, required=True, help="model file (.dat); its card goes beside it (.json)")
-    parser.add_argument("--turn", type=float, default=8.0, help="largest random turn of the extra copies (degrees)")
-    parser.add_argument("--zoom", type=float, default=0.06, help="largest random log-scale of the extra copies")
-    parser.add_argument("--trees", type=int, default=100, help="regression trees per cascade level")
-    parser.add_argument("--cascade", type=int, default=10, help="cascade levels")
-    parser.add_argument("--depth", type=int, default=4, help="tree depth")
-    parser.add_argument("--oversampling", type=int, default=8, help="initial shapes per training crop")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    add_predictor_arguments(parser, oversampling=8)
     args = parser.parse_args(argv)
     images, shapes, skipped = build_samples(_photos(args), turn=args.turn, zoom=args.zoom, seed=args.seed)
-    options = dlib.shape_predictor_training_options()
-    options.tree_depth, options.cascade_depth, options.num_trees_per_cascade_level = args.depth, args.cascade, args.trees
-    options.oversampling_amount, options.num_threads, options.nu = args.oversampling, args.threads, 0.1
-    options.feature_pool_size, options.num_test_splits, options.be_verbose = 400, 20, True
-    options.random_seed = str(args.seed)
-    predictor = dlib.train_shape_predictor(images, shapes, options)
+    predictor = train_predictor(images, shapes, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     predictor.save(str(args.out))
     card = {"name": args.out.stem, "kind": "dlib shape predictor", "parts": list(REFINED_PARTS), "work_side": WORK_SIDE,
@@ -169,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                      "photos_per_person": args.photos, "photo_size": args.size,
                      "real_faces": str(args.real_faces) if args.real_faces else None, "real_limit": args.real_limit},
             "training_crops": len(images), "photos_without_face": skipped,
-            "options": {k: getattr(args, k) for k in ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")},
+            "options": {k: getattr(args, k) for k in PREDICTOR_OPTIONS},
             "command": "python -m crossid_desktop.training.face_landmarks " + " ".join(argv or sys.argv[1:])}
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(f"Trained on {len(images)} crops ({skipped} photos without a face found); wrote {args.out}")

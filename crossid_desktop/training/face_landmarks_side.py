@@ -32,7 +32,7 @@ from crossid_desktop.errors import NoFaceFoundError
 from crossid_desktop.matching.landmarks.face_front import _work_crop, crop_rectangle
 from crossid_desktop.matching.landmarks.face_side_model import PARTS, reference_box
 from crossid_desktop.paths import atomic_path, write_text_atomic
-from crossid_desktop.training.face_landmarks import _turned
+from crossid_desktop.training.face_landmarks import PREDICTOR_OPTIONS, _turned, add_predictor_arguments, train_predictor
 
 
 def synthetic_profiles(seed: int, people: int, size: int) -> Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]]:
@@ -104,8 +104,6 @@ def build_samples(photos: Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    import dlib  # heavy import kept local
-
     from crossid_desktop.matching.landmarks.face_front import WORK_SIDE
 
     parser = argparse.ArgumentParser(description="Train the profile-photo landmark model on synthetic profile photos.")
@@ -114,23 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="rendered photo side in pixels")
     parser.add_argument("--min-size", type=int, default=128, help="smallest side of the extra copies")
     parser.add_argument("--out", type=str, required=True, help="model file (.dat); its card goes beside it (.json)")
-    parser.add_argument("--turn", type=float, default=8.0, help="largest random turn of the extra copies (degrees)")
-    parser.add_argument("--zoom", type=float, default=0.06, help="largest random log-scale of the extra copies")
-    parser.add_argument("--trees", type=int, default=100, help="regression trees per cascade level")
-    parser.add_argument("--cascade", type=int, default=10, help="cascade levels")
-    parser.add_argument("--depth", type=int, default=4, help="tree depth")
-    parser.add_argument("--oversampling", type=int, default=10, help="initial shapes per training crop")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    add_predictor_arguments(parser, oversampling=10)
     args = parser.parse_args(argv)
     photos = synthetic_profiles(args.synth_seed, args.people, args.size)
     images, shapes, skipped = build_samples(photos, turn=args.turn, zoom=args.zoom, min_size=args.min_size, seed=args.seed)
-    options = dlib.shape_predictor_training_options()
-    options.tree_depth, options.cascade_depth, options.num_trees_per_cascade_level = args.depth, args.cascade, args.trees
-    options.oversampling_amount, options.num_threads, options.nu = args.oversampling, args.threads, 0.1
-    options.feature_pool_size, options.num_test_splits, options.be_verbose = 400, 20, True
-    options.random_seed = str(args.seed)
-    predictor = dlib.train_shape_predictor(images, shapes, options)
+    predictor = train_predictor(images, shapes, args)
     with atomic_path(args.out) as temporary:
         predictor.save(str(temporary))
     card = {"name": "face_landmarks_side", "kind": "dlib shape predictor", "parts": list(PARTS), "work_side": WORK_SIDE,
@@ -139,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "rendered as crossid synth renders them; every second person with the pose, shift and scale "
                                     "ranges doubled) with their exact landmarks; each photo also once turned, scaled and resized"},
             "training_crops": len(images), "crops_without_profile": skipped,
-            "options": {k: getattr(args, k) for k in ("turn", "zoom", "trees", "cascade", "depth", "oversampling", "seed")},
+            "options": {k: getattr(args, k) for k in PREDICTOR_OPTIONS},
             "command": "python -m crossid_desktop.training.face_landmarks_side " + " ".join(argv or sys.argv[1:])}
     write_text_atomic(args.out.removesuffix(".dat") + ".json", json.dumps(card, indent=1) + "\n")
     print(f"Trained on {len(images)} crops ({skipped} crops without a profile found); wrote {args.out}")

@@ -106,17 +106,27 @@ def reference_box(points68: NDArray[np.float64]) -> tuple[float, float, float, f
 
 def load_refined(path: Path | None = None) -> Any | None:
     """The refined dlib shape predictor (loaded once), or None where it is not installed."""
+    return load_shape_predictor(Path(path) if path is not None else bundled_model(), "face landmark model")
+
+
+def load_shape_predictor(path: Path, what: str, parts: int | None = None) -> Any | None:
+    """The dlib shape predictor at ``path`` (loaded once per process and kept), or None where the
+    file is absent; ``what`` names it in the error of an unreadable file, and with ``parts`` a
+    predictor that gives another number of points is refused."""
     import dlib  # heavy import kept local
 
-    path = Path(path) if path is not None else bundled_model()
     with _LOCK:
         if path not in _MODELS:
             if not path.is_file():
                 return None
             try:
-                _MODELS[path] = dlib.shape_predictor(str(path))
+                predictor = dlib.shape_predictor(str(path))
             except RuntimeError as error:
-                raise ModelError(f"The face landmark model {path.name} cannot be read ({error}).") from error
+                raise ModelError(f"The {what} {path.name} cannot be read ({error}).") from error
+            found = predictor(np.zeros((16, 16), np.uint8), dlib.rectangle(0, 0, 15, 15)).num_parts if parts is not None else None
+            if found is not None and found != parts:
+                raise ModelError(f"The {what} {path.name} gives {found} points, not the {parts} of its scheme.")
+            _MODELS[path] = predictor
         return _MODELS[path]
 
 
@@ -129,7 +139,8 @@ def crop_rectangle(matrix: NDArray[np.float64], box: tuple[float, float, float, 
 
 
 def refined_shape(rgb: NDArray[np.uint8], box: tuple[float, float, float, float], predictor: Any) -> NDArray[np.float64]:
-    """The refined model's points (:data:`REFINED_PARTS` order) for the face in ``box``."""
+    """A shape predictor's points (its own order: :data:`REFINED_PARTS` for the refined model),
+    photo pixels, for the face in ``box``, run in the enlarged crop of :func:`_work_crop`."""
     import cv2  # heavy import kept local
 
     crop, matrix = _work_crop(rgb, box)

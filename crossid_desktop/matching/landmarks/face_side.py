@@ -29,7 +29,7 @@ along the outline).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -116,19 +116,34 @@ def front_outline(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
 SIDE_MARGIN = 2.0
 
 
-def _model_side(predictor: Any, rgb: NDArray[np.uint8], sides: list) -> tuple[dict[str, tuple[float, float]], list[str], bool]:
+class _Side(NamedTuple):
+    """One way the profile may look: the photo as it is or mirrored, with its front outline (and
+    that outline resampled), the contour rules' points and warnings on it, and the rules' order
+    of preference (no chin and throat below the nose last, then the blunter nose)."""
+
+    mirrored: bool
+    outline: NDArray[np.float64]
+    path: NDArray[np.float64]
+    points: dict[str, tuple[float, float]]
+    warnings: list[str]
+
+    @property
+    def preference(self) -> tuple[bool, float]:
+        return "menton_soft" not in self.points, nose_tip(self.path)[1]
+
+
+def _model_side(predictor: Any, rgb: NDArray[np.uint8], sides: list[_Side]) -> tuple[dict[str, tuple[float, float]], list[str], bool]:
     """The profile model's points, warnings and side (mirrored or not): the side where the model's
     face lies clearly best on the outline (:data:`SIDE_MARGIN`), else the one with a chin and
     throat below the nose, then the sharper nose. Where the model places no face on either side,
     no points, with a warning."""
     fitted = []
-    for no_chin, sharpness, mirrored, points, warnings, outline in sides:
-        path = _resample(outline)
-        tips = [(float(path[k, 0]), float(path[k, 1])) for k in protrusions(path)]
+    for side in sides:
+        tips = [(float(side.path[k, 0]), float(side.path[k, 1])) for k in protrusions(side.path)]
         if not tips:
             continue
-        found, notes, misfit = profile_model_points(predictor, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, outline, tips)
-        fitted.append((misfit, (no_chin, sharpness), found, notes, mirrored))
+        found, notes, misfit = profile_model_points(predictor, np.ascontiguousarray(rgb[:, ::-1]) if side.mirrored else rgb, side.outline, tips)
+        fitted.append((misfit, side.preference, found, notes, side.mirrored))
     fitted = [side for side in fitted if np.isfinite(side[0])]
     if not fitted:  # no points rather than the rules' far less certain ones
         return {}, ["The profile model found no face on the head's outline: no profile landmarks."], False
@@ -145,15 +160,13 @@ def detect_face_side(rgb: NDArray[Any], *, model: Path | None = None) -> FacePoi
     rgb = as_rgb(rgb)
     mask, _ = silhouette(rgb)
     width, height = rgb.shape[1], rgb.shape[0]
-    sides = []
-    for mirrored, outline in ((False, front_outline(mask)), (True, front_outline(mask[:, ::-1]))):
-        points, warnings = profile_points(outline, image_height=height)
-        sharpness = nose_tip(_resample(outline))[1]
-        sides.append(("menton_soft" not in points, sharpness, mirrored, points, warnings, outline))
+    sides = [_Side(mirrored, outline, _resample(outline), *profile_points(outline, image_height=height))
+             for mirrored, outline in ((False, front_outline(mask)), (True, front_outline(mask[:, ::-1])))]
     predictor = load_profile_model(model)
     if predictor is None:  # a chin and throat below the nose, then the sharper nose
-        _, _, mirrored, points, warnings, _ = min(sides, key=lambda side: side[:2])
-        warnings = [*warnings, f"The profile landmark model ({MODEL_NAME}) is not installed: the contour rules placed the points."]
+        chosen = min(sides, key=lambda side: side.preference)
+        mirrored, points = chosen.mirrored, chosen.points
+        warnings = [*chosen.warnings, f"The profile landmark model ({MODEL_NAME}) is not installed: the contour rules placed the points."]
         detector = "profile contour"
     else:
         points, warnings, mirrored = _model_side(predictor, rgb, sides)

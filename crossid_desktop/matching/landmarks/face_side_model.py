@@ -12,7 +12,7 @@ installed, it places every point of the view from the photo's pixels:
    the drop from the top of the head to the nose tip (spread about 7 % on the synthetic cohort).
    Every protrusion of the outline that the rules would take for a nose is tried as the tip.
 2. The predictor runs on the face facing right (a profile facing left is mirrored first), in
-   the same enlarged crop as the frontal model (:func:`~crossid_desktop.matching.landmarks.face_front._work_crop`),
+   the same enlarged crop as the frontal model (:func:`~crossid_desktop.matching.landmarks.face_front.refined_shape`),
    and once more in the box placed at its own nose tip with the height its first points give
    (glabella' to menton'). Of the tips tried, the one where the model's face lies best on the
    outline (median distance of its points) is kept.
@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crossid_desktop.anatomy.landmarks import landmark_names
-from crossid_desktop.matching.landmarks.face_front import _LOCK, _MODELS, _work_crop, crop_rectangle
+from crossid_desktop.matching.landmarks.face_front import load_shape_predictor, refined_shape
 from crossid_desktop.paths import resource_path
 
 MODEL_NAME = "face_landmarks_side.dat"
@@ -62,25 +62,9 @@ def bundled_model() -> Path:
 
 
 def load_profile_model(path: Path | None = None) -> Any | None:
-    """The profile shape predictor (loaded once), or None where it is not installed."""
-    import dlib  # heavy import kept local
-
-    from crossid_desktop.errors import ModelError
-
-    path = Path(path) if path is not None else bundled_model()
-    with _LOCK:
-        if path not in _MODELS:
-            if not path.is_file():
-                return None
-            try:
-                predictor = dlib.shape_predictor(str(path))
-            except RuntimeError as error:
-                raise ModelError(f"The profile landmark model {path.name} cannot be read ({error}).") from error
-            parts = predictor(np.zeros((16, 16), np.uint8), dlib.rectangle(0, 0, 15, 15)).num_parts
-            if parts != len(PARTS):
-                raise ModelError(f"The profile landmark model {path.name} gives {parts} points, not the {len(PARTS)} of the profile scheme.")
-            _MODELS[path] = predictor
-        return _MODELS[path]
+    """The profile shape predictor (loaded once), or None where it is not installed; a model that
+    gives another number of points than the profile scheme's is refused."""
+    return load_shape_predictor(Path(path) if path is not None else bundled_model(), "profile landmark model", len(PARTS))
 
 
 def reference_box(outline: NDArray[np.float64], tip: Point, height: float | None = None) -> tuple[float, float, float, float]:
@@ -93,17 +77,6 @@ def reference_box(outline: NDArray[np.float64], tip: Point, height: float | None
     cx, cy = tip[0] - BOX_BACK * height, tip[1] + BOX_DOWN * height
     half = BOX_SIDE * height / 2
     return (cx - half, cy - half, cx + half, cy + half)
-
-
-def predict(predictor: Any, rgb: NDArray[np.uint8], box: tuple[float, float, float, float]) -> NDArray[np.float64]:
-    """The model's points, ``(len(PARTS), 2)`` photo pixels, for the face (facing right) in ``box``."""
-    import cv2  # heavy import kept local
-
-    crop, matrix = _work_crop(rgb, box)
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    shape = predictor(grey, crop_rectangle(matrix, box))
-    points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(shape.num_parts)], dtype=np.float64)
-    return (points - matrix[:, 2]) / matrix[0, 0]
 
 
 def on_outline(points: NDArray[np.float64], outline: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -124,11 +97,11 @@ def _placed(predictor: Any, rgb: NDArray[np.uint8], outline: NDArray[np.float64]
     """The model's points from a box anchored at ``tip``, run again in the box its own nose tip
     and face height give; and that face height (pixels). None when the model's face is upside
     down (menton' not below glabella')."""
-    first = predict(predictor, rgb, reference_box(outline, tip))
+    first = refined_shape(rgb, reference_box(outline, tip), predictor)
     height = float(first[_MENTON, 1] - first[_GLABELLA, 1])
     if height <= 0:
         return None
-    second = predict(predictor, rgb, reference_box(outline, (float(first[_TIP, 0]), float(first[_TIP, 1])), height))
+    second = refined_shape(rgb, reference_box(outline, (float(first[_TIP, 0]), float(first[_TIP, 1])), height), predictor)
     height = float(second[_MENTON, 1] - second[_GLABELLA, 1])
     return (second, height) if height > 0 else None
 
