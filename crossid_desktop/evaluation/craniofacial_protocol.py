@@ -89,21 +89,22 @@ def detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     and the installed face landmark models) for the next run."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
+    models = hashlib.sha256(json.dumps(face_models(), sort_keys=True).encode()).hexdigest()[:12]
     out = []
     for done, person in enumerate(people):
         check_cancel(cancel, "The craniofacial evaluation")
         report(done, len(people), "detecting face landmarks")
         paths = {p.stem: p for view in ("front", "side") for p in dataset[person.subject_id].faces[view]}
-        photos = {view: tuple(_detected(paths[name], view.removeprefix("face-"), cache_dir) for name in names) for view, names in person.photo_names.items()}
+        photos = {view: tuple(_detected(paths[name], view.removeprefix("face-"), cache_dir, models) for name in names)
+                  for view, names in person.photo_names.items()}
         out.append(replace(person, photos=photos))
     return out
 
 
-def _detected(path: Path, view: str, cache_dir: Path | None) -> Landmarks:
+def _detected(path: Path, view: str, cache_dir: Path | None, models: str) -> Landmarks:
     """A photo's detected landmarks, kept in ``cache_dir`` by the photo's SHA-256, its view and
-    the installed face landmark models (another model is another detection)."""
+    ``models`` (a digest of the installed face landmark models: another model is another detection)."""
     sha = sha256_of_file(path)
-    models = hashlib.sha256(json.dumps(face_models(), sort_keys=True).encode()).hexdigest()[:12]
     cached = Path(cache_dir) / f"{sha}-face-{view}-{models}.json" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return Landmarks.from_dict(json.loads(cached.read_text(encoding="utf-8")))

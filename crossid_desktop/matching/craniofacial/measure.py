@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,9 @@ def face_models() -> dict[str, str]:
 _IDENTITIES: dict[tuple[str, int, int], str] = {}
 
 
-def _file_identity(path: Any) -> str:
+def _file_identity(path: Path) -> str:
+    """``"<file> <first 16 hex digits of its SHA-256>"`` (kept while the file's size and time
+    stay), or ``"none"`` where there is no such file."""
     from crossid_desktop.imaging.io import sha256_of_file
 
     if not path.is_file():
