@@ -119,10 +119,10 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     """The people with their X-rays' skull landmarks as the X-ray landmark detector finds them
     (pixel spacing unknown, as in a plain image file). An X-ray the detector refuses, or one it
     cannot read, keeps its failure with the reason: that query is not assessed and counts as
-    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's."""
+    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's (weights and card)."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
-    models = {view: sha256_of_file(bundled_model(view))[:16] if bundled_model(view).is_file() else "none" for view in XRAY_VIEWS}
+    models = {view: _model_key(bundled_model(view)) for view in XRAY_VIEWS}
     out = []
     for done, person in enumerate(people):
         check_cancel(cancel, "The craniofacial evaluation")
@@ -131,6 +131,15 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
         skulls = {view: _detected_xray(getattr(subject, view.replace("-", "_")), view, models[view], cache_dir) for view in person.skulls}
         out.append(replace(person, skulls=skulls))
     return out
+
+
+def _model_key(model: Path) -> str:
+    """The landmark model's weights and card (its thresholds and shape prior change the points
+    too), as 16 + 8 hex digits of their SHA-256; ``"none"`` without the model."""
+    card = model.with_suffix(".json")
+    if not model.is_file() or not card.is_file():
+        return "none"
+    return f"{sha256_of_file(model)[:16]}{sha256_of_file(card)[:8]}"
 
 
 def _detected_xray(path: Path | None, view: str, model: str, cache_dir: Path | None) -> Landmarks:

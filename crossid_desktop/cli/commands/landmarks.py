@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossid_desktop.cli.progressbar import TextProgress
+from crossid_desktop.errors import CrossIDError
 from crossid_desktop.imaging.io import load_image
 from crossid_desktop.imaging.writing import save_image
 from crossid_desktop.matching.landmarks.overlay import draw_landmarks
@@ -92,9 +93,21 @@ def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
         if p.missing:
             print(f"{p.label or '':>5} {p.name:<24} {'-':>8} {'-':>8} {'-':>6}  missing (not in the image)")
         else:
-            note = "low confidence" if p.low_confidence else ""
+            note = "placed from the other points' shape" if p.from_shape else "low confidence" if p.low_confidence else ""
             sd = f"{p.sd:6.1f}" if p.sd is not None else f"{'-':>6}"
             print(f"{p.label or '':>5} {p.name:<24} {p.x:8.1f} {p.y:8.1f} {sd}  {note}")
+
+
+def _run_shape_prior(args: argparse.Namespace) -> int:
+    from crossid_desktop.matching.landmarks.assemble import add_shape_prior
+
+    if args.from_model is None:
+        raise CrossIDError("--stage shape-prior needs --from-model MODEL.pt, the landmark model to give a shape prior.")
+    args.out.mkdir(parents=True, exist_ok=True)
+    card = add_shape_prior(args.from_model, args.out / "model.pt", ceph_dir=args.ceph_dir, cohort_dirs=args.cohort, command=("crossid", *sys.argv[1:]))
+    groups = "; ".join(f"{c['name']}: {c['shapes']} shapes" for c in card.shape_prior["components"])
+    print(f"model: {args.out / 'model.pt'} with a shape prior over {len(card.shape_prior['points'])} points ({groups})")
+    return 0
 
 
 def _register_train(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +123,10 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ceph-dir", type=Path, help="folder of real lateral cephalograms with landmarks.csv (xray-side only)")
     parser.add_argument("--cohort", type=Path, action="append", default=[], metavar="DIR", help="synthetic cohort folder (crossid synth), repeatable")
     parser.add_argument("--negatives-from", type=Path, action="append", default=[], metavar="DIR", help="synthetic cohort whose other-view X-rays and face photos serve as negatives, repeatable")
-    parser.add_argument("--stage", choices=("global", "local", "assemble", "all"), default="all")
+    parser.add_argument("--stage", choices=("global", "local", "assemble", "all", "shape-prior"), default="all",
+                        help="shape-prior: give the model --from-model a shape prior fitted on --ceph-dir's train images and --cohort's "
+                        "generator points, written to RUN_DIR/model.pt (no network is trained)")
+    parser.add_argument("--from-model", type=Path, metavar="MODEL.pt", help="the model --stage shape-prior starts from")
     parser.add_argument("--global-steps", type=int, default=700)
     parser.add_argument("--local-steps", type=int, default=1500)
     parser.add_argument("--batch-global", type=int, default=8)
@@ -132,6 +148,8 @@ def run_train(args: argparse.Namespace) -> int:
     from crossid_desktop.matching.landmarks.training import train_stage
 
     torch.set_num_threads(max(1, args.threads))
+    if args.stage == "shape-prior":
+        return _run_shape_prior(args)
     config_file = args.out / "config.json"
     if config_file.is_file():
         config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)

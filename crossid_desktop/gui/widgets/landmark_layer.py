@@ -45,7 +45,8 @@ class LandmarkMarker(QGraphicsEllipseItem):
         self.text.setBrush(QBrush(colour))
         self.setPos(_scene(point.x, point.y))
         sd = f", sd {point.sd:.1f} px" if point.sd else ""
-        state = "corrected by the examiner" if point.corrected else "low confidence" if point.low_confidence else f"confidence {point.confidence:.2f}" if point.confidence is not None else "found"
+        state = "corrected by the examiner" if point.corrected else "placed from the shape of the other points; check it" if point.from_shape \
+            else "low confidence" if point.low_confidence else f"confidence {point.confidence:.2f}" if point.confidence is not None else "found"
         self.setToolTip(f"{point.name} ({point.label})" if point.label else point.name)
         self.setToolTip(f"{self.toolTip()}: x {point.x:.1f}, y {point.y:.1f}{sd}; {state}. Drag to correct; right-click to reset.")
 

@@ -10,12 +10,16 @@ What is fitted here, on the run's **tuning** images only (never the test images)
 * ``thresholds.image_score``: an image whose mean score is below half of the lowest tuning
   image's is flagged as not looking like this view of a skull;
 * the mean shape (from the training images) and ``shape_threshold``: 1.5 times the largest
-  shape residual of a tuning image.
+  shape residual of a tuning image;
+* the shape prior (:mod:`.shape_prior`) over the cephalometric points, one component for the
+  real training images' annotations and one for the synthetic training X-rays' generator
+  points (:func:`fit_shape_prior`; :func:`add_shape_prior` gives an existing model one).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +27,17 @@ import cv2
 import numpy as np
 import torch
 
+from crossid_desktop.anatomy.landmarks import find_landmark
+from crossid_desktop.errors import DatasetError
+from crossid_desktop.matching.landmarks.cephalograms import read_cephalograms
 from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
 from crossid_desktop.matching.landmarks.frames import apply, invert
 from crossid_desktop.matching.landmarks.heatmaps import PRESENT
-from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, save_landmark_model
-from crossid_desktop.matching.landmarks.points import label_of
+from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, read_landmark_model, save_landmark_model
+from crossid_desktop.matching.landmarks.points import label_of, name_of_label
 from crossid_desktop.matching.landmarks.shape import ShapeModel
+from crossid_desktop.matching.landmarks.shape_prior import ShapePrior
+from crossid_desktop.matching.landmarks.synthetic_points import cohort_points
 from crossid_desktop.matching.landmarks.train_config import LandmarkTrainConfig, TrainingSets
 from crossid_desktop.matching.landmarks.training import build_net
 from crossid_desktop.matching.landmarks.training_data import LandmarkSample
@@ -45,6 +54,8 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
         steps[stage] = int(saved["step"])
     shapes = [_original_points(s) for s in sets.real + sets.synthetic]
     mean = ShapeModel.fit(shapes) if shapes else np.zeros((0, 2))
+    prior = fit_shape_prior(config.view, sets.names, {"real": ([_original_points(s) for s in sets.real], "the real training cephalograms' reference points"),
+                                                      "synthetic": ([_original_points(s) for s in sets.synthetic], "the synthetic training X-rays' generator points")})
     card = LandmarkModelCard(
         name=f"xray-landmarks-{config.view.removeprefix('xray-')}",
         view=config.view,
@@ -56,6 +67,7 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
         sigma_global=config.sigma_global,
         sigma_local=config.sigma_local,
         shape_mean=[[None if np.isnan(v) else float(v) for v in row] for row in mean],
+        shape_prior=prior.to_dict() if prior is not None else {},
         training={"config": json_safe(dataclasses.asdict(config)), "best_steps": steps,
                   "images": {"real_train": [s.name for s in sets.real], "tune": [s.name for s in sets.tune], "synthetic_train": len(sets.synthetic)}},
     )
@@ -63,6 +75,54 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
     card = _fit(detector, sets.tune, card)
     save_landmark_model(run_dir / "model.pt", state, card)
     return run_dir / "model.pt"
+
+
+def prior_points(view: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The points a shape prior covers: the cephalometric ones (real annotations constrain
+    them); none for a frontal model, which has no real images to learn real shapes from."""
+    return tuple(n for n in names if label_of(n, view))
+
+
+def fit_shape_prior(view: str, names: Sequence[str], groups: dict[str, tuple[list[np.ndarray], str]]) -> ShapePrior | None:
+    """A :class:`~.shape_prior.ShapePrior` from ``{group: ((K, 2) shapes in the order of
+    ``names``, NaN where unknown), source)}``; None where the view has no prior points or no
+    group has 5 complete shapes. The soft-tissue points are kept as found (they inform the
+    others): they lie on the skin's edge against air, which the networks find well, and where
+    they lie relative to the bone varies with the lips' posture (chosen on the tuning images)."""
+    points = prior_points(view, names)
+    if not points:
+        return None
+    rows = [list(names).index(p) for p in points]
+    usable = {}
+    for group, (shapes, source) in groups.items():
+        cut = [np.asarray(s, np.float64)[rows] for s in shapes]
+        if sum(not np.isnan(s).any() for s in cut) >= 5:
+            usable[group] = (cut, source)
+    kept = tuple(n for n in points if find_landmark(view, n).tissue == "skin")
+    return ShapePrior.fit(points, usable, kept=kept) if usable else None
+
+
+def add_shape_prior(model: Path, out: Path, *, ceph_dir: Path | None, cohort_dirs: Sequence[Path], command: Sequence[str]) -> LandmarkModelCard:
+    """Copy ``model`` to ``out`` with a shape prior fitted on the ``train`` cephalograms of
+    ``ceph_dir`` (their reference points) and the generator points of ``cohort_dirs``' X-rays."""
+
+    state, card = read_landmark_model(model)
+    groups: dict[str, tuple[list[np.ndarray], str]] = {}
+    if ceph_dir is not None:
+        real = [{name_of_label(label): xy for label, xy in c.reference.items()} for c in read_cephalograms(ceph_dir, ("train",))]
+        groups["real"] = ([_ordered(card.landmarks, r) for r in real], f"the reference points of the {len(real)} train cephalograms of {Path(ceph_dir).name}")
+    synthetic = [_ordered(card.landmarks, points) for cohort in cohort_dirs for _, points, _, _ in cohort_points(Path(cohort), card.view)]
+    if synthetic:
+        groups["synthetic"] = (synthetic, f"the generator points of {len(synthetic)} synthetic X-rays ({', '.join(Path(c).name for c in cohort_dirs)})")
+    prior = fit_shape_prior(card.view, card.landmarks, groups)
+    if prior is None:
+        raise DatasetError(f"No shape prior can be fitted for a {card.view} model from these data (it needs cephalometric points in 5 complete shapes).")
+    training = {**card.training, "shape_prior": {"command": list(command), "groups": {c.name: c.source for c in prior.components}}}
+    return save_landmark_model(out, state, dataclasses.replace(card, shape_prior=prior.to_dict(), training=training))
+
+
+def _ordered(names: Sequence[str], points: Mapping[str, tuple[float, float] | None]) -> np.ndarray:
+    return np.array([points.get(n) or (np.nan, np.nan) for n in names], np.float64)
 
 
 def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: LandmarkModelCard) -> LandmarkModelCard:

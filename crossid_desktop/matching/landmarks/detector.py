@@ -8,7 +8,10 @@
 2. **Local stage.** Around each point the global stage found, a 96 px crop at five times
    the global detail; a second network places the point within it. A point that moved more
    than a quarter of the crop is looked at again from its new place.
-3. **Reading.** Position: the probability-weighted mean near the local peak. Uncertainty
+3. **Shape.** The points the model's shape prior knows are checked against the shape of the
+   others (:mod:`.shape_prior`); a point that does not fit is placed again from the others,
+   with that placement's spread as its ``sd``, and flagged.
+4. **Reading.** Position: the probability-weighted mean near the local peak. Uncertainty
    (``sd``, image pixels, per axis): the local heatmap's spread times a factor fitted on tuning
    images. A point whose null bin wins (``presence`` < threshold) or that falls outside the
    image is **missing**, never clipped to the border. A point with little probability near its
@@ -32,12 +35,15 @@ from crossid_desktop.matching.landmarks.heatmap_net import HeatmapNet, HeatmapNe
 from crossid_desktop.matching.landmarks.heatmaps import Readout, read_heatmaps
 from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, read_landmark_model
 from crossid_desktop.matching.landmarks.shape import ShapeModel
+from crossid_desktop.matching.landmarks.shape_prior import ShapePrior
 from crossid_desktop.matching.landmarks.training_data import network_input
 
 
 @dataclass(frozen=True)
 class DetectedPoint:
-    """One landmark as found: ``x``, ``y`` and ``sd`` in image pixels (None when missing)."""
+    """One landmark as found: ``x``, ``y`` and ``sd`` in image pixels (None when missing);
+    ``from_shape``: placed from the other points because where the networks put it did not fit
+    them (:mod:`.shape_prior`)."""
 
     name: str
     label: str | None
@@ -47,6 +53,7 @@ class DetectedPoint:
     presence: float
     confidence: float
     low_confidence: bool
+    from_shape: bool = False
 
     @property
     def missing(self) -> bool:
@@ -86,6 +93,8 @@ class XrayLandmarkDetector:
         self.local_net = _net(state, "local.", card.local_net)
         mean = np.array([[np.nan if v is None else v for v in row] for row in card.shape_mean], float).reshape(-1, 2)
         self.shape = ShapeModel(mean, card.shape_threshold) if mean.size else None
+        self.prior = ShapePrior.from_dict(card.shape_prior) if card.shape_prior else None
+        self._prior_rows = np.array([card.landmarks.index(n) for n in self.prior.points]) if self.prior is not None else np.zeros(0, int)
 
     @classmethod
     def load(cls, path: str | Path) -> XrayLandmarkDetector:
@@ -110,9 +119,23 @@ class XrayLandmarkDetector:
         xy, sd, confidence = global_xy.copy(), np.full(len(global_xy), np.nan), reading.peak_mass.copy()
         if found.size:
             xy[found], sd[found], confidence[found] = self._local(work, global_xy[found], found)
+        placed = self._reshaped(xy, sd, present & inside)
         if mirrored:
             xy[:, 0] = width - 1 - xy[:, 0]
-        return self._result(xy, sd, reading.presence, confidence, present & inside, mirrored, (height, width))
+        return self._result(xy, sd, reading.presence, confidence, present & inside, mirrored, (height, width), placed)
+
+    def _reshaped(self, xy: NDArray[np.float64], sd: NDArray[np.float64], found: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Place again (in place) the found points that do not fit the shape of the others; which were."""
+        placed = np.zeros(len(xy), bool)
+        if self.prior is None:
+            return placed
+        rows = self._prior_rows
+        known = np.where(found[rows, None], xy[rows], np.nan)
+        correction = self.prior.correct(known)
+        for index in correction.replaced:
+            row = rows[index]
+            xy[row], sd[row], placed[row] = correction.xy[index], correction.sd[index], True
+        return placed
 
     def _global(self, grey: NDArray[np.float32], mirrored: bool) -> tuple[float, bool, Readout, NDArray[np.float64]]:
         canvas, to_canvas = self.frames.global_canvas(grey)
@@ -148,14 +171,15 @@ class XrayLandmarkDetector:
         return apply(invert(to_resized), xy), sd / scale * self.card.sd_scale, confidence
 
     def _result(self, xy: NDArray[np.float64], sd: NDArray[np.float64], presence: NDArray[np.float64], confidence: NDArray[np.float64],
-                found: NDArray[np.bool_], mirrored: bool, shape: tuple[int, int]) -> Detection:
+                found: NDArray[np.bool_], mirrored: bool, shape: tuple[int, int], placed: NDArray[np.bool_]) -> Detection:
         height, width = shape
         inside = (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
         found = found & inside
         low = confidence < self.card.thresholds["peak_mass"]
         points = tuple(
             DetectedPoint(name, self.card.labels.get(name), float(xy[i, 0]) if found[i] else None, float(xy[i, 1]) if found[i] else None,
-                          float(sd[i]) if found[i] else None, float(presence[i]), float(confidence[i]) if found[i] else 0.0, bool(found[i] and low[i]))
+                          float(sd[i]) if found[i] else None, float(presence[i]), float(confidence[i]) if found[i] else 0.0,
+                          bool(found[i] and (low[i] or placed[i])), bool(found[i] and placed[i]))
             for i, name in enumerate(self.card.landmarks)
         )
         image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))
@@ -174,8 +198,12 @@ def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_
         out.append(f"The points found are not arranged like a {view} skull (shape residual {residual:.3f}); check them.")
     if len(missing) > len(points) // 2:
         out.append(f"{len(missing)} of {len(points)} landmarks were not found in the image.")
-    doubtful = [p.name for p in points if p.low_confidence]
-    if doubtful and not out:
+    serious = bool(out)
+    reshaped = [p.name for p in points if p.from_shape]
+    if reshaped:
+        out.append(f"{len(reshaped)} landmark(s) did not fit the shape of the others and were placed from it: {', '.join(reshaped)}; check them.")
+    doubtful = [p.name for p in points if p.low_confidence and not p.from_shape]
+    if doubtful and not serious:
         out.append(f"{len(doubtful)} landmark(s) found with low confidence: {', '.join(doubtful)}.")
     return tuple(out)
 

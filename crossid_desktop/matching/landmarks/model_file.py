@@ -41,6 +41,8 @@ class LandmarkModelCard:
         sigma_global, sigma_local: target spread in output bins the networks were trained on.
         sd_scale: factor from heatmap spread to the reported standard deviation (fitted on tuning images).
         shape_mean: ``(K, 2)`` mean shape (null where unknown); shape_threshold: residual flagged as implausible.
+        shape_prior: a :class:`~.shape_prior.ShapePrior` as a dict (empty: points are not checked
+            against the shape of the others).
         thresholds: ``presence`` (below: missing), ``peak_mass`` (below: low confidence),
             ``image_score`` (below: the image as a whole is flagged).
         training: data, split and exact command. metrics: measured figures with their data.
@@ -58,6 +60,7 @@ class LandmarkModelCard:
     sd_scale: float = 1.0
     shape_mean: list[list[float | None]] = field(default_factory=list)
     shape_threshold: float = float("inf")
+    shape_prior: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=lambda: {"presence": 0.5, "peak_mass": 0.0, "image_score": 0.0})
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)

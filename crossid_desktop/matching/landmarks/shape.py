@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
 
-def similarity_fit(source: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``source`` ``(N, 2)`` moved onto ``target`` by the least-squares similarity (Umeyama 1991, no reflection)."""
+def similarity(source: NDArray[np.float64], target: NDArray[np.float64]) -> tuple[Callable[[NDArray[np.float64]], NDArray[np.float64]], float]:
+    """The least-squares similarity (Umeyama 1991, no reflection) taking ``source`` ``(N, 2)``
+    onto ``target``, as a function of ``(M, 2)`` points, and its scale."""
     mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
     s, t = source - mu_s, target - mu_t
     u, sing, vt = np.linalg.svd(t.T @ s)
     d = np.sign(np.linalg.det(u @ vt))
     rotation = u @ np.diag([1.0, d]) @ vt
-    scale = (sing * np.array([1.0, d])).sum() / max((s ** 2).sum(), 1e-12)
-    return (scale * (rotation @ s.T)).T + mu_t
+    scale = float((sing * np.array([1.0, d])).sum() / max((s ** 2).sum(), 1e-12))
+    return (lambda points: (scale * (rotation @ (np.asarray(points) - mu_s).T)).T + mu_t), scale
+
+
+def similarity_fit(source: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``source`` ``(N, 2)`` moved onto ``target`` by the least-squares similarity (no reflection)."""
+    move, _ = similarity(source, target)
+    return move(source)
 
 
 def shape_residual(mean_shape: NDArray[np.float64], points: NDArray[np.float64]) -> float:
