@@ -13,7 +13,8 @@ What is fitted here, on the run's **tuning** images only (never the test images)
   shape residual of a tuning image;
 * the shape prior (:mod:`.shape_prior`) over the cephalometric points, one component for the
   real training images' annotations and one for the synthetic training X-rays' generator
-  points (:func:`fit_shape_prior`; :func:`add_shape_prior` gives an existing model one).
+  points (:func:`fit_shape_prior`; :func:`add_shape_prior` gives an existing model one), and
+  its ``sd_scale`` on the tuning images (:func:`prior_sd_scale`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
     )
     detector = XrayLandmarkDetector(state, card)
     card = _fit(detector, sets.tune, card)
+    if prior is not None:
+        scale = prior_sd_scale(XrayLandmarkDetector(state, card), [(_original_image(s), _original_points(s)) for s in sets.tune])
+        card = dataclasses.replace(card, shape_prior=dataclasses.replace(prior, sd_scale=scale).to_dict())
     save_landmark_model(run_dir / "model.pt", state, card)
     return run_dir / "model.pt"
 
@@ -117,8 +121,25 @@ def add_shape_prior(model: Path, out: Path, *, ceph_dir: Path | None, cohort_dir
     prior = fit_shape_prior(card.view, card.landmarks, groups)
     if prior is None:
         raise DatasetError(f"No shape prior can be fitted for a {card.view} model from these data (it needs cephalometric points in 5 complete shapes).")
-    training = {**card.training, "shape_prior": {"command": list(command), "groups": {c.name: c.source for c in prior.components}}}
+    tune = [(cv2.imread(str(c.path), cv2.IMREAD_UNCHANGED), _ordered(card.landmarks, {name_of_label(label): xy for label, xy in c.reference.items()}))
+            for c in read_cephalograms(ceph_dir, ("tune",))] if ceph_dir is not None else []
+    if tune:
+        prior = dataclasses.replace(prior, sd_scale=prior_sd_scale(XrayLandmarkDetector(state, dataclasses.replace(card, shape_prior=prior.to_dict())), tune))
+    training = {**card.training, "shape_prior": {"command": list(command), "groups": {c.name: c.source for c in prior.components},
+                                                 "sd_scale_from": f"{len(tune)} tune cephalograms" if tune else "nothing (1.0)"}}
     return save_landmark_model(out, state, dataclasses.replace(card, shape_prior=prior.to_dict(), training=training))
+
+
+def prior_sd_scale(detector: XrayLandmarkDetector, tune: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The factor that makes the placed points' reported sd honest on tuning images ``(image,
+    (K, 2) true points)``: mean squared radial error = ``2 sd^2``; 1.0 where none was placed."""
+    errors, sds = [], []
+    for image, truth in tune:
+        for k, point in enumerate(detector.detect(image).points):
+            if point.from_shape and not np.isnan(truth[k]).any():
+                errors.append(float(np.hypot(point.x - truth[k, 0], point.y - truth[k, 1])))
+                sds.append(float(point.sd))
+    return float(np.sqrt(np.mean(np.square(errors)) / (2.0 * np.mean(np.square(sds))))) if errors else 1.0
 
 
 def _ordered(names: Sequence[str], points: Mapping[str, tuple[float, float] | None]) -> np.ndarray:

@@ -17,7 +17,10 @@ component's mean; for each point, its position given all the other inliers (the 
 conditional) and the Mahalanobis distance of the found position from it. The worst point
 above ``threshold`` leaves the inliers and the fit repeats, at most ``max_replaced`` times.
 Each point that left is placed at its conditional position given the inliers, with that
-position's spread as its standard deviation, and is marked as placed from the shape. Each
+position's spread times ``sd_scale`` as its standard deviation (the shape's spread alone leaves
+out the other points' own errors; the factor makes the placed points' errors on the tuning
+cephalograms what a two-dimensional Gaussian of that sd gives), and is marked as placed from
+the shape. Each
 component is tried; the one that needs the fewest replacements (then: that fits the inliers
 best) is kept, so a synthetic X-ray is judged by the shapes of synthetic skulls and a real
 one by real skulls. Missing points stay missing: a point outside the image is never
@@ -38,7 +41,7 @@ on the test images.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -110,6 +113,7 @@ class ShapePrior:
     max_replaced: int = MAX_REPLACED
     shrinkage: float = SHRINKAGE
     kept: tuple[str, ...] = ()
+    sd_scale: float = 1.0
 
     @classmethod
     def fit(cls, points: Sequence[str], groups: Mapping[str, tuple[Sequence[NDArray[np.float64]], str]], *, kept: Sequence[str] = (),
@@ -121,13 +125,13 @@ class ShapePrior:
 
     def to_dict(self) -> dict[str, Any]:
         return {"points": list(self.points), "threshold": self.threshold, "max_replaced": self.max_replaced, "shrinkage": self.shrinkage,
-                "kept": list(self.kept), "components": [c.to_dict() for c in self.components]}
+                "kept": list(self.kept), "sd_scale": self.sd_scale, "components": [c.to_dict() for c in self.components]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ShapePrior:
         try:
             prior = cls(tuple(data["points"]), tuple(ShapeComponent.from_dict(c) for c in data["components"]), float(data["threshold"]),
-                        int(data["max_replaced"]), float(data["shrinkage"]), tuple(data.get("kept", ())))
+                        int(data["max_replaced"]), float(data["shrinkage"]), tuple(data.get("kept", ())), float(data.get("sd_scale", 1.0)))
         except (KeyError, TypeError, ValueError) as error:
             raise ModelError(f"The landmark model's shape prior is incomplete ({error}).") from error
         if any(c.mean.size != 2 * len(prior.points) for c in prior.components) or not set(prior.kept) <= set(prior.points):
@@ -142,6 +146,7 @@ class ShapePrior:
         kept = {self.points.index(name) for name in self.kept}
         for component in self.components:
             result, fit = _correct(component, xy, self.threshold, self.max_replaced, kept)
+            result = replace(result, sd=result.sd * self.sd_scale)
             key = (len(result.replaced), fit)
             if key < best_key:
                 best, best_key = result, key
