@@ -116,7 +116,7 @@ def test_on_a_real_cephalogram_the_points_placed_from_the_shape_are_closer_and_s
     from crossid_desktop.matching.landmarks.cephalograms import read_cephalograms
     from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
     from crossid_desktop.matching.landmarks.points import label_of
-    from crossid_desktop.matching.landmarks.service import bundled_model
+    from crossid_desktop.matching.landmarks.service import bundled_model, find_landmarks
 
     detector = XrayLandmarkDetector.load(bundled_model("xray-side"))
     assert detector.prior is not None and len(detector.prior.points) == 19
@@ -138,6 +138,9 @@ def test_on_a_real_cephalogram_the_points_placed_from_the_shape_are_closer_and_s
 
     assert np.mean([error(p) for p in placed]) < 0.5 * np.mean([error(before[p.name]) for p in placed])
     assert all(p.x == before[p.name].x for p in found.points if not p.from_shape)
+    said = find_landmarks(load_image(ceph.path), "xray-side").to_dict()  # what `crossid landmarks --json` prints
+    assert {p["name"] for p in said["landmarks"] if p["from_shape"]} == {p.name for p in placed}
+    assert all(p["low_confidence"] for p in said["landmarks"] if p["from_shape"])
 
 
 def test_the_command_needs_a_model_to_start_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
