@@ -14,7 +14,8 @@ What is fitted here, on the run's **tuning** images only (never the test images)
 * the shape prior (:mod:`.shape_prior`) over the cephalometric points, one component for the
   real training images' annotations and one for the synthetic training X-rays' generator
   points (:func:`fit_shape_prior`; :func:`add_shape_prior` gives an existing model one), and
-  its ``sd_scale`` on the tuning images (:func:`prior_sd_scale`).
+  its ``sd_scale`` from the points it placed on the tuning images (which the networks' own
+  ``sd_scale`` and confidence threshold leave out).
 """
 
 from __future__ import annotations
@@ -74,9 +75,6 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
     )
     detector = XrayLandmarkDetector(state, card)
     card = _fit(detector, sets.tune, card)
-    if prior is not None:
-        scale = prior_sd_scale(XrayLandmarkDetector(state, card), [(_original_image(s), _original_points(s)) for s in sets.tune])
-        card = dataclasses.replace(card, shape_prior=dataclasses.replace(prior, sd_scale=scale).to_dict())
     save_landmark_model(run_dir / "model.pt", state, card)
     return run_dir / "model.pt"
 
@@ -124,13 +122,13 @@ def add_shape_prior(model: Path, out: Path, *, ceph_dir: Path | None, cohort_dir
     tune = [(cv2.imread(str(c.path), cv2.IMREAD_UNCHANGED), _ordered(card.landmarks, {name_of_label(label): xy for label, xy in c.reference.items()}))
             for c in read_cephalograms(ceph_dir, ("tune",))] if ceph_dir is not None else []
     if tune:
-        prior = dataclasses.replace(prior, sd_scale=prior_sd_scale(XrayLandmarkDetector(state, dataclasses.replace(card, shape_prior=prior.to_dict())), tune))
+        prior = dataclasses.replace(prior, sd_scale=_prior_sd_scale(XrayLandmarkDetector(state, dataclasses.replace(card, shape_prior=prior.to_dict())), tune))
     training = {**card.training, "shape_prior": {"command": list(command), "groups": {c.name: c.source for c in prior.components},
                                                  "sd_scale_from": f"{len(tune)} tune cephalograms" if tune else "nothing (1.0)"}}
     return save_landmark_model(out, state, dataclasses.replace(card, shape_prior=prior.to_dict(), training=training))
 
 
-def prior_sd_scale(detector: XrayLandmarkDetector, tune: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+def _prior_sd_scale(detector: XrayLandmarkDetector, tune: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
     """The factor that makes the placed points' reported sd honest on tuning images ``(image,
     (K, 2) true points)``: mean squared radial error = ``2 sd^2``; 1.0 where none was placed."""
     errors, sds = [], []
@@ -139,6 +137,12 @@ def prior_sd_scale(detector: XrayLandmarkDetector, tune: Sequence[tuple[np.ndarr
             if point.from_shape and not np.isnan(truth[k]).any():
                 errors.append(float(np.hypot(point.x - truth[k, 0], point.y - truth[k, 1])))
                 sds.append(float(point.sd))
+    return _honest_scale(errors, sds)
+
+
+def _honest_scale(errors: Sequence[float], sds: Sequence[float]) -> float:
+    """The factor on ``sds`` that makes the mean squared radial error ``2 sd^2`` (what a
+    two-dimensional Gaussian error of that per-axis spread gives); 1.0 without errors."""
     return float(np.sqrt(np.mean(np.square(errors)) / (2.0 * np.mean(np.square(sds))))) if errors else 1.0
 
 
@@ -147,7 +151,10 @@ def _ordered(names: Sequence[str], points: Mapping[str, tuple[float, float] | No
 
 
 def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: LandmarkModelCard) -> LandmarkModelCard:
-    errors, sds, masses, scores, residuals = [], [], [], [], []
+    """The card with what the tuning samples set (module docstring). The networks' own points
+    set ``sd_scale`` and the confidence threshold; the points the shape prior placed, whose sd and
+    confidence are not the networks', set the prior's ``sd_scale`` alone."""
+    errors, sds, masses, scores, residuals, placed_errors, placed_sds = [], [], [], [], [], [], []
     per_landmark: dict[str, list[float]] = {n: [] for n in card.landmarks}
     for sample in tune:
         image = _original_image(sample)
@@ -156,20 +163,26 @@ def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: Landm
         for k, point in enumerate(found.points):
             if sample.state[k] == PRESENT and not point.missing:
                 error = float(np.hypot(point.x - truth[k, 0], point.y - truth[k, 1]))
-                errors.append(error)
                 per_landmark[point.name].append(error)
+                if point.from_shape:
+                    placed_errors.append(error)
+                    placed_sds.append(point.sd)
+                    continue
+                errors.append(error)
                 sds.append(point.sd)
                 masses.append(point.confidence)
         scores.append(found.image_score)
         residuals.append(found.shape_residual)
-    sd_scale = float(np.sqrt(np.mean(np.square(errors)) / (2.0 * np.mean(np.square(sds))))) if errors else 1.0
+    sd_scale = _honest_scale(errors, sds)
+    prior = {**card.shape_prior, "sd_scale": _honest_scale(placed_errors, placed_sds)} if card.shape_prior else {}
+    all_errors = errors + placed_errors
     thresholds = {"presence": 0.5, "peak_mass": float(0.5 * np.percentile(masses, 5)) if masses else 0.0,
                   "image_score": float(0.5 * min(scores)) if scores else 0.0}
     finite = [r for r in residuals if np.isfinite(r)]
-    metrics = {"tune": {"images": len(tune), "mre_px": float(np.mean(errors)) if errors else None,
+    metrics = {"tune": {"images": len(tune), "mre_px": float(np.mean(all_errors)) if all_errors else None,
                         "per_landmark_mre_px": {n: float(np.mean(v)) for n, v in per_landmark.items() if v},
                         "image_scores": [float(s) for s in scores], "shape_residuals": [float(r) for r in residuals]}}
-    return dataclasses.replace(card, sd_scale=sd_scale * card.sd_scale, thresholds=thresholds,
+    return dataclasses.replace(card, sd_scale=sd_scale * card.sd_scale, thresholds=thresholds, shape_prior=prior,
                                shape_threshold=float(1.5 * max(finite)) if finite else float("inf"), metrics=metrics)
 
 
