@@ -47,7 +47,7 @@ from crossid_desktop.matching.craniofacial.annotations import EXACT, Measurement
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, measured_profile, with_profile
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, file_identity, measured_profile, with_profile
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
 from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model, find_landmarks
@@ -89,7 +89,7 @@ def detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     and the installed face landmark models) for the next run."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
-    models = hashlib.sha256(json.dumps(face_models(), sort_keys=True).encode()).hexdigest()[:12]
+    models = _digest(face_models())
     out = []
     for done, person in enumerate(people):
         check_cancel(cancel, "The craniofacial evaluation")
@@ -119,10 +119,11 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     """The people with their X-rays' skull landmarks as the X-ray landmark detector finds them
     (pixel spacing unknown, as in a plain image file). An X-ray the detector refuses, or one it
     cannot read, keeps its failure with the reason: that query is not assessed and counts as
-    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's (weights and card)."""
+    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's files (weights and card: its
+    thresholds and shape prior change the points too)."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
-    models = {view: _model_key(bundled_model(view)) for view in XRAY_VIEWS}
+    models = {view: _digest([file_identity(path), file_identity(path.with_suffix(".json"))]) for view, path in ((v, bundled_model(v)) for v in XRAY_VIEWS)}
     out = []
     for done, person in enumerate(people):
         check_cancel(cancel, "The craniofacial evaluation")
@@ -133,13 +134,10 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     return out
 
 
-def _model_key(model: Path) -> str:
-    """The landmark model's weights and card (its thresholds and shape prior change the points
-    too), as 16 + 8 hex digits of their SHA-256; ``"none"`` without the model."""
-    card = model.with_suffix(".json")
-    if not model.is_file() or not card.is_file():
-        return "none"
-    return f"{sha256_of_file(model)[:16]}{sha256_of_file(card)[:8]}"
+def _digest(identities: Any) -> str:
+    """12 hex digits naming the model files (:func:`~crossid_desktop.matching.craniofacial.measure.file_identity`)
+    a detection was made with, for the detection caches' keys: another model is another detection."""
+    return hashlib.sha256(json.dumps(identities, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _detected_xray(path: Path | None, view: str, model: str, cache_dir: Path | None) -> Landmarks:

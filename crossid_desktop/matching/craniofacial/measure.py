@@ -83,13 +83,13 @@ def face_models() -> dict[str, str]:
     from crossid_desktop.matching.landmarks.face_front import bundled_model as front_model
     from crossid_desktop.matching.landmarks.face_side_model import bundled_model as side_model
 
-    return {view: _file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
+    return {view: file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
 
 
 _IDENTITIES: dict[tuple[str, int, int], str] = {}
 
 
-def _file_identity(path: Path) -> str:
+def file_identity(path: Path) -> str:
     """``"<file> <first 16 hex digits of its SHA-256>"`` (kept while the file's size and time
     stay), or ``"none"`` where there is no such file."""
     from crossid_desktop.imaging.io import sha256_of_file

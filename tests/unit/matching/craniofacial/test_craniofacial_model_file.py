@@ -88,7 +88,7 @@ def test_face_models_enter_the_fingerprint_and_a_model_fitted_with_others_is_ref
     # the identity of an installed model follows its bytes
     first = tmp_path / "m.dat"
     first.write_bytes(b"one")
-    one = measure._file_identity(first)
+    one = measure.file_identity(first)
     first.write_bytes(b"two, longer")
-    assert measure._file_identity(first) != one and one.startswith("m.dat ")
-    assert measure._file_identity(tmp_path / "absent.dat") == "none"
+    assert measure.file_identity(first) != one and one.startswith("m.dat ")
+    assert measure.file_identity(tmp_path / "absent.dat") == "none"
