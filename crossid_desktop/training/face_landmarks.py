@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +107,22 @@ def build_samples(photos: Iterator[tuple[NDArray[np.uint8], dict[str, tuple[floa
     """Training crops and shapes from frontal photos with exact landmarks (each photo as it is and
     once turned); and the number of photos skipped because no face was found."""
     rng = np.random.default_rng(seed)
-    images, shapes, skipped = [], [], 0
-    for count, (rgb, marks) in enumerate(photos, 1):
+
+    def copies(rgb: NDArray[np.uint8], marks: dict[str, tuple[float, float]]) -> tuple[tuple[NDArray[np.uint8], NDArray[np.float64]], ...]:
         points = np.array([marks[name] for name in REFINED_PARTS], dtype=np.float64)
-        for image, xy in ((rgb, points), _turned(rgb, points, rng, turn, zoom)):
+        return (rgb, points), _turned(rgb, points, rng, turn, zoom)
+
+    return gather_samples((copies(rgb, marks) for rgb, marks in photos), training_sample)
+
+
+def gather_samples(photos: Iterable[Sequence[tuple[NDArray[np.uint8], NDArray[np.float64]]]],
+                   training_sample: Callable[[NDArray[np.uint8], NDArray[np.float64]], tuple[NDArray[np.uint8], Any] | None]) -> tuple[list, list, int]:
+    """dlib's training lists from each photo's copies ``(image, points)``: the crops and shapes
+    ``training_sample`` makes of them, and how many copies it could make none of (progress on
+    standard error every 100 photos). Shared by both face-landmark trainers."""
+    images, shapes, skipped = [], [], 0
+    for count, copies in enumerate(photos, 1):
+        for image, xy in copies:
             sample = training_sample(image, xy)
             if sample is None:
                 skipped += 1

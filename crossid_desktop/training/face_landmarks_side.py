@@ -32,7 +32,7 @@ from crossid_desktop.errors import NoFaceFoundError
 from crossid_desktop.matching.landmarks.face_front import _work_crop, crop_rectangle
 from crossid_desktop.matching.landmarks.face_side_model import PARTS, reference_box
 from crossid_desktop.paths import atomic_path, write_text_atomic
-from crossid_desktop.training.face_landmarks import PREDICTOR_OPTIONS, _turned, add_predictor_arguments, train_predictor
+from crossid_desktop.training.face_landmarks import PREDICTOR_OPTIONS, _turned, add_predictor_arguments, gather_samples, train_predictor
 
 
 def synthetic_profiles(seed: int, people: int, size: int) -> Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]]:
@@ -87,20 +87,13 @@ def build_samples(photos: Iterator[tuple[NDArray[np.uint8], NDArray[np.float64]]
     """Training crops and shapes (each photo as it is and once turned, scaled and resized), and
     the number of those crops skipped because the rules found no profile on them."""
     rng = np.random.default_rng(seed)
-    images, shapes, skipped = [], [], 0
-    for count, (rgb, points) in enumerate(photos, 1):
+
+    def copies(rgb: NDArray[np.uint8], points: NDArray[np.float64]) -> tuple[tuple[NDArray[np.uint8], NDArray[np.float64]], ...]:
         turned, moved = _turned(rgb, points, rng, turn, zoom)
         side = int(rng.integers(min_size, rgb.shape[0] + 1))
-        for image, xy in ((rgb, points), _resized(turned, moved, side)):
-            sample = training_sample(image, xy)
-            if sample is None:
-                skipped += 1
-                continue
-            images.append(sample[0])
-            shapes.append([sample[1]])
-        if count % 100 == 0:
-            print(f"  {count} photos", file=sys.stderr, flush=True)
-    return images, shapes, skipped
+        return (rgb, points), _resized(turned, moved, side)
+
+    return gather_samples((copies(rgb, points) for rgb, points in photos), training_sample)
 
 
 def main(argv: list[str] | None = None) -> int:
