@@ -105,7 +105,7 @@ def training_sample(rgb: NDArray[np.uint8], points: NDArray[np.float64]) -> tupl
 def build_samples(photos: Iterator[tuple[NDArray[np.uint8], dict[str, tuple[float, float]]]], *, turn: float, zoom: float,
                   seed: int) -> tuple[list, list, int]:
     """Training crops and shapes from frontal photos with exact landmarks (each photo as it is and
-    once turned); and the number of photos skipped because no face was found."""
+    once turned); and the number of those copies skipped because no face was found on them."""
     rng = np.random.default_rng(seed)
 
     def copies(rgb: NDArray[np.uint8], marks: dict[str, tuple[float, float]]) -> tuple[tuple[NDArray[np.uint8], NDArray[np.float64]], ...]:

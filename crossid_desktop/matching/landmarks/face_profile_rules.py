@@ -135,9 +135,9 @@ def protrusions(path: NDArray[np.float64]) -> dict[int, float]:
 
 def nose_tip(path: NDArray[np.float64]) -> tuple[int, float]:
     """The nose tip's index on the resampled ``path`` and its opening angle (degrees; 180 when
-    no protrusion stands out): among the peaks of x standing out by :data:`NOSE_PROMINENCE` of the
-    outline's height within :data:`NOSE_REACH` of it on both sides, the sharpest (the smallest
-    angle between the chords to the outline :data:`NOSE_SPAN` of the height away)."""
+    no protrusion stands out): of the :func:`protrusions`, the sharpest (the smallest angle
+    between the chords to the outline :data:`NOSE_SPAN` of the height away), or of those nearly
+    as sharp the one at the nose's usual height."""
     y, height = path[:, 1], float(np.ptp(path[:, 1]))
     openings = protrusions(path)
     if not openings:
