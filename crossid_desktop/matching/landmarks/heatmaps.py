@@ -58,6 +58,10 @@ class Readout:
         sd: ``(K,)`` spread: the root mean of the two axis variances there (pixels).
         presence: ``(K,)`` 1 - probability of the null bin.
         peak_mass: ``(K,)`` share of the in-image probability inside the window (1: one sharp peak).
+
+    Read with ``weights`` (:func:`read_heatmaps`), the peak, the mean and the spread are those of
+    the probabilities times the weights; ``presence`` and ``peak_mass`` stay the network's own
+    (the mass of its unweighted probabilities in the window around that peak).
     """
 
     xy: NDArray[np.float64]
@@ -66,23 +70,29 @@ class Readout:
     peak_mass: NDArray[np.float64]
 
 
-def read_heatmaps(grid: torch.Tensor, null: torch.Tensor, stride: int, window: int) -> Readout:
-    """Read one image's output (``grid (K, h, w)``, ``null (K,)``): see :class:`Readout`."""
+def read_heatmaps(grid: torch.Tensor, null: torch.Tensor, stride: int, window: int, weights: NDArray[np.float64] | None = None) -> Readout:
+    """Read one image's output (``grid (K, h, w)``, ``null (K,)``): see :class:`Readout`.
+
+    ``weights`` ``(K, h, w)`` (optional, non-negative, not all 0 per landmark): what else is
+    known of where each point lies (a prior), multiplied into the probabilities before the
+    peak, the mean and the spread are read."""
     log_grid, log_null = log_probabilities(grid.unsqueeze(0).float(), null.unsqueeze(0).float())
     prob = log_grid[0].exp().numpy().astype(np.float64)
     presence = 1.0 - log_null[0].exp().numpy().astype(np.float64)
+    posterior = prob if weights is None else prob * np.asarray(weights, np.float64).reshape(prob.shape)
     k, h, w = prob.shape
     xy = np.zeros((k, 2))
     sd = np.zeros(k)
     peak_mass = np.zeros(k)
     for i in range(k):
-        row, col = np.unravel_index(int(np.argmax(prob[i])), (h, w))
+        row, col = np.unravel_index(int(np.argmax(posterior[i])), (h, w))
         r0, r1, c0, c1 = max(0, row - window), min(h, row + window + 1), max(0, col - window), min(w, col + window + 1)
-        patch = prob[i, r0:r1, c0:c1]
-        mass = float(patch.sum())
+        mass = float(prob[i, r0:r1, c0:c1].sum())
+        patch = posterior[i, r0:r1, c0:c1]
+        patch = patch / max(float(patch.sum()), 1e-300)
         yy, xx = np.mgrid[r0:r1, c0:c1]
-        mx, my = float((patch * xx).sum() / mass), float((patch * yy).sum() / mass)
-        var = float((patch * ((xx - mx) ** 2 + (yy - my) ** 2)).sum() / mass) / 2.0
+        mx, my = float((patch * xx).sum()), float((patch * yy).sum())
+        var = float((patch * ((xx - mx) ** 2 + (yy - my) ** 2)).sum()) / 2.0
         xy[i] = (mx * stride + (stride - 1) / 2.0, my * stride + (stride - 1) / 2.0)
         sd[i] = np.sqrt(var) * stride
         peak_mass[i] = mass / max(presence[i], 1e-12)

@@ -40,6 +40,9 @@ class LandmarkModelCard:
         global_net, local_net: the two networks' ``HeatmapNetConfig`` as dicts.
         sigma_global, sigma_local: target spread in output bins the networks were trained on.
         sd_scale: factor from heatmap spread to the reported standard deviation (fitted on tuning images).
+        anchor_sd: the global stage's error per axis, in global-canvas pixels: the local heatmap is
+            read weighted by a Gaussian of this sd around the global stage's point (0, the
+            default of cards written before it: read unweighted).
         shape_mean: ``(K, 2)`` mean shape (null where unknown); shape_threshold: residual flagged as implausible.
         shape_prior: a :class:`~.shape_prior.ShapePrior` as a dict (empty: points are not checked
             against the shape of the others).
@@ -58,6 +61,7 @@ class LandmarkModelCard:
     sigma_global: float
     sigma_local: float
     sd_scale: float = 1.0
+    anchor_sd: float = 0.0
     shape_mean: list[list[float | None]] = field(default_factory=list)
     shape_threshold: float = float("inf")
     shape_prior: dict[str, Any] = field(default_factory=dict)

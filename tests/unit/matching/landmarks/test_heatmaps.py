@@ -66,3 +66,27 @@ def test_a_winning_null_bin_means_absent_and_a_flat_map_little_peak_mass() -> No
     reading = read_heatmaps(flat, torch.tensor([-50.0]), stride=1, window=3)
     # the peak of a flat map is its first bin (0, 0): the 7x7 window is cut to 4x4 by the corner
     assert reading.peak_mass[0] == pytest.approx(16 / 400, abs=1e-6)
+
+
+def test_weights_choose_the_peak_near_the_prior_and_read_the_product_of_both() -> None:
+    # two Gaussian peaks: the taller at bin (x 8, y 10), a lower one at (x 30, y 12), sd 2 bins;
+    # a Gaussian prior of sd 3 bins at (x 27, y 14) weights the map. The product of two Gaussians
+    # is a Gaussian: mean (a/2^2 + p/3^2) / (1/2^2 + 1/3^2), variance 1 / (1/2^2 + 1/3^2) per axis.
+    shape = (24, 40)
+    tall, low = _gaussian_logits(8.0, 10.0, 2.0, shape).exp(), 0.6 * _gaussian_logits(30.0, 12.0, 2.0, shape).exp()
+    grid = torch.log(tall + low).unsqueeze(0)
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    weights = np.exp(-((cols - 27.0) ** 2 + (rows - 14.0) ** 2) / (2 * 3.0**2))[None]
+    plain = read_heatmaps(grid, torch.tensor([-50.0]), stride=1, window=9)
+    assert plain.xy[0] == pytest.approx([8.0, 10.0], abs=0.05)
+    weighted = read_heatmaps(grid, torch.tensor([-50.0]), stride=1, window=9, weights=weights)
+    precision = 1 / 2.0**2 + 1 / 3.0**2
+    expected = [(30.0 / 2.0**2 + 27.0 / 3.0**2) / precision, (12.0 / 2.0**2 + 14.0 / 3.0**2) / precision]
+    assert weighted.xy[0] == pytest.approx(expected, abs=0.05)
+    assert weighted.sd[0] == pytest.approx(math.sqrt(1 / precision), rel=0.03)
+    # presence and peak mass stay the network's own: the lower peak holds 0.6 / 1.6 of the map
+    assert weighted.presence[0] == pytest.approx(plain.presence[0])
+    assert weighted.peak_mass[0] == pytest.approx(0.6 / 1.6, abs=0.01)
+    # uniform weights read the map as it is
+    same = read_heatmaps(grid, torch.tensor([-50.0]), stride=1, window=9, weights=np.full((1, *shape), 0.3))
+    assert same.xy == pytest.approx(plain.xy) and same.sd == pytest.approx(plain.sd) and same.peak_mass == pytest.approx(plain.peak_mass)
