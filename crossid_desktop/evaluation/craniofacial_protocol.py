@@ -48,6 +48,7 @@ from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
 from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, file_identity, measured_profile, with_profile
+from crossid_desktop.matching.craniofacial.model import DetectorScale
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
 from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model, find_landmarks
@@ -171,6 +172,41 @@ def detector_profiles(detected: Sequence[PairedPerson], annotated: Sequence[Pair
             pairs.setdefault(view, []).extend((m, t) for m, t in zip(marks, truth.photos[view]) if not m.failure)
     return {view: measured_profile(view, items, source=f"the face detectors against the annotations of {len(items)} validation photos")
             for view, items in pairs.items() if items}
+
+
+#: fewest validation X-rays a point's error scale is measured on (1 where fewer had it)
+MIN_SCALE_SAMPLES = 10
+#: the smallest scale: a deviation is widened where the detector proved overconfident, never narrowed
+MIN_SCALE = 1.0
+
+
+def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> dict[str, DetectorScale]:
+    """Each X-ray view's :class:`~crossid_desktop.matching.craniofacial.model.DetectorScale`: per
+    skull point, the root mean square of the detector's error (its point against the true one, in
+    the X-ray's pixels) over the deviation it stated, per axis, over the X-rays where it found the
+    point with a deviation; measured on ``detected`` against ``annotated`` (the same people)."""
+    ratios: dict[str, dict[str, list[float]]] = {}
+    detectors: dict[str, set[str]] = {}
+    for found, truth in zip(detected, annotated):
+        for view, marks in found.skulls.items():
+            if marks.failure or view not in truth.skulls:
+                continue
+            detectors.setdefault(view, set()).add(marks.source)
+            xy, sd = marks.subset(marks.names)
+            true_xy, _ = truth.skulls[view].subset(marks.names)
+            error = np.hypot(*(xy - true_xy).T)
+            for name, e, s in zip(marks.names, error, sd):
+                if np.isfinite(e) and np.isfinite(s) and s > 0:
+                    ratios.setdefault(view, {}).setdefault(name, []).append(float(e / s) ** 2 / 2.0)
+    out = {}
+    for view, by_name in ratios.items():
+        if len(detectors[view]) != 1:
+            raise DatasetError(f"The {view} X-rays' landmarks come from several detectors ({', '.join(sorted(detectors[view]))}); their errors cannot be measured as one.")
+        scales = {name: max(MIN_SCALE, float(np.sqrt(np.mean(values)))) for name, values in by_name.items() if len(values) >= MIN_SCALE_SAMPLES}
+        n = max(len(v) for v in by_name.values())
+        out[view] = DetectorScale(next(iter(detectors[view])), scales,
+                                  f"the detector's errors over its stated deviations on {n} validation X-rays whose true landmarks are known")
+    return out
 
 
 def siamese_distances(matcher: Matcher, data_dir: str | Path, subjects: Sequence[str], *, progress: ProgressCallback | None = None,

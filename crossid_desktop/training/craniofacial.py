@@ -7,7 +7,9 @@ Three sets of people, never mixed:
 2. **validation** people (another set), with landmarks as the matcher will meet them (the
    X-rays' with simulated measurement error, or found by the bundled X-ray landmark detectors;
    the photos' simulated too, or found by the face detectors, whose errors are then measured on
-   these photos and kept in the card for the application): the exclusion tolerance of each view
+   these photos and kept in the card for the application; likewise the X-ray landmark
+   detector's error against the deviations it states, per skull point, when the X-rays' are
+   found by it): the exclusion tolerance of each view
    is set so that at most about 0.5 % of them are excluded from their own skull (each view
    takes half of that share), and the fusion rules (craniofacial
    evidence alone, and with the Siamese network's distances when a Siamese matcher is given)
@@ -25,15 +27,15 @@ from typing import Any
 
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import DatasetError
-from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, siamese_distances, table_figures
+from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, detector_scales, siamese_distances, table_figures
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
 from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
-from crossid_desktop.matching.craniofacial.measure import face_models, with_profile
-from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model
+from crossid_desktop.matching.craniofacial.measure import face_models, with_profile, xray_models
+from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model, with_detector_scales
 from crossid_desktop.matching.craniofacial.views import VIEW_PAIRS
 from crossid_desktop.matching.model_card import software_versions
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
@@ -78,9 +80,10 @@ def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out:
     refit's command, and drops the old test figures (they described the old rules)."""
     old = load_model(model_path, to_refit=True)
     card = {key: value for key, value in old.card.items()
-            if key not in ("validation", "tolerance", "fusion", "detector_errors", "face_models", "metrics", "software", "notes", "fingerprint")}
+            if key not in ("validation", "tolerance", "fusion", "detector_errors", "face_models", "xray_detector_errors", "xray_models", "metrics",
+                           "software", "notes", "fingerprint")}
     card["refit"] = {"from": str(model_path), "from_fingerprint": old.fingerprint, "command": " ".join(command),
-                     "what": "the exclusion tolerance, the fusion rules and the detector error profiles set afresh on the validation people; "
+                     "what": "the exclusion tolerance, the fusion rules and the detectors' error profiles and scales set afresh on the validation people; "
                              "the correspondence models kept"}
     return _validate(dict(old.views), card, validation_data, out, siamese=siamese, siamese_spec=siamese_spec, noise=noise or MeasurementNoise(),
                      noise_seed=noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays, landmark_cache=landmark_cache,
@@ -88,12 +91,13 @@ def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out:
 
 
 def _validation_people(validation_data: str | Path, noise: MeasurementNoise, noise_seed: int, *, detect_faces: bool, detect_xrays: bool,
-                       landmark_cache: Path | None, report: ProgressCallback, cancel: threading.Event | None) -> tuple[list, dict | None]:
-    """The validation people with their landmarks as the matcher will meet them, and the face
-    detectors' error profiles measured on them (None when the photos' error is simulated)."""
+                       landmark_cache: Path | None, report: ProgressCallback, cancel: threading.Event | None) -> tuple[list, dict | None, dict | None]:
+    """The validation people with their landmarks as the matcher will meet them, the face
+    detectors' error profiles measured on them (None when the photos' error is simulated) and
+    the X-ray landmark detector's error scales (None when the X-rays' error is simulated)."""
     validation = read_annotations(validation_data)
     people = paired_people(validation, noise, noise_seed)
-    profiles = None
+    profiles = scales = None
     if detect_faces:  # the validation photos' landmarks as the application will have them
         report(1, 5, "detecting the validation photos' face landmarks")
         found = detected_faces(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
@@ -102,7 +106,8 @@ def _validation_people(validation_data: str | Path, noise: MeasurementNoise, noi
     if detect_xrays:  # the validation X-rays' skull landmarks as the application finds them
         report(1, 5, "detecting the validation X-rays' skull landmarks")
         people = detected_xrays(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
-    return people, profiles
+        scales = detector_scales(people, paired_people(validation))
+    return people, profiles, scales
 
 
 def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, out: str | Path, *, siamese: Matcher | None, siamese_spec: str | None,
@@ -110,8 +115,12 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
               progress: ProgressCallback | None, cancel: threading.Event | None) -> CraniofacialModel:
     """Set the tolerance and fit the fusion of ``views`` on the validation people, complete the card and write the model."""
     report = progress or no_progress
-    val_people, profiles = _validation_people(validation_data, noise, noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays,
-                                              landmark_cache=landmark_cache, report=report, cancel=cancel)
+    val_people, profiles, scales = _validation_people(validation_data, noise, noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays,
+                                                      landmark_cache=landmark_cache, report=report, cancel=cancel)
+    if scales is not None:
+        card["xray_detector_errors"] = {view: scale.to_dict() for view, scale in sorted(scales.items())}
+        card["xray_models"] = xray_models()  # the error scales hold for these models only
+    views = with_detector_scales(views, card)  # the validation X-rays are scored as the application will score its queries
     unit = Tolerance()
     report(2, 5, "scoring the validation people")
     scores = {name: view_scores(vm, unit, val_people, val_people, progress=progress, cancel=cancel) for name, vm in views.items()}

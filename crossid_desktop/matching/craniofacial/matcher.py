@@ -23,7 +23,7 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import Matcher, QueryModality
 from crossid_desktop.matching.craniofacial.features import FeatureSpace
 from crossid_desktop.matching.craniofacial.fusion import Fusion
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks, face_models
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_landmarks, face_models, xray_models
 from crossid_desktop.matching.craniofacial.model import Prediction, predict
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection, pixel_spacing, read_sidecar
@@ -38,17 +38,19 @@ ASSUMED_PROFILES = {"face-front": ErrorProfile("face-front", {}, 0.0094 / 1.2533
                     "face-side": ErrorProfile("face-side", {}, 0.015 / 1.2533, "assumed")}
 
 
+REFIT = "Refit it with: crossid train-craniofacial --refit MODEL --validation-data DIR --detect-faces --detect-xrays --out NEW.npz"
+
+
 def _check_face_models(model: CraniofacialModel) -> None:
     """Refuse a model whose detector error profiles were measured with other face landmark
     models than the installed ones, or before the models were recorded (its tolerances and
     likelihood ratios would not hold, and a gallery's stored landmarks would mix two detectors)."""
     if "detector_errors" not in model.card:
         return  # error profiles assumed, not measured: nothing to disagree with
-    refit = "Refit it with: crossid train-craniofacial --refit MODEL --validation-data DIR --detect-faces --detect-xrays --out NEW.npz"
     recorded = model.card.get("face_models")
     if not isinstance(recorded, dict):
         raise ModelError(f"The craniofacial model {model.name} was fitted before its card recorded the face landmark models its error "
-                         f"profiles were measured with, so they cannot be checked against the installed ones. {refit}")
+                         f"profiles were measured with, so they cannot be checked against the installed ones. {REFIT}")
     installed = face_models()
     views = [f"face-{view}" for view in model.views]
     missing = [view for view in views if recorded.get(view, "none") != "none" and installed.get(view) == "none"]
@@ -58,7 +60,22 @@ def _check_face_models(model: CraniofacialModel) -> None:
     changed = [view for view in views if recorded.get(view) != installed.get(view)]
     if changed:
         raise ModelError(f"The craniofacial model {model.name} was fitted with other face landmark models than the installed ones "
-                         f"({', '.join(f'{v}: fitted with {recorded.get(v)}, installed {installed.get(v)}' for v in changed)}). {refit}")
+                         f"({', '.join(f'{v}: fitted with {recorded.get(v)}, installed {installed.get(v)}' for v in changed)}). {REFIT}")
+
+
+def _check_xray_models(model: CraniofacialModel) -> None:
+    """Refuse a model whose X-ray detector error scales were measured with other X-ray landmark
+    models than the installed ones (the scales would weigh the points of another detector)."""
+    recorded = model.card.get("xray_models")
+    if "xray_detector_errors" not in model.card:
+        return
+    if not isinstance(recorded, dict):
+        raise ModelError(f"The craniofacial model {model.name} does not record the X-ray landmark models its error scales were measured with. {REFIT}")
+    installed = xray_models()
+    changed = [view for view in model.card["xray_detector_errors"] if recorded.get(view) != installed.get(view)]
+    if changed:
+        raise ModelError(f"The craniofacial model {model.name} was fitted with other X-ray landmark models than the installed ones "
+                         f"({', '.join(f'{v}: fitted with {recorded.get(v)}, installed {installed.get(v)}' for v in changed)}). {REFIT}")
 
 
 class CraniofacialMatcher:
@@ -72,6 +89,7 @@ class CraniofacialMatcher:
         self.embedding_dim: int = self.space.dim
         self.query_modalities: frozenset[QueryModality] = frozenset(m for m, v in VIEW_OF_MODALITY.items() if v in model.views)
         _check_face_models(model)
+        _check_xray_models(model)
         stored = model.card.get("detector_errors", {})
         self.profiles = {view: ErrorProfile.from_dict(stored[view]) if view in stored else ASSUMED_PROFILES[view] for view in ASSUMED_PROFILES}
 

@@ -86,6 +86,15 @@ def face_models() -> dict[str, str]:
     return {view: file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
 
 
+def xray_models() -> dict[str, str]:
+    """The installed X-ray landmark models, by view: their weights' and their card's identities
+    (:func:`file_identity`; the card holds thresholds and the shape prior, which move points too).
+    Error scales measured with other models do not hold for these."""
+    from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model
+
+    return {view: f"{file_identity(bundled_model(view))}; {file_identity(bundled_model(view).with_suffix('.json'))}" for view in XRAY_VIEWS}
+
+
 _IDENTITIES: dict[tuple[str, int, int], str] = {}
 
 

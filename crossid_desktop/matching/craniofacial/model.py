@@ -14,13 +14,18 @@ and ``C`` is a ridge regression on the skull's shape (and, where known, sex and 
 the depths alone do not give: the nose, the lips, the eyes and brows, the jaw line. The spread
 of the prediction is ``Sigma`` (the between-person residual covariance of the training faces,
 registered to their predictions) plus the query's own landmark uncertainty carried through the
-model (``J E J^T`` with ``J = P + C_x``).
+model (``J E J^T`` with ``J = P + C_x``). The deviations the X-ray landmark detector states
+are first brought to its measured error (:class:`DetectorScale`, set on validation people: the
+detector is overconfident on some points and too cautious on others, and the prediction weighs
+each point by them).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +43,33 @@ MAX_UNCERTAINTY_RATIO = 2.0
 MIN_SKULL_SHAPE_P = 1e-8
 #: sex coded as the covariate "male" (1) / "female" (0)
 SEX_CODES = {"M": 1.0, "F": 0.0}
+
+
+@dataclass(frozen=True, eq=False)
+class DetectorScale:
+    """What the X-ray landmark detector ``detector`` (its card's name, the ``source`` of the
+    landmarks it finds) states about its points against what it misses by: each skull point's
+    stated deviation is multiplied by ``scales[name]`` (1 for a point not listed), the root mean
+    square of its error over its stated deviation per axis, measured on validation people whose
+    X-rays' true landmarks are known (:func:`~crossid_desktop.evaluation.craniofacial_protocol.detector_scales`).
+    Points the examiner placed (deviation 0) and landmarks from any other source are left as they are."""
+
+    detector: str
+    scales: Mapping[str, float]
+    source: str = ""
+
+    def apply(self, skull: Landmarks, names: tuple[str, ...], sd: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``sd`` ``(k,)`` of ``skull``'s points ``names``, scaled when the detector found them."""
+        if skull.source != self.detector:
+            return sd
+        return sd * np.array([self.scales.get(name, 1.0) for name in names])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"detector": self.detector, "scales": {k: float(v) for k, v in sorted(self.scales.items())}, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DetectorScale:
+        return cls(str(data["detector"]), {str(k): float(v) for k, v in data["scales"].items()}, str(data.get("source", "")))
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +94,7 @@ class ViewModel:
     coef: NDArray[np.float64]
     residual_cov: NDArray[np.float64]
     impostor_cov: NDArray[np.float64]
+    detector_scale: DetectorScale | None = None  # from the model card (not one of the arrays)
 
     @property
     def face_mean(self) -> NDArray[np.float64]:
@@ -124,10 +157,13 @@ class Prediction:
 
 
 def skull_points(model: ViewModel, skull: Landmarks) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The view's skull points of ``skull`` (``(k, 2)`` px, NaN missing; ``(k,)`` sd px), facing right."""
+    """The view's skull points of ``skull`` (``(k, 2)`` px, NaN missing; ``(k,)`` sd px, the
+    detector's brought to its measured error, :class:`DetectorScale`), facing right."""
     if skull.view != model.pair.skull_view:
         raise ValueError(f"A {model.pair.skull_view} model cannot read {skull.view} landmarks.")
     xy, sd = skull.subset(model.pair.skull_names)
+    if model.detector_scale is not None:
+        sd = model.detector_scale.apply(skull, model.pair.skull_names, sd)
     if skull.mirrored:
         xy = xy * np.array([-1.0, 1.0])
     return xy, sd
@@ -227,4 +263,4 @@ def _unassessable(model: ViewModel, reason: str) -> Prediction:
                       Similarity(1.0, 0.0, 0.0, 0.0), float("nan"), None, None, float("nan"), reason)
 
 
-__all__ = ["Prediction", "ViewModel", "predict", "view_pair"]
+__all__ = ["DetectorScale", "Prediction", "ViewModel", "predict", "view_pair"]

@@ -3,8 +3,9 @@
 The card says what the model is (its views and landmarks), what it was fitted on and with which
 command, the soft-tissue depths it uses (published and refitted), the exclusion tolerance and
 how it was set, and what it achieved. The fingerprint (a SHA-256 of the arrays, the landmark
-lists and the calibration: exclusion rule and tolerance, fusion rules, and the face landmark
-models its error profiles were measured with, :func:`calibration_of`) names the model in
+lists and the calibration: exclusion rule and tolerance, fusion rules, the face and X-ray
+landmark models its error profiles were measured with and the X-ray detector's measured error
+scales, :func:`calibration_of`) names the model in
 reports and in the gallery's index of first-stage vectors; metrics and notes in the card can
 change without changing it.
 """
@@ -23,7 +24,7 @@ import numpy as np
 
 from crossid_desktop.errors import ModelError
 from crossid_desktop.matching.craniofacial.consistency import RULE, Tolerance
-from crossid_desktop.matching.craniofacial.model import ViewModel
+from crossid_desktop.matching.craniofacial.model import DetectorScale, ViewModel
 from crossid_desktop.matching.craniofacial.views import view_pair
 from crossid_desktop.paths import atomic_path
 
@@ -34,7 +35,8 @@ _ARRAYS = ("skull_mean", "skull_cov", "covariate_mean", "covariate_cov", "counte
 
 @dataclass(frozen=True, eq=False)
 class CraniofacialModel:
-    """The view models (``"front"``, ``"side"``), the exclusion tolerance and the card.
+    """The view models (``"front"``, ``"side"``; each with the X-ray detector's error scales of
+    the card's ``xray_detector_errors``, :func:`with_detector_scales`), the exclusion tolerance and the card.
     ``view_factors``: each view's own tolerance factor (set on validation people per view: the
     photo landmarks of a profile are found less reliably than a frontal face's); a view without
     one uses ``tolerance.factor``."""
@@ -71,6 +73,9 @@ def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     out = {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
     if "face_models" in card:  # the face landmark models its error profiles were measured with (cards since they were recorded)
         out["face_models"] = card["face_models"]
+    for key in ("xray_detector_errors", "xray_models"):  # the X-ray detector's measured error scales (cards since 2026-12-02)
+        if key in card:
+            out[key] = card[key]
     return out
 
 
@@ -132,7 +137,7 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
             arrays = {key: data[key] for key in data.files}
         if card.get("task") != TASK or int(card.get("format_version", 0)) > FORMAT_VERSION:
             raise ValueError(f"the card describes a {card.get('task')!r} model of format {card.get('format_version')}")
-        views = {view: _view_model(view, arrays) for view in card["views"]}
+        views = with_detector_scales({view: _view_model(view, arrays) for view in card["views"]}, card)
         tol = card["tolerance"]
         current = tol.get("rule") == RULE
         if not current and not to_refit:
@@ -146,6 +151,14 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
     if card.get("fingerprint") not in (None, fingerprint):
         raise ModelError(f"The craniofacial model {path} does not match its card (the arrays, the tolerance or the fusion rules were changed).")
     return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
+
+
+def with_detector_scales(views: Mapping[str, ViewModel], card: Mapping[str, Any]) -> dict[str, ViewModel]:
+    """The view models with the X-ray detector's error scales the card states (``xray_detector_errors``,
+    by X-ray view; none where it states none)."""
+    stated = card.get("xray_detector_errors") or {}
+    return {view: replace(vm, detector_scale=DetectorScale.from_dict(stated[vm.pair.skull_view]) if vm.pair.skull_view in stated else None)
+            for view, vm in views.items()}
 
 
 def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:

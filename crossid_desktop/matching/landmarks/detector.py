@@ -193,7 +193,10 @@ class XrayLandmarkDetector:
         whose global point is itself off and which the shape prior no longer replaces,
         3.17 -> 4.44 mm. Synthetic lateral X-rays (seed 41): 0.81 -> 0.47 % of the skull's
         height. The reported sd is read from the weighted heatmap (97 % of the tune errors within
-        2 sd, 95 % before: still cautious)."""
+        2 sd, 95 % before: still cautious). The frontal model's 1.0 was chosen on the frontal
+        X-rays of synthetic seed 41 (0.43 -> 0.33 % of the skull's height; it has no real
+        images); a training run's assembly chooses the width on its tuning images
+        (:func:`~.assemble.ANCHOR_GRID`)."""
         if self.card.anchor_sd <= 0:
             return None
         stride = self.local_net.config.output_stride
