@@ -188,6 +188,8 @@ def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[Paired
     ratios: dict[str, dict[str, list[float]]] = {}
     detectors: dict[str, set[str]] = {}
     for found, truth in zip(detected, annotated):
+        if found.subject_id != truth.subject_id:
+            raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
         for view, marks in found.skulls.items():
             if marks.failure or view not in truth.skulls:
                 continue

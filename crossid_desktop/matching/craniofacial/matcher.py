@@ -64,15 +64,22 @@ def _check_face_models(model: CraniofacialModel) -> None:
 
 
 def _check_xray_models(model: CraniofacialModel) -> None:
-    """Refuse a model whose X-ray detector error scales were measured with other X-ray landmark
-    models than the installed ones (the scales would weigh the points of another detector)."""
+    """Refuse a model whose tolerance, fusion and X-ray detector error scales were set on X-rays
+    whose landmarks other X-ray landmark models than the installed ones found (the scales would
+    weigh another detector's points; the tolerance would hold for another detector's errors), or
+    one fitted on detected X-rays before its card recorded the models. A view whose X-ray
+    landmark model is not installed is not checked: its queries' landmarks then come from the
+    examiner or beside the X-ray, which the scales do not touch."""
     recorded = model.card.get("xray_models")
-    if "xray_detector_errors" not in model.card:
-        return
+    detected = "X-ray landmark detectors" in str((model.card.get("validation") or {}).get("landmarks", ""))
+    if "xray_detector_errors" not in model.card and not detected:
+        return  # validated on X-rays with a simulated error: nothing to disagree with
     if not isinstance(recorded, dict):
-        raise ModelError(f"The craniofacial model {model.name} does not record the X-ray landmark models its error scales were measured with. {REFIT}")
+        raise ModelError(f"The craniofacial model {model.name} was fitted on X-ray landmarks found by X-ray landmark models its card does "
+                         f"not record, so they cannot be checked against the installed ones. {REFIT}")
     installed = xray_models()
-    changed = [view for view in model.card["xray_detector_errors"] if recorded.get(view) != installed.get(view)]
+    views = [model.views[view].pair.skull_view for view in model.views]
+    changed = [view for view in views if installed.get(view, "none") != "none" and recorded.get(view) != installed.get(view)]
     if changed:
         raise ModelError(f"The craniofacial model {model.name} was fitted with other X-ray landmark models than the installed ones "
                          f"({', '.join(f'{v}: fitted with {recorded.get(v)}, installed {installed.get(v)}' for v in changed)}). {REFIT}")

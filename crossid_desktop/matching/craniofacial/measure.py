@@ -86,13 +86,40 @@ def face_models() -> dict[str, str]:
     return {view: file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
 
 
+#: what a landmark model card holds besides the settings that move points (left out of its identity)
+_CARD_NOTES = ("metrics", "training", "created", "notes")
+
+
 def xray_models() -> dict[str, str]:
-    """The installed X-ray landmark models, by view: their weights' and their card's identities
-    (:func:`file_identity`; the card holds thresholds and the shape prior, which move points too).
-    Error scales measured with other models do not hold for these."""
+    """The installed X-ray landmark models, by view: their weights' identity (:func:`file_identity`)
+    and their card's (:func:`card_identity`: its thresholds, anchor and shape prior move points
+    too), or ``"none"`` where the view's model is not installed. Error scales measured with other
+    models do not hold for these."""
     from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model
 
-    return {view: f"{file_identity(bundled_model(view))}; {file_identity(bundled_model(view).with_suffix('.json'))}" for view in XRAY_VIEWS}
+    out = {}
+    for view in XRAY_VIEWS:
+        weights = bundled_model(view)
+        out[view] = f"{file_identity(weights)}; {card_identity(weights.with_suffix('.json'))}" if weights.is_file() else "none"
+    return out
+
+
+def card_identity(path: Path) -> str:
+    """``"<file> <first 16 hex digits>"`` of a JSON model card's settings: the SHA-256 of its
+    parsed content without its notes (:data:`_CARD_NOTES`) in a canonical form, so that line
+    endings, key order and figures added to its metrics do not change it; ``"none"`` where there
+    is no such file, ``"<file> unreadable"`` where it is not JSON."""
+    import hashlib
+    import json
+
+    if not path.is_file():
+        return "none"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{path.name} unreadable"
+    settings = {k: v for k, v in card.items() if k not in _CARD_NOTES} if isinstance(card, dict) else card
+    return f"{path.name} {hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]}"
 
 
 _IDENTITIES: dict[tuple[str, int, int], str] = {}

@@ -15,9 +15,8 @@ the depths alone do not give: the nose, the lips, the eyes and brows, the jaw li
 of the prediction is ``Sigma`` (the between-person residual covariance of the training faces,
 registered to their predictions) plus the query's own landmark uncertainty carried through the
 model (``J E J^T`` with ``J = P + C_x``). The deviations the X-ray landmark detector states
-are first brought to its measured error (:class:`DetectorScale`, set on validation people: the
-detector is overconfident on some points and too cautious on others, and the prediction weighs
-each point by them).
+are first widened where it proved overconfident (:class:`DetectorScale`, measured on validation
+people; a deviation is never narrowed).
 """
 
 from __future__ import annotations
@@ -51,7 +50,8 @@ class DetectorScale:
     landmarks it finds) states about its points against what it misses by: each skull point's
     stated deviation is multiplied by ``scales[name]`` (1 for a point not listed), the root mean
     square of its error over its stated deviation per axis, measured on validation people whose
-    X-rays' true landmarks are known (:func:`~crossid_desktop.evaluation.craniofacial_protocol.detector_scales`).
+    X-rays' true landmarks are known and floored at 1
+    (:func:`~crossid_desktop.evaluation.craniofacial_protocol.detector_scales`).
     Points the examiner placed (deviation 0) and landmarks from any other source are left as they are."""
 
     detector: str
@@ -158,7 +158,7 @@ class Prediction:
 
 def skull_points(model: ViewModel, skull: Landmarks) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The view's skull points of ``skull`` (``(k, 2)`` px, NaN missing; ``(k,)`` sd px, the
-    detector's brought to its measured error, :class:`DetectorScale`), facing right."""
+    detector's widened by :class:`DetectorScale`), facing right."""
     if skull.view != model.pair.skull_view:
         raise ValueError(f"A {model.pair.skull_view} model cannot read {skull.view} landmarks.")
     xy, sd = skull.subset(model.pair.skull_names)

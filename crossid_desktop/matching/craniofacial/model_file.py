@@ -66,7 +66,8 @@ def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
 
 def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     """What, besides the arrays, decides a model's answers: the exclusion rule and its tolerance
-    (levels and factors), the fusion rules and the face landmark models the photos are measured
+    (levels and factors), the fusion rules, the face landmark models the photos are measured
+    with, the X-ray detector's error scales and the X-ray landmark models they were measured
     with, as the card states them."""
     tolerance = card.get("tolerance", {}) if isinstance(card.get("tolerance"), Mapping) else {}
     fusion = card.get("fusion", {}) if isinstance(card.get("fusion"), Mapping) else {}
@@ -174,7 +175,8 @@ def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:
 def update_card(path: str | Path, **fields: Any) -> dict[str, Any]:
     """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays,
     the calibration and so the fingerprint stay as they are. Returns the new card."""
-    fixed = sorted(set(fields) & {"tolerance", "fusion", "fingerprint", "views", "task", "format_version"})
+    fixed = sorted(set(fields) & {"tolerance", "fusion", "fingerprint", "views", "task", "format_version", "face_models", "xray_detector_errors",
+                                  "xray_models"})
     if fixed:
         raise ValueError(f"update_card does not change {', '.join(fixed)}: they make the model (refit it instead)")
     card_file = Path(path).with_suffix(".json")

@@ -196,7 +196,7 @@ class XrayLandmarkDetector:
         2 sd, 95 % before: still cautious). The frontal model's 1.0 was chosen on the frontal
         X-rays of synthetic seed 41 (0.43 -> 0.33 % of the skull's height; it has no real
         images); a training run's assembly chooses the width on its tuning images
-        (:func:`~.assemble.ANCHOR_GRID`)."""
+        (:data:`~.assemble.ANCHOR_GRID`)."""
         if self.card.anchor_sd <= 0:
             return None
         stride = self.local_net.config.output_stride

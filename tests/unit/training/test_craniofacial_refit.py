@@ -45,6 +45,9 @@ def test_a_refit_keeps_the_correspondence_models_and_replaces_the_validation_par
     assert card["refit"]["from_fingerprint"] == old.fingerprint
     assert card["fusion"]["rules"] != old.card["fusion"]["rules"]
     assert card["metrics"] == {} and "notes" not in card and "detector_errors" not in card and "face_models" not in card  # the old test figures described the old rules
+    # the bundled card's X-ray error scales were measured on detected X-rays; these were simulated: none is kept
+    assert "xray_detector_errors" in old.card and all(old.views[v].detector_scale is not None for v in old.views)
+    assert "xray_detector_errors" not in card and "xray_models" not in card and all(model.views[v].detector_scale is None for v in model.views)
     assert set(card["tolerance"]["view_factors"]) == {"front", "side"}
     assert load_model(tmp_path / "refit.npz").fingerprint == model.fingerprint
 

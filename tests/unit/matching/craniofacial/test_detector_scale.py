@@ -82,3 +82,40 @@ def test_the_scales_live_in_the_card_enter_the_fingerprint_and_need_their_xray_m
     with pytest.raises(ModelError, match="other X-ray landmark models than the installed ones.*crossid train-craniofacial --refit"):
         matcher_module.CraniofacialMatcher(loaded)
     matcher_module.CraniofacialMatcher(load_model(tmp_path / "a.npz"))  # no scales: nothing to check
+
+
+def test_the_x_ray_models_are_checked_where_they_are_installed_and_old_detected_cards_are_refused(tmp_path: Path, world: World, fitted, monkeypatch) -> None:
+    from crossid_desktop.matching.craniofacial import matcher as matcher_module
+
+    view = world.pair.skull_view
+    models = {view: "xray_landmarks_front.pt 0123456789abcdef; xray_landmarks_front.json 0123456789abcdef"}
+    errors = {view: DetectorScale(DETECTOR, {world.pair.skull_names[0]: 2.0}, "test").to_dict()}
+    detected = {"landmarks": "every landmark found by the detectors: the X-rays' found by the bundled X-ray landmark detectors (pixel spacing unknown)"}
+    base = {"name": "test-cf", "tolerance": {"set_on": "test"}}
+    scaled = save_model(tmp_path / "a.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "xray_detector_errors": errors, "xray_models": models}))
+    monkeypatch.setattr(matcher_module, "xray_models", lambda: {view: "none"})
+    matcher_module.CraniofacialMatcher(scaled)  # no X-ray landmark model installed: the queries' landmarks come from elsewhere, unscaled
+    old = save_model(tmp_path / "b.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "validation": detected}))
+    monkeypatch.setattr(matcher_module, "xray_models", lambda: dict(models))
+    with pytest.raises(ModelError, match="X-ray landmark models its card does not record.*--refit"):
+        matcher_module.CraniofacialMatcher(old)  # validated on detected X-rays before the models were recorded
+    simulated = save_model(tmp_path / "c.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), {**base, "validation": {"landmarks": "simulated"}}))
+    matcher_module.CraniofacialMatcher(simulated)  # validated on simulated X-ray errors: nothing to check
+
+
+def test_a_cards_identity_follows_its_settings_not_its_line_endings_or_figures(tmp_path: Path) -> None:
+    import json
+
+    from crossid_desktop.matching.craniofacial.measure import card_identity
+
+    card = {"name": "xray-landmarks-side", "anchor_sd": 1.25, "thresholds": {"presence": 0.5}, "metrics": {"tune": 1.5}}
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(card, indent=1), encoding="utf-8")
+    first = card_identity(path)
+    path.write_bytes(json.dumps(card, indent=1, sort_keys=True).replace("\n", "\r\n").encode())
+    assert card_identity(path) == first  # a Windows checkout's line endings, another key order
+    path.write_text(json.dumps({**card, "metrics": {"tune": 1.4, "held_out": 1.41}}), encoding="utf-8")
+    assert card_identity(path) == first  # figures added to the metrics move no point
+    path.write_text(json.dumps({**card, "anchor_sd": 1.0}), encoding="utf-8")
+    assert card_identity(path) != first and card_identity(path).startswith("model.json ")
+    assert card_identity(tmp_path / "absent.json") == "none"
