@@ -43,6 +43,9 @@ class LandmarkModelCard:
         anchor_sd: the global stage's error per axis, in global-canvas pixels: the local heatmap is
             read weighted by a Gaussian of this sd around the global stage's point (0, the
             default of cards written before it: read unweighted).
+        shape_anchor: after the shape prior's check, each bony point it covers is read again from
+            its local heatmap weighted also by a Gaussian around where the prior puts it given
+            the others, of the prior's spread times this factor (0, the default: not read again).
         shape_mean: ``(K, 2)`` mean shape (null where unknown); shape_threshold: residual flagged as implausible.
         shape_prior: a :class:`~.shape_prior.ShapePrior` as a dict (empty: points are not checked
             against the shape of the others).
@@ -62,6 +65,7 @@ class LandmarkModelCard:
     sigma_local: float
     sd_scale: float = 1.0
     anchor_sd: float = 0.0
+    shape_anchor: float = 0.0
     shape_mean: list[list[float | None]] = field(default_factory=list)
     shape_threshold: float = float("inf")
     shape_prior: dict[str, Any] = field(default_factory=dict)

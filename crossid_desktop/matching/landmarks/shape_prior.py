@@ -155,6 +155,31 @@ class ShapePrior:
         return best
 
 
+    def expected(self, xy: NDArray[np.float64], correction: Correction) -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """Where the shape puts each inlier of ``correction`` (found, not placed again, not
+        ``kept``) given all the other inliers, under the component that judged the shape: ``{index:
+        (position (2,) in the pixels of ``xy``, covariance (2, 2) there, times ``sd_scale``^2)}``
+        (empty where fewer than 5 inliers or no component judged)."""
+        component = next((c for c in self.components if c.name == correction.component), None)
+        kept = {self.points.index(name) for name in self.kept}
+        inliers = [i for i in range(len(xy)) if not np.isnan(xy[i]).any() and i not in correction.replaced]
+        if component is None or len(inliers) < 5:
+            return {}
+        mean = component.mean.reshape(-1, 2)
+        to_model, _ = similarity(xy[inliers], mean[inliers])
+        model_xy = to_model(np.nan_to_num(xy)).ravel()
+        to_image, _ = similarity(mean[inliers], xy[inliers])
+        origin = to_image(np.zeros((1, 2)))[0]
+        linear = (to_image(np.eye(2)) - origin).T  # columns: the images of the model's unit vectors
+        out = {}
+        for i in inliers:
+            if i in kept:
+                continue
+            centre, cov = _conditional(component, model_xy, [j for j in inliers if j != i], i)
+            out[i] = (to_image(centre[None])[0], linear @ cov @ linear.T * self.sd_scale**2)
+        return out
+
+
 def _correct(component: ShapeComponent, xy: NDArray[np.float64], threshold: float, max_replaced: int, kept: set[int]) -> tuple[Correction, float]:
     """One component's correction, and how well the inliers fit it (Mahalanobis per coordinate)."""
     mean = component.mean.reshape(-1, 2)

@@ -137,18 +137,18 @@ def test_the_local_heatmap_is_weighted_around_the_global_point_and_old_cards_are
     from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, card_path
 
     detector = XrayLandmarkDetector.load(bundled_model("xray-side"))
-    assert detector.card.anchor_sd == 1.25
+    assert detector.card.anchor_sd == 1.5 and detector.card.shape_anchor == 0.7
     # a Gaussian of anchor_sd global-canvas pixels is zoom times that in the crop (stride 1), 1 at the anchor
     weights = detector._anchor_weights(np.array([40.3, 50.7]), (96, 96))
-    sd = 1.25 * detector.frames.zoom
+    sd = 1.5 * detector.frames.zoom
     assert weights is not None and weights.shape == (1, 96, 96)
     for row, col in ((50, 40), (51, 41), (10, 80), (95, 0)):
         assert weights[0, row, col] == pytest.approx(np.exp(-((col - 40.3) ** 2 + (row - 50.7) ** 2) / (2 * sd**2)), rel=1e-9, abs=1e-300)
     # a card written before the setting existed reads the local heatmap as it is
     data = json.loads(card_path(bundled_model("xray-side")).read_text())
-    del data["anchor_sd"]
+    del data["anchor_sd"], data["shape_anchor"]
     old = LandmarkModelCard.from_dict(data)
-    assert old.anchor_sd == 0.0
+    assert old.anchor_sd == 0.0 and old.shape_anchor == 0.0  # nor are its points read again after the shape check
     detector.card = dataclasses.replace(detector.card, anchor_sd=old.anchor_sd)
     assert detector._anchor_weights(np.array([40.3, 50.7]), (96, 96)) is None
 
@@ -175,3 +175,38 @@ def test_on_a_real_cephalogram_the_local_stage_no_longer_strays_from_the_global_
     # pixels of a 1340x1671 image, 0.1265 mm each: 40 px is 5 mm
     assert np.sum(errors[0.0] > 40) >= 2 and np.sum(errors[1.25] > 40) == 0
     assert errors[1.25].mean() < 0.6 * errors[0.0].mean()
+
+
+def test_a_point_read_again_takes_the_peak_the_shape_agrees_with() -> None:
+    """Two candidates in one local heatmap, the stronger one where the shape of the other points
+    does not put the landmark: read again with the shape's Gaussian (``shape_anchor``), the
+    point takes the other; with a shape spread too wide to tell, the stronger one."""
+    import torch
+
+    from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
+
+    detector = XrayLandmarkDetector.load(bundled_model("xray-side"))
+    crop = detector.frames.crop
+    stride = detector.local_net.config.output_stride
+    bins = np.arange(crop // stride) * stride + (stride - 1) / 2.0
+    yy, xx = np.meshgrid(bins, bins, indexing="ij")
+    strong, weak = np.array([30.0, 62.0]), np.array([62.0, 30.0])  # crop pixels (x, y), both 22.6 px from the anchor
+    logits = np.log(np.exp(-((xx - strong[0]) ** 2 + (yy - strong[1]) ** 2) / 8.0) + 0.5 * np.exp(-((xx - weak[0]) ** 2 + (yy - weak[1]) ** 2) / 8.0) + 1e-12)
+    grid, null = torch.from_numpy(logits[None].astype(np.float32)), torch.tensor([-30.0])
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    shift = np.array([[1.0, 0.0, -10.0], [0.0, 1.0, 20.0]])  # crop = resized shifted; the image is the resized image here
+    anchor = np.array([46.0 + 10.0, 46.0 - 20.0])  # the global point, in the resized image: between the two candidates
+    reading = (grid, null, shift, identity, anchor)
+    to_image = np.array([10.0, -20.0])
+    anchor_var = (detector.card.anchor_sd * detector.frames.zoom) ** 2
+
+    def product(*gaussians: tuple[np.ndarray, float]) -> np.ndarray:
+        """The mean of a product of isotropic Gaussians (centre, variance): precision-weighted."""
+        return sum(c / v for c, v in gaussians) / sum(1.0 / v for _, v in gaussians)
+
+    middle = np.array([46.0, 46.0])  # the anchor in the crop
+    agreed, sd = detector._reread(reading, weak + to_image, np.eye(2) * 16.0)
+    np.testing.assert_allclose(agreed, product((weak, 4.0), (middle, anchor_var), (weak, 16.0)) + to_image, atol=0.05)
+    assert 0.0 < sd < 2.0 * detector.card.sd_scale
+    undecided, _ = detector._reread(reading, weak + to_image, np.eye(2) * 1e8)
+    np.testing.assert_allclose(undecided, product((strong, 4.0), (middle, anchor_var)) + to_image, atol=0.05)

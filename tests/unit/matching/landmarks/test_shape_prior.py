@@ -81,6 +81,31 @@ def test_a_kept_point_is_never_moved_and_still_tells_where_the_others_lie(prior:
     assert keeping.correct(found).replaced == (7,)
 
 
+def test_where_the_shape_puts_each_point_given_the_others(prior: ShapePrior) -> None:
+    """A shape lying exactly on a component's mean puts every point where it is; the spread
+    follows the shape's size (pixels); placed and kept points are not among those expected."""
+    mean = prior.components[0].mean.reshape(-1, 2)
+    angle = 0.3
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    kept_prior = dataclasses.replace(prior, kept=(NAMES[7],))
+    spreads = {}
+    for size in (100.0, 300.0):
+        shape = size * mean @ rotation.T + np.array([400.0, -50.0])
+        correction = kept_prior.correct(shape)
+        assert correction.replaced == () and correction.component == "a"
+        expected = kept_prior.expected(shape, correction)
+        assert set(expected) == set(range(K)) - {7}
+        for index, (centre, cov) in expected.items():
+            np.testing.assert_allclose(centre, shape[index], atol=1e-6 * size)
+            assert np.all(np.linalg.eigvalsh(cov) > 0)
+        spreads[size] = np.array([np.trace(cov) for _, cov in expected.values()])
+    np.testing.assert_allclose(spreads[300.0], 9.0 * spreads[100.0], rtol=1e-6)  # three times the size, nine times the variance
+    found = 100.0 * mean @ rotation.T
+    found[4] += np.array([60.0, -50.0])
+    correction = kept_prior.correct(found)
+    assert correction.replaced == (4,) and 4 not in kept_prior.expected(found, correction)
+
+
 def test_missing_points_stay_missing_and_too_few_points_are_not_judged(prior: ShapePrior) -> None:
     found = _draw(_family(1), np.random.default_rng(7), 1)[0]
     found[[0, 9]] = np.nan
@@ -125,7 +150,7 @@ def test_on_a_real_cephalogram_the_points_placed_from_the_shape_are_closer_and_s
     assert set(detector.prior.kept) == {"labrale_superius", "labrale_inferius", "subnasale", "pogonion_soft"}  # the skin's points
     # the prior on its own: with the local heatmap read near the global point (anchor_sd), the
     # networks no longer stray on this image and nothing needs placing, so read it unweighted
-    detector.card = dataclasses.replace(detector.card, anchor_sd=0.0)
+    detector.card = dataclasses.replace(detector.card, anchor_sd=0.0, shape_anchor=0.0)  # (and the other points are not read again)
     without = XrayLandmarkDetector.load(bundled_model("xray-side"))
     without.card, without.prior = detector.card, None
     # a tuning image (it chose the prior's settings, no network trained on it); test images are for the benchmark only
