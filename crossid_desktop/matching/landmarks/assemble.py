@@ -3,8 +3,10 @@
 What is fitted here, on the run's **tuning** images only (never the test images):
 
 * ``anchor_sd``: the width of the Gaussian around the global stage's point that weighs the
-  local heatmap (:class:`~.detector.XrayLandmarkDetector`), the value of :data:`ANCHOR_GRID`
-  with the lowest mean radial error (0, no weighting, is one of them);
+  local heatmap (:class:`~.detector.XrayLandmarkDetector`), and, for a model with a shape
+  prior, ``shape_anchor`` (the second reading of each bony point around where the shape of the
+  others puts it): the pair of :data:`ANCHOR_GRID` x :data:`SHAPE_ANCHOR_GRID` with the lowest
+  mean radial error (0, no weighting, is one of each);
 * ``sd_scale``: the reported per-axis standard deviation is the local heatmap's spread times
   this factor, chosen so that on the tuning images the mean squared radial error equals
   ``2 sd^2`` (what a two-dimensional Gaussian error of that spread gives);
@@ -86,24 +88,32 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
 #: the anchor widths (global-canvas pixels) tried on the tuning images; on the bundled lateral
 #: model's 10 tuning cephalograms 1.0-1.5 gave 1.55-1.57 mm against 1.79 mm unweighted
 ANCHOR_GRID = (0.0, 1.0, 1.25, 1.5, 2.0, 3.0)
+#: the second reading's factors on the shape prior's spread tried with each width (models with a
+#: shape prior only); on the bundled lateral model's tuning cephalograms 0.7 with the width 1.5
+#: gave 1.48 mm against 1.55 mm without
+SHAPE_ANCHOR_GRID = (0.0, 0.5, 0.7, 1.0)
 
 
 def _fit_anchor(state: dict[str, torch.Tensor], card: LandmarkModelCard, tune: list[LandmarkSample]) -> LandmarkModelCard:
-    """The card with the ``anchor_sd`` of :data:`ANCHOR_GRID` that places the tuning samples'
-    points best (lowest mean radial error, the smaller width on a tie; 0 without tuning samples),
-    and what each width gave in ``training.anchor_sd``."""
+    """The card with the ``anchor_sd`` of :data:`ANCHOR_GRID` (and, with a shape prior, the
+    ``shape_anchor`` of :data:`SHAPE_ANCHOR_GRID`) that places the tuning samples' points best
+    (lowest mean radial error, the smaller settings on a tie; unchanged without tuning samples),
+    and what each gave in ``training.anchor_sd``."""
     if not tune:
         return card
     images = [(_original_image(sample), _original_points(sample)) for sample in tune]
+    factors = SHAPE_ANCHOR_GRID if card.shape_prior else (0.0,)
     tried = {}
     for width in ANCHOR_GRID:
-        detector = XrayLandmarkDetector(state, dataclasses.replace(card, anchor_sd=width))
-        errors = [float(np.hypot(p.x - truth[k, 0], p.y - truth[k, 1])) for image, truth in images
-                  for k, p in enumerate(detector.detect(image).points) if not p.missing and not np.isnan(truth[k]).any()]
-        tried[width] = float(np.mean(errors)) if errors else float("inf")
-    best = min(ANCHOR_GRID, key=lambda w: (tried[w], w))
-    training = {**card.training, "anchor_sd": {"chosen": best, "tune_mre_px": {str(w): e for w, e in tried.items()}}}
-    return dataclasses.replace(card, anchor_sd=best, training=training)
+        for factor in factors:
+            detector = XrayLandmarkDetector(state, dataclasses.replace(card, anchor_sd=width, shape_anchor=factor))
+            errors = [float(np.hypot(p.x - truth[k, 0], p.y - truth[k, 1])) for image, truth in images
+                      for k, p in enumerate(detector.detect(image).points) if not p.missing and not np.isnan(truth[k]).any()]
+            tried[(width, factor)] = float(np.mean(errors)) if errors else float("inf")
+    width, factor = min(tried, key=lambda pair: (tried[pair], pair))
+    training = {**card.training, "anchor_sd": {"chosen": width, "shape_anchor": factor,
+                                               "tune_mre_px": {(f"{w}" if len(factors) == 1 else f"{w}/{f}"): e for (w, f), e in tried.items()}}}
+    return dataclasses.replace(card, anchor_sd=width, shape_anchor=factor, training=training)
 
 
 def prior_points(view: str, names: Sequence[str]) -> tuple[str, ...]:

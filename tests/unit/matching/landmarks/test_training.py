@@ -41,3 +41,39 @@ def test_a_short_run_trains_resumes_and_assembles_a_loadable_model(tmp_path: Pat
     assert len(found.points) == len(card["landmarks"])
     for point in found.points:
         assert point.missing or (-0.5 <= point.x <= 191.5 and -0.5 <= point.y <= 191.5 and point.sd > 0)
+
+
+def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_the_tuning_points_best(monkeypatch) -> None:
+    """The grid search of the assembly (``_fit_anchor``) against a stand-in detector whose error
+    is known for every setting: the pair with the smallest error is chosen, the shape reading is
+    tried only for a model with a shape prior."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from crossid_desktop.matching.landmarks import assemble
+    from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard
+
+    truth = np.array([[10.0, 20.0], [30.0, 40.0]])
+
+    def error_of(width: float, factor: float) -> float:  # smallest at width 1.5, factor 0.7
+        return 1.0 + abs(width - 1.5) + 2.0 * abs(factor - 0.7)
+
+    class Stand:
+        def __init__(self, state, card) -> None:
+            self.card = card
+
+        def detect(self, image):
+            e = error_of(self.card.anchor_sd, self.card.shape_anchor)
+            return SimpleNamespace(points=[SimpleNamespace(x=x + e, y=y, missing=False) for x, y in truth])
+
+    monkeypatch.setattr(assemble, "XrayLandmarkDetector", Stand)
+    monkeypatch.setattr(assemble, "_original_image", lambda sample: np.zeros((4, 4)))
+    monkeypatch.setattr(assemble, "_original_points", lambda sample: truth)
+    card = LandmarkModelCard(name="m", view="xray-side", landmarks=("a", "b"), labels={}, frames={}, global_net={}, local_net={},
+                             sigma_global=1.0, sigma_local=1.0, shape_prior={"points": ["a", "b"]})
+    fitted = assemble._fit_anchor({}, card, [object()])
+    assert (fitted.anchor_sd, fitted.shape_anchor) == (1.5, 0.7)
+    assert fitted.training["anchor_sd"]["tune_mre_px"]["1.5/0.7"] == pytest.approx(1.0)
+    assert len(fitted.training["anchor_sd"]["tune_mre_px"]) == len(assemble.ANCHOR_GRID) * len(assemble.SHAPE_ANCHOR_GRID)
+    plain = assemble._fit_anchor({}, dataclasses.replace(card, shape_prior={}), [object()])
+    assert (plain.anchor_sd, plain.shape_anchor) == (1.5, 0.0) and set(plain.training["anchor_sd"]["tune_mre_px"]) == {str(w) for w in assemble.ANCHOR_GRID}
