@@ -47,11 +47,11 @@ from crossid_desktop.matching.craniofacial.annotations import EXACT, Measurement
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, file_identity, measured_profile, with_profile
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, measured_profile, with_profile, xray_models
 from crossid_desktop.matching.craniofacial.model import DetectorScale
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
-from crossid_desktop.matching.landmarks.service import XRAY_VIEWS, bundled_model, find_landmarks
+from crossid_desktop.matching.landmarks.service import find_landmarks
 from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
@@ -120,11 +120,12 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
     """The people with their X-rays' skull landmarks as the X-ray landmark detector finds them
     (pixel spacing unknown, as in a plain image file). An X-ray the detector refuses, or one it
     cannot read, keeps its failure with the reason: that query is not assessed and counts as
-    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the model's files (weights and card: its
-    thresholds and shape prior change the points too)."""
+    missed. ``cache_dir`` keeps each detection by the X-ray's SHA-256 and the installed model
+    (:func:`~crossid_desktop.matching.craniofacial.measure.xray_models`: weights and card settings,
+    whose thresholds, anchor and shape prior change the points too)."""
     report = progress or no_progress
     dataset = {s.subject_id: s for s in read_skull_faces(data_dir, strict=False).subjects}
-    models = {view: _digest([file_identity(path), file_identity(path.with_suffix(".json"))]) for view, path in ((v, bundled_model(v)) for v in XRAY_VIEWS)}
+    models = {view: _digest(identity) for view, identity in xray_models().items()}
     out = []
     for done, person in enumerate(people):
         check_cancel(cancel, "The craniofacial evaluation")
@@ -136,8 +137,9 @@ def detected_xrays(people: Sequence[PairedPerson], data_dir: str | Path, *, cach
 
 
 def _digest(identities: Any) -> str:
-    """12 hex digits naming the model files (:func:`~crossid_desktop.matching.craniofacial.measure.file_identity`)
-    a detection was made with, for the detection caches' keys: another model is another detection."""
+    """12 hex digits naming the models a detection was made with (their identities,
+    :func:`~crossid_desktop.matching.craniofacial.measure.face_models` and ``xray_models``), for the
+    detection caches' keys: another model is another detection."""
     return hashlib.sha256(json.dumps(identities, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -194,10 +196,9 @@ def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[Paired
             if marks.failure or view not in truth.skulls:
                 continue
             detectors.setdefault(view, set()).add(marks.source)
-            xy, sd = marks.subset(marks.names)
             true_xy, _ = truth.skulls[view].subset(marks.names)
-            error = np.hypot(*(xy - true_xy).T)
-            for name, e, s in zip(marks.names, error, sd):
+            error = np.hypot(*(marks.xy - true_xy).T)
+            for name, e, s in zip(marks.names, error, marks.sd):
                 if np.isfinite(e) and np.isfinite(s) and s > 0:
                     ratios.setdefault(view, {}).setdefault(name, []).append(float(e / s) ** 2 / 2.0)
     out = {}

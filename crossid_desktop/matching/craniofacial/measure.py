@@ -10,6 +10,8 @@ found, or whose points are too few, becomes a failure with the reason, never a s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,9 +111,6 @@ def card_identity(path: Path) -> str:
     parsed content without its notes (:data:`_CARD_NOTES`) in a canonical form, so that line
     endings, key order and figures added to its metrics do not change it; ``"none"`` where there
     is no such file, ``"<file> unreadable"`` where it is not JSON."""
-    import hashlib
-    import json
-
     if not path.is_file():
         return "none"
     try:

@@ -176,19 +176,15 @@ class XrayLandmarkDetector:
         shape agrees with, and a lone strong peak far from where the shape expects it still wins
         when the shape's spread allows it (module docstring, step 3)."""
         grid, null, to_crop, to_resized, anchor_resized = reading
-        stride = self.local_net.config.output_stride
         to_crop_image = compose(to_crop, to_resized)
         linear = to_crop_image[:, :2]
-        centre_crop = apply(to_crop_image, centre[None])[0]
-        precision = np.linalg.inv(linear @ cov @ linear.T)
-        anchor = apply(to_crop, anchor_resized[None])[0]
-        h, w = grid.shape[-2:]
-        bins = np.arange(max(h, w)) * stride + (stride - 1) / 2.0
-        dx, dy = bins[None, :w] - centre_crop[0], bins[:h, None] - centre_crop[1]
-        shape = np.exp(-0.5 * (precision[0, 0] * dx * dx + 2.0 * precision[0, 1] * dx * dy + precision[1, 1] * dy * dy))
-        weights = shape[None] * (self._anchor_weights(anchor, (h, w)) if self.card.anchor_sd > 0 else 1.0)
+        shape = grid.shape[-2:]
+        weights = self._gaussian_map(apply(to_crop_image, centre[None])[0], np.linalg.inv(linear @ cov @ linear.T), shape)[None]
+        anchor = self._anchor_weights(apply(to_crop, anchor_resized[None])[0], shape)
+        if anchor is not None:
+            weights = weights * anchor
         window = max(2, round(3 * self.card.sigma_local))
-        found = read_heatmaps(grid, null, stride, window, weights)
+        found = read_heatmaps(grid, null, self.local_net.config.output_stride, window, weights)
         scale = float(np.sqrt(abs(np.linalg.det(to_resized[:, :2]))))
         return apply(invert(to_resized), apply(invert(to_crop), found.xy))[0], float(found.sd[0]) / scale * self.card.sd_scale
 
@@ -250,11 +246,16 @@ class XrayLandmarkDetector:
         (:data:`~.assemble.ANCHOR_GRID`)."""
         if self.card.anchor_sd <= 0:
             return None
-        stride = self.local_net.config.output_stride
         sd = self.card.anchor_sd * self.frames.zoom
-        centres = np.arange(max(shape)) * stride + (stride - 1) / 2.0
-        dx, dy = centres[: shape[1]] - anchor[0], centres[: shape[0]] - anchor[1]
-        return np.exp(-0.5 * (dy[:, None] ** 2 + dx[None, :] ** 2) / sd ** 2)[None]
+        return self._gaussian_map(anchor, np.eye(2) / sd**2, shape)[None]
+
+    def _gaussian_map(self, centre: NDArray[np.float64], precision: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
+        """``exp(-d^T precision d / 2)`` with ``d`` from ``centre`` (crop coordinates) to the
+        centre of each output bin of a local heatmap of ``shape`` ``(h, w)``: 1 at ``centre``."""
+        stride = self.local_net.config.output_stride
+        bins = np.arange(max(shape)) * stride + (stride - 1) / 2.0
+        dx, dy = bins[None, : shape[1]] - centre[0], bins[: shape[0], None] - centre[1]
+        return np.exp(-0.5 * (precision[0, 0] * dx * dx + 2.0 * precision[0, 1] * dx * dy + precision[1, 1] * dy * dy))
 
     def _result(self, xy: NDArray[np.float64], sd: NDArray[np.float64], presence: NDArray[np.float64], confidence: NDArray[np.float64],
                 found: NDArray[np.bool_], mirrored: bool, shape: tuple[int, int], placed: NDArray[np.bool_]) -> Detection:

@@ -167,17 +167,12 @@ class ShapePrior:
             return {}
         mean = component.mean.reshape(-1, 2)
         to_model, _ = similarity(xy[inliers], mean[inliers])
-        model_xy = to_model(np.nan_to_num(xy)).ravel()
+        _, centres, covs = _leave_one_out(component, to_model(np.nan_to_num(xy)).ravel(), inliers)
         to_image, _ = similarity(mean[inliers], xy[inliers])
         origin = to_image(np.zeros((1, 2)))[0]
         linear = (to_image(np.eye(2)) - origin).T  # columns: the images of the model's unit vectors
-        out = {}
-        for i in inliers:
-            if i in kept:
-                continue
-            centre, cov = _conditional(component, model_xy, [j for j in inliers if j != i], i)
-            out[i] = (to_image(centre[None])[0], linear @ cov @ linear.T * self.sd_scale**2)
-        return out
+        return {i: (to_image(centres[row][None])[0], linear @ covs[row] @ linear.T * self.sd_scale**2)
+                for row, i in enumerate(inliers) if i not in kept}
 
 
 def _correct(component: ShapeComponent, xy: NDArray[np.float64], threshold: float, max_replaced: int, kept: set[int]) -> tuple[Correction, float]:
@@ -191,7 +186,7 @@ def _correct(component: ShapeComponent, xy: NDArray[np.float64], threshold: floa
     while True:
         to_model, scale = similarity(xy[inliers], mean[inliers])
         model_xy = to_model(np.nan_to_num(xy)).ravel()
-        d = np.where([i in kept for i in inliers], -np.inf, _leave_one_out(component, model_xy, inliers))
+        d = np.where([i in kept for i in inliers], -np.inf, _leave_one_out(component, model_xy, inliers)[0])
         worst = int(np.argmax(d))
         if d[worst] <= threshold or len(replaced) >= max_replaced or len(inliers) <= 4:
             break
@@ -214,18 +209,21 @@ def _coords(points: Sequence[int]) -> NDArray[np.intp]:
     return np.ravel([[2 * p, 2 * p + 1] for p in points]).astype(np.intp)
 
 
-def _leave_one_out(component: ShapeComponent, model_xy: NDArray[np.float64], inliers: list[int]) -> NDArray[np.float64]:
-    """Mahalanobis distance of each inlier from its position given the other inliers."""
+def _leave_one_out(component: ShapeComponent, model_xy: NDArray[np.float64],
+                   inliers: list[int]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """For each inlier given the other inliers (model frame): the Mahalanobis distance of its
+    position from where they put it ``(n,)``, that position ``(n, 2)`` and its covariance ``(n, 2, 2)``."""
     coords = _coords(inliers)
     precision = np.linalg.inv(component.cov[np.ix_(coords, coords)])
     residual = model_xy[coords] - component.mean[coords]
-    out = np.empty(len(inliers))
+    distances, centres, covs = np.empty(len(inliers)), np.empty((len(inliers), 2)), np.empty((len(inliers), 2, 2))
     for row in range(len(inliers)):
         block = slice(2 * row, 2 * row + 2)
-        cov = np.linalg.inv(precision[block, block])  # the conditional covariance
-        shift = cov @ (precision[block] @ residual)  # found minus conditional mean
-        out[row] = float(np.sqrt(shift @ precision[block, block] @ shift))
-    return out
+        covs[row] = np.linalg.inv(precision[block, block])  # the conditional covariance
+        shift = covs[row] @ (precision[block] @ residual)  # found minus conditional mean
+        distances[row] = float(np.sqrt(shift @ precision[block, block] @ shift))
+        centres[row] = model_xy[coords[block]] - shift
+    return distances, centres, covs
 
 
 def _conditional(component: ShapeComponent, model_xy: NDArray[np.float64], given: list[int], index: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
