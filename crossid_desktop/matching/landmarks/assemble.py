@@ -158,11 +158,21 @@ def add_shape_prior(model: Path, out: Path, *, ceph_dir: Path | None, cohort_dir
         raise DatasetError(f"No shape prior can be fitted for a {card.view} model from these data (it needs cephalometric points in 5 complete shapes).")
     tune = [(cv2.imread(str(c.path), cv2.IMREAD_UNCHANGED), _ordered(card.landmarks, {name_of_label(label): xy for label, xy in c.reference.items()}))
             for c in read_cephalograms(ceph_dir, ("tune",))] if ceph_dir is not None else []
+    card = dataclasses.replace(card, shape_prior=prior.to_dict())
     if tune:
-        prior = dataclasses.replace(prior, sd_scale=_prior_sd_scale(XrayLandmarkDetector(state, dataclasses.replace(card, shape_prior=prior.to_dict())), tune))
+        card = _with_prior_scale(card, _prior_sd_scale(XrayLandmarkDetector(state, card), tune))
     training = {**card.training, "shape_prior": {"command": list(command), "groups": {c.name: c.source for c in prior.components},
                                                  "sd_scale_from": f"{len(tune)} tune cephalograms" if tune else "nothing (1.0)"}}
-    return save_landmark_model(out, state, dataclasses.replace(card, shape_prior=prior.to_dict(), training=training))
+    return save_landmark_model(out, state, dataclasses.replace(card, training=training))
+
+
+def _with_prior_scale(card: LandmarkModelCard, scale: float) -> LandmarkModelCard:
+    """The card with its shape prior's ``sd_scale`` set to ``scale`` and ``shape_anchor``
+    rescaled so that the second reading's width (``shape_anchor`` times the prior's spread times
+    its ``sd_scale``) stays the one the scale was measured with."""
+    before = float(card.shape_prior.get("sd_scale", 1.0))
+    return dataclasses.replace(card, shape_prior={**card.shape_prior, "sd_scale": scale},
+                               shape_anchor=card.shape_anchor * before / scale if scale > 0 else card.shape_anchor)
 
 
 def _prior_sd_scale(detector: XrayLandmarkDetector, tune: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -211,7 +221,8 @@ def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: Landm
         scores.append(found.image_score)
         residuals.append(found.shape_residual)
     sd_scale = _honest_scale(errors, sds)
-    prior = {**card.shape_prior, "sd_scale": _honest_scale(placed_errors, placed_sds)} if card.shape_prior else {}
+    if card.shape_prior:
+        card = _with_prior_scale(card, _honest_scale(placed_errors, placed_sds))
     all_errors = errors + placed_errors
     thresholds = {"presence": 0.5, "peak_mass": float(0.5 * np.percentile(masses, 5)) if masses else 0.0,
                   "image_score": float(0.5 * min(scores)) if scores else 0.0}
@@ -219,7 +230,7 @@ def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: Landm
     metrics = {"tune": {"images": len(tune), "mre_px": float(np.mean(all_errors)) if all_errors else None,
                         "per_landmark_mre_px": {n: float(np.mean(v)) for n, v in per_landmark.items() if v},
                         "image_scores": [float(s) for s in scores], "shape_residuals": [float(r) for r in residuals]}}
-    return dataclasses.replace(card, sd_scale=sd_scale * card.sd_scale, thresholds=thresholds, shape_prior=prior,
+    return dataclasses.replace(card, sd_scale=sd_scale * card.sd_scale, thresholds=thresholds,
                                shape_threshold=float(1.5 * max(finite)) if finite else float("inf"), metrics=metrics)
 
 

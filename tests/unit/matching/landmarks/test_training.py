@@ -77,3 +77,17 @@ def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_
     assert len(fitted.training["anchor_sd"]["tune_mre_px"]) == len(assemble.ANCHOR_GRID) * len(assemble.SHAPE_ANCHOR_GRID)
     plain = assemble._fit_anchor({}, dataclasses.replace(card, shape_prior={}), [object()])
     assert (plain.anchor_sd, plain.shape_anchor) == (1.5, 0.0) and set(plain.training["anchor_sd"]["tune_mre_px"]) == {str(w) for w in assemble.ANCHOR_GRID}
+
+
+def test_fitting_the_prior_scale_keeps_the_width_of_the_second_reading() -> None:
+    """The second reading's width is ``shape_anchor`` times the prior's spread times its
+    ``sd_scale``: the scale fitted after ``shape_anchor`` was chosen must not widen it."""
+    from crossid_desktop.matching.landmarks import assemble
+    from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard
+
+    card = LandmarkModelCard(name="m", view="xray-side", landmarks=("a",), labels={}, frames={}, global_net={}, local_net={},
+                             sigma_global=1.0, sigma_local=1.0, shape_anchor=0.7, shape_prior={"points": ["a"], "sd_scale": 1.0})
+    fitted = assemble._with_prior_scale(card, 1.6)
+    assert fitted.shape_prior == {"points": ["a"], "sd_scale": 1.6}
+    assert fitted.shape_anchor * fitted.shape_prior["sd_scale"] == pytest.approx(0.7 * 1.0)
+    assert assemble._with_prior_scale(card, 0.0).shape_anchor == 0.7  # a degenerate scale: the width is left as it is
