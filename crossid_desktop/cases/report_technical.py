@@ -93,8 +93,11 @@ def _calibration(calibration: Any) -> str:
     if not isinstance(calibration, Mapping):
         return text.TECHNICAL_NOT_RECORDED
     number = lambda value: f"{value:.3f}" if isinstance(value, (int, float)) else "?"  # noqa: E731
-    return text.TECHNICAL_CALIBRATION.format(method=calibration.get("method", "?"), genuine=calibration.get("n_genuine", "?"), impostor=calibration.get("n_impostor", "?"),
-                                             score=calibration.get("score_name", "?"), cllr=number(calibration.get("cllr")), cllr_min=number(calibration.get("cllr_min")))
+    fitted = text.TECHNICAL_CALIBRATION.format(method=calibration.get("method", "?"), genuine=calibration.get("n_genuine", "?"),
+                                               impostor=calibration.get("n_impostor", "?"), score=calibration.get("score_name", "?"))
+    if calibration.get("cllr") is None and calibration.get("cllr_min") is None:
+        return fitted  # a calibration measured elsewhere (a fused matcher's Cllr is its test figure, in the test row)
+    return fitted + text.TECHNICAL_CALIBRATION_CLLR.format(cllr=number(calibration.get("cllr")), cllr_min=number(calibration.get("cllr_min")))
 
 
 def describe(recipe: Any, limit: int = RECIPE_LIMIT) -> str:

@@ -232,6 +232,8 @@ def reported(card: dict[str, Any], prefix: str, rules: Sequence[str]) -> dict[st
     rule = next((fusion["rules"][name] for name in rules if name in fusion.get("rules", {})), None)
     if isinstance(rule, dict) and rule.get("calibrated"):
         out["calibration"] = {"method": "logistic fusion", "n_genuine": rule.get("n_genuine"), "n_impostor": rule.get("n_impostor"),
+                              "score_name": "the craniofacial likelihood ratios and the Siamese network's distances of the X-rays searched"
+                              if prefix == "fusion" else "the craniofacial likelihood ratios of the X-rays searched",
                               "fitted_on": fusion.get("fitted_on"), "several_queries": True}
     return out
 

@@ -123,3 +123,9 @@ def test_the_default_x_ray_matcher_is_described_as_what_ranks_its_list() -> None
     ratios = ratio_sentences(both)  # one ratio for both X-rays: the fusion combines them
     assert "149 same-person and 22,201 different-person" in ratios and "0.17 on the test people" in ratios
     assert "because it combined several images" not in ratios
+    # the technical appendix names what the fusion calibrates and leaves out the Cllr it does not hold (the test row has it)
+    from crossid_desktop.cases.report_technical import _calibration
+
+    calibrated = _calibration(load_matcher("default-xray").model_card()["calibration"])
+    assert calibrated == ("logistic fusion on 149 same-person / 22201 different-person pairs; score the craniofacial likelihood ratios and the "
+                          "Siamese network's distances of the X-rays searched")
