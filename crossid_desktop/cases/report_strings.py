@@ -294,6 +294,7 @@ TECHNICAL_ROWS = MappingProxyType({
 TECHNICAL_NOT_RECORDED = "not recorded"
 TECHNICAL_MATCHER = "{name}: task {task}, backbone {backbone}, {dim}-number embedding"
 TECHNICAL_VERSION = "model card format {format}, model created {created}, trained with CrossID Desktop {software}"
+TECHNICAL_VERSION_UNDATED = "model card format {format}, creation time not recorded, fitted with CrossID Desktop {software}"
 TECHNICAL_TRAINING = "{people} people ({kind}); {train} for training, {val} for validation; split by {split}"
 TECHNICAL_CALIBRATION = "{method} on {genuine} same-person / {impostor} different-person pairs; score {score}"
 TECHNICAL_CALIBRATION_CLLR = "; Cllr {cllr} (minimum {cllr_min})"

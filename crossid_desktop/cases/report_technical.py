@@ -35,7 +35,7 @@ def technical_rows(search: RecordedSearch, *, record: Mapping[str, Any]) -> list
     software = (card.get("software") or {}).get("crossid_desktop", "?") if isinstance(card.get("software"), Mapping) else "?"
     rows = [
         (label["matcher"], text.TECHNICAL_MATCHER.format(name=r.matcher_name, task=card.get("task", "?"), backbone=card.get("backbone", "?"), dim=card.get("embedding_dim", "?"))),
-        (label["version"], text.TECHNICAL_VERSION.format(format=card.get("format_version", "?"), created=str(card.get("created", "?"))[:19], software=software)),
+        (label["version"], _version(card, software)),
         (label["fingerprint"], r.matcher_fingerprint),
         (label["weights"], str(card.get("weights_sha256") or text.TECHNICAL_NOT_RECORDED)),
         (label["training"], _training(card)),
@@ -51,6 +51,14 @@ def technical_rows(search: RecordedSearch, *, record: Mapping[str, Any]) -> list
         (label["record"], text.TECHNICAL_RECORD.format(**record)),
     ]
     return rows
+
+
+def _version(card: Mapping[str, Any], software: str) -> str:
+    """The card's format, creation time and software; a card that records no creation time (a
+    fitted model's card, whose refit command says how it was made) says none."""
+    if card.get("created") is None:
+        return text.TECHNICAL_VERSION_UNDATED.format(format=card.get("format_version", "?"), software=software)
+    return text.TECHNICAL_VERSION.format(format=card.get("format_version", "?"), created=str(card["created"])[:19], software=software)
 
 
 def _training(card: Mapping[str, Any]) -> str:

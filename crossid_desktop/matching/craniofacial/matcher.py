@@ -198,6 +198,7 @@ class FusedXrayMatcher:
         card = self.craniofacial.model.card
         summary = reported(card, "fusion", ("cf_front+cf_side+siamese_front+siamese_side", "cf_front+siamese_front"))
         return {"name": self.name, "task": "skull2face", "method": "craniofacial-fused", "embedding_dim": self.embedding_dim, **summary,
+                "format_version": card.get("format_version"), "software": card.get("software"),
                 "description": "Craniofacial correspondence fused with the Siamese network by logistic regression on validation people.",
                 "components": {"craniofacial": {"name": self.craniofacial.name, "fingerprint": self.craniofacial.fingerprint},
                                "siamese": {"name": self.siamese.name, "fingerprint": self.siamese.fingerprint}},

@@ -129,3 +129,8 @@ def test_the_default_x_ray_matcher_is_described_as_what_ranks_its_list() -> None
     calibrated = _calibration(load_matcher("default-xray").model_card()["calibration"])
     assert calibrated == ("logistic fusion on 149 same-person / 22201 different-person pairs; score the craniofacial likelihood ratios and the "
                           "Siamese network's distances of the X-rays searched")
+    from crossid_desktop.cases.report_technical import _version
+
+    fused_card = load_matcher("default-xray").model_card()
+    assert _version(fused_card, fused_card["software"]["crossid_desktop"]) == "model card format 1, creation time not recorded, fitted with CrossID Desktop 0.1.0"
+    assert _version({"format_version": 2, "created": "2026-11-30T10:00:00+00:00"}, "0.1.0") == "model card format 2, model created 2026-11-30T10:00:00, trained with CrossID Desktop 0.1.0"
