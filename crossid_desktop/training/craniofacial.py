@@ -9,7 +9,9 @@ Three sets of people, never mixed:
    the photos' simulated too, or found by the face detectors, whose errors are then measured on
    these photos and kept in the card for the application; likewise the X-ray landmark
    detector's error against the deviations it states, per skull point, when the X-rays' are
-   found by it): the exclusion tolerance of each view
+   found by it; and the face detectors' error covariance in each view model's frame, which
+   stands in for the photos' independent deviations when the photos' landmarks are found by
+   the detectors): the exclusion tolerance of each view
    is set so that at most about 0.5 % of them are excluded from their own skull (each view
    takes half of that share), and the fusion rules (craniofacial
    evidence alone, and with the Siamese network's distances when a Siamese matcher is given)
@@ -27,7 +29,7 @@ from typing import Any
 
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import DatasetError
-from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, detector_scales, siamese_distances, table_figures
+from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, detector_scales, face_errors, siamese_distances, table_figures
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
@@ -80,10 +82,10 @@ def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out:
     refit's command, and drops the old test figures (they described the old rules)."""
     old = load_model(model_path, to_refit=True)
     card = {key: value for key, value in old.card.items()
-            if key not in ("validation", "tolerance", "fusion", "detector_errors", "face_models", "xray_detector_errors", "xray_models", "metrics",
+            if key not in ("validation", "tolerance", "fusion", "detector_errors", "face_models", "xray_detector_errors", "xray_models", "face_errors", "metrics",
                            "software", "notes", "fingerprint")}
     card["refit"] = {"from": str(model_path), "from_fingerprint": old.fingerprint, "command": " ".join(command),
-                     "what": "the exclusion tolerance, the fusion rules and the detectors' error profiles and scales set afresh on the validation people; "
+                     "what": "the exclusion tolerance, the fusion rules, the detectors' error profiles and scales and the face error covariance set afresh on the validation people; "
                              "the correspondence models kept"}
     return _validate(dict(old.views), card, validation_data, out, siamese=siamese, siamese_spec=siamese_spec, noise=noise or MeasurementNoise(),
                      noise_seed=noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays, landmark_cache=landmark_cache,
@@ -121,6 +123,8 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
         card["xray_detector_errors"] = {view: scale.to_dict() for view, scale in sorted(scales.items())}
         card["xray_models"] = xray_models()  # the error scales hold for these models only
     views = with_detector_scales(views, card)  # the validation X-rays are scored as the application will score its queries
+    measured = face_errors(views, val_people, paired_people(read_annotations(validation_data))) if profiles is not None else {}
+    views = {name: replace(vm, face_error=measured.get(name)) for name, vm in views.items()}  # and the photos as it will score them
     unit = Tolerance()
     report(2, 5, "scoring the validation people")
     scores = {name: view_scores(vm, unit, val_people, val_people, progress=progress, cancel=cancel) for name, vm in views.items()}

@@ -177,6 +177,8 @@ def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
         # deviations as a detector gives them: one profile over the points, scaled per photo, with
         # rounding noise (so the photos do not share it exactly); most photos miss part of the chin's outline
         profile = rng.uniform(0.8, 2.5, len(front.pair.face_names))
+        # named as the detectors name their photos, so that the model's measured face error (where it has one) weighs them
+        source = min(front.face_error.sources) if front.face_error is not None else "drawn"
         items, ids = [], []
         for i in range(n_photos):
             subject = f"G{i // 4:05d}"
@@ -189,7 +191,7 @@ def timing(spec: str, n_photos: int, repeats: int = 5) -> None:
             if rng.random() < 0.85:  # the chin's outline, as the detectors leave it out (a run of jaw points around jaw_09)
                 hidden = {f"jaw_{k:02d}" for k in range(9 - int(rng.integers(0, 3)), 10 + int(rng.integers(0, 3)))}
                 xy[[j for j, name in enumerate(front.pair.face_names) if name in hidden]] = np.nan
-            items.append((record.image_id, Landmarks("face-front", front.pair.face_names, xy, sd, "drawn")))
+            items.append((record.image_id, Landmarks("face-front", front.pair.face_names, xy, sd, source)))
             ids.append(record.image_id)
         put_face_landmarks(store, craniofacial.fingerprint, items)
         for part in components(matcher):

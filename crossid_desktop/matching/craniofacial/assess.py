@@ -2,8 +2,10 @@
 
 The photo's points are brought into the skull's canonical frame by the similarity that
 minimises their Mahalanobis misfit ``r^T C^-1 r`` against the prediction, where ``C`` is the
-prediction's spread plus the photo's own measurement error (its stated deviations, scaled by
-the registration). Under "same person" the misfit ``D^2`` follows a chi-square law with
+prediction's spread plus the photo's own measurement error: for a photo whose landmarks the face
+detectors found, their error covariance measured on validation people in the canonical frame
+(:class:`~crossid_desktop.matching.craniofacial.model.FaceError`, where the model card has one);
+otherwise its stated deviations, scaled by the registration. Under "same person" the misfit ``D^2`` follows a chi-square law with
 ``2 n - 4`` degrees of freedom (n points, four taken by the registration); each landmark's own
 misfit ``d_j^2 = r_j^T C_jj^-1 r_j`` follows a chi-square law with 2.
 
@@ -144,25 +146,41 @@ class QueryContext:
     def __init__(self, model: ViewModel, prediction: Prediction) -> None:
         self.model, self.prediction = model, prediction
         self._patterns: dict[bytes, tuple[_Gaussian, _Gaussian]] = {}
+        self.face_error = model.face_error
         if prediction.problem is None:
             self.same_cov = prediction.cov
             self.other_cov = model.impostor_cov + (prediction.cov - model.residual_cov)
 
-    def _gaussians(self, idx: NDArray[np.int64], profile: NDArray[np.float64]) -> tuple[_Gaussian, _Gaussian]:
-        """The two hypotheses' covariances over the coordinates ``idx``, decomposed once per set of
-        points and profile of deviations."""
-        key = idx.tobytes() + np.round(profile, 6).tobytes()
+    def _measured(self, photo: Landmarks) -> bool:
+        """Whether the photo's error is the detectors' measured covariance (not its stated deviations)."""
+        return self.face_error is not None and self.face_error.applies(photo)
+
+    def _error_blocks(self, keep: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``(n, 2, 2)``: the measured face error of each kept point."""
+        assert self.face_error is not None
+        m = len(self.prediction.names)
+        return self.face_error.cov.reshape(m, 2, m, 2)[keep, :, keep, :]
+
+    def _gaussians(self, idx: NDArray[np.int64], profile: NDArray[np.float64], measured: bool = False) -> tuple[_Gaussian, _Gaussian]:
+        """The two hypotheses' covariances over the coordinates ``idx`` (with the detectors'
+        measured error when ``measured``), decomposed once per set of points and profile of deviations."""
+        key = idx.tobytes() + np.round(profile, 6).tobytes() + (b"measured" if measured else b"")
         if key not in self._patterns:
-            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)], profile), _Gaussian(self.other_cov[np.ix_(idx, idx)], profile))
+            extra = self.face_error.cov[np.ix_(idx, idx)] if measured and self.face_error is not None else 0.0
+            self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)] + extra, profile),
+                                   _Gaussian(self.other_cov[np.ix_(idx, idx)] + extra, profile))
         return self._patterns[key]
 
     def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
-                  scale: float) -> tuple[Similarity, float, float, NDArray[np.float64]]:
-        """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each point's error variance."""
+                  scale: float, measured: bool = False) -> tuple[Similarity, float, float, NDArray[np.float64]]:
+        """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each
+        point's error variance from its stated deviation (none when ``measured``: the covariances hold it)."""
+        if measured:
+            sd = np.zeros_like(sd)
         largest = float(sd.max()) if sd.size else 0.0
         profile = np.repeat(deviation_profile(sd), 2)
         var = float((scale * largest) ** 2)
-        same_g, other_g = self._gaussians(idx, profile)
+        same_g, other_g = self._gaussians(idx, profile, measured)
         same, misfit, logdet = same_g.fit(points, target, var)
         _, other_misfit, other_logdet = other_g.fit(points, target, var)
         llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
@@ -181,10 +199,13 @@ class QueryContext:
         idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
         points, target, sd = xy[keep], prediction.mean[keep], np.nan_to_num(sd[keep], nan=0.0)
         scale = fit_similarity(points, target).scale
-        transform, misfit, llr, errors = self._register(points, target, sd, idx, scale)
+        measured = self._measured(photo)
+        transform, misfit, llr, errors = self._register(points, target, sd, idx, scale, measured)
         residuals = transform.apply(points) - target
         m = len(prediction.names)
         blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + errors[:, None, None] * np.eye(2)
+        if measured:
+            blocks = blocks + self._error_blocks(keep)
         point_misfit = np.einsum("ni,nij,nj->n", residuals, np.linalg.inv(blocks), residuals)
         names = tuple(prediction.names[i] for i in keep)
         return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), 2 * len(keep) - 4, llr)
@@ -194,7 +215,7 @@ class QueryContext:
         """:meth:`assess` for many photos at once (the same numbers), photos with the same points
         and profile of deviations solved together."""
         out: list[Fit | None] = [None] * len(photos)
-        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]] = {}
+        groups: dict[bytes, list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], bool]]] = {}
         shared: dict[bytes, list[NDArray[np.float64]]] = {}  # the profiles already in use, by set of points
         for i, photo in enumerate(photos):
             if self.prediction.problem:
@@ -206,22 +227,23 @@ class QueryContext:
                 out[i] = not_comparable(problem)
                 continue
             keep = np.flatnonzero(~np.isnan(xy[:, 0]))
-            sd = np.nan_to_num(sd[keep], nan=0.0)
+            measured = self._measured(photo)
+            sd = np.zeros(len(keep)) if measured else np.nan_to_num(sd[keep], nan=0.0)
             profile = deviation_profile(sd)
-            known = shared.setdefault(keep.tobytes(), [])
+            known = shared.setdefault(keep.tobytes() + (b"measured" if measured else b""), [])
             same = next((p for p in known if float(np.abs(np.log(profile / p)).max()) <= PROFILE_SHARING), None)
             if same is None:
                 known.append(profile)
             profile = profile if same is None else same
-            groups.setdefault(keep.tobytes() + profile.tobytes(), []).append((i, keep, xy[keep], sd, profile))
+            groups.setdefault(keep.tobytes() + profile.tobytes() + (b"measured" if measured else b""), []).append((i, keep, xy[keep], sd, profile, measured))
         for members in groups.values():
             for i, fit in zip((m[0] for m in members), self._assess_group(members)):
                 out[i] = fit
         return out  # type: ignore[return-value]
 
-    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]) -> list[Fit]:
-        """Photos with the same points and deviation profile, registered and scored together."""
-        keep = members[0][1]
+    def _assess_group(self, members: list[tuple[int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], bool]]) -> list[Fit]:
+        """Photos with the same points and deviation profile (or the detectors' measured error), registered and scored together."""
+        keep, measured = members[0][1], members[0][5]
         idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
         points = np.stack([m[2] for m in members])  # (P, n, 2)
         sds = np.stack([m[3] for m in members])  # (P, n)
@@ -229,7 +251,7 @@ class QueryContext:
         largest = sds.max(axis=1)
         profile = np.repeat(members[0][4], 2)  # the profile the group shares
         var = (_ls_scale(points, target) * largest) ** 2
-        same_g, other_g = self._gaussians(idx, profile)
+        same_g, other_g = self._gaussians(idx, profile, measured)
         theta, misfit, logdet = same_g.fit_many(points, target, var)
         _, other_misfit, other_logdet = other_g.fit_many(points, target, var)
         llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
@@ -240,6 +262,8 @@ class QueryContext:
         m = len(self.prediction.names)
         errors = (_ls_scale(points, target)[:, None] * sds) ** 2  # (P, n)
         blocks = self.prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :][None] + errors[..., None, None] * np.eye(2)
+        if measured:
+            blocks = blocks + self._error_blocks(keep)[None]
         point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, np.linalg.inv(blocks), residuals)
         names = tuple(self.prediction.names[i] for i in keep)
         dof = 2 * len(keep) - 4

@@ -73,6 +73,27 @@ class DetectorScale:
 
 
 @dataclass(frozen=True, eq=False)
+class FaceError:
+    """What the face landmark detectors miss by, measured on validation people whose photos' true
+    landmarks are known: ``cov`` ``(2m, 2m)``, the covariance of the detected points' errors in the
+    canonical frame (each photo's exact points registered to the mean face, its detected points
+    carried by the same similarity), shrunk towards each point's own circular spread. A
+    detector's errors are correlated (a jaw contour slides along itself as a whole, an eye's
+    points move together) and larger along some directions than others; the per-point deviations
+    of an :class:`~crossid_desktop.matching.craniofacial.measure.ErrorProfile` say neither. It
+    stands in for the stated deviations of photos whose landmarks came from one of ``sources``
+    (the detectors' names as the validation photos had them); photos measured otherwise (an
+    annotation, a simulated error, a detector not seen on validation) keep their own."""
+
+    cov: NDArray[np.float64]
+    sources: frozenset[str]
+    source: str = ""
+
+    def applies(self, photo: Landmarks) -> bool:
+        return photo.source in self.sources
+
+
+@dataclass(frozen=True, eq=False)
 class ViewModel:
     """The fitted arrays of one view pair (shapes: k skull points, m face points, c = 2 covariates).
 
@@ -82,6 +103,9 @@ class ViewModel:
     ``offset`` ``(2m,)``, ``coef`` ``(2m, 2k + 2)``, ``residual_cov`` ``(2m, 2m)``: the
     prediction and its spread; ``impostor_cov`` ``(2m, 2m)``: the residual of another person's
     face registered to this prediction, for the different-person model.
+    ``face_error`` (from the card and the arrays, none for models fitted before it was measured):
+    the face landmark detectors' error covariance in the canonical frame, for photos whose points
+    they found (:class:`FaceError`).
     """
 
     pair: ViewPair
@@ -95,6 +119,7 @@ class ViewModel:
     residual_cov: NDArray[np.float64]
     impostor_cov: NDArray[np.float64]
     detector_scale: DetectorScale | None = None  # from the model card (not one of the arrays)
+    face_error: FaceError | None = None
 
     @property
     def face_mean(self) -> NDArray[np.float64]:
@@ -263,4 +288,4 @@ def _unassessable(model: ViewModel, reason: str) -> Prediction:
                       Similarity(1.0, 0.0, 0.0, 0.0), float("nan"), None, None, float("nan"), reason)
 
 
-__all__ = ["DetectorScale", "Prediction", "ViewModel", "predict", "view_pair"]
+__all__ = ["DetectorScale", "FaceError", "Prediction", "ViewModel", "predict", "view_pair"]

@@ -4,8 +4,8 @@ The card says what the model is (its views and landmarks), what it was fitted on
 command, the soft-tissue depths it uses (published and refitted), the exclusion tolerance and
 how it was set, and what it achieved. The fingerprint (a SHA-256 of the arrays, the landmark
 lists and the calibration: exclusion rule and tolerance, fusion rules, the face and X-ray
-landmark models its error profiles were measured with and the X-ray detector's measured error
-scales, :func:`calibration_of`) names the model in
+landmark models its error profiles were measured with, the X-ray detector's measured error
+scales and the face detectors the measured face error covariances hold for, :func:`calibration_of`) names the model in
 reports and in the gallery's index of first-stage vectors; metrics and notes in the card can
 change without changing it.
 """
@@ -24,13 +24,15 @@ import numpy as np
 
 from crossid_desktop.errors import ModelError
 from crossid_desktop.matching.craniofacial.consistency import RULE, Tolerance
-from crossid_desktop.matching.craniofacial.model import DetectorScale, ViewModel
+from crossid_desktop.matching.craniofacial.model import DetectorScale, FaceError, ViewModel
 from crossid_desktop.matching.craniofacial.views import view_pair
 from crossid_desktop.paths import atomic_path
 
 FORMAT_VERSION = 1
 TASK = "craniofacial"
 _ARRAYS = ("skull_mean", "skull_cov", "covariate_mean", "covariate_cov", "counterpart", "offset", "coef", "residual_cov", "impostor_cov")
+#: the array of a view's measured face error covariance (models refitted since 2026-12-02), its card entry ``face_errors``
+FACE_ERROR_ARRAY = "face_error_cov"
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +63,8 @@ def _arrays(model: CraniofacialModel) -> dict[str, np.ndarray]:
     for view, vm in model.views.items():
         for key in _ARRAYS:
             out[f"{view}/{key}"] = np.asarray(getattr(vm, key))
+        if vm.face_error is not None:
+            out[f"{view}/{FACE_ERROR_ARRAY}"] = np.asarray(vm.face_error.cov, dtype=np.float64)
     return out
 
 
@@ -68,13 +72,14 @@ def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     """What, besides the arrays, decides a model's answers: the exclusion rule and its tolerance
     (levels and factors), the fusion rules, the face landmark models the photos are measured
     with, the X-ray detector's error scales and the X-ray landmark models they were measured
-    with, as the card states them."""
+    with, and the face detectors each view's measured face error covariance holds for, as the
+    card states them."""
     tolerance = card.get("tolerance", {}) if isinstance(card.get("tolerance"), Mapping) else {}
     fusion = card.get("fusion", {}) if isinstance(card.get("fusion"), Mapping) else {}
     out = {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
     if "face_models" in card:  # the face landmark models its error profiles were measured with (cards since they were recorded)
         out["face_models"] = card["face_models"]
-    for key in ("xray_detector_errors", "xray_models"):  # the X-ray detector's measured error scales (cards since 2026-12-02)
+    for key in ("xray_detector_errors", "xray_models", "face_errors"):  # measured X-ray error scales and face error covariances (cards since 2026-12-02)
         if key in card:
             out[key] = card[key]
     return out
@@ -107,6 +112,10 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
                           "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())}},
             "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
                              "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
+    card.pop("face_errors", None)
+    measured = {view: {"sources": sorted(vm.face_error.sources), "source": vm.face_error.source} for view, vm in model.views.items() if vm.face_error is not None}
+    if measured:
+        card["face_errors"] = measured
     card = json.loads(json.dumps(card))  # the card as it will be read back (floats and keys as JSON gives them)
     fingerprint = card["fingerprint"] = compute_fingerprint(arrays, model.views, calibration_of(card))
     buffer = io.BytesIO()
@@ -138,7 +147,7 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
             arrays = {key: data[key] for key in data.files}
         if card.get("task") != TASK or int(card.get("format_version", 0)) > FORMAT_VERSION:
             raise ValueError(f"the card describes a {card.get('task')!r} model of format {card.get('format_version')}")
-        views = with_detector_scales({view: _view_model(view, arrays) for view in card["views"]}, card)
+        views = with_detector_scales({view: _view_model(view, arrays, card) for view in card["views"]}, card)
         tol = card["tolerance"]
         current = tol.get("rule") == RULE
         if not current and not to_refit:
@@ -162,21 +171,31 @@ def with_detector_scales(views: Mapping[str, ViewModel], card: Mapping[str, Any]
             for view, vm in views.items()}
 
 
-def _view_model(view: str, arrays: Mapping[str, np.ndarray]) -> ViewModel:
+def _view_model(view: str, arrays: Mapping[str, np.ndarray], card: Mapping[str, Any]) -> ViewModel:
     pair = view_pair(view)
     values = {key: np.asarray(arrays[f"{view}/{key}"]) for key in _ARRAYS}
     m, k = len(pair.face_names), len(pair.skull_names)
     if values["skull_mean"].shape != (k, 2) or values["coef"].shape != (2 * m, 2 * k + 2) or values["residual_cov"].shape != (2 * m, 2 * m):
         raise ValueError(f"the {view} arrays do not fit the {view} landmark lists of this version")
     values["counterpart"] = values["counterpart"].astype(np.int64)
-    return ViewModel(pair, **values)
+    stated = (card.get("face_errors") or {}).get(view)
+    has_array = f"{view}/{FACE_ERROR_ARRAY}" in arrays
+    if (stated is None) != (not has_array):
+        raise ValueError(f"the {view} face error covariance and its card entry (face_errors) do not go together")
+    face_error = None
+    if stated is not None:
+        cov = np.asarray(arrays[f"{view}/{FACE_ERROR_ARRAY}"], dtype=np.float64)
+        if cov.shape != (2 * m, 2 * m):
+            raise ValueError(f"the {view} face error covariance does not fit the {view} landmark lists of this version")
+        face_error = FaceError(cov, frozenset(str(s) for s in stated["sources"]), str(stated.get("source", "")))
+    return ViewModel(pair, **values, face_error=face_error)
 
 
 def update_card(path: str | Path, **fields: Any) -> dict[str, Any]:
     """Set top-level fields of a saved model's card (metrics measured later, notes); the arrays,
     the calibration and so the fingerprint stay as they are. Returns the new card."""
     fixed = sorted(set(fields) & {"tolerance", "fusion", "fingerprint", "views", "task", "format_version", "face_models", "xray_detector_errors",
-                                  "xray_models"})
+                                  "xray_models", "face_errors"})
     if fixed:
         raise ValueError(f"update_card does not change {', '.join(fixed)}: they make the model (refit it instead)")
     card_file = Path(path).with_suffix(".json")
