@@ -44,13 +44,10 @@ from crossid_desktop.evaluation.xray_evidence import CONFIGURATIONS, EvidenceTab
 from crossid_desktop.imaging.io import load_image, sha256_of_file
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import EXACT, MeasurementNoise, paired_people
-from crossid_desktop.matching.craniofacial.assess import photo_points
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
 from crossid_desktop.matching.craniofacial.fusion import FEATURES, Fusion
-from crossid_desktop.matching.craniofacial.geometry import fit_similarity
 from crossid_desktop.matching.craniofacial.matcher import CraniofacialMatcher
-from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, measured_profile, with_profile, xray_models
-from crossid_desktop.matching.craniofacial.model import DetectorScale, FaceError, ViewModel
+from crossid_desktop.matching.craniofacial.measure import ErrorProfile, detect_face_points, face_models, with_profile, xray_models
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel
 from crossid_desktop.matching.craniofacial.points import Landmarks, from_detection
 from crossid_desktop.matching.landmarks.service import find_landmarks
@@ -166,119 +163,6 @@ def with_detected_faces(people: Sequence[PairedPerson], data_dir: str | Path, pr
     """The people with their photos' detected landmarks and the deviations of ``profiles``."""
     found = detected_faces(people, data_dir, cache_dir=cache_dir, progress=progress, cancel=cancel)
     return [replace(p, photos={view: tuple(with_profile(m, profiles) for m in marks) for view, marks in p.photos.items()}) for p in found]
-
-
-def detector_profiles(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> dict[str, ErrorProfile]:
-    """Each face view's detector error profile, measured against the annotations of the same photos."""
-    pairs: dict[str, list] = {}
-    for found, truth in zip(detected, annotated):
-        for view, marks in found.photos.items():
-            pairs.setdefault(view, []).extend((m, t) for m, t in zip(marks, truth.photos[view]) if not m.failure)
-    return {view: measured_profile(view, items, source=f"the face detectors against the annotations of {len(items)} validation photos")
-            for view, items in pairs.items() if items}
-
-
-#: fewest validation X-rays a point's error scale is measured on (1 where fewer had it)
-MIN_SCALE_SAMPLES = 10
-#: the smallest scale: a deviation is widened where the detector proved overconfident, never narrowed
-MIN_SCALE = 1.0
-
-
-def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> dict[str, DetectorScale]:
-    """Each X-ray view's :class:`~crossid_desktop.matching.craniofacial.model.DetectorScale`: per
-    skull point, the root mean square of the detector's error (its point against the true one, in
-    the X-ray's pixels) over the deviation it stated, per axis, over the X-rays where it found the
-    point with a deviation; measured on ``detected`` against ``annotated`` (the same people)."""
-    ratios: dict[str, dict[str, list[float]]] = {}
-    detectors: dict[str, set[str]] = {}
-    for found, truth in zip(detected, annotated):
-        if found.subject_id != truth.subject_id:
-            raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
-        for view, marks in found.skulls.items():
-            if marks.failure or view not in truth.skulls:
-                continue
-            detectors.setdefault(view, set()).add(marks.source)
-            true_xy, _ = truth.skulls[view].subset(marks.names)
-            error = np.hypot(*(marks.xy - true_xy).T)
-            for name, e, s in zip(marks.names, error, marks.sd):
-                if np.isfinite(e) and np.isfinite(s) and s > 0:
-                    ratios.setdefault(view, {}).setdefault(name, []).append(float(e / s) ** 2 / 2.0)
-    out = {}
-    for view, by_name in ratios.items():
-        if len(detectors[view]) != 1:
-            raise DatasetError(f"The {view} X-rays' landmarks come from several detectors ({', '.join(sorted(detectors[view]))}); their errors cannot be measured as one.")
-        scales = {name: max(MIN_SCALE, float(np.sqrt(np.mean(values)))) for name, values in by_name.items() if len(values) >= MIN_SCALE_SAMPLES}
-        n = max(len(v) for v in by_name.values())
-        out[view] = DetectorScale(next(iter(detectors[view])), scales,
-                                  f"the detector's errors over its stated deviations on {n} validation X-rays whose true landmarks are known")
-    return out
-
-
-#: how far a face error covariance is shrunk towards each point's own circular spread (0: the
-#: covariance as measured, 1: independent circular errors); chosen on the validation people of
-#: seed 1202 by cross-fitting (measured on one half, both views' people ranked on the other):
-#: 0.05, 0.2, 0.5, 0.7, 0.9 and 1 put the true person first for 67, 79, 85, 86, 86 and 83 % of
-#: the queries, against 84 % with the error profiles' independent deviations (RESULTS section 9)
-FACE_ERROR_SHRINKAGE = 0.7
-#: fewest validation photos of a view its face error covariance is measured on (none with fewer)
-MIN_FACE_ERROR_PHOTOS = 20
-
-
-def face_errors(views: Mapping[str, ViewModel], detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson], *,
-                shrinkage: float = FACE_ERROR_SHRINKAGE) -> dict[str, FaceError]:
-    """Each view's :class:`~crossid_desktop.matching.craniofacial.model.FaceError`: the covariance
-    of the face detectors' errors in the view model's canonical frame, measured on ``detected``
-    against ``annotated`` (the same people, their photos in the same order). Each photo's true
-    points are registered to the model's mean face and its detected points carried by the same
-    similarity; the errors' covariance is taken over the photos that have both points of an entry,
-    shrunk by ``shrinkage`` towards each point's circular spread (the mean of its two variances),
-    and kept positive definite. A photo whose detector took the profile's facing side wrongly is
-    left out (its points are not misplaced but mirrored); a view with fewer than
-    :data:`MIN_FACE_ERROR_PHOTOS` usable photos gets none."""
-    out = {}
-    for name, vm in views.items():
-        face_view = vm.pair.face_view
-        rows, sources = [], set()
-        for found, truth in zip(detected, annotated):
-            if found.subject_id != truth.subject_id:
-                raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
-            for marks, reference in zip(found.photos.get(face_view, ()), truth.photos.get(face_view, ())):
-                if marks.failure or reference.failure or marks.mirrored != reference.mirrored:
-                    continue
-                xy, _ = photo_points(vm, marks)
-                ref, _ = photo_points(vm, reference)
-                if int((~np.isnan(ref[:, 0])).sum()) < 3:
-                    continue
-                to_frame = fit_similarity(ref, vm.face_mean)
-                rows.append((to_frame.apply(xy) - to_frame.apply(ref)).reshape(-1))
-                sources.add(marks.source)
-        if len(rows) < MIN_FACE_ERROR_PHOTOS:
-            continue
-        cov = _shrunk_covariance(np.array(rows), shrinkage)
-        out[name] = FaceError(cov, frozenset(sources), f"the face detectors' errors on {len(rows)} validation photos whose true landmarks are known, "
-                                                       f"in the model's frame, shrunk {shrinkage:g} towards each point's circular spread")
-    return out
-
-
-def _shrunk_covariance(errors: NDArray[np.float64], shrinkage: float) -> NDArray[np.float64]:
-    """The covariance (about zero: a detector's bias is an error too) of ``errors`` ``(N, 2m)``
-    (NaN where a point is missing) over the rows having both coordinates of an entry, shrunk
-    towards the per-point circular diagonal, its eigenvalues kept above a millionth of the largest."""
-    present = ~np.isnan(errors)
-    values = np.nan_to_num(errors)
-    counts = present.T.astype(np.float64) @ present.astype(np.float64)
-    raw = (values.T @ values) / np.maximum(counts, 1.0)
-    raw[counts < MIN_FACE_ERROR_PHOTOS] = 0.0
-    variance = np.diag(raw).copy()
-    known = np.diag(counts) >= MIN_FACE_ERROR_PHOTOS
-    variance[~known] = float(np.median(variance[known])) if known.any() else 1.0
-    circular = np.repeat(variance.reshape(-1, 2).mean(axis=1), 2)
-    np.fill_diagonal(raw, variance)
-    cov = (1.0 - shrinkage) * raw + shrinkage * np.diag(circular)
-    cov = (cov + cov.T) / 2.0
-    eigenvalues, vectors = np.linalg.eigh(cov)
-    eigenvalues = np.maximum(eigenvalues, 1e-6 * float(eigenvalues.max()))
-    return (vectors * eigenvalues) @ vectors.T
 
 
 def siamese_distances(matcher: Matcher, data_dir: str | Path, subjects: Sequence[str], *, progress: ProgressCallback | None = None,

@@ -13,8 +13,8 @@ the person's verdict for the view.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from crossid_desktop.matching.craniofacial.assess import QueryContext, pooled_llr
 from crossid_desktop.matching.craniofacial.consistency import Tolerance, Verdict, judge_photo, judge_view
 from crossid_desktop.matching.craniofacial.fit import PairedPerson
-from crossid_desktop.matching.craniofacial.model import ViewModel, predict
+from crossid_desktop.matching.craniofacial.model import FaceError, ViewModel, predict
 from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
 
@@ -71,9 +71,28 @@ class ViewScores:
         return people, best, verdicts
 
 
+def _assess(model: ViewModel, prediction, photos: Sequence[tuple[str, str, object]], photo_errors: Mapping[str, FaceError | None] | None) -> list:
+    """Every photo's fit to the prediction, each under its person's face error where ``photo_errors`` gives one."""
+    if photo_errors is None:
+        return QueryContext(model, prediction).assess_many([landmarks for _, _, landmarks in photos])
+    fits: list = [None] * len(photos)
+    groups: dict[int, list[int]] = {}
+    for g, (subject, _, _) in enumerate(photos):
+        groups.setdefault(id(photo_errors.get(subject)), []).append(g)
+    for members in groups.values():
+        context = QueryContext(replace(model, face_error=photo_errors.get(photos[members[0]][0])), prediction)
+        for g, fit in zip(members, context.assess_many([photos[g][2] for g in members])):
+            fits[g] = fit
+    return fits
+
+
 def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[PairedPerson], gallery: Sequence[PairedPerson], *,
-                progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> ViewScores:
-    """Score every query person's X-ray of ``model``'s view against every gallery photo of that view."""
+                photo_errors: Mapping[str, FaceError | None] | None = None, progress: ProgressCallback | None = None,
+                cancel: threading.Event | None = None) -> ViewScores:
+    """Score every query person's X-ray of ``model``'s view against every gallery photo of that view.
+    ``photo_errors`` (by gallery person) gives the face error each person's photos are weighed
+    under instead of the model's own (cross-fitting on validation people: a covariance measured
+    without them, :func:`~crossid_desktop.evaluation.detector_errors.cross_fitted_face_errors`)."""
     report = progress or no_progress
     pair = model.pair
     photos = [(person.subject_id, name, landmarks) for person in gallery
@@ -89,7 +108,7 @@ def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[Paired
         prediction = predict(model, person.skulls[pair.skull_view], sex=None, age=None)
         if prediction.problem:
             problems[person.subject_id] = prediction.problem
-        fits = QueryContext(model, prediction).assess_many([landmarks for _, _, landmarks in photos])
+        fits = _assess(model, prediction, photos, photo_errors)
         row = []
         for g, fit in enumerate(fits):
             row.append(judge_photo(fit, tolerance))

@@ -29,8 +29,9 @@ from typing import Any
 
 from crossid_desktop.datasets.landmark_annotations import read_annotations
 from crossid_desktop.errors import DatasetError
-from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, detector_profiles, detector_scales, face_errors, siamese_distances, table_figures
+from crossid_desktop.evaluation.craniofacial_protocol import detected_faces, detected_xrays, siamese_distances, table_figures
 from crossid_desktop.evaluation.craniofacial_scores import view_scores
+from crossid_desktop.evaluation.detector_errors import cross_fitted_face_errors, detector_profiles, detector_scales, face_errors
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
@@ -123,11 +124,16 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
         card["xray_detector_errors"] = {view: scale.to_dict() for view, scale in sorted(scales.items())}
         card["xray_models"] = xray_models()  # the error scales hold for these models only
     views = with_detector_scales(views, card)  # the validation X-rays are scored as the application will score its queries
-    measured = face_errors(views, val_people, paired_people(read_annotations(validation_data))) if profiles is not None else {}
+    measured, held_out = {}, {}
+    if profiles is not None:  # the face detectors' error covariance: measured on every validation photo for the model, and
+        annotated = paired_people(read_annotations(validation_data))  # for scoring them, each person's measured without them
+        measured = face_errors(views, val_people, annotated)
+        held_out = cross_fitted_face_errors(views, val_people, annotated)
     views = {name: replace(vm, face_error=measured.get(name)) for name, vm in views.items()}  # and the photos as it will score them
     unit = Tolerance()
     report(2, 5, "scoring the validation people")
-    scores = {name: view_scores(vm, unit, val_people, val_people, progress=progress, cancel=cancel) for name, vm in views.items()}
+    scores = {name: view_scores(vm, unit, val_people, val_people, photo_errors=held_out.get(name), progress=progress, cancel=cancel)
+              for name, vm in views.items()}
     val_ids = sorted(p.subject_id for p in val_people)
     distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, unit, distances)

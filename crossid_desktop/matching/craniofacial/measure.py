@@ -79,13 +79,20 @@ def with_deviations(view: str, points: Mapping[str, tuple[float, float]], profil
 
 def face_models() -> dict[str, str]:
     """The installed face landmark models, by view: ``"<file> <first 16 hex digits of its
-    SHA-256>"``, or ``"none"`` where the view's model is not installed (the frontal view then uses
-    dlib's generic model, the profile view the contour rules alone). Landmarks measured, error
-    profiles fitted and galleries indexed with other models are not comparable with these."""
+    SHA-256>; <how it is run>"`` (:data:`~crossid_desktop.matching.landmarks.face_front.INFERENCE`),
+    or ``"none"`` where the view's model is not installed (the frontal view then uses dlib's
+    generic model, the profile view the contour rules alone). Landmarks measured, error profiles
+    fitted and galleries indexed with other models, or with the same run otherwise, are not
+    comparable with these."""
+    from crossid_desktop.matching.landmarks.face_front import INFERENCE
     from crossid_desktop.matching.landmarks.face_front import bundled_model as front_model
     from crossid_desktop.matching.landmarks.face_side_model import bundled_model as side_model
 
-    return {view: file_identity(path()) for view, path in (("face-front", front_model), ("face-side", side_model))}
+    out = {}
+    for view, path in (("face-front", front_model), ("face-side", side_model)):
+        identity = file_identity(path())
+        out[view] = identity if identity == "none" else f"{identity}; {INFERENCE}"
+    return out
 
 
 #: what a landmark model card holds besides the settings that move points (left out of its identity)

@@ -51,7 +51,7 @@ class DetectorScale:
     stated deviation is multiplied by ``scales[name]`` (1 for a point not listed), the root mean
     square of its error over its stated deviation per axis, measured on validation people whose
     X-rays' true landmarks are known and floored at 1
-    (:func:`~crossid_desktop.evaluation.craniofacial_protocol.detector_scales`).
+    (:func:`~crossid_desktop.evaluation.detector_errors.detector_scales`).
     Points the examiner placed (deviation 0) and landmarks from any other source are left as they are."""
 
     detector: str
@@ -76,21 +76,29 @@ class DetectorScale:
 class FaceError:
     """What the face landmark detectors miss by, measured on validation people whose photos' true
     landmarks are known: ``cov`` ``(2m, 2m)``, the covariance of the detected points' errors in the
-    canonical frame (each photo's exact points registered to the mean face, its detected points
-    carried by the same similarity), shrunk towards each point's own circular spread. A
-    detector's errors are correlated (a jaw contour slides along itself as a whole, an eye's
-    points move together) and larger along some directions than others; the per-point deviations
-    of an :class:`~crossid_desktop.matching.craniofacial.measure.ErrorProfile` say neither. It
-    stands in for the stated deviations of photos whose landmarks came from one of ``sources``
-    (the detectors' names as the validation photos had them); photos measured otherwise (an
-    annotation, a simulated error, a detector not seen on validation) keep their own."""
+    canonical frame (each photo's detected points first brought onto its true points by the best
+    similarity, whose part the matcher's registration takes up; then both carried into the frame
+    by the similarity registering the true points to the mean face), shrunk towards each point's
+    own circular spread. A detector's errors are correlated (a jaw contour slides along itself as
+    a whole, an eye's points move together) and larger along some directions than others; the
+    per-point deviations of an :class:`~crossid_desktop.matching.craniofacial.measure.ErrorProfile`
+    say neither. It stands in for the stated deviations of photos whose landmarks came from one of
+    ``sources``, detector families (:func:`detector_family`: the landmark model, whichever face
+    finder set its box); photos measured otherwise (an annotation, a simulated error, another
+    detector, a photo with points the examiner placed) keep their own."""
 
     cov: NDArray[np.float64]
     sources: frozenset[str]
     source: str = ""
 
     def applies(self, photo: Landmarks) -> bool:
-        return photo.source in self.sources
+        return detector_family(photo.source) in self.sources and not photo.corrected
+
+
+def detector_family(source: str) -> str:
+    """A face landmark detector's name without the face finder in brackets
+    (``"refined dlib shape predictor (dlib-hog-framed)"`` -> ``"refined dlib shape predictor"``)."""
+    return source.split(" (", 1)[0].strip()
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,4 +296,4 @@ def _unassessable(model: ViewModel, reason: str) -> Prediction:
                       Similarity(1.0, 0.0, 0.0, 0.0), float("nan"), None, None, float("nan"), reason)
 
 
-__all__ = ["DetectorScale", "FaceError", "Prediction", "ViewModel", "predict", "view_pair"]
+__all__ = ["DetectorScale", "FaceError", "Prediction", "ViewModel", "detector_family", "predict", "view_pair"]

@@ -10,7 +10,7 @@ import pytest
 from craniofacial_world import World
 
 from crossid_desktop.errors import ModelError
-from crossid_desktop.evaluation.craniofacial_protocol import detector_scales
+from crossid_desktop.evaluation.detector_errors import detector_scales
 from crossid_desktop.matching.craniofacial.consistency import Tolerance
 from crossid_desktop.matching.craniofacial.model import DetectorScale, predict, skull_points
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model
