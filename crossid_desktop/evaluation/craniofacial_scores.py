@@ -78,9 +78,9 @@ def _assess(model: ViewModel, prediction, photos: Sequence[tuple[str, str, objec
     fits: list = [None] * len(photos)
     groups: dict[int, list[int]] = {}
     for g, (subject, _, _) in enumerate(photos):
-        groups.setdefault(id(photo_errors.get(subject)), []).append(g)
+        groups.setdefault(id(photo_errors[subject]), []).append(g)  # every gallery person must be given (None: their stated deviations)
     for members in groups.values():
-        context = QueryContext(replace(model, face_error=photo_errors.get(photos[members[0]][0])), prediction)
+        context = QueryContext(replace(model, face_error=photo_errors[photos[members[0]][0]]), prediction)
         for g, fit in zip(members, context.assess_many([photos[g][2] for g in members])):
             fits[g] = fit
     return fits
@@ -90,8 +90,8 @@ def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[Paired
                 photo_errors: Mapping[str, FaceError | None] | None = None, progress: ProgressCallback | None = None,
                 cancel: threading.Event | None = None) -> ViewScores:
     """Score every query person's X-ray of ``model``'s view against every gallery photo of that view.
-    ``photo_errors`` (by gallery person) gives the face error each person's photos are weighed
-    under instead of the model's own (cross-fitting on validation people: a covariance measured
+    ``photo_errors`` (by gallery person, every one of them: a KeyError otherwise) gives the face
+    error each person's photos are weighed under instead of the model's own (None: their stated deviations) (cross-fitting on validation people: a covariance measured
     without them, :func:`~crossid_desktop.evaluation.detector_errors.cross_fitted_face_errors`)."""
     report = progress or no_progress
     pair = model.pair

@@ -199,3 +199,5 @@ def test_validation_people_are_scored_under_a_covariance_measured_without_them(w
         for g in (0, 1, 7):
             own = QueryContext(replace(fitted.model, face_error=held_out[found[g].subject_id]), prediction).assess(photos[g])
             assert scores.llr[q, g] == pytest.approx(own.llr, rel=1e-9)
+    with pytest.raises(KeyError):  # a gallery person without their own covariance is an error, not silently another model
+        view_scores(fitted.model, Tolerance(), queries, found, photo_errors={k: v for k, v in held_out.items() if k != "V005"})
