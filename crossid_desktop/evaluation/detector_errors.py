@@ -10,7 +10,7 @@ measures them and keeps them in the model card.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +39,14 @@ MIN_SCALE_SAMPLES = 10
 MIN_SCALE = 1.0
 
 
+def _same_people(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> Iterator[tuple[PairedPerson, PairedPerson]]:
+    """The people as detected and as annotated, pair by pair; ValueError where the two lists are not in the same order."""
+    for found, truth in zip(detected, annotated):
+        if found.subject_id != truth.subject_id:
+            raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
+        yield found, truth
+
+
 def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson]) -> dict[str, DetectorScale]:
     """Each X-ray view's :class:`~crossid_desktop.matching.craniofacial.model.DetectorScale`: per
     skull point, the root mean square of the detector's error (its point against the true one, in
@@ -46,9 +54,7 @@ def detector_scales(detected: Sequence[PairedPerson], annotated: Sequence[Paired
     point with a deviation; measured on ``detected`` against ``annotated`` (the same people)."""
     ratios: dict[str, dict[str, list[float]]] = {}
     detectors: dict[str, set[str]] = {}
-    for found, truth in zip(detected, annotated):
-        if found.subject_id != truth.subject_id:
-            raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
+    for found, truth in _same_people(detected, annotated):
         for view, marks in found.skulls.items():
             if marks.failure or view not in truth.skulls:
                 continue
@@ -98,31 +104,40 @@ def face_errors(views: Mapping[str, ViewModel], detected: Sequence[PairedPerson]
     gets none. The sources recorded are the detectors' names without the face finder in
     brackets (:func:`~crossid_desktop.matching.craniofacial.model.detector_family`): one
     landmark model's errors, whichever finder set its box."""
-    out = {}
-    for name, vm in views.items():
-        face_view = vm.pair.face_view
-        rows, sources = [], set()
-        for found, truth in zip(detected, annotated):
-            if found.subject_id != truth.subject_id:
-                raise ValueError(f"The detected and the annotated people are not in the same order ({found.subject_id} against {truth.subject_id}).")
+    samples = _face_error_samples(views, detected, annotated)
+    measured = {name: _face_error([row for person in people for row in person], shrinkage) for name, people in samples.items()}
+    return {name: error for name, error in measured.items() if error is not None}
+
+
+def _face_error_samples(views: Mapping[str, ViewModel], detected: Sequence[PairedPerson],
+                        annotated: Sequence[PairedPerson]) -> dict[str, list[list[tuple[NDArray[np.float64], str]]]]:
+    """Per view and person (in order), each usable photo's error in the frame and its detector
+    family (:func:`face_errors` says how they are measured and which photos are left out)."""
+    out: dict[str, list[list[tuple[NDArray[np.float64], str]]]] = {name: [] for name in views}
+    for found, truth in _same_people(detected, annotated):
+        for name, vm in views.items():
+            face_view, rows = vm.pair.face_view, []
             for marks, reference in zip(found.photos.get(face_view, ()), truth.photos.get(face_view, ())):
                 if marks.failure or reference.failure or marks.mirrored != reference.mirrored:
                     continue
                 xy, _ = photo_points(vm, marks)
                 ref, _ = photo_points(vm, reference)
-                both = ~(np.isnan(ref[:, 0]) | np.isnan(xy[:, 0]))
-                if int(both.sum()) < 3:
+                if int((~(np.isnan(ref[:, 0]) | np.isnan(xy[:, 0]))).sum()) < 3:
                     continue
                 aligned = fit_similarity(xy, ref).apply(xy)
                 to_frame = fit_similarity(ref, vm.face_mean)
-                rows.append((to_frame.apply(aligned) - to_frame.apply(ref)).reshape(-1))
-                sources.add(detector_family(marks.source))
-        if len(rows) < MIN_FACE_ERROR_PHOTOS:
-            continue
-        cov = _shrunk_covariance(np.array(rows), shrinkage)
-        out[name] = FaceError(cov, frozenset(sources), f"the face detectors' errors on {len(rows)} validation photos whose true landmarks are known, "
-                                                       f"in the model's frame, shrunk {shrinkage:g} towards each point's circular spread")
+                rows.append(((to_frame.apply(aligned) - to_frame.apply(ref)).reshape(-1), detector_family(marks.source)))
+            out[name].append(rows)
     return out
+
+
+def _face_error(rows: Sequence[tuple[NDArray[np.float64], str]], shrinkage: float) -> FaceError | None:
+    """The face error of photos' errors and detector families (None with fewer than :data:`MIN_FACE_ERROR_PHOTOS`)."""
+    if len(rows) < MIN_FACE_ERROR_PHOTOS:
+        return None
+    cov = _shrunk_covariance(np.array([error for error, _ in rows]), shrinkage)
+    return FaceError(cov, frozenset(family for _, family in rows), f"the face detectors' errors on {len(rows)} validation photos whose true landmarks "
+                                                                   f"are known, in the model's frame, shrunk {shrinkage:g} towards each point's circular spread")
 
 
 def cross_fitted_face_errors(views: Mapping[str, ViewModel], detected: Sequence[PairedPerson], annotated: Sequence[PairedPerson], *,
@@ -137,13 +152,13 @@ def cross_fitted_face_errors(views: Mapping[str, ViewModel], detected: Sequence[
     different covariance, which shifted the two halves' likelihood ratios against each other
     (validation fused Recall@1 0.70 in halves)."""
     folds = len(detected) if folds is None else folds
+    samples = _face_error_samples(views, detected, annotated)  # each photo's error once, not once per part
     out: dict[str, dict[str, FaceError | None]] = {name: {} for name in views}
     for part in range(folds):
-        rest = [i for i in range(len(detected)) if i % folds != part]
-        measured = face_errors(views, [detected[i] for i in rest], [annotated[i] for i in rest], shrinkage=shrinkage)
-        for i in range(part, len(detected), folds):
-            for name in views:
-                out[name][detected[i].subject_id] = measured.get(name)
+        for name, people in samples.items():
+            error = _face_error([row for i, person in enumerate(people) if i % folds != part for row in person], shrinkage)
+            for i in range(part, len(detected), folds):
+                out[name][detected[i].subject_id] = error
     return out
 
 

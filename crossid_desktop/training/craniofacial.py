@@ -94,23 +94,24 @@ def refit_craniofacial(model_path: str | Path, validation_data: str | Path, out:
 
 
 def _validation_people(validation_data: str | Path, noise: MeasurementNoise, noise_seed: int, *, detect_faces: bool, detect_xrays: bool,
-                       landmark_cache: Path | None, report: ProgressCallback, cancel: threading.Event | None) -> tuple[list, dict | None, dict | None]:
-    """The validation people with their landmarks as the matcher will meet them, the face
-    detectors' error profiles measured on them (None when the photos' error is simulated) and
-    the X-ray landmark detector's error scales (None when the X-rays' error is simulated)."""
+                       landmark_cache: Path | None, report: ProgressCallback, cancel: threading.Event | None) -> tuple[list, list, dict | None, dict | None]:
+    """The validation people with their landmarks as the matcher will meet them, the same people
+    with their exact annotations, the face detectors' error profiles measured on them (None when
+    the photos' error is simulated) and the X-ray landmark detector's error scales (None when the
+    X-rays' error is simulated)."""
     validation = read_annotations(validation_data)
-    people = paired_people(validation, noise, noise_seed)
+    people, annotated = paired_people(validation, noise, noise_seed), paired_people(validation)
     profiles = scales = None
     if detect_faces:  # the validation photos' landmarks as the application will have them
         report(1, 5, "detecting the validation photos' face landmarks")
         found = detected_faces(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
-        profiles = detector_profiles(found, paired_people(validation))
+        profiles = detector_profiles(found, annotated)
         people = [replace(p, photos={v: tuple(with_profile(m, profiles) for m in marks) for v, marks in p.photos.items()}) for p in found]
     if detect_xrays:  # the validation X-rays' skull landmarks as the application finds them
         report(1, 5, "detecting the validation X-rays' skull landmarks")
         people = detected_xrays(people, validation_data, cache_dir=landmark_cache, cancel=cancel)
-        scales = detector_scales(people, paired_people(validation))
-    return people, profiles, scales
+        scales = detector_scales(people, annotated)
+    return people, annotated, profiles, scales
 
 
 def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, out: str | Path, *, siamese: Matcher | None, siamese_spec: str | None,
@@ -118,15 +119,15 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
               progress: ProgressCallback | None, cancel: threading.Event | None) -> CraniofacialModel:
     """Set the tolerance and fit the fusion of ``views`` on the validation people, complete the card and write the model."""
     report = progress or no_progress
-    val_people, profiles, scales = _validation_people(validation_data, noise, noise_seed, detect_faces=detect_faces, detect_xrays=detect_xrays,
-                                                      landmark_cache=landmark_cache, report=report, cancel=cancel)
+    val_people, annotated, profiles, scales = _validation_people(validation_data, noise, noise_seed, detect_faces=detect_faces,
+                                                                 detect_xrays=detect_xrays, landmark_cache=landmark_cache, report=report, cancel=cancel)
     if scales is not None:
         card["xray_detector_errors"] = {view: scale.to_dict() for view, scale in sorted(scales.items())}
         card["xray_models"] = xray_models()  # the error scales hold for these models only
     views = with_detector_scales(views, card)  # the validation X-rays are scored as the application will score its queries
     measured, held_out = {}, {}
     if profiles is not None:  # the face detectors' error covariance: measured on every validation photo for the model, and
-        annotated = paired_people(read_annotations(validation_data))  # for scoring them, each person's measured without them
+        # for scoring them, each person's measured without them
         measured = face_errors(views, val_people, annotated)
         held_out = cross_fitted_face_errors(views, val_people, annotated)
     views = {name: replace(vm, face_error=measured.get(name)) for name, vm in views.items()}  # and the photos as it will score them

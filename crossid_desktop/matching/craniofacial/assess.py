@@ -146,27 +146,26 @@ class QueryContext:
     def __init__(self, model: ViewModel, prediction: Prediction) -> None:
         self.model, self.prediction = model, prediction
         self._patterns: dict[bytes, tuple[_Gaussian, _Gaussian]] = {}
-        self.face_error = model.face_error
         if prediction.problem is None:
             self.same_cov = prediction.cov
             self.other_cov = model.impostor_cov + (prediction.cov - model.residual_cov)
 
     def _measured(self, photo: Landmarks) -> bool:
         """Whether the photo's error is the detectors' measured covariance (not its stated deviations)."""
-        return self.face_error is not None and self.face_error.applies(photo)
+        return self.model.face_error is not None and self.model.face_error.applies(photo)
 
     def _error_blocks(self, keep: NDArray[np.int64]) -> NDArray[np.float64]:
         """``(n, 2, 2)``: the measured face error of each kept point."""
-        assert self.face_error is not None
+        assert self.model.face_error is not None
         m = len(self.prediction.names)
-        return self.face_error.cov.reshape(m, 2, m, 2)[keep, :, keep, :]
+        return self.model.face_error.cov.reshape(m, 2, m, 2)[keep, :, keep, :]
 
     def _gaussians(self, idx: NDArray[np.int64], profile: NDArray[np.float64], measured: bool = False) -> tuple[_Gaussian, _Gaussian]:
         """The two hypotheses' covariances over the coordinates ``idx`` (with the detectors'
         measured error when ``measured``), decomposed once per set of points and profile of deviations."""
         key = idx.tobytes() + np.round(profile, 6).tobytes() + (b"measured" if measured else b"")
         if key not in self._patterns:
-            extra = self.face_error.cov[np.ix_(idx, idx)] if measured and self.face_error is not None else 0.0
+            extra = self.model.face_error.cov[np.ix_(idx, idx)] if measured and self.model.face_error is not None else 0.0
             self._patterns[key] = (_Gaussian(self.same_cov[np.ix_(idx, idx)] + extra, profile),
                                    _Gaussian(self.other_cov[np.ix_(idx, idx)] + extra, profile))
         return self._patterns[key]
@@ -174,9 +173,7 @@ class QueryContext:
     def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
                   scale: float, measured: bool = False) -> tuple[Similarity, float, float, NDArray[np.float64]]:
         """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each
-        point's error variance from its stated deviation (none when ``measured``: the covariances hold it)."""
-        if measured:
-            sd = np.zeros_like(sd)
+        point's error variance from its stated deviation (``sd`` zero when ``measured``: the covariances hold it)."""
         largest = float(sd.max()) if sd.size else 0.0
         profile = np.repeat(deviation_profile(sd), 2)
         var = float((scale * largest) ** 2)
@@ -197,9 +194,10 @@ class QueryContext:
             return not_comparable(problem)
         keep = np.flatnonzero(~np.isnan(xy[:, 0]))
         idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
-        points, target, sd = xy[keep], prediction.mean[keep], np.nan_to_num(sd[keep], nan=0.0)
-        scale = fit_similarity(points, target).scale
         measured = self._measured(photo)
+        points, target = xy[keep], prediction.mean[keep]
+        sd = np.zeros(len(keep)) if measured else np.nan_to_num(sd[keep], nan=0.0)
+        scale = fit_similarity(points, target).scale
         transform, misfit, llr, errors = self._register(points, target, sd, idx, scale, measured)
         residuals = transform.apply(points) - target
         m = len(prediction.names)
