@@ -57,7 +57,9 @@ def plain_statement(overlay: CandidateOverlay) -> str:
             f"usual variation of soft-tissue thickness and of measurement. On this photo {inside} of the {len(rows)} lie within their "
             f"allowance; the largest relative difference is at {worst.landmark.replace('_', ' ')} ({worst.residual:.1f} {unit}, allowed "
             f"{worst.tolerance:.1f} {unit}). ")
-    text += ("The decision weighs all the landmarks together, so that one misplaced landmark cannot exclude a person on its own. ")
+    text += ("The decision weighs all the landmarks together, so that one misplaced landmark cannot exclude a person on its own, and it "
+             "allows freely for the ways in which faces over one skull differ most (such as how far the brows are raised, or how the lips "
+             "and the soft tissue of the chin are set), which a skull cannot tell. ")
     if verdict.status == "inconsistent":
         names = ", ".join(n.replace("_", " ") for n in verdict.excluding)
         return text + (f"Conclusion: the face is not consistent with the skull: taken together, its landmarks lie too far from where the skull "

@@ -45,6 +45,11 @@ from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 
 #: the share of validation people the tolerance may exclude from their own skull
 VALIDATION_FALSE_EXCLUSION = 0.005
+#: how many of each view's leading patterns of variation the exclusion statistic lets free
+#: (:attr:`~crossid_desktop.matching.craniofacial.model.ViewModel.free_patterns`): chosen on the
+#: validation people of seed 1202 with the detectors' landmarks and confirmed on the check cohort
+#: of seed 1203 (0-3 per view; docs/RESULTS.md section 9)
+FREE_MODES = {"front": 1, "side": 2}
 
 
 def train_craniofacial(training_data: str | Path, validation_data: str | Path, out: str | Path, *, siamese: Matcher | None = None,
@@ -130,7 +135,8 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
         # for scoring them, each person's measured without them
         measured = face_errors(views, val_people, annotated)
         held_out = cross_fitted_face_errors(views, val_people, annotated)
-    views = {name: replace(vm, face_error=measured.get(name)) for name, vm in views.items()}  # and the photos as it will score them
+    views = {name: replace(vm, face_error=measured.get(name), free_modes=FREE_MODES.get(name, 0))  # and the photos as it will score them
+             for name, vm in views.items()}
     unit = Tolerance()
     report(2, 5, "scoring the validation people")
     scores = {name: view_scores(vm, unit, val_people, val_people, photo_errors=held_out.get(name), progress=progress, cancel=cancel)

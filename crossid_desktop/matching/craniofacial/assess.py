@@ -40,7 +40,11 @@ class Fit:
     ``point_misfit`` ``(n,)`` each point's ``d_j^2``; ``point_cov`` ``(n, 2, 2)`` each point's
     covariance; ``misfit`` ``D^2`` with ``dof`` degrees of freedom; ``llr`` the natural-log
     likelihood ratio same/different person of the Gaussian models. ``problem`` says why the pair
-    cannot be compared (then the numbers are NaN).
+    cannot be compared (then the numbers are NaN). ``exclusion_misfit`` ``(n,)``: each point's
+    ``d_j^2`` when the registration also lets the model's leading patterns of variation free
+    (:attr:`~crossid_desktop.matching.craniofacial.model.ViewModel.free_patterns`; None when the
+    model lets none free: then the exclusion weighs ``point_misfit``), with ``exclusion_dof``
+    degrees of freedom (``dof`` less the patterns).
     """
 
     names: tuple[str, ...]
@@ -52,10 +56,19 @@ class Fit:
     dof: int
     llr: float
     problem: str | None = None
+    exclusion_misfit: NDArray[np.float64] | None = None
+    exclusion_dof: int | None = None
 
     @property
     def assessable(self) -> bool:
         return self.problem is None
+
+    @property
+    def decision_misfit(self) -> tuple[NDArray[np.float64], int]:
+        """The points' misfits and degrees of freedom the exclusion weighs."""
+        if self.exclusion_misfit is None:
+            return self.point_misfit, self.dof
+        return self.exclusion_misfit, int(self.exclusion_dof if self.exclusion_dof is not None else self.dof)
 
 
 def not_comparable(reason: str) -> Fit:
@@ -125,10 +138,16 @@ class _Gaussian:
         r = a @ theta - b
         return Similarity(*map(float, theta)), float((w * r * r).sum()), float(np.log(self.values + error_var).sum()) + self.log_profile
 
-    def fit_many(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    def fit_many(self, points: NDArray[np.float64], target: NDArray[np.float64], error_var: NDArray[np.float64],
+                 free: NDArray[np.float64] | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """:meth:`fit` for ``points`` ``(P, n, 2)`` and one error variance each ``(P,)``: the
-        parameters ``(P, 4)``, misfits ``(P,)`` and log-determinants ``(P,)``."""
-        designs = np.stack([design(p) for p in points]) / self.profile[None, :, None]  # (P, 2n, 4)
+        parameters ``(P, 4)``, misfits ``(P,)`` and log-determinants ``(P,)``. ``free`` ``(2n, k)``:
+        patterns the target may also move along, fitted with the similarity (their amounts follow
+        the four similarity parameters: ``(P, 4 + k)``; the target moved is ``target + free @ amounts``)."""
+        designs = np.stack([design(p) for p in points])  # (P, 2n, 4)
+        if free is not None and free.shape[1]:
+            designs = np.concatenate([designs, np.broadcast_to(-free, (len(points), *free.shape))], axis=2)
+        designs = designs / self.profile[None, :, None]
         a = np.matmul(self.vectors.T[None], designs)
         b = self.vectors.T @ (target.reshape(-1) / self.profile)
         w = 1.0 / (self.values[None, :] + error_var[:, None])  # (P, 2n)
@@ -204,9 +223,15 @@ class QueryContext:
         blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + errors[:, None, None] * np.eye(2)
         if measured:
             blocks = blocks + self._error_blocks(keep)
-        point_misfit = np.einsum("ni,nij,nj->n", residuals, np.linalg.inv(blocks), residuals)
+        inverse = np.linalg.inv(blocks)
+        point_misfit = np.einsum("ni,nij,nj->n", residuals, inverse, residuals)
         names = tuple(prediction.names[i] for i in keep)
-        return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), 2 * len(keep) - 4, llr)
+        dof = 2 * len(keep) - 4
+        largest = float(sd.max()) if sd.size else 0.0
+        same_g, _ = self._gaussians(idx, np.repeat(deviation_profile(sd), 2), measured)
+        exclusion = self._exclusion_misfits(same_g, idx, points[None], target, np.array([(scale * largest) ** 2]), inverse[None])
+        return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), dof, llr,
+                   exclusion_misfit=None if exclusion is None else exclusion[0], exclusion_dof=None if exclusion is None else dof - self.model.free_modes)
 
 
     def assess_many(self, photos: Sequence[Landmarks]) -> list[Fit]:
@@ -253,20 +278,41 @@ class QueryContext:
         theta, misfit, logdet = same_g.fit_many(points, target, var)
         _, other_misfit, other_logdet = other_g.fit_many(points, target, var)
         llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
-        a, b, tx, ty = theta.T
-        registered = np.stack([a[:, None] * points[..., 0] - b[:, None] * points[..., 1] + tx[:, None],
-                               b[:, None] * points[..., 0] + a[:, None] * points[..., 1] + ty[:, None]], axis=2)
-        residuals = registered - target
+        residuals = _registered(theta, points) - target
         m = len(self.prediction.names)
         errors = (_ls_scale(points, target)[:, None] * sds) ** 2  # (P, n)
         blocks = self.prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :][None] + errors[..., None, None] * np.eye(2)
         if measured:
             blocks = blocks + self._error_blocks(keep)[None]
-        point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, np.linalg.inv(blocks), residuals)
+        inverse = np.linalg.inv(blocks)
+        point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, inverse, residuals)
+        exclusion = self._exclusion_misfits(same_g, idx, points, target, var, inverse)
         names = tuple(self.prediction.names[i] for i in keep)
         dof = 2 * len(keep) - 4
-        return [Fit(names, Similarity(*map(float, theta[p])), residuals[p], point_misfit[p], blocks[p], float(misfit[p]), dof, float(llr[p]))
+        k = self.model.free_modes
+        return [Fit(names, Similarity(*map(float, theta[p])), residuals[p], point_misfit[p], blocks[p], float(misfit[p]), dof, float(llr[p]),
+                    exclusion_misfit=None if exclusion is None else exclusion[p], exclusion_dof=None if exclusion is None else dof - k)
                 for p in range(len(members))]
+
+    def _exclusion_misfits(self, same_g: _Gaussian, idx: NDArray[np.int64], points: NDArray[np.float64], target: NDArray[np.float64],
+                           var: NDArray[np.float64], inverse: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """``(P, n)``: each photo's points' ``d_j^2`` (under the point covariances whose inverses
+        are ``inverse``) when the registration also moves the prediction along the model's free
+        patterns (None when it lets none free)."""
+        if self.model.free_modes == 0:
+            return None
+        free = self.model.free_patterns[idx]
+        theta, _, _ = same_g.fit_many(points, target, var, free)
+        moved = target[None] + (theta[:, 4:] @ free.T).reshape(len(points), -1, 2)
+        r = _registered(theta, points) - moved
+        return np.einsum("pni,pnij,pnj->pn", r, inverse, r)
+
+
+def _registered(theta: NDArray[np.float64], points: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``points`` ``(P, n, 2)`` moved by each similarity ``theta[:, :4]`` (a, b, tx, ty)."""
+    a, b, tx, ty = theta[:, :4].T
+    return np.stack([a[:, None] * points[..., 0] - b[:, None] * points[..., 1] + tx[:, None],
+                     b[:, None] * points[..., 0] + a[:, None] * points[..., 1] + ty[:, None]], axis=2)
 
 
 def _ls_scale(points: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:

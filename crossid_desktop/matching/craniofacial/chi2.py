@@ -1,8 +1,10 @@
-"""The chi-square tail for even degrees of freedom, without scipy.
+"""The chi-square tail, without scipy.
 
-Every Mahalanobis misfit here has an even number of degrees of freedom (two coordinates per
-point, four taken by a similarity), for which the tail has a closed form:
-``P(X > x) = exp(-x / 2) * sum_{i < dof / 2} (x / 2)^i / i!``.
+A Mahalanobis misfit here has an even number of degrees of freedom (two coordinates per point,
+four taken by a similarity), for which the tail has a closed form:
+``P(X > x) = exp(-x / 2) * sum_{i < dof / 2} (x / 2)^i / i!``; the exclusion statistic, which
+also lets free some patterns of the face, may have an odd number, for which
+``P(X > x) = erfc(sqrt(x / 2)) + exp(-x / 2) * sum_{1 <= i <= (dof - 1) / 2} (x / 2)^(i - 1/2) / Gamma(i + 1/2)``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,28 @@ import math
 
 
 def log_sf(x: float, dof: int) -> float:
-    """Natural log of ``P(X > x)`` for ``X`` chi-square with an even ``dof`` >= 2."""
-    if dof < 2 or dof % 2:
-        raise ValueError(f"dof must be even and at least 2, not {dof}.")
+    """Natural log of ``P(X > x)`` for ``X`` chi-square with ``dof`` >= 1 degrees of freedom."""
+    if dof < 1 or int(dof) != dof:
+        raise ValueError(f"dof must be a whole number of at least 1, not {dof}.")
     if x <= 0:
         return 0.0
     half = x / 2.0
-    terms = [i * math.log(half) - math.lgamma(i + 1) for i in range(dof // 2)]
+    if dof % 2 == 0:
+        terms = [i * math.log(half) - math.lgamma(i + 1) for i in range(dof // 2)]
+    else:
+        terms = [(i - 0.5) * math.log(half) - math.lgamma(i + 0.5) for i in range(1, (dof + 1) // 2)]
+    if not terms:  # one degree of freedom: the tail of a squared standard normal
+        return math.log(max(math.erfc(math.sqrt(half)), 1e-300))
     top = max(terms)
-    return -half + top + math.log(sum(math.exp(t - top) for t in terms))
+    series = -half + top + math.log(sum(math.exp(t - top) for t in terms))
+    if dof % 2 == 0:
+        return series
+    lead = math.erfc(math.sqrt(half))
+    return series + math.log1p(lead / math.exp(series)) if lead > 0 else series
 
 
 def sf(x: float, dof: int) -> float:
-    """``P(X > x)`` for ``X`` chi-square with an even ``dof``."""
+    """``P(X > x)`` for ``X`` chi-square with ``dof`` degrees of freedom."""
     return math.exp(log_sf(x, dof))
 
 

@@ -22,6 +22,7 @@ people; a deviation is never narrowed).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,25 @@ def detector_family(source: str) -> str:
     return source.split(" (", 1)[0].strip()
 
 
+_PATTERNS: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+_PATTERNS_LOCK = threading.Lock()
+
+
+def _leading_patterns(cov: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The eigenvectors of ``cov``, largest eigenvalue first; decomposed once per array (the view
+    models copied with another face error share theirs), for the last few arrays asked about."""
+    with _PATTERNS_LOCK:
+        known = _PATTERNS.get(id(cov))
+    if known is not None and known[0] is cov:
+        return known[1]
+    vectors = np.ascontiguousarray(np.linalg.eigh(cov)[1][:, ::-1])
+    with _PATTERNS_LOCK:
+        if len(_PATTERNS) >= 16:
+            _PATTERNS.pop(next(iter(_PATTERNS)))
+        _PATTERNS[id(cov)] = (cov, vectors)
+    return vectors
+
+
 @dataclass(frozen=True, eq=False)
 class ViewModel:
     """The fitted arrays of one view pair (shapes: k skull points, m face points, c = 2 covariates).
@@ -113,7 +133,10 @@ class ViewModel:
     face registered to this prediction, for the different-person model.
     ``face_error`` (from the card and the arrays, none for models fitted before it was measured):
     the face landmark detectors' error covariance in the canonical frame, for photos whose points
-    they found (:class:`FaceError`).
+    they found (:class:`FaceError`). ``free_modes`` (from the card's tolerance): how many of the
+    leading patterns of ``residual_cov`` (:attr:`free_patterns`: how faces of one skull differ
+    most, such as raised brows, an open mouth, a fuller face) the exclusion statistic lets free
+    (:mod:`.consistency`).
     """
 
     pair: ViewPair
@@ -128,6 +151,13 @@ class ViewModel:
     impostor_cov: NDArray[np.float64]
     detector_scale: DetectorScale | None = None  # from the model card (not one of the arrays)
     face_error: FaceError | None = None
+    free_modes: int = 0  # from the model card's tolerance
+
+    @property
+    def free_patterns(self) -> NDArray[np.float64]:
+        """``(2m, free_modes)``: the leading eigenvectors of ``residual_cov`` (largest first), the
+        patterns in which the faces of one skull differ most."""
+        return _leading_patterns(self.residual_cov)[:, : self.free_modes]
 
     @property
     def face_mean(self) -> NDArray[np.float64]:

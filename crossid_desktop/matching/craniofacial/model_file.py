@@ -77,6 +77,8 @@ def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     tolerance = card.get("tolerance", {}) if isinstance(card.get("tolerance"), Mapping) else {}
     fusion = card.get("fusion", {}) if isinstance(card.get("fusion"), Mapping) else {}
     out = {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
+    if "free_modes" in tolerance:  # the patterns the exclusion lets free (cards since 2026-12-02)
+        out["tolerance"]["free_modes"] = tolerance["free_modes"]
     if "face_models" in card:  # the face landmark models its error profiles were measured with (cards since they were recorded)
         out["face_models"] = card["face_models"]
     for key in ("xray_detector_errors", "xray_models", "face_errors"):  # measured X-ray error scales and face error covariances (cards since 2026-12-02)
@@ -109,7 +111,8 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
     card = {**model.card, "task": TASK, "format_version": FORMAT_VERSION,
             "tolerance": {**_tolerance_notes(model.card), "rule": RULE, "global_level": model.tolerance.global_level,
                           "point_level": model.tolerance.point_level, "factor": model.tolerance.factor,
-                          "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())}},
+                          "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())},
+                          "free_modes": {view: int(vm.free_modes) for view, vm in sorted(model.views.items())}},
             "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
                              "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
     card.pop("face_errors", None)
@@ -130,7 +133,8 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
 def _tolerance_notes(card: Mapping[str, Any]) -> dict[str, Any]:
     """What the card says about how the tolerance was set (everything but its three numbers)."""
     notes = card.get("tolerance", {})
-    return {k: v for k, v in notes.items() if k not in ("rule", "global_level", "point_level", "factor", "view_factors")} if isinstance(notes, Mapping) else {}
+    fixed = ("rule", "global_level", "point_level", "factor", "view_factors", "free_modes")
+    return {k: v for k, v in notes.items() if k not in fixed} if isinstance(notes, Mapping) else {}
 
 
 def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel:
@@ -154,6 +158,7 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
             raise ModelError(f"The craniofacial model {path} was calibrated for another exclusion rule ({tol.get('rule') or 'an older one'}); "
                              f"set its tolerance and fusion again with: crossid train-craniofacial --refit {path} --validation-data DIR ...")
         tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
+        views = {view: replace(vm, free_modes=int((tol.get("free_modes") or {}).get(view, 0))) for view, vm in views.items()}
         view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise ModelError(f"The craniofacial model {path} cannot be read ({error}).") from error
