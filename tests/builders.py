@@ -26,6 +26,22 @@ def save_untrained_matcher(path: Path, task: str, *, embedding_dim: int = 32, in
 
     torch.manual_seed(0)
     model = CrossDomainNet("mobilenet_v3_small", embedding_dim=embedding_dim, shared=(task == "injured"))
+    # Batch-norm statistics from a few random batches: with the initial ones (mean 0, variance 1)
+    # the untrained layers shrink every picture's features to ~1e-10 and all embeddings point the
+    # same way (the head's bias), so rankings were rounding noise that depended on the machine.
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.momentum = None  # a plain average over the batches
+        norm.train()
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for _ in range(4):
+            batch = torch.randn(16, 3, input_size, input_size, generator=generator)
+            for branch in (model.gallery, model.query):
+                if branch is not None:
+                    branch(batch)
+    for norm in norms:
+        norm.momentum = 0.1
     card = ModelCard(
         name=f"untrained-{task}",
         task=task,
