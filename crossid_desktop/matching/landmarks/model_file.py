@@ -46,6 +46,10 @@ class LandmarkModelCard:
         shape_anchor: after the shape prior's check, each bony point it covers is read again from
             its local heatmap weighted also by a Gaussian around where the prior puts it given
             the others, of the prior's spread times this factor (0, the default: not read again).
+        mirror_average: (a frontal model) each point is the mean of the model's reading of the image
+            and of its reading of the image mirrored left to right (its left and right points
+            exchanged), where both readings found it (False, the default of cards written before
+            it: one reading).
         shape_mean: ``(K, 2)`` mean shape (null where unknown); shape_threshold: residual flagged as implausible.
         shape_prior: a :class:`~.shape_prior.ShapePrior` as a dict (empty: points are not checked
             against the shape of the others).
@@ -66,6 +70,7 @@ class LandmarkModelCard:
     sd_scale: float = 1.0
     anchor_sd: float = 0.0
     shape_anchor: float = 0.0
+    mirror_average: bool = False
     shape_mean: list[list[float | None]] = field(default_factory=list)
     shape_threshold: float = float("inf")
     shape_prior: dict[str, Any] = field(default_factory=dict)

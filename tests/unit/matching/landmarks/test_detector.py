@@ -210,3 +210,34 @@ def test_a_point_read_again_takes_the_peak_the_shape_agrees_with() -> None:
     assert 0.0 < sd < 2.0 * detector.card.sd_scale
     undecided, _ = detector._reread(reading, weak + to_image, np.eye(2) * 1e8)
     np.testing.assert_allclose(undecided, product((strong, 4.0), (middle, anchor_var)) + to_image, atol=0.05)
+
+
+def test_a_frontal_xray_is_read_as_it_is_and_mirrored_and_the_two_averaged(person) -> None:
+    """With ``mirror_average`` each point found by both readings lies at the mean of the image's
+    reading and of the mirrored image's (its other-side point, mirrored back); without, the single reading."""
+    import dataclasses
+
+    from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
+    from crossid_desktop.matching.landmarks.model_file import read_landmark_model
+
+    state, card = read_landmark_model(bundled_model("xray-front"))
+    assert card.mirror_average  # the bundled frontal model reads both
+    image = load_image(person[0] / "xray_front.png").pixels
+    single = XrayLandmarkDetector(state, dataclasses.replace(card, mirror_average=False))
+    one = {p.name: p for p in single.detect(image).points}
+    mirrored = {p.name: p for p in single.detect(np.ascontiguousarray(image[:, ::-1])).points}
+    both = {p.name: p for p in XrayLandmarkDetector(state, card).detect(image).points}
+    width, checked = image.shape[1], 0
+    for name, point in both.items():
+        other = name.replace("_right", "_LEFT").replace("_left", "_right").replace("_LEFT", "_left")
+        a, b = one[name], mirrored[other]
+        if a.missing:
+            assert point.missing
+            continue
+        if b.missing:
+            assert (point.x, point.y) == (a.x, a.y)
+            continue
+        assert point.x == pytest.approx((a.x + width - 1 - b.x) / 2, abs=1e-6) and point.y == pytest.approx((a.y + b.y) / 2, abs=1e-6)
+        assert point.sd == pytest.approx((a.sd + b.sd) / 2, abs=1e-9)
+        checked += 1
+    assert checked >= 20

@@ -31,9 +31,11 @@ def test_a_short_run_trains_resumes_and_assembles_a_loadable_model(tmp_path: Pat
     card = json.loads((run / "model.json").read_text())
     assert card["view"] == "xray-front" and card["training"]["config"]["cohort_dirs"] == [str(cohort.root)]
     assert card["metrics"]["tune"]["images"] == 1 and card["sd_scale"] > 0
-    tried = card["training"]["anchor_sd"]["tune_mre_px"]  # the anchor width chosen on the tuning image: the one placing it best
-    assert card["anchor_sd"] == card["training"]["anchor_sd"]["chosen"] and tried[str(card["anchor_sd"])] == min(tried.values())
-    assert set(tried) == {"0.0", "1.0", "1.25", "1.5", "2.0", "3.0"}
+    tried = card["training"]["anchor_sd"]["tune_mre_px"]  # the anchor width (and, frontal, one or two readings) chosen on the tuning image: the best
+    chosen = f"{card['anchor_sd']}/{'mirrored' if card['mirror_average'] else 'single'}"
+    assert card["anchor_sd"] == card["training"]["anchor_sd"]["chosen"] and card["mirror_average"] == card["training"]["anchor_sd"]["mirror_average"]
+    assert tried[chosen] == min(tried.values())
+    assert set(tried) == {f"{w}/{m}" for w in ("0.0", "1.0", "1.25", "1.5", "2.0", "3.0") for m in ("single", "mirrored")}
     detector = XrayLandmarkDetector.load(run / "model.pt")
     image = np.zeros((192, 192), np.uint8)
     image[40:150, 50:140] = 200
