@@ -237,8 +237,9 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
         return []
     candidates = c.search.result.candidates
     calibrated = any(x.likelihood_ratio is not None for x in candidates)
-    head = [h for h in text.CANDIDATES_HEAD if calibrated or h not in ("LR", "Verbal scale")]
-    widths = [36, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45]
+    skull = any(x.craniofacial for x in candidates)
+    head = [h for h in text.CANDIDATES_HEAD if (calibrated or h not in ("LR", "Verbal scale")) and (skull or h != "Skull")]
+    widths = [36, 28, 62, 100, 52, *([42, 80] if calibrated else []), 46, 45] if not skull else [34, 26, 44, 100, 40, *([40, 72] if calibrated else []), 44, 62, 36]
     widths[3] += c.width - sum(widths)
     rows: list[list[Any]] = [[para(f"<b>{h}</b>", s["small"]) for h in head]]
     for x in candidates:
@@ -249,7 +250,11 @@ def results_section(c: ReportContent, s: dict[str, Any]) -> list[Any]:
                  para(c.appendix.cell(x.name or text.NONE, text.SHORTENED["name"].format(rank=x.rank, subject=x.subject_id[:40]), 200), s["cell"]), para(f"{x.confidence * 100:.1f}%", s["cell"])]
         if calibrated:
             cells += [para(_lr(x), s["cell"]), para(c.appendix.cell(x.verbal_scale or text.NONE, text.SHORTENED["verbal_scale"], 120), s["small"])]
-        cells += [para(f"{x.distance:.4f}", s["cell"]), para(markup(mark.mark.label if mark else ""), s["small"])]
+        cells += [para(f"{x.distance:.4f}", s["cell"])]
+        if skull:
+            status = str((x.craniofacial or {}).get("status") or text.NONE)
+            cells.append(para(f"<b>{status}</b>" if status == "inconsistent" else status, s["small"]))
+        cells.append(para(markup(mark.mark.label if mark else ""), s["small"]))
         rows.append(cells)
     method = list(text.SECTIONS).index("method") + 1
     return [

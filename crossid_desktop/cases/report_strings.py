@@ -78,7 +78,7 @@ QUERY_CAPTION_ORIGINAL = "original (as searched)"
 QUERY_CAPTION_PREPROCESSED = "as the matcher saw it: {caption}"
 QUERY_CAPTION_PARAMETERS = " (parameters in the technical appendix)"
 
-CANDIDATES_HEAD = ("Face", "Rank", "Subject", "Name", "Score", "LR", "Verbal scale", "Distance", "Mark")
+CANDIDATES_HEAD = ("Face", "Rank", "Subject", "Name", "Score", "LR", "Verbal scale", "Distance", "Skull", "Mark")
 CANDIDATES_INTRO = (
     "{count} candidates, most similar first. Score: the similarity exp(-d²) of the distance d between the query and the candidate's closest photo, as a percentage; "
     "LR: the likelihood ratio where the matcher is calibrated (section {method})."
@@ -87,7 +87,8 @@ CANDIDATES_INTRO_RATIO = (
     "{count} candidates, strongest support first. LR: the likelihood ratio that orders the list, from the comparison of the skull's landmarks with each "
     "candidate's face (combined with the neural network's comparison where the matcher fuses the two; section {method}); Score: that ratio on a 0-100 % scale, "
     "LR / (1 + LR); Distance: the neural network's distance between the X-ray and the candidate's closest photo (without the network, the square root of the "
-    "best photo's landmark misfit per degree of freedom)."
+    "best photo's landmark misfit per degree of freedom); Skull: whether the candidate's face is consistent with the skull's landmarks, inconsistent "
+    "(the comparison supports excluding them, if the landmarks were placed correctly) or could not be compared."
 )
 CANDIDATES_NOT_IN_GALLERY = "not in gallery"
 SCORES_HEADING = "Scores"

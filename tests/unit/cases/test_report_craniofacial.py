@@ -3,6 +3,7 @@ for the top and marked candidates of a craniofacial search, with the examiner's 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,12 @@ def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None
     assert "Off by (mm)" in text and "Allowed (mm)" in text
     assert "Frontal X-ray: skull landmarks from" in text
     assert service.verify(case.case_number).ok
+    # the candidate table says each candidate's consistency with the skull, in rank order
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(str(out)).pages]
+    listing = next(p for p in pages if "Candidates" in p and "Skull:" in p).split("could not be compared.", 1)[1]
+    listing = listing.split("Scores", 1)[0]
+    shown = re.findall(r"\b(inconsistent|consistent|not assessable)\b", listing)
+    assert shown == [x.craniofacial["status"] for x in result.candidates]
 
 
 def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
