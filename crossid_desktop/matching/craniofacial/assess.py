@@ -29,6 +29,8 @@ from crossid_desktop.matching.craniofacial.points import Landmarks
 
 #: fewest face points (fraction of the view's) a photo needs to be compared
 MIN_FACE_FRACTION = 0.6
+#: a free pattern of variation is let free only when at least this share of its weight (it has unit norm) lies on the photo's points
+MIN_PATTERN_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,9 +231,9 @@ class QueryContext:
         dof = 2 * len(keep) - 4
         largest = float(sd.max()) if sd.size else 0.0
         same_g, _ = self._gaussians(idx, np.repeat(deviation_profile(sd), 2), measured)
-        exclusion = self._exclusion_misfits(same_g, idx, points[None], target, np.array([(scale * largest) ** 2]), inverse[None])
+        exclusion, k = self._exclusion_misfits(same_g, idx, points[None], target, np.array([(scale * largest) ** 2]), inverse[None])
         return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), dof, llr,
-                   exclusion_misfit=None if exclusion is None else exclusion[0], exclusion_dof=None if exclusion is None else dof - self.model.free_modes)
+                   exclusion_misfit=None if exclusion is None else exclusion[0], exclusion_dof=None if exclusion is None else dof - k)
 
 
     def assess_many(self, photos: Sequence[Landmarks]) -> list[Fit]:
@@ -286,26 +288,29 @@ class QueryContext:
             blocks = blocks + self._error_blocks(keep)[None]
         inverse = np.linalg.inv(blocks)
         point_misfit = np.einsum("pni,pnij,pnj->pn", residuals, inverse, residuals)
-        exclusion = self._exclusion_misfits(same_g, idx, points, target, var, inverse)
+        exclusion, k = self._exclusion_misfits(same_g, idx, points, target, var, inverse)
         names = tuple(self.prediction.names[i] for i in keep)
         dof = 2 * len(keep) - 4
-        k = self.model.free_modes
         return [Fit(names, Similarity(*map(float, theta[p])), residuals[p], point_misfit[p], blocks[p], float(misfit[p]), dof, float(llr[p]),
                     exclusion_misfit=None if exclusion is None else exclusion[p], exclusion_dof=None if exclusion is None else dof - k)
                 for p in range(len(members))]
 
     def _exclusion_misfits(self, same_g: _Gaussian, idx: NDArray[np.int64], points: NDArray[np.float64], target: NDArray[np.float64],
-                           var: NDArray[np.float64], inverse: NDArray[np.float64]) -> NDArray[np.float64] | None:
+                           var: NDArray[np.float64], inverse: NDArray[np.float64]) -> tuple[NDArray[np.float64] | None, int]:
         """``(P, n)``: each photo's points' ``d_j^2`` (under the point covariances whose inverses
         are ``inverse``) when the registration also moves the prediction along the model's free
-        patterns (None when it lets none free)."""
+        patterns, and how many patterns that was (None, 0 when the model lets none free). A
+        pattern that lies mostly on points the photo lacks (less than :data:`MIN_PATTERN_WEIGHT`
+        of its weight on the points present, such as the lower lip's on a profile cut above it)
+        is not let free: what is left of it on the other points is not the pattern."""
         if self.model.free_modes == 0:
-            return None
+            return None, 0
         free = self.model.free_patterns[idx]
+        free = free[:, (free**2).sum(axis=0) >= MIN_PATTERN_WEIGHT]
         theta, _, _ = same_g.fit_many(points, target, var, free)
         moved = target[None] + (theta[:, 4:] @ free.T).reshape(len(points), -1, 2)
         r = _registered(theta, points) - moved
-        return np.einsum("pni,pnij,pnj->pn", r, inverse, r)
+        return np.einsum("pni,pnij,pnj->pn", r, inverse, r), free.shape[1]
 
 
 def _registered(theta: NDArray[np.float64], points: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -102,3 +102,38 @@ def _ols_scale(points: np.ndarray, target: np.ndarray) -> float:
     p, t = points - points.mean(axis=0), target - target.mean(axis=0)
     norm = float((p**2).sum())
     return float(np.hypot((p * t).sum() / norm, (p[:, 0] * t[:, 1] - p[:, 1] * t[:, 0]).sum() / norm))
+
+
+def test_a_pattern_lying_on_points_the_photo_lacks_is_not_let_free(world: World, fitted) -> None:
+    model = replace(fitted.model, free_modes=2)
+    rng = np.random.default_rng(5)
+    query = world.person(rng, "Q", photos=1)
+    prediction = predict(model, query.skulls[world.pair.skull_view])
+    photo = query.photos[world.pair.face_view][0]
+    weight = (model.free_patterns.reshape(len(world.pair.face_names), 2, 2) ** 2).sum(axis=1)  # each point's share of each pattern
+    order = np.argsort(-weight[:, 0])
+    dropped, share = [], 1.0
+    for point in order:  # remove the first pattern's heaviest points until less than half of it is left on the photo
+        if share < 0.5:
+            break
+        dropped.append(point)
+        share -= weight[point, 0]
+    assert len(dropped) <= 0.4 * len(world.pair.face_names)  # the photo can still be compared
+    xy = photo.xy.copy()
+    xy[dropped] = np.nan
+    cut = replace(photo, xy=xy, sd=np.where(np.isnan(xy[:, 0]), np.nan, photo.sd))
+    fit = QueryContext(model, prediction).assess(cut)
+    assert fit.assessable
+    keep = np.flatnonzero(~np.isnan(xy[:, 0]))
+    idx = np.repeat(2 * keep, 2) + np.tile([0, 1], len(keep))
+    free = model.free_patterns[idx]
+    kept = free[:, (free**2).sum(axis=0) >= 0.5]
+    assert kept.shape[1] == (1 if weight[keep, 1].sum() >= 0.5 else 0)
+    assert fit.exclusion_dof == fit.dof - kept.shape[1]
+    extra = np.diag(np.repeat((_ols_scale(xy[keep], prediction.mean[keep]) * photo.sd[keep]) ** 2, 2))
+    chol = np.linalg.cholesky(prediction.cov[np.ix_(idx, idx)] + extra)
+    x = np.hstack([design(xy[keep]), -kept])
+    y = prediction.mean[keep].reshape(-1)
+    theta = np.linalg.lstsq(np.linalg.solve(chol, x), np.linalg.solve(chol, y), rcond=None)[0]
+    r = (x @ theta - y).reshape(-1, 2)
+    np.testing.assert_allclose(fit.exclusion_misfit, np.einsum("ni,nij,nj->n", r, np.linalg.inv(fit.point_cov), r), rtol=1e-6, atol=1e-9)
