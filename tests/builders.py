@@ -30,6 +30,7 @@ def save_untrained_matcher(path: Path, task: str, *, embedding_dim: int = 32, in
     # the untrained layers shrink every picture's features to ~1e-10 and all embeddings point the
     # same way (the head's bias), so rankings were rounding noise that depended on the machine.
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [norm.momentum for norm in norms]
     for norm in norms:
         norm.momentum = None  # a plain average over the batches
         norm.train()
@@ -40,8 +41,8 @@ def save_untrained_matcher(path: Path, task: str, *, embedding_dim: int = 32, in
             for branch in (model.gallery, model.query):
                 if branch is not None:
                     branch(batch)
-    for norm in norms:
-        norm.momentum = 0.1
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
     card = ModelCard(
         name=f"untrained-{task}",
         task=task,

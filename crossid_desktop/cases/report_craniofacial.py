@@ -58,8 +58,9 @@ def plain_statement(overlay: CandidateOverlay) -> str:
             f"allowance; the largest relative difference is at {worst.landmark.replace('_', ' ')} ({worst.residual:.1f} {unit}, allowed "
             f"{worst.tolerance:.1f} {unit}). ")
     text += ("The decision weighs all the landmarks together, so that one misplaced landmark cannot exclude a person on its own, and it "
-             "allows freely for the ways in which faces over one skull differ most (such as how far the brows are raised, or how the lips "
-             "and the soft tissue of the chin are set), which a skull cannot tell. ")
+             "allows freely for the ways in which faces over one skull differ most and which a skull cannot tell (with the bundled model: "
+             "how far the brows are raised on a frontal photo; the lower lip and the soft tissue of the chin on a profile; each where the "
+             "photo shows it). ")
     if verdict.status == "inconsistent":
         names = ", ".join(n.replace("_", " ") for n in verdict.excluding)
         return text + (f"Conclusion: the face is not consistent with the skull: taken together, its landmarks lie too far from where the skull "

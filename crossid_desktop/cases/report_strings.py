@@ -192,7 +192,8 @@ CRANIOFACIAL_EXPLAINED = (
     "landmarks of the face should lie; for each landmark a table gives how far the candidate's photo puts it from there (off by) and the largest distance the skull "
     "allows for that landmark alone (allowed). The decision weighs the landmarks together: a candidate is marked inconsistent when, taken together, they lie "
     "too far, so that one misplaced landmark cannot exclude a person on its own, and it allows freely for the ways in which faces over one skull differ most "
-    "(such as raised brows, or the set of the lips and the chin), which a skull cannot tell; a landmark beyond its own allowance is a reason to check where it was placed."
+    "and which a skull cannot tell (with the bundled model: the brows' raise on a frontal photo, the lower lip and the chin's soft tissue on a profile, each where "
+    "the photo shows it); a landmark beyond its own allowance is a reason to check where it was placed."
 )
 INJURY_EXPLAINED = (
     "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, swelling), so that the score can be read as "

@@ -2,7 +2,8 @@
 
 The X-ray's skull landmarks (the examiner's, or the detector's) predict the face; the
 candidate's photo of the X-ray's view (the given one, else the one most consistent with the
-skull) is registered to the prediction with its stored landmarks; the registration carries the
+skull: nearest to the exclusion's tolerance, the photo whose decision is the candidate's in that
+view) is registered to the prediction with its stored landmarks; the registration carries the
 X-ray (soft tissue suppressed, as the matcher's recipe says) onto the photo's aligned crop.
 The examiner's hand adjustment is a similarity of the shown crop applied after the fitted one.
 A lateral X-ray or a profile facing the image's left is shown mirrored, facing right as the
@@ -94,7 +95,8 @@ def _photo(store: GalleryStore, craniofacial: CraniofacialMatcher, subject_id: s
     if not usable:
         reasons = [f.problem for _, _, f in fits if f.problem] or [f"no {'frontal' if view == 'front' else 'profile'} photo with measured landmarks"]
         return "; ".join(dict.fromkeys(reasons))
-    return max(usable, key=lambda item: item[2].llr)
+    tolerance = craniofacial.model.tolerance_of(view)  # the photo that speaks for the view in the exclusion (judge_view): nearest to tolerance
+    return min(usable, key=lambda item: (tolerance.statistic(item[2]), -item[2].llr))
 
 
 def candidate_overlay(workspace: Workspace, matcher: Any, image: LoadedImage, modality: QueryModality, subject_id: str, *,

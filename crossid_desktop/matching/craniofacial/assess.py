@@ -306,7 +306,7 @@ class QueryContext:
         if self.model.free_modes == 0:
             return None, 0
         free = self.model.free_patterns[idx]
-        free = free[:, (free**2).sum(axis=0) >= MIN_PATTERN_WEIGHT]
+        free = free[:, (free**2).sum(axis=0) >= MIN_PATTERN_WEIGHT][:, : max(len(idx) - 5, 0)]  # at least one degree of freedom left
         theta, _, _ = same_g.fit_many(points, target, var, free)
         moved = target[None] + (theta[:, 4:] @ free.T).reshape(len(points), -1, 2)
         r = _registered(theta, points) - moved

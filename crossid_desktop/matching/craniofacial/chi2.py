@@ -15,8 +15,9 @@ import math
 
 def log_sf(x: float, dof: int) -> float:
     """Natural log of ``P(X > x)`` for ``X`` chi-square with ``dof`` >= 1 degrees of freedom."""
-    if dof < 1 or int(dof) != dof:
+    if isinstance(dof, bool) or dof < 1 or int(dof) != dof:
         raise ValueError(f"dof must be a whole number of at least 1, not {dof}.")
+    dof = int(dof)
     if x <= 0:
         return 0.0
     half = x / 2.0
@@ -25,7 +26,9 @@ def log_sf(x: float, dof: int) -> float:
     else:
         terms = [(i - 0.5) * math.log(half) - math.lgamma(i + 0.5) for i in range(1, (dof + 1) // 2)]
     if not terms:  # one degree of freedom: the tail of a squared standard normal
-        return math.log(max(math.erfc(math.sqrt(half)), 1e-300))
+        lead = math.erfc(math.sqrt(half))
+        # far out erfc underflows: log erfc(z) = -z^2 - log(z sqrt(pi)) - z^-2 / 2 + ..., z^2 = half
+        return math.log(lead) if lead > 1e-280 else -half - 0.5 * math.log(math.pi * half) - 0.5 / half
     top = max(terms)
     series = -half + top + math.log(sum(math.exp(t - top) for t in terms))
     if dof % 2 == 0:

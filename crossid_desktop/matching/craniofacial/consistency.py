@@ -22,7 +22,7 @@ on validation people, for each view, so that at most about 0.5 % of true persons
 persons' misfits need. (The rule was one landmark beyond its own allowance, or the whole
 Mahalanobis misfit beyond its quantile: with the detectors' landmarks the validation people's
 true pairs needed tolerances under which it marked 10 % of impostors inconsistent, against
-44 % now; RESULTS section 9.) :data:`RULE` names the rule in the model card: a model whose factors were set for
+44 % with this rule before the free patterns; RESULTS section 9.) :data:`RULE` names the rule in the model card: a model whose factors were set for
 another rule is refused (:mod:`.model_file`).
 
 A person with several photos of a view is inconsistent in that view only when every

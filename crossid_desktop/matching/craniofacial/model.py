@@ -135,7 +135,8 @@ class ViewModel:
     the face landmark detectors' error covariance in the canonical frame, for photos whose points
     they found (:class:`FaceError`). ``free_modes`` (from the card's tolerance): how many of the
     leading patterns of ``residual_cov`` (:attr:`free_patterns`: how faces of one skull differ
-    most, such as raised brows, an open mouth, a fuller face) the exclusion statistic lets free
+    most; in the bundled model the brows' raise on a frontal photo, the lower lip and the soft
+    tissue of the chin on a profile) the exclusion statistic lets free
     (:mod:`.consistency`).
     """
 
@@ -313,7 +314,7 @@ def _implausible(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.flo
     cov = model.skull_cov + error
     dof = max(len(d) - 4, 1)
     stat = float(d @ np.linalg.solve(cov, d))
-    if chi2.log_sf(stat, dof + dof % 2) < math.log(MIN_SKULL_SHAPE_P):
+    if chi2.log_sf(stat, dof) < math.log(MIN_SKULL_SHAPE_P):
         return "the skull landmarks do not form a plausible skull (some points are probably misplaced); check and correct them"
     return None
 

@@ -158,7 +158,7 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
             raise ModelError(f"The craniofacial model {path} was calibrated for another exclusion rule ({tol.get('rule') or 'an older one'}); "
                              f"set its tolerance and fusion again with: crossid train-craniofacial --refit {path} --validation-data DIR ...")
         tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
-        views = {view: replace(vm, free_modes=int((tol.get("free_modes") or {}).get(view, 0))) for view, vm in views.items()}
+        views = {view: replace(vm, free_modes=_free_modes(tol.get("free_modes"), view)) for view, vm in views.items()}
         view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise ModelError(f"The craniofacial model {path} cannot be read ({error}).") from error
@@ -166,6 +166,23 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
     if card.get("fingerprint") not in (None, fingerprint):
         raise ModelError(f"The craniofacial model {path} does not match its card (the arrays, the tolerance or the fusion rules were changed).")
     return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
+
+
+#: the most patterns of variation a card may let free in one view
+MAX_FREE_MODES = 8
+
+
+def _free_modes(stated: Any, view: str) -> int:
+    """A view's ``tolerance.free_modes`` from the card (0 where the card states none); ValueError
+    for anything but a whole number from 0 to :data:`MAX_FREE_MODES`."""
+    if stated is None:
+        return 0
+    if not isinstance(stated, Mapping):
+        raise ValueError("the tolerance's free_modes is not a table of views")
+    value = stated.get(view, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FREE_MODES:
+        raise ValueError(f"the {view} view's free_modes must be a whole number from 0 to {MAX_FREE_MODES}, not {value!r}")
+    return value
 
 
 def with_detector_scales(views: Mapping[str, ViewModel], card: Mapping[str, Any]) -> dict[str, ViewModel]:

@@ -29,8 +29,11 @@
    0.47 -> 0.46 % of the skull's height; same speed).
 4. **Mirrored reading** (a frontal model whose card sets ``mirror_average``). The image is read
    again mirrored left to right, each side's points exchanged, and each point found by both
-   readings is placed at their mean (its ``sd``, presence and confidence the mean of the two);
-   a point found by one reading only keeps the first reading's place, or stays missing. A
+   readings is placed at their mean (its ``sd``, presence and confidence the mean of the two;
+   where the two lie more than three combined sds apart, about 1 % of the points of synthetic
+   X-rays, the sd is at least half their distance); a point found by one reading only keeps the
+   first reading's place, or stays missing, and a side's point without its other side in the
+   model is not averaged. A
    frontal skull is nearly symmetric, and the two readings err partly independently: on the
    frontal X-rays of synthetic seed 4343 (40 people, a seed used for nothing else) 0.37 -> 0.32 %
    of the skull's height (95th percentile 1.23 -> 1.07 %; weighting by the stated sd: 0.32 %).
@@ -63,6 +66,8 @@ from crossid_desktop.matching.landmarks.shape import ShapeModel
 from crossid_desktop.matching.landmarks.shape_prior import ShapePrior
 from crossid_desktop.matching.landmarks.training_data import network_input
 
+#: two readings of a point (the image's and its mirror image's) this many combined sds apart disagree
+MIRROR_DISAGREEMENT = 3.0
 #: one reading of an image: positions ``(K, 2)`` and sd ``(K,)`` (image pixels), presence and
 #: confidence ``(K,)``, which points were found, whether it was read mirrored (a lateral view
 #: facing left), which points were placed from the shape of the others
@@ -148,11 +153,12 @@ class XrayLandmarkDetector:
 
     @functools.cached_property
     def _partners(self) -> NDArray[np.intp]:
-        """For each landmark, the row of its mirror image (the other side's point; itself on the midline)."""
+        """For each landmark, the row of its mirror image (the other side's point; itself on the
+        midline); -1 for a side's point whose other side the model does not have (not averaged)."""
         names = self.card.landmarks
         swapped = [n[: -len("_right")] + "_left" if n.endswith("_right") else n[: -len("_left")] + "_right" if n.endswith("_left") else n
                    for n in names]
-        return np.array([names.index(n) if n in names else i for i, n in enumerate(swapped)], dtype=np.intp)
+        return np.array([names.index(n) if n in names else -1 for n in swapped], dtype=np.intp)
 
     def _read(self, grey: NDArray[np.float32]) -> Reading:
         """One reading of the normalised image (:data:`Reading`), in its pixel coordinates."""
@@ -305,14 +311,21 @@ class XrayLandmarkDetector:
 
 def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], width: int) -> Reading:
     """``first`` with each point that both it and ``mirrored`` (the reading of the image mirrored
-    left to right) found placed at the mean of the two (module docstring, step 4)."""
+    left to right) found placed at the mean of the two (module docstring, step 4); where the two
+    lie more than :data:`MIRROR_DISAGREEMENT` of their combined sd apart, the point's sd is at
+    least half their distance (the mean of two small sds would make it look precise)."""
     xy, sd, presence, confidence, found, flipped, placed = (np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in first)
-    other_xy, other_sd, other_presence, other_confidence, other_found, _, other_placed = (a[partners] if isinstance(a, np.ndarray) else a
+    paired = partners >= 0
+    rows = np.where(paired, partners, 0)
+    other_xy, other_sd, other_presence, other_confidence, other_found, _, other_placed = (a[rows] if isinstance(a, np.ndarray) else a
                                                                                         for a in mirrored)
     other_xy = np.column_stack([width - 1 - other_xy[:, 0], other_xy[:, 1]])
-    both = found & other_found
+    both = found & other_found & paired
+    gap = np.hypot(*(xy - other_xy).T)
+    apart = both & (gap > MIRROR_DISAGREEMENT * np.hypot(np.nan_to_num(sd), np.nan_to_num(other_sd)))
     xy[both] = (xy[both] + other_xy[both]) / 2.0
     sd[both] = (sd[both] + other_sd[both]) / 2.0
+    sd[apart] = np.maximum(sd[apart], gap[apart] / 2.0)
     presence = np.where(both, (presence + other_presence) / 2.0, presence)
     confidence = np.where(both, (confidence + other_confidence) / 2.0, confidence)
     placed = placed | (both & other_placed)

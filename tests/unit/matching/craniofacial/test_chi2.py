@@ -28,3 +28,10 @@ def test_one_and_two_degrees_of_freedom_by_hand_and_bad_dof_refused() -> None:
     for dof in (0, 2.5):
         with pytest.raises(ValueError):
             chi2.sf(1.0, dof)  # type: ignore[arg-type]
+
+
+def test_one_degree_of_freedom_far_out_where_erfc_underflows() -> None:
+    for x in (1300.0, 1350.0, 1400.0):  # scipy's logsf still resolves these; erfc itself is below 1e-280 there
+        assert chi2.log_sf(x, 1) == pytest.approx(scipy_stats.chi2.logsf(x, 1), rel=1e-8)
+    assert math.isfinite(chi2.log_sf(1e5, 1)) and chi2.log_sf(1e5, 1) < chi2.log_sf(5e4, 1) < -20000
+    assert chi2.log_sf(10.0, 3.0) == chi2.log_sf(10.0, 3)  # a whole number given as a float

@@ -137,3 +137,17 @@ def test_a_pattern_lying_on_points_the_photo_lacks_is_not_let_free(world: World,
     theta = np.linalg.lstsq(np.linalg.solve(chol, x), np.linalg.solve(chol, y), rcond=None)[0]
     r = (x @ theta - y).reshape(-1, 2)
     np.testing.assert_allclose(fit.exclusion_misfit, np.einsum("ni,nij,nj->n", r, np.linalg.inv(fit.point_cov), r), rtol=1e-6, atol=1e-9)
+
+
+def test_a_card_with_impossible_free_modes_is_refused(tmp_path: Path, fitted) -> None:
+    from crossid_desktop.errors import ModelError
+
+    saved = save_model(tmp_path / "m.npz", CraniofacialModel({"front": replace(fitted.model, free_modes=1)}, Tolerance(), {"name": "t", "tolerance": {}}))
+    card = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    for bad in ({"front": 10**6}, {"front": -1}, {"front": 1.5}, [1]):
+        card["tolerance"]["free_modes"] = bad
+        card.pop("fingerprint", None)
+        (tmp_path / "m.json").write_text(json.dumps(card), encoding="utf-8")
+        with pytest.raises(ModelError, match="free_modes"):
+            load_model(tmp_path / "m.npz")
+    assert saved.views["front"].free_modes == 1

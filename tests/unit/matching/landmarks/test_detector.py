@@ -241,3 +241,29 @@ def test_a_frontal_xray_is_read_as_it_is_and_mirrored_and_the_two_averaged(perso
         assert point.sd == pytest.approx((a.sd + b.sd) / 2, abs=1e-9)
         checked += 1
     assert checked >= 20
+
+
+def test_the_mirrored_readings_are_averaged_only_for_paired_points_and_disagreement_widens_the_sd() -> None:
+    from crossid_desktop.matching.landmarks.detector import MIRROR_DISAGREEMENT, _averaged
+
+    width = 101
+    # landmarks: nasion (midline), zygion_right, zygion_left, porion_right (its other side absent)
+    partners = np.array([0, 2, 1, -1])
+    first = (np.array([[50.0, 10.0], [20.0, 40.0], [80.0, 40.0], [15.0, 30.0]]), np.array([1.0, 1.0, 1.0, 1.0]), np.ones(4), np.ones(4),
+             np.array([True, True, True, True]), False, np.zeros(4, bool))
+    # the mirrored image's reading, in its own coordinates: x -> width - 1 - x and sides exchanged
+    mirrored_xy = np.array([[52.0, 12.0], [100 - 82.0, 40.0], [100 - 20.0, 44.0], [85.0, 30.0]])
+    mirrored = (mirrored_xy, np.array([1.0, 1.0, 1.0, 1.0]), np.ones(4), np.ones(4), np.array([True, True, True, True]), False, np.zeros(4, bool))
+    xy, sd, *_ = _averaged(first, mirrored, partners, width)
+    np.testing.assert_allclose(xy[0], [(50 + 100 - 52) / 2, 11.0])  # midline: its own mirror image
+    np.testing.assert_allclose(xy[1], [20.0, 42.0])  # zygion_right with the mirrored reading's left point, mirrored back
+    np.testing.assert_allclose(xy[2], [81.0, 40.0])
+    np.testing.assert_allclose(xy[3], [15.0, 30.0])  # no other side: the first reading
+    assert sd[0] == 1.0 and sd[3] == 1.0
+    assert sd[1] == pytest.approx(1.0) and 4.0 < MIRROR_DISAGREEMENT * np.sqrt(2.0)  # 4 px apart: within three combined sds
+    far_xy = mirrored_xy.copy()
+    far_xy[1] = [100 - 82.0 - 20.0, 40.0]  # zygion_left's mirrored reading 20 px further out: the two lie 22 px apart
+    xy, sd, *_ = _averaged(first, (far_xy, *mirrored[1:]), partners, width)
+    np.testing.assert_allclose(xy[2], [91.0, 40.0])  # still the mean
+    assert sd[2] == pytest.approx(11.0)  # but its sd at least half the distance between the readings
+    assert sd[1] == pytest.approx(1.0)
