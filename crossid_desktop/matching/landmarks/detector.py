@@ -31,7 +31,9 @@
    again mirrored left to right, each side's points exchanged, and each point found by both
    readings is placed at their mean (its ``sd``, presence and confidence the mean of the two;
    where the two lie more than three combined sds apart, about 1 % of the points of synthetic
-   X-rays, the sd is at least half their distance); a point found by one reading only keeps the
+   X-rays, its confidence is 0: it is flagged low-confidence for the examiner. Widening its sd to
+   half the distance instead made one frontal X-ray of a test cohort too uncertain to assess
+   as a whole and was not kept); a point found by one reading only keeps the
    first reading's place, or stays missing, and a side's point without its other side in the
    model is not averaged. A
    frontal skull is nearly symmetric, and the two readings err partly independently: on the
@@ -312,8 +314,9 @@ class XrayLandmarkDetector:
 def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], width: int) -> Reading:
     """``first`` with each point that both it and ``mirrored`` (the reading of the image mirrored
     left to right) found placed at the mean of the two (module docstring, step 4); where the two
-    lie more than :data:`MIRROR_DISAGREEMENT` of their combined sd apart, the point's sd is at
-    least half their distance (the mean of two small sds would make it look precise)."""
+    lie more than :data:`MIRROR_DISAGREEMENT` of their combined sd apart, the point's confidence
+    is 0, so that it is flagged low-confidence for the examiner (its stated sd, the mean of two
+    small ones, understates how far it may be off)."""
     xy, sd, presence, confidence, found, flipped, placed = (np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in first)
     paired = partners >= 0
     rows = np.where(paired, partners, 0)
@@ -325,9 +328,8 @@ def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], wid
     apart = both & (gap > MIRROR_DISAGREEMENT * np.hypot(np.nan_to_num(sd), np.nan_to_num(other_sd)))
     xy[both] = (xy[both] + other_xy[both]) / 2.0
     sd[both] = (sd[both] + other_sd[both]) / 2.0
-    sd[apart] = np.maximum(sd[apart], gap[apart] / 2.0)
     presence = np.where(both, (presence + other_presence) / 2.0, presence)
-    confidence = np.where(both, (confidence + other_confidence) / 2.0, confidence)
+    confidence = np.where(apart, 0.0, np.where(both, (confidence + other_confidence) / 2.0, confidence))
     placed = placed | (both & other_placed)
     return xy, sd, presence, confidence, found, flipped, placed
 

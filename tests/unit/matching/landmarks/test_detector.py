@@ -263,7 +263,7 @@ def test_the_mirrored_readings_are_averaged_only_for_paired_points_and_disagreem
     assert sd[1] == pytest.approx(1.0) and 4.0 < MIRROR_DISAGREEMENT * np.sqrt(2.0)  # 4 px apart: within three combined sds
     far_xy = mirrored_xy.copy()
     far_xy[1] = [100 - 82.0 - 20.0, 40.0]  # zygion_left's mirrored reading 20 px further out: the two lie 22 px apart
-    xy, sd, *_ = _averaged(first, (far_xy, *mirrored[1:]), partners, width)
-    np.testing.assert_allclose(xy[2], [91.0, 40.0])  # still the mean
-    assert sd[2] == pytest.approx(11.0)  # but its sd at least half the distance between the readings
-    assert sd[1] == pytest.approx(1.0)
+    xy, sd, _, confidence, *_ = _averaged(first, (far_xy, *mirrored[1:]), partners, width)
+    np.testing.assert_allclose(xy[2], [91.0, 40.0])  # still the mean, with the mean sd
+    assert sd[2] == pytest.approx(1.0)
+    assert confidence[2] == 0.0 and confidence[1] == 1.0  # but flagged: the two readings disagree
