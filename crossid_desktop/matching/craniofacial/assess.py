@@ -191,19 +191,6 @@ class QueryContext:
                                    _Gaussian(self.other_cov[np.ix_(idx, idx)] + extra, profile))
         return self._patterns[key]
 
-    def _register(self, points: NDArray[np.float64], target: NDArray[np.float64], sd: NDArray[np.float64], idx: NDArray[np.int64],
-                  scale: float, measured: bool = False) -> tuple[Similarity, float, float, NDArray[np.float64]]:
-        """Both hypotheses' registrations: the same-person similarity, its misfit, the llr and each
-        point's error variance from its stated deviation (``sd`` zero when ``measured``: the covariances hold it)."""
-        largest = float(sd.max()) if sd.size else 0.0
-        profile = np.repeat(deviation_profile(sd), 2)
-        var = float((scale * largest) ** 2)
-        same_g, other_g = self._gaussians(idx, profile, measured)
-        same, misfit, logdet = same_g.fit(points, target, var)
-        _, other_misfit, other_logdet = other_g.fit(points, target, var)
-        llr = 0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet)
-        return same, misfit, float(llr), (scale * sd) ** 2
-
     def assess(self, photo: Landmarks) -> Fit:
         """Register ``photo`` to the prediction and measure the misfit (see the module docstring)."""
         prediction = self.prediction
@@ -219,19 +206,23 @@ class QueryContext:
         points, target = xy[keep], prediction.mean[keep]
         sd = np.zeros(len(keep)) if measured else np.nan_to_num(sd[keep], nan=0.0)
         scale = fit_similarity(points, target).scale
-        transform, misfit, llr, errors = self._register(points, target, sd, idx, scale, measured)
+        # both hypotheses' registrations, each point's error variance from its stated deviation
+        # (``sd`` zero when ``measured``: the covariances hold it)
+        var = float((scale * (float(sd.max()) if sd.size else 0.0)) ** 2)
+        same_g, other_g = self._gaussians(idx, np.repeat(deviation_profile(sd), 2), measured)
+        transform, misfit, logdet = same_g.fit(points, target, var)
+        _, other_misfit, other_logdet = other_g.fit(points, target, var)
+        llr = float(0.5 * (other_misfit - misfit) + 0.5 * (other_logdet - logdet))
         residuals = transform.apply(points) - target
         m = len(prediction.names)
-        blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + errors[:, None, None] * np.eye(2)
+        blocks = prediction.cov.reshape(m, 2, m, 2)[keep, :, keep, :] + ((scale * sd) ** 2)[:, None, None] * np.eye(2)
         if measured:
             blocks = blocks + self._error_blocks(keep)
         inverse = np.linalg.inv(blocks)
         point_misfit = np.einsum("ni,nij,nj->n", residuals, inverse, residuals)
         names = tuple(prediction.names[i] for i in keep)
         dof = 2 * len(keep) - 4
-        largest = float(sd.max()) if sd.size else 0.0
-        same_g, _ = self._gaussians(idx, np.repeat(deviation_profile(sd), 2), measured)
-        exclusion, k = self._exclusion_misfits(same_g, idx, points[None], target, np.array([(scale * largest) ** 2]), inverse[None])
+        exclusion, k = self._exclusion_misfits(same_g, idx, points[None], target, np.array([var]), inverse[None])
         return Fit(names, transform, residuals, point_misfit, blocks, float(misfit), dof, llr,
                    exclusion_misfit=None if exclusion is None else exclusion[0], exclusion_dof=None if exclusion is None else dof - k)
 

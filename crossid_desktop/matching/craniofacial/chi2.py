@@ -23,17 +23,15 @@ def log_sf(x: float, dof: int) -> float:
     half = x / 2.0
     if dof % 2 == 0:
         terms = [i * math.log(half) - math.lgamma(i + 1) for i in range(dof // 2)]
+        lead = 0.0
     else:
         terms = [(i - 0.5) * math.log(half) - math.lgamma(i + 0.5) for i in range(1, (dof + 1) // 2)]
-    if not terms:  # one degree of freedom: the tail of a squared standard normal
         lead = math.erfc(math.sqrt(half))
+    if not terms:  # one degree of freedom: the tail of a squared standard normal
         # far out erfc underflows: log erfc(z) = -z^2 - log(z sqrt(pi)) - z^-2 / 2 + ..., z^2 = half
         return math.log(lead) if lead > 1e-280 else -half - 0.5 * math.log(math.pi * half) - 0.5 / half
     top = max(terms)
     series = -half + top + math.log(sum(math.exp(t - top) for t in terms))
-    if dof % 2 == 0:
-        return series
-    lead = math.erfc(math.sqrt(half))
     return series + math.log1p(lead / math.exp(series)) if lead > 0 else series
 
 

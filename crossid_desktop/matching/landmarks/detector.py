@@ -32,10 +32,9 @@
    readings is placed at their mean (its ``sd``, presence and confidence the mean of the two;
    where the two lie more than three combined sds apart, about 1 % of the points of synthetic
    X-rays, its confidence is 0: it is flagged low-confidence for the examiner. Widening its sd to
-   half the distance instead made one frontal X-ray of a test cohort too uncertain to assess
-   as a whole and was not kept); a point found by one reading only keeps the
-   first reading's place, or stays missing, and a side's point without its other side in the
-   model is not averaged. A
+   half the distance instead made one frontal X-ray of a test cohort too uncertain to assess as
+   a whole and was not kept); a point found by one reading only keeps the first reading's place,
+   or stays missing, and a side's point without its other side in the model is not averaged. A
    frontal skull is nearly symmetric, and the two readings err partly independently: on the
    frontal X-rays of synthetic seed 4343 (40 people, a seed used for nothing else) 0.37 -> 0.32 %
    of the skull's height (95th percentile 1.23 -> 1.07 %; weighting by the stated sd: 0.32 %).
