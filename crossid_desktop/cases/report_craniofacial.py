@@ -102,6 +102,8 @@ def landmark_note(record: Mapping[str, Any]) -> str:
         text = f"{which} X-ray: skull landmarks from {marks.get('source') or 'nowhere'}"
         if marks.get("corrected"):
             text += f", {len(marks['corrected'])} of them placed by the examiner"
+        if query.get("set_aside"):
+            text += "; left out as misplaced and estimated from the others: " + ", ".join(n.replace("_", " ") for n in query["set_aside"])
         if query.get("problem"):
             text += f". THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: {query['problem']}; the candidates were ranked without it"
         out.append(text + ".")

@@ -32,7 +32,8 @@ card, ``--json``, the recorded search and the report read it; keys are only ever
 
 The search's own record (``SearchResult.extra``) adds ``queries`` (each X-ray's view, skull
 landmarks with their ``source`` and any ``failure``, ``problem`` when it was not assessed,
-``unit``), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
+``unit``, ``imputed`` (skull points not found) and ``set_aside`` (detected points left out as
+misplaced: also a warning on the result, :func:`set_aside_warnings`)), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
 """
 
 from __future__ import annotations
@@ -268,10 +269,25 @@ def likelihood_ratio(evidence: PersonEvidence) -> tuple[float, str]:
     return lr, verbal_scale(lr)
 
 
+def set_aside_warnings(queries: Sequence[XrayQuery]) -> list[str]:
+    """One sentence per X-ray whose prediction set detected skull points aside
+    (:attr:`~crossid_desktop.matching.craniofacial.model.Prediction.set_aside`)."""
+    out = []
+    for query in queries:
+        names = [] if query.prediction is None or query.problem else [n.replace("_", " ") for n in query.prediction.set_aside]
+        if names:
+            which = "frontal" if query.view == "front" else "lateral"
+            points, pronoun = (f"point {names[0]}", "it") if len(names) == 1 else ("points " + ", ".join(names), "them")
+            out.append(f"On the {which} X-ray the detector's skull {points} did not fit the other skull landmarks, so the comparison left "
+                       f"{pronoun} out and estimated {pronoun} from the others; check {pronoun} on the X-ray and correct {pronoun} if misplaced.")
+    return out
+
+
 def xray_query_json(query: XrayQuery) -> dict[str, Any]:
     """An X-ray's record: its skull landmarks, the unit of its residuals, and why it could not be assessed."""
     prediction = query.prediction
     return {"view": query.view, "landmarks": None if query.landmarks is None else query.landmarks.to_dict(), "problem": query.problem,
             "unit": None if prediction is None or prediction.problem else prediction.unit,
             "imputed": [] if prediction is None else list(prediction.imputed),
+            "set_aside": [] if prediction is None else list(prediction.set_aside),
             "uncertainty_ratio": None if prediction is None or not math.isfinite(prediction.uncertainty_ratio) else round(prediction.uncertainty_ratio, 3)}

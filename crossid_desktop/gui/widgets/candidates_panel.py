@@ -33,11 +33,16 @@ def craniofacial_summary(record: dict | None) -> str:
         source = (query.get("landmarks") or {}).get("source", "none")
         view = "frontal" if query.get("view") == "front" else "lateral"
         parts.append(f"<br><b>{view} X-ray not assessed:</b> {query['problem']}; the remaining evidence ranks the candidates." if query.get("problem")
-                     else f"<br>{view} X-ray: skull landmarks from {source}.")
+                     else f"<br>{view} X-ray: skull landmarks from {source}" + _set_aside(query) + ".")
     apart = record.get("not_assessed", [])
     if apart:
         parts.append(f"<br>{len(apart)} people could not be compared with the skull and are not ranked.")
     return "".join(parts)
+
+
+def _set_aside(query: dict) -> str:
+    names = query.get("set_aside") or []
+    return ("; <b>left out as misplaced:</b> " + ", ".join(n.replace("_", " ") for n in names)) if names else ""
 
 
 class CandidatesPanel(QWidget):

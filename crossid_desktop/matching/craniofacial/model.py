@@ -4,7 +4,10 @@ The skull's points are brought to the canonical frame (:mod:`.views`) by the sim
 fits them best to the mean skull, so neither the X-ray's scale nor its pose matter; lengths in
 that frame are millimetres of a skull of average size. Points the X-ray lacks are filled in by
 their conditional mean given the others (a Gaussian model of skull shape), with the matching
-uncertainty. The face's points are then predicted as
+uncertainty. A skull whose shape is implausible for the model (a misplaced point) is refused,
+unless leaving out one of the detector's points (never one the examiner placed) makes the rest
+plausible: that point is then set aside, filled in like a missing one, and named
+(:attr:`Prediction.set_aside`; a warning on the search). The face's points are then predicted as
 
     y = a + P x + C (x - x_mean, covariates - covariate_mean)
 
@@ -41,6 +44,8 @@ MIN_SKULL_FRACTION = 0.5
 MAX_UNCERTAINTY_RATIO = 2.0
 #: a skull shape this improbable (chi-square tail) is not a skull: misplaced points
 MIN_SKULL_SHAPE_P = 1e-8
+#: detected points the prediction may set aside (filled in from the others) to make an implausible skull plausible
+MAX_SET_ASIDE = 1
 #: sex coded as the covariate "male" (1) / "female" (0)
 SEX_CODES = {"M": 1.0, "F": 0.0}
 
@@ -190,7 +195,8 @@ class Prediction:
 
     ``mean`` ``(m, 2)`` and ``cov`` ``(2m, 2m)`` for the face points ``names``; ``skull``
     ``(k, 2)`` the skull's points in the canonical frame (filled in where the X-ray lacks them:
-    ``imputed``); ``skull_to_canonical`` maps X-ray pixels into the frame. ``mm_per_unit`` turns
+    ``imputed``, and ``set_aside``: detected points that made the skull implausible, filled in as
+if missing); ``skull_to_canonical`` maps X-ray pixels into the frame. ``mm_per_unit`` turns
     lengths of the frame into millimetres of this skull (None when the X-ray's pixel spacing is
     unknown: lengths are then given in X-ray pixels, ``px_per_unit``). ``problem`` says why the
     query cannot be assessed (None when it can).
@@ -208,6 +214,7 @@ class Prediction:
     spacing_source: str | None
     uncertainty_ratio: float
     problem: str | None = None
+    set_aside: tuple[str, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -281,15 +288,20 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
     pair = model.pair
     xy, sd = skull_points(model, skull)
     present = ~np.isnan(xy[:, 0])
-    if skull.failure or present.sum() < max(3, int(np.ceil(MIN_SKULL_FRACTION * len(pair.skull_names)))):
+    minimum = max(3, int(np.ceil(MIN_SKULL_FRACTION * len(pair.skull_names))))
+    if skull.failure or present.sum() < minimum:
         reason = skull.failure or f"only {int(present.sum())} of the {len(pair.skull_names)} skull landmarks of the {pair.skull_view} X-ray were found"
         return _unassessable(model, reason)
-    transform = align_skull(model, xy, sd)
-    unit = transform.scale  # canonical units per X-ray pixel
-    x = transform.apply(xy).reshape(-1)
-    noise = np.repeat((unit * np.nan_to_num(sd, nan=0.0)) ** 2, 2)
-    filled, error = impute(model, x, noise)
+    transform, _, filled, error = _placed(model, xy, sd)
     shape_problem = _implausible(model, filled, error)
+    set_aside: tuple[str, ...] = ()
+    if shape_problem is not None:
+        movable = present & (np.nan_to_num(sd) > 0) & np.array([n not in skull.corrected for n in pair.skull_names])
+        rescue = _set_aside(model, xy, sd, movable, int(present.sum()) - minimum)
+        if rescue is not None:
+            (transform, _, filled, error), shape_problem = rescue[1], None
+            set_aside = tuple(n for n, was, now in zip(pair.skull_names, present, ~np.isnan(rescue[0][:, 0])) if was and not now)
+    unit = transform.scale  # canonical units per X-ray pixel
     z, z_var = covariates(model, sex, age)
     k2 = 2 * len(pair.skull_names)
     features = np.concatenate([filled - model.skull_mean.reshape(-1), z - model.covariate_mean])
@@ -303,18 +315,53 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
     if problem is None and ratio > MAX_UNCERTAINTY_RATIO:
         problem = (f"the skull landmarks are too uncertain: the predicted face is {ratio:.1f} times as uncertain as "
                    f"with well-placed landmarks (limit {MAX_UNCERTAINTY_RATIO:.1f})")
-    imputed = tuple(name for name, ok in zip(pair.skull_names, present) if not ok)
+    imputed = tuple(name for name, ok in zip(pair.skull_names, present) if not ok)  # not found (the set-aside ones were)
     return Prediction(pair, pair.face_names, mean.reshape(-1, 2), cov, filled.reshape(-1, 2), imputed, transform, 1.0 / unit,
-                      None if spacing is None else spacing / unit, skull.spacing_source, ratio, problem)
+                      None if spacing is None else spacing / unit, skull.spacing_source, ratio, problem, set_aside)
+
+
+def _placed(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64]) -> tuple[Similarity, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The skull's points in the canonical frame: the similarity, the points ``(2k,)`` (NaN where
+    missing), and the completed points with the covariance of their error (:func:`impute`)."""
+    transform = align_skull(model, xy, sd)
+    x = transform.apply(xy).reshape(-1)
+    noise = np.repeat((transform.scale * np.nan_to_num(sd, nan=0.0)) ** 2, 2)
+    filled, error = impute(model, x, noise)
+    return transform, x, filled, error
+
+
+def _set_aside(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64], movable: NDArray[np.bool_], spare: int) -> Any:
+    """An implausible skull made plausible by leaving out at most :data:`MAX_SET_ASIDE` of the
+    ``movable`` points (the detector's; never one the examiner placed), ``spare`` being how many
+    points the query can lose: greedily, each time the point whose absence makes the rest the most
+    probable skull. ``(points with those rows NaN, _placed of them)``, or None when that fails."""
+    for _ in range(min(MAX_SET_ASIDE, spare)):
+        best = None
+        for i in np.flatnonzero(movable & ~np.isnan(xy[:, 0])):
+            trial = xy.copy()
+            trial[i] = np.nan
+            placed = _placed(model, trial, sd)
+            stat = _shape_log_p(model, placed[2], placed[3])
+            if best is None or stat > best[0]:
+                best = (stat, trial, placed)
+        if best is None:
+            return None
+        xy = best[1]
+        if best[0] >= math.log(MIN_SKULL_SHAPE_P):
+            return xy, best[2]
+    return None
+
+
+def _shape_log_p(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.float64]) -> float:
+    """The log chi-square tail of the skull shape ``x`` (completed, with its error covariance)."""
+    d = x - model.skull_mean.reshape(-1)
+    stat = float(d @ np.linalg.solve(model.skull_cov + error, d))
+    return chi2.log_sf(stat, max(len(d) - 4, 1))
 
 
 def _implausible(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.float64]) -> str | None:
     """A sentence when the skull's shape lies far outside the skulls the model knows."""
-    d = x - model.skull_mean.reshape(-1)
-    cov = model.skull_cov + error
-    dof = max(len(d) - 4, 1)
-    stat = float(d @ np.linalg.solve(cov, d))
-    if chi2.log_sf(stat, dof) < math.log(MIN_SKULL_SHAPE_P):
+    if _shape_log_p(model, x, error) < math.log(MIN_SKULL_SHAPE_P):
         return "the skull landmarks do not form a plausible skull (some points are probably misplaced); check and correct them"
     return None
 

@@ -74,11 +74,11 @@ def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = 
                     for c in pair.correspondences)
     photo_points = fit.registration.inverse().then(frame).apply(fit.residuals + prediction.mean[[prediction.names.index(n) for n in fit.names]])
     measured = {n: (float(x), float(y)) for n, (x, y) in zip(fit.names, photo_points)}
-    unreliable = [name for name in prediction.imputed]
-    note = None
-    if unreliable or prediction.uncertainty_ratio > 1.5:
-        note = ("The overlay is less reliable: " + (f"the skull landmarks {', '.join(unreliable)} were not found and were estimated" if unreliable else
-                f"the skull landmarks are uncertain ({prediction.uncertainty_ratio:.1f} times the usual spread)") + ".")
+    missing, aside = (", ".join(n.replace("_", " ") for n in names) for names in (prediction.imputed, prediction.set_aside))
+    reasons = [f"the skull landmarks {missing} were not found and were estimated" if missing else "",
+               f"the detected skull landmarks {aside} did not fit the others and were estimated from them" if aside else "",
+               f"the skull landmarks are uncertain ({prediction.uncertainty_ratio:.1f} times the usual spread)" if prediction.uncertainty_ratio > 1.5 and not missing else ""]
+    note = "The overlay is less reliable: " + "; ".join(r for r in reasons if r) + "." if any(reasons) else None
     return Overlay(xray_to_photo, skull, pair.skull_names, predicted, prediction.names, vectors, measured, adjustment, note is None, note)
 
 

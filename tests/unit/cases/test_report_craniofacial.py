@@ -61,3 +61,5 @@ def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
     assert "Frontal X-ray: skull landmarks from xray-landmarks-front, 2 of them placed by the examiner." in note
     assert "Lateral X-ray: skull landmarks from nowhere. THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: The landmark model" in note
     assert landmark_note({"queries": []}) == ""
+    aside = landmark_note({"queries": [{"view": "front", "problem": None, "set_aside": ["euryon_left"], "landmarks": {"source": "xray-landmarks-front"}}]})
+    assert aside == "Frontal X-ray: skull landmarks from xray-landmarks-front; left out as misplaced and estimated from the others: euryon left."

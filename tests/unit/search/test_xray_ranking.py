@@ -151,3 +151,20 @@ def test_an_x_ray_candidates_score_is_its_ratio_on_a_0_to_1_scale(scene) -> None
     for c in result.candidates:
         assert c.confidence == pytest.approx(c.likelihood_ratio / (1.0 + c.likelihood_ratio), rel=1e-9)
     assert ratio_score(800.0) == 1.0 and ratio_score(-800.0) == pytest.approx(0.0, abs=1e-300) and ratio_score(0.0) == 0.5
+
+
+def test_a_misplaced_skull_point_is_set_aside_and_said(scene) -> None:
+    world, workspace, cache, people = scene
+    skull = people[1].skulls[world.pair.skull_view]
+    xy = skull.xy.copy()
+    width = float(np.nanmax(xy[:, 0]) - np.nanmin(xy[:, 0]))
+    xy[0] += (0.3 * width, 0.3 * width)
+    wrong = Landmarks(skull.view, skull.names, xy, skull.sd, "test")
+    result = SearchService(workspace, matchers=cache).search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=5, landmarks=[wrong])
+    assert result.candidates[0].subject_id == "P01"  # the rest of the skull still finds its person
+    query = result.to_dict()["craniofacial"]["queries"][0]
+    assert query["problem"] is None and query["set_aside"] == [skull.names[0]] and query["imputed"] == []
+    point = skull.names[0].replace("_", " ")
+    assert any(f"frontal X-ray the detector's skull point {point} did not fit" in w for w in result.to_dict()["warnings"])
+    made = candidate_overlay(workspace, cache.for_role(workspace.root, "xray"), _xray(), QueryModality.XRAY_FRONT, "P01", landmarks=wrong)
+    assert made.overlay is not None and not made.overlay.reliable and point in made.overlay.note

@@ -176,3 +176,31 @@ def test_photos_whose_deviations_differ_by_rounding_share_one_decomposition(worl
     for photo, b in zip(photos, together):
         a = QueryContext(model, context.prediction).assess(photo)
         assert b.misfit == pytest.approx(a.misfit, rel=5e-3) and b.llr == pytest.approx(a.llr, rel=5e-3, abs=5e-3)
+
+
+def test_one_misplaced_detected_point_is_set_aside_and_named_two_are_refused(world: World, fitted) -> None:
+    rng = np.random.default_rng(10)
+    skull = world.person(rng, "A").skulls[world.pair.skull_view]
+    model = fitted.model
+    names = skull.names
+    width = float(np.nanmax(skull.xy[:, 0]) - np.nanmin(skull.xy[:, 0]))
+    i, j = 0, len(names) // 2
+
+    def marks(xy, **extra) -> Landmarks:
+        return Landmarks(skull.view, names, xy, skull.sd, "test", **extra)
+
+    wrong = skull.xy.copy()
+    wrong[i] += (0.3 * width, 0.3 * width)  # a point placed a third of the skull away, stated as precise
+    without = skull.xy.copy()
+    without[i] = np.nan
+    kept = predict(model, marks(wrong))
+    alone = predict(model, marks(without))  # what the query gives had the detector not found the point
+    assert kept.problem is None and kept.set_aside == (names[i],) and kept.imputed == ()
+    np.testing.assert_allclose(kept.mean, alone.mean, atol=1e-9)
+    np.testing.assert_allclose(kept.cov, alone.cov, atol=1e-9)
+    assert predict(model, marks(skull.xy)).set_aside == ()  # a plausible skull keeps every point
+    # the examiner's own placement is never overruled, and one point left out cannot hide two misplaced
+    assert "plausible skull" in predict(model, marks(wrong, corrected=frozenset({names[i]}))).problem
+    both = wrong.copy()
+    both[j] -= (0.3 * width, 0.3 * width)
+    assert "plausible skull" in predict(model, marks(both)).problem
