@@ -74,12 +74,21 @@ def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = 
                     for c in pair.correspondences)
     photo_points = fit.registration.inverse().then(frame).apply(fit.residuals + prediction.mean[[prediction.names.index(n) for n in fit.names]])
     measured = {n: (float(x), float(y)) for n, (x, y) in zip(fit.names, photo_points)}
-    missing, aside = (", ".join(n.replace("_", " ") for n in names) for names in (prediction.imputed, prediction.set_aside))
-    reasons = [f"the skull landmarks {missing} were not found and were estimated" if missing else "",
-               f"the detected skull landmarks {aside} did not fit the others and were estimated from them" if aside else "",
-               f"the skull landmarks are uncertain ({prediction.uncertainty_ratio:.1f} times the usual spread)" if prediction.uncertainty_ratio > 1.5 and not missing else ""]
+    reasons = [_estimated(prediction.imputed, found=False), _estimated(prediction.set_aside, found=True),
+               f"the skull landmarks are uncertain ({prediction.uncertainty_ratio:.1f} times the usual spread)"
+               if prediction.uncertainty_ratio > 1.5 and not prediction.imputed else ""]
     note = "The overlay is less reliable: " + "; ".join(r for r in reasons if r) + "." if any(reasons) else None
     return Overlay(xray_to_photo, skull, pair.skull_names, predicted, prediction.names, vectors, measured, adjustment, note is None, note)
+
+
+def _estimated(names: tuple[str, ...], *, found: bool) -> str:
+    """What became of skull landmarks that were estimated: not found, or (``found``) detected
+    but set aside; empty without ``names``."""
+    if not names:
+        return ""
+    verb = "was" if len(names) == 1 else "were"
+    subject = f"the {'detected ' if found else ''}skull landmark{'' if len(names) == 1 else 's'} {', '.join(n.replace('_', ' ') for n in names)}"
+    return f"{subject} did not fit the others and {verb} estimated from them" if found else f"{subject} {verb} not found and {verb} estimated"
 
 
 def correspondence_table(prediction: Prediction, fit: Fit, tolerance: Tolerance, *, to_photo: Similarity = IDENTITY) -> list[TableRow]:
