@@ -103,7 +103,7 @@ def landmark_note(record: Mapping[str, Any]) -> str:
         if marks.get("corrected"):
             text += f", {len(marks['corrected'])} of them placed by the examiner"
         if query.get("set_aside"):
-            text += "; left out as misplaced and estimated from the others: " + ", ".join(n.replace("_", " ") for n in query["set_aside"])
+            text += "; left out as not fitting the others and estimated from them: " + ", ".join(n.replace("_", " ") for n in query["set_aside"])
         if query.get("problem"):
             text += f". THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: {query['problem']}; the candidates were ranked without it"
         out.append(text + ".")

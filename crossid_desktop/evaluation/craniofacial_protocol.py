@@ -302,6 +302,7 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
     metrics.update(protocol="skull2face", n_test_subjects=len(test), gallery_size=sum(len(v.photos) for v in scores.values()),
                    n_queries=sum(len(v.query_subjects) for v in scores.values()), landmarks=_landmark_source(protocol),
                    query_problems={view: dict(v.problems) for view, v in scores.items()},
+                   query_set_aside={view: {k: list(names) for k, names in v.set_aside.items()} for view, v in scores.items()},
                    data={"root": str(dataset.root), "layout": "s2f", "test_subjects": test, "subjects": protocol.subjects if isinstance(protocol.subjects, str) else "list"})
     notes = ("People are ranked by the evidence of their photos (fused and person/ keys); photo keys rank photos as the skull-to-face protocol does.",)
     return EvaluationResult("skull2face", metrics, curves, -genuine, -impostor, None, (np.exp(genuine), np.exp(impostor)) if calibrated else None, None, (), notes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +41,8 @@ class ViewScores:
 
     ``llr``, ``misfit`` (D^2 / dof) and ``statistic`` are ``(Q, G)`` float64, NaN where the pair
     cannot be compared; ``verdicts`` the photo decisions; ``problems`` the queries that could not
-    be assessed (subject id -> reason).
+    be assessed (subject id -> reason), ``set_aside`` the queries whose prediction set detected
+    skull points aside (subject id -> their names).
     """
 
     view: str
@@ -52,6 +53,7 @@ class ViewScores:
     statistic: NDArray[np.float64]
     verdicts: tuple[tuple[Verdict, ...], ...]
     problems: dict[str, str]
+    set_aside: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def by_person(self, tolerance: Tolerance) -> tuple[tuple[str, ...], NDArray[np.float64], list[list[Verdict]]]:
         """People of the gallery (sorted), each query's pooled photo llr per person ``(Q, P)`` (NaN
@@ -102,12 +104,15 @@ def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[Paired
     llr, misfit, statistic = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     verdicts: list[tuple[Verdict, ...]] = []
     problems: dict[str, str] = {}
+    set_aside: dict[str, tuple[str, ...]] = {}
     for q, person in enumerate(chosen):
         check_cancel(cancel, "The craniofacial evaluation")
         report(q, len(chosen), f"{pair.name} X-rays against photos")
         prediction = predict(model, person.skulls[pair.skull_view], sex=None, age=None)
         if prediction.problem:
             problems[person.subject_id] = prediction.problem
+        elif prediction.set_aside:
+            set_aside[person.subject_id] = prediction.set_aside
         fits = _assess(model, prediction, photos, photo_errors)
         row = []
         for g, fit in enumerate(fits):
@@ -117,4 +122,4 @@ def view_scores(model: ViewModel, tolerance: Tolerance, queries: Sequence[Paired
         verdicts.append(tuple(row))
     report(len(chosen), len(chosen), f"{pair.name} X-rays against photos")
     gallery_photos = tuple(GalleryPhoto(s, name, pair.face_view) for s, name, _ in photos)
-    return ViewScores(pair.name, tuple(p.subject_id for p in chosen), gallery_photos, llr, misfit, statistic, tuple(verdicts), problems)
+    return ViewScores(pair.name, tuple(p.subject_id for p in chosen), gallery_photos, llr, misfit, statistic, tuple(verdicts), problems, set_aside)

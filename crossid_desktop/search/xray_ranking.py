@@ -284,7 +284,8 @@ def set_aside_warnings(queries: Sequence[XrayQuery]) -> list[str]:
 
 
 def xray_query_json(query: XrayQuery) -> dict[str, Any]:
-    """An X-ray's record: its skull landmarks, the unit of its residuals, and why it could not be assessed."""
+    """An X-ray's record: its skull landmarks, the unit of its residuals, why it could not be assessed,
+    the skull points estimated because they were not found (``imputed``) or were set aside (``set_aside``)."""
     prediction = query.prediction
     return {"view": query.view, "landmarks": None if query.landmarks is None else query.landmarks.to_dict(), "problem": query.problem,
             "unit": None if prediction is None or prediction.problem else prediction.unit,

@@ -103,7 +103,10 @@ def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise,
     if stored is not None and stored.is_file():
         with np.load(stored, allow_pickle=False) as saved:
             table = EvidenceTable(tuple(saved["queries"]), tuple(saved["people"]), saved["values"], {}, {v: saved[f"statistic_{v}"] for v in model.views})
-            return table, json.loads(str(saved["problems"]))
+            problems = json.loads(str(saved["problems"]))
+            if "set_aside" in saved.files:  # tables stored before the set-aside was counted lack it
+                problems = {"not assessable": problems, "skull point set aside": json.loads(str(saved["set_aside"]))}
+            return table, problems
     siamese = distances()  # the Siamese network's distances of the cohort (computed once, when first needed)
     subjects = sorted(siamese["front"][0])
     people = load_people(data, subjects, noise, 0)
@@ -115,11 +118,12 @@ def scored_table(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise,
     scores = {view: view_scores(vm, unit, people, people) for view, vm in model.views.items()}
     table = evidence_table(scores, unit, siamese)
     problems = {view: len(s.problems) for view, s in scores.items()}
+    set_aside = {view: len(s.set_aside) for view, s in scores.items()}
     if stored is not None:
         stored.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(stored, queries=np.array(table.queries), people=np.array(table.people), values=table.values, problems=json.dumps(problems),
-                            **{f"statistic_{v}": table.statistics[v] for v in model.views})
-    return table, problems
+                            set_aside=json.dumps(set_aside), **{f"statistic_{v}": table.statistics[v] for v in model.views})
+    return table, {"not assessable": problems, "skull point set aside": set_aside}
 
 
 def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, distances: Callable[[], dict], *, detect: bool, cache: Path | None,
@@ -147,7 +151,7 @@ def report(label: str, metrics: dict, problems: dict) -> None:
     print(_row("**fusion (default X-ray matcher)**", metrics, "fusion/"))
     print(f"\nexclusion (both X-rays): true-negative rate {metrics['exclusion/tnr']:.3f}, false-exclusion rate {metrics['exclusion/fer']:.3f}, "
           f"not assessable {metrics['exclusion/not_assessable']:.3f}; Cllr {metrics['cllr']:.3f} (Cllr_min {metrics['cllr_min']:.3f}); "
-          f"queries not assessable: {problems}")
+          f"queries (X-rays by view): {problems}")
 
 
 def timing(spec: str, n_photos: int, repeats: int = 5) -> None:

@@ -64,3 +64,19 @@ def test_badge_hidden_without_a_record(qtbot) -> None:
     shown = ConsistencyBadge({"status": "inconsistent", "excluding": ["gonion_soft_right"], "statement": "The face is not consistent..."})
     qtbot.addWidget(shown)
     assert shown.property("status") == "inconsistent" and shown.toolTip().startswith("The face is not")
+
+
+def test_the_summary_and_the_command_line_name_a_point_set_aside(capsys: pytest.CaptureFixture[str]) -> None:
+    from crossid_desktop.cli.commands.search import _print_craniofacial
+    from crossid_desktop.gui.widgets.candidates_panel import craniofacial_summary
+
+    record = {"queries": [{"view": "front", "problem": None, "unit": "px", "set_aside": ["euryon_left"], "landmarks": {"source": "xray-landmarks-front"}},
+                          {"view": "side", "problem": None, "unit": "px", "set_aside": [], "landmarks": {"source": "xray-landmarks-side"}}],
+              "not_assessed": []}
+    summary = craniofacial_summary(record)
+    assert "frontal X-ray: skull landmarks from xray-landmarks-front; <b>left out as not fitting the others:</b> euryon left." in summary
+    assert "lateral X-ray: skull landmarks from xray-landmarks-side." in summary
+    _print_craniofacial(record)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["front X-ray: skull landmarks from xray-landmarks-front; euryon left left out as not fitting the others; residuals in px",
+                     "side X-ray: skull landmarks from xray-landmarks-side; residuals in px"]

@@ -117,7 +117,7 @@ def _print_craniofacial(record: dict) -> None:
     """Where each X-ray's skull landmarks came from, why a query was not assessed, who was set apart."""
     for query in record["queries"]:
         source = (query.get("landmarks") or {}).get("source", "none")
-        aside = "".join(f"; {n} left out as misplaced" for n in query.get("set_aside") or [])
+        aside = "".join(f"; {n.replace('_', ' ')} left out as not fitting the others" for n in query.get("set_aside") or [])
         print(f"{query['view']} X-ray: skull landmarks from {source}" + (f"; NOT ASSESSED: {query['problem']}" if query["problem"] else f"{aside}; residuals in {query['unit']}"))
     for entry in record["not_assessed"]:
         print(f"not ranked: {entry['subject_id']}: {'; '.join(entry['reasons'])}")

@@ -42,7 +42,7 @@ def craniofacial_summary(record: dict | None) -> str:
 
 def _set_aside(query: dict) -> str:
     names = query.get("set_aside") or []
-    return ("; <b>left out as misplaced:</b> " + ", ".join(n.replace("_", " ") for n in names)) if names else ""
+    return ("; <b>left out as not fitting the others:</b> " + ", ".join(n.replace("_", " ") for n in names)) if names else ""
 
 
 class CandidatesPanel(QWidget):

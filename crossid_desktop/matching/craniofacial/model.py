@@ -44,6 +44,8 @@ MIN_SKULL_FRACTION = 0.5
 MAX_UNCERTAINTY_RATIO = 2.0
 #: a skull shape this improbable (chi-square tail) is not a skull: misplaced points
 MIN_SKULL_SHAPE_P = 1e-8
+#: why a skull is refused; ``tried`` says that leaving out one detected point did not help
+IMPLAUSIBLE = "the skull landmarks do not form a plausible skull (some points are probably misplaced{tried}); check and correct them"
 #: detected points the prediction may set aside (filled in from the others) to make an implausible skull plausible
 MAX_SET_ASIDE = 1
 #: sex coded as the covariate "male" (1) / "female" (0)
@@ -196,7 +198,7 @@ class Prediction:
     ``mean`` ``(m, 2)`` and ``cov`` ``(2m, 2m)`` for the face points ``names``; ``skull``
     ``(k, 2)`` the skull's points in the canonical frame (filled in where the X-ray lacks them:
     ``imputed``, and ``set_aside``: detected points that made the skull implausible, filled in as
-if missing); ``skull_to_canonical`` maps X-ray pixels into the frame. ``mm_per_unit`` turns
+    if missing); ``skull_to_canonical`` maps X-ray pixels into the frame. ``mm_per_unit`` turns
     lengths of the frame into millimetres of this skull (None when the X-ray's pixel spacing is
     unknown: lengths are then given in X-ray pixels, ``px_per_unit``). ``problem`` says why the
     query cannot be assessed (None when it can).
@@ -299,8 +301,10 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
         movable = present & (np.nan_to_num(sd) > 0) & np.array([n not in skull.corrected for n in pair.skull_names])
         rescue = _set_aside(model, xy, sd, movable, int(present.sum()) - minimum)
         if rescue is not None:
-            (transform, _, filled, error), shape_problem = rescue[1], None
-            set_aside = tuple(n for n, was, now in zip(pair.skull_names, present, ~np.isnan(rescue[0][:, 0])) if was and not now)
+            kept, (transform, _, filled, error) = rescue
+            set_aside = tuple(n for n, was, now in zip(pair.skull_names, present, ~np.isnan(kept[:, 0])) if was and not now)
+        elif movable.any() and present.sum() > minimum:
+            shape_problem = IMPLAUSIBLE.format(tried=", and leaving out any one of the detected points does not make the rest plausible")
     unit = transform.scale  # canonical units per X-ray pixel
     z, z_var = covariates(model, sex, age)
     k2 = 2 * len(pair.skull_names)
@@ -311,8 +315,10 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
     cov = model.residual_cov + jac @ error @ jac.T + cz @ z_var @ cz.T
     ratio = float(np.sqrt(np.trace(cov) / np.trace(model.residual_cov)))
     spacing = skull.spacing_mm
-    problem = shape_problem
-    if problem is None and ratio > MAX_UNCERTAINTY_RATIO:
+    problem = shape_problem if not set_aside else None
+    if set_aside and ratio > MAX_UNCERTAINTY_RATIO:  # the point left out leaves the rest too uncertain: the shape is the problem
+        problem, set_aside = shape_problem, ()
+    elif problem is None and ratio > MAX_UNCERTAINTY_RATIO:
         problem = (f"the skull landmarks are too uncertain: the predicted face is {ratio:.1f} times as uncertain as "
                    f"with well-placed landmarks (limit {MAX_UNCERTAINTY_RATIO:.1f})")
     imputed = tuple(name for name, ok in zip(pair.skull_names, present) if not ok)  # not found (the set-aside ones were)
@@ -330,7 +336,8 @@ def _placed(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64]) 
     return transform, x, filled, error
 
 
-def _set_aside(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64], movable: NDArray[np.bool_], spare: int) -> Any:
+def _set_aside(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64], movable: NDArray[np.bool_],
+               spare: int) -> tuple[NDArray[np.float64], tuple[Similarity, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] | None:
     """An implausible skull made plausible by leaving out at most :data:`MAX_SET_ASIDE` of the
     ``movable`` points (the detector's; never one the examiner placed), ``spare`` being how many
     points the query can lose: greedily, each time the point whose absence makes the rest the most
@@ -362,8 +369,9 @@ def _shape_log_p(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.flo
 def _implausible(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.float64]) -> str | None:
     """A sentence when the skull's shape lies far outside the skulls the model knows."""
     if _shape_log_p(model, x, error) < math.log(MIN_SKULL_SHAPE_P):
-        return "the skull landmarks do not form a plausible skull (some points are probably misplaced); check and correct them"
+        return IMPLAUSIBLE.format(tried="")
     return None
+
 
 
 def _unassessable(model: ViewModel, reason: str) -> Prediction:

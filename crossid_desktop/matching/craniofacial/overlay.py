@@ -76,7 +76,7 @@ def build_overlay(prediction: Prediction, fit: Fit, *, adjustment: Similarity = 
     measured = {n: (float(x), float(y)) for n, (x, y) in zip(fit.names, photo_points)}
     reasons = [_estimated(prediction.imputed, found=False), _estimated(prediction.set_aside, found=True),
                f"the skull landmarks are uncertain ({prediction.uncertainty_ratio:.1f} times the usual spread)"
-               if prediction.uncertainty_ratio > 1.5 and not prediction.imputed else ""]
+               if prediction.uncertainty_ratio > 1.5 and not (prediction.imputed or prediction.set_aside) else ""]
     note = "The overlay is less reliable: " + "; ".join(r for r in reasons if r) + "." if any(reasons) else None
     return Overlay(xray_to_photo, skull, pair.skull_names, predicted, prediction.names, vectors, measured, adjustment, note is None, note)
 

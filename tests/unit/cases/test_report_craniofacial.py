@@ -62,4 +62,4 @@ def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
     assert "Lateral X-ray: skull landmarks from nowhere. THE SKULL COULD NOT BE ASSESSED FROM THIS X-RAY: The landmark model" in note
     assert landmark_note({"queries": []}) == ""
     aside = landmark_note({"queries": [{"view": "front", "problem": None, "set_aside": ["euryon_left"], "landmarks": {"source": "xray-landmarks-front"}}]})
-    assert aside == "Frontal X-ray: skull landmarks from xray-landmarks-front; left out as misplaced and estimated from the others: euryon left."
+    assert aside == "Frontal X-ray: skull landmarks from xray-landmarks-front; left out as not fitting the others and estimated from them: euryon left."

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from craniofacial_world import XRAY_MM_PER_PX, World, depth_of
 
+from crossid_desktop.matching.craniofacial import model as model_module
 from crossid_desktop.matching.craniofacial.assess import QueryContext, assess_photo
 from crossid_desktop.matching.craniofacial.consistency import CONSISTENT, INCONSISTENT, Tolerance, judge_photo
 from crossid_desktop.matching.craniofacial.model import predict
@@ -178,7 +179,7 @@ def test_photos_whose_deviations_differ_by_rounding_share_one_decomposition(worl
         assert b.misfit == pytest.approx(a.misfit, rel=5e-3) and b.llr == pytest.approx(a.llr, rel=5e-3, abs=5e-3)
 
 
-def test_one_misplaced_detected_point_is_set_aside_and_named_two_are_refused(world: World, fitted) -> None:
+def test_one_misplaced_detected_point_is_set_aside_and_named_two_are_refused(world: World, fitted, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(10)
     skull = world.person(rng, "A").skulls[world.pair.skull_view]
     model = fitted.model
@@ -186,8 +187,8 @@ def test_one_misplaced_detected_point_is_set_aside_and_named_two_are_refused(wor
     width = float(np.nanmax(skull.xy[:, 0]) - np.nanmin(skull.xy[:, 0]))
     i, j = 0, len(names) // 2
 
-    def marks(xy, **extra) -> Landmarks:
-        return Landmarks(skull.view, names, xy, skull.sd, "test", **extra)
+    def marks(xy, sd=skull.sd, **extra) -> Landmarks:
+        return Landmarks(skull.view, names, xy, sd, "test", **extra)
 
     wrong = skull.xy.copy()
     wrong[i] += (0.3 * width, 0.3 * width)  # a point placed a third of the skull away, stated as precise
@@ -196,11 +197,46 @@ def test_one_misplaced_detected_point_is_set_aside_and_named_two_are_refused(wor
     kept = predict(model, marks(wrong))
     alone = predict(model, marks(without))  # what the query gives had the detector not found the point
     assert kept.problem is None and kept.set_aside == (names[i],) and kept.imputed == ()
-    np.testing.assert_allclose(kept.mean, alone.mean, atol=1e-9)
-    np.testing.assert_allclose(kept.cov, alone.cov, atol=1e-9)
+    for field in ("mean", "cov", "skull"):
+        np.testing.assert_allclose(getattr(kept, field), getattr(alone, field), atol=1e-9)
+    assert kept.skull_to_canonical == pytest.approx(alone.skull_to_canonical) and kept.px_per_unit == pytest.approx(alone.px_per_unit)
+    assert kept.uncertainty_ratio == pytest.approx(alone.uncertainty_ratio)
+    slight = wrong.copy()
+    slight[j] += (0.01 * width, 0.0)  # a second point off by little: the one far off is still the one left out
+    assert predict(model, marks(slight)).set_aside == (names[i],)
     assert predict(model, marks(skull.xy)).set_aside == ()  # a plausible skull keeps every point
-    # the examiner's own placement is never overruled, and one point left out cannot hide two misplaced
-    assert "plausible skull" in predict(model, marks(wrong, corrected=frozenset({names[i]}))).problem
+    # the examiner's own placement (named as corrected, or with deviation 0) is never overruled,
+    # and one point left out cannot hide two misplaced
+    tried = "leaving out any one of the detected points does not make the rest plausible"
+    assert tried in predict(model, marks(wrong, corrected=frozenset({names[i]}))).problem
+    assert tried in predict(model, marks(wrong, sd=np.where(np.arange(len(names)) == i, 0.0, skull.sd))).problem
     both = wrong.copy()
     both[j] -= (0.3 * width, 0.3 * width)
-    assert "plausible skull" in predict(model, marks(both)).problem
+    assert tried in predict(model, marks(both)).problem
+    # a query with no point to spare is refused as before
+    few = wrong.copy()
+    spare = int((~np.isnan(few[:, 0])).sum()) - max(3, int(np.ceil(model_module.MIN_SKULL_FRACTION * len(names))))
+    few[[k for k in range(len(names)) if k != i][:spare]] = np.nan
+    refused = predict(model, marks(few))
+    assert "plausible skull" in refused.problem and tried not in refused.problem and refused.set_aside == ()
+    # a point left out that leaves the rest too uncertain: refused for the shape, nothing set aside
+    monkeypatch.setattr(model_module, "MAX_UNCERTAINTY_RATIO", 0.5)
+    strict = predict(model, marks(wrong))
+    assert "plausible skull" in strict.problem and strict.set_aside == ()
+
+
+def test_the_evaluation_counts_the_queries_with_a_point_set_aside(world: World, fitted) -> None:
+    from dataclasses import replace
+
+    from crossid_desktop.evaluation.craniofacial_scores import view_scores
+
+    rng = np.random.default_rng(11)
+    people = [world.person(rng, f"E{i}") for i in range(3)]
+    view = world.pair.skull_view
+    skull = people[1].skulls[view]
+    width = float(np.nanmax(skull.xy[:, 0]) - np.nanmin(skull.xy[:, 0]))
+    xy = skull.xy.copy()
+    xy[2] += (0.3 * width, -0.3 * width)
+    people[1] = replace(people[1], skulls={**people[1].skulls, view: Landmarks(skull.view, skull.names, xy, skull.sd, "test")})
+    scores = view_scores(fitted.model, Tolerance(), people, people)
+    assert scores.set_aside == {"E1": (skull.names[2],)} and scores.problems == {}
