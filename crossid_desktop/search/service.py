@@ -49,7 +49,7 @@ from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.face_ranking import Rescore, choose, transplant_hook
 from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, describe_preparation, query_warnings, resolve_modalities
 from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
-from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, set_aside_warnings, xray_query_json
+from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, skull_warnings, xray_query_json
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -234,7 +234,7 @@ class SearchService:
                  "not_assessed": [{"subject_id": e.subject_id, "reasons": list(dict.fromkeys(e.verdict.reasons))} for e in unranked],
                  "people_compared": len(evidence)}
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, "subject", candidates,
-                            matcher.model_card().get("preprocessing", {}), timings, craniofacial=extra, warnings=tuple(set_aside_warnings(queries)))
+                            matcher.model_card().get("preprocessing", {}), timings, craniofacial=extra, warnings=tuple(skull_warnings(queries)))
 
     def locate(
         self,

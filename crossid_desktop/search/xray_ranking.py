@@ -33,7 +33,7 @@ card, ``--json``, the recorded search and the report read it; keys are only ever
 The search's own record (``SearchResult.extra``) adds ``queries`` (each X-ray's view, skull
 landmarks with their ``source`` and any ``failure``, ``problem`` when it was not assessed,
 ``unit``, ``imputed`` (skull points not found) and ``set_aside`` (detected points left out as
-misplaced: also a warning on the result, :func:`set_aside_warnings`)), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
+misplaced: also a warning on the result, :func:`skull_warnings`)), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Ve
 from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model import Prediction
 from crossid_desktop.matching.craniofacial.points import Landmarks
+from crossid_desktop.matching.landmarks.detector import serious_warnings
 from crossid_desktop.progress import check_cancel
 
 #: a matcher's index by its fingerprint (the search service keeps them open)
@@ -269,14 +270,20 @@ def likelihood_ratio(evidence: PersonEvidence) -> tuple[float, str]:
     return lr, verbal_scale(lr)
 
 
-def set_aside_warnings(queries: Sequence[XrayQuery]) -> list[str]:
-    """One sentence per X-ray whose prediction set detected skull points aside
+def skull_warnings(queries: Sequence[XrayQuery]) -> list[str]:
+    """What each assessed X-ray's skull landmarks make less reliable, one sentence each: the
+    landmark detector's warnings (but its list of low-confidence points, which the landmark view
+    shows; none once the examiner moved a point) and the detected points the prediction set aside
     (:attr:`~crossid_desktop.matching.craniofacial.model.Prediction.set_aside`)."""
     out = []
     for query in queries:
-        names = [] if query.prediction is None or query.problem else [n.replace("_", " ") for n in query.prediction.set_aside]
+        if query.prediction is None or query.problem or query.landmarks is None:
+            continue
+        which = "frontal" if query.view == "front" else "lateral"
+        if not query.landmarks.corrected:
+            out.extend(f"On the {which} X-ray, the landmark detector: {w}" for w in serious_warnings(query.landmarks.warnings))
+        names = [n.replace("_", " ") for n in query.prediction.set_aside]
         if names:
-            which = "frontal" if query.view == "front" else "lateral"
             points, pronoun = (f"point {names[0]}", "it") if len(names) == 1 else ("points " + ", ".join(names), "them")
             out.append(f"On the {which} X-ray the detector's skull {points} did not fit the other skull landmarks, so the comparison left "
                        f"{pronoun} out and estimated {pronoun} from the others; check {pronoun} on the X-ray and correct {pronoun} if misplaced.")

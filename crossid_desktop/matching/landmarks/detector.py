@@ -43,7 +43,11 @@
    images. A point whose null bin wins (``presence`` < threshold) or that falls outside the
    image is **missing**, never clipped to the border. A point with little probability near its
    peak is flagged low-confidence; the image as a whole is flagged when its mean confidence is
-   low or the points are not arranged like a skull (:mod:`.shape`).
+   low or the points are not arranged like a skull (:mod:`.shape`). In a model without a shape
+   prior (the frontal one), when leaving out one point brings the others back into a skull's
+   arrangement, that point is reported **missing** with a warning saying where the others put it
+   (:meth:`~.shape.ShapeModel.odd_one`): a vertex just above the image's edge was otherwise read
+   60-120 px inside it (two frontal X-rays of a synthetic cohort with doubled pose variation).
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ from crossid_desktop.matching.landmarks.training_data import network_input
 
 #: two readings of a point (the image's and its mirror image's) this many combined sds apart disagree
 MIRROR_DISAGREEMENT = 3.0
+#: the warning that only lists points found with low confidence (the landmark view shows them;
+#: a search does not repeat it, unlike the detector's other warnings: :func:`serious_warnings`)
+LOW_CONFIDENCE = "{n} landmark(s) found with low confidence: {names}."
 #: one reading of an image: positions ``(K, 2)`` and sd ``(K,)`` (image pixels), presence and
 #: confidence ``(K,)``, which points were found, whether it was read mirrored (a lateral view
 #: facing left), which points were placed from the shape of the others
@@ -297,6 +304,12 @@ class XrayLandmarkDetector:
         height, width = shape
         inside = (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
         found = found & inside
+        odd = None
+        if self.shape is not None and self.prior is None and np.mean(np.where(found, presence * confidence, 0.0)) >= self.card.thresholds["image_score"]:
+            odd = self.shape.odd_one(np.where(found[:, None], xy, np.nan))  # step 5: reported missing, said
+            if odd is not None:
+                found = found.copy()
+                found[odd[0]] = False
         low = confidence < self.card.thresholds["peak_mass"]
         points = tuple(
             DetectedPoint(name, self.card.labels.get(name), float(xy[i, 0]) if found[i] else None, float(xy[i, 1]) if found[i] else None,
@@ -307,6 +320,11 @@ class XrayLandmarkDetector:
         image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))
         residual = self.shape.residual(np.where(found[:, None], xy, np.nan)) if self.shape is not None else float("nan")
         warnings = _warnings(self.card, points, image_score, residual)
+        if odd is not None:
+            (x, y), outside = odd[1], not (-0.5 <= odd[1][0] <= width - 0.5 and -0.5 <= odd[1][1] <= height - 0.5)
+            warnings = (f"The {self.card.landmarks[odd[0]].replace('_', ' ')} found does not fit the arrangement of the other points, which put it "
+                        f"near ({x:.0f}, {y:.0f}){', outside the image' if outside else ''}: it is reported as missing; place it by hand if the X-ray shows it.",
+                        *warnings)
         return Detection(points, mirrored, image_score, residual, warnings)
 
 
@@ -333,6 +351,12 @@ def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], wid
     return xy, sd, presence, confidence, found, flipped, placed
 
 
+def serious_warnings(warnings: tuple[str, ...]) -> tuple[str, ...]:
+    """The detector's warnings a search repeats: all but the list of low-confidence points."""
+    prefix = LOW_CONFIDENCE.split("{n}")[1].split("{names}")[0]  # " landmark(s) found with low confidence: "
+    return tuple(w for w in warnings if prefix not in w)
+
+
 def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_score: float, residual: float) -> tuple[str, ...]:
     view = "lateral" if card.view == "xray-side" else "frontal"
     out = []
@@ -349,7 +373,7 @@ def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_
         out.append(f"{len(reshaped)} landmark(s) did not fit the shape of the others and were placed from it: {', '.join(reshaped)}; check them.")
     doubtful = [p.name for p in points if p.low_confidence and not p.from_shape]
     if doubtful and not serious:
-        out.append(f"{len(doubtful)} landmark(s) found with low confidence: {', '.join(doubtful)}.")
+        out.append(LOW_CONFIDENCE.format(n=len(doubtful), names=", ".join(doubtful)))
     return tuple(out)
 
 

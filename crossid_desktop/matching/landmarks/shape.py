@@ -75,6 +75,28 @@ class ShapeModel:
             mean = mean / np.sqrt(np.nanmean((mean ** 2).sum(axis=1)))
         return mean
 
+    def odd_one(self, points: NDArray[np.float64]) -> tuple[int, NDArray[np.float64]] | None:
+        """The one point that keeps ``points`` ``(K, 2)`` (NaN rows skipped) from the skull's
+        arrangement: when their residual exceeds the threshold and leaving out one point brings
+        the rest within it, the point whose absence fits best and where the mean shape fitted to
+        the others puts it (``(2,)``, the points' coordinates); None otherwise (a shape that fits,
+        or one that no single point explains). Needs five usable points."""
+        ok = ~np.isnan(points).any(axis=1) & ~np.isnan(self.mean).any(axis=1)
+        if ok.sum() < 5 or not self.residual(points) > self.threshold:
+            return None
+        rest = {}
+        for i in np.flatnonzero(ok):
+            trial = points.copy()
+            trial[i] = np.nan
+            rest[int(i)] = self.residual(trial)
+        best = min(rest, key=rest.__getitem__)
+        if not rest[best] <= self.threshold:
+            return None
+        others = ok.copy()
+        others[best] = False
+        move, _ = similarity(self.mean[others], points[others])
+        return best, move(self.mean[best][None])[0]
+
     def residual(self, points: NDArray[np.float64]) -> float:
         """Shape residual of ``(K, 2)`` points (NaN rows skipped); NaN with fewer than 4 usable points."""
         ok = ~np.isnan(points).any(axis=1) & ~np.isnan(self.mean).any(axis=1)

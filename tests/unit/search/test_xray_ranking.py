@@ -169,3 +169,17 @@ def test_a_misplaced_skull_point_is_set_aside_and_said(scene) -> None:
     made = candidate_overlay(workspace, cache.for_role(workspace.root, "xray"), _xray(), QueryModality.XRAY_FRONT, "P01", landmarks=wrong)
     assert made.overlay is not None and not made.overlay.reliable
     assert f"the detected skull landmark {point} did not fit the others and was estimated from them" in made.overlay.note
+
+
+def test_the_landmark_detectors_warnings_reach_the_result_but_its_low_confidence_list(scene) -> None:
+    world, workspace, cache, people = scene
+    skull = people[2].skulls[world.pair.skull_view]
+    said = ("The vertex found does not fit the arrangement of the other points, which put it near (120, -3), outside the image: it is reported as missing.",
+            "2 landmark(s) found with low confidence: nasion, menton.")
+    service = SearchService(workspace, matchers=cache)
+    detected = Landmarks(skull.view, skull.names, skull.xy, skull.sd, "test", warnings=said)
+    warnings = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=3, landmarks=[detected]).warnings
+    assert f"On the frontal X-ray, the landmark detector: {said[0]}" in warnings
+    assert not any("low confidence" in w for w in warnings)
+    moved = Landmarks(skull.view, skull.names, skull.xy, skull.sd, "test", warnings=said, corrected=frozenset({skull.names[0]}))
+    assert not any("landmark detector" in w for w in service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=3, landmarks=[moved]).warnings)

@@ -267,3 +267,34 @@ def test_the_mirrored_readings_are_averaged_only_for_paired_points_and_disagreem
     np.testing.assert_allclose(xy[2], [91.0, 40.0])  # still the mean, with the mean sd
     assert sd[2] == pytest.approx(1.0)
     assert confidence[2] == 0.0 and confidence[1] == 1.0  # but flagged: the two readings disagree
+
+
+def test_a_frontal_point_out_of_the_others_arrangement_is_reported_missing_with_where_they_put_it() -> None:
+    """The frontal model has no shape prior: a point read far from where the others put it (a
+    vertex just above the image read inside it) is reported missing, and said, not kept."""
+    from crossid_desktop.matching.landmarks.detector import XrayLandmarkDetector
+    from crossid_desktop.matching.landmarks.shape import similarity
+
+    detector = XrayLandmarkDetector.load(bundled_model("xray-front"))
+    names = detector.card.landmarks
+    mean = detector.shape.mean
+    v = names.index("vertex")
+    # the mean skull 200 px high in a 256 px image, its vertex 6 px above the top edge
+    top, bottom = mean[:, 1].min(), mean[:, 1].max()
+    scale = 200.0 / (bottom - top)
+    truth = (mean - mean[v]) * scale + np.array([128.0, -6.0])
+    k = len(names)
+    args = (np.ones(k), np.full(k, 0.9), np.ones(k, bool), False, (256, 256), np.zeros(k, bool))
+    read = truth.copy()
+    read[v] = (128.0, 70.0)  # read inside, where no vertex is
+    result = detector._result(read, np.full(k, 1.0), *args)
+    vertex = next(p for p in result.points if p.name == "vertex")
+    assert vertex.missing
+    move, _ = similarity(mean[np.arange(k) != v], truth[np.arange(k) != v])
+    expected = move(mean[v][None])[0]
+    assert f"near ({expected[0]:.0f}, {expected[1]:.0f}), outside the image" in result.warnings[0] and "vertex" in result.warnings[0]
+    assert sum(p.missing for p in result.points) == 1 and not any("not arranged like" in w for w in result.warnings)
+    inside = truth.copy()
+    inside[v, 1] = 4.0  # in the image, where the others put it: kept
+    kept = detector._result(inside, np.full(k, 1.0), *args)
+    assert not next(p for p in kept.points if p.name == "vertex").missing and not kept.warnings

@@ -40,3 +40,21 @@ def test_generalised_mean_of_moved_copies_is_the_shape_and_missing_points_are_sk
     assert model.residual(partial) == pytest.approx(shape_residual(mean[[1, 2, 4, 5, 6, 7, 8, 9]], partial[[1, 2, 4, 5, 6, 7, 8, 9]]))
     partial[:7] = np.nan
     assert np.isnan(model.residual(partial))
+
+
+def test_the_one_point_out_of_shape_is_named_with_where_the_others_put_it() -> None:
+    rng = np.random.default_rng(4)
+    mean = rng.normal(0, 1, (15, 2))
+    model = ShapeModel(mean, threshold=0.05)
+    points = _similar(mean, 40.0, 12.0, (300.0, 200.0))
+    assert model.odd_one(points) is None  # a skull's arrangement: nothing to name
+    moved = points.copy()
+    moved[6] += (60.0, -35.0)
+    index, expected = model.odd_one(moved)
+    assert index == 6
+    np.testing.assert_allclose(expected, points[6], atol=1e-6)  # the others, moved by a similarity, put it where it belonged
+    two = moved.copy()
+    two[2] += (-50.0, 40.0)
+    assert model.odd_one(two) is None  # no single point explains the misfit
+    moved[[0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11]] = np.nan
+    assert model.odd_one(moved) is None  # fewer than five points
