@@ -58,7 +58,7 @@ from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Ve
 from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model import Prediction
 from crossid_desktop.matching.craniofacial.points import Landmarks
-from crossid_desktop.matching.landmarks.detector import serious_warnings
+from crossid_desktop.matching.landmarks.notes import serious_warnings
 from crossid_desktop.progress import check_cancel
 
 #: a matcher's index by its fingerprint (the search service keeps them open)

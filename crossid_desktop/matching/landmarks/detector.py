@@ -67,15 +67,13 @@ from crossid_desktop.matching.landmarks.frames import Frames, apply, compose, in
 from crossid_desktop.matching.landmarks.heatmap_net import HeatmapNet, HeatmapNetConfig
 from crossid_desktop.matching.landmarks.heatmaps import Readout, read_heatmaps
 from crossid_desktop.matching.landmarks.model_file import LandmarkModelCard, read_landmark_model
+from crossid_desktop.matching.landmarks.notes import low_confidence_warning
 from crossid_desktop.matching.landmarks.shape import ShapeModel
 from crossid_desktop.matching.landmarks.shape_prior import ShapePrior
 from crossid_desktop.matching.landmarks.training_data import network_input
 
 #: two readings of a point (the image's and its mirror image's) this many combined sds apart disagree
 MIRROR_DISAGREEMENT = 3.0
-#: the warning that only lists points found with low confidence (the landmark view shows them;
-#: a search does not repeat it, unlike the detector's other warnings: :func:`serious_warnings`)
-LOW_CONFIDENCE = "{n} landmark(s) found with low confidence: {names}."
 #: one reading of an image: positions ``(K, 2)`` and sd ``(K,)`` (image pixels), presence and
 #: confidence ``(K,)``, which points were found, whether it was read mirrored (a lateral view
 #: facing left), which points were placed from the shape of the others
@@ -351,12 +349,6 @@ def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], wid
     return xy, sd, presence, confidence, found, flipped, placed
 
 
-def serious_warnings(warnings: tuple[str, ...]) -> tuple[str, ...]:
-    """The detector's warnings a search repeats: all but the list of low-confidence points."""
-    prefix = LOW_CONFIDENCE.split("{n}")[1].split("{names}")[0]  # " landmark(s) found with low confidence: "
-    return tuple(w for w in warnings if prefix not in w)
-
-
 def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_score: float, residual: float) -> tuple[str, ...]:
     view = "lateral" if card.view == "xray-side" else "frontal"
     out = []
@@ -373,7 +365,7 @@ def _warnings(card: LandmarkModelCard, points: tuple[DetectedPoint, ...], image_
         out.append(f"{len(reshaped)} landmark(s) did not fit the shape of the others and were placed from it: {', '.join(reshaped)}; check them.")
     doubtful = [p.name for p in points if p.low_confidence and not p.from_shape]
     if doubtful and not serious:
-        out.append(LOW_CONFIDENCE.format(n=len(doubtful), names=", ".join(doubtful)))
+        out.append(low_confidence_warning(doubtful))
     return tuple(out)
 
 
