@@ -273,15 +273,16 @@ def likelihood_ratio(evidence: PersonEvidence) -> tuple[float, str]:
 def skull_warnings(queries: Sequence[XrayQuery]) -> list[str]:
     """What each assessed X-ray's skull landmarks make less reliable, one sentence each: the
     landmark detector's warnings (but its list of low-confidence points, which the landmark view
-    shows; none once the examiner moved a point) and the detected points the prediction set aside
+    shows; marked as the detector's once the examiner moved points) and the detected points the prediction set aside
     (:attr:`~crossid_desktop.matching.craniofacial.model.Prediction.set_aside`)."""
     out = []
     for query in queries:
         if query.prediction is None or query.problem or query.landmarks is None:
             continue
         which = "frontal" if query.view == "front" else "lateral"
-        if not query.landmarks.corrected:
-            out.extend(f"On the {which} X-ray, the landmark detector: {w}" for w in serious_warnings(query.landmarks.warnings))
+        said = "Frontal" if query.view == "front" else "Lateral"
+        said += " X-ray landmarks" + (", as detected before the examiner's corrections: " if query.landmarks.corrected else ": ")
+        out.extend(said + w for w in serious_warnings(query.landmarks.warnings))
         names = [n.replace("_", " ") for n in query.prediction.set_aside]
         if names:
             points, pronoun = (f"point {names[0]}", "it") if len(names) == 1 else ("points " + ", ".join(names), "them")

@@ -88,7 +88,8 @@ LocalReading = tuple[torch.Tensor, torch.Tensor, NDArray[np.float64], NDArray[np
 class DetectedPoint:
     """One landmark as found: ``x``, ``y`` and ``sd`` in image pixels (None when missing);
     ``from_shape``: placed from the other points because where the networks put it did not fit
-    them (:mod:`.shape_prior`)."""
+    them (:mod:`.shape_prior`); ``left_out``: found but reported missing because it kept the
+    others from a skull's arrangement (step 5)."""
 
     name: str
     label: str | None
@@ -99,6 +100,7 @@ class DetectedPoint:
     confidence: float
     low_confidence: bool
     from_shape: bool = False
+    left_out: bool = False
 
     @property
     def missing(self) -> bool:
@@ -302,9 +304,11 @@ class XrayLandmarkDetector:
         height, width = shape
         inside = (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
         found = found & inside
+        image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))  # the image's look, before a point is left out
+        facing = np.column_stack([width - 1 - xy[:, 0], xy[:, 1]]) if mirrored else xy  # the shape faces right, as the mean shape
         odd = None
-        if self.shape is not None and self.prior is None and np.mean(np.where(found, presence * confidence, 0.0)) >= self.card.thresholds["image_score"]:
-            odd = self.shape.odd_one(np.where(found[:, None], xy, np.nan))  # step 5: reported missing, said
+        if self.shape is not None and self.prior is None and image_score >= self.card.thresholds["image_score"]:
+            odd = self.shape.odd_one(np.where(found[:, None], facing, np.nan))  # step 5: reported missing, said
             if odd is not None:
                 found = found.copy()
                 found[odd[0]] = False
@@ -312,14 +316,14 @@ class XrayLandmarkDetector:
         points = tuple(
             DetectedPoint(name, self.card.labels.get(name), float(xy[i, 0]) if found[i] else None, float(xy[i, 1]) if found[i] else None,
                           float(sd[i]) if found[i] else None, float(presence[i]), float(confidence[i]) if found[i] else 0.0,
-                          bool(found[i] and (low[i] or placed[i])), bool(found[i] and placed[i]))
+                          bool(found[i] and (low[i] or placed[i])), bool(found[i] and placed[i]), odd is not None and i == odd[0])
             for i, name in enumerate(self.card.landmarks)
         )
-        image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))
-        residual = self.shape.residual(np.where(found[:, None], xy, np.nan)) if self.shape is not None else float("nan")
+        residual = self.shape.residual(np.where(found[:, None], facing, np.nan)) if self.shape is not None else float("nan")
         warnings = _warnings(self.card, points, image_score, residual)
         if odd is not None:
-            (x, y), outside = odd[1], not (-0.5 <= odd[1][0] <= width - 0.5 and -0.5 <= odd[1][1] <= height - 0.5)
+            x, y = (width - 1 - odd[1][0], odd[1][1]) if mirrored else odd[1]
+            outside = not (-0.5 <= x <= width - 0.5 and -0.5 <= y <= height - 0.5)
             warnings = (f"The {self.card.landmarks[odd[0]].replace('_', ' ')} found does not fit the arrangement of the other points, which put it "
                         f"near ({x:.0f}, {y:.0f}){', outside the image' if outside else ''}: it is reported as missing; place it by hand if the X-ray shows it.",
                         *warnings)

@@ -45,7 +45,9 @@ class Landmark:
     """One point: ``x``, ``y`` and ``sd`` (per-axis standard deviation) in the image's pixels,
     all None when the point is missing. ``corrected``: placed by the examiner, not the model.
     ``from_shape``: the detector placed it from the shape of the other points, because where its
-    networks put it did not fit them (always also ``low_confidence``)."""
+    networks put it did not fit them (always also ``low_confidence``). ``left_out``: found, but
+    reported missing because it kept the others from a skull's arrangement (the warnings say
+    where the others put it)."""
 
     name: str
     label: str | None
@@ -56,6 +58,7 @@ class Landmark:
     low_confidence: bool = False
     corrected: bool = False
     from_shape: bool = False
+    left_out: bool = False
 
     @property
     def missing(self) -> bool:
@@ -64,7 +67,7 @@ class Landmark:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "x": _round(self.x), "y": _round(self.y), "sd": _round(self.sd),
                 "missing": self.missing, "confidence": _round(self.confidence, 3), "low_confidence": self.low_confidence,
-                "corrected": self.corrected, "from_shape": self.from_shape}
+                "corrected": self.corrected, "from_shape": self.from_shape, "left_out": self.left_out}
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class LandmarkResult:
                 raise ValueError("Resetting a landmark needs the detected result.")
             new = detected.point(name)
         else:
-            new = replace(self.point(name), x=float(x), y=float(y), sd=0.0, confidence=1.0, low_confidence=False, corrected=True, from_shape=False)
+            new = replace(self.point(name), x=float(x), y=float(y), sd=0.0, confidence=1.0, low_confidence=False, corrected=True, from_shape=False, left_out=False)
         return replace(self, landmarks=tuple(new if p.name == name else p for p in self.landmarks))
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +174,8 @@ def find_landmarks(image: LoadedImage, view: str, *, model: Path | None = None) 
 
 
 def _result(image: LoadedImage, view: str, detection: Detection, detector: XrayLandmarkDetector) -> LandmarkResult:
-    points = tuple(Landmark(p.name, p.label, p.x, p.y, p.sd, p.confidence, p.low_confidence, from_shape=p.from_shape) for p in detection.points)
+    points = tuple(Landmark(p.name, p.label, p.x, p.y, p.sd, p.confidence, p.low_confidence, from_shape=p.from_shape, left_out=p.left_out)
+                   for p in detection.points)
     refused = detection.image_score < detector.card.thresholds["image_score"]
     return LandmarkResult(
         image=str(image.path) if image.path is not None else None, sha256=image.sha256, view=view, landmarks=points,

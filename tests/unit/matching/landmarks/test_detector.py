@@ -294,7 +294,28 @@ def test_a_frontal_point_out_of_the_others_arrangement_is_reported_missing_with_
     expected = move(mean[v][None])[0]
     assert f"near ({expected[0]:.0f}, {expected[1]:.0f}), outside the image" in result.warnings[0] and "vertex" in result.warnings[0]
     assert sum(p.missing for p in result.points) == 1 and not any("not arranged like" in w for w in result.warnings)
+    assert vertex.left_out and sum(p.left_out for p in result.points) == 1
     inside = truth.copy()
     inside[v, 1] = 4.0  # in the image, where the others put it: kept
     kept = detector._result(inside, np.full(k, 1.0), *args)
     assert not next(p for p in kept.points if p.name == "vertex").missing and not kept.warnings
+    # the others put it inside the image: left out all the same, without "outside the image"
+    lower = (mean - mean[v]) * scale + np.array([128.0, 20.0])
+    off = lower.copy()
+    off[v] = (128.0, 90.0)
+    said = detector._result(off, np.full(k, 1.0), *args).warnings[0]
+    assert "near (128, 20): it is reported as missing" in said
+    # a borderline image keeps its score: leaving out one point does not get the image refused
+    dim = np.full(k, 1.02 * detector.card.thresholds["image_score"])
+    borderline = detector._result(read, np.full(k, 1.0), args[0], dim, *args[2:])
+    assert next(p for p in borderline.points if p.name == "vertex").missing and not any("does not look like" in w for w in borderline.warnings)
+    # a lateral view facing left is judged facing right, as the shape is: the same point, its place mirrored back
+    flipped = read.copy()
+    flipped[:, 0] = 255 - flipped[:, 0]
+    left = detector._result(flipped, np.full(k, 1.0), args[0], args[1], args[2], True, *args[4:])
+    assert next(p for p in left.points if p.name == "vertex").missing
+    assert f"near ({255 - expected[0]:.0f}, {expected[1]:.0f}), outside the image" in left.warnings[0]
+    facing_left = truth.copy()
+    facing_left[v, 1] = 4.0
+    facing_left[:, 0] = 255 - facing_left[:, 0]
+    assert not detector._result(facing_left, np.full(k, 1.0), args[0], args[1], args[2], True, *args[4:]).warnings
