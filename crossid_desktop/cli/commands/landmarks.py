@@ -91,7 +91,7 @@ def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
     print(f"{'label':>5} {'name':<24} {'x':>8} {'y':>8} {'sd':>6}  note")
     for p in result.landmarks:
         if p.missing:
-            why = "left out: it does not fit the other points (see the warning)" if p.left_out else "not in the image"
+            why = "left out, it does not fit the other points: see the warning" if p.left_out else "not in the image"
             print(f"{p.label or '':>5} {p.name:<24} {'-':>8} {'-':>8} {'-':>6}  missing ({why})")
         else:
             note = "placed from the other points' shape" if p.from_shape else "low confidence" if p.low_confidence else ""

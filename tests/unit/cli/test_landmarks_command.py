@@ -63,3 +63,15 @@ def test_refusals_say_why_and_exit_non_zero(tmp_path: Path, capsys: pytest.Captu
     data = json.loads(captured.out)
     assert status == 3 and data["refused"] and data["low_confidence"] and data["warnings"]
     assert "warning" in captured.err
+
+
+def test_the_table_says_why_a_point_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    from crossid_desktop.cli.commands.landmarks import _print_table
+    from crossid_desktop.matching.landmarks.service import Landmark, LandmarkResult
+
+    points = (Landmark("vertex", None, None, None, None, 0.0, left_out=True), Landmark("glabella", None, None, None, None, 0.0),
+              Landmark("nasion", None, 10.0, 20.0, 0.8, 0.5))
+    _print_table(LandmarkResult("x.png", "0" * 64, "xray-front", points, model={"name": "xray-landmarks-front"}), guessed=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[0] == "vertex" and lines[2].endswith("missing (left out, it does not fit the other points: see the warning)")
+    assert lines[3].endswith("missing (not in the image)") and lines[4].split()[:3] == ["nasion", "10.0", "20.0"]
