@@ -280,8 +280,7 @@ def skull_warnings(queries: Sequence[XrayQuery]) -> list[str]:
         if query.prediction is None or query.problem or query.landmarks is None:
             continue
         which = "frontal" if query.view == "front" else "lateral"
-        said = "Frontal" if query.view == "front" else "Lateral"
-        said += " X-ray landmarks" + (", as detected before the examiner's corrections: " if query.landmarks.corrected else ": ")
+        said = which.capitalize() + " X-ray landmarks" + (", as detected before the examiner's corrections: " if query.landmarks.corrected else ": ")
         out.extend(said + w for w in serious_warnings(query.landmarks.warnings))
         names = [n.replace("_", " ") for n in query.prediction.set_aside]
         if names:

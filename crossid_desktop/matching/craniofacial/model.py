@@ -294,14 +294,14 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
     if skull.failure or present.sum() < minimum:
         reason = skull.failure or f"only {int(present.sum())} of the {len(pair.skull_names)} skull landmarks of the {pair.skull_view} X-ray were found"
         return _unassessable(model, reason)
-    transform, _, filled, error = _placed(model, xy, sd)
+    transform, filled, error = _placed(model, xy, sd)
     shape_problem = _implausible(model, filled, error)
     set_aside: tuple[str, ...] = ()
     if shape_problem is not None:
         movable = present & (np.nan_to_num(sd) > 0) & np.array([n not in skull.corrected for n in pair.skull_names])
         rescue = _set_aside(model, xy, sd, movable, int(present.sum()) - minimum)
         if rescue is not None:
-            kept, (transform, _, filled, error) = rescue
+            kept, (transform, filled, error) = rescue
             set_aside = tuple(n for n, was, now in zip(pair.skull_names, present, ~np.isnan(kept[:, 0])) if was and not now)
         elif movable.any() and present.sum() > minimum:
             shape_problem = IMPLAUSIBLE.format(tried=", and leaving out any one of the detected points does not make the rest plausible")
@@ -326,18 +326,17 @@ def predict(model: ViewModel, skull: Landmarks, *, sex: str | None = None, age: 
                       None if spacing is None else spacing / unit, skull.spacing_source, ratio, problem, set_aside)
 
 
-def _placed(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64]) -> tuple[Similarity, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """The skull's points in the canonical frame: the similarity, the points ``(2k,)`` (NaN where
-    missing), and the completed points with the covariance of their error (:func:`impute`)."""
+def _placed(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64]) -> tuple[Similarity, NDArray[np.float64], NDArray[np.float64]]:
+    """The skull's points in the canonical frame: the similarity, and the points ``(2k,)``
+    completed where missing with the covariance of their error (:func:`impute`)."""
     transform = align_skull(model, xy, sd)
-    x = transform.apply(xy).reshape(-1)
     noise = np.repeat((transform.scale * np.nan_to_num(sd, nan=0.0)) ** 2, 2)
-    filled, error = impute(model, x, noise)
-    return transform, x, filled, error
+    filled, error = impute(model, transform.apply(xy).reshape(-1), noise)
+    return transform, filled, error
 
 
 def _set_aside(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64], movable: NDArray[np.bool_],
-               spare: int) -> tuple[NDArray[np.float64], tuple[Similarity, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] | None:
+               spare: int) -> tuple[NDArray[np.float64], tuple[Similarity, NDArray[np.float64], NDArray[np.float64]]] | None:
     """An implausible skull made plausible by leaving out at most :data:`MAX_SET_ASIDE` of the
     ``movable`` points (the detector's; never one the examiner placed), ``spare`` being how many
     points the query can lose: greedily, each time the point whose absence makes the rest the most
@@ -348,7 +347,7 @@ def _set_aside(model: ViewModel, xy: NDArray[np.float64], sd: NDArray[np.float64
             trial = xy.copy()
             trial[i] = np.nan
             placed = _placed(model, trial, sd)
-            stat = _shape_log_p(model, placed[2], placed[3])
+            stat = _shape_log_p(model, *placed[1:])
             if best is None or stat > best[0]:
                 best = (stat, trial, placed)
         if best is None:
@@ -371,7 +370,6 @@ def _implausible(model: ViewModel, x: NDArray[np.float64], error: NDArray[np.flo
     if _shape_log_p(model, x, error) < math.log(MIN_SKULL_SHAPE_P):
         return IMPLAUSIBLE.format(tried="")
     return None
-
 
 
 def _unassessable(model: ViewModel, reason: str) -> Prediction:

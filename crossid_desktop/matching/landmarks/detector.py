@@ -170,7 +170,7 @@ class XrayLandmarkDetector:
 
     def _read(self, grey: NDArray[np.float32]) -> Reading:
         """One reading of the normalised image (:data:`Reading`), in its pixel coordinates."""
-        height, width = grey.shape
+        width = grey.shape[1]
         readings = [self._global(grey, False)]
         if self.card.view == "xray-side":
             readings.append(self._global(grey[:, ::-1].copy(), True))
@@ -178,7 +178,7 @@ class XrayLandmarkDetector:
         work = grey[:, ::-1].copy() if mirrored else grey
         global_xy = apply(invert(to_canvas), reading.xy)
         present = reading.presence >= self.card.thresholds["presence"]
-        inside = (global_xy[:, 0] >= -0.5) & (global_xy[:, 0] <= width - 0.5) & (global_xy[:, 1] >= -0.5) & (global_xy[:, 1] <= height - 0.5)
+        inside = _inside(global_xy, grey.shape)
         found = np.flatnonzero(present & inside)
         xy, sd, confidence = global_xy.copy(), np.full(len(global_xy), np.nan), reading.peak_mass.copy()
         maps: dict[int, LocalReading] = {}
@@ -301,9 +301,8 @@ class XrayLandmarkDetector:
 
     def _result(self, xy: NDArray[np.float64], sd: NDArray[np.float64], presence: NDArray[np.float64], confidence: NDArray[np.float64],
                 found: NDArray[np.bool_], mirrored: bool, shape: tuple[int, int], placed: NDArray[np.bool_]) -> Detection:
-        height, width = shape
-        inside = (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
-        found = found & inside
+        width = shape[1]
+        found = found & _inside(xy, shape)
         image_score = float(np.mean(np.where(found, presence * confidence, 0.0)))  # the image's look, before a point is left out
         facing = np.column_stack([width - 1 - xy[:, 0], xy[:, 1]]) if mirrored else xy  # the shape faces right, as the mean shape
         odd = None
@@ -323,11 +322,17 @@ class XrayLandmarkDetector:
         warnings = _warnings(self.card, points, image_score, residual)
         if odd is not None:
             x, y = (width - 1 - odd[1][0], odd[1][1]) if mirrored else odd[1]
-            outside = not (-0.5 <= x <= width - 0.5 and -0.5 <= y <= height - 0.5)
+            outside = not _inside(np.array([[x, y]]), shape)[0]
             warnings = (f"The {self.card.landmarks[odd[0]].replace('_', ' ')} found does not fit the arrangement of the other points, which put it "
                         f"near ({x:.0f}, {y:.0f}){', outside the image' if outside else ''}: it is reported as missing; place it by hand if the X-ray shows it.",
                         *warnings)
         return Detection(points, mirrored, image_score, residual, warnings)
+
+
+def _inside(xy: NDArray[np.float64], shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    """Which points ``(K, 2)`` lie on an image of ``shape`` (rows, columns): within its pixels' outer edges."""
+    height, width = shape[:2]
+    return (xy[:, 0] >= -0.5) & (xy[:, 0] <= width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] <= height - 0.5)
 
 
 def _averaged(first: Reading, mirrored: Reading, partners: NDArray[np.intp], width: int) -> Reading:
