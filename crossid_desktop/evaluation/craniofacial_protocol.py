@@ -288,7 +288,7 @@ def evaluate_craniofacial(model: CraniofacialModel, data_dir: str | Path, protoc
         metrics.update(table_figures(table, fusion, siamese=False, craniofacial=True, prefix="craniofacial/person/")[0])
         metrics.update(table_figures(table, fusion, siamese=True, craniofacial=False, prefix="siamese/person/")[0])
     for views, key in ((("front", "side"), "exclusion"), (("front",), "exclusion/front"), (("side",), "exclusion/side")):
-        metrics.update({f"{key}/{name}": value for name, value in exclusion_rates(table, views).items()})
+        metrics.update({f"{key}/{name}": value for name, value in exclusion_rates(table, views, fusion=fusion, lr_limit=model.tolerance.lr_limit).items()})
     genuine, impostor = _pairs(lrs.get("fused"), table)
     calibrated = fusion.calibrated
     if calibrated and genuine.size and impostor.size:

@@ -143,15 +143,21 @@ def fit_view_factors(table: EvidenceTable, views: Sequence[str], *, false_exclus
     return factors
 
 
-def exclusion_rates(table: EvidenceTable, views: Sequence[str], *, factor: float | Mapping[str, float] = 1.0) -> dict[str, float]:
+def exclusion_rates(table: EvidenceTable, views: Sequence[str], *, factor: float | Mapping[str, float] = 1.0,
+                    fusion: Fusion | None = None, lr_limit: float | None = None) -> dict[str, float]:
     """True-negative rate (impostors marked inconsistent), false-exclusion rate (true persons
     marked inconsistent) and the share not assessable, over the query-person pairs, with the
     tolerance widened by ``factor`` beyond the one the table was scored with. A pair is
-    inconsistent when a view's best photo lies beyond tolerance (statistic > 1), not assessable
-    when no view could be compared. ``factor``: one for every view or each view's."""
+    inconsistent when a view's best photo lies beyond tolerance (statistic > 1) or, with
+    ``fusion`` (calibrated) and ``lr_limit``, when the craniofacial likelihood ratio of ``views``
+    together lies below ``lr_limit`` (:func:`~crossid_desktop.matching.craniofacial.consistency.judge_person`);
+    not assessable when no view could be compared. ``factor``: one for every view or each view's."""
     stats = np.stack([table.statistics[v] / (factor[v] if isinstance(factor, Mapping) else factor) for v in views if v in table.statistics], axis=2)
     assessed = np.isfinite(stats).any(axis=2)
     inconsistent = (np.where(np.isfinite(stats), stats, -np.inf) > 1.0).any(axis=2)
+    if fusion is not None and fusion.calibrated and lr_limit:
+        ln_lr = fused_ln_lr(table, fusion, [f"cf_{v}" for v in views])
+        inconsistent |= assessed & (np.where(np.isfinite(ln_lr), ln_lr, np.inf) < math.log(lr_limit))
     genuine = table.genuine
     return {"tnr": float(inconsistent[~genuine].mean()), "fer": float(inconsistent[genuine].mean()),
             "not_assessable": float((~assessed).mean()), "n_genuine": int(genuine.sum()), "n_impostor": int((~genuine).sum())}

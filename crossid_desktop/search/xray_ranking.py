@@ -23,6 +23,7 @@ card, ``--json``, the recorded search and the report read it; keys are only ever
 
     {"status": "consistent" | "inconsistent" | "not assessable",   # the person, all X-rays
      "statement": str, "excluding": [landmark, ...], "reasons": [str, ...],
+     "basis": "tolerance" | "likelihood ratio" | None,               # what an inconsistency rests on
      "views": {"front" | "side": {                                 # keyed by the X-ray's view
          "status": ..., "excluding": [...], "reasons": [...], "photos_compared": int,
          "unit": "mm" | "px" | None,                                # of residuals and tolerances
@@ -54,7 +55,8 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.calibration import verbal_scale
 from crossid_desktop.matching.craniofacial.assess import Fit, QueryContext, not_comparable, pooled_llr
-from crossid_desktop.matching.craniofacial.consistency import NOT_ASSESSABLE, Verdict, judge_person, judge_photo, judge_view
+from crossid_desktop.matching.craniofacial.consistency import INCONSISTENT, NOT_ASSESSABLE, Verdict, judge_person, judge_photo, judge_view
+from crossid_desktop.matching.craniofacial.fusion import pattern_of
 from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model import Prediction
 from crossid_desktop.matching.craniofacial.points import Landmarks
@@ -160,8 +162,31 @@ def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any
                            "photos_compared": len(assessed), "verdict": verdict}
     if assessed:
         best_id, best = max(assessed, key=lambda item: item[1].llr)
-        out.update(llr=pooled_llr([f.llr for _, f in assessed]), photo=best_id, misfit_per_dof=best.misfit / best.dof)
+        out.update(llr=pooled_llr([f.llr for _, f in assessed]), photo=best_id, misfit_per_dof=best.misfit / best.dof, best_fit=best)
     return out
+
+
+def farthest_landmarks(fit: Fit, n: int = 3) -> tuple[str, ...]:
+    """The ``n`` landmarks of a fit farthest from where the skull puts them (by the misfits the exclusion weighs)."""
+    misfits = fit.decision_misfit[0]
+    return tuple(fit.names[i] for i in np.argsort(-misfits, kind="stable")[:n])
+
+
+def _craniofacial_verdict(views: dict[str, dict[str, Any]], features: dict[str, float], matcher: Any, craniofacial: CraniofacialMatcher) -> Verdict:
+    """The person's decision: the views' (the tolerance), and the likelihood-ratio bound on the
+    craniofacial evidence of all assessed views together (:func:`~crossid_desktop.matching.craniofacial.consistency.judge_person`),
+    naming the landmarks of the least fitting view's best photo."""
+    fusion = matcher.fusion
+    evidence = {k: v for k, v in features.items() if k.startswith("cf_")}
+    ln_lr, farthest = None, ()
+    if evidence and fusion.calibrated and pattern_of(evidence) in fusion.rules:
+        ln_lr = fusion.ln_lr(evidence)
+        worst = min(evidence, key=evidence.__getitem__).removeprefix("cf_")
+        farthest = farthest_landmarks(views[worst]["best_fit"])
+    for data in views.values():
+        data.pop("best_fit", None)
+    return judge_person({view: data.pop("verdict") for view, data in views.items()}, ln_lr=ln_lr,
+                        lr_limit=craniofacial.model.tolerance.lr_limit, farthest=farthest)
 
 
 def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], fits: dict[str, dict[int, Fit]],
@@ -192,7 +217,7 @@ def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence
             nearest = min(known, key=distances.__getitem__)
             features[f"siamese_{query.view}"] = -distances[nearest]
             best = best or (nearest, distances[nearest])
-    verdict = judge_person({view: data.pop("verdict") for view, data in views.items()})
+    verdict = _craniofacial_verdict(views, features, matcher, craniofacial)
     ln_lr = matcher.fusion.ln_lr(features) if features else math.nan
     return PersonEvidence(subject_id, features, ln_lr, verdict, views, best, matcher.fusion.score(features) if features else math.nan)
 
@@ -261,6 +286,7 @@ def ranked(evidence: Sequence[PersonEvidence], *, craniofacial_only: bool) -> tu
 def evidence_json(evidence: PersonEvidence) -> dict[str, Any]:
     """A candidate's craniofacial record (the card, ``--json`` and the report read it)."""
     return {"status": evidence.verdict.status, "statement": evidence.verdict.sentence(), "excluding": list(evidence.verdict.excluding),
+            "basis": evidence.verdict.basis if evidence.verdict.status == INCONSISTENT else None,
             "reasons": list(dict.fromkeys(evidence.verdict.reasons)), "views": evidence.views,
             "evidence": {k: round(v, 4) for k, v in evidence.features.items()}, "log10_lr": round(evidence.ln_lr / math.log(10), 4)}
 

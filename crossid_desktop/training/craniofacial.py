@@ -13,7 +13,8 @@ Three sets of people, never mixed:
    stands in for the photos' independent deviations when the photos' landmarks are found by
    the detectors): the exclusion tolerance of each view
    is set so that at most about 0.5 % of them are excluded from their own skull (each view
-   takes half of that share), and the fusion rules (craniofacial
+   takes half of that share; the likelihood-ratio bound :data:`~crossid_desktop.matching.craniofacial.consistency.LR_LIMIT`
+   is fixed, not fitted), and the fusion rules (craniofacial
    evidence alone, and with the Siamese network's distances when a Siamese matcher is given)
    are fitted on them;
 3. **test** people: only ``crossid evaluate`` sees them.
@@ -35,7 +36,7 @@ from crossid_desktop.evaluation.detector_errors import cross_fitted_face_errors,
 from crossid_desktop.evaluation.xray_evidence import evidence_table, exclusion_rates, fit_fusion, fit_view_factors
 from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
-from crossid_desktop.matching.craniofacial.consistency import Tolerance
+from crossid_desktop.matching.craniofacial.consistency import LR_LIMIT, Tolerance
 from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
 from crossid_desktop.matching.craniofacial.measure import face_models, with_profile, xray_models
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model, with_detector_scales
@@ -145,20 +146,24 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, unit, distances)
     factors = fit_view_factors(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
-    tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()))
+    tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()), LR_LIMIT)
     report(3, 5, "fitting the fusion")
     fusion = fit_fusion(table)
     if not fusion.rules:
         raise DatasetError(f"The {len(val_ids)} validation people are too few to fit the fusion: each rule needs at least 10 assessable true pairs.")
     metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
-    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items()})
+    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors, fusion=fusion, lr_limit=LR_LIMIT).items()})
+    metrics.update({f"exclusion_tolerance_alone/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items() if k in ("tnr", "fer")})
     if profiles is not None:
         card["detector_errors"] = {view: profile.to_dict() for view, profile in profiles.items()}
         card["face_models"] = face_models()  # the error profiles hold for these models only
     landmarks = _validation_landmarks(noise, detect_faces=detect_faces, detect_xrays=detect_xrays)
     card.update({
         "validation": {"data": str(validation_data), "people": len(val_ids), "landmarks": landmarks, "metrics": metrics},
-        "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors},
+        "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors,
+                      "lr_limit_note": ("a person is also inconsistent when the calibrated craniofacial likelihood ratio of all the skull's X-rays "
+                                        f"together is below {LR_LIMIT:g}: for a calibrated ratio at most that share of true persons falls below it "
+                                        "(chosen on the validation people of seed 1202; docs/RESULTS.md section 9)")},
         "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint, "spec": siamese_spec},
                    "rules": fusion.to_dict(), "fitted_on": "validation people"},
         "software": software_versions(),

@@ -79,6 +79,8 @@ def calibration_of(card: Mapping[str, Any]) -> dict[str, Any]:
     out = {"tolerance": {k: tolerance.get(k) for k in ("rule", "global_level", "point_level", "factor", "view_factors")}, "fusion": fusion.get("rules")}
     if "free_modes" in tolerance:  # the patterns the exclusion lets free (cards since 2026-12-02)
         out["tolerance"]["free_modes"] = tolerance["free_modes"]
+    if tolerance.get("lr_limit") is not None:  # the likelihood-ratio bound (cards since 2026-12-03)
+        out["tolerance"]["lr_limit"] = tolerance["lr_limit"]
     if "face_models" in card:  # the face landmark models its error profiles were measured with (cards since they were recorded)
         out["face_models"] = card["face_models"]
     for key in ("xray_detector_errors", "xray_models", "face_errors"):  # measured X-ray error scales and face error covariances (cards since 2026-12-02)
@@ -112,7 +114,8 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
             "tolerance": {**_tolerance_notes(model.card), "rule": RULE, "global_level": model.tolerance.global_level,
                           "point_level": model.tolerance.point_level, "factor": model.tolerance.factor,
                           "view_factors": {view: float(v) for view, v in sorted(model.view_factors.items())},
-                          "free_modes": {view: int(vm.free_modes) for view, vm in sorted(model.views.items())}},
+                          "free_modes": {view: int(vm.free_modes) for view, vm in sorted(model.views.items())},
+                          "lr_limit": model.tolerance.lr_limit},
             "views": {view: {"skull_view": vm.pair.skull_view, "face_view": vm.pair.face_view, "skull_names": list(vm.pair.skull_names),
                              "face_names": list(vm.pair.face_names)} for view, vm in model.views.items()}}
     card.pop("face_errors", None)
@@ -133,7 +136,7 @@ def save_model(path: str | Path, model: CraniofacialModel) -> CraniofacialModel:
 def _tolerance_notes(card: Mapping[str, Any]) -> dict[str, Any]:
     """What the card says about how the tolerance was set (everything but its three numbers)."""
     notes = card.get("tolerance", {})
-    fixed = ("rule", "global_level", "point_level", "factor", "view_factors", "free_modes")
+    fixed = ("rule", "global_level", "point_level", "factor", "view_factors", "free_modes", "lr_limit")
     return {k: v for k, v in notes.items() if k not in fixed} if isinstance(notes, Mapping) else {}
 
 
@@ -157,7 +160,7 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
         if not current and not to_refit:
             raise ModelError(f"The craniofacial model {path} was calibrated for another exclusion rule ({tol.get('rule') or 'an older one'}); "
                              f"set its tolerance and fusion again with: crossid train-craniofacial --refit {path} --validation-data DIR ...")
-        tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]))
+        tolerance = Tolerance(float(tol["global_level"]), float(tol["point_level"]), float(tol["factor"]), _lr_limit(tol.get("lr_limit")))
         views = {view: replace(vm, free_modes=_free_modes(tol.get("free_modes"), view)) for view, vm in views.items()}
         view_factors = {str(view): float(v) for view, v in (tol.get("view_factors") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
@@ -166,6 +169,15 @@ def load_model(path: str | Path, *, to_refit: bool = False) -> CraniofacialModel
     if card.get("fingerprint") not in (None, fingerprint):
         raise ModelError(f"The craniofacial model {path} does not match its card (the arrays, the tolerance or the fusion rules were changed).")
     return CraniofacialModel(views, tolerance, card, fingerprint, view_factors)
+
+
+def _lr_limit(stated: Any) -> float | None:
+    """The card's likelihood-ratio bound (None where it states none); ValueError unless a number in (0, 1)."""
+    if stated is None:
+        return None
+    if isinstance(stated, bool) or not isinstance(stated, (int, float)) or not 0.0 < float(stated) < 1.0:
+        raise ValueError(f"the tolerance's lr_limit must be a number between 0 and 1, not {stated!r}")
+    return float(stated)
 
 
 #: the most patterns of variation a card may let free in one view

@@ -46,3 +46,28 @@ def test_a_floor_and_a_view_nobody_could_assess() -> None:
     assert factors == {"front": MIN_FACTOR}
     with pytest.raises(ValueError, match="No genuine pair"):
         fit_view_factors(_table(side, side), ("front", "side"))
+
+
+def test_the_likelihood_ratio_bound_excludes_on_the_craniofacial_evidence_of_the_views_together() -> None:
+    """With a calibrated fusion and ``lr_limit``, a pair within tolerance whose craniofacial ratio of
+    the views together lies below the bound is excluded too; pairs no view assessed are never; the
+    Siamese evidence plays no part; without the bound the tolerance alone counts."""
+    from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
+
+    n = 4
+    people = tuple(f"P{i}" for i in range(n))
+    values = np.full((n, n, 4), np.nan)
+    cf_front = np.array([[0.0, -3.0, -9.0, 1.0], [-8.0, 0.0, 0.0, 0.0], [0.0, 0.0, -6.0, 0.0], [0.0, -20.0, 0.0, 0.0]])
+    values[:, :, 0] = cf_front
+    values[:, :, 2] = -50.0  # a Siamese distance that would sink every pair if it counted
+    front = np.full((n, n), 0.5)
+    front[3, 1] = np.nan  # the photo could not be compared: not assessable, whatever the ratio says
+    table = EvidenceTable(people, people, values, {}, {"front": front, "side": np.full((n, n), np.nan)})
+    rule = FusionRule(("cf_front",), (1.0,), 0.0, (-30.0,), (5.0,), 1000, 10000)  # ln LR = cf_front (clipped at -ln 1000)
+    fusion = Fusion({"cf_front": rule, "siamese_front": FusionRule(("siamese_front",), (1.0,), 0.0, (-60.0,), (0.0,), 1000, 10000)})
+    alone = exclusion_rates(table, ("front", "side"), fusion=fusion)
+    assert alone["tnr"] == 0.0 and alone["fer"] == 0.0
+    rates = exclusion_rates(table, ("front", "side"), fusion=fusion, lr_limit=0.01)  # ln 0.01 = -4.6: pairs (0, 2), (1, 0) and (2, 2)
+    assert rates["fer"] == pytest.approx(1 / 4)  # the true pair (2, 2) at ln LR -6
+    assert rates["tnr"] == pytest.approx(2 / 12)  # (0, 2) and (1, 0); (0, 1) at -3 stays in, (3, 1) is not assessable
+    assert exclusion_rates(table, ("front", "side"), fusion=Fusion.uncalibrated(), lr_limit=0.01)["tnr"] == 0.0  # no calibrated ratio: no bound

@@ -184,3 +184,38 @@ def test_the_landmark_detectors_warnings_reach_the_result_but_its_low_confidence
     moved = Landmarks(skull.view, skull.names, skull.xy, skull.sd, "test", warnings=said, corrected=frozenset({skull.names[0]}))
     after = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=3, landmarks=[moved]).warnings
     assert f"Frontal X-ray landmarks, as detected before the examiner's corrections: {said[0]}" in after
+
+
+def test_a_candidate_within_tolerance_is_excluded_by_the_likelihood_ratio_bound(scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a calibrated fusion and a likelihood-ratio bound, a person whose views are within
+    tolerance but whose craniofacial ratio lies below the bound is marked inconsistent on that
+    ground (its record says so, and names the least fitting landmarks); the others keep their decision."""
+    from dataclasses import replace
+
+    from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
+
+    world, workspace, cache, people = scene
+    matcher = cache.for_role(workspace.root, "xray")
+    skull = people[4].skulls[world.pair.skull_view]
+    service = SearchService(workspace, matchers=cache)
+    wide = replace(matcher.model.tolerance, factor=1e4)  # every face of this world within tolerance: only the bound can exclude
+    monkeypatch.setattr(matcher, "model", replace(matcher.model, tolerance=wide))
+    before = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=12, landmarks=[skull]).candidates
+    within = [c for c in before if c.craniofacial["status"] == "consistent"]
+    llrs = sorted(c.craniofacial["views"]["front"]["llr"] for c in within)
+    assert len(llrs) >= 3
+    weight = 10.0 / abs(llrs[0])  # a calibration that maps the least fitting person to ln LR -10
+    limit = math.exp(weight * (llrs[0] + llrs[1]) / 2.0)  # between the two least fitting people within tolerance
+    rule = FusionRule(("cf_front",), (weight,), 0.0, (-1e3,), (1e3,), 10**9, 10**9)
+    monkeypatch.setattr(type(matcher), "fusion", property(lambda self: Fusion({"cf_front": rule})))
+    monkeypatch.setattr(matcher, "model", replace(matcher.model, tolerance=replace(wide, lr_limit=limit)))
+    after = {c.subject_id: c for c in service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=12, landmarks=[skull]).candidates}
+    lowest = min(within, key=lambda c: c.craniofacial["views"]["front"]["llr"])
+    record = after[lowest.subject_id].craniofacial
+    assert record["status"] == "inconsistent" and record["basis"] == "likelihood ratio"
+    assert record["views"]["front"]["status"] == "consistent" and len(record["excluding"]) == 3
+    assert "times as probable if the face is someone else's" in record["statement"]
+    for c in before:
+        if c.subject_id != lowest.subject_id:
+            assert after[c.subject_id].craniofacial["status"] == c.craniofacial["status"]
+    assert after[people[4].subject_id].craniofacial["status"] == "consistent" and after[people[4].subject_id].craniofacial["basis"] is None

@@ -12,7 +12,9 @@ from crossid_desktop.matching.craniofacial.assess import Fit, not_comparable
 from crossid_desktop.matching.craniofacial.consistency import (
     CONSISTENT,
     INCONSISTENT,
+    LIKELIHOOD_RATIO,
     NOT_ASSESSABLE,
+    TOLERANCE,
     Tolerance,
     Verdict,
     judge_person,
@@ -68,3 +70,29 @@ def test_a_view_is_inconsistent_only_when_every_photo_is_and_a_person_when_one_v
     assert judge_person({"front": nothing, "side": Verdict(CONSISTENT)}).status == CONSISTENT
     unknown = judge_person({"front": nothing})
     assert unknown.status == NOT_ASSESSABLE and "could not be compared" in unknown.sentence()
+
+
+def test_a_person_within_tolerance_is_inconsistent_when_the_craniofacial_ratio_lies_below_the_bound() -> None:
+    """The second ground: the craniofacial likelihood ratio of all the assessed views together
+    below ``lr_limit`` excludes a person whose views are each within tolerance; the sentence says
+    which ground and names the landmarks given; no bound, or a ratio at or above it, leaves the
+    person consistent; a person no view could assess stays not assessable whatever the ratio."""
+    within = {"front": Verdict(CONSISTENT), "side": Verdict(CONSISTENT)}
+    ln_lr = math.log(1 / 250)
+    person = judge_person(within, ln_lr=ln_lr, lr_limit=0.01, farthest=("nasion_soft", "menton_soft"))
+    assert person.status == INCONSISTENT and person.basis == LIKELIHOOD_RATIO
+    assert person.excluding == ("nasion_soft", "menton_soft") and person.views == {"front": CONSISTENT, "side": CONSISTENT}
+    assert person.lr == pytest.approx(1 / 250)
+    sentence = person.sentence()
+    assert "more than 100 times as probable if the face is someone else's" in sentence
+    assert "likelihood ratio 1 : 250" in sentence and "(the farthest" not in sentence.split(";")[0] and "nasion soft, menton soft" in sentence
+    assert judge_person(within, ln_lr=ln_lr).status == CONSISTENT  # no bound: the tolerance alone
+    assert judge_person(within, ln_lr=math.log(0.01), lr_limit=0.01).status == CONSISTENT  # at the bound: not below it
+    assert judge_person(within, ln_lr=math.log(0.02), lr_limit=0.01).status == CONSISTENT
+    assert judge_person(within, ln_lr=math.nan, lr_limit=0.01).status == CONSISTENT
+    nothing = Verdict(NOT_ASSESSABLE, reasons=("no face was found",))
+    assert judge_person({"front": nothing}, ln_lr=ln_lr, lr_limit=0.01).status == NOT_ASSESSABLE
+    # a view beyond tolerance keeps its own ground and landmarks
+    beyond = Verdict(INCONSISTENT, ("p1", "p2", "p3"))
+    both = judge_person({"front": beyond, "side": Verdict(CONSISTENT)}, ln_lr=ln_lr, lr_limit=0.01, farthest=("x",))
+    assert both.basis == TOLERANCE and both.excluding == ("p1", "p2", "p3") and "stated tolerance" in both.sentence()

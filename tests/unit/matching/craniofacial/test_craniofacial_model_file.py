@@ -92,3 +92,26 @@ def test_face_models_enter_the_fingerprint_and_a_model_fitted_with_others_is_ref
     first.write_bytes(b"two, longer")
     assert measure.file_identity(first) != one and one.startswith("m.dat ")
     assert measure.file_identity(tmp_path / "absent.dat") == "none"
+
+
+def test_the_likelihood_ratio_bound_is_in_the_card_and_the_fingerprint(tmp_path: Path, fitted) -> None:
+    """The bound is saved, read back, enters the fingerprint (another bound is another model), and
+    a card stating an impossible one is refused."""
+    base = {"name": "test-cf", "tolerance": {"set_on": "test"}}
+    none = save_model(tmp_path / "a.npz", CraniofacialModel({"front": fitted.model}, Tolerance(), dict(base)))
+    bound = save_model(tmp_path / "b.npz", CraniofacialModel({"front": fitted.model}, Tolerance(lr_limit=0.01), dict(base)))
+    assert none.fingerprint != bound.fingerprint
+    assert load_model(tmp_path / "b.npz").tolerance.lr_limit == 0.01
+    assert load_model(tmp_path / "b.npz").tolerance_of("front").lr_limit == 0.01
+    assert load_model(tmp_path / "a.npz").tolerance.lr_limit is None
+    card = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
+    card["tolerance"]["lr_limit"] = 0.02  # changed by hand: the fingerprint no longer matches
+    (tmp_path / "b.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(tmp_path / "b.npz")
+    for bad in (0.0, 1.0, -0.5, "0.01", True):
+        card["tolerance"]["lr_limit"] = bad
+        card.pop("fingerprint", None)
+        (tmp_path / "b.json").write_text(json.dumps(card), encoding="utf-8")
+        with pytest.raises(ModelError, match="lr_limit"):
+            load_model(tmp_path / "b.npz")
