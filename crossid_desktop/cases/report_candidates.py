@@ -11,6 +11,7 @@ the parts of the face the search left out. Where the search recorded none, the p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from crossid_desktop.anatomy.landmarks import find_landmark
@@ -163,7 +164,18 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
         statement = para(markup(_statement(view, name)), s["statement"])
         shown = view.status != "not assessable" and (view.overlay_png is not None or view.overlay_problem or view.landmarks)
         out += [_view_row(c, s, view, name, statement)] if shown else [statement, *(para(markup(note), s["small"]) for note in view.notes)]
+    together = overall_exclusion(x.craniofacial)
+    if together:
+        out.append(para(markup(text.CRANIOFACIAL_TOGETHER.format(view=text.CRANIOFACIAL_VIEW["overall"], statement=together)), s["statement"]))
     return out
+
+
+def overall_exclusion(record: Any) -> str:
+    """The recorded statement of a person excluded on the X-rays' evidence together (the
+    likelihood-ratio bound) while each view lay within tolerance; "" otherwise."""
+    if isinstance(record, Mapping) and record.get("status") == "inconsistent" and record.get("basis") == "likelihood ratio":
+        return str(record.get("statement") or "")
+    return ""
 
 
 def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):

@@ -54,6 +54,8 @@ def test_panel_shows_the_table_and_records_a_hand_adjustment(qtbot, overlay: Can
 def test_badge_words() -> None:
     assert badge_text({"status": "consistent"}) == "skull: consistent"
     assert badge_text({"status": "inconsistent", "excluding": ["zygion_soft_left"]}) == "skull: inconsistent (zygion soft left)"
+    assert badge_text({"status": "inconsistent", "excluding": ["nasion_soft"], "basis": "likelihood ratio"}) == (
+        "skull: inconsistent (by likelihood ratio, all X-rays together: nasion soft)")
     assert "no frontal photo" in badge_text({"status": "not assessable", "reasons": ["no frontal photo"]})
 
 

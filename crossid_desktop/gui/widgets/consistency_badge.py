@@ -1,5 +1,6 @@
 """The craniofacial verdict of a candidate on its card: consistent, inconsistent (with the
-landmarks farthest from where the skull puts them) or not assessable (with the reason); the full statement as tooltip.
+landmarks farthest from where the skull puts them, and the ground when it is the likelihood-ratio
+bound) or not assessable (with the reason); the full statement as tooltip.
 
 objectName ``consistencyBadge``; its dynamic property ``status`` holds the verdict.
 """
@@ -19,7 +20,8 @@ def badge_text(record: Mapping[str, Any]) -> str:
     status = str(record.get("status", "not assessable"))
     if status == "inconsistent":
         names = [n.replace("_", " ") for n in record.get("excluding", [])]
-        return "skull: inconsistent (" + ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") + ")"
+        ground = "by likelihood ratio, all X-rays together: " if record.get("basis") == "likelihood ratio" else ""
+        return "skull: inconsistent (" + ground + ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") + ")"
     if status == "not assessable":
         reasons = record.get("reasons") or ["no photo could be compared"]
         return f"skull: not assessable ({reasons[0]})"

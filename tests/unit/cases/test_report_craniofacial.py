@@ -63,3 +63,34 @@ def test_the_landmarks_source_and_a_failed_x_ray_are_said() -> None:
     assert landmark_note({"queries": []}) == ""
     aside = landmark_note({"queries": [{"view": "front", "problem": None, "set_aside": ["euryon_left"], "landmarks": {"source": "xray-landmarks-front"}}]})
     assert aside == "Frontal X-ray: skull landmarks from xray-landmarks-front; left out as not fitting the others and estimated from them: euryon left."
+
+
+@pytest.mark.slow
+def test_a_candidate_excluded_by_the_likelihood_ratio_bound_is_said_under_the_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person within tolerance in every view but below the craniofacial likelihood-ratio bound:
+    the report's comparison says so for the X-rays together, in the recorded statement's words,
+    and the candidate table marks them inconsistent; the views keep their own statements."""
+    from dataclasses import replace
+
+    from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
+
+    world, workspace, cache, people = craniofacial_workspace(tmp_path)
+    matcher = cache.for_role(workspace.root, "xray")
+    wide = replace(matcher.model.tolerance, factor=1e4, lr_limit=1e-3)  # nobody beyond tolerance; the bound at ln LR -6.9
+    monkeypatch.setattr(matcher, "model", replace(matcher.model, tolerance=wide))
+    monkeypatch.setattr(type(matcher), "fusion", property(lambda self: Fusion({"cf_front": FusionRule(("cf_front",), (0.05,), 0.0, (-1e3,), (1e3,), 10**9, 10**9)})))
+    xray_path = tmp_path / "xray.png"
+    save_image(xray_path, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8))
+    result = SearchService(workspace, matchers=cache).search([load_image(xray_path)], modality=QueryModality.XRAY_FRONT, top_k=3,
+                                                            landmarks=[people[5].skulls[world.pair.skull_view]])
+    excluded = [x for x in result.candidates if x.craniofacial["status"] == "inconsistent"]
+    assert excluded and all(x.craniofacial["basis"] == "likelihood ratio" for x in excluded)
+    assert all(x.craniofacial["views"]["front"]["status"] == "consistent" for x in result.candidates)
+    service = CaseService(workspace)
+    case = service.create_case(title="skull", examiner="E. Xam")
+    service.record_search(case.case_number, result)
+    out = export_report(workspace, case.case_number, tmp_path / "case.pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(out)).pages).split())
+    assert text.count("The X-rays together: The face is not consistent with the skull") == len(excluded)
+    assert "times as probable if the face is someone else's" in text
+    assert text.count("Frontal X-ray: the face in this photograph is consistent with the skull") >= len(result.candidates)
