@@ -143,6 +143,9 @@ def measure(matcher: FusedXrayMatcher, data: Path, noise: MeasurementNoise, dist
                                                                     lr_limit=model.tolerance.lr_limit).items()})
     tolerance_alone = exclusion_rates(table, ("front", "side"), factor=factors)
     metrics.update({"exclusion_tolerance_alone/tnr": tolerance_alone["tnr"], "exclusion_tolerance_alone/fer": tolerance_alone["fer"]})
+    for view in ("front", "side"):  # a query of one X-ray: its own tolerance and its own ratio against the bound
+        alone = exclusion_rates(table, (view,), factor=factors, fusion=matcher.fusion, lr_limit=model.tolerance.lr_limit)
+        metrics.update({f"exclusion/{view}/tnr": alone["tnr"], f"exclusion/{view}/fer": alone["fer"]})
     return metrics, problems
 
 
@@ -155,6 +158,8 @@ def report(label: str, metrics: dict, problems: dict) -> None:
     print(f"\nexclusion (both X-rays): true-negative rate {metrics['exclusion/tnr']:.3f}, false-exclusion rate {metrics['exclusion/fer']:.3f}, "
           f"not assessable {metrics['exclusion/not_assessable']:.3f} (the tolerance alone, without the likelihood-ratio bound: true-negative rate "
           f"{metrics['exclusion_tolerance_alone/tnr']:.3f}, false-exclusion rate {metrics['exclusion_tolerance_alone/fer']:.3f}); "
+          f"one X-ray alone: frontal {metrics['exclusion/front/tnr']:.3f} / {metrics['exclusion/front/fer']:.3f}, lateral "
+          f"{metrics['exclusion/side/tnr']:.3f} / {metrics['exclusion/side/fer']:.3f}; "
           f"Cllr {metrics['cllr']:.3f} (Cllr_min {metrics['cllr_min']:.3f}); "
           f"queries (X-rays by view): {problems}")
 

@@ -56,6 +56,11 @@ def test_badge_words() -> None:
     assert badge_text({"status": "inconsistent", "excluding": ["zygion_soft_left"]}) == "skull: inconsistent (zygion soft left)"
     assert badge_text({"status": "inconsistent", "excluding": ["nasion_soft"], "basis": "likelihood ratio"}) == (
         "skull: inconsistent (by likelihood ratio, all X-rays together: nasion soft)")
+    from crossid_desktop.cli.commands.search import _verdict  # the command line's few words say the ground too
+
+    assert _verdict({"status": "inconsistent", "excluding": ["a", "b", "c", "d"], "basis": "tolerance"}) == "inconsistent (a, b, c)"
+    assert _verdict({"status": "inconsistent", "excluding": ["a"], "basis": "likelihood ratio"}) == (
+        "inconsistent (likelihood ratio below the bound, X-rays together: a)")
     assert "no frontal photo" in badge_text({"status": "not assessable", "reasons": ["no frontal photo"]})
 
 

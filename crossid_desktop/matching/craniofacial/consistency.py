@@ -111,10 +111,9 @@ class Verdict:
         if self.status == INCONSISTENT:
             farthest = ", ".join(n.replace("_", " ") for n in self.excluding) or "not recorded"
             if self.basis == LIKELIHOOD_RATIO and self.lr is not None and self.lr_limit:
-                return ("The face is not consistent with the skull: its landmarks, taken together, fit the skull so much worse than a "
-                        f"face fits its own skull that they are more than {1.0 / self.lr_limit:,.0f} times as probable if the face is "
-                        f"someone else's as if it is this skull's (craniofacial likelihood ratio 1 : {1.0 / max(self.lr, 1e-300):,.0f}; "
-                        f"the farthest: {farthest}).")
+                return ("The face is not consistent with the skull: its landmarks, though within the stated tolerance view by view, are, "
+                        f"taken together, more than {1.0 / self.lr_limit:,.0f} times as probable if the face is someone else's as if it "
+                        f"belongs to this skull (craniofacial likelihood ratio 1 : {1.0 / max(self.lr, 1e-300):,.0f}; the farthest: {farthest}).")
             return ("The face is not consistent with the skull: its landmarks, taken together, lie farther from where the skull puts them "
                     f"than the stated tolerance allows (the farthest: {farthest}).")
         if self.status == CONSISTENT:
