@@ -51,6 +51,18 @@ def test_panel_shows_the_table_and_records_a_hand_adjustment(qtbot, overlay: Can
     np.testing.assert_array_equal(panel.picture(), before)
 
 
+def test_the_panel_says_an_exclusion_of_the_x_rays_together_under_the_photos_own_verdict(qtbot, overlay: CandidateOverlay) -> None:
+    panel = SkullFaceOverlayPanel()
+    qtbot.addWidget(panel)
+    together = {"status": "inconsistent", "basis": "likelihood ratio", "statement": "The face is not consistent with the skull: ... 1 : 250 ..."}
+    panel.show_overlay(overlay, together)
+    text = panel.statement.text()
+    assert "The X-rays together:" in text and "1 : 250" in text and overlay.verdict.sentence() in text
+    for person in ({"status": "inconsistent", "basis": "tolerance", "statement": "x"}, {"status": "consistent"}, None):
+        panel.show_overlay(overlay, person)  # the photo's own verdict already says a tolerance exclusion; nothing to add otherwise
+        assert "The X-rays together" not in panel.statement.text()
+
+
 def test_badge_words() -> None:
     assert badge_text({"status": "consistent"}) == "skull: consistent"
     assert badge_text({"status": "inconsistent", "excluding": ["zygion_soft_left"]}) == "skull: inconsistent (zygion soft left)"

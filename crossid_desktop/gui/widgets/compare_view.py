@@ -161,6 +161,7 @@ class CompareView(QWidget):
         self._worker = worker if worker is not None else window.worker
         self._job: int | None = None
         self._overlay_job: int | None = None
+        self._overlay_person: dict | None = None  # the craniofacial record of the candidate whose overlay is being prepared
         self._pair: ComparePair | None = None
         self._candidates: list[Any] = []
         self._queries: list[Any] = []
@@ -289,6 +290,7 @@ class CompareView(QWidget):
         automatic = query.modality.is_xray and getattr(candidate, "craniofacial", None) is not None
         self.modes.setTabEnabled(2, automatic)
         self._overlay_job = self._worker.submit("overlay", overlay_job(query, candidate, self._landmarks_of(query)), supersede_kind=True) if automatic else None
+        self._overlay_person = getattr(candidate, "craniofacial", None) if automatic else None
         self.status_label.setText(f"Preparing the comparison with {candidate.subject_id}…")
         return self._job
 
@@ -353,7 +355,7 @@ class CompareView(QWidget):
             self.show_pair(result)
         elif job_id == self._overlay_job:
             self._overlay_job = None
-            self.skull_face.show_overlay(result)
+            self.skull_face.show_overlay(result, self._overlay_person)
 
     def _adjustment_recorded(self, details: dict) -> None:
         queries = self._queries

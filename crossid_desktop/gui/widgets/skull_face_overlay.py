@@ -9,7 +9,9 @@ objectName ``skullFaceOverlay``; children ``skullFaceView`` (the picture), ``ove
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -55,6 +57,7 @@ class SkullFaceOverlayPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("skullFaceOverlay")
         self._overlay: Any = None
+        self._person: Mapping[str, Any] | None = None  # the candidate's craniofacial record (show_overlay)
         self.view = ImageView(placeholder="The automatic overlay appears here for a skull X-ray and a candidate with measured landmarks")
         self.view.setObjectName("skullFaceView")
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="skullFaceOpacity")
@@ -105,9 +108,12 @@ class SkullFaceOverlayPanel(QWidget):
         layout.addWidget(holder, 2)
 
     # -- public ------------------------------------------------------------------------------------
-    def show_overlay(self, overlay: Any) -> None:
-        """Show a prepared overlay (fitted position; the adjustment controls reset)."""
+    def show_overlay(self, overlay: Any, person: Mapping[str, Any] | None = None) -> None:
+        """Show a prepared overlay (fitted position; the adjustment controls reset). ``person``:
+        the candidate's craniofacial record from the search, whose decision for the X-rays
+        together is said under this photo's when it rests on the likelihood-ratio bound."""
         self._overlay = overlay
+        self._person = person
         self._set_controls(IDENTITY)
         self._fill_table()
         picture = self.picture()
@@ -166,7 +172,7 @@ class SkullFaceOverlayPanel(QWidget):
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        self.statement.setText(_statement(overlay))
+        self.statement.setText(_statement(overlay, self._person))
 
     def _record(self) -> None:
         overlay = self._overlay
@@ -179,8 +185,10 @@ class SkullFaceOverlayPanel(QWidget):
         self.record_button.setEnabled(False)
 
 
-def _statement(overlay: Any) -> str:
-    """The verdict and the notes in plain words."""
+def _statement(overlay: Any, person: Mapping[str, Any] | None = None) -> str:
+    """The verdict and the notes in plain words, and the person's decision for the X-rays
+    together when it rests on the likelihood-ratio bound (this photo's own verdict may then read
+    consistent)."""
     if overlay is None:
         return ""
     if overlay.problem:
@@ -188,4 +196,7 @@ def _statement(overlay: Any) -> str:
     unit = overlay.table[0].unit if overlay.table else "mm"
     words = "millimetres of the skull" if unit == "mm" else "pixels of the X-ray (its pixel spacing is unknown)"
     notes = " ".join(overlay.notes)
-    return f"<b>{overlay.verdict.sentence()}</b><br>Residuals and tolerances in {words}. {notes}"
+    together = ""
+    if person and person.get("status") == "inconsistent" and person.get("basis") == "likelihood ratio":
+        together = f"<br><b>The X-rays together:</b> {html.escape(str(person.get('statement', '')))}"
+    return f"<b>{overlay.verdict.sentence()}</b>{together}<br>Residuals and tolerances in {words}. {notes}"
