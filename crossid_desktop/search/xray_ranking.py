@@ -178,7 +178,7 @@ def _craniofacial_verdict(views: dict[str, dict[str, Any]], features: dict[str, 
     naming the landmarks of the least fitting view's best photo."""
     fusion = matcher.fusion
     evidence = {k: v for k, v in features.items() if k.startswith("cf_")}
-    ln_lr, farthest = None, ()
+    ln_lr, farthest, worst = None, (), None
     if evidence and fusion.calibrated and pattern_of(evidence) in fusion.rules:
         ln_lr = fusion.ln_lr(evidence)
         worst = min(evidence, key=evidence.__getitem__).removeprefix("cf_")
@@ -186,7 +186,7 @@ def _craniofacial_verdict(views: dict[str, dict[str, Any]], features: dict[str, 
     for data in views.values():
         data.pop("best_fit", None)
     return judge_person({view: data.pop("verdict") for view, data in views.items()}, ln_lr=ln_lr,
-                        lr_limit=craniofacial.model.tolerance.lr_limit, farthest=farthest)
+                        lr_limit=craniofacial.model.tolerance.lr_limit, farthest=farthest, named_view=worst)
 
 
 def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], fits: dict[str, dict[int, Fit]],

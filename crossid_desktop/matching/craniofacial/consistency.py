@@ -103,8 +103,9 @@ class Verdict:
     reasons: tuple[str, ...] = ()
     views: dict[str, str] = field(default_factory=dict)
     basis: str = TOLERANCE  # an inconsistency's ground: the tolerance, or the likelihood-ratio bound
-    lr: float | None = None  # with the likelihood-ratio bound: the craniofacial ratio and the bound
+    lr: float | None = None  # with the likelihood-ratio bound: the craniofacial ratio and the bound,
     lr_limit: float | None = None
+    named_view: str | None = None  # and the X-ray view ("front" / "side") whose photo's landmarks are named
 
     def sentence(self) -> str:
         """The decision in plain words."""
@@ -113,7 +114,8 @@ class Verdict:
             if self.basis == LIKELIHOOD_RATIO and self.lr is not None and self.lr_limit:
                 return ("The face is not consistent with the skull: its landmarks, though within the stated tolerance view by view, are, "
                         f"taken together, more than {1.0 / self.lr_limit:,.0f} times as probable if the face is someone else's as if it "
-                        f"belongs to this skull (craniofacial likelihood ratio 1 : {1.0 / max(self.lr, 1e-300):,.0f}; the farthest: {farthest}).")
+                        f"belongs to this skull (craniofacial likelihood ratio 1 : {1.0 / max(self.lr, 1e-300):,.0f}; the farthest"
+                        f"{_NAMED_VIEW.get(self.named_view or '', '')}: {farthest}).")
             return ("The face is not consistent with the skull: its landmarks, taken together, lie farther from where the skull puts them "
                     f"than the stated tolerance allows (the farthest: {farthest}).")
         if self.status == CONSISTENT:
@@ -140,19 +142,24 @@ def judge_view(verdicts: Sequence[Verdict], statistics: Sequence[float]) -> Verd
     return min(assessed, key=lambda pair: pair[1])[0]
 
 
+#: how a likelihood-ratio exclusion's sentence says which comparison its landmarks come from
+_NAMED_VIEW = {"front": " (frontal X-ray and frontal photo)", "side": " (lateral X-ray and profile photo)"}
+
+
 def judge_person(by_view: dict[str, Verdict], *, ln_lr: float | None = None, lr_limit: float | None = None,
-                 farthest: Sequence[str] = ()) -> Verdict:
+                 farthest: Sequence[str] = (), named_view: str | None = None) -> Verdict:
     """A person's decision from their views' decisions (``{"front": ..., "side": ...}``) and, with
     ``lr_limit``, the craniofacial natural-log likelihood ratio ``ln_lr`` of all the assessed views
     together (module docstring; ``farthest``: the landmarks to name then, those farthest from
-    where the skull puts them)."""
+    where the skull puts them, in the comparison of the X-ray view ``named_view``)."""
     statuses = {view: v.status for view, v in by_view.items()}
     inconsistent = [v for v in by_view.values() if v.status == INCONSISTENT]
     if inconsistent:
         return Verdict(INCONSISTENT, tuple(n for v in inconsistent for n in v.excluding), views=statuses)
     assessed = any(v.status == CONSISTENT for v in by_view.values())
     if assessed and lr_limit and ln_lr is not None and math.isfinite(ln_lr) and ln_lr < math.log(lr_limit):
-        return Verdict(INCONSISTENT, tuple(farthest), views=statuses, basis=LIKELIHOOD_RATIO, lr=math.exp(ln_lr), lr_limit=lr_limit)
+        return Verdict(INCONSISTENT, tuple(farthest), views=statuses, basis=LIKELIHOOD_RATIO, lr=math.exp(ln_lr), lr_limit=lr_limit,
+                       named_view=named_view)
     if assessed:
         return Verdict(CONSISTENT, views=statuses)
     return Verdict(NOT_ASSESSABLE, reasons=tuple(r for v in by_view.values() for r in v.reasons), views=statuses)

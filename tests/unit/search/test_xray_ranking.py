@@ -215,6 +215,12 @@ def test_a_candidate_within_tolerance_is_excluded_by_the_likelihood_ratio_bound(
     assert record["status"] == "inconsistent" and record["basis"] == "likelihood ratio"
     assert record["views"]["front"]["status"] == "consistent" and len(record["excluding"]) == 3
     assert "times as probable if the face is someone else's" in record["statement"]
+    assert "the farthest (frontal X-ray and frontal photo): " in record["statement"]
+    with GalleryStore(workspace.db_path) as store:  # the landmarks named: the three farthest of the view's best photo
+        best = face_landmarks(store, matcher.fingerprint)[record["views"]["front"]["photo"]]
+    fit = QueryContext(matcher.model.views["front"], matcher.predict(skull)).assess(best)
+    misfits = fit.decision_misfit[0]
+    assert record["excluding"] == [fit.names[i] for i in np.argsort(-misfits, kind="stable")[:3]]
     for c in before:
         if c.subject_id != lowest.subject_id:
             assert after[c.subject_id].craniofacial["status"] == c.craniofacial["status"]
