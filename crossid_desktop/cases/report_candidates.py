@@ -58,6 +58,9 @@ def comparison_pages(c: Any, s: dict[str, Any]) -> list[Any]:
     intro = text.COMPARISONS_INTRO.format(top=TOP_CANDIDATES)
     if any(x.craniofacial for x in chosen):
         intro += " " + text.CRANIOFACIAL_EXPLAINED
+        bound = recorded_bound(c.search.result)
+        if bound:
+            intro += " " + text.CRANIOFACIAL_BOUND_EXPLAINED.format(times=f"{1.0 / bound:,.0f}")
     elif any(q.ignored for q in c.search.result.queries):
         intro += " " + text.INJURY_EXPLAINED
     out: list[Any] = [para(text.heading("comparisons"), s["h2"]), para(intro, s["body"])]
@@ -159,23 +162,32 @@ def craniofacial_section(c: Any, s: dict[str, Any], x: Candidate) -> list[Any]:
         return out + [para(markup(problem), s["body"])]
     if not views:
         return out + [para(markup(text.CRANIOFACIAL_NOT_RECORDED.format(matcher=c.search.result.matcher_name)), s["body"])]
+    together = overall_exclusion(x.craniofacial)
     for view in views:
         name = text.CRANIOFACIAL_VIEW.get(view.view, view.view)
-        statement = para(markup(_statement(view, name)), s["statement"])
+        said = _statement(view, name) + (text.CRANIOFACIAL_SEE_OVERALL if together and view.status == "consistent" else "")
+        statement = para(markup(said), s["statement"])
         shown = view.status != "not assessable" and (view.overlay_png is not None or view.overlay_problem or view.landmarks)
         out += [_view_row(c, s, view, name, statement)] if shown else [statement, *(para(markup(note), s["small"]) for note in view.notes)]
-    together = overall_exclusion(x.craniofacial)
     if together:
-        out.append(para(markup(text.CRANIOFACIAL_TOGETHER.format(view=text.CRANIOFACIAL_VIEW["overall"], statement=together)), s["statement"]))
+        out.append(para(markup(text.CRANIOFACIAL_TOGETHER.format(statement=together)), s["statement"]))
     return out
 
 
 def overall_exclusion(record: Any) -> str:
-    """The recorded statement of a person excluded on the X-rays' evidence together (the
-    likelihood-ratio bound) while each view lay within tolerance; "" otherwise."""
+    """The recorded statement of a person excluded on the likelihood-ratio bound while each view
+    lay within tolerance; "" otherwise."""
     if isinstance(record, Mapping) and record.get("status") == "inconsistent" and record.get("basis") == "likelihood ratio":
         return str(record.get("statement") or "")
     return ""
+
+
+def recorded_bound(result: Any) -> float | None:
+    """The exclusion's likelihood-ratio bound the recorded search applied (None: none, or a search
+    recorded before the bound existed)."""
+    record = getattr(result, "craniofacial", None)
+    bound = record.get("lr_limit") if isinstance(record, Mapping) else None
+    return float(bound) if isinstance(bound, (int, float)) and not isinstance(bound, bool) and 0.0 < bound < 1.0 else None
 
 
 def _view_row(c: Any, s: dict[str, Any], view: Any, name: str, statement: Any):

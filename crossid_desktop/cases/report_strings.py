@@ -193,11 +193,15 @@ CRANIOFACIAL_EXPLAINED = (
     "allows for that landmark alone (allowed). The decision weighs the landmarks together: a candidate is marked inconsistent when, taken together, they lie "
     "too far, so that one misplaced landmark cannot exclude a person on its own, and it allows freely for the ways in which faces over one skull differ most "
     "and which a skull cannot tell (with the bundled model: the brows' raise on a frontal photo, the lower lip and the chin's soft tissue on a profile, each where "
-    "the photo shows it); a landmark beyond its own allowance is a reason to check where it was placed. A candidate is also marked inconsistent when each view "
-    "lies within what the skull allows but the landmarks of all the X-rays together are far more probable if the face is someone else's than if it is this "
-    "skull's (the software's likelihood ratio from the landmarks alone below its stated bound); the page then says so under the views."
+    "the photo shows it); a landmark beyond its own allowance is a reason to check where it was placed."
 )
-CRANIOFACIAL_TOGETHER = "{view}: {statement}"
+CRANIOFACIAL_BOUND_EXPLAINED = (
+    "This search also marked a candidate inconsistent when every X-ray compared lay within what the skull allows but the landmarks, taken together, were more "
+    "than {times} times as probable if the face is someone else's as if it belongs to the skull (a likelihood ratio from the landmarks alone, not the ratio that "
+    "orders the list); the page then says so under the views."
+)
+CRANIOFACIAL_TOGETHER = "Overall decision for this candidate: {statement}"
+CRANIOFACIAL_SEE_OVERALL = " (This view alone is within what the skull allows: see the overall decision below.)"
 INJURY_EXPLAINED = (
     "Each page also says which parts of the injured face, if any, the search left out as unreliable (injuries, dressings, swelling), so that the score can be read as "
     "resting on the rest of the face."

@@ -103,16 +103,18 @@ def fit_fusion(table: EvidenceTable, *, min_genuine: int = 10) -> Fusion:
     return Fusion(rules)
 
 
-def fused_ln_lr(table: EvidenceTable, fusion: Fusion, features: Sequence[str], *, clipped: bool = True) -> NDArray[np.float64]:
+def fused_ln_lr(table: EvidenceTable, fusion: Fusion, features: Sequence[str], *, clipped: bool = True, skip_missing: bool = False) -> NDArray[np.float64]:
     """``(Q, P)`` natural-log LRs using ``features`` where present (NaN where none is);
-    ``clipped=False``: the unclipped combination that breaks ties (:meth:`Fusion.score`)."""
+    ``clipped=False``: the unclipped combination that breaks ties (:meth:`Fusion.score`);
+    ``skip_missing``: NaN for a pattern the fusion has no rule for (as the search skips the
+    exclusion's bound then), instead of :class:`ModelError`."""
     out = np.full(table.values.shape[:2], np.nan)
     cols = [FEATURES.index(f) for f in features]
     combine = fusion.ln_lr if clipped else fusion.score
     for q in range(out.shape[0]):
         for p in range(out.shape[1]):
             present = {f: float(table.values[q, p, c]) for f, c in zip(features, cols) if math.isfinite(table.values[q, p, c])}
-            if pattern_of(present):
+            if pattern_of(present) and (not skip_missing or pattern_of(present) in fusion.rules):
                 out[q, p] = combine(present)
     return out
 
@@ -156,7 +158,7 @@ def exclusion_rates(table: EvidenceTable, views: Sequence[str], *, factor: float
     assessed = np.isfinite(stats).any(axis=2)
     inconsistent = (np.where(np.isfinite(stats), stats, -np.inf) > 1.0).any(axis=2)
     if fusion is not None and fusion.calibrated and lr_limit:
-        ln_lr = fused_ln_lr(table, fusion, [f"cf_{v}" for v in views])
+        ln_lr = fused_ln_lr(table, fusion, [f"cf_{v}" for v in views], skip_missing=True)
         inconsistent |= assessed & (np.where(np.isfinite(ln_lr), ln_lr, np.inf) < math.log(lr_limit))
     genuine = table.genuine
     return {"tnr": float(inconsistent[~genuine].mean()), "fer": float(inconsistent[genuine].mean()),

@@ -49,7 +49,16 @@ from crossid_desktop.progress import ProgressCallback, check_cancel, no_progress
 from crossid_desktop.search.face_ranking import Rescore, choose, transplant_hook
 from crossid_desktop.search.query import ANY_XRAY_VIEW, check_distinct_images, check_query_images, check_query_set, describe_preparation, query_warnings, resolve_modalities
 from crossid_desktop.search.results import Candidate, QueryInfo, SearchResult
-from crossid_desktop.search.xray_ranking import evidence_json, gather_evidence, likelihood_ratio, prepare_queries, ranked, skull_warnings, xray_query_json
+from crossid_desktop.search.xray_ranking import (
+    evidence_json,
+    exclusion_bound,
+    gather_evidence,
+    likelihood_ratio,
+    prepare_queries,
+    ranked,
+    skull_warnings,
+    xray_query_json,
+)
 from crossid_desktop.workspace import Workspace
 
 #: candidate photos fetched from the index per query before ranking subjects exactly
@@ -232,7 +241,7 @@ class SearchService:
         infos = tuple(QueryInfo(str(image.path) if image.path else None, image.sha256, m.value, _meta_dict(image)) for image, m in zip(images, modalities))
         extra = {"queries": [xray_query_json(q) for q in queries],
                  "not_assessed": [{"subject_id": e.subject_id, "reasons": list(dict.fromkeys(e.verdict.reasons))} for e in unranked],
-                 "people_compared": len(evidence)}
+                 "people_compared": len(evidence), "lr_limit": exclusion_bound(matcher)}
         return SearchResult(infos, matcher.name, matcher.fingerprint, counts.subjects, counts.images, digest, "subject", candidates,
                             matcher.model_card().get("preprocessing", {}), timings, craniofacial=extra, warnings=tuple(skull_warnings(queries)))
 

@@ -34,7 +34,8 @@ card, ``--json``, the recorded search and the report read it; keys are only ever
 The search's own record (``SearchResult.extra``) adds ``queries`` (each X-ray's view, skull
 landmarks with their ``source`` and any ``failure``, ``problem`` when it was not assessed,
 ``unit``, ``imputed`` (skull points not found) and ``set_aside`` (detected points left out as
-misplaced: also a warning on the result, :func:`skull_warnings`)), ``not_assessed`` (people set apart, with reasons) and ``people_compared``.
+misplaced: also a warning on the result, :func:`skull_warnings`)), ``not_assessed`` (people set apart, with reasons), ``people_compared``
+and ``lr_limit`` (the exclusion's likelihood-ratio bound the search applied, None when none: :func:`exclusion_bound`).
 """
 
 from __future__ import annotations
@@ -167,26 +168,35 @@ def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any
 
 
 def farthest_landmarks(fit: Fit, n: int = 3) -> tuple[str, ...]:
-    """The ``n`` landmarks of a fit farthest from where the skull puts them (by the misfits the exclusion weighs)."""
-    misfits = fit.decision_misfit[0]
-    return tuple(fit.names[i] for i in np.argsort(-misfits, kind="stable")[:n])
+    """The ``n`` landmarks of a fit farthest from where the skull puts them, by the misfits its
+    likelihood ratio weighs (``point_misfit``: nothing let free)."""
+    return tuple(fit.names[i] for i in np.argsort(-fit.point_misfit, kind="stable")[:n])
 
 
 def _craniofacial_verdict(views: dict[str, dict[str, Any]], features: dict[str, float], matcher: Any, craniofacial: CraniofacialMatcher) -> Verdict:
     """The person's decision: the views' (the tolerance), and the likelihood-ratio bound on the
     craniofacial evidence of all assessed views together (:func:`~crossid_desktop.matching.craniofacial.consistency.judge_person`),
-    naming the landmarks of the least fitting view's best photo."""
+    naming the landmarks of the best photo of the view whose own calibrated ratio is lowest."""
     fusion = matcher.fusion
     evidence = {k: v for k, v in features.items() if k.startswith("cf_")}
-    ln_lr, farthest, worst = None, (), None
+    ln_lr, farthest, worst, clipped = None, (), None, False
     if evidence and fusion.calibrated and pattern_of(evidence) in fusion.rules:
         ln_lr = fusion.ln_lr(evidence)
-        worst = min(evidence, key=evidence.__getitem__).removeprefix("cf_")
+        clipped = fusion.score(evidence) < ln_lr - 1e-9
+        own = {k: fusion.score({k: v}) if k in fusion.rules else v for k, v in evidence.items()}  # each view's own ratio (the raw scales differ)
+        worst = min(own, key=own.__getitem__).removeprefix("cf_")
         farthest = farthest_landmarks(views[worst]["best_fit"])
     for data in views.values():
         data.pop("best_fit", None)
     return judge_person({view: data.pop("verdict") for view, data in views.items()}, ln_lr=ln_lr,
-                        lr_limit=craniofacial.model.tolerance.lr_limit, farthest=farthest, named_view=worst)
+                        lr_limit=exclusion_bound(matcher), farthest=farthest, named_view=worst, clipped=clipped)
+
+
+def exclusion_bound(matcher: Any) -> float | None:
+    """The likelihood-ratio bound a search with this matcher applies (None: the tolerance alone;
+    recorded with the search as ``lr_limit``)."""
+    craniofacial = matcher.craniofacial if isinstance(matcher, FusedXrayMatcher) else matcher
+    return craniofacial.model.tolerance.lr_limit if matcher.fusion.calibrated else None
 
 
 def person_evidence(subject_id: str, photo_ids: Sequence[int], queries: Sequence[XrayQuery], fits: dict[str, dict[int, Fit]],

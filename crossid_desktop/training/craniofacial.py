@@ -38,6 +38,7 @@ from crossid_desktop.matching.base import Matcher
 from crossid_desktop.matching.craniofacial.annotations import MeasurementNoise, paired_people
 from crossid_desktop.matching.craniofacial.consistency import LR_LIMIT, Tolerance
 from crossid_desktop.matching.craniofacial.fit import FitSettings, fit_view_model
+from crossid_desktop.matching.craniofacial.fusion import Fusion
 from crossid_desktop.matching.craniofacial.measure import face_models, with_profile, xray_models
 from crossid_desktop.matching.craniofacial.model_file import CraniofacialModel, load_model, save_model, with_detector_scales
 from crossid_desktop.matching.craniofacial.views import VIEW_PAIRS
@@ -146,13 +147,14 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     distances = siamese_distances(siamese, validation_data, val_ids, cancel=cancel) if siamese is not None else None
     table = evidence_table(scores, unit, distances)
     factors = fit_view_factors(table, ("front", "side"), false_exclusion=VALIDATION_FALSE_EXCLUSION)
-    tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()), LR_LIMIT)
     report(3, 5, "fitting the fusion")
     fusion = fit_fusion(table)
     if not fusion.rules:
         raise DatasetError(f"The {len(val_ids)} validation people are too few to fit the fusion: each rule needs at least 10 assessable true pairs.")
+    lr_limit, bound_note = exclusion_bound(fusion)
+    tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()), lr_limit)
     metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
-    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors, fusion=fusion, lr_limit=LR_LIMIT).items()})
+    metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors, fusion=fusion, lr_limit=lr_limit).items()})
     metrics.update({f"exclusion_tolerance_alone/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors).items() if k in ("tnr", "fer")})
     if profiles is not None:
         card["detector_errors"] = {view: profile.to_dict() for view, profile in profiles.items()}
@@ -161,9 +163,7 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     card.update({
         "validation": {"data": str(validation_data), "people": len(val_ids), "landmarks": landmarks, "metrics": metrics},
         "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors,
-                      "lr_limit_note": ("a person is also inconsistent when the calibrated craniofacial likelihood ratio of all the skull's X-rays "
-                                        f"together is below {LR_LIMIT:g}: for a calibrated ratio at most that share of true persons falls below it "
-                                        "(chosen on the validation people of seed 1202; docs/RESULTS.md section 9)")},
+                      "lr_limit_note": bound_note},
         "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint, "spec": siamese_spec},
                    "rules": fusion.to_dict(), "fitted_on": "validation people"},
         "software": software_versions(),
@@ -173,6 +173,22 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     model = save_model(out, CraniofacialModel(views, tolerance, card, view_factors=factors))
     report(5, 5, "done")
     return model
+
+
+def exclusion_bound(fusion: Fusion) -> tuple[float | None, str]:
+    """The exclusion's likelihood-ratio bound for a model with this fusion, and the card's note:
+    :data:`LR_LIMIT`, or None when a craniofacial rule is missing or its validation people are
+    too few for a ratio below the bound (its ratios are clipped at ``1 / n_genuine``)."""
+    patterns = ("cf_front", "cf_side", "cf_front+cf_side")
+    missing = [p for p in patterns if p not in fusion.rules]
+    short = [p for p in patterns if p in fusion.rules and fusion.rules[p].n_genuine <= 1.0 / LR_LIMIT]
+    if missing or short:
+        why = (f"no craniofacial fusion rule for {', '.join(missing)}" if missing else
+               f"the craniofacial fusion rules {', '.join(short)} rest on {min(fusion.rules[p].n_genuine for p in short)} true pairs, too few "
+               f"to support a ratio below {LR_LIMIT:g}")
+        return None, f"no likelihood-ratio bound: {why}; the exclusion uses the tolerance alone"
+    return LR_LIMIT, ("a person is also inconsistent when the calibrated craniofacial likelihood ratio of all the skull's X-rays together is below "
+                      f"{LR_LIMIT:g}: for a calibrated ratio at most that share of true persons falls below it (the bound's choice: docs/RESULTS.md section 9)")
 
 
 def _validation_landmarks(noise: MeasurementNoise, *, detect_faces: bool, detect_xrays: bool) -> str:

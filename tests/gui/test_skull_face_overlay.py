@@ -51,28 +51,28 @@ def test_panel_shows_the_table_and_records_a_hand_adjustment(qtbot, overlay: Can
     np.testing.assert_array_equal(panel.picture(), before)
 
 
-def test_the_panel_says_an_exclusion_of_the_x_rays_together_under_the_photos_own_verdict(qtbot, overlay: CandidateOverlay) -> None:
+def test_the_panel_says_the_persons_exclusion_under_a_photo_that_does_not_exclude(qtbot, overlay: CandidateOverlay) -> None:
     panel = SkullFaceOverlayPanel()
     qtbot.addWidget(panel)
-    together = {"status": "inconsistent", "basis": "likelihood ratio", "statement": "The face is not consistent with the skull: ... 1 : 250 ..."}
-    panel.show_overlay(overlay, together)
-    text = panel.statement.text()
-    assert "The X-rays together:" in text and "1 : 250" in text and overlay.verdict.sentence() in text
-    for person in ({"status": "inconsistent", "basis": "tolerance", "statement": "x"}, {"status": "consistent"}, None):
-        panel.show_overlay(overlay, person)  # the photo's own verdict already says a tolerance exclusion; nothing to add otherwise
-        assert "The X-rays together" not in panel.statement.text()
+    assert overlay.verdict.status == "consistent"
+    for basis in ("likelihood ratio", "tolerance"):  # excluded by the bound, or by the other X-ray's view: said under this photo's verdict
+        panel.show_overlay(overlay, {"status": "inconsistent", "basis": basis, "statement": "The face is not consistent with the skull: ... 1 : 250 ..."})
+        text = panel.statement.text()
+        assert "Overall decision for this candidate:</b> The face is not consistent" in text and "1 : 250" in text and overlay.verdict.sentence() in text
+    for person in ({"status": "consistent"}, None):
+        panel.show_overlay(overlay, person)
+        assert "Overall decision" not in panel.statement.text()
 
 
 def test_badge_words() -> None:
     assert badge_text({"status": "consistent"}) == "skull: consistent"
     assert badge_text({"status": "inconsistent", "excluding": ["zygion_soft_left"]}) == "skull: inconsistent (zygion soft left)"
     assert badge_text({"status": "inconsistent", "excluding": ["nasion_soft"], "basis": "likelihood ratio"}) == (
-        "skull: inconsistent (by likelihood ratio, all X-rays together: nasion soft)")
+        "skull: inconsistent (by likelihood ratio: nasion soft)")
     from crossid_desktop.cli.commands.search import _verdict  # the command line's few words say the ground too
 
     assert _verdict({"status": "inconsistent", "excluding": ["a", "b", "c", "d"], "basis": "tolerance"}) == "inconsistent (a, b, c)"
-    assert _verdict({"status": "inconsistent", "excluding": ["a"], "basis": "likelihood ratio"}) == (
-        "inconsistent (likelihood ratio below the bound, X-rays together: a)")
+    assert _verdict({"status": "inconsistent", "excluding": ["a"], "basis": "likelihood ratio"}) == "inconsistent (likelihood ratio below the bound: a)"
     assert "no frontal photo" in badge_text({"status": "not assessable", "reasons": ["no frontal photo"]})
 
 

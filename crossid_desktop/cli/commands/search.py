@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 def _verdict(record: dict) -> str:
     """A candidate's craniofacial verdict in a few words."""
     if record["status"] == "inconsistent":
-        ground = "likelihood ratio below the bound, X-rays together: " if record.get("basis") == "likelihood ratio" else ""
+        ground = "likelihood ratio below the bound: " if record.get("basis") == "likelihood ratio" else ""
         return "inconsistent (" + ground + ", ".join(record["excluding"][:3]) + ")"
     if record["status"] == "not assessable":
         return "not assessable (" + "; ".join(record["reasons"][:1]) + ")"

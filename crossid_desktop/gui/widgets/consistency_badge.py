@@ -20,7 +20,7 @@ def badge_text(record: Mapping[str, Any]) -> str:
     status = str(record.get("status", "not assessable"))
     if status == "inconsistent":
         names = [n.replace("_", " ") for n in record.get("excluding", [])]
-        ground = "by likelihood ratio, all X-rays together: " if record.get("basis") == "likelihood ratio" else ""
+        ground = "by likelihood ratio: " if record.get("basis") == "likelihood ratio" else ""
         return "skull: inconsistent (" + ground + ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") + ")"
     if status == "not assessable":
         reasons = record.get("reasons") or ["no photo could be compared"]

@@ -186,9 +186,8 @@ class SkullFaceOverlayPanel(QWidget):
 
 
 def _statement(overlay: Any, person: Mapping[str, Any] | None = None) -> str:
-    """The verdict and the notes in plain words, and the person's decision for the X-rays
-    together when it rests on the likelihood-ratio bound (this photo's own verdict may then read
-    consistent)."""
+    """The verdict and the notes in plain words, and the person's decision when it excludes them
+    and this photo's own verdict does not (the likelihood-ratio bound, or another X-ray's view)."""
     if overlay is None:
         return ""
     if overlay.problem:
@@ -197,6 +196,6 @@ def _statement(overlay: Any, person: Mapping[str, Any] | None = None) -> str:
     words = "millimetres of the skull" if unit == "mm" else "pixels of the X-ray (its pixel spacing is unknown)"
     notes = " ".join(overlay.notes)
     together = ""
-    if person and person.get("status") == "inconsistent" and person.get("basis") == "likelihood ratio":
-        together = f"<br><b>The X-rays together:</b> {html.escape(str(person.get('statement', '')))}"
+    if person and person.get("status") == "inconsistent" and overlay.verdict.status != "inconsistent":
+        together = f"<br><b>Overall decision for this candidate:</b> {html.escape(str(person.get('statement', '')))}"
     return f"<b>{overlay.verdict.sentence()}</b>{together}<br>Residuals and tolerances in {words}. {notes}"

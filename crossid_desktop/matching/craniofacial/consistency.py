@@ -39,10 +39,16 @@ alone, :mod:`.fusion`; never the Siamese network's distance) lies below ``lr_lim
 landmarks are then more than ``1 / lr_limit`` times as probable if the face is another person's
 as if it is this skull's. For a calibrated ratio the share of true persons below a bound ``t`` is
 at most ``t`` (``P(LR < t | same) = E[LR 1{LR < t} | different] <= t``), so ``0.01`` keeps the
-false exclusions within the 1 % the exclusion is held to. Chosen on the validation people of seed
-1202 (0.7 % of them excluded, 89 % of impostors, against 78 % with the tolerance alone;
-RESULTS section 9); a model without a calibrated fusion, or whose card states no bound, uses the
-tolerance alone.
+false exclusions the bound adds within 1 % (the tolerance adds its own, about 0.5 %). Chosen on
+the validation people of seed 1202 (0.7 % of them excluded, 89 % of impostors, against 78 % with
+the tolerance alone; RESULTS section 9). The bound is a field of its own in the card
+(``tolerance.lr_limit``): a model whose card states none (every model fitted before it), whose
+fusion is not calibrated, or whose validation people were too few to support a ratio below the
+bound (the fitted ratios are clipped at ``1 / n_genuine``; the refit then records none) uses the
+tolerance alone. The decision uses the clipped ratio, the most extreme the validation data support;
+the sentence says when the ratio lies at that clip. The landmarks named are those farthest from
+where the skull puts them in the view whose own ratio speaks most against the person, by the
+misfits the ratio weighs (nothing let free).
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ from crossid_desktop.matching.craniofacial.assess import Fit
 CONSISTENT, INCONSISTENT, NOT_ASSESSABLE = "consistent", "inconsistent", "not assessable"
 #: the exclusion rule the tolerance factors of a model card were set for
 RULE = ("sum of the landmarks' own misfits without the largest, the model's leading patterns of variation let free (free_modes), "
-        "against the chi-square quantile; or the craniofacial likelihood ratio of all the skull's X-rays together below lr_limit")
+        "against the chi-square quantile")
 #: the likelihood-ratio bound of the models fitted since it was introduced (module docstring)
 LR_LIMIT = 0.01
 #: what a decision rests on (:attr:`Verdict.basis`)
@@ -105,17 +111,21 @@ class Verdict:
     basis: str = TOLERANCE  # an inconsistency's ground: the tolerance, or the likelihood-ratio bound
     lr: float | None = None  # with the likelihood-ratio bound: the craniofacial ratio and the bound,
     lr_limit: float | None = None
-    named_view: str | None = None  # and the X-ray view ("front" / "side") whose photo's landmarks are named
+    named_view: str | None = None  # the X-ray view ("front" / "side") whose photo's landmarks are named,
+    lr_clipped: bool = False  # and whether the ratio lies at the most extreme value the validation data support
 
     def sentence(self) -> str:
         """The decision in plain words."""
         if self.status == INCONSISTENT:
             farthest = ", ".join(n.replace("_", " ") for n in self.excluding) or "not recorded"
             if self.basis == LIKELIHOOD_RATIO and self.lr is not None and self.lr_limit:
-                return ("The face is not consistent with the skull: its landmarks, though within the stated tolerance view by view, are, "
-                        f"taken together, more than {1.0 / self.lr_limit:,.0f} times as probable if the face is someone else's as if it "
-                        f"belongs to this skull (craniofacial likelihood ratio 1 : {1.0 / max(self.lr, 1e-300):,.0f}; the farthest"
-                        f"{_NAMED_VIEW.get(self.named_view or '', '')}: {farthest}).")
+                assessed = sum(status != NOT_ASSESSABLE for status in self.views.values())
+                within = "though within the stated tolerance in each X-ray compared, are, taken together," if assessed > 1 else \
+                    "though within the stated tolerance, are"
+                ratio = f"1 : {1.0 / max(self.lr, 1e-300):,.0f}" + (" or beyond, the most extreme the validation data support" if self.lr_clipped else "")
+                return (f"The face is not consistent with the skull: its landmarks, {within} more than {1.0 / self.lr_limit:,.0f} times as "
+                        f"probable if the face is someone else's as if it belongs to this skull (likelihood ratio from the landmarks alone "
+                        f"{ratio}, not the ratio that orders the list; the farthest{_NAMED_VIEW.get(self.named_view or '', '')}: {farthest}).")
             return ("The face is not consistent with the skull: its landmarks, taken together, lie farther from where the skull puts them "
                     f"than the stated tolerance allows (the farthest: {farthest}).")
         if self.status == CONSISTENT:
@@ -147,11 +157,12 @@ _NAMED_VIEW = {"front": " (frontal X-ray and frontal photo)", "side": " (lateral
 
 
 def judge_person(by_view: dict[str, Verdict], *, ln_lr: float | None = None, lr_limit: float | None = None,
-                 farthest: Sequence[str] = (), named_view: str | None = None) -> Verdict:
+                 farthest: Sequence[str] = (), named_view: str | None = None, clipped: bool = False) -> Verdict:
     """A person's decision from their views' decisions (``{"front": ..., "side": ...}``) and, with
     ``lr_limit``, the craniofacial natural-log likelihood ratio ``ln_lr`` of all the assessed views
     together (module docstring; ``farthest``: the landmarks to name then, those farthest from
-    where the skull puts them, in the comparison of the X-ray view ``named_view``)."""
+    where the skull puts them, in the comparison of the X-ray view ``named_view``; ``clipped``:
+    ``ln_lr`` lies at the fusion's clip)."""
     statuses = {view: v.status for view, v in by_view.items()}
     inconsistent = [v for v in by_view.values() if v.status == INCONSISTENT]
     if inconsistent:
@@ -159,7 +170,7 @@ def judge_person(by_view: dict[str, Verdict], *, ln_lr: float | None = None, lr_
     assessed = any(v.status == CONSISTENT for v in by_view.values())
     if assessed and lr_limit and ln_lr is not None and math.isfinite(ln_lr) and ln_lr < math.log(lr_limit):
         return Verdict(INCONSISTENT, tuple(farthest), views=statuses, basis=LIKELIHOOD_RATIO, lr=math.exp(ln_lr), lr_limit=lr_limit,
-                       named_view=named_view)
+                       named_view=named_view, lr_clipped=clipped)
     if assessed:
         return Verdict(CONSISTENT, views=statuses)
     return Verdict(NOT_ASSESSABLE, reasons=tuple(r for v in by_view.values() for r in v.reasons), views=statuses)

@@ -43,6 +43,7 @@ def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None
     assert "moved the overlay by hand" in text
     assert "Off by (mm)" in text and "Allowed (mm)" in text
     assert "Frontal X-ray: skull landmarks from" in text
+    assert result.craniofacial["lr_limit"] is None and "This search also marked a candidate inconsistent" not in text  # no bound: none explained
     assert service.verify(case.case_number).ok
     # the candidate table says each candidate's consistency with the skull, in rank order
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(str(out)).pages]
@@ -91,6 +92,8 @@ def test_a_candidate_excluded_by_the_likelihood_ratio_bound_is_said_under_the_vi
     service.record_search(case.case_number, result)
     out = export_report(workspace, case.case_number, tmp_path / "case.pdf")
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(out)).pages).split())
-    assert text.count("The X-rays together: The face is not consistent with the skull") == len(excluded)
+    assert text.count("Overall decision for this candidate: The face is not consistent with the skull") == len(excluded)
     assert "times as probable if the face is someone else's" in text
     assert text.count("Frontal X-ray: the face in this photograph is consistent with the skull") >= len(result.candidates)
+    assert text.count("This view alone is within what the skull allows: see the overall decision below.") == len(excluded)
+    assert "more than 1,000 times as probable if the face is someone else's as if it belongs to the skull (a likelihood ratio from the landmarks alone" in text

@@ -71,3 +71,18 @@ def test_the_likelihood_ratio_bound_excludes_on_the_craniofacial_evidence_of_the
     assert rates["fer"] == pytest.approx(1 / 4)  # the true pair (2, 2) at ln LR -6
     assert rates["tnr"] == pytest.approx(2 / 12)  # (0, 2) and (1, 0); (0, 1) at -3 stays in, (3, 1) is not assessable
     assert exclusion_rates(table, ("front", "side"), fusion=Fusion.uncalibrated(), lr_limit=0.01)["tnr"] == 0.0  # no calibrated ratio: no bound
+
+
+def test_the_bound_is_strict_and_a_pattern_without_a_rule_is_skipped_as_the_search_skips_it() -> None:
+    from crossid_desktop.matching.craniofacial.fusion import Fusion, FusionRule
+
+    n = 3
+    people = tuple(f"P{i}" for i in range(n))
+    values = np.full((n, n, 4), np.nan)
+    values[:, :, 0] = np.log(0.01)  # every pair exactly at the bound: not below it
+    values[1, 2, 0] = np.log(0.01) - 1e-9
+    values[2, 0, 1] = -20.0  # a pair with both views, for which the fusion has no rule
+    table = EvidenceTable(people, people, values, {}, {"front": np.full((n, n), 0.5), "side": np.full((n, n), 0.5)})
+    fusion = Fusion({"cf_front": FusionRule(("cf_front",), (1.0,), 0.0, (-30.0,), (5.0,), 1000, 10000)})
+    rates = exclusion_rates(table, ("front", "side"), fusion=fusion, lr_limit=0.01)
+    assert rates["tnr"] == pytest.approx(1 / 6) and rates["fer"] == 0.0  # (1, 2) alone; (2, 0) has no rule, so no bound

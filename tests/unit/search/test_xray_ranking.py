@@ -209,7 +209,9 @@ def test_a_candidate_within_tolerance_is_excluded_by_the_likelihood_ratio_bound(
     rule = FusionRule(("cf_front",), (weight,), 0.0, (-1e3,), (1e3,), 10**9, 10**9)
     monkeypatch.setattr(type(matcher), "fusion", property(lambda self: Fusion({"cf_front": rule})))
     monkeypatch.setattr(matcher, "model", replace(matcher.model, tolerance=replace(wide, lr_limit=limit)))
-    after = {c.subject_id: c for c in service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=12, landmarks=[skull]).candidates}
+    searched = service.search([_xray()], modality=QueryModality.XRAY_FRONT, top_k=12, landmarks=[skull])
+    assert searched.craniofacial["lr_limit"] == pytest.approx(limit)  # the bound the search applied is recorded with it
+    after = {c.subject_id: c for c in searched.candidates}
     lowest = min(within, key=lambda c: c.craniofacial["views"]["front"]["llr"])
     record = after[lowest.subject_id].craniofacial
     assert record["status"] == "inconsistent" and record["basis"] == "likelihood ratio"
@@ -219,8 +221,7 @@ def test_a_candidate_within_tolerance_is_excluded_by_the_likelihood_ratio_bound(
     with GalleryStore(workspace.db_path) as store:  # the landmarks named: the three farthest of the view's best photo
         best = face_landmarks(store, matcher.fingerprint)[record["views"]["front"]["photo"]]
     fit = QueryContext(matcher.model.views["front"], matcher.predict(skull)).assess(best)
-    misfits = fit.decision_misfit[0]
-    assert record["excluding"] == [fit.names[i] for i in np.argsort(-misfits, kind="stable")[:3]]
+    assert record["excluding"] == [fit.names[i] for i in np.argsort(-fit.point_misfit, kind="stable")[:3]]
     for c in before:
         if c.subject_id != lowest.subject_id:
             assert after[c.subject_id].craniofacial["status"] == c.craniofacial["status"]

@@ -50,6 +50,9 @@ def test_a_refit_keeps_the_correspondence_models_and_replaces_the_validation_par
     assert "xray_detector_errors" not in card and "xray_models" not in card and all(model.views[v].detector_scale is None for v in model.views)
     assert set(card["tolerance"]["view_factors"]) == {"front", "side"}
     assert load_model(tmp_path / "refit.npz").fingerprint == model.fingerprint
+    # 12 people cannot support a ratio below 1/100 (the fitted ratios stop at 1/12): no likelihood-ratio bound, and the card says why
+    assert old.tolerance.lr_limit == 0.01 and model.tolerance.lr_limit is None and card["tolerance"]["lr_limit"] is None
+    assert "too few to support a ratio below 0.01" in card["tolerance"]["lr_limit_note"]
 
 
 def test_a_model_set_for_another_exclusion_rule_is_refused_except_for_a_refit(tmp_path: Path) -> None:

@@ -84,8 +84,13 @@ def test_a_person_within_tolerance_is_inconsistent_when_the_craniofacial_ratio_l
     assert person.excluding == ("nasion_soft", "menton_soft") and person.views == {"front": CONSISTENT, "side": CONSISTENT}
     assert person.lr == pytest.approx(1 / 250)
     sentence = person.sentence()
-    assert "more than 100 times as probable if the face is someone else's" in sentence
-    assert "(craniofacial likelihood ratio 1 : 250; the farthest (lateral X-ray and profile photo): nasion soft, menton soft)." in sentence
+    assert "though within the stated tolerance in each X-ray compared, are, taken together, more than 100 times as probable if the face is someone else's" in sentence
+    assert ("(likelihood ratio from the landmarks alone 1 : 250, not the ratio that orders the list; the farthest (lateral X-ray and profile photo): "
+            "nasion soft, menton soft).") in sentence
+    one = judge_person({"front": Verdict(CONSISTENT), "side": Verdict(NOT_ASSESSABLE)}, ln_lr=math.log(1 / 150), lr_limit=0.01, named_view="front",
+                       clipped=True).sentence()  # one X-ray compared, its ratio at the clip
+    assert "its landmarks, though within the stated tolerance, are more than 100 times" in one
+    assert "1 : 150 or beyond, the most extreme the validation data support" in one and "(frontal X-ray and frontal photo)" in one
     assert judge_person(within, ln_lr=ln_lr).status == CONSISTENT  # no bound: the tolerance alone
     assert judge_person(within, ln_lr=math.log(0.01), lr_limit=0.01).status == CONSISTENT  # at the bound: not below it
     assert judge_person(within, ln_lr=math.log(0.02), lr_limit=0.01).status == CONSISTENT

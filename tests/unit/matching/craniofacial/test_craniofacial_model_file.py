@@ -104,6 +104,10 @@ def test_the_likelihood_ratio_bound_is_in_the_card_and_the_fingerprint(tmp_path:
     assert load_model(tmp_path / "b.npz").tolerance.lr_limit == 0.01
     assert load_model(tmp_path / "b.npz").tolerance_of("front").lr_limit == 0.01
     assert load_model(tmp_path / "a.npz").tolerance.lr_limit is None
+    older = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    del older["tolerance"]["lr_limit"]  # a card written before the bound existed: the same model, the tolerance alone
+    (tmp_path / "a.json").write_text(json.dumps(older), encoding="utf-8")
+    assert load_model(tmp_path / "a.npz").fingerprint == none.fingerprint and load_model(tmp_path / "a.npz").tolerance.lr_limit is None
     card = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
     card["tolerance"]["lr_limit"] = 0.02  # changed by hand: the fingerprint no longer matches
     (tmp_path / "b.json").write_text(json.dumps(card), encoding="utf-8")
