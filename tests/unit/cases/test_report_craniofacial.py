@@ -44,6 +44,8 @@ def test_report_shows_the_overlays_tables_and_statements(tmp_path: Path) -> None
     assert "Off by (mm)" in text and "Allowed (mm)" in text
     assert "Frontal X-ray: skull landmarks from" in text
     assert result.craniofacial["lr_limit"] is None and "This search also marked a candidate inconsistent" not in text  # no bound: none explained
+    assert any(x.craniofacial["status"] == "inconsistent" for x in result.candidates)  # excluded by the tolerance: said in the views, no overall line
+    assert "Overall decision for this candidate" not in text and "see the overall decision below" not in text
     assert service.verify(case.case_number).ok
     # the candidate table says each candidate's consistency with the skull, in rank order
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(str(out)).pages]

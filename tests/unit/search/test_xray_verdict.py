@@ -57,3 +57,14 @@ def test_the_siamese_evidence_and_an_absent_bound_never_exclude() -> None:
     assert _craniofacial_verdict(_views(), {"cf_front": 5.0, "cf_side": 3.5}, _matcher(None), _matcher(None)).status == CONSISTENT
     uncalibrated = SimpleNamespace(fusion=Fusion.uncalibrated(), model=SimpleNamespace(tolerance=Tolerance(lr_limit=0.01)))
     assert _craniofacial_verdict(_views(), {"cf_front": -500.0}, uncalibrated, uncalibrated).status == CONSISTENT
+
+
+def test_evidence_whose_pattern_has_no_rule_is_not_bounded() -> None:
+    from crossid_desktop.matching.craniofacial.fusion import FusionRule
+
+    only_front = Fusion({"cf_front": FusionRule(("cf_front",), (1.0,), 0.0, (-30.0,), (5.0,), 1000, 10000)})
+    matcher = SimpleNamespace(fusion=only_front, model=SimpleNamespace(tolerance=Tolerance(lr_limit=0.01)))
+    assert _craniofacial_verdict(_views(), {"cf_front": -20.0, "cf_side": -20.0}, matcher, matcher).status == CONSISTENT  # no rule for both views
+    views = _views()
+    del views["side"]
+    assert _craniofacial_verdict(views, {"cf_front": -20.0}, matcher, matcher).basis == LIKELIHOOD_RATIO
