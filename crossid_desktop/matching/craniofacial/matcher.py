@@ -10,6 +10,7 @@ network and the fusion rules fitted with it (the default X-ray matcher of new wo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -100,9 +101,9 @@ class CraniofacialMatcher:
         stored = model.card.get("detector_errors", {})
         self.profiles = {view: ErrorProfile.from_dict(stored[view]) if view in stored else ASSUMED_PROFILES[view] for view in ASSUMED_PROFILES}
 
-    @property
+    @functools.cached_property
     def fusion(self) -> Fusion:
-        """The card's fusion rules (the craniofacial-only ones serve this matcher alone)."""
+        """The card's fusion rules (the craniofacial-only ones serve this matcher alone), read once."""
         rules = self.model.card.get("fusion", {}).get("rules")
         return Fusion.from_dict(rules) if rules else Fusion.uncalibrated()
 
