@@ -56,7 +56,7 @@ from crossid_desktop.imaging.io import LoadedImage
 from crossid_desktop.matching.base import QueryModality
 from crossid_desktop.matching.calibration import verbal_scale
 from crossid_desktop.matching.craniofacial.assess import Fit, QueryContext, not_comparable, pooled_llr
-from crossid_desktop.matching.craniofacial.consistency import INCONSISTENT, NOT_ASSESSABLE, Verdict, judge_person, judge_photo, judge_view
+from crossid_desktop.matching.craniofacial.consistency import INCONSISTENT, NOT_ASSESSABLE, Verdict, farthest_names, judge_person, judge_photo, judge_view
 from crossid_desktop.matching.craniofacial.fusion import pattern_of
 from crossid_desktop.matching.craniofacial.matcher import VIEW_OF_MODALITY, CraniofacialMatcher, FusedXrayMatcher
 from crossid_desktop.matching.craniofacial.model import Prediction
@@ -167,29 +167,24 @@ def _view_evidence(fits: list[tuple[int, Fit]], tolerance: Any) -> dict[str, Any
     return out
 
 
-def farthest_landmarks(fit: Fit, n: int = 3) -> tuple[str, ...]:
-    """The ``n`` landmarks of a fit farthest from where the skull puts them, by the misfits its
-    likelihood ratio weighs (``point_misfit``: nothing let free)."""
-    return tuple(fit.names[i] for i in np.argsort(-fit.point_misfit, kind="stable")[:n])
-
-
 def _craniofacial_verdict(views: dict[str, dict[str, Any]], features: dict[str, float], matcher: Any, craniofacial: CraniofacialMatcher) -> Verdict:
     """The person's decision: the views' (the tolerance), and the likelihood-ratio bound on the
     craniofacial evidence of all assessed views together (:func:`~crossid_desktop.matching.craniofacial.consistency.judge_person`),
     naming the landmarks of the best photo of the view whose own calibrated ratio is lowest."""
     fusion = matcher.fusion
     evidence = {k: v for k, v in features.items() if k.startswith("cf_")}
-    ln_lr, farthest, worst, clipped = None, (), None, False
+    ln_lr, named, worst, clipped = None, (), None, False
     if evidence and fusion.calibrated and pattern_of(evidence) in fusion.rules:
         ln_lr = fusion.ln_lr(evidence)
         clipped = fusion.score(evidence) < ln_lr - 1e-9
         own = {k: fusion.score({k: v}) if k in fusion.rules else v for k, v in evidence.items()}  # each view's own ratio (the raw scales differ)
         worst = min(own, key=own.__getitem__).removeprefix("cf_")
-        farthest = farthest_landmarks(views[worst]["best_fit"])
+        best = views[worst]["best_fit"]
+        named = farthest_names(best.names, best.point_misfit)  # by the misfits the ratio weighs (nothing let free)
     for data in views.values():
         data.pop("best_fit", None)
     return judge_person({view: data.pop("verdict") for view, data in views.items()}, ln_lr=ln_lr,
-                        lr_limit=exclusion_bound(matcher), farthest=farthest, named_view=worst, clipped=clipped)
+                        lr_limit=exclusion_bound(matcher), farthest=named, named_view=worst, clipped=clipped)
 
 
 def exclusion_bound(matcher: Any) -> float | None:

@@ -151,7 +151,7 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     fusion = fit_fusion(table)
     if not fusion.rules:
         raise DatasetError(f"The {len(val_ids)} validation people are too few to fit the fusion: each rule needs at least 10 assessable true pairs.")
-    lr_limit, bound_note = exclusion_bound(fusion)
+    lr_limit, bound_note = _fitted_bound(fusion)
     tolerance = Tolerance(unit.global_level, unit.point_level, max(factors.values()), lr_limit)
     metrics = table_figures(table, fusion, siamese=siamese is not None, craniofacial=True, prefix="person/")[0]
     metrics.update({f"exclusion/{k}": v for k, v in exclusion_rates(table, ("front", "side"), factor=factors, fusion=fusion, lr_limit=lr_limit).items()})
@@ -175,7 +175,7 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     return model
 
 
-def exclusion_bound(fusion: Fusion) -> tuple[float | None, str]:
+def _fitted_bound(fusion: Fusion) -> tuple[float | None, str]:
     """The exclusion's likelihood-ratio bound for a model with this fusion, and the card's note:
     :data:`LR_LIMIT`, or None when a craniofacial rule is missing or its validation people are
     too few for a ratio below the bound (its ratios are clipped at ``1 / n_genuine``)."""

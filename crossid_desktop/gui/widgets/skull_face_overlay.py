@@ -110,8 +110,8 @@ class SkullFaceOverlayPanel(QWidget):
     # -- public ------------------------------------------------------------------------------------
     def show_overlay(self, overlay: Any, person: Mapping[str, Any] | None = None) -> None:
         """Show a prepared overlay (fitted position; the adjustment controls reset). ``person``:
-        the candidate's craniofacial record from the search, whose decision for the X-rays
-        together is said under this photo's when it rests on the likelihood-ratio bound."""
+        the candidate's craniofacial record from the search, whose decision is said under this
+        photo's when it excludes them and this photo's own verdict does not."""
         self._overlay = overlay
         self._person = person
         self._set_controls(IDENTITY)

@@ -58,6 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from crossid_desktop.matching.craniofacial import chi2
 from crossid_desktop.matching.craniofacial.assess import Fit
@@ -108,11 +109,15 @@ class Verdict:
     excluding: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     views: dict[str, str] = field(default_factory=dict)
-    basis: str = TOLERANCE  # an inconsistency's ground: the tolerance, or the likelihood-ratio bound
     lr: float | None = None  # with the likelihood-ratio bound: the craniofacial ratio and the bound,
     lr_limit: float | None = None
     named_view: str | None = None  # the X-ray view ("front" / "side") whose photo's landmarks are named,
     lr_clipped: bool = False  # and whether the ratio lies at the most extreme value the validation data support
+
+    @property
+    def basis(self) -> str:
+        """An inconsistency's ground: the tolerance, or the likelihood-ratio bound (when the decision carries a ratio)."""
+        return LIKELIHOOD_RATIO if self.lr is not None else TOLERANCE
 
     def sentence(self) -> str:
         """The decision in plain words."""
@@ -133,13 +138,17 @@ class Verdict:
         return "The skull and this face could not be compared: " + "; ".join(dict.fromkeys(self.reasons)) + "."
 
 
+def farthest_names(names: Sequence[str], misfits: NDArray[np.float64], n: int = 3) -> tuple[str, ...]:
+    """The ``n`` landmarks a decision names: those of largest misfit (ties in the given order)."""
+    return tuple(names[i] for i in np.argsort(-np.asarray(misfits), kind="stable")[:n])
+
+
 def judge_photo(fit: Fit, tolerance: Tolerance) -> Verdict:
     """The decision for one photo."""
     if not fit.assessable:
         return Verdict(NOT_ASSESSABLE, reasons=(fit.problem or "not comparable",))
     if tolerance.statistic(fit) > 1.0:
-        worst = np.argsort(-fit.decision_misfit[0], kind="stable")[:3]
-        return Verdict(INCONSISTENT, tuple(fit.names[i] for i in worst))
+        return Verdict(INCONSISTENT, farthest_names(fit.names, fit.decision_misfit[0]))
     return Verdict(CONSISTENT)
 
 
@@ -169,8 +178,7 @@ def judge_person(by_view: dict[str, Verdict], *, ln_lr: float | None = None, lr_
         return Verdict(INCONSISTENT, tuple(n for v in inconsistent for n in v.excluding), views=statuses)
     assessed = any(v.status == CONSISTENT for v in by_view.values())
     if assessed and lr_limit and ln_lr is not None and math.isfinite(ln_lr) and ln_lr < math.log(lr_limit):
-        return Verdict(INCONSISTENT, tuple(farthest), views=statuses, basis=LIKELIHOOD_RATIO, lr=math.exp(ln_lr), lr_limit=lr_limit,
-                       named_view=named_view, lr_clipped=clipped)
+        return Verdict(INCONSISTENT, tuple(farthest), views=statuses, lr=math.exp(ln_lr), lr_limit=lr_limit, named_view=named_view, lr_clipped=clipped)
     if assessed:
         return Verdict(CONSISTENT, views=statuses)
     return Verdict(NOT_ASSESSABLE, reasons=tuple(r for v in by_view.values() for r in v.reasons), views=statuses)
