@@ -128,6 +128,9 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
                         help="shape-prior: give the model --from-model a shape prior fitted on --ceph-dir's train images and --cohort's "
                         "generator points, written to RUN_DIR/model.pt (no network is trained)")
     parser.add_argument("--from-model", type=Path, metavar="MODEL.pt", help="the model --stage shape-prior starts from")
+    parser.add_argument("--prior-cohort", type=Path, action="append", default=[], metavar="DIR",
+                        help="--stage assemble/all: fit the shape prior's synthetic component on this cohort's X-rays (repeatable) "
+                        "instead of the training cohorts'; the anchor widths are then chosen with that prior")
     parser.add_argument("--global-steps", type=int, default=700)
     parser.add_argument("--local-steps", type=int, default=1500)
     parser.add_argument("--batch-global", type=int, default=8)
@@ -169,6 +172,6 @@ def run_train(args: argparse.Namespace) -> int:
             best = train_stage(config, sets, args.out, stage, progress=progress)
         print(f"{stage} stage: best weights {best}")
     if args.stage in ("assemble", "all"):
-        model = assemble(config, sets, args.out)
+        model = assemble(config, sets, args.out, prior_cohorts=args.prior_cohort)
         print(f"model: {model} (card {model.with_suffix('.json')})")
     return 0

@@ -51,8 +51,13 @@ from crossid_desktop.matching.landmarks.training import build_net
 from crossid_desktop.matching.landmarks.training_data import LandmarkSample
 
 
-def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> Path:
-    """Write ``run_dir/model.pt`` and its card from ``global_best.pt`` and ``local_best.pt``."""
+def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path, prior_cohorts: Sequence[Path] = ()) -> Path:
+    """Write ``run_dir/model.pt`` and its card from ``global_best.pt`` and ``local_best.pt``.
+
+    The shape prior's synthetic component is fitted on the generator points of the training
+    X-rays, or, with ``prior_cohorts``, on those cohorts' X-rays instead (more shapes than the
+    networks were trained on); either way before the anchor widths are chosen, so that they are
+    chosen with the prior the model carries."""
     state: dict[str, torch.Tensor] = {}
     steps = {}
     for stage in ("global", "local"):
@@ -62,8 +67,13 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
         steps[stage] = int(saved["step"])
     shapes = [_original_points(s) for s in sets.real + sets.synthetic]
     mean = ShapeModel.fit(shapes) if shapes else np.zeros((0, 2))
+    if prior_cohorts:
+        synthetic = [_ordered(sets.names, points) for cohort in prior_cohorts for _, points, _, _ in cohort_points(Path(cohort), config.view)]
+        source = f"the generator points of {len(synthetic)} synthetic X-rays ({', '.join(Path(c).name for c in prior_cohorts)})"
+    else:
+        synthetic, source = [_original_points(s) for s in sets.synthetic], "the synthetic training X-rays' generator points"
     prior = fit_shape_prior(config.view, sets.names, {"real": ([_original_points(s) for s in sets.real], "the real training cephalograms' reference points"),
-                                                      "synthetic": ([_original_points(s) for s in sets.synthetic], "the synthetic training X-rays' generator points")})
+                                                      "synthetic": (synthetic, source)})
     card = LandmarkModelCard(
         name=f"xray-landmarks-{config.view.removeprefix('xray-')}",
         view=config.view,
@@ -77,7 +87,9 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path) -> 
         shape_mean=[[None if np.isnan(v) else float(v) for v in row] for row in mean],
         shape_prior=prior.to_dict() if prior is not None else {},
         training={"config": json_safe(dataclasses.asdict(config)), "best_steps": steps,
-                  "images": {"real_train": [s.name for s in sets.real], "tune": [s.name for s in sets.tune], "synthetic_train": len(sets.synthetic)}},
+                  "images": {"real_train": [s.name for s in sets.real], "tune": [s.name for s in sets.tune], "synthetic_train": len(sets.synthetic)},
+                  **({"shape_prior": {"groups": {c.name: c.source for c in prior.components}, "prior_cohorts": [str(c) for c in prior_cohorts]}}
+                     if prior is not None and prior_cohorts else {})},
     )
     card = _fit_anchor(state, card, sets.tune)
     detector = XrayLandmarkDetector(state, card)

@@ -93,3 +93,28 @@ def test_fitting_the_prior_scale_keeps_the_width_of_the_second_reading() -> None
     assert fitted.shape_prior == {"points": ["a"], "sd_scale": 1.6}
     assert fitted.shape_anchor * fitted.shape_prior["sd_scale"] == pytest.approx(0.7 * 1.0)
     assert assemble._with_prior_scale(card, 0.0).shape_anchor == 0.7  # a degenerate scale: the width is left as it is
+
+
+@pytest.mark.slow
+def test_the_assembly_fits_the_shape_prior_on_the_prior_cohorts_when_given(tmp_path: Path) -> None:
+    """``--prior-cohort``: the lateral shape prior's synthetic component is fitted on that cohort's
+    X-rays (all of them, not the training cohort's), and the card says which; the anchor widths
+    are then chosen with that prior (they are chosen after it, in the same assembly)."""
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    train = generate_cohort(tmp_path / "train", CohortConfig(n_subjects=6, seed=3, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
+    other = generate_cohort(tmp_path / "other", CohortConfig(n_subjects=7, seed=4, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
+    run = tmp_path / "run"
+    assert main(["train-landmarks", "--view", "xray-side", "--out", str(run), "--cohort", str(train.root), "--global-steps", "2",
+                 "--local-steps", "2", "--batch-global", "2", "--batch-local", "4", "--eval-every", "2"]) == 0
+    own = json.loads((run / "model.json").read_text())
+    assert main(["train-landmarks", "--view", "xray-side", "--out", str(run), "--prior-cohort", str(other.root), "--stage", "assemble"]) == 0
+    card = json.loads((run / "model.json").read_text())
+    shapes = {c["name"]: c["shapes"] for c in card["shape_prior"]["components"]}
+    assert shapes == {"synthetic": 7}  # the other cohort's 7 X-rays; no real cephalograms were given
+    assert {c["name"]: c["shapes"] for c in own["shape_prior"]["components"]} == {"synthetic": own["training"]["images"]["synthetic_train"]}
+    assert card["training"]["shape_prior"]["prior_cohorts"] == [str(other.root)]
+    assert "7 synthetic X-rays (other)" in card["training"]["shape_prior"]["groups"]["synthetic"]
+    assert "shape_prior" not in own["training"]
+    tried = card["training"]["anchor_sd"]["tune_mre_px"]
+    assert len(tried) == 24 and tried[f"{card['training']['anchor_sd']['chosen']}/{card['training']['anchor_sd']['shape_anchor']}"] == min(tried.values())
