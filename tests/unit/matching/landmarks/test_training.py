@@ -57,15 +57,17 @@ def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_
 
     truth = np.array([[10.0, 20.0], [30.0, 40.0]])
 
-    def error_of(width: float, factor: float) -> float:  # smallest at width 1.5, factor 0.7
-        return 1.0 + abs(width - 1.5) + 2.0 * abs(factor - 0.7)
+    without_prior = {"cost": 0.5}  # what leaving the prior out adds to the error (negative: it helps)
+
+    def error_of(width: float, factor: float, prior: bool) -> float:  # smallest at width 1.5, factor 0.7 (with a prior)
+        return 1.0 + abs(width - 1.5) + (2.0 * abs(factor - 0.7) if prior else without_prior["cost"])
 
     class Stand:
         def __init__(self, state, card) -> None:
             self.card = card
 
         def detect(self, image):
-            e = error_of(self.card.anchor_sd, self.card.shape_anchor)
+            e = error_of(self.card.anchor_sd, self.card.shape_anchor, bool(self.card.shape_prior))
             return SimpleNamespace(points=[SimpleNamespace(x=x + e, y=y, missing=False) for x, y in truth])
 
     monkeypatch.setattr(assemble, "XrayLandmarkDetector", Stand)
@@ -76,9 +78,19 @@ def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_
     fitted = assemble._fit_anchor({}, card, [object()])
     assert (fitted.anchor_sd, fitted.shape_anchor) == (1.5, 0.7)
     assert fitted.training["anchor_sd"]["tune_mre_px"]["1.5/0.7"] == pytest.approx(1.0)
-    assert len(fitted.training["anchor_sd"]["tune_mre_px"]) == len(assemble.ANCHOR_GRID) * len(assemble.SHAPE_ANCHOR_GRID)
+    assert fitted.training["anchor_sd"]["tune_mre_px"]["1.5/no prior"] == pytest.approx(1.0 + 0.5)
+    assert len(fitted.training["anchor_sd"]["tune_mre_px"]) == len(assemble.ANCHOR_GRID) * (len(assemble.SHAPE_ANCHOR_GRID) + 1)
+    assert fitted.shape_prior == card.shape_prior and fitted.training["anchor_sd"]["shape_prior"] is True and "shape_prior_left_out" not in fitted.training
     plain = assemble._fit_anchor({}, dataclasses.replace(card, shape_prior={}), [object()])
     assert (plain.anchor_sd, plain.shape_anchor) == (1.5, 0.0) and set(plain.training["anchor_sd"]["tune_mre_px"]) == {str(w) for w in assemble.ANCHOR_GRID}
+    # a prior that places the tuning points worse at every setting is left out of the model (and the card says so)
+    without_prior["cost"] = -0.1
+    dropped = assemble._fit_anchor({}, card, [object()])
+    assert (dropped.anchor_sd, dropped.shape_anchor, dropped.shape_prior) == (1.5, 0.0, {})
+    assert dropped.training["anchor_sd"]["shape_prior"] is False and "left out" in dropped.training["shape_prior_left_out"]
+    # on a tie, the model without the prior
+    without_prior["cost"] = 0.0
+    assert assemble._fit_anchor({}, card, [object()]).shape_prior == {}
 
 
 def test_fitting_the_prior_scale_keeps_the_width_of_the_second_reading() -> None:
@@ -96,11 +108,15 @@ def test_fitting_the_prior_scale_keeps_the_width_of_the_second_reading() -> None
 
 
 @pytest.mark.slow
-def test_the_assembly_fits_the_shape_prior_on_the_prior_cohorts_when_given(tmp_path: Path) -> None:
+def test_the_assembly_fits_the_shape_prior_on_the_prior_cohorts_when_given(tmp_path: Path, monkeypatch) -> None:
     """``--prior-cohort``: the lateral shape prior's synthetic component is fitted on that cohort's
     X-rays (all of them, not the training cohort's), and the card says which; the anchor widths
     are then chosen with that prior (they are chosen after it, in the same assembly)."""
+    from crossid_desktop.matching.landmarks import assemble
     from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    seen = []  # the card the anchor search starts from: it carries the prior (the search itself is tested above)
+    monkeypatch.setattr(assemble, "_fit_anchor", lambda state, card, tune: seen.append(card) or card)
 
     train = generate_cohort(tmp_path / "train", CohortConfig(n_subjects=6, seed=3, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
     other = generate_cohort(tmp_path / "other", CohortConfig(n_subjects=7, seed=4, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
@@ -116,5 +132,4 @@ def test_the_assembly_fits_the_shape_prior_on_the_prior_cohorts_when_given(tmp_p
     assert card["training"]["shape_prior"]["prior_cohorts"] == [str(other.root)]
     assert "7 synthetic X-rays (other)" in card["training"]["shape_prior"]["groups"]["synthetic"]
     assert "shape_prior" not in own["training"]
-    tried = card["training"]["anchor_sd"]["tune_mre_px"]
-    assert len(tried) == 24 and tried[f"{card['training']['anchor_sd']['chosen']}/{card['training']['anchor_sd']['shape_anchor']}"] == min(tried.values())
+    assert [{c["name"]: c["shapes"] for c in seen_card.shape_prior["components"]} for seen_card in seen] == [{"synthetic": own["training"]["images"]["synthetic_train"]}, {"synthetic": 7}]
