@@ -163,6 +163,8 @@ def _validate(views: dict, card: dict[str, Any], validation_data: str | Path, ou
     card.update({
         "validation": {"data": str(validation_data), "people": len(val_ids), "landmarks": landmarks, "metrics": metrics},
         "tolerance": {"set_on": "validation people, each view on its own", "target_false_exclusion": VALIDATION_FALSE_EXCLUSION, "fitted_factors": factors,
+                      "factor_estimate": "the tail of the validation true persons' statistics fitted (Hill, largest 20 %) and extrapolated (Weissman) "
+                                         "to the target share per view, never below the empirical quantile",
                       "lr_limit_note": bound_note},
         "fusion": {"siamese": None if siamese is None else {"name": siamese.name, "fingerprint": siamese.fingerprint, "spec": siamese_spec},
                    "rules": fusion.to_dict(), "fitted_on": "validation people"},
