@@ -145,8 +145,8 @@ def _fit_anchor(state: dict[str, torch.Tensor], card: LandmarkModelCard, tune: l
         chosen["shape_prior"] = prior
     training = {**card.training, "anchor_sd": chosen}
     if card.shape_prior and not prior:
-        training["shape_prior_left_out"] = ("fitted, then left out: without it the tuning points were placed better at every "
-                                            "anchor width (training.anchor_sd)")
+        training["shape_prior_left_out"] = ("fitted, then left out: the tuning points were placed best without it "
+                                            "(training.anchor_sd)")
     return dataclasses.replace(card, anchor_sd=width, shape_anchor=factor, mirror_average=mirror,
                                shape_prior=card.shape_prior if prior else {}, training=training)
 
