@@ -142,6 +142,8 @@ def tail_quantile(values: NDArray[np.float64], exceed: float) -> float:
     0.25 %; the true persons' statistics have a heavy tail (a face of unusual build misfits its own
     skull many times more than the median face), so the tail is extrapolated beyond the sample.
     With fewer than :data:`TAIL_MIN` + 1 values the empirical quantile is returned."""
+    if not 0.0 < exceed < 1.0:
+        raise ValueError(f"The share a new draw may exceed must lie between 0 and 1, not {exceed}.")
     values = np.asarray(values, np.float64)
     values = values[np.isfinite(values) & (values > 0)]
     if not values.size:

@@ -7,7 +7,7 @@ standard deviation stated, as a detector states it. :class:`MeasurementNoise` se
 X-ray points in millimetres at the skull (automatic cephalometric detectors reach a mean radial
 error of 1.2-1.9 mm, METHODS.md section 4), photo points as a fraction of the face's height
 (eye-level midline to chin on a frontal photo, soft-tissue nasion to chin on a profile; the
-bundled frontal face detector's mean radial error on unseen synthetic people is 0.88 %,
+bundled frontal face detector's mean radial error on unseen synthetic people is 0.74 %,
 docs/RESULTS.md section 6.2).
 """
 

@@ -34,7 +34,8 @@ from crossid_desktop.progress import ProgressCallback, check_cancel
 
 VIEW_OF_MODALITY = {QueryModality.XRAY_FRONT: "front", QueryModality.XRAY_SIDE: "side"}
 #: what the face detectors are assumed to miss by where the model card measured nothing
-#: (per-axis deviation, fraction of the face height): the frontal model's 0.94 % mean radial error with one run (0.88 % averaged)
+#: (per-axis deviation, fraction of the face height): the previous frontal model's 0.94 % mean radial error with one run
+#: (cautious for today's model: 0.74 % averaged)
 ASSUMED_PROFILES = {"face-front": ErrorProfile("face-front", {}, 0.0094 / 1.2533, "assumed: the frontal detector's card"),
                     "face-side": ErrorProfile("face-side", {}, 0.015 / 1.2533, "assumed")}
 

@@ -99,11 +99,11 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path, pri
     return run_dir / "model.pt"
 
 
-#: the anchor widths (global-canvas pixels) tried on the tuning images; on the bundled lateral
+#: the anchor widths (global-canvas pixels) tried on the tuning images; on the previous lateral
 #: model's 10 tuning cephalograms 1.0-1.5 gave 1.55-1.57 mm against 1.79 mm unweighted
 ANCHOR_GRID = (0.0, 1.0, 1.25, 1.5, 2.0, 3.0)
 #: the second reading's factors on the shape prior's spread tried with each width (models with a
-#: shape prior only); on the bundled lateral model's tuning cephalograms 0.7 with the width 1.5
+#: shape prior only); on the previous lateral model's tuning cephalograms 0.7 with the width 1.5
 #: gave 1.48 mm against 1.55 mm without
 SHAPE_ANCHOR_GRID = (0.0, 0.5, 0.7, 1.0)
 

@@ -26,7 +26,9 @@
    clear peak keeps its place. On the 10 tune cephalograms (lateral): 1.55 -> 1.50 mm with the
    anchor of 1.25; with ``anchor_sd`` 1.5 and ``shape_anchor`` 0.7 (both chosen there, grid
    0.5/0.7/1.0): 1.48 mm (train images 1.17 -> 1.11 mm; synthetic lateral X-rays of seed 41
-   0.47 -> 0.46 % of the skull's height; same speed).
+   0.47 -> 0.46 % of the skull's height; same speed). The networks retrained on 2026-12-03 need
+   neither the second reading nor the prior: their assembly left both out (1.08 mm on the tune
+   cephalograms, 1.17 mm with the prior).
 4. **Mirrored reading** (a frontal model whose card sets ``mirror_average``). The image is read
    again mirrored left to right, each side's points exchanged, and each point found by both
    readings is placed at their mean (its ``sd``, presence and confidence the mean of the two;

@@ -61,6 +61,8 @@ def test_the_factor_from_150_true_persons_lets_about_its_share_of_new_ones_past_
     assert tail_quantile(np.array([0.2, 0.9, 0.4]), 0.5) == 0.4
     with pytest.raises(ValueError, match="No positive value"):
         tail_quantile(np.array([np.nan, 0.0]), share)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        tail_quantile(np.array([1.0, 2.0]), 0.0)
 
 
 def test_a_floor_and_a_view_nobody_could_assess() -> None:

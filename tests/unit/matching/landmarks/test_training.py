@@ -58,9 +58,10 @@ def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_
     truth = np.array([[10.0, 20.0], [30.0, 40.0]])
 
     without_prior = {"cost": 0.5}  # what leaving the prior out adds to the error (negative: it helps)
+    best_factor = {"with prior": 0.7}
 
     def error_of(width: float, factor: float, prior: bool) -> float:  # smallest at width 1.5, factor 0.7 (with a prior)
-        return 1.0 + abs(width - 1.5) + (2.0 * abs(factor - 0.7) if prior else without_prior["cost"])
+        return 1.0 + abs(width - 1.5) + (2.0 * abs(factor - best_factor["with prior"]) if prior else without_prior["cost"])
 
     class Stand:
         def __init__(self, state, card) -> None:
@@ -88,9 +89,11 @@ def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_
     dropped = assemble._fit_anchor({}, card, [object()])
     assert (dropped.anchor_sd, dropped.shape_anchor, dropped.shape_prior) == (1.5, 0.0, {})
     assert dropped.training["anchor_sd"]["shape_prior"] is False and "left out" in dropped.training["shape_prior_left_out"]
-    # on a tie, the model without the prior
-    without_prior["cost"] = 0.0
-    assert assemble._fit_anchor({}, card, [object()]).shape_prior == {}
+    # on a tie of the same settings, the model without the prior
+    without_prior["cost"], best_factor["with prior"] = 0.0, 0.0
+    tied = assemble._fit_anchor({}, card, [object()])
+    assert tied.training["anchor_sd"]["tune_mre_px"]["1.5/0.0"] == tied.training["anchor_sd"]["tune_mre_px"]["1.5/no prior"]
+    assert tied.shape_prior == {} and tied.training["anchor_sd"]["shape_prior"] is False
 
 
 def test_fitting_the_prior_scale_keeps_the_width_of_the_second_reading() -> None:
