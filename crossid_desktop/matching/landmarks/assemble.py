@@ -69,8 +69,7 @@ def assemble(config: LandmarkTrainConfig, sets: TrainingSets, run_dir: Path, pri
     shapes = [_original_points(s) for s in sets.real + sets.synthetic]
     mean = ShapeModel.fit(shapes) if shapes else np.zeros((0, 2))
     if prior_cohorts:
-        synthetic = [_ordered(sets.names, points) for cohort in prior_cohorts for _, points, _, _ in cohort_points(Path(cohort), config.view)]
-        source = f"the generator points of {len(synthetic)} synthetic X-rays ({', '.join(Path(c).name for c in prior_cohorts)})"
+        synthetic, source = _cohort_shapes(sets.names, config.view, prior_cohorts)
     else:
         synthetic, source = [_original_points(s) for s in sets.synthetic], "the synthetic training X-rays' generator points"
     prior = fit_shape_prior(config.view, sets.names, {"real": ([_original_points(s) for s in sets.real], "the real training cephalograms' reference points"),
@@ -185,9 +184,9 @@ def add_shape_prior(model: Path, out: Path, *, ceph_dir: Path | None, cohort_dir
     if ceph_dir is not None:
         real = [{name_of_label(label): xy for label, xy in c.reference.items()} for c in read_cephalograms(ceph_dir, ("train",))]
         groups["real"] = ([_ordered(card.landmarks, r) for r in real], f"the reference points of the {len(real)} train cephalograms of {Path(ceph_dir).name}")
-    synthetic = [_ordered(card.landmarks, points) for cohort in cohort_dirs for _, points, _, _ in cohort_points(Path(cohort), card.view)]
+    synthetic, source = _cohort_shapes(card.landmarks, card.view, cohort_dirs)
     if synthetic:
-        groups["synthetic"] = (synthetic, f"the generator points of {len(synthetic)} synthetic X-rays ({', '.join(Path(c).name for c in cohort_dirs)})")
+        groups["synthetic"] = (synthetic, source)
     prior = fit_shape_prior(card.view, card.landmarks, groups)
     if prior is None:
         raise DatasetError(f"No shape prior can be fitted for a {card.view} model from these data (it needs cephalometric points in 5 complete shapes).")
@@ -230,6 +229,13 @@ def _honest_scale(errors: Sequence[float], sds: Sequence[float]) -> float:
 
 def _ordered(names: Sequence[str], points: Mapping[str, tuple[float, float] | None]) -> np.ndarray:
     return np.array([points.get(n) or (np.nan, np.nan) for n in names], np.float64)
+
+
+def _cohort_shapes(names: Sequence[str], view: str, cohorts: Sequence[Path]) -> tuple[list[np.ndarray], str]:
+    """The generator points of the ``view`` X-rays of synthetic ``cohorts`` (each ``(K, 2)`` in the
+    order of ``names``, NaN where unknown) for a shape prior's synthetic component, and their source in words."""
+    shapes = [_ordered(names, points) for cohort in cohorts for _, points, _, _ in cohort_points(Path(cohort), view)]
+    return shapes, f"the generator points of {len(shapes)} synthetic X-rays ({', '.join(Path(c).name for c in cohorts)})"
 
 
 def _fit(detector: XrayLandmarkDetector, tune: list[LandmarkSample], card: LandmarkModelCard) -> LandmarkModelCard:
