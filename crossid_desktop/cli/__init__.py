@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv if argv is not None else sys.argv[1:])  # what was typed, for the records a command keeps of itself
     if args.command is None:
         if "gui" not in args.command_names:
             parser.print_help()

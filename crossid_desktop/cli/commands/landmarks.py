@@ -67,10 +67,18 @@ def run_landmarks(args: argparse.Namespace) -> int:
     return EXIT_REFUSED if result.refused else 0
 
 
+def _typed(args: argparse.Namespace) -> list[str]:
+    """The command's words as typed (or as given to :func:`crossid_desktop.cli.main`)."""
+    return list(getattr(args, "argv", sys.argv[1:]))
+
+
 def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkTrainConfig:
-    """The stored configuration of a run, with a number of steps given again on the command line
-    replacing the stored one (the change and the step reached are recorded in the run)."""
-    given = {key: getattr(args, key) for key in ("global_steps", "local_steps") if f"--{key.replace('_', '-')}" in sys.argv}
+    """The stored configuration of a run, with a number of steps (or the steps between tuning
+    evaluations) given again on the command line replacing the stored one (the change and the
+    step reached are recorded in the run)."""
+    typed = _typed(args)
+    given = {key: getattr(args, key) for key in ("global_steps", "local_steps", "eval_every")
+             if any(word == f"--{key.replace('_', '-')}" or word.startswith(f"--{key.replace('_', '-')}=") for word in typed)}
     given = {key: value for key, value in given.items() if value != getattr(config, key)}
     if not given:
         return config
@@ -79,7 +87,7 @@ def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkT
         log = args.out / f"{stage}_log.csv"
         lines = log.read_text().splitlines() if log.is_file() else []
         reached[stage] = int(lines[-1].split(",")[0]) if len(lines) > 1 else 0
-    note = f"{' '.join(['crossid', *sys.argv[1:]])} (at global step {reached['global']}, local step {reached['local']})"
+    note = f"{' '.join(['crossid', *typed])} (at global step {reached['global']}, local step {reached['local']})"
     config = dataclasses.replace(config, **given, changes=(*config.changes, note))
     (args.out / "config.json").write_text(config.to_json(), encoding="utf-8")
     return config
@@ -105,7 +113,7 @@ def _run_shape_prior(args: argparse.Namespace) -> int:
     if args.from_model is None:
         raise CrossIDError("--stage shape-prior needs --from-model MODEL.pt, the landmark model to give a shape prior.")
     args.out.mkdir(parents=True, exist_ok=True)
-    card = add_shape_prior(args.from_model, args.out / "model.pt", ceph_dir=args.ceph_dir, cohort_dirs=args.cohort, command=("crossid", *sys.argv[1:]))
+    card = add_shape_prior(args.from_model, args.out / "model.pt", ceph_dir=args.ceph_dir, cohort_dirs=args.cohort, command=("crossid", *_typed(args)))
     groups = "; ".join(f"{c['name']}: {c['shapes']} shapes" for c in card.shape_prior["components"])
     print(f"model: {args.out / 'model.pt'} with a shape prior over {len(card.shape_prior['points'])} points ({groups})")
     return 0
@@ -155,15 +163,23 @@ def run_train(args: argparse.Namespace) -> int:
     if args.stage == "shape-prior":
         return _run_shape_prior(args)
     config_file = args.out / "config.json"
-    if config_file.is_file():
-        config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
-    else:
+    if not config_file.is_file():
         config = LandmarkTrainConfig(
             view=args.view, ceph_dir=str(args.ceph_dir) if args.ceph_dir else None, cohort_dirs=tuple(str(c) for c in args.cohort),
             negative_dirs=tuple(str(c) for c in args.negatives_from),
             global_steps=args.global_steps, local_steps=args.local_steps, batch_global=args.batch_global, batch_local=args.batch_local,
-            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, eval_every=args.eval_every, command=("crossid", *sys.argv[1:]),
+            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, eval_every=args.eval_every, command=("crossid", *_typed(args)),
         )
+        # the run's record is claimed at once: a second stage started alongside (--stage local in
+        # another process) then finds it and records its own settings as a change, instead of
+        # both building one in memory and the first to train writing its own over the other's
+        args.out.mkdir(parents=True, exist_ok=True)
+        try:
+            with config_file.open("x", encoding="utf-8") as handle:
+                handle.write(config.to_json())
+        except FileExistsError:
+            pass
+    config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
     sets = training_sets(config)
     print(f"{len(sets.real)} real and {len(sets.synthetic)} synthetic training images, {len(sets.tune)} tuning images, {len(sets.negatives)} negatives")
     stages = ("global", "local") if args.stage == "all" else (args.stage,) if args.stage != "assemble" else ()

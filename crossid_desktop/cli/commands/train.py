@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from crossid_desktop.cli.progressbar import TextProgress
@@ -54,10 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    command = ["crossid", *sys.argv[1:]]
+    command = ["crossid", *args.argv]
     with TextProgress("train") as progress:
         if args.resume is not None:
-            result = resume(args.resume, epochs=args.epochs if "--epochs" in sys.argv else None, command=command, progress=progress)
+            result = resume(args.resume, epochs=args.epochs if any(w == "--epochs" or w.startswith("--epochs=") for w in args.argv) else None, command=command, progress=progress)
         else:
             missing = [flag for flag, value in (("--task", args.task), ("--data", args.data), ("--out", args.out)) if value is None]
             if missing:

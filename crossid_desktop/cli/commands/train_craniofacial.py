@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from crossid_desktop.cli.progressbar import TextProgress
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = FitSettings(ridge=args.ridge, shrinkage=args.shrinkage)
     noise = MeasurementNoise(args.xray_error_mm, args.face_error)
     common = {"siamese": siamese, "siamese_spec": args.siamese, "noise": noise, "noise_seed": args.seed, "detect_faces": args.detect_faces,
-              "detect_xrays": args.detect_xrays, "landmark_cache": args.landmark_cache, "command": ["crossid", *sys.argv[1:]]}
+              "detect_xrays": args.detect_xrays, "landmark_cache": args.landmark_cache, "command": ["crossid", *args.argv]}
     with TextProgress("train-craniofacial") as progress:
         if args.refit is not None:
             model = refit_craniofacial(args.refit, args.validation_data, args.out, progress=progress, **common)

@@ -45,6 +45,28 @@ def test_a_short_run_trains_resumes_and_assembles_a_loadable_model(tmp_path: Pat
         assert point.missing or (-0.5 <= point.x <= 191.5 and -0.5 <= point.y <= 191.5 and point.sd > 0)
 
 
+@pytest.mark.slow
+def test_a_stage_started_beside_another_records_its_own_steps_in_the_run(tmp_path: Path) -> None:
+    """The global and the local stage may train in two processes on one run folder: the one that
+    finds the run's record made by the other records its own number of steps and evaluation
+    interval as a change (the card's ``training.config``), and trains by them."""
+    from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
+
+    cohort = generate_cohort(tmp_path / "cohort", CohortConfig(n_subjects=6, seed=3, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
+    run = tmp_path / "run"
+    common = ["train-landmarks", "--view", "xray-front", "--out", str(run), "--cohort", str(cohort.root), "--batch-global", "2", "--batch-local", "4"]
+    assert main([*common, "--global-steps", "2", "--eval-every", "2", "--stage", "global"]) == 0
+    assert json.loads((run / "config.json").read_text())["changes"] == []
+    assert main([*common, "--local-steps", "3", "--eval-every", "1", "--stage", "local"]) == 0
+    with (run / "local_log.csv").open() as handle:
+        assert [row["step"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
+    assert main([*common, "--stage", "assemble"]) == 0
+    config = json.loads((run / "model.json").read_text())["training"]["config"]
+    assert config["local_steps"] == 3 and config["eval_every"] == 1 and config["global_steps"] == 2
+    assert len(config["changes"]) == 1 and "--local-steps 3 --eval-every 1 --stage local" in config["changes"][0]
+    assert "(at global step 2, local step 0)" in config["changes"][0]
+
+
 def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_the_tuning_points_best(monkeypatch) -> None:
     """The grid search of the assembly (``_fit_anchor``) against a stand-in detector whose error
     is known for every setting: the pair with the smallest error is chosen, the shape reading is
