@@ -88,6 +88,7 @@ def _main(argv: Sequence[str] | None) -> int:
             parser.print_help()
             return 0
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
+        args.argv = [*(argv if argv is not None else sys.argv[1:]), "gui"]
     try:
         return int(args.run(args) or 0)
     except CrossIDError as error:

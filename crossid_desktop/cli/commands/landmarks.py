@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from crossid_desktop.imaging.io import load_image
 from crossid_desktop.imaging.writing import save_image
 from crossid_desktop.matching.landmarks.overlay import draw_landmarks
 from crossid_desktop.matching.landmarks.service import LandmarkResult, find_landmarks
+from crossid_desktop.paths import write_text_atomic
 from crossid_desktop.search.query import guess_modality
 
 if TYPE_CHECKING:
@@ -72,14 +74,19 @@ def _typed(args: argparse.Namespace) -> list[str]:
     return list(getattr(args, "argv", sys.argv[1:]))
 
 
+#: the step counts and evaluation interval of a new run when none is given
+DEFAULT_STEPS = {"global_steps": 700, "local_steps": 1500, "eval_every": 100}
+
+
 def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkTrainConfig:
-    """The stored configuration of a run, with a number of steps (or the steps between tuning
-    evaluations) given again on the command line replacing the stored one (the change and the
-    step reached are recorded in the run)."""
-    typed = _typed(args)
-    given = {key: getattr(args, key) for key in ("global_steps", "local_steps", "eval_every")
-             if any(word == f"--{key.replace('_', '-')}" or word.startswith(f"--{key.replace('_', '-')}=") for word in typed)}
-    given = {key: value for key, value in given.items() if value != getattr(config, key)}
+    """The stored configuration of a run, with the number of steps of the stage being trained
+    (``--stage all``: both) or the steps between tuning evaluations, given again on the command
+    line, replacing the stored one; the change, with the command and the steps reached, is
+    recorded in the run (``changes``). The evaluation interval is one setting of the run: the last
+    one given, each change noted. Every other setting is the run's first."""
+    stage_keys = {"global": ("global_steps",), "local": ("local_steps",), "all": ("global_steps", "local_steps")}.get(args.stage, ())
+    keys = (*stage_keys, "eval_every") if stage_keys else ()
+    given = {key: getattr(args, key) for key in keys if getattr(args, key) is not None and getattr(args, key) != getattr(config, key)}
     if not given:
         return config
     reached = {}
@@ -87,10 +94,25 @@ def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkT
         log = args.out / f"{stage}_log.csv"
         lines = log.read_text().splitlines() if log.is_file() else []
         reached[stage] = int(lines[-1].split(",")[0]) if len(lines) > 1 else 0
-    note = f"{' '.join(['crossid', *typed])} (at global step {reached['global']}, local step {reached['local']})"
+    note = f"{' '.join(['crossid', *_typed(args)])} (at global step {reached['global']}, local step {reached['local']})"
     config = dataclasses.replace(config, **given, changes=(*config.changes, note))
-    (args.out / "config.json").write_text(config.to_json(), encoding="utf-8")
+    write_text_atomic(args.out / "config.json", config.to_json())
     return config
+
+
+def _claim(config_file: Path, text: str) -> bool:
+    """Write the run's record unless one exists, atomically (a reader never sees it half
+    written); False when another process recorded the run first."""
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = config_file.with_name(f".{config_file.name}.{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    try:
+        os.link(temporary, config_file)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink()
+    return True
 
 
 def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
@@ -139,13 +161,13 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prior-cohort", type=Path, action="append", default=[], metavar="DIR",
                         help="--stage assemble/all: fit the shape prior's synthetic component on this cohort's X-rays (repeatable) "
                         "instead of the training cohorts'; the anchor widths are then chosen with that prior")
-    parser.add_argument("--global-steps", type=int, default=700)
-    parser.add_argument("--local-steps", type=int, default=1500)
+    parser.add_argument("--global-steps", type=int, default=None, help=f"default {DEFAULT_STEPS['global_steps']}")
+    parser.add_argument("--local-steps", type=int, default=None, help=f"default {DEFAULT_STEPS['local_steps']}")
     parser.add_argument("--batch-global", type=int, default=8)
     parser.add_argument("--batch-local", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--real-fraction", type=float, default=0.5, help="share of real images in batches when both kinds are given")
-    parser.add_argument("--eval-every", type=int, default=100, help="steps between checkpoints and tuning evaluations")
+    parser.add_argument("--eval-every", type=int, default=None, help=f"steps between checkpoints and tuning evaluations (default {DEFAULT_STEPS['eval_every']})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     parser.set_defaults(run=run_train)
@@ -163,24 +185,23 @@ def run_train(args: argparse.Namespace) -> int:
     if args.stage == "shape-prior":
         return _run_shape_prior(args)
     config_file = args.out / "config.json"
-    if not config_file.is_file():
+    fresh = not config_file.is_file()
+    if fresh:
         config = LandmarkTrainConfig(
             view=args.view, ceph_dir=str(args.ceph_dir) if args.ceph_dir else None, cohort_dirs=tuple(str(c) for c in args.cohort),
             negative_dirs=tuple(str(c) for c in args.negatives_from),
-            global_steps=args.global_steps, local_steps=args.local_steps, batch_global=args.batch_global, batch_local=args.batch_local,
-            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, eval_every=args.eval_every, command=("crossid", *_typed(args)),
+            **{key: getattr(args, key) if getattr(args, key) is not None else default for key, default in DEFAULT_STEPS.items()},
+            batch_global=args.batch_global, batch_local=args.batch_local,
+            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, command=("crossid", *_typed(args)),
         )
-        # the run's record is claimed at once: a second stage started alongside (--stage local in
-        # another process) then finds it and records its own settings as a change, instead of
-        # both building one in memory and the first to train writing its own over the other's
-        args.out.mkdir(parents=True, exist_ok=True)
-        try:
-            with config_file.open("x", encoding="utf-8") as handle:
-                handle.write(config.to_json())
-        except FileExistsError:
-            pass
-    config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
-    sets = training_sets(config)
+        sets = training_sets(config)  # the inputs are checked before anything is recorded
+        # the run's record is claimed before training: a stage started alongside in another
+        # process (--stage local beside --stage global) that finds it records its own step
+        # count as a change, instead of the first to train writing its settings over the other's
+        fresh = _claim(config_file, config.to_json())
+    if not fresh:
+        config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
+        sets = training_sets(config)
     print(f"{len(sets.real)} real and {len(sets.synthetic)} synthetic training images, {len(sets.tune)} tuning images, {len(sets.negatives)} negatives")
     stages = ("global", "local") if args.stage == "all" else (args.stage,) if args.stage != "assemble" else ()
     for stage in stages:

@@ -46,25 +46,53 @@ def test_a_short_run_trains_resumes_and_assembles_a_loadable_model(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_a_stage_started_beside_another_records_its_own_steps_in_the_run(tmp_path: Path) -> None:
-    """The global and the local stage may train in two processes on one run folder: the one that
-    finds the run's record made by the other records its own number of steps and evaluation
-    interval as a change (the card's ``training.config``), and trains by them."""
+def test_a_stage_started_beside_another_records_its_own_steps_in_the_run(tmp_path: Path, monkeypatch) -> None:
+    """The global and the local stage may train in two processes on one run folder. A failed
+    start records nothing; the process that finds the run recorded by the other while it read its
+    images (here: the record written meanwhile, as the global stage's process would) keeps that
+    record and adds its own step count and evaluation interval as a change (the card's
+    ``training.config``), and trains by them."""
+    from crossid_desktop.matching.landmarks import train_config
     from crossid_desktop.synth.cohort import CohortConfig, generate_cohort
 
-    cohort = generate_cohort(tmp_path / "cohort", CohortConfig(n_subjects=6, seed=3, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
     run = tmp_path / "run"
+    assert main(["train-landmarks", "--view", "xray-front", "--out", str(run), "--stage", "global"]) != 0  # no images given
+    assert not (run / "config.json").exists()
+    cohort = generate_cohort(tmp_path / "cohort", CohortConfig(n_subjects=6, seed=3, image_size=192, extra_gallery_photos=0, injured_per_subject=0))
     common = ["train-landmarks", "--view", "xray-front", "--out", str(run), "--cohort", str(cohort.root), "--batch-global", "2", "--batch-local", "4"]
-    assert main([*common, "--global-steps", "2", "--eval-every", "2", "--stage", "global"]) == 0
-    assert json.loads((run / "config.json").read_text())["changes"] == []
+    other = train_config.LandmarkTrainConfig(view="xray-front", cohort_dirs=(str(cohort.root),), global_steps=2, local_steps=1500, eval_every=2,
+                                             batch_global=2, batch_local=4, command=("crossid", *common, "--global-steps", "2", "--stage", "global"))
+    reading = train_config.training_sets
+
+    def meanwhile(config):  # the other process records the run while this one reads its images
+        if not (run / "config.json").exists():
+            run.mkdir(exist_ok=True)
+            (run / "config.json").write_text(other.to_json(), encoding="utf-8")
+        return reading(config)
+
+    monkeypatch.setattr(train_config, "training_sets", meanwhile)
     assert main([*common, "--local-steps", "3", "--eval-every", "1", "--stage", "local"]) == 0
     with (run / "local_log.csv").open() as handle:
         assert [row["step"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["command"][-1] == "global" and stored["local_steps"] == 3 and stored["global_steps"] == 2
+    assert main([*common, "--stage", "global"]) == 0  # the global stage by the record: 2 steps
+    with (run / "global_log.csv").open() as handle:
+        assert [row["step"] for row in csv.DictReader(handle)][-1] == "2"
     assert main([*common, "--stage", "assemble"]) == 0
     config = json.loads((run / "model.json").read_text())["training"]["config"]
     assert config["local_steps"] == 3 and config["eval_every"] == 1 and config["global_steps"] == 2
     assert len(config["changes"]) == 1 and "--local-steps 3 --eval-every 1 --stage local" in config["changes"][0]
-    assert "(at global step 2, local step 0)" in config["changes"][0]
+    assert "(at global step 0, local step 0)" in config["changes"][0]
+    assert not list(run.glob(".config.json.*"))
+
+
+def test_the_run_record_is_claimed_once_and_whole(tmp_path: Path) -> None:
+    from crossid_desktop.cli.commands.landmarks import _claim
+
+    record = tmp_path / "run" / "config.json"
+    assert _claim(record, '{"first": 1}') and not _claim(record, '{"second": 2}')
+    assert json.loads(record.read_text()) == {"first": 1} and [p.name for p in record.parent.iterdir()] == ["config.json"]
 
 
 def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_the_tuning_points_best(monkeypatch) -> None:
