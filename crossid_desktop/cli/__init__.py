@@ -81,14 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(argv if argv is not None else sys.argv[1:])  # what was typed, for the records a command keeps of itself
+    typed = list(argv if argv is not None else sys.argv[1:])
+    args = parser.parse_args(typed)
     if args.command is None:
         if "gui" not in args.command_names:
             parser.print_help()
             return 0
-        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
-        args.argv = [*(argv if argv is not None else sys.argv[1:]), "gui"]
+        typed.append("gui")
+        args = parser.parse_args(typed)
+    args.argv = typed  # what was typed, for the records a command keeps of itself
     try:
         return int(args.run(args) or 0)
     except CrossIDError as error:

@@ -69,13 +69,9 @@ def run_landmarks(args: argparse.Namespace) -> int:
     return EXIT_REFUSED if result.refused else 0
 
 
-def _typed(args: argparse.Namespace) -> list[str]:
-    """The command's words as typed (or as given to :func:`crossid_desktop.cli.main`)."""
-    return list(getattr(args, "argv", sys.argv[1:]))
-
-
-#: the step counts and evaluation interval of a new run when none is given
-DEFAULT_STEPS = {"global_steps": 700, "local_steps": 1500, "eval_every": 100}
+#: the settings a command line may give again to a recorded run (None: not given; a new run then
+#: takes :class:`LandmarkTrainConfig`'s default)
+STEP_KEYS = ("global_steps", "local_steps", "eval_every")
 
 
 def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkTrainConfig:
@@ -94,7 +90,7 @@ def _resumed(config: LandmarkTrainConfig, args: argparse.Namespace) -> LandmarkT
         log = args.out / f"{stage}_log.csv"
         lines = log.read_text().splitlines() if log.is_file() else []
         reached[stage] = int(lines[-1].split(",")[0]) if len(lines) > 1 else 0
-    note = f"{' '.join(['crossid', *_typed(args)])} (at global step {reached['global']}, local step {reached['local']})"
+    note = f"{' '.join(['crossid', *args.argv])} (at global step {reached['global']}, local step {reached['local']})"
     config = dataclasses.replace(config, **given, changes=(*config.changes, note))
     write_text_atomic(args.out / "config.json", config.to_json())
     return config
@@ -135,7 +131,7 @@ def _run_shape_prior(args: argparse.Namespace) -> int:
     if args.from_model is None:
         raise CrossIDError("--stage shape-prior needs --from-model MODEL.pt, the landmark model to give a shape prior.")
     args.out.mkdir(parents=True, exist_ok=True)
-    card = add_shape_prior(args.from_model, args.out / "model.pt", ceph_dir=args.ceph_dir, cohort_dirs=args.cohort, command=("crossid", *_typed(args)))
+    card = add_shape_prior(args.from_model, args.out / "model.pt", ceph_dir=args.ceph_dir, cohort_dirs=args.cohort, command=("crossid", *args.argv))
     groups = "; ".join(f"{c['name']}: {c['shapes']} shapes" for c in card.shape_prior["components"])
     print(f"model: {args.out / 'model.pt'} with a shape prior over {len(card.shape_prior['points'])} points ({groups})")
     return 0
@@ -161,13 +157,13 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prior-cohort", type=Path, action="append", default=[], metavar="DIR",
                         help="--stage assemble/all: fit the shape prior's synthetic component on this cohort's X-rays (repeatable) "
                         "instead of the training cohorts'; the anchor widths are then chosen with that prior")
-    parser.add_argument("--global-steps", type=int, default=None, help=f"default {DEFAULT_STEPS['global_steps']}")
-    parser.add_argument("--local-steps", type=int, default=None, help=f"default {DEFAULT_STEPS['local_steps']}")
+    parser.add_argument("--global-steps", type=int, default=None)
+    parser.add_argument("--local-steps", type=int, default=None)
     parser.add_argument("--batch-global", type=int, default=8)
     parser.add_argument("--batch-local", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--real-fraction", type=float, default=0.5, help="share of real images in batches when both kinds are given")
-    parser.add_argument("--eval-every", type=int, default=None, help=f"steps between checkpoints and tuning evaluations (default {DEFAULT_STEPS['eval_every']})")
+    parser.add_argument("--eval-every", type=int, default=None, help="steps between checkpoints and tuning evaluations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     parser.set_defaults(run=run_train)
@@ -190,9 +186,9 @@ def run_train(args: argparse.Namespace) -> int:
         config = LandmarkTrainConfig(
             view=args.view, ceph_dir=str(args.ceph_dir) if args.ceph_dir else None, cohort_dirs=tuple(str(c) for c in args.cohort),
             negative_dirs=tuple(str(c) for c in args.negatives_from),
-            **{key: getattr(args, key) if getattr(args, key) is not None else default for key, default in DEFAULT_STEPS.items()},
+            **{key: getattr(args, key) for key in STEP_KEYS if getattr(args, key) is not None},
             batch_global=args.batch_global, batch_local=args.batch_local,
-            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, command=("crossid", *_typed(args)),
+            lr=args.lr, seed=args.seed, real_fraction=args.real_fraction, command=("crossid", *args.argv),
         )
         sets = training_sets(config)  # the inputs are checked before anything is recorded
         # the run's record is claimed before training: a stage started alongside in another

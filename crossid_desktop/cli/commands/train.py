@@ -10,9 +10,6 @@ from crossid_desktop.errors import DatasetError
 from crossid_desktop.training.config import DEFAULT_M1, DEFAULT_M2, TrainConfig
 from crossid_desktop.training.trainer import resume, train
 
-#: the epochs of a new run when none is given (a resumed run keeps its own unless given)
-DEFAULT_EPOCHS = 15
-
 ORDER = 60
 
 
@@ -42,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="triplets or SCL sets per step (sampling 'triplets' and the injured task)")
     parser.add_argument("--max-steps", type=int, help="at most this many steps per epoch")
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULT_EPOCHS}")
+    parser.add_argument("--epochs", type=int, default=None, help="a new run's epochs (default: the training's); with --resume, raises its total")
     parser.add_argument("--mean-over-all-triplets", action="store_true", help="batch-all: average the triplet loss over every triplet, not only the active ones (loss > 0)")
     parser.add_argument("--no-augment", action="store_true", help="switch off rotation, flip, affine and colour changes")
     parser.add_argument("--split", choices=("subject", "triplet"), default="subject", help="subject: people disjoint (default); triplet: the publication's 70:30 split of triplets, identities leak")
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 max_steps_per_epoch=args.max_steps,
                 lr=args.lr,
-                epochs=args.epochs if args.epochs is not None else DEFAULT_EPOCHS,
+                epochs=TrainConfig.epochs if args.epochs is None else args.epochs,
                 augment=not args.no_augment,
                 split=args.split,
                 val_fraction=args.val_fraction,
