@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,9 +107,28 @@ def _claim(config_file: Path, text: str) -> bool:
         os.link(temporary, config_file)
     except FileExistsError:
         return False
+    except OSError:  # a file system without hard links (FAT, some network shares): create it exclusively, in one write
+        try:
+            with open(config_file, "x", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileExistsError:
+            return False
     finally:
         temporary.unlink()
     return True
+
+
+def _read_record(config_file: Path) -> str:
+    """The run's record, waiting a little while a record created without a hard link (:func:`_claim`)
+    is still being written by the process that claimed it."""
+    for _ in range(50):
+        text = config_file.read_text(encoding="utf-8")
+        try:
+            json.loads(text)
+            return text
+        except ValueError:
+            time.sleep(0.1)
+    return text  # still not whole: the loader's error says so
 
 
 def _print_table(result: LandmarkResult, *, guessed: bool) -> None:
@@ -196,7 +216,7 @@ def run_train(args: argparse.Namespace) -> int:
         # count as a change, instead of the first to train writing its settings over the other's
         fresh = _claim(config_file, config.to_json())
     if not fresh:
-        config = _resumed(LandmarkTrainConfig.from_json(config_file.read_text(encoding="utf-8")), args)
+        config = _resumed(LandmarkTrainConfig.from_json(_read_record(config_file)), args)
         sets = training_sets(config)
     print(f"{len(sets.real)} real and {len(sets.synthetic)} synthetic training images, {len(sets.tune)} tuning images, {len(sets.negatives)} negatives")
     stages = ("global", "local") if args.stage == "all" else (args.stage,) if args.stage != "assemble" else ()

@@ -95,6 +95,20 @@ def test_the_run_record_is_claimed_once_and_whole(tmp_path: Path) -> None:
     assert json.loads(record.read_text()) == {"first": 1} and [p.name for p in record.parent.iterdir()] == ["config.json"]
 
 
+def test_the_run_record_is_claimed_once_and_whole_without_hard_links(tmp_path: Path, monkeypatch) -> None:
+    """On a file system without hard links (FAT, some network shares) the record is created exclusively instead."""
+    from crossid_desktop.cli.commands import landmarks
+
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(landmarks.os, "link", no_links)
+    record = tmp_path / "run" / "config.json"
+    assert landmarks._claim(record, '{"first": 1}') and not landmarks._claim(record, '{"second": 2}')
+    assert json.loads(record.read_text()) == {"first": 1} and [p.name for p in record.parent.iterdir()] == ["config.json"]
+    assert landmarks._read_record(record) == '{"first": 1}'
+
+
 def test_the_assembly_chooses_the_anchor_width_and_the_shape_reading_that_place_the_tuning_points_best(monkeypatch) -> None:
     """The grid search of the assembly (``_fit_anchor``) against a stand-in detector whose error
     is known for every setting: the pair with the smallest error is chosen, the shape reading is
