@@ -86,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     subjects = sorted(p.name for p in args.data.iterdir() if p.is_dir())
     exact = load_people(args.data, subjects, EXACT, 0)
     detected = detected_xrays(with_detected_faces(exact, args.data, matcher.profiles, cache_dir=args.landmark_cache), args.data, cache_dir=args.landmark_cache)
-    unit = replace(model.tolerance, factor=1.0)
-    factors = {view: model.tolerance_of(view).factor for view in model.views}
+    tolerances = {view: model.tolerance_of(view) for view in model.views}  # each view's own, as the search judges (evaluate_craniofacial)
     variants = {label: with_exact(detected, exact, *kinds) for label, kinds in SOURCES.items()}
     for spec in args.xray_points:
         view, _, pattern = spec.partition(":")
@@ -98,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| exact | frontal R@1 | lateral R@1 | fused R@1 | impostors excluded | true persons excluded |")
     print("|---|---|---|---|---|---|")
     for label, people in variants.items():
-        scores = {view: view_scores(view_model, unit, people, people) for view, view_model in model.views.items()}
-        table = evidence_table(scores, unit, None)
+        scores = {view: view_scores(view_model, tolerances[view], people, people) for view, view_model in model.views.items()}
+        table = evidence_table(scores, tolerances, None)
         figures = table_figures(table, matcher.fusion, siamese=False, craniofacial=True, prefix="")[0]
-        rates = exclusion_rates(table, ("front", "side"), factor=factors, fusion=matcher.fusion, lr_limit=model.tolerance.lr_limit)
+        rates = exclusion_rates(table, ("front", "side"), fusion=matcher.fusion, lr_limit=model.tolerance.lr_limit)
         print(f"| {label} | {figures['front/recall@1']:.3f} | {figures['side/recall@1']:.3f} | {figures['fused/recall@1']:.3f} | "
               f"{100 * rates['tnr']:.1f} % | {100 * rates['fer']:.1f} % |", flush=True)
     return 0
